@@ -1,0 +1,103 @@
+# mod_cmp: CMP CA/RA inside Apache httpd.
+#
+#   make            build the core library, both modules and the tools
+#   make run        install what is missing, build, start PostgreSQL + httpd
+#                   under $(VAR_DIR) in the foreground, with the demo seeded
+#   make start/stop the same in the background
+#   make test       unit + integration tests (what CI runs)
+#   make bench      benchmarks (not part of make test)
+
+SHELL      := /bin/bash
+VAR_DIR    ?= var
+HTTP_PORT  ?= 8080
+HTTPS_PORT ?= 8443
+PG_PORT    ?= 55432
+export VAR_DIR HTTP_PORT HTTPS_PORT PG_PORT
+
+APXS       := $(shell command -v apxs 2>/dev/null || command -v apxs2 2>/dev/null)
+HTTPD_INC  := $(shell $(APXS) -q INCLUDEDIR 2>/dev/null)
+APR_INC    := $(shell apr-1-config --includes 2>/dev/null)
+APR_CPP    := $(shell apr-1-config --cppflags 2>/dev/null)
+PG_INC     := $(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
+
+BUILD      := build
+WARN       := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes \
+              -Wshadow -Wformat-security -Wno-unused-parameter
+SAN        ?=
+CFLAGS     ?= -O2 -g
+ALL_CFLAGS := $(CFLAGS) $(SAN) -fPIC -std=gnu11 $(WARN) $(APR_CPP) $(APR_INC) \
+              -I$(PG_INC) -Imod_cmp
+CORE_LIBS  := -lssl -lcrypto -lpq -ljansson -lapr-1 -laprutil-1
+
+CORE_SRCS  := $(sort $(wildcard mod_cmp/cmp_*.c))
+CORE_OBJS  := $(patsubst mod_cmp/%.c,$(BUILD)/core/%.o,$(CORE_SRCS))
+CORE_LIB   := $(BUILD)/libcmpcore.a
+MODULES    := $(BUILD)/mod_cmp.so $(BUILD)/mod_cmp_admin.so
+TOOLS      := $(BUILD)/cmpadm
+UNIT_BIN   := $(BUILD)/unit_tests
+
+.PHONY: all deps run start stop test unit integration bench clean
+
+all: $(MODULES) $(TOOLS)
+
+deps:
+	@bash scripts/deps.sh
+
+$(BUILD)/core/%.o: mod_cmp/%.c $(wildcard mod_cmp/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(CORE_LIB): $(CORE_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+# The modules are compiled by apxs (libtool) against Debian's apache2-dev and
+# link the core library statically; only the module symbol is exported.
+$(BUILD)/mod_cmp.so: mod_cmp/mod_cmp.c mod_cmp/mod_cmp_private.h $(CORE_LIB)
+	@mkdir -p $(BUILD)/apxs
+	cp mod_cmp/mod_cmp.c $(BUILD)/apxs/mod_cmp.c
+	cd $(BUILD)/apxs && $(APXS) -c -o mod_cmp.la $(addprefix -Wc$(comma),$(WARN) $(SAN) -I../../mod_cmp -I$(PG_INC)) \
+	    $(if $(SAN),-Wl$(comma)$(SAN)) mod_cmp.c ../libcmpcore.a $(CORE_LIBS) >/dev/null
+	cp $(BUILD)/apxs/.libs/mod_cmp.so $@
+
+$(BUILD)/mod_cmp_admin.so: mod_cmp_admin/mod_cmp_admin.c $(CORE_LIB)
+	@mkdir -p $(BUILD)/apxs
+	cp mod_cmp_admin/mod_cmp_admin.c $(BUILD)/apxs/mod_cmp_admin.c
+	cd $(BUILD)/apxs && $(APXS) -c -o mod_cmp_admin.la $(addprefix -Wc$(comma),$(WARN) $(SAN) -I../../mod_cmp -I$(PG_INC)) \
+	    $(if $(SAN),-Wl$(comma)$(SAN)) mod_cmp_admin.c ../libcmpcore.a $(CORE_LIBS) >/dev/null
+	cp $(BUILD)/apxs/.libs/mod_cmp_admin.so $@
+
+$(BUILD)/cmpadm: tools/cmpadm.c $(CORE_LIB)
+	$(CC) $(ALL_CFLAGS) $< $(CORE_LIB) $(CORE_LIBS) -o $@
+
+$(UNIT_BIN): $(wildcard tests/unit/*.c) $(wildcard tests/unit/*.h) $(CORE_LIB)
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(wildcard tests/unit/*.c) $(CORE_LIB) \
+	    $(CORE_LIBS) $(shell pkg-config --libs check) -o $@
+
+run: deps all
+	@bash scripts/run.sh foreground
+
+start: deps all
+	@bash scripts/run.sh background
+
+stop:
+	@bash scripts/run.sh stop
+
+unit: $(UNIT_BIN)
+	CK_FORK=yes $(UNIT_BIN)
+
+integration: all
+	@bash tests/integration/run.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory integration
+
+bench: deps all
+	@bash tests/bench/run.sh
+
+clean:
+	rm -rf $(BUILD)
+
+comma := ,

@@ -1,0 +1,296 @@
+#include <apr_errno.h>
+#include <openssl/asn1t.h>
+#include <openssl/x509v3.h>
+
+#include "cmp_asn1.h"
+
+/* InfoTypeAndValue (RFC 4210 5.3.19) */
+typedef struct {
+    ASN1_OBJECT *type;
+    ASN1_TYPE *value;
+} CMPV_ITAV;
+DEFINE_STACK_OF(CMPV_ITAV)
+ASN1_SEQUENCE(CMPV_ITAV) = {
+    ASN1_SIMPLE(CMPV_ITAV, type, ASN1_OBJECT),
+    ASN1_OPT(CMPV_ITAV, value, ASN1_ANY)
+} static_ASN1_SEQUENCE_END(CMPV_ITAV)
+
+/* PKIHeader (RFC 4210 5.1.1, EXPLICIT TAGS) */
+typedef struct {
+    ASN1_INTEGER *pvno;
+    GENERAL_NAME *sender;
+    GENERAL_NAME *recipient;
+    ASN1_GENERALIZEDTIME *messageTime;
+    X509_ALGOR *protectionAlg;
+    ASN1_OCTET_STRING *senderKID;
+    ASN1_OCTET_STRING *recipKID;
+    ASN1_OCTET_STRING *transactionID;
+    ASN1_OCTET_STRING *senderNonce;
+    ASN1_OCTET_STRING *recipNonce;
+    STACK_OF(ASN1_UTF8STRING) *freeText;
+    STACK_OF(CMPV_ITAV) *generalInfo;
+} CMPV_HEADER;
+ASN1_SEQUENCE(CMPV_HEADER) = {
+    ASN1_SIMPLE(CMPV_HEADER, pvno, ASN1_INTEGER),
+    ASN1_SIMPLE(CMPV_HEADER, sender, GENERAL_NAME),
+    ASN1_SIMPLE(CMPV_HEADER, recipient, GENERAL_NAME),
+    ASN1_EXP_OPT(CMPV_HEADER, messageTime, ASN1_GENERALIZEDTIME, 0),
+    ASN1_EXP_OPT(CMPV_HEADER, protectionAlg, X509_ALGOR, 1),
+    ASN1_EXP_OPT(CMPV_HEADER, senderKID, ASN1_OCTET_STRING, 2),
+    ASN1_EXP_OPT(CMPV_HEADER, recipKID, ASN1_OCTET_STRING, 3),
+    ASN1_EXP_OPT(CMPV_HEADER, transactionID, ASN1_OCTET_STRING, 4),
+    ASN1_EXP_OPT(CMPV_HEADER, senderNonce, ASN1_OCTET_STRING, 5),
+    ASN1_EXP_OPT(CMPV_HEADER, recipNonce, ASN1_OCTET_STRING, 6),
+    ASN1_EXP_SEQUENCE_OF_OPT(CMPV_HEADER, freeText, ASN1_UTF8STRING, 7),
+    ASN1_EXP_SEQUENCE_OF_OPT(CMPV_HEADER, generalInfo, CMPV_ITAV, 8)
+} static_ASN1_SEQUENCE_END(CMPV_HEADER)
+
+/* PKIMessage with the body left as an opaque element */
+typedef struct {
+    CMPV_HEADER *header;
+    ASN1_TYPE *body;
+    ASN1_BIT_STRING *protection;
+    STACK_OF(X509) *extraCerts;
+} CMPV_MSG;
+ASN1_SEQUENCE(CMPV_MSG) = {
+    ASN1_SIMPLE(CMPV_MSG, header, CMPV_HEADER),
+    ASN1_SIMPLE(CMPV_MSG, body, ASN1_ANY),
+    ASN1_EXP_OPT(CMPV_MSG, protection, ASN1_BIT_STRING, 0),
+    ASN1_EXP_SEQUENCE_OF_OPT(CMPV_MSG, extraCerts, X509, 1)
+} static_ASN1_SEQUENCE_END(CMPV_MSG)
+
+/* OptionalValidity and CertTemplate (RFC 4211 5, IMPLICIT TAGS) */
+typedef struct {
+    ASN1_TIME *notBefore;
+    ASN1_TIME *notAfter;
+} CMPV_VALIDITY;
+ASN1_SEQUENCE(CMPV_VALIDITY) = {
+    ASN1_EXP_OPT(CMPV_VALIDITY, notBefore, ASN1_TIME, 0),
+    ASN1_EXP_OPT(CMPV_VALIDITY, notAfter, ASN1_TIME, 1)
+} static_ASN1_SEQUENCE_END(CMPV_VALIDITY)
+
+typedef struct {
+    ASN1_INTEGER *version;
+    ASN1_INTEGER *serialNumber;
+    X509_ALGOR *signingAlg;
+    X509_NAME *issuer;
+    CMPV_VALIDITY *validity;
+    X509_NAME *subject;
+    X509_PUBKEY *publicKey;
+    ASN1_BIT_STRING *issuerUID;
+    ASN1_BIT_STRING *subjectUID;
+    STACK_OF(X509_EXTENSION) *extensions;
+} CMPV_TEMPLATE;
+ASN1_SEQUENCE(CMPV_TEMPLATE) = {
+    ASN1_IMP_OPT(CMPV_TEMPLATE, version, ASN1_INTEGER, 0),
+    ASN1_IMP_OPT(CMPV_TEMPLATE, serialNumber, ASN1_INTEGER, 1),
+    ASN1_IMP_OPT(CMPV_TEMPLATE, signingAlg, X509_ALGOR, 2),
+    ASN1_EXP_OPT(CMPV_TEMPLATE, issuer, X509_NAME, 3),
+    ASN1_IMP_OPT(CMPV_TEMPLATE, validity, CMPV_VALIDITY, 4),
+    ASN1_EXP_OPT(CMPV_TEMPLATE, subject, X509_NAME, 5),
+    ASN1_IMP_OPT(CMPV_TEMPLATE, publicKey, X509_PUBKEY, 6),
+    ASN1_IMP_OPT(CMPV_TEMPLATE, issuerUID, ASN1_BIT_STRING, 7),
+    ASN1_IMP_OPT(CMPV_TEMPLATE, subjectUID, ASN1_BIT_STRING, 8),
+    ASN1_IMP_SEQUENCE_OF_OPT(CMPV_TEMPLATE, extensions, X509_EXTENSION, 9)
+} static_ASN1_SEQUENCE_END(CMPV_TEMPLATE)
+
+/* RevDetails and the rr body: [11] RevReqContent */
+typedef struct {
+    CMPV_TEMPLATE *certDetails;
+    STACK_OF(X509_EXTENSION) *crlEntryDetails;
+} CMPV_REVDETAILS;
+DEFINE_STACK_OF(CMPV_REVDETAILS)
+ASN1_SEQUENCE(CMPV_REVDETAILS) = {
+    ASN1_SIMPLE(CMPV_REVDETAILS, certDetails, CMPV_TEMPLATE),
+    ASN1_SEQUENCE_OF_OPT(CMPV_REVDETAILS, crlEntryDetails, X509_EXTENSION)
+} static_ASN1_SEQUENCE_END(CMPV_REVDETAILS)
+
+typedef STACK_OF(CMPV_REVDETAILS) CMPV_RRBODY;
+ASN1_ITEM_TEMPLATE(CMPV_RRBODY) =
+    ASN1_EX_TEMPLATE_TYPE(ASN1_TFLG_EXPLICIT | ASN1_TFLG_SEQUENCE_OF,
+                          CMP_BODY_RR, rr, CMPV_REVDETAILS)
+static_ASN1_ITEM_TEMPLATE_END(CMPV_RRBODY)
+
+/* PKIStatusInfo (RFC 4210 5.2.3) */
+typedef struct {
+    ASN1_INTEGER *status;
+    STACK_OF(ASN1_UTF8STRING) *statusString;
+    ASN1_BIT_STRING *failInfo;
+} CMPV_PKISI;
+ASN1_SEQUENCE(CMPV_PKISI) = {
+    ASN1_SIMPLE(CMPV_PKISI, status, ASN1_INTEGER),
+    ASN1_SEQUENCE_OF_OPT(CMPV_PKISI, statusString, ASN1_UTF8STRING),
+    ASN1_OPT(CMPV_PKISI, failInfo, ASN1_BIT_STRING)
+} static_ASN1_SEQUENCE_END(CMPV_PKISI)
+
+struct cmp_view_t {
+    CMPV_MSG *msg;
+};
+
+static apr_status_t view_cleanup(void *data)
+{
+    cmp_view_t *v = data;
+
+    ASN1_item_free((ASN1_VALUE *)v->msg, ASN1_ITEM_rptr(CMPV_MSG));
+    v->msg = NULL;
+    return APR_SUCCESS;
+}
+
+apr_status_t cmp_view_decode(apr_pool_t *p, const unsigned char *der,
+                             long len, cmp_view_t **out)
+{
+    const unsigned char *q = der;
+    cmp_view_t *v;
+    CMPV_MSG *msg;
+
+    msg = (CMPV_MSG *)ASN1_item_d2i(NULL, &q, len, ASN1_ITEM_rptr(CMPV_MSG));
+    if (msg == NULL)
+        return APR_EINVAL;
+    v = apr_pcalloc(p, sizeof(*v));
+    v->msg = msg;
+    apr_pool_cleanup_register(p, v, view_cleanup, apr_pool_cleanup_null);
+    *out = v;
+    return APR_SUCCESS;
+}
+
+cmp_prot_e cmp_view_protection(const cmp_view_t *v)
+{
+    const X509_ALGOR *alg = v->msg->header->protectionAlg;
+
+    if (alg == NULL || v->msg->protection == NULL)
+        return CMP_PROT_NONE;
+    if (OBJ_obj2nid(alg->algorithm) == NID_id_PasswordBasedMAC)
+        return CMP_PROT_MAC;
+    return CMP_PROT_SIG;
+}
+
+int cmp_view_implicit_confirm(const cmp_view_t *v)
+{
+    const STACK_OF(CMPV_ITAV) *gi = v->msg->header->generalInfo;
+    int i;
+
+    for (i = 0; i < sk_CMPV_ITAV_num(gi); i++) {
+        if (OBJ_obj2nid(sk_CMPV_ITAV_value(gi, i)->type)
+                == NID_id_it_implicitConfirm)
+            return 1;
+    }
+    return 0;
+}
+
+const X509_NAME *cmp_view_sender(const cmp_view_t *v)
+{
+    const GENERAL_NAME *gn = v->msg->header->sender;
+
+    return gn != NULL && gn->type == GEN_DIRNAME ? gn->d.directoryName : NULL;
+}
+
+const ASN1_OCTET_STRING *cmp_view_sender_kid(const cmp_view_t *v)
+{
+    return v->msg->header->senderKID;
+}
+
+const ASN1_OCTET_STRING *cmp_view_sender_nonce(const cmp_view_t *v)
+{
+    return v->msg->header->senderNonce;
+}
+
+const ASN1_OCTET_STRING *cmp_view_transaction_id(const cmp_view_t *v)
+{
+    return v->msg->header->transactionID;
+}
+
+STACK_OF(X509) *cmp_view_extra_certs(const cmp_view_t *v)
+{
+    return v->msg->extraCerts;
+}
+
+static int reason_from_exts(const STACK_OF(X509_EXTENSION) *exts)
+{
+    ASN1_ENUMERATED *e;
+    int reason = -1, crit = 0;
+
+    e = X509V3_get_d2i(exts, NID_crl_reason, &crit, NULL);
+    if (e != NULL) {
+        reason = (int)ASN1_ENUMERATED_get(e);
+        ASN1_ENUMERATED_free(e);
+    }
+    return reason;
+}
+
+int cmp_view_rr_reason(const cmp_view_t *v)
+{
+    const ASN1_TYPE *body = v->msg->body;
+    const unsigned char *q;
+    CMPV_RRBODY *rr;
+    int reason = -1;
+
+    if (body == NULL || body->type != V_ASN1_OTHER
+            || body->value.asn1_string == NULL)
+        return -1;
+    q = body->value.asn1_string->data;
+    rr = (CMPV_RRBODY *)ASN1_item_d2i(NULL, &q,
+                                      body->value.asn1_string->length,
+                                      ASN1_ITEM_rptr(CMPV_RRBODY));
+    if (rr == NULL)
+        return -1;
+    if (sk_CMPV_REVDETAILS_num(rr) > 0)
+        reason = reason_from_exts(sk_CMPV_REVDETAILS_value(rr, 0)->crlEntryDetails);
+    ASN1_item_free((ASN1_VALUE *)rr, ASN1_ITEM_rptr(CMPV_RRBODY));
+    return reason;
+}
+
+apr_status_t cmp_template_read(const OSSL_CRMF_CERTTEMPLATE *tmpl,
+                               EVP_PKEY **pubkey, ASN1_TIME **not_before,
+                               ASN1_TIME **not_after)
+{
+    unsigned char *der = NULL;
+    const unsigned char *q;
+    CMPV_TEMPLATE *t = NULL;
+    int len;
+    apr_status_t rv = APR_EINVAL;
+
+    *pubkey = NULL;
+    *not_before = *not_after = NULL;
+    len = ASN1_item_i2d((const ASN1_VALUE *)tmpl, &der,
+                        ASN1_ITEM_rptr(OSSL_CRMF_CERTTEMPLATE));
+    if (len <= 0)
+        goto out;
+    q = der;
+    t = (CMPV_TEMPLATE *)ASN1_item_d2i(NULL, &q, len,
+                                       ASN1_ITEM_rptr(CMPV_TEMPLATE));
+    if (t == NULL)
+        goto out;
+    if (t->publicKey != NULL)
+        *pubkey = X509_PUBKEY_get(t->publicKey);
+    if (t->validity != NULL) {
+        if (t->validity->notBefore != NULL)
+            *not_before = ASN1_TIME_dup(t->validity->notBefore);
+        if (t->validity->notAfter != NULL)
+            *not_after = ASN1_TIME_dup(t->validity->notAfter);
+    }
+    rv = APR_SUCCESS;
+out:
+    ASN1_item_free((ASN1_VALUE *)t, ASN1_ITEM_rptr(CMPV_TEMPLATE));
+    OPENSSL_free(der);
+    return rv;
+}
+
+int cmp_pkisi_status(const OSSL_CMP_PKISI *si)
+{
+    unsigned char *der = NULL;
+    const unsigned char *q;
+    CMPV_PKISI *v;
+    int len, status = -1;
+
+    len = ASN1_item_i2d((const ASN1_VALUE *)si, &der,
+                        ASN1_ITEM_rptr(OSSL_CMP_PKISI));
+    if (len <= 0)
+        return -1;
+    q = der;
+    v = (CMPV_PKISI *)ASN1_item_d2i(NULL, &q, len, ASN1_ITEM_rptr(CMPV_PKISI));
+    if (v != NULL)
+        status = (int)ASN1_INTEGER_get(v->status);
+    ASN1_item_free((ASN1_VALUE *)v, ASN1_ITEM_rptr(CMPV_PKISI));
+    OPENSSL_free(der);
+    return status;
+}

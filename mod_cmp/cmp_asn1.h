@@ -1,0 +1,55 @@
+/* Read-only ASN.1 views of CMP/CRMF structures whose fields OpenSSL 3.0 keeps
+ * opaque (header nonces and generalInfo, the extraCerts, the certificate
+ * template's public key and validity, the revocation reason). They are
+ * declared with OpenSSL's ASN.1 template macros and decoded by OpenSSL's
+ * ASN.1 engine from the same DER that OpenSSL's CMP code decodes; nothing here
+ * walks DER by hand. */
+#ifndef CMP_ASN1_H
+#define CMP_ASN1_H
+
+#include <apr_pools.h>
+#include <openssl/cmp.h>
+#include <openssl/crmf.h>
+#include <openssl/x509.h>
+
+typedef enum {
+    CMP_PROT_NONE = 0,
+    CMP_PROT_MAC,
+    CMP_PROT_SIG
+} cmp_prot_e;
+
+/* PKIBody choice numbers (RFC 4210 5.1.2); OpenSSL 3.0 has no public names. */
+enum {
+    CMP_BODY_IR = 0, CMP_BODY_IP = 1, CMP_BODY_CR = 2, CMP_BODY_CP = 3,
+    CMP_BODY_P10CR = 4, CMP_BODY_KUR = 7, CMP_BODY_KUP = 8, CMP_BODY_RR = 11,
+    CMP_BODY_RP = 12, CMP_BODY_PKICONF = 19, CMP_BODY_GENM = 21,
+    CMP_BODY_GENP = 22, CMP_BODY_ERROR = 23, CMP_BODY_CERTCONF = 24,
+    CMP_BODY_POLLREQ = 25
+};
+
+typedef struct cmp_view_t cmp_view_t;
+
+/* Decode the header and extraCerts of a PKIMessage; freed with the pool. */
+apr_status_t cmp_view_decode(apr_pool_t *p, const unsigned char *der,
+                             long len, cmp_view_t **out);
+
+cmp_prot_e cmp_view_protection(const cmp_view_t *v);
+int cmp_view_implicit_confirm(const cmp_view_t *v);
+const X509_NAME *cmp_view_sender(const cmp_view_t *v);
+const ASN1_OCTET_STRING *cmp_view_sender_kid(const cmp_view_t *v);
+const ASN1_OCTET_STRING *cmp_view_sender_nonce(const cmp_view_t *v);
+const ASN1_OCTET_STRING *cmp_view_transaction_id(const cmp_view_t *v);
+STACK_OF(X509) *cmp_view_extra_certs(const cmp_view_t *v);
+/* CRLReason of the first RevDetails of an rr body; -1 when none is given. */
+int cmp_view_rr_reason(const cmp_view_t *v);
+
+/* PKIStatus of a PKIStatusInfo (3.0 has no getter); -1 when unreadable. */
+int cmp_pkisi_status(const OSSL_CMP_PKISI *si);
+
+/* The parts of a certificate template that 3.0 has no getter for. The
+ * returned key and times are owned by the caller (NULL when absent). */
+apr_status_t cmp_template_read(const OSSL_CRMF_CERTTEMPLATE *tmpl,
+                               EVP_PKEY **pubkey, ASN1_TIME **not_before,
+                               ASN1_TIME **not_after);
+
+#endif

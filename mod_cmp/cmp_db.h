@@ -1,0 +1,47 @@
+/* PostgreSQL access: a pool of libpq connections per process (apr_reslist),
+ * created after fork, with every statement prepared once per connection. */
+#ifndef CMP_DB_H
+#define CMP_DB_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+#include <libpq-fe.h>
+
+typedef struct {
+    const char *name;
+    const char *sql;
+} cmp_db_stmt_t;
+
+typedef struct cmp_db_t cmp_db_t;
+
+typedef struct {
+    const char *conninfo;
+    int max_conns;                    /* hard maximum per process */
+    apr_interval_time_t ttl;          /* idle connections older than this close */
+    apr_interval_time_t acquire_timeout;
+} cmp_db_conf_t;
+
+/* stmts ends with a {NULL, NULL} entry and must outlive the pool. */
+apr_status_t cmp_db_create(apr_pool_t *p, const cmp_db_conf_t *conf,
+                           const cmp_db_stmt_t *stmts, cmp_db_t **out);
+
+/* A connection for the life of pool p, given back by p's cleanup; a broken
+ * one (or one left inside a transaction) is destroyed, not handed out again. */
+apr_status_t cmp_db_acquire(cmp_db_t *db, apr_pool_t *p, PGconn **conn);
+
+/* Execute a prepared statement; the result is cleared with pool p.
+ * Parameters are text unless lens[i] > 0 marks binary (bytea). On failure the
+ * SQLSTATE (or "08000" for a lost connection) goes to *sqlstate. */
+apr_status_t cmp_db_exec(apr_pool_t *p, PGconn *conn, const char *stmt,
+                         int nparams, const char *const *vals,
+                         const int *lens, PGresult **res,
+                         const char **sqlstate);
+
+/* Helpers for result values in text format. */
+long long cmp_db_ll(const PGresult *r, int row, int col);
+int cmp_db_bool(const PGresult *r, int row, int col);
+/* bytea in text (hex) format to bytes allocated from p; NULL when SQL NULL. */
+unsigned char *cmp_db_bytea(apr_pool_t *p, const PGresult *r, int row, int col,
+                            size_t *len);
+
+#endif

@@ -1,0 +1,145 @@
+#include <ctype.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/x509v3.h>
+
+#include "cmp_issue.h"
+#include "cmp_log.h"
+
+ASN1_INTEGER *cmp_issue_serial(void)
+{
+    unsigned char buf[16];
+    BIGNUM *bn;
+    ASN1_INTEGER *serial = NULL;
+
+    do {
+        if (RAND_bytes(buf, sizeof(buf)) != 1)
+            return NULL;
+        buf[0] &= 0x7f;
+    } while (buf[0] == 0);
+    bn = BN_bin2bn(buf, sizeof(buf), NULL);
+    if (bn != NULL)
+        serial = BN_to_ASN1_INTEGER(bn, NULL);
+    BN_free(bn);
+    return serial;
+}
+
+char *cmp_issue_serial_hex(const ASN1_INTEGER *serial)
+{
+    BIGNUM *bn = ASN1_INTEGER_to_BN(serial, NULL);
+    char *hex, *c;
+
+    if (bn == NULL)
+        return NULL;
+    hex = BN_bn2hex(bn);
+    BN_free(bn);
+    if (hex == NULL)
+        return NULL;
+    for (c = hex; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    /* BN_bn2hex writes whole bytes; drop a leading zero digit. */
+    if (hex[0] == '0' && hex[1] != '\0')
+        memmove(hex, hex + 1, strlen(hex));
+    return hex;
+}
+
+static int add_conf_ext(X509 *cert, X509V3_CTX *v3, int nid, const char *value)
+{
+    X509_EXTENSION *ext;
+    int ok;
+
+    if (value == NULL || *value == '\0')
+        return 1;
+    ext = X509V3_EXT_conf_nid(NULL, v3, nid, value);
+    if (ext == NULL) {
+        cmp_log(CMP_LOG_ERR, CMPLOGNO(10201) "RA Profile extension %s=%s is "
+                "not valid", OBJ_nid2sn(nid), value);
+        return 0;
+    }
+    ok = X509_add_ext(cert, ext, -1);
+    X509_EXTENSION_free(ext);
+    return ok;
+}
+
+static int set_validity(X509 *cert, const X509 *ca, int days,
+                        const ASN1_TIME *req_not_after)
+{
+    time_t now = time(NULL);
+    ASN1_TIME *nb = X509_getm_notBefore(cert), *na = X509_getm_notAfter(cert);
+
+    if (X509_time_adj_ex(nb, 0, 0, &now) == NULL
+            || X509_time_adj_ex(na, days, 0, &now) == NULL)
+        return 0;
+    if (req_not_after != NULL && ASN1_TIME_compare(req_not_after, na) < 0
+            && X509_cmp_time(req_not_after, &now) > 0) {
+        if (!X509_set1_notAfter(cert, req_not_after))
+            return 0;
+    }
+    /* Never beyond the CA's own validity. */
+    if (ASN1_TIME_compare(X509_get0_notAfter(ca), X509_get0_notAfter(cert)) < 0
+            && !X509_set1_notAfter(cert, X509_get0_notAfter(ca)))
+        return 0;
+    return 1;
+}
+
+static const EVP_MD *sign_digest(EVP_PKEY *key, int *ok)
+{
+    char name[80];
+    int r = EVP_PKEY_get_default_digest_name(key, name, sizeof(name));
+
+    *ok = r > 0;
+    if (r <= 0 || strcmp(name, "UNDEF") == 0)
+        return NULL;    /* the key type signs without a separate digest */
+    return EVP_get_digestbyname(name);
+}
+
+apr_status_t cmp_issue_build(const cmp_ca_t *ca, const cmp_policy_t *pol,
+                             const X509_NAME *subject, EVP_PKEY *pubkey,
+                             const STACK_OF(X509_EXTENSION) *req_exts,
+                             const ASN1_TIME *req_not_after, X509 **out)
+{
+    X509 *cert = X509_new();
+    ASN1_INTEGER *serial = cmp_issue_serial();
+    X509V3_CTX v3;
+    const EVP_MD *md;
+    int san, ok = 0;
+
+    *out = NULL;
+    if (cert == NULL || serial == NULL)
+        goto out;
+    if (!X509_set_version(cert, X509_VERSION_3)
+            || !X509_set_serialNumber(cert, serial)
+            || !X509_set_issuer_name(cert, X509_get_subject_name(ca->cert))
+            || !X509_set_subject_name(cert, subject)
+            || !X509_set_pubkey(cert, pubkey)
+            || !set_validity(cert, ca->cert, pol->validity_days, req_not_after))
+        goto out;
+    X509V3_set_ctx(&v3, ca->cert, cert, NULL, NULL, 0);
+    if (!add_conf_ext(cert, &v3, NID_basic_constraints, "critical,CA:FALSE")
+            || !add_conf_ext(cert, &v3, NID_key_usage, pol->key_usage)
+            || !add_conf_ext(cert, &v3, NID_ext_key_usage, pol->ext_key_usage)
+            || !add_conf_ext(cert, &v3, NID_subject_key_identifier, "hash")
+            || !add_conf_ext(cert, &v3, NID_authority_key_identifier,
+                             "keyid:always"))
+        goto out;
+    san = X509v3_get_ext_by_NID(req_exts, NID_subject_alt_name, -1);
+    if (san >= 0 && pol->allow_san
+            && !X509_add_ext(cert, X509v3_get_ext(req_exts, san), -1))
+        goto out;
+    md = sign_digest(ca->key, &ok);
+    if (!ok || X509_sign(cert, ca->key, md) <= 0) {
+        ok = 0;
+        goto out;
+    }
+    ok = 1;
+    *out = cert;
+    cert = NULL;
+out:
+    ASN1_INTEGER_free(serial);
+    X509_free(cert);
+    return ok ? APR_SUCCESS : APR_EGENERAL;
+}

@@ -1,0 +1,31 @@
+/* Issuance by a local CA: a certificate built from a checked request. */
+#ifndef CMP_ISSUE_H
+#define CMP_ISSUE_H
+
+#include <apr_errno.h>
+#include <openssl/x509.h>
+
+#include "cmp_policy.h"
+
+typedef struct {
+    X509 *cert;
+    EVP_PKEY *key;
+} cmp_ca_t;
+
+/* Builds and signs the certificate. subject and pubkey come from the request,
+ * extensions from the policy (SAN copied from req_exts when present);
+ * req_not_after may only shorten the validity. The CA key's own default
+ * digest is used, so any key type OpenSSL signs with works. */
+apr_status_t cmp_issue_build(const cmp_ca_t *ca, const cmp_policy_t *pol,
+                             const X509_NAME *subject, EVP_PKEY *pubkey,
+                             const STACK_OF(X509_EXTENSION) *req_exts,
+                             const ASN1_TIME *req_not_after, X509 **out);
+
+/* Random positive serial of 128 bits. */
+ASN1_INTEGER *cmp_issue_serial(void);
+
+/* Lower-case hex of the serial without leading zeros (caller frees with
+ * OPENSSL_free). */
+char *cmp_issue_serial_hex(const ASN1_INTEGER *serial);
+
+#endif

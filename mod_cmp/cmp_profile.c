@@ -1,0 +1,373 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_errno.h>
+#include <apr_thread_mutex.h>
+#include <openssl/err.h>
+#include <openssl/x509_vfy.h>
+
+#include "cmp_log.h"
+#include "cmp_profile.h"
+
+#define CACHE_MAX 256
+
+struct cmp_profile_cache_t {
+    const cmp_secret_key_t *key;
+#if APR_HAS_THREADS
+    apr_thread_mutex_t *mutex;
+#endif
+    cmp_profile_t *slots[CACHE_MAX];
+    int n;
+};
+
+typedef struct {
+    cmp_profile_cache_t *cache;
+    cmp_profile_t *prof;
+} ref_t;
+
+static void lock(cmp_profile_cache_t *c)
+{
+#if APR_HAS_THREADS
+    apr_thread_mutex_lock(c->mutex);
+#endif
+}
+
+static void unlock(cmp_profile_cache_t *c)
+{
+#if APR_HAS_THREADS
+    apr_thread_mutex_unlock(c->mutex);
+#endif
+}
+
+static void profile_free(cmp_profile_t *pr)
+{
+    if (pr == NULL)
+        return;
+    free(pr->cmp_name);
+    free(pr->ra_name);
+    free(pr->auth_name);
+    free(pr->variant);
+    cmp_secret_free(pr->secret, pr->secret_len);
+    X509_free(pr->signer);
+    EVP_PKEY_free(pr->signer_key);
+    sk_X509_pop_free(pr->signer_chain, X509_free);
+    X509_STORE_free(pr->trust);
+    X509_free(pr->ca.cert);
+    EVP_PKEY_free(pr->ca.key);
+    sk_X509_pop_free(pr->ca_chain, X509_free);
+    cmp_policy_clear(&pr->policy);
+    free(pr);
+}
+
+static apr_status_t cache_cleanup(void *data)
+{
+    cmp_profile_cache_t *c = data;
+    int i;
+
+    for (i = 0; i < c->n; i++)
+        profile_free(c->slots[i]);
+    c->n = 0;
+    return APR_SUCCESS;
+}
+
+apr_status_t cmp_profile_cache_create(apr_pool_t *p,
+                                      const cmp_secret_key_t *key,
+                                      cmp_profile_cache_t **out)
+{
+    cmp_profile_cache_t *c = apr_pcalloc(p, sizeof(*c));
+
+    c->key = key;
+#if APR_HAS_THREADS
+    {
+        apr_status_t rv = apr_thread_mutex_create(&c->mutex,
+                                                  APR_THREAD_MUTEX_DEFAULT, p);
+        if (rv != APR_SUCCESS)
+            return rv;
+    }
+#endif
+    apr_pool_cleanup_register(p, c, cache_cleanup, apr_pool_cleanup_null);
+    *out = c;
+    return APR_SUCCESS;
+}
+
+STACK_OF(X509) *cmp_profile_certs(const unsigned char *der, size_t len)
+{
+    STACK_OF(X509) *sk = sk_X509_new_null();
+    const unsigned char *q = der, *end = der + len;
+
+    if (sk == NULL)
+        return NULL;
+    while (der != NULL && q < end) {
+        X509 *x = d2i_X509(NULL, &q, end - q);
+
+        if (x == NULL || !sk_X509_push(sk, x)) {
+            X509_free(x);
+            sk_X509_pop_free(sk, X509_free);
+            return NULL;
+        }
+    }
+    return sk;
+}
+
+static X509 *one_cert(const unsigned char *der, size_t len)
+{
+    const unsigned char *q = der;
+
+    return der != NULL ? d2i_X509(NULL, &q, (long)len) : NULL;
+}
+
+static EVP_PKEY *secret_key(const cmp_secret_key_t *k, const char *label,
+                            const unsigned char *enc, size_t len)
+{
+    unsigned char *plain = NULL;
+    size_t n = 0;
+    const unsigned char *q;
+    EVP_PKEY *pkey = NULL;
+
+    if (enc == NULL || cmp_secret_decrypt(k, label, enc, len, &plain, &n)
+                           != APR_SUCCESS)
+        return NULL;
+    q = plain;
+    pkey = d2i_AutoPrivateKey(NULL, &q, (long)n);
+    cmp_secret_free(plain, n);
+    return pkey;
+}
+
+static char *col(const PGresult *r, int c)
+{
+    return PQgetisnull(r, 0, c) ? NULL : strdup(PQgetvalue(r, 0, c));
+}
+
+static apr_status_t load_cmp(cmp_profile_t *pr, apr_pool_t *p, PGconn *c,
+                             const cmp_secret_key_t *key, const char **why)
+{
+    PGresult *r;
+    unsigned char *b;
+    size_t n;
+    apr_status_t rv = cmp_store_load(p, c, "cmp_load_cmp", pr->cmp_id, &r);
+
+    if (rv != APR_SUCCESS)
+        return rv;
+    pr->cmp_name = col(r, 0);
+    pr->mac_requests = strcmp(PQgetvalue(r, 0, 1), "shared_secret") == 0;
+    pr->sig_responses = strcmp(PQgetvalue(r, 0, 2), "signature") == 0;
+    if ((b = cmp_db_bytea(p, r, 0, 3, &n)) != NULL
+            && cmp_secret_decrypt(key, CMP_LABEL_SHARED_SECRET, b, n,
+                                  &pr->secret, &pr->secret_len) != APR_SUCCESS) {
+        *why = "shared secret does not decrypt with CMPSecretKeyFile";
+        return APR_EINVAL;
+    }
+    if ((b = cmp_db_bytea(p, r, 0, 4, &n)) != NULL
+            && (pr->signer = one_cert(b, n)) == NULL) {
+        *why = "signing certificate does not parse";
+        return APR_EINVAL;
+    }
+    b = cmp_db_bytea(p, r, 0, 5, &n);
+    if ((pr->signer_chain = cmp_profile_certs(b, n)) == NULL) {
+        *why = "signing chain does not parse";
+        return APR_EINVAL;
+    }
+    if ((b = cmp_db_bytea(p, r, 0, 6, &n)) != NULL
+            && (pr->signer_key = secret_key(key, CMP_LABEL_SIGNING_KEY, b, n))
+                   == NULL) {
+        *why = "signing key does not decrypt or parse";
+        return APR_EINVAL;
+    }
+    if (pr->sig_responses && (pr->signer == NULL || pr->signer_key == NULL
+            || !X509_check_private_key(pr->signer, pr->signer_key))) {
+        *why = "signing certificate and key are missing or do not match";
+        return APR_EINVAL;
+    }
+    if ((pr->trust = X509_STORE_new()) == NULL)
+        return APR_ENOMEM;
+    b = cmp_db_bytea(p, r, 0, 7, &n);
+    {
+        STACK_OF(X509) *tas = cmp_profile_certs(b, n);
+        int i;
+
+        if (tas == NULL) {
+            *why = "trust anchors do not parse";
+            return APR_EINVAL;
+        }
+        for (i = 0; i < sk_X509_num(tas); i++)
+            X509_STORE_add_cert(pr->trust, sk_X509_value(tas, i));
+        sk_X509_pop_free(tas, X509_free);
+    }
+    pr->implicit_confirm = cmp_db_bool(r, 0, 8);
+    pr->confirm_timeout = (int)cmp_db_ll(r, 0, 9);
+    pr->variant = col(r, 10);
+    return APR_SUCCESS;
+}
+
+static apr_status_t load_ra(cmp_profile_t *pr, apr_pool_t *p, PGconn *c,
+                            const char **why)
+{
+    PGresult *r;
+    apr_status_t rv = cmp_store_load(p, c, "cmp_load_ra", pr->ra_id, &r);
+
+    if (rv != APR_SUCCESS)
+        return rv;
+    pr->ra_name = col(r, 0);
+    if (!cmp_policy_init(&pr->policy, (int)cmp_db_ll(r, 0, 1),
+                         PQgetvalue(r, 0, 2), (int)cmp_db_ll(r, 0, 3),
+                         PQgetisnull(r, 0, 4) ? NULL : PQgetvalue(r, 0, 4),
+                         cmp_db_bool(r, 0, 5), PQgetvalue(r, 0, 6),
+                         PQgetvalue(r, 0, 7), why))
+        return APR_EINVAL;
+    return APR_SUCCESS;
+}
+
+static apr_status_t load_authority(cmp_profile_t *pr, apr_pool_t *p, PGconn *c,
+                                   const cmp_secret_key_t *key,
+                                   const char **why)
+{
+    PGresult *r;
+    unsigned char *b;
+    size_t n;
+    apr_status_t rv = cmp_store_load(p, c, "cmp_load_authority", pr->auth_id,
+                                     &r);
+
+    if (rv != APR_SUCCESS)
+        return rv;
+    pr->auth_name = col(r, 0);
+    if (strcmp(PQgetvalue(r, 0, 4), "local") != 0) {
+        *why = "only local Authorities can issue";
+        return APR_EINVAL;
+    }
+    b = cmp_db_bytea(p, r, 0, 1, &n);
+    if ((pr->ca.cert = one_cert(b, n)) == NULL) {
+        *why = "CA certificate does not parse";
+        return APR_EINVAL;
+    }
+    b = cmp_db_bytea(p, r, 0, 2, &n);
+    if ((pr->ca_chain = cmp_profile_certs(b, n)) == NULL) {
+        *why = "CA chain does not parse";
+        return APR_EINVAL;
+    }
+    b = cmp_db_bytea(p, r, 0, 3, &n);
+    pr->ca.key = secret_key(key, CMP_LABEL_CA_KEY, b, n);
+    if (pr->ca.key == NULL || !X509_check_private_key(pr->ca.cert, pr->ca.key)) {
+        *why = "CA key does not decrypt, parse or match the CA certificate";
+        return APR_EINVAL;
+    }
+    /* Our own certificates may protect kur, rr and cr. */
+    X509_STORE_add_cert(pr->trust, pr->ca.cert);
+    return APR_SUCCESS;
+}
+
+static apr_status_t profile_load(cmp_profile_cache_t *cache, apr_pool_t *p,
+                                 PGconn *c, const cmp_store_head_t *h,
+                                 cmp_profile_t **out)
+{
+    cmp_profile_t *pr = calloc(1, sizeof(*pr));
+    const char *why = "database error";
+    apr_status_t rv;
+
+    if (pr == NULL)
+        return APR_ENOMEM;
+    pr->refs = 1;
+    pr->cmp_id = h->cmp_id;
+    pr->cmp_ver = h->cmp_ver;
+    pr->ra_id = h->ra_id;
+    pr->ra_ver = h->ra_ver;
+    pr->auth_id = h->auth_id;
+    pr->auth_ver = h->auth_ver;
+    if ((rv = load_cmp(pr, p, c, cache->key, &why)) == APR_SUCCESS
+            && (rv = load_ra(pr, p, c, &why)) == APR_SUCCESS)
+        rv = load_authority(pr, p, c, cache->key, &why);
+    if (rv != APR_SUCCESS) {
+        cmp_log(CMP_LOG_ERR, CMPLOGNO(10301) "cannot load CMP Profile %lld / "
+                "RA Profile %lld: %s", h->cmp_id, h->ra_id, why);
+        ERR_clear_error();
+        profile_free(pr);
+        return rv;
+    }
+    *out = pr;
+    return APR_SUCCESS;
+}
+
+static void unref(cmp_profile_cache_t *cache, cmp_profile_t *pr)
+{
+    int gone;
+
+    lock(cache);
+    gone = --pr->refs == 0;
+    unlock(cache);
+    if (gone)
+        profile_free(pr);
+}
+
+static apr_status_t ref_cleanup(void *data)
+{
+    ref_t *ref = data;
+
+    unref(ref->cache, ref->prof);
+    return APR_SUCCESS;
+}
+
+static int same(const cmp_profile_t *pr, const cmp_store_head_t *h)
+{
+    return pr->cmp_id == h->cmp_id && pr->ra_id == h->ra_id
+           && pr->auth_id == h->auth_id && pr->cmp_ver == h->cmp_ver
+           && pr->ra_ver == h->ra_ver && pr->auth_ver == h->auth_ver;
+}
+
+/* Under the lock: put pr in the slot of its profile pair, dropping the
+ * cache's reference to an older version. */
+static void cache_put(cmp_profile_cache_t *cache, cmp_profile_t *pr,
+                      cmp_profile_t **dropped)
+{
+    int i;
+
+    *dropped = NULL;
+    for (i = 0; i < cache->n; i++) {
+        cmp_profile_t *old = cache->slots[i];
+
+        if (old->cmp_id == pr->cmp_id && old->ra_id == pr->ra_id)
+            break;
+    }
+    if (i == CACHE_MAX)
+        i = 0;                  /* full: evict the oldest slot */
+    if (i < cache->n) {
+        if (--cache->slots[i]->refs == 0)
+            *dropped = cache->slots[i];
+    } else {
+        cache->n++;
+    }
+    pr->refs++;
+    cache->slots[i] = pr;
+}
+
+apr_status_t cmp_profile_get(cmp_profile_cache_t *cache, apr_pool_t *p,
+                             PGconn *c, const cmp_store_head_t *head,
+                             const cmp_profile_t **out)
+{
+    cmp_profile_t *pr = NULL, *dropped;
+    ref_t *ref;
+    apr_status_t rv;
+    int i;
+
+    lock(cache);
+    for (i = 0; i < cache->n; i++) {
+        if (same(cache->slots[i], head)) {
+            pr = cache->slots[i];
+            pr->refs++;
+            break;
+        }
+    }
+    unlock(cache);
+    if (pr == NULL) {
+        if ((rv = profile_load(cache, p, c, head, &pr)) != APR_SUCCESS)
+            return rv;
+        lock(cache);
+        cache_put(cache, pr, &dropped);
+        unlock(cache);
+        profile_free(dropped);
+    }
+    ref = apr_palloc(p, sizeof(*ref));
+    ref->cache = cache;
+    ref->prof = pr;
+    apr_pool_cleanup_register(p, ref, ref_cleanup, apr_pool_cleanup_null);
+    *out = pr;
+    return APR_SUCCESS;
+}

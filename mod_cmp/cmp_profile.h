@@ -1,0 +1,50 @@
+/* A CMP Profile with its RA Profile and Authority, loaded once into a form
+ * ready for requests (keys decrypted and parsed, trust store built) and kept
+ * in a per-process cache that the database versions invalidate. */
+#ifndef CMP_PROFILE_H
+#define CMP_PROFILE_H
+
+#include <apr_pools.h>
+#include <libpq-fe.h>
+#include <openssl/x509.h>
+
+#include "cmp_issue.h"
+#include "cmp_policy.h"
+#include "cmp_secret.h"
+#include "cmp_store.h"
+
+typedef struct cmp_profile_t {
+    int refs;
+    long long cmp_id, cmp_ver, ra_id, ra_ver, auth_id, auth_ver;
+    char *cmp_name, *ra_name, *auth_name, *variant;
+    int mac_requests;              /* ir/cr may be MAC-protected */
+    int sig_responses;             /* responses are signed */
+    unsigned char *secret;
+    size_t secret_len;
+    X509 *signer;
+    EVP_PKEY *signer_key;
+    STACK_OF(X509) *signer_chain;
+    X509_STORE *trust;             /* trust anchors and our CA */
+    cmp_ca_t ca;
+    STACK_OF(X509) *ca_chain;
+    int implicit_confirm;
+    int confirm_timeout;
+    cmp_policy_t policy;
+} cmp_profile_t;
+
+typedef struct cmp_profile_cache_t cmp_profile_cache_t;
+
+apr_status_t cmp_profile_cache_create(apr_pool_t *p,
+                                      const cmp_secret_key_t *key,
+                                      cmp_profile_cache_t **out);
+
+/* The profile for head, loaded when the cache has no entry of these
+ * versions. The reference is dropped when pool p is cleared. */
+apr_status_t cmp_profile_get(cmp_profile_cache_t *cache, apr_pool_t *p,
+                             PGconn *c, const cmp_store_head_t *head,
+                             const cmp_profile_t **out);
+
+/* Parse concatenated DER certificates. */
+STACK_OF(X509) *cmp_profile_certs(const unsigned char *der, size_t len);
+
+#endif

@@ -1,0 +1,35 @@
+/* Secrets at rest: AES-256-GCM under a key read from a file named in
+ * httpd.conf (CMPSecretKeyFile). Used for shared secrets and private keys. */
+#ifndef CMP_SECRET_H
+#define CMP_SECRET_H
+
+#include <stddef.h>
+#include <apr_pools.h>
+
+#define CMP_SECRET_KEY_LEN 32
+
+typedef struct {
+    unsigned char key[CMP_SECRET_KEY_LEN];
+} cmp_secret_key_t;
+
+/* The file holds 64 hex digits (whitespace around them is ignored). */
+apr_status_t cmp_secret_key_load(const char *path, cmp_secret_key_t *key,
+                                 const char **why);
+
+/* out is allocated from p; label binds the value to its use (AAD). */
+apr_status_t cmp_secret_encrypt(apr_pool_t *p, const cmp_secret_key_t *key,
+                                const char *label, const unsigned char *in,
+                                size_t inlen, unsigned char **out,
+                                size_t *outlen);
+/* The plain text is allocated with OPENSSL_secure_malloc-free semantics:
+ * free it with cmp_secret_free(). */
+apr_status_t cmp_secret_decrypt(const cmp_secret_key_t *key, const char *label,
+                                const unsigned char *in, size_t inlen,
+                                unsigned char **out, size_t *outlen);
+void cmp_secret_free(unsigned char *buf, size_t len);
+
+#define CMP_LABEL_SHARED_SECRET "mod_cmp:cmp_profile.shared_secret"
+#define CMP_LABEL_SIGNING_KEY "mod_cmp:cmp_profile.signing_key"
+#define CMP_LABEL_CA_KEY "mod_cmp:authority.ca_key"
+
+#endif

@@ -1,0 +1,988 @@
+#include <stdio.h>
+#include <string.h>
+
+#include <apr_strings.h>
+#include <openssl/cmp.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "cmp_asn1.h"
+#include "cmp_err.h"
+#include "cmp_issue.h"
+#include "cmp_log.h"
+#include "cmp_server.h"
+#include "cmp_store.h"
+
+struct cmp_server_t {
+    cmp_db_t *db;
+    cmp_profile_cache_t *cache;
+};
+
+/* Everything one request needs; the custom context of its OSSL_CMP_SRV_CTX. */
+typedef struct {
+    cmp_server_t *srv;
+    apr_pool_t *p;
+    PGconn *conn;
+    const cmp_profile_t *prof;
+    const OSSL_CMP_MSG *msg;
+    cmp_view_t *view;
+    const unsigned char *der;
+    apr_size_t len;
+    int body;
+    cmp_prot_e prot;
+    X509 *signer;                   /* verified signer of a signed request */
+    cmp_store_cert_t signer_row;    /* when the signer is one of ours */
+    int signer_ours;
+    X509 *issued;                   /* certificate built for ir/cr/p10cr/kur */
+    long long replaces_id;
+    X509 *replay_cert;              /* certConf: certificate of the transaction */
+    cmp_store_tx_t tx;
+    int certconf_seen;
+    cmp_reason_e reason;
+    const char *detail;
+} req_t;
+
+apr_status_t cmp_server_create(apr_pool_t *p, cmp_db_t *db,
+                               const cmp_secret_key_t *key,
+                               cmp_server_t **out)
+{
+    cmp_server_t *srv = apr_pcalloc(p, sizeof(*srv));
+    apr_status_t rv;
+
+    srv->db = db;
+    if ((rv = cmp_profile_cache_create(p, key, &srv->cache)) != APR_SUCCESS)
+        return rv;
+    *out = srv;
+    return APR_SUCCESS;
+}
+
+/* OpenSSL's CMP diagnostics are detail for debugging; what a request came to
+ * is logged once, by the caller. */
+static int ossl_log_cb(const char *func, const char *file, int line,
+                       OSSL_CMP_severity level, const char *msg)
+{
+    cmp_log(CMP_LOG_DEBUG, "openssl %s: %s", func != NULL ? func : "", msg);
+    return 1;
+}
+
+static apr_status_t x509_cleanup(void *data)
+{
+    X509_free(data);
+    return APR_SUCCESS;
+}
+
+static apr_status_t msg_cleanup(void *data)
+{
+    OSSL_CMP_MSG_free(data);
+    return APR_SUCCESS;
+}
+
+static apr_status_t cmp_ctx_cleanup(void *data)
+{
+    OSSL_CMP_CTX_free(data);
+    return APR_SUCCESS;
+}
+
+static apr_status_t srv_ctx_cleanup(void *data)
+{
+    OSSL_CMP_SRV_CTX_free(data);
+    return APR_SUCCESS;
+}
+
+static OSSL_CMP_CTX *new_cmp_ctx(apr_pool_t *p)
+{
+    OSSL_CMP_CTX *ctx = OSSL_CMP_CTX_new(NULL, NULL);
+
+    if (ctx == NULL)
+        return NULL;
+    apr_pool_cleanup_register(p, ctx, cmp_ctx_cleanup, apr_pool_cleanup_null);
+    OSSL_CMP_CTX_set_log_cb(ctx, ossl_log_cb);
+    return ctx;
+}
+
+static void keep_x509(apr_pool_t *p, X509 *x)
+{
+    apr_pool_cleanup_register(p, x, x509_cleanup, apr_pool_cleanup_null);
+}
+
+static OSSL_CMP_PKISI *status_rejection(cmp_reason_e reason, const char *detail)
+{
+    char text[600];
+
+    snprintf(text, sizeof(text), "%s%s%s", cmp_err_text(reason),
+             detail != NULL && *detail ? ": " : "", detail != NULL ? detail : "");
+    return OSSL_CMP_STATUSINFO_new(OSSL_CMP_PKISTATUS_rejection,
+                                   1 << cmp_err_failinfo_bit(reason), text);
+}
+
+/* Remember why a callback refused, for the log line of the request. */
+static void note(req_t *rq, cmp_reason_e reason, const char *detail)
+{
+    rq->reason = reason;
+    rq->detail = apr_pstrdup(rq->p, detail != NULL ? detail : "");
+}
+
+static OSSL_CMP_PKISI *refuse(req_t *rq, cmp_reason_e reason,
+                              const char *detail)
+{
+    note(rq, reason, detail);
+    return status_rejection(reason, detail);
+}
+
+static const char *name_text(apr_pool_t *p, const X509_NAME *name)
+{
+    char *s = name != NULL ? X509_NAME_oneline(name, NULL, 0) : NULL;
+    const char *out = apr_pstrdup(p, s != NULL ? s : "");
+
+    OPENSSL_free(s);
+    return out;
+}
+
+static const char *name_rfc2253(apr_pool_t *p, const X509_NAME *name)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *data = NULL;
+    long n;
+    const char *out = "";
+
+    if (b == NULL)
+        return out;
+    if (X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) >= 0
+            && (n = BIO_get_mem_data(b, &data)) > 0)
+        out = apr_pstrndup(p, data, (apr_size_t)n);
+    BIO_free(b);
+    return out;
+}
+
+static const char *serial_hex(apr_pool_t *p, const ASN1_INTEGER *serial)
+{
+    char *hex = cmp_issue_serial_hex(serial);
+    const char *out = apr_pstrdup(p, hex != NULL ? hex : "");
+
+    OPENSSL_free(hex);
+    return out;
+}
+
+/* ---- response protection ------------------------------------------------ */
+
+static int set_response_protection(OSSL_CMP_CTX *ctx, const cmp_profile_t *pr)
+{
+    if (pr->sig_responses) {
+        /* The chain goes out as configured; nothing is built per message. */
+        return OSSL_CMP_CTX_set1_cert(ctx, pr->signer)
+               && OSSL_CMP_CTX_set1_pkey(ctx, pr->signer_key)
+               && OSSL_CMP_CTX_set1_extraCertsOut(ctx, pr->signer_chain);
+    }
+    return OSSL_CMP_CTX_set1_secretValue(ctx, pr->secret, (int)pr->secret_len);
+}
+
+/* ---- error messages ------------------------------------------------------ */
+
+/* An error PKIMessage carrying our reason as statusString. OpenSSL builds it:
+ * its server turns the oldest queued error into the error message when no
+ * handler takes the request, so we queue ours and offer no handler. The
+ * message is protected as the profile says when the profile is known. */
+static OSSL_CMP_MSG *error_message(apr_pool_t *p, const OSSL_CMP_MSG *msg,
+                                   const cmp_profile_t *pr,
+                                   cmp_reason_e reason, const char *detail)
+{
+    OSSL_CMP_SRV_CTX *srv = OSSL_CMP_SRV_CTX_new(NULL, NULL);
+    OSSL_CMP_CTX *ctx;
+    OSSL_CMP_MSG *rsp = NULL;
+
+    if (srv == NULL)
+        return NULL;
+    apr_pool_cleanup_register(p, srv, srv_ctx_cleanup, apr_pool_cleanup_null);
+    ctx = OSSL_CMP_SRV_CTX_get0_cmp_ctx(srv);
+    OSSL_CMP_CTX_set_log_cb(ctx, ossl_log_cb);
+    OSSL_CMP_SRV_CTX_set_accept_unprotected(srv, 1);
+    if (pr == NULL || !set_response_protection(ctx, pr))
+        OSSL_CMP_SRV_CTX_set_send_unprotected_errors(srv, 1);
+    cmp_err_raise(reason, "%s", detail != NULL ? detail : "");
+    rsp = OSSL_CMP_SRV_process_request(srv, msg);
+    ERR_clear_error();
+    return rsp;
+}
+
+/* ---- protection of the request ------------------------------------------ */
+
+static int kid_matches(const ASN1_OCTET_STRING *kid, X509 *cert)
+{
+    const ASN1_OCTET_STRING *skid = X509_get0_subject_key_id(cert);
+
+    return kid == NULL || skid == NULL || ASN1_OCTET_STRING_cmp(kid, skid) == 0;
+}
+
+/* RFC 4210 5.1.1 / RFC 9483 3.3: the protecting certificate comes first in
+ * extraCerts; take the first whose subject is the sender. */
+static X509 *find_signer(const cmp_view_t *v)
+{
+    STACK_OF(X509) *extra = cmp_view_extra_certs(v);
+    const X509_NAME *sender = cmp_view_sender(v);
+    int i;
+
+    if (sender == NULL)
+        return NULL;
+    for (i = 0; i < sk_X509_num(extra); i++) {
+        X509 *x = sk_X509_value(extra, i);
+
+        if (X509_NAME_cmp(X509_get_subject_name(x), sender) == 0
+                && kid_matches(cmp_view_sender_kid(v), x))
+            return x;
+    }
+    return NULL;
+}
+
+static cmp_reason_e check_mac(req_t *rq, char *why, size_t n)
+{
+    const cmp_profile_t *pr = rq->prof;
+    OSSL_CMP_CTX *vctx;
+
+    if (pr->secret == NULL) {
+        snprintf(why, n, "the CMP Profile has no shared secret");
+        return CMP_E_PROTECTION_NOT_ALLOWED;
+    }
+    if (rq->body == CMP_BODY_KUR) {
+        snprintf(why, n, "kur must be signed with the certificate to update");
+        return CMP_E_PROTECTION_NOT_ALLOWED;
+    }
+    if (!pr->mac_requests && (rq->body == CMP_BODY_IR || rq->body == CMP_BODY_CR
+                              || rq->body == CMP_BODY_P10CR)) {
+        snprintf(why, n, "the CMP Profile requires signed requests");
+        return CMP_E_PROTECTION_NOT_ALLOWED;
+    }
+    if ((vctx = new_cmp_ctx(rq->p)) == NULL
+            || !OSSL_CMP_CTX_set1_secretValue(vctx, pr->secret,
+                                              (int)pr->secret_len))
+        return CMP_E_INTERNAL;
+    if (OSSL_CMP_validate_msg(vctx, rq->msg) != 1) {
+        snprintf(why, n, "wrong shared secret or corrupted message");
+        return CMP_E_BAD_MAC;
+    }
+    return CMP_E_NONE;
+}
+
+static cmp_reason_e check_signer_ours(req_t *rq, char *why, size_t n)
+{
+    const cmp_profile_t *pr = rq->prof;
+    int found = 0;
+
+    if (X509_check_issued(pr->ca.cert, rq->signer) != X509_V_OK)
+        return CMP_E_NONE;
+    if (cmp_store_cert_get(rq->p, rq->conn, pr->auth_id,
+                           serial_hex(rq->p, X509_get0_serialNumber(rq->signer)),
+                           &rq->signer_row, &found) != APR_SUCCESS)
+        return CMP_E_DATABASE;
+    if (!found) {
+        snprintf(why, n, "the signer certificate was not issued by this CA");
+        return CMP_E_UNTRUSTED_SIGNER;
+    }
+    if (strcmp(rq->signer_row.status, "valid") != 0 || rq->signer_row.expired) {
+        snprintf(why, n, "the signer certificate is %s",
+                 rq->signer_row.expired ? "expired" : rq->signer_row.status);
+        return CMP_E_SIGNER_REVOKED;
+    }
+    rq->signer_ours = 1;
+    return CMP_E_NONE;
+}
+
+static cmp_reason_e check_signature(req_t *rq, char *why, size_t n)
+{
+    OSSL_CMP_CTX *vctx;
+    X509 *signer = find_signer(rq->view);
+    cmp_reason_e r;
+
+    if (signer == NULL) {
+        snprintf(why, n, "no certificate of the sender in extraCerts");
+        return CMP_E_UNTRUSTED_SIGNER;
+    }
+    if ((vctx = new_cmp_ctx(rq->p)) == NULL
+            || !OSSL_CMP_CTX_set1_srvCert(vctx, signer)
+            || !OSSL_CMP_CTX_set1_untrusted(vctx, cmp_view_extra_certs(rq->view)))
+        return CMP_E_INTERNAL;
+    if (OSSL_CMP_validate_msg(vctx, rq->msg) != 1) {
+        snprintf(why, n, "the signature does not verify with the sender's "
+                 "certificate");
+        return CMP_E_BAD_SIGNATURE;
+    }
+    if (OSSL_CMP_validate_cert_path(vctx, rq->prof->trust, signer) != 1) {
+        snprintf(why, n, "%s", name_text(rq->p, X509_get_subject_name(signer)));
+        return CMP_E_UNTRUSTED_SIGNER;
+    }
+    rq->signer = signer;
+    if ((r = check_signer_ours(rq, why, n)) != CMP_E_NONE)
+        return r;
+    if (rq->body == CMP_BODY_KUR
+            && (!rq->signer_ours || rq->signer_row.ra_id != rq->prof->ra_id)) {
+        snprintf(why, n, "%s", name_text(rq->p, X509_get_subject_name(signer)));
+        return CMP_E_KUR_OLD_CERT;
+    }
+    return CMP_E_NONE;
+}
+
+static cmp_reason_e check_protection(req_t *rq, char *why, size_t n)
+{
+    rq->prot = cmp_view_protection(rq->view);
+    switch (rq->prot) {
+    case CMP_PROT_MAC:
+        return check_mac(rq, why, n);
+    case CMP_PROT_SIG:
+        return check_signature(rq, why, n);
+    default:
+        snprintf(why, n, "unprotected requests are never accepted");
+        return CMP_E_UNPROTECTED;
+    }
+}
+
+/* ---- certificate requests ------------------------------------------------ */
+
+typedef struct {
+    const X509_NAME *subject;
+    EVP_PKEY *pubkey;                   /* owned */
+    STACK_OF(X509_EXTENSION) *exts;     /* owned copy */
+    ASN1_TIME *not_before, *not_after;  /* owned */
+} wanted_t;
+
+static void wanted_free(wanted_t *w)
+{
+    EVP_PKEY_free(w->pubkey);
+    sk_X509_EXTENSION_pop_free(w->exts, X509_EXTENSION_free);
+    ASN1_TIME_free(w->not_before);
+    ASN1_TIME_free(w->not_after);
+}
+
+static int read_wanted(const OSSL_CRMF_MSG *crm, const X509_REQ *p10cr,
+                       wanted_t *w)
+{
+    memset(w, 0, sizeof(*w));
+    if (p10cr != NULL) {
+        EVP_PKEY *k = X509_REQ_get0_pubkey((X509_REQ *)p10cr);
+
+        w->subject = X509_REQ_get_subject_name(p10cr);
+        if (k != NULL && EVP_PKEY_up_ref(k))
+            w->pubkey = k;
+        w->exts = X509_REQ_get_extensions((X509_REQ *)p10cr);
+        return 1;
+    } else {
+        const OSSL_CRMF_CERTTEMPLATE *t = OSSL_CRMF_MSG_get0_tmpl(crm);
+        const STACK_OF(X509_EXTENSION) *e;
+
+        if (t == NULL)
+            return 0;
+        w->subject = OSSL_CRMF_CERTTEMPLATE_get0_subject(t);
+        e = OSSL_CRMF_CERTTEMPLATE_get0_extensions(t);
+        if (e != NULL && (w->exts = sk_X509_EXTENSION_deep_copy(e,
+                              X509_EXTENSION_dup, X509_EXTENSION_free)) == NULL)
+            return 0;
+        return cmp_template_read(t, &w->pubkey, &w->not_before,
+                                 &w->not_after) == APR_SUCCESS;
+    }
+}
+
+/* RFC 9483 4.1.3: oldCertID, when given, names the certificate that signs. */
+static int kur_old_cert_matches(req_t *rq, const OSSL_CRMF_MSG *crm)
+{
+    const OSSL_CRMF_CERTID *id = OSSL_CRMF_MSG_get0_regCtrl_oldCertID(crm);
+    const X509_NAME *issuer;
+
+    if (id == NULL)
+        return 1;
+    issuer = OSSL_CRMF_CERTID_get0_issuer(id);
+    return issuer != NULL
+           && X509_NAME_cmp(issuer, X509_get_issuer_name(rq->signer)) == 0
+           && ASN1_INTEGER_cmp(OSSL_CRMF_CERTID_get0_serialNumber(id),
+                               X509_get0_serialNumber(rq->signer)) == 0;
+}
+
+static STACK_OF(X509) *ca_chain_out(const cmp_profile_t *pr)
+{
+    STACK_OF(X509) *chain = X509_chain_up_ref(pr->ca_chain);
+
+    if (chain != NULL && (!X509_up_ref(pr->ca.cert)
+                          || !sk_X509_unshift(chain, pr->ca.cert))) {
+        sk_X509_pop_free(chain, X509_free);
+        return NULL;
+    }
+    return chain;
+}
+
+static OSSL_CMP_PKISI *cert_request_cb(OSSL_CMP_SRV_CTX *srv_ctx,
+                                       const OSSL_CMP_MSG *msg, int certReqId,
+                                       const OSSL_CRMF_MSG *crm,
+                                       const X509_REQ *p10cr, X509 **certOut,
+                                       STACK_OF(X509) **chainOut,
+                                       STACK_OF(X509) **caPubs)
+{
+    req_t *rq = OSSL_CMP_SRV_CTX_get0_custom_ctx(srv_ctx);
+    const cmp_profile_t *pr = rq->prof;
+    wanted_t w;
+    X509 *cert = NULL;
+    char why[300];
+    cmp_reason_e r;
+    OSSL_CMP_PKISI *si;
+
+    if (rq->replay_cert != NULL) {
+        /* Re-running the original request to reach the state OpenSSL expects
+         * before a certConf: hand back the certificate already issued. */
+        if (!X509_up_ref(rq->replay_cert))
+            return NULL;
+        *certOut = rq->replay_cert;
+        return OSSL_CMP_STATUSINFO_new(OSSL_CMP_PKISTATUS_accepted, 0, NULL);
+    }
+    if (!read_wanted(crm, p10cr, &w)) {
+        wanted_free(&w);
+        return refuse(rq, CMP_E_BAD_TEMPLATE, "the template does not parse");
+    }
+    if (rq->body == CMP_BODY_KUR) {
+        if (!kur_old_cert_matches(rq, crm)) {
+            wanted_free(&w);
+            return refuse(rq, CMP_E_KUR_OLD_CERT,
+                          "oldCertID does not name the signing certificate");
+        }
+        if (w.subject == NULL || X509_NAME_entry_count(w.subject) == 0)
+            w.subject = X509_get_subject_name(rq->signer);
+        rq->replaces_id = rq->signer_row.id;
+    }
+    r = cmp_policy_check(&pr->policy, w.subject, w.pubkey, w.exts, why,
+                         sizeof(why));
+    if (r != CMP_E_NONE) {
+        wanted_free(&w);
+        return refuse(rq, r, why);
+    }
+    if (cmp_issue_build(&pr->ca, &pr->policy, w.subject, w.pubkey, w.exts,
+                        w.not_after, &cert) != APR_SUCCESS) {
+        wanted_free(&w);
+        ERR_clear_error();
+        return refuse(rq, CMP_E_INTERNAL, "signing the certificate failed");
+    }
+    wanted_free(&w);
+    si = OSSL_CMP_STATUSINFO_new(OSSL_CMP_PKISTATUS_accepted, 0, NULL);
+    if (si == NULL || !X509_up_ref(cert)) {
+        OSSL_CMP_PKISI_free(si);
+        X509_free(cert);
+        return NULL;
+    }
+    rq->issued = cert;
+    keep_x509(rq->p, cert);
+    *certOut = cert;
+    *chainOut = ca_chain_out(pr);
+    /* RFC 9483 4.1.1: caPubs may carry the root to a MAC-authenticated EE. */
+    if (rq->prot == CMP_PROT_MAC && rq->body == CMP_BODY_IR)
+        *caPubs = ca_chain_out(pr);
+    return si;
+}
+
+/* ---- revocation ---------------------------------------------------------- */
+
+static int signer_is(const req_t *rq, const X509_NAME *issuer,
+                     const ASN1_INTEGER *serial)
+{
+    return rq->signer != NULL
+           && X509_NAME_cmp(X509_get_issuer_name(rq->signer), issuer) == 0
+           && ASN1_INTEGER_cmp(X509_get0_serialNumber(rq->signer), serial) == 0;
+}
+
+static OSSL_CMP_PKISI *rr_cb(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *msg,
+                             const X509_NAME *issuer,
+                             const ASN1_INTEGER *serial)
+{
+    req_t *rq = OSSL_CMP_SRV_CTX_get0_custom_ctx(srv_ctx);
+    const cmp_profile_t *pr = rq->prof;
+    cmp_store_cert_t row;
+    const char *hex, *actor;
+    int found = 0, updated = 0, reason;
+
+    if (issuer == NULL || serial == NULL)
+        return refuse(rq, CMP_E_CERT_UNKNOWN, "issuer and serial are required");
+    hex = serial_hex(rq->p, serial);
+    if (X509_NAME_cmp(issuer, X509_get_subject_name(pr->ca.cert)) != 0)
+        return refuse(rq, CMP_E_CERT_UNKNOWN, name_text(rq->p, issuer));
+    if (cmp_store_cert_get(rq->p, rq->conn, pr->auth_id, hex, &row, &found)
+            != APR_SUCCESS)
+        return refuse(rq, CMP_E_DATABASE, NULL);
+    if (!found || row.ra_id != pr->ra_id || strcmp(row.status, "pending") == 0)
+        return refuse(rq, CMP_E_CERT_UNKNOWN, apr_pstrcat(rq->p, "serial ", hex,
+                                                          NULL));
+    if (strcmp(row.status, "valid") != 0)
+        return refuse(rq, CMP_E_CERT_REVOKED, apr_pstrcat(rq->p, "serial ", hex,
+                                                          NULL));
+    if (rq->prot != CMP_PROT_MAC && !signer_is(rq, issuer, serial))
+        return refuse(rq, CMP_E_NOT_AUTHORIZED,
+                      "only the holder or the profile's shared secret may revoke");
+    reason = cmp_view_rr_reason(rq->view);
+    if (reason < 0)
+        reason = 0;     /* unspecified */
+    actor = rq->prot == CMP_PROT_MAC
+            ? apr_pstrcat(rq->p, "cmp:", pr->cmp_name, ":shared-secret", NULL)
+            : apr_pstrcat(rq->p, "cmp:", name_text(rq->p, cmp_view_sender(rq->view)),
+                          NULL);
+    if (cmp_store_revoke(rq->p, rq->conn, row.id, reason, actor, &updated)
+            != APR_SUCCESS)
+        return refuse(rq, CMP_E_DATABASE, NULL);
+    if (!updated)
+        return refuse(rq, CMP_E_CERT_REVOKED, apr_pstrcat(rq->p, "serial ", hex,
+                                                          NULL));
+    cmp_log(CMP_LOG_INFO, CMPLOGNO(10401) "revoked certificate %s of RA "
+            "Profile %s, reason %d", hex, pr->ra_name, reason);
+    return OSSL_CMP_STATUSINFO_new(OSSL_CMP_PKISTATUS_accepted, 0, NULL);
+}
+
+/* ---- confirmation -------------------------------------------------------- */
+
+static int certconf_cb(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *msg,
+                       int certReqId, const ASN1_OCTET_STRING *certHash,
+                       const OSSL_CMP_PKISI *si)
+{
+    req_t *rq = OSSL_CMP_SRV_CTX_get0_custom_ctx(srv_ctx);
+    ASN1_OCTET_STRING *mine;
+    int accepted, updated = 0, same;
+
+    rq->certconf_seen = 1;
+    mine = X509_digest_sig(rq->replay_cert, NULL, NULL);
+    same = mine != NULL && certHash != NULL
+           && ASN1_OCTET_STRING_cmp(mine, certHash) == 0;
+    ASN1_OCTET_STRING_free(mine);
+    if (!same) {
+        note(rq, CMP_E_CERTHASH, NULL);
+        cmp_err_raise(CMP_E_CERTHASH, NULL);
+        return 0;
+    }
+    accepted = si == NULL
+               || cmp_pkisi_status(si) == OSSL_CMP_PKISTATUS_accepted
+               || cmp_pkisi_status(si) == OSSL_CMP_PKISTATUS_grantedWithMods;
+    if (cmp_store_tx_finish(rq->p, rq->conn, rq->tx.id, accepted, &updated)
+            != APR_SUCCESS) {
+        note(rq, CMP_E_DATABASE, NULL);
+        cmp_err_raise(CMP_E_DATABASE, NULL);
+        return 0;
+    }
+    if (!updated) {
+        note(rq, CMP_E_TX_STATE, "already confirmed or expired");
+        cmp_err_raise(CMP_E_TX_STATE, "already confirmed or expired");
+        return 0;
+    }
+    if (!accepted)
+        note(rq, CMP_E_NONE, "certificate rejected by the client");
+    return 1;
+}
+
+/* A client that gives up on a transaction sends an error message. */
+static void error_cb(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *msg,
+                     const OSSL_CMP_PKISI *statusInfo,
+                     const ASN1_INTEGER *errorCode,
+                     const OSSL_CMP_PKIFREETEXT *errDetails)
+{
+    req_t *rq = OSSL_CMP_SRV_CTX_get0_custom_ctx(srv_ctx);
+    const ASN1_OCTET_STRING *tid = cmp_view_transaction_id(rq->view);
+    cmp_store_tx_t tx;
+    int found = 0, updated = 0;
+
+    if (tid == NULL
+            || cmp_store_tx_get(rq->p, rq->conn, tid->data, tid->length, &tx,
+                                &found) != APR_SUCCESS
+            || !found || tx.cmp_id != rq->prof->cmp_id
+            || strcmp(tx.state, "waiting_conf") != 0)
+        return;
+    (void)cmp_store_tx_finish(rq->p, rq->conn, tx.id, 0, &updated);
+    note(rq, CMP_E_NONE, "transaction aborted by the client");
+}
+
+static int genm_cb(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *msg,
+                   const STACK_OF(OSSL_CMP_ITAV) *in,
+                   STACK_OF(OSSL_CMP_ITAV) **out)
+{
+    *out = sk_OSSL_CMP_ITAV_new_null();
+    return *out != NULL;
+}
+
+/* ---- the request --------------------------------------------------------- */
+
+static OSSL_CMP_SRV_CTX *new_srv_ctx(req_t *rq)
+{
+    OSSL_CMP_SRV_CTX *srv = OSSL_CMP_SRV_CTX_new(NULL, NULL);
+    OSSL_CMP_CTX *ctx;
+
+    if (srv == NULL)
+        return NULL;
+    apr_pool_cleanup_register(rq->p, srv, srv_ctx_cleanup,
+                              apr_pool_cleanup_null);
+    ctx = OSSL_CMP_SRV_CTX_get0_cmp_ctx(srv);
+    OSSL_CMP_CTX_set_log_cb(ctx, ossl_log_cb);
+    /* Protection was verified by check_protection() already, with the
+     * rules of the profile; OpenSSL's own check would lack them. */
+    if (!OSSL_CMP_SRV_CTX_init(srv, rq, cert_request_cb, rr_cb, genm_cb,
+                               error_cb, certconf_cb, NULL)
+            || !OSSL_CMP_SRV_CTX_set_accept_unprotected(srv, 1)
+            || !OSSL_CMP_SRV_CTX_set_grant_implicit_confirm(srv,
+                                                             rq->prof->implicit_confirm)
+            || !set_response_protection(ctx, rq->prof))
+        return NULL;
+    return srv;
+}
+
+static apr_status_t to_der(apr_pool_t *p, const OSSL_CMP_MSG *m,
+                           cmp_response_t *resp)
+{
+    unsigned char *der = NULL;
+    int n = i2d_OSSL_CMP_MSG(m, &der);
+
+    if (n <= 0)
+        return APR_EGENERAL;
+    resp->der = apr_pmemdup(p, der, (apr_size_t)n);
+    resp->len = (apr_size_t)n;
+    resp->body = OSSL_CMP_MSG_get_bodytype(m);
+    OPENSSL_free(der);
+    return APR_SUCCESS;
+}
+
+static apr_status_t respond_error(req_t *rq, cmp_reason_e reason,
+                                  const char *detail, cmp_response_t *resp)
+{
+    OSSL_CMP_MSG *m = error_message(rq->p, rq->msg, rq->prof, reason, detail);
+
+    resp->reason = reason;
+    resp->detail = apr_pstrdup(rq->p, detail != NULL ? detail : "");
+    if (m == NULL)
+        return APR_EGENERAL;
+    apr_pool_cleanup_register(rq->p, m, msg_cleanup, apr_pool_cleanup_null);
+    return to_der(rq->p, m, resp);
+}
+
+static const char *body_name(int body)
+{
+    switch (body) {
+    case CMP_BODY_IR: return "ir";
+    case CMP_BODY_CR: return "cr";
+    case CMP_BODY_P10CR: return "p10cr";
+    case CMP_BODY_KUR: return "kur";
+    default: return "other";
+    }
+}
+
+/* Commit the certificate (and the transaction that may confirm it) before
+ * the response that carries it goes out. */
+static cmp_reason_e store_issued(req_t *rq, OSSL_CMP_CTX *ctx,
+                                 const OSSL_CMP_MSG *rsp, const char **detail)
+{
+    const cmp_profile_t *pr = rq->prof;
+    int granted = OSSL_CMP_CTX_get_option(ctx, OSSL_CMP_OPT_IMPLICIT_CONFIRM) == 1;
+    const ASN1_OCTET_STRING *tid = cmp_view_transaction_id(rq->view);
+    const ASN1_OCTET_STRING *nonce;
+    ASN1_OCTET_STRING *hash;
+    cmp_view_t *rv;
+    cmp_store_issue_t in;
+    unsigned char *der = NULL, *rsp_der = NULL, fpr[EVP_MAX_MD_SIZE];
+    unsigned int fpr_len = 0;
+    int der_len, rsp_len;
+    long long cert_id = 0;
+    const char *sqlstate = NULL;
+    GENERAL_NAMES *sans;
+    apr_status_t st;
+
+    rsp_len = i2d_OSSL_CMP_MSG(rsp, &rsp_der);
+    if (rsp_len <= 0 || cmp_view_decode(rq->p, rsp_der, rsp_len, &rv)
+                            != APR_SUCCESS) {
+        OPENSSL_free(rsp_der);
+        return CMP_E_INTERNAL;
+    }
+    OPENSSL_free(rsp_der);
+    nonce = cmp_view_sender_nonce(rv);
+    memset(&in, 0, sizeof(in));
+    in.authority_id = pr->auth_id;
+    in.ra_id = pr->ra_id;
+    in.cmp_id = pr->cmp_id;
+    in.replaces_id = rq->replaces_id;
+    in.serial_hex = serial_hex(rq->p, X509_get0_serialNumber(rq->issued));
+    in.issuer_dn = name_rfc2253(rq->p, X509_get_issuer_name(rq->issued));
+    in.subject_dn = name_rfc2253(rq->p, X509_get_subject_name(rq->issued));
+    sans = X509_get_ext_d2i(rq->issued, NID_subject_alt_name, NULL, NULL);
+    in.sans = "";
+    if (sans != NULL) {
+        STACK_OF(CONF_VALUE) *vals = i2v_GENERAL_NAMES(NULL, sans, NULL);
+        int i;
+
+        for (i = 0; i < sk_CONF_VALUE_num(vals); i++) {
+            CONF_VALUE *cv = sk_CONF_VALUE_value(vals, i);
+
+            in.sans = apr_pstrcat(rq->p, in.sans, i ? ", " : "", cv->name, ":",
+                                  cv->value, NULL);
+        }
+        sk_CONF_VALUE_pop_free(vals, X509V3_conf_free);
+        GENERAL_NAMES_free(sans);
+    }
+    in.not_before = cmp_store_time(rq->p, X509_get0_notBefore(rq->issued));
+    in.not_after = cmp_store_time(rq->p, X509_get0_notAfter(rq->issued));
+    in.key_type = EVP_PKEY_get0_type_name(X509_get0_pubkey(rq->issued));
+    if (in.key_type == NULL)
+        in.key_type = "unknown";
+    X509_pubkey_digest(rq->issued, EVP_sha256(), fpr, &fpr_len);
+    in.fpr = fpr;
+    in.fpr_len = (int)fpr_len;
+    der_len = i2d_X509(rq->issued, &der);
+    if (der_len <= 0)
+        return CMP_E_INTERNAL;
+    in.der = apr_pmemdup(rq->p, der, (apr_size_t)der_len);
+    in.der_len = der_len;
+    OPENSSL_free(der);
+    in.status = granted ? "valid" : "pending";
+    in.tid = tid->data;
+    in.tid_len = tid->length;
+    in.body_type = body_name(rq->body);
+    in.tx_state = granted ? "confirmed" : "waiting_conf";
+    hash = X509_digest_sig(rq->issued, NULL, NULL);
+    if (hash != NULL) {
+        in.cert_hash = apr_pmemdup(rq->p, hash->data, (apr_size_t)hash->length);
+        in.hash_len = hash->length;
+        ASN1_OCTET_STRING_free(hash);
+    }
+    if (nonce != NULL) {
+        in.nonce = nonce->data;
+        in.nonce_len = nonce->length;
+    }
+    if (!granted) {
+        in.req_der = rq->der;
+        in.req_len = (int)rq->len;
+    }
+    in.timeout_s = pr->confirm_timeout;
+    st = cmp_store_issue(rq->p, rq->conn, &in, &cert_id, &sqlstate);
+    if (st != APR_SUCCESS) {
+        if (sqlstate != NULL && strcmp(sqlstate, "23505") == 0)
+            return CMP_E_TX_IN_USE;
+        *detail = "the certificate could not be stored";
+        return CMP_E_DATABASE;
+    }
+    cmp_log(CMP_LOG_INFO, CMPLOGNO(10402) "issued certificate %s for %s by RA "
+            "Profile %s (%s)", in.serial_hex, in.subject_dn, pr->ra_name,
+            granted ? "implicitly confirmed" : "waiting for certConf");
+    return CMP_E_NONE;
+}
+
+/* OpenSSL 3.0 keeps what a certConf is checked against (transactionID,
+ * certReqId, transaction status) in the OSSL_CMP_SRV_CTX that answered the
+ * ir. Any node rebuilds it from the database: the stored request is run once
+ * more through a fresh context, answering with the certificate issued then
+ * and a throwaway MAC, and the nonce we sent in the real response is put
+ * back. No certificate is issued and nothing is stored by that run. */
+static cmp_reason_e prepare_certconf(req_t *rq, OSSL_CMP_SRV_CTX *srv,
+                                     const char **detail)
+{
+    OSSL_CMP_CTX *ctx = OSSL_CMP_SRV_CTX_get0_cmp_ctx(srv);
+    const ASN1_OCTET_STRING *tid = cmp_view_transaction_id(rq->view);
+    const unsigned char *q;
+    OSSL_CMP_MSG *orig, *rsp;
+    ASN1_OCTET_STRING *nonce;
+    static const unsigned char scratch[] = "mod_cmp certConf replay";
+    int found = 0, ok;
+
+    if (tid == NULL)
+        return CMP_E_TX_UNKNOWN;
+    if (cmp_store_tx_get(rq->p, rq->conn, tid->data, tid->length, &rq->tx,
+                         &found) != APR_SUCCESS)
+        return CMP_E_DATABASE;
+    if (!found || rq->tx.cmp_id != rq->prof->cmp_id
+            || rq->tx.ra_id != rq->prof->ra_id)
+        return CMP_E_TX_UNKNOWN;
+    if (strcmp(rq->tx.state, "waiting_conf") != 0 || rq->tx.req_der == NULL) {
+        *detail = rq->tx.state;
+        return CMP_E_TX_STATE;
+    }
+    if (rq->tx.expired)
+        return CMP_E_TX_EXPIRED;
+    q = rq->tx.cert_der;
+    rq->replay_cert = d2i_X509(NULL, &q, (long)rq->tx.cert_len);
+    q = rq->tx.req_der;
+    orig = d2i_OSSL_CMP_MSG(NULL, &q, (long)rq->tx.req_len);
+    if (rq->replay_cert == NULL || orig == NULL) {
+        X509_free(rq->replay_cert);
+        rq->replay_cert = NULL;
+        OSSL_CMP_MSG_free(orig);
+        return CMP_E_INTERNAL;
+    }
+    keep_x509(rq->p, rq->replay_cert);
+    apr_pool_cleanup_register(rq->p, orig, msg_cleanup, apr_pool_cleanup_null);
+    OSSL_CMP_SRV_CTX_set_grant_implicit_confirm(srv, 0);
+    if (!OSSL_CMP_CTX_set1_secretValue(ctx, scratch, sizeof(scratch)))
+        return CMP_E_INTERNAL;
+    rsp = OSSL_CMP_SRV_process_request(srv, orig);
+    ok = rsp != NULL && OSSL_CMP_MSG_get_bodytype(rsp) != CMP_BODY_ERROR;
+    OSSL_CMP_MSG_free(rsp);
+    ERR_clear_error();
+    if (!ok)
+        return CMP_E_INTERNAL;
+    nonce = ASN1_OCTET_STRING_new();
+    ok = nonce != NULL
+         && ASN1_OCTET_STRING_set(nonce, rq->tx.nonce, (int)rq->tx.nonce_len)
+         && OSSL_CMP_CTX_set1_senderNonce(ctx, nonce)
+         && OSSL_CMP_CTX_set1_secretValue(ctx, NULL, 0)
+         && OSSL_CMP_SRV_CTX_set_grant_implicit_confirm(srv,
+                                                         rq->prof->implicit_confirm)
+         && set_response_protection(ctx, rq->prof);
+    ASN1_OCTET_STRING_free(nonce);
+    return ok ? CMP_E_NONE : CMP_E_INTERNAL;
+}
+
+static cmp_reason_e check_head(cmp_route_e route, const cmp_store_head_t *h)
+{
+    if (route == CMP_ROUTE_CMP_PROFILE) {
+        if (!h->cmp_enabled)
+            return CMP_E_PROFILE_DISABLED;
+        if (h->ra_id == 0)
+            return CMP_E_NO_DEFAULT_RA_PROFILE;
+        if (!h->ra_enabled)
+            return CMP_E_RA_PROFILE_DISABLED;
+    } else {
+        if (!h->ra_enabled)
+            return CMP_E_RA_PROFILE_DISABLED;
+        if (h->cmp_id == 0)
+            return CMP_E_RA_PROFILE_NO_CMP;
+        if (!h->cmp_enabled)
+            return CMP_E_PROFILE_DISABLED;
+    }
+    return h->auth_enabled ? CMP_E_NONE : CMP_E_AUTHORITY_DISABLED;
+}
+
+/* Finds the profile chain the URL names; the profile is loaded even when a
+ * part of it is disabled, so that the refusal can be protected. */
+static cmp_reason_e resolve(req_t *rq, cmp_route_e route, const char *name)
+{
+    cmp_store_head_t h;
+    cmp_reason_e r;
+    int found = 0;
+
+    if (cmp_db_acquire(rq->srv->db, rq->p, &rq->conn) != APR_SUCCESS)
+        return CMP_E_DATABASE;
+    memset(&h, 0, sizeof(h));
+    if (cmp_store_head(rq->p, rq->conn, route == CMP_ROUTE_RA_PROFILE, name, &h,
+                       &found) != APR_SUCCESS)
+        return CMP_E_DATABASE;
+    if (!found)
+        return route == CMP_ROUTE_RA_PROFILE ? CMP_E_RA_PROFILE_NOT_FOUND
+                                             : CMP_E_PROFILE_NOT_FOUND;
+    r = check_head(route, &h);
+    if (h.cmp_id != 0 && h.ra_id != 0
+            && cmp_profile_get(rq->srv->cache, rq->p, rq->conn, &h, &rq->prof)
+                   != APR_SUCCESS) {
+        rq->prof = NULL;
+        if (r == CMP_E_NONE)
+            r = CMP_E_INTERNAL;
+    }
+    return r;
+}
+
+static int body_supported(int body)
+{
+    switch (body) {
+    case CMP_BODY_IR: case CMP_BODY_CR: case CMP_BODY_P10CR: case CMP_BODY_KUR:
+    case CMP_BODY_RR: case CMP_BODY_CERTCONF: case CMP_BODY_GENM:
+    case CMP_BODY_ERROR:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int is_cert_request(int body)
+{
+    return body == CMP_BODY_IR || body == CMP_BODY_CR || body == CMP_BODY_P10CR
+           || body == CMP_BODY_KUR;
+}
+
+static apr_status_t process(req_t *rq, cmp_response_t *resp)
+{
+    OSSL_CMP_SRV_CTX *srv;
+    OSSL_CMP_MSG *rsp;
+    const char *detail = NULL;
+    cmp_reason_e r;
+    char why[400] = "";
+
+    if (!body_supported(rq->body))
+        return respond_error(rq, CMP_E_UNSUPPORTED_BODY, NULL, resp);
+    if (cmp_view_transaction_id(rq->view) == NULL)
+        return respond_error(rq, CMP_E_TX_UNKNOWN, "no transactionID", resp);
+    if ((r = check_protection(rq, why, sizeof(why))) != CMP_E_NONE)
+        return respond_error(rq, r, why, resp);
+    if ((srv = new_srv_ctx(rq)) == NULL)
+        return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
+    if (rq->body == CMP_BODY_CERTCONF
+            && (r = prepare_certconf(rq, srv, &detail)) != CMP_E_NONE)
+        return respond_error(rq, r, detail, resp);
+    ERR_clear_error();
+    rsp = OSSL_CMP_SRV_process_request(srv, rq->msg);
+    if (rsp == NULL)
+        return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
+    apr_pool_cleanup_register(rq->p, rsp, msg_cleanup, apr_pool_cleanup_null);
+    if (is_cert_request(rq->body) && rq->issued != NULL
+            && OSSL_CMP_MSG_get_bodytype(rsp) != CMP_BODY_ERROR) {
+        r = store_issued(rq, OSSL_CMP_SRV_CTX_get0_cmp_ctx(srv), rsp, &detail);
+        if (r != CMP_E_NONE)
+            return respond_error(rq, r, detail, resp);
+    }
+    if (rq->body == CMP_BODY_CERTCONF && !rq->certconf_seen
+            && OSSL_CMP_MSG_get_bodytype(rsp) == CMP_BODY_PKICONF) {
+        int updated = 0;
+
+        /* An empty certConf rejects the certificate (RFC 4210 5.3.18). */
+        if (cmp_store_tx_finish(rq->p, rq->conn, rq->tx.id, 0, &updated)
+                != APR_SUCCESS)
+            return respond_error(rq, CMP_E_DATABASE, NULL, resp);
+        note(rq, CMP_E_NONE, "certificate rejected by the client");
+    }
+    ERR_clear_error();
+    resp->reason = rq->reason;
+    resp->detail = rq->detail;
+    return to_der(rq->p, rsp, resp);
+}
+
+apr_status_t cmp_server_handle(cmp_server_t *srv, apr_pool_t *p,
+                               cmp_route_e route, const char *name,
+                               const unsigned char *der, apr_size_t len,
+                               cmp_response_t *resp)
+{
+    const unsigned char *q = der;
+    OSSL_CMP_MSG *msg;
+    req_t *rq;
+    cmp_reason_e r;
+    apr_status_t rv;
+
+    memset(resp, 0, sizeof(*resp));
+    ERR_clear_error();
+    if (len == 0 || len > 0x7fffffff)
+        return APR_EINVAL;
+    msg = d2i_OSSL_CMP_MSG(NULL, &q, (long)len);
+    if (msg == NULL || q != der + len) {
+        OSSL_CMP_MSG_free(msg);
+        ERR_clear_error();
+        return APR_EINVAL;
+    }
+    apr_pool_cleanup_register(p, msg, msg_cleanup, apr_pool_cleanup_null);
+    rq = apr_pcalloc(p, sizeof(*rq));
+    rq->srv = srv;
+    rq->p = p;
+    rq->msg = msg;
+    rq->der = der;
+    rq->len = len;
+    rq->body = OSSL_CMP_MSG_get_bodytype(msg);
+    resp->req_body = rq->body;
+    if (cmp_view_decode(p, der, (long)len, &rq->view) != APR_SUCCESS) {
+        ERR_clear_error();
+        return APR_EINVAL;
+    }
+    r = resolve(rq, route, name);
+    if (r != CMP_E_NONE)
+        rv = respond_error(rq, r, name, resp);
+    else
+        rv = process(rq, resp);
+    ERR_clear_error();
+    return rv;
+}
+
+apr_status_t cmp_server_sweep(cmp_server_t *srv, apr_pool_t *p, int *count)
+{
+    PGconn *c;
+    apr_status_t rv = cmp_db_acquire(srv->db, p, &c);
+
+    *count = 0;
+    if (rv != APR_SUCCESS)
+        return rv;
+    return cmp_store_expire(p, c, count);
+}

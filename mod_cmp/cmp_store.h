@@ -1,0 +1,87 @@
+/* Everything mod_cmp reads and writes in PostgreSQL, as prepared statements.
+ * One round trip per step; multi-row changes are single statements (CTEs),
+ * so each step commits whole or not at all. */
+#ifndef CMP_STORE_H
+#define CMP_STORE_H
+
+#include <apr_pools.h>
+#include <libpq-fe.h>
+#include <openssl/asn1.h>
+
+#include "cmp_db.h"
+
+/* The schema version this build expects (sql/NNN_*.sql, highest NNN). */
+#define CMP_SCHEMA_VERSION 1
+
+extern const cmp_db_stmt_t cmp_store_stmts[];
+
+typedef struct {
+    long long cmp_id, cmp_ver;
+    int cmp_enabled;
+    long long ra_id, ra_ver;
+    int ra_enabled;
+    long long auth_id, auth_ver;
+    int auth_enabled;
+} cmp_store_head_t;
+
+apr_status_t cmp_store_schema_version(apr_pool_t *p, PGconn *c, int *version);
+
+/* Ids, versions and enabled flags of the profile chain a URL names.
+ * *found = 0 when no CMP Profile (by_ra = 0) or RA Profile has that name. */
+apr_status_t cmp_store_head(apr_pool_t *p, PGconn *c, int by_ra,
+                            const char *name, cmp_store_head_t *h, int *found);
+
+/* Full rows for loading a profile into the cache (text format). */
+apr_status_t cmp_store_load(apr_pool_t *p, PGconn *c, const char *stmt,
+                            long long id, PGresult **r);
+
+typedef struct {
+    long long authority_id, ra_id, cmp_id, replaces_id;
+    const char *serial_hex, *issuer_dn, *subject_dn, *sans;
+    const char *not_before, *not_after, *key_type, *status;
+    const unsigned char *fpr, *der, *tid, *cert_hash, *nonce, *req_der;
+    int fpr_len, der_len, tid_len, hash_len, nonce_len, req_len;
+    const char *body_type, *tx_state;
+    int timeout_s;
+} cmp_store_issue_t;
+
+/* Certificate and transaction rows together. A duplicate transactionID gives
+ * sqlstate 23505 and stores nothing. */
+apr_status_t cmp_store_issue(apr_pool_t *p, PGconn *c,
+                             const cmp_store_issue_t *in, long long *cert_id,
+                             const char **sqlstate);
+
+typedef struct {
+    long long id, cmp_id, ra_id, cert_id;
+    const char *state;
+    int expired;
+    unsigned char *nonce, *req_der, *cert_hash, *cert_der;
+    size_t nonce_len, req_len, hash_len, cert_len;
+} cmp_store_tx_t;
+
+apr_status_t cmp_store_tx_get(apr_pool_t *p, PGconn *c,
+                              const unsigned char *tid, int tid_len,
+                              cmp_store_tx_t *tx, int *found);
+/* Close a waiting transaction: accepted -> certificate valid, else rejected.
+ * *updated = 0 when it was no longer waiting (raced by another node). */
+apr_status_t cmp_store_tx_finish(apr_pool_t *p, PGconn *c, long long tx_id,
+                                 int accepted, int *updated);
+
+typedef struct {
+    long long id, ra_id;
+    const char *status;
+    int expired;
+} cmp_store_cert_t;
+
+apr_status_t cmp_store_cert_get(apr_pool_t *p, PGconn *c,
+                                long long authority_id, const char *serial_hex,
+                                cmp_store_cert_t *out, int *found);
+apr_status_t cmp_store_revoke(apr_pool_t *p, PGconn *c, long long cert_id,
+                              int reason, const char *actor, int *updated);
+/* Unconfirmed certificates whose transaction timed out become rejected. */
+apr_status_t cmp_store_expire(apr_pool_t *p, PGconn *c, int *count);
+
+/* ASN1_TIME as a PostgreSQL timestamptz literal, from p. */
+const char *cmp_store_time(apr_pool_t *p, const ASN1_TIME *t);
+
+#endif

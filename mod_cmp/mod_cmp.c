@@ -1,0 +1,515 @@
+/* mod_cmp: httpd glue for the CMP endpoints (RFC 9810 / RFC 9811 over HTTP).
+ *
+ *   CMPDatabase "host=127.0.0.1 port=5432 dbname=cmp user=cmp password=..."
+ *   CMPSecretKeyFile /etc/apache2/cmp/secret.key
+ *   <Location /api/v1/protocols/cmp>
+ *       SetHandler cmp-server
+ *   </Location>
+ *   <Location /.well-known/cmp>
+ *       SetHandler cmp-server
+ *   </Location>
+ */
+#include <string.h>
+
+#include <apr_optional.h>
+#include <apr_strings.h>
+#include <ap_mpm.h>
+#include <http_core.h>
+#include <http_main.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <mod_watchdog.h>
+#include <util_filter.h>
+
+#include <openssl/err.h>
+
+#define CMP_DECLARES_MODULE
+#include "cmp_db.h"
+#include "cmp_err.h"
+#include "cmp_secret.h"
+#include "cmp_server.h"
+#include "cmp_store.h"
+#include "mod_cmp_private.h"
+
+#define CMP_HANDLER "cmp-server"
+#define CMP_CONTENT_TYPE "application/pkixcmp"
+#define DEFAULT_MAX_REQUEST (256 * 1024)
+#define DEFAULT_SWEEP_SECONDS 60
+#define UNSET (-1)
+
+module AP_MODULE_DECLARE_DATA cmp_module;
+
+typedef struct {
+    const char *conninfo;
+    const char *key_file;
+    int max_conns;
+    int sweep_seconds;
+    cmp_secret_key_t *key;       /* loaded in post_config, before fork */
+    cmp_server_t *server;        /* per process, made in child_init */
+} cmp_srv_conf_t;
+
+typedef struct {
+    apr_off_t max_request;
+    const char *default_profile;
+} cmp_dir_conf_t;
+
+/* ---- configuration ------------------------------------------------------- */
+
+static void *create_srv_conf(apr_pool_t *p, server_rec *s)
+{
+    cmp_srv_conf_t *c = apr_pcalloc(p, sizeof(*c));
+
+    c->max_conns = UNSET;
+    c->sweep_seconds = UNSET;
+    return c;
+}
+
+static void *create_dir_conf(apr_pool_t *p, char *dir)
+{
+    cmp_dir_conf_t *c = apr_pcalloc(p, sizeof(*c));
+
+    c->max_request = UNSET;
+    return c;
+}
+
+static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    cmp_dir_conf_t *base = basev, *add = addv, *c = apr_pcalloc(p, sizeof(*c));
+
+    c->max_request = add->max_request != UNSET ? add->max_request
+                                               : base->max_request;
+    c->default_profile = add->default_profile != NULL ? add->default_profile
+                                                      : base->default_profile;
+    return c;
+}
+
+static cmp_srv_conf_t *srv_conf(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &cmp_module);
+}
+
+static const char *set_global(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    cmp_srv_conf_t *c = srv_conf(cmd->server);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    if (err != NULL)
+        return err;
+    if (strcmp(cmd->directive->directive, "CMPDatabase") == 0)
+        c->conninfo = arg;
+    else
+        c->key_file = ap_server_root_relative(cmd->pool, arg);
+    return NULL;
+}
+
+static const char *set_positive(cmd_parms *cmd, const char *arg, int *out)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+
+    if (*arg == '\0' || *end != '\0' || v <= 0 || v > 1000000)
+        return apr_pstrcat(cmd->pool, cmd->directive->directive,
+                           " needs a positive whole number, not '", arg, "'",
+                           NULL);
+    *out = (int)v;
+    return NULL;
+}
+
+static const char *set_max_conns(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    return err != NULL ? err : set_positive(cmd, arg, &srv_conf(cmd->server)->max_conns);
+}
+
+static const char *set_sweep(cmd_parms *cmd, void *dummy, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    return err != NULL ? err
+                       : set_positive(cmd, arg, &srv_conf(cmd->server)->sweep_seconds);
+}
+
+static const char *set_max_request(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    cmp_dir_conf_t *c = dconf;
+    int v = 0;
+    const char *err = set_positive(cmd, arg, &v);
+
+    if (err == NULL)
+        c->max_request = v;
+    return err;
+}
+
+static const char *set_default_profile(cmd_parms *cmd, void *dconf,
+                                       const char *arg)
+{
+    ((cmp_dir_conf_t *)dconf)->default_profile = arg;
+    return NULL;
+}
+
+static const command_rec cmp_cmds[] = {
+    AP_INIT_TAKE1("CMPDatabase", set_global, NULL, RSRC_CONF,
+                  "libpq connection string of the mod_cmp database"),
+    AP_INIT_TAKE1("CMPSecretKeyFile", set_global, NULL, RSRC_CONF,
+                  "file with the 256-bit key (64 hex digits) that encrypts "
+                  "shared secrets and private keys in the database"),
+    AP_INIT_TAKE1("CMPDatabaseMaxConnections", set_max_conns, NULL, RSRC_CONF,
+                  "PostgreSQL connections per httpd child (default: threads "
+                  "per child)"),
+    AP_INIT_TAKE1("CMPConfirmSweepInterval", set_sweep, NULL, RSRC_CONF,
+                  "seconds between sweeps that reject certificates whose "
+                  "certConf did not come in time (default 60)"),
+    AP_INIT_TAKE1("CMPMaxRequestSize", set_max_request, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "largest CMP request body in bytes (default 262144)"),
+    AP_INIT_TAKE1("CMPDefaultProfile", set_default_profile, NULL,
+                  RSRC_CONF | ACCESS_CONF,
+                  "CMP Profile served at /.well-known/cmp"),
+    {NULL}
+};
+
+/* ---- logging from the core ----------------------------------------------- */
+
+static void core_log(void *baton, cmp_log_level_e level, const char *file,
+                     int line, const char *msg)
+{
+    ap_log_error(file, line, APLOG_MODULE_INDEX, (int)level, 0, baton, "%s",
+                 msg);
+}
+
+static void connect_core_log(server_rec *s)
+{
+    int level = ap_get_server_module_loglevel(s, APLOG_MODULE_INDEX);
+
+    cmp_log_set(core_log, s, level > APLOG_DEBUG ? CMP_LOG_DEBUG
+                                                 : (cmp_log_level_e)level);
+}
+
+/* ---- start-up -------------------------------------------------------------- */
+
+static int check_schema(apr_pool_t *p, server_rec *s, const char *conninfo)
+{
+    PGconn *conn = PQconnectdb(conninfo);
+    PGresult *r = NULL;
+    int version = -1, ok = 0;
+
+    if (PQstatus(conn) != CONNECTION_OK) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, CMPLOGNO(10001)
+                     "cannot connect to the CMP database: %s",
+                     PQerrorMessage(conn));
+        goto out;
+    }
+    r = PQexec(conn, "SELECT coalesce(max(version), 0) FROM schema_version");
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        version = atoi(PQgetvalue(r, 0, 0));
+    if (version != CMP_SCHEMA_VERSION) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, CMPLOGNO(10002)
+                     "the CMP database schema is version %d, this mod_cmp "
+                     "needs %d: apply the migrations in sql/ "
+                     "(scripts/db-migrate.sh)", version, CMP_SCHEMA_VERSION);
+        goto out;
+    }
+    ok = 1;
+out:
+    PQclear(r);
+    PQfinish(conn);
+    return ok;
+}
+
+static apr_status_t sweep_cb(int state, void *data, apr_pool_t *pool)
+{
+    server_rec *s = data;
+    cmp_srv_conf_t *c = srv_conf(s);
+    int n = 0;
+
+    if (state != AP_WATCHDOG_STATE_RUNNING || c->server == NULL)
+        return APR_SUCCESS;
+    if (cmp_server_sweep(c->server, pool, &n) == APR_SUCCESS && n > 0)
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, CMPLOGNO(10003)
+                     "rejected %d certificate(s) not confirmed in time", n);
+    return APR_SUCCESS;
+}
+
+static void start_sweeper(apr_pool_t *pconf, server_rec *s, cmp_srv_conf_t *c)
+{
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *get_wd =
+        APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *reg_wd =
+        APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
+    ap_watchdog_t *wd = NULL;
+    int secs = c->sweep_seconds != UNSET ? c->sweep_seconds
+                                         : DEFAULT_SWEEP_SECONDS;
+
+    if (get_wd == NULL || reg_wd == NULL) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CMPLOGNO(10004)
+                     "mod_watchdog is not loaded: unconfirmed certificates "
+                     "stay pending (never valid) until it is");
+        return;
+    }
+    if (get_wd(&wd, "_cmp_sweep_", 0, 1, pconf) != APR_SUCCESS
+            || reg_wd(wd, apr_time_from_sec(secs), s, sweep_cb) != APR_SUCCESS)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CMPLOGNO(10005)
+                     "cannot register the confirmation sweep with mod_watchdog");
+}
+
+static int cmp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp, server_rec *s)
+{
+    cmp_srv_conf_t *c = srv_conf(s);
+    const char *why = NULL;
+
+    /* The first pass only checks the configuration. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
+        return OK;
+    if (c->conninfo == NULL) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CMPLOGNO(10006)
+                     "CMPDatabase is not set: CMP endpoints answer 503");
+        return OK;
+    }
+    if (c->key_file == NULL) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, CMPLOGNO(10007)
+                     "CMPSecretKeyFile is not set: mod_cmp cannot read the "
+                     "secrets in its database");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    c->key = apr_pcalloc(pconf, sizeof(*c->key));
+    if (cmp_secret_key_load(c->key_file, c->key, &why) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, CMPLOGNO(10008)
+                     "CMPSecretKeyFile %s: %s", c->key_file, why);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (!cmp_err_init()) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, CMPLOGNO(10009)
+                     "cannot register mod_cmp's error texts with OpenSSL");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (!check_schema(ptemp, s, c->conninfo))
+        return HTTP_INTERNAL_SERVER_ERROR;
+    connect_core_log(s);
+    start_sweeper(pconf, s, c);
+    return OK;
+}
+
+static void cmp_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    cmp_srv_conf_t *c = srv_conf(s);
+    cmp_db_conf_t *dbc;
+    cmp_db_t *db = NULL;
+    int threads = 1;
+    apr_status_t rv;
+
+    if (c->conninfo == NULL || c->key == NULL)
+        return;
+    connect_core_log(s);
+    ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
+    dbc = apr_pcalloc(pchild, sizeof(*dbc));
+    dbc->conninfo = c->conninfo;
+    dbc->max_conns = c->max_conns != UNSET ? c->max_conns
+                                           : (threads > 0 ? threads : 1);
+    dbc->ttl = apr_time_from_sec(300);
+    dbc->acquire_timeout = apr_time_from_sec(10);
+    rv = cmp_db_create(pchild, dbc, cmp_store_stmts, &db);
+    if (rv == APR_SUCCESS)
+        rv = cmp_server_create(pchild, db, c->key, &c->server);
+    if (rv != APR_SUCCESS) {
+        c->server = NULL;
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, CMPLOGNO(10010)
+                     "cannot set up the CMP server in this child");
+    }
+}
+
+/* ---- the handler ----------------------------------------------------------- */
+
+static int valid_name(const char *s)
+{
+    size_t n = strlen(s);
+
+    return n > 0 && n <= 255 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                          "abcdefghijklmnopqrstuvwxyz"
+                                          "0123456789-._~") == n;
+}
+
+/* Which profile the URL names; 0 when the URL is none of ours. */
+static int route_of(request_rec *r, const cmp_dir_conf_t *dc, cmp_route_e *route,
+                    const char **name)
+{
+    const char *u = r->uri, *m;
+
+    if ((m = strstr(u, "/.well-known/cmp")) != NULL) {
+        m += strlen("/.well-known/cmp");
+        *route = CMP_ROUTE_CMP_PROFILE;
+        if (*m == '\0' || strcmp(m, "/") == 0) {
+            *name = dc->default_profile != NULL ? dc->default_profile : "";
+            return 1;
+        }
+        if (strncmp(m, "/p/", 3) != 0)
+            return 0;
+        /* RFC 9811 3.3: /p/{profile}[/{operation}] */
+        *name = ap_getword(r->pool, &m, '/');    /* "" */
+        *name = ap_getword(r->pool, &m, '/');    /* "p" */
+        *name = ap_getword(r->pool, &m, '/');
+        return valid_name(*name) && strchr(m, '/') == NULL;
+    }
+    if ((m = strstr(u, "/protocols/cmp/")) == NULL)
+        return 0;
+    m += strlen("/protocols/cmp/");
+    if (strncmp(m, "raProfile/", 10) == 0) {
+        *route = CMP_ROUTE_RA_PROFILE;
+        m += 10;
+    } else {
+        *route = CMP_ROUTE_CMP_PROFILE;
+    }
+    *name = m;
+    return valid_name(m);
+}
+
+static int is_pkixcmp(const char *ct)
+{
+    size_t n = strlen(CMP_CONTENT_TYPE);
+
+    return ct != NULL && strncasecmp(ct, CMP_CONTENT_TYPE, n) == 0
+           && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* Read the whole body, at most max bytes; r->remaining is not to be trusted
+ * (chunked, HTTP/2), so count what arrives. */
+static int read_body(request_rec *r, apr_off_t max, unsigned char **out,
+                     apr_size_t *outlen)
+{
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    apr_bucket_brigade *bb;
+    apr_off_t total = 0;
+    char *buf;
+    int seen_eos = 0;
+
+    if (cl != NULL && apr_atoi64(cl) > max)
+        return HTTP_REQUEST_ENTITY_TOO_LARGE;
+    buf = apr_palloc(r->pool, (apr_size_t)max + 1);
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    while (!seen_eos) {
+        apr_bucket *b;
+        apr_status_t rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES,
+                                         APR_BLOCK_READ, HUGE_STRING_LEN);
+
+        if (rv != APR_SUCCESS)
+            return ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+        for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+             b = APR_BUCKET_NEXT(b)) {
+            const char *data;
+            apr_size_t n;
+
+            if (APR_BUCKET_IS_EOS(b)) {
+                seen_eos = 1;
+                break;
+            }
+            if (apr_bucket_read(b, &data, &n, APR_BLOCK_READ) != APR_SUCCESS)
+                return HTTP_BAD_REQUEST;
+            if (total + (apr_off_t)n > max)
+                return HTTP_REQUEST_ENTITY_TOO_LARGE;
+            memcpy(buf + total, data, n);
+            total += (apr_off_t)n;
+        }
+        apr_brigade_cleanup(bb);
+    }
+    *out = (unsigned char *)buf;
+    *outlen = (apr_size_t)total;
+    return OK;
+}
+
+static int send_response(request_rec *r, const cmp_response_t *resp)
+{
+    apr_bucket_brigade *bb = apr_brigade_create(r->pool,
+                                                r->connection->bucket_alloc);
+
+    ap_set_content_type(r, CMP_CONTENT_TYPE);
+    ap_set_content_length(r, (apr_off_t)resp->len);
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create((const char *)resp->der,
+                                                       resp->len, r->pool,
+                                                       bb->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
+    return ap_pass_brigade(r->output_filters, bb) == APR_SUCCESS ? OK
+                                                                : AP_FILTER_ERROR;
+}
+
+static int cmp_handler(request_rec *r)
+{
+    cmp_srv_conf_t *sc;
+    cmp_dir_conf_t *dc;
+    cmp_route_e route;
+    const char *name;
+    unsigned char *body = NULL;
+    apr_size_t len = 0;
+    cmp_response_t resp;
+    apr_status_t rv;
+    int status;
+
+    if (r->handler == NULL || strcmp(r->handler, CMP_HANDLER) != 0)
+        return DECLINED;
+    dc = ap_get_module_config(r->per_dir_config, &cmp_module);
+    if (!route_of(r, dc, &route, &name))
+        return HTTP_NOT_FOUND;
+    if (r->method_number != M_POST) {
+        r->allowed = AP_METHOD_BIT << M_POST;
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    if (!is_pkixcmp(apr_table_get(r->headers_in, "Content-Type")))
+        return HTTP_UNSUPPORTED_MEDIA_TYPE;
+    status = read_body(r, dc->max_request != UNSET ? dc->max_request
+                                                   : DEFAULT_MAX_REQUEST,
+                       &body, &len);
+    if (status != OK)
+        return status;
+    if (len == 0)
+        return HTTP_BAD_REQUEST;
+    /* Database and key are global: they live in the main server's config. */
+    sc = srv_conf(ap_server_conf);
+    if (sc->server == NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CMPLOGNO(10011)
+                      "mod_cmp is not configured (CMPDatabase, "
+                      "CMPSecretKeyFile) or its database is unreachable");
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    ERR_clear_error();
+    rv = cmp_server_handle(sc->server, r->pool, route, name, body, len, &resp);
+    ERR_clear_error();
+    if (rv == APR_EINVAL) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CMPLOGNO(10012)
+                      "request body is not a CMP PKIMessage (%" APR_SIZE_T_FMT
+                      " bytes)", len);
+        return HTTP_BAD_REQUEST;
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, CMPLOGNO(10013)
+                      "cannot build any CMP response");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (resp.reason != CMP_E_NONE)
+        ap_log_rerror(APLOG_MARK,
+                      resp.reason == CMP_E_DATABASE || resp.reason == CMP_E_INTERNAL
+                      ? APLOG_ERR : APLOG_INFO, 0, r, CMPLOGNO(10014)
+                      "CMP request (body %d) to %s refused: %s%s%s", resp.req_body,
+                      name, cmp_err_text(resp.reason),
+                      resp.detail && *resp.detail ? ": " : "",
+                      resp.detail ? resp.detail : "");
+    return send_response(r, &resp);
+}
+
+static void cmp_register_hooks(apr_pool_t *p)
+{
+    ap_hook_post_config(cmp_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(cmp_child_init, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_handler(cmp_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(cmp) = {
+    STANDARD20_MODULE_STUFF,
+    create_dir_conf,
+    merge_dir_conf,
+    create_srv_conf,
+    NULL,
+    cmp_cmds,
+    cmp_register_hooks,
+    AP_MODULE_FLAG_NONE
+};

@@ -1,0 +1,26 @@
+# Shared settings of the run/test scripts; source it.
+# VAR_DIR, HTTP_PORT, HTTPS_PORT and PG_PORT move an instance, so that two
+# copies run side by side.
+ROOT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VAR_DIR=${VAR_DIR:-var}
+case "$VAR_DIR" in /*) ;; *) VAR_DIR="$ROOT_DIR/$VAR_DIR" ;; esac
+HTTP_PORT=${HTTP_PORT:-8080}
+HTTPS_PORT=${HTTPS_PORT:-8443}
+PG_PORT=${PG_PORT:-55432}
+BUILD_DIR=${BUILD_DIR:-$ROOT_DIR/build}
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+HTTPD_BIN=${HTTPD_BIN:-/usr/sbin/apache2}
+HTTPD_MODULES=/usr/lib/apache2/modules
+export VAR_DIR HTTP_PORT HTTPS_PORT PG_PORT
+
+# PostgreSQL refuses to run as root: its files and processes belong to the
+# 'postgres' system user then.
+pg_user() {
+  if [ "$(id -u)" = 0 ]; then echo postgres; else id -un; fi
+}
+
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+die() { echo "error: $*" >&2; exit 1; }
