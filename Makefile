@@ -34,6 +34,7 @@ CORE_OBJS  := $(patsubst mod_cmp/%.c,$(BUILD)/core/%.o,$(CORE_SRCS))
 CORE_LIB   := $(BUILD)/libcmpcore.a
 MODULES    := $(BUILD)/mod_cmp.so $(BUILD)/mod_cmp_admin.so
 TOOLS      := $(BUILD)/cmpadm
+TEST_TOOLS := $(BUILD)/cmpclient
 UNIT_BIN   := $(BUILD)/unit_tests
 
 .PHONY: all deps run start stop test unit integration bench clean
@@ -70,6 +71,9 @@ $(BUILD)/mod_cmp_admin.so: mod_cmp_admin/mod_cmp_admin.c $(CORE_LIB)
 $(BUILD)/cmpadm: tools/cmpadm.c $(CORE_LIB)
 	$(CC) $(ALL_CFLAGS) $< $(CORE_LIB) $(CORE_LIBS) -o $@
 
+$(BUILD)/cmpclient: tests/tools/cmpclient.c
+	$(CC) $(ALL_CFLAGS) $< -lssl -lcrypto -o $@
+
 $(UNIT_BIN): $(wildcard tests/unit/*.c) $(wildcard tests/unit/*.h) $(CORE_LIB)
 	$(CC) $(ALL_CFLAGS) -Itests/unit $(wildcard tests/unit/*.c) $(CORE_LIB) \
 	    $(CORE_LIBS) $(shell pkg-config --libs check) -o $@
@@ -86,11 +90,11 @@ stop:
 unit: $(UNIT_BIN)
 	CK_FORK=yes $(UNIT_BIN)
 
-integration: all
+integration: all $(TEST_TOOLS)
 	@bash tests/integration/run.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(TEST_TOOLS)
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
 

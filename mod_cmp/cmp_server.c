@@ -4,6 +4,7 @@
 #include <apr_strings.h>
 #include <openssl/cmp.h>
 #include <openssl/err.h>
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include "cmp_asn1.h"
@@ -178,6 +179,26 @@ static int set_response_protection(OSSL_CMP_CTX *ctx, const cmp_profile_t *pr)
 
 /* ---- error messages ------------------------------------------------------ */
 
+static int refuse_every_sender(OSSL_CMP_CTX *ctx)
+{
+    unsigned char rnd[16];
+    char cn[40];
+    X509_NAME *name = X509_NAME_new();
+    int i, ok;
+
+    if (name == NULL || RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        X509_NAME_free(name);
+        return 0;
+    }
+    for (i = 0; i < 16; i++)
+        snprintf(cn + 2 * i, 3, "%02x", rnd[i]);
+    ok = X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                                    (const unsigned char *)cn, -1, -1, 0)
+         && OSSL_CMP_CTX_set1_expected_sender(ctx, name);
+    X509_NAME_free(name);
+    return ok;
+}
+
 /* An error PKIMessage carrying our reason as statusString. OpenSSL builds it:
  * its server turns the oldest queued error into the error message when no
  * handler takes the request, so we queue ours and offer no handler. The
@@ -195,9 +216,13 @@ static OSSL_CMP_MSG *error_message(apr_pool_t *p, const OSSL_CMP_MSG *msg,
     apr_pool_cleanup_register(p, srv, srv_ctx_cleanup, apr_pool_cleanup_null);
     ctx = OSSL_CMP_SRV_CTX_get0_cmp_ctx(srv);
     OSSL_CMP_CTX_set_log_cb(ctx, ossl_log_cb);
-    OSSL_CMP_SRV_CTX_set_accept_unprotected(srv, 1);
     if (pr == NULL || !set_response_protection(ctx, pr))
         OSSL_CMP_SRV_CTX_set_send_unprotected_errors(srv, 1);
+    /* OpenSSL must not look at the request's protection here: checking a
+     * signature dumps the error queue, ours with it. A sender name that no
+     * request carries stops the check before it starts. */
+    if (!refuse_every_sender(ctx))
+        return NULL;
     cmp_err_raise(reason, "%s", detail != NULL ? detail : "");
     rsp = OSSL_CMP_SRV_process_request(srv, msg);
     ERR_clear_error();

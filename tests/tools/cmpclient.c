@@ -1,0 +1,209 @@
+/* cmpclient: a CMP client for the tests, on OpenSSL's client API, for what
+ * `openssl cmp` cannot do: send the certConf of a transaction to another
+ * server than its ir (two nodes, one database), confirm with a wrong
+ * certHash, or reject the certificate in the certConf.
+ *
+ *   cmpclient -url URL [-url2 URL] -secret S | -cert C -key K  -trusted CA
+ *             -newkey K -subject DN [-cmd ir|cr] [-implicit]
+ *             [-mode ok|wronghash|reject] [-certout F]
+ *
+ * Exit status 0 when the enrollment succeeded as the client sees it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/cmp.h>
+#include <openssl/err.h>
+#include <openssl/http.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+typedef struct {
+    char *host, *port, *path;
+} url_t;
+
+static url_t url1, url2;
+static int have_url2;
+static const char *mode = "ok";
+
+static void die(const char *msg)
+{
+    fprintf(stderr, "cmpclient: %s\n", msg);
+    ERR_print_errors_fp(stderr);
+    exit(2);
+}
+
+static void parse_url(const char *s, url_t *u)
+{
+    char *user = NULL, *query = NULL, *frag = NULL;
+    int ssl = 0;
+
+    if (!OSSL_HTTP_parse_url(s, &ssl, &user, &u->host, &u->port, NULL,
+                             &u->path, &query, &frag))
+        die("cannot parse the URL");
+    OPENSSL_free(user);
+    OPENSSL_free(query);
+    OPENSSL_free(frag);
+}
+
+static void use_url(OSSL_CMP_CTX *ctx, const url_t *u)
+{
+    if (!OSSL_CMP_CTX_set1_server(ctx, u->host)
+            || !OSSL_CMP_CTX_set_serverPort(ctx, atoi(u->port))
+            || !OSSL_CMP_CTX_set1_serverPath(ctx, u->path))
+        die("cannot set the server");
+}
+
+/* The ir/cr goes to the first server; certConf and error to the second. */
+static OSSL_CMP_MSG *transfer(OSSL_CMP_CTX *ctx, const OSSL_CMP_MSG *req)
+{
+    int body = OSSL_CMP_MSG_get_bodytype(req);
+
+    use_url(ctx, have_url2 && (body == 24 || body == 23) ? &url2 : &url1);
+    return OSSL_CMP_MSG_http_perform(ctx, req);
+}
+
+static int certconf_cb(OSSL_CMP_CTX *ctx, X509 *cert, int fail_info,
+                       const char **txt)
+{
+    if (strcmp(mode, "wronghash") == 0) {
+        /* Confirm another certificate than the one received: signing it
+         * anew (3.0's setters keep the cached encoding; signing does not)
+         * changes the certHash the client computes. */
+        EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+
+        if (k == NULL || X509_sign(cert, k, EVP_sha256()) <= 0)
+            die("cannot re-sign the certificate");
+        EVP_PKEY_free(k);
+        return 0;
+    }
+    if (strcmp(mode, "reject") == 0) {
+        *txt = "rejected by the test client";
+        return 1 << OSSL_CMP_PKIFAILUREINFO_incorrectData;
+    }
+    return OSSL_CMP_certConf_cb(ctx, cert, fail_info, txt);
+}
+
+static EVP_PKEY *read_key(const char *file)
+{
+    FILE *f = fopen(file, "r");
+    EVP_PKEY *k;
+
+    if (f == NULL)
+        die("cannot open a key file");
+    k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    if (k == NULL)
+        die("no private key in the file");
+    return k;
+}
+
+static X509 *read_cert(const char *file)
+{
+    FILE *f = fopen(file, "r");
+    X509 *x;
+
+    if (f == NULL)
+        die("cannot open a certificate file");
+    x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    if (x == NULL)
+        die("no certificate in the file");
+    return x;
+}
+
+int main(int argc, char **argv)
+{
+    const char *secret = NULL, *ref = "test", *certf = NULL, *keyf = NULL;
+    const char *trusted = NULL, *newkey = NULL, *subject = NULL;
+    const char *cmd = "ir", *certout = NULL;
+    int implicit = 0, i;
+    OSSL_CMP_CTX *ctx;
+    X509 *newcert;
+
+    for (i = 1; i + 1 < argc || (i < argc && strcmp(argv[i], "-implicit") == 0); i++) {
+        const char *a = argv[i];
+
+        if (strcmp(a, "-implicit") == 0) { implicit = 1; continue; }
+        if (strcmp(a, "-url") == 0) parse_url(argv[++i], &url1);
+        else if (strcmp(a, "-url2") == 0) { parse_url(argv[++i], &url2); have_url2 = 1; }
+        else if (strcmp(a, "-secret") == 0) secret = argv[++i];
+        else if (strcmp(a, "-ref") == 0) ref = argv[++i];
+        else if (strcmp(a, "-cert") == 0) certf = argv[++i];
+        else if (strcmp(a, "-key") == 0) keyf = argv[++i];
+        else if (strcmp(a, "-trusted") == 0) trusted = argv[++i];
+        else if (strcmp(a, "-newkey") == 0) newkey = argv[++i];
+        else if (strcmp(a, "-subject") == 0) subject = argv[++i];
+        else if (strcmp(a, "-cmd") == 0) cmd = argv[++i];
+        else if (strcmp(a, "-mode") == 0) mode = argv[++i];
+        else if (strcmp(a, "-certout") == 0) certout = argv[++i];
+        else die("unknown option");
+    }
+    if (url1.host == NULL || trusted == NULL || newkey == NULL || subject == NULL)
+        die("need -url, -trusted, -newkey and -subject");
+    if ((ctx = OSSL_CMP_CTX_new(NULL, NULL)) == NULL)
+        die("out of memory");
+    use_url(ctx, &url1);
+    OSSL_CMP_CTX_set_transfer_cb(ctx, transfer);
+    OSSL_CMP_CTX_set_certConf_cb(ctx, certconf_cb);
+    OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_IMPLICIT_CONFIRM, implicit);
+    OSSL_CMP_CTX_set_log_verbosity(ctx, OSSL_CMP_LOG_WARNING);
+    {
+        X509_STORE *ts = X509_STORE_new();
+
+        if (ts == NULL || !X509_STORE_load_file(ts, trusted)
+                || !OSSL_CMP_CTX_set0_trustedStore(ctx, ts))
+            die("cannot load -trusted");
+    }
+    if (secret != NULL) {
+        if (!OSSL_CMP_CTX_set1_secretValue(ctx, (const unsigned char *)secret,
+                                           (int)strlen(secret))
+                || !OSSL_CMP_CTX_set1_referenceValue(ctx,
+                                                     (const unsigned char *)ref,
+                                                     (int)strlen(ref)))
+            die("cannot set the secret");
+    } else if (certf != NULL && keyf != NULL) {
+        X509 *c = read_cert(certf);
+        EVP_PKEY *k = read_key(keyf);
+
+        if (!OSSL_CMP_CTX_set1_cert(ctx, c) || !OSSL_CMP_CTX_set1_pkey(ctx, k))
+            die("cannot set -cert/-key");
+        X509_free(c);
+        EVP_PKEY_free(k);
+    } else {
+        die("need -secret or -cert and -key");
+    }
+    {
+        X509_NAME *n = X509_NAME_new();
+        EVP_PKEY *k = read_key(newkey);
+
+        if (n == NULL || !X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+                                                     (const unsigned char *)subject,
+                                                     -1, -1, 0)
+                || !OSSL_CMP_CTX_set1_subjectName(ctx, n)
+                || !OSSL_CMP_CTX_set0_newPkey(ctx, 1, k))
+            die("cannot set -subject/-newkey");
+        X509_NAME_free(n);
+    }
+    newcert = strcmp(cmd, "cr") == 0 ? OSSL_CMP_exec_CR_ses(ctx)
+                                     : OSSL_CMP_exec_IR_ses(ctx);
+    if (newcert == NULL) {
+        char buf[512];
+
+        fprintf(stderr, "cmpclient: enrollment failed: %s\n",
+                OSSL_CMP_CTX_snprint_PKIStatus(ctx, buf, sizeof(buf))
+                    ? buf : "no status");
+        ERR_print_errors_fp(stderr);
+        OSSL_CMP_CTX_free(ctx);
+        return 1;
+    }
+    if (certout != NULL) {
+        FILE *f = fopen(certout, "w");
+
+        if (f == NULL || !PEM_write_X509(f, newcert))
+            die("cannot write -certout");
+        fclose(f);
+    }
+    OSSL_CMP_CTX_free(ctx);
+    return 0;
+}
