@@ -165,8 +165,12 @@ apr_status_t cmp_db_exec(apr_pool_t *p, PGconn *conn, const char *stmt,
 
         if (sqlstate != NULL)
             *sqlstate = apr_pstrdup(p, state != NULL ? state : "08000");
-        cmp_log(CMP_LOG_WARN, CMPLOGNO(10103) "statement %s failed: %s",
-                stmt, PQresultErrorMessage(r));
+        /* A unique violation is an answer (a replayed transaction), not a
+         * fault of the database. */
+        cmp_log(state != NULL && strcmp(state, "23505") == 0 ? CMP_LOG_DEBUG
+                                                              : CMP_LOG_WARN,
+                CMPLOGNO(10103) "statement %s failed: %s", stmt,
+                PQresultErrorMessage(r));
         PQclear(r);
         return PQstatus(conn) == CONNECTION_OK ? APR_EGENERAL : APR_ECONNRESET;
     }

@@ -174,7 +174,10 @@ static int set_response_protection(OSSL_CMP_CTX *ctx, const cmp_profile_t *pr)
                && OSSL_CMP_CTX_set1_pkey(ctx, pr->signer_key)
                && OSSL_CMP_CTX_set1_extraCertsOut(ctx, pr->signer_chain);
     }
-    return OSSL_CMP_CTX_set1_secretValue(ctx, pr->secret, (int)pr->secret_len);
+    /* A MAC-protected message needs a sender name (RFC 4210 5.1.1): the CA's. */
+    return OSSL_CMP_CTX_set1_secretValue(ctx, pr->secret, (int)pr->secret_len)
+           && OSSL_CMP_CTX_set1_subjectName(ctx,
+                                            X509_get_subject_name(pr->ca.cert));
 }
 
 /* ---- error messages ------------------------------------------------------ */

@@ -1,0 +1,58 @@
+# Helpers of the integration tests; sourced by run.sh and the t_*.sh files.
+
+PASSED=0
+FAILED=0
+FAILED_NAMES=()
+
+# run_test NAME FUNCTION: one test; its output goes to the log, a line to stdout.
+run_test() {
+  local name=$1 fn=$2
+  echo "=== $name" >>"$LOG"
+  if ( set -e; "$fn" ) >>"$LOG" 2>&1; then
+    PASSED=$((PASSED + 1)); echo "PASS $name"
+  else
+    FAILED=$((FAILED + 1)); FAILED_NAMES+=("$name"); echo "FAIL $name"
+  fi
+}
+
+fail() { echo "assertion failed: $*"; return 1; }
+
+sql() { psql -X -At -v ON_ERROR_STOP=1 "$DATABASE_URL" -c "$1"; }
+
+newkey() {   # newkey FILE TYPE
+  case "$2" in
+    ec) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" ;;
+    rsa) openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1" 2>/dev/null ;;
+    ed25519) openssl genpkey -algorithm ED25519 -out "$1" ;;
+  esac
+}
+
+# cmp ARGS...: openssl cmp, its output kept in $T/last.out
+cmp() {
+  openssl cmp "$@" >"$T/last.out" 2>&1
+  local rc=$?
+  cat "$T/last.out"
+  return $rc
+}
+
+# MAC-protected request to the demo CMP Profile at URL
+mac_args() { echo "-ref $CMP_REF -secret file:$CMP_SECRET_FILE -trusted $CA_CERT_FILE"; }
+
+expect_output() { grep -q -- "$1" "$T/last.out" || fail "output lacks '$1'"; }
+
+serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f' | sed 's/^0*//'; }
+
+cert_status() { sql "SELECT status FROM certificate WHERE serial = '$(serial_of "$1")'"; }
+
+cert_count() { sql "SELECT count(*) FROM certificate"; }
+
+verify_cert() {   # verify_cert CERT CA
+  openssl verify -CAfile "$2" "$1" | grep -q ': OK' || fail "$1 does not verify against $2"
+}
+
+post() {   # post URL FILE [content-type] -> prints HTTP status, body in $T/resp.der
+  curl -s -o "$T/resp.der" -w '%{http_code}' -H "Content-Type: ${3:-application/pkixcmp}" \
+       --data-binary @"$2" "$1"
+}
+
+resp_text() { openssl asn1parse -inform DER -in "$T/resp.der" 2>/dev/null | grep UTF8STRING; }

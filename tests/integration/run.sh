@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Integration tests: a real PostgreSQL and two real httpd instances loading the
+# freshly built modules, driven by `openssl cmp`, curl and tests/tools/cmpclient.
+# Runs on its own ports and VAR_DIR, so a `make run` demo can stay up.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+export VAR_DIR=${TEST_VAR_DIR:-$ROOT/tests/out/var}
+export HTTP_PORT=${TEST_HTTP_PORT:-18080} HTTPS_PORT=${TEST_HTTPS_PORT:-18443}
+export PG_PORT=${TEST_PG_PORT:-55433}
+HTTP2_PORT=$((HTTP_PORT + 1)) HTTPS2_PORT=$((HTTPS_PORT + 1))
+T=$ROOT/tests/out/work
+LOG=$ROOT/tests/out/integration.log
+BUILD=$ROOT/build
+export T LOG
+
+. "$ROOT/tests/integration/lib.sh"
+
+stop_all() {
+  HTTPD_INSTANCE=httpd2 HTTP_PORT=$HTTP2_PORT HTTPS_PORT=$HTTPS2_PORT bash "$ROOT/scripts/httpd.sh" stop
+  bash "$ROOT/scripts/httpd.sh" stop
+  bash "$ROOT/scripts/pg.sh" stop
+}
+
+setup() {
+  stop_all 2>/dev/null
+  rm -rf "$VAR_DIR" "$T"
+  mkdir -p "$T" "$VAR_DIR"
+  : >"$LOG"
+  bash "$ROOT/scripts/pg.sh" start >>"$LOG" 2>&1 || return 1
+  bash "$ROOT/scripts/demo.sh" >>"$LOG" 2>&1 || return 1
+  # shellcheck disable=SC1091
+  . "$VAR_DIR/demo.env"
+  export CMP_URL CMP_RA_URL CMP_WELL_KNOWN_URL CMP_REF CMP_SECRET_FILE CA_CERT_FILE DATABASE_URL
+  export CMP_SECRET_KEY_FILE="$VAR_DIR/secret.key"
+  BASE="http://127.0.0.1:$HTTP_PORT/api/v1/protocols/cmp"
+  BASE2="http://127.0.0.1:$HTTP2_PORT/api/v1/protocols/cmp"
+  export BASE BASE2
+  fixtures >>"$LOG" 2>&1 || return 1
+  bash "$ROOT/scripts/httpd.sh" start >>"$LOG" 2>&1 || return 1
+  HTTPD_INSTANCE=httpd2 HTTP_PORT=$HTTP2_PORT HTTPS_PORT=$HTTPS2_PORT \
+      bash "$ROOT/scripts/httpd.sh" start >>"$LOG" 2>&1 || return 1
+}
+
+# Profiles beyond the demo: an RSA CA with MAC-protected responses, a profile
+# for signed requests trusting a manufacturer CA, a strict policy, disabled
+# and half-configured profiles.
+fixtures() {
+  set -e
+  local F=$T/fx cmpadm=$BUILD/cmpadm
+  mkdir -p "$F"
+  # RSA CA
+  newkey "$F/rsaca.key" rsa
+  openssl req -x509 -new -key "$F/rsaca.key" -subj "/CN=Test RSA CA" -days 365 \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+      -out "$F/rsaca.pem"
+  # manufacturer CA and a device's IDevID
+  newkey "$F/mfg.key" ec
+  openssl req -x509 -new -key "$F/mfg.key" -subj "/CN=Test Manufacturer CA" -days 365 \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" \
+      -out "$F/mfg.pem"
+  newkey "$F/idevid.key" ec
+  openssl req -new -key "$F/idevid.key" -subj "/CN=idevid-0001" -out "$F/idevid.csr"
+  openssl x509 -req -in "$F/idevid.csr" -CA "$F/mfg.pem" -CAkey "$F/mfg.key" -CAcreateserial \
+      -days 365 -out "$F/idevid.pem" \
+      -extfile <(printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nsubjectKeyIdentifier=hash\n')
+  # a self-signed stranger
+  newkey "$F/stranger.key" ec
+  openssl req -x509 -new -key "$F/stranger.key" -subj "/CN=stranger" -days 30 \
+      -addext "subjectKeyIdentifier=hash" -out "$F/stranger.pem"
+  printf 'rsa-secret-%s' "$RANDOM" >"$F/rsa-secret.txt"
+
+  "$cmpadm" authority name=rsaca cert="$F/rsaca.pem" key="$F/rsaca.key"
+  "$cmpadm" ra-profile name=rsa authority=rsaca enabled=true validity_days=30
+  "$cmpadm" cmp-profile name=rsa enabled=true default_ra_profile=rsa \
+      request_protection=shared_secret response_protection=shared_secret \
+      shared_secret="$F/rsa-secret.txt"
+  sql "UPDATE ra_profile SET cmp_profile_id = (SELECT id FROM cmp_profile WHERE name = 'rsa') WHERE name = 'rsa'"
+
+  "$cmpadm" cmp-profile name=sig enabled=true default_ra_profile=demo \
+      request_protection=signature response_protection=signature \
+      signing_cert="$VAR_DIR/demo/signer.pem" signing_chain="$VAR_DIR/demo/ca.pem" \
+      signing_key="$VAR_DIR/demo/signer.key" trust_anchors="$F/mfg.pem"
+
+  "$cmpadm" ra-profile name=strict authority=demo enabled=true validity_days=7 \
+      allowed_key_types=EC subject_pattern='^CN=dev-[0-9]+$' allow_san=false
+  "$cmpadm" cmp-profile name=strict enabled=true default_ra_profile=strict \
+      request_protection=shared_secret response_protection=signature \
+      shared_secret="$CMP_SECRET_FILE" signing_cert="$VAR_DIR/demo/signer.pem" \
+      signing_chain="$VAR_DIR/demo/ca.pem" signing_key="$VAR_DIR/demo/signer.key"
+  sql "UPDATE ra_profile SET cmp_profile_id = (SELECT id FROM cmp_profile WHERE name = 'strict') WHERE name = 'strict'"
+
+  "$cmpadm" cmp-profile name=off enabled=false default_ra_profile=demo \
+      request_protection=shared_secret response_protection=signature \
+      shared_secret="$CMP_SECRET_FILE" signing_cert="$VAR_DIR/demo/signer.pem" \
+      signing_chain="$VAR_DIR/demo/ca.pem" signing_key="$VAR_DIR/demo/signer.key"
+  "$cmpadm" cmp-profile name=nodefault enabled=true \
+      request_protection=shared_secret response_protection=shared_secret \
+      shared_secret="$CMP_SECRET_FILE"
+  "$cmpadm" ra-profile name=raoff authority=demo enabled=false cmp_profile=off
+  "$cmpadm" cmp-profile name=viaraoff enabled=true default_ra_profile=raoff \
+      request_protection=shared_secret response_protection=shared_secret \
+      shared_secret="$CMP_SECRET_FILE"
+  "$cmpadm" cmp-profile name=fast enabled=true default_ra_profile=demo confirm_timeout_s=1 \
+      request_protection=shared_secret response_protection=shared_secret \
+      shared_secret="$CMP_SECRET_FILE"
+  set +e
+}
+
+# The error logs must hold nothing worse than our own info lines.
+check_error_logs() {
+  local bad
+  bad=$(cat "$VAR_DIR"/httpd*/error.log | grep -E ':(error|crit|alert|emerg)\]|Segmentation|exit signal' \
+        | grep -v 'mod_ssl was compiled against a newer library')
+  if [ -n "$bad" ]; then echo "$bad"; return 1; fi
+}
+
+main() {
+  if ! setup; then
+    echo "integration: setup failed; see $LOG" >&2
+    tail -40 "$LOG" >&2
+    stop_all >/dev/null 2>&1
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+  local f
+  for f in "$ROOT"/tests/integration/t_*.sh; do
+    # shellcheck disable=SC1090
+    . "$f"
+  done
+  run_test "error logs hold no unexpected errors" check_error_logs
+  stop_all >/dev/null 2>&1
+  if [ "$FAILED" -gt 0 ]; then
+    echo "failed: ${FAILED_NAMES[*]} (details in $LOG)"
+  fi
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" -eq 0 ]
+}
+
+main "$@"

@@ -1,0 +1,135 @@
+# Enrollment, renewal, revocation and confirmation on the happy paths.
+
+t_ir_mac_explicit_confirm() {
+  newkey "$T/d1.key" ec
+  cmp -cmd ir -server "$CMP_URL" $(mac_args) -newkey "$T/d1.key" -subject /CN=d1 \
+      -certout "$T/d1.pem" -reqout "$T/d1-ir.der,$T/d1-cc.der"
+  expect_output "sending CERTCONF"
+  verify_cert "$T/d1.pem" "$CA_CERT_FILE"
+  [ "$(cert_status "$T/d1.pem")" = valid ] || fail "d1 not valid in the database"
+  [ "$(sql "SELECT t.state FROM cmp_transaction t JOIN certificate c ON c.id = t.certificate_id
+            WHERE c.serial = '$(serial_of "$T/d1.pem")'")" = confirmed ] || fail "transaction not confirmed"
+  [ "$(sql "SELECT subject_dn || '|' || key_type || '|' || (der IS NOT NULL) FROM certificate
+            WHERE serial = '$(serial_of "$T/d1.pem")'")" = "CN=d1|EC|true" ] || fail "row content"
+}
+run_test "ir, MAC-protected, EC P-256, explicit certConf, CMP Profile URL" t_ir_mac_explicit_confirm
+
+t_ir_ra_url_rsa_implicit() {
+  newkey "$T/d2.key" rsa
+  cmp -cmd ir -server "$CMP_RA_URL" $(mac_args) -newkey "$T/d2.key" -subject /CN=d2 \
+      -implicit_confirm -certout "$T/d2.pem"
+  ! grep -q "sending CERTCONF" "$T/last.out" || fail "certConf sent despite implicitConfirm"
+  verify_cert "$T/d2.pem" "$CA_CERT_FILE"
+  [ "$(cert_status "$T/d2.pem")" = valid ] || fail "d2 not valid"
+  [ "$(sql "SELECT key_type FROM certificate WHERE serial = '$(serial_of "$T/d2.pem")'")" = RSA ] || fail "key type"
+}
+run_test "ir, RSA-2048, implicitConfirm granted, RA Profile URL" t_ir_ra_url_rsa_implicit
+
+t_ir_well_known_ed25519() {
+  newkey "$T/d3.key" ed25519
+  cmp -cmd ir -server "$CMP_WELL_KNOWN_URL" $(mac_args) -newkey "$T/d3.key" -subject /CN=d3 \
+      -certout "$T/d3.pem"
+  verify_cert "$T/d3.pem" "$CA_CERT_FILE"
+  [ "$(cert_status "$T/d3.pem")" = valid ] || fail "d3 not valid"
+  newkey "$T/d3b.key" ec
+  cmp -cmd ir -server "http://127.0.0.1:$HTTP_PORT/.well-known/cmp" $(mac_args) \
+      -newkey "$T/d3b.key" -subject /CN=d3b -certout "$T/d3b.pem"
+  [ "$(cert_status "$T/d3b.pem")" = valid ] || fail "d3b (default profile) not valid"
+}
+run_test "ir, Ed25519, /.well-known/cmp/p/demo and /.well-known/cmp" t_ir_well_known_ed25519
+
+t_cr_and_p10cr() {
+  newkey "$T/d4.key" ec
+  cmp -cmd cr -server "$CMP_URL" $(mac_args) -newkey "$T/d4.key" -subject /CN=d4 -certout "$T/d4.pem"
+  [ "$(cert_status "$T/d4.pem")" = valid ] || fail "cr: d4 not valid"
+  openssl req -new -key "$T/d4.key" -subj /CN=d4-p10 -out "$T/d4.csr"
+  cmp -cmd p10cr -server "$CMP_URL" $(mac_args) -csr "$T/d4.csr" -certout "$T/d4p10.pem"
+  [ "$(cert_status "$T/d4p10.pem")" = valid ] || fail "p10cr: not valid"
+  verify_cert "$T/d4p10.pem" "$CA_CERT_FILE"
+}
+run_test "cr and p10cr" t_cr_and_p10cr
+
+t_kur_signed_by_old_cert() {
+  newkey "$T/d1new.key" ec
+  cmp -cmd kur -server "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/d1.pem" -key "$T/d1.key" \
+      -newkey "$T/d1new.key" -certout "$T/d1new.pem"
+  verify_cert "$T/d1new.pem" "$CA_CERT_FILE"
+  [ "$(cert_status "$T/d1new.pem")" = valid ] || fail "new cert not valid"
+  [ "$(openssl x509 -in "$T/d1new.pem" -noout -subject)" = "subject=CN = d1" ] || fail "subject not kept"
+  [ "$(sql "SELECT o.serial FROM certificate n JOIN certificate o ON o.id = n.replaces_id
+            WHERE n.serial = '$(serial_of "$T/d1new.pem")'")" = "$(serial_of "$T/d1.pem")" ] \
+      || fail "replaces_id does not name the old certificate"
+}
+run_test "kur signed by the certificate being updated (MAC profile)" t_kur_signed_by_old_cert
+
+t_rr_by_holder() {
+  cmp -cmd rr -server "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/d1new.pem" -key "$T/d1new.key" \
+      -oldcert "$T/d1new.pem" -revreason 1
+  expect_output "revocation accepted"
+  [ "$(cert_status "$T/d1new.pem")" = revoked ] || fail "not revoked"
+  [ "$(sql "SELECT revocation_reason || '|' || (revoked_at IS NOT NULL) FROM certificate
+            WHERE serial = '$(serial_of "$T/d1new.pem")'")" = "1|true" ] || fail "reason/time not stored"
+  [ "$(sql "SELECT count(*) FROM audit_event WHERE action = 'cmp.revoke'
+            AND object = 'certificate:$(serial_of "$T/d1new.pem")'")" = 1 ] || fail "no audit event"
+}
+run_test "rr signed by the holder, reason stored, audit event" t_rr_by_holder
+
+t_rr_by_shared_secret() {
+  cmp -cmd rr -server "$CMP_URL" $(mac_args) -oldcert "$T/d4.pem"
+  expect_output "revocation accepted"
+  [ "$(cert_status "$T/d4.pem")" = revoked ] || fail "not revoked"
+}
+run_test "rr protected with the profile's shared secret" t_rr_by_shared_secret
+
+t_ir_signature_protected() {
+  local F=$T/fx
+  newkey "$T/d5.key" ec
+  cmp -cmd ir -server "$BASE/sig" -trusted "$CA_CERT_FILE" -cert "$F/idevid.pem" -key "$F/idevid.key" \
+      -newkey "$T/d5.key" -subject /CN=d5 -certout "$T/d5.pem"
+  verify_cert "$T/d5.pem" "$CA_CERT_FILE"
+  [ "$(cert_status "$T/d5.pem")" = valid ] || fail "d5 not valid"
+}
+run_test "ir signature-protected by a manufacturer certificate (trust anchor)" t_ir_signature_protected
+
+t_cr_signed_by_own_cert() {
+  newkey "$T/d6.key" ec
+  cmp -cmd cr -server "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/d3b.pem" -key "$T/d3b.key" \
+      -newkey "$T/d6.key" -subject /CN=d6 -certout "$T/d6.pem"
+  [ "$(cert_status "$T/d6.pem")" = valid ] || fail "d6 not valid"
+}
+run_test "cr signed with a valid certificate of ours" t_cr_signed_by_own_cert
+
+t_rsa_ca_mac_responses() {
+  newkey "$T/d7.key" ec
+  cmp -cmd ir -server "$BASE/rsa" -ref rsa -secret "file:$T/fx/rsa-secret.txt" \
+      -trusted "$T/fx/rsaca.pem" -newkey "$T/d7.key" -subject /CN=d7 -certout "$T/d7.pem"
+  verify_cert "$T/d7.pem" "$T/fx/rsaca.pem"
+  openssl x509 -in "$T/d7.pem" -noout -text | grep -q "sha256WithRSAEncryption" || fail "not RSA-signed"
+  [ "$(cert_status "$T/d7.pem")" = valid ] || fail "d7 not valid"
+  newkey "$T/d7b.key" ed25519
+  cmp -cmd ir -server "$BASE/raProfile/rsa" -ref rsa -secret "file:$T/fx/rsa-secret.txt" \
+      -trusted "$T/fx/rsaca.pem" -newkey "$T/d7b.key" -subject /CN=d7b -certout "$T/d7b.pem"
+  verify_cert "$T/d7b.pem" "$T/fx/rsaca.pem"
+}
+run_test "RSA CA with MAC-protected responses, EC and Ed25519 requesters" t_rsa_ca_mac_responses
+
+t_policy() {
+  local n0; n0=$(cert_count)
+  newkey "$T/p1.key" rsa
+  cmp -cmd ir -server "$BASE/strict" $(mac_args) -newkey "$T/p1.key" -subject /CN=dev-1 -certout "$T/p1.pem" \
+      && fail "RSA key accepted"
+  expect_output "badAlg"
+  newkey "$T/p2.key" ec
+  cmp -cmd ir -server "$BASE/strict" $(mac_args) -newkey "$T/p2.key" -subject /CN=printer -certout "$T/p2.pem" \
+      && fail "subject accepted"
+  expect_output "badCertTemplate"
+  cmp -cmd ir -server "$BASE/strict" $(mac_args) -newkey "$T/p2.key" -subject /CN=dev-2 \
+      -sans "dev2.example" -certout "$T/p2.pem" && fail "SAN accepted"
+  expect_output "subjectAltName not allowed"
+  [ "$(cert_count)" = "$n0" ] || fail "a refused request stored a certificate"
+  cmp -cmd ir -server "$BASE/strict" $(mac_args) -newkey "$T/p2.key" -subject /CN=dev-2 -certout "$T/p2.pem"
+  [ "$(cert_status "$T/p2.pem")" = valid ] || fail "dev-2 not valid"
+  local days; days=$(( ($(date -d "$(openssl x509 -in "$T/p2.pem" -noout -enddate | cut -d= -f2)" +%s) - $(date +%s)) / 86400 ))
+  [ "$days" -le 7 ] || fail "validity $days days exceeds the RA Profile's 7"
+}
+run_test "RA Profile policy: key type, subject pattern, SAN, validity" t_policy

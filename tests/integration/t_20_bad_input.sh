@@ -1,0 +1,163 @@
+# Bad input: each answered as shared/DESIGN.md says, nothing stored, and the
+# server keeps serving (the last test enrolls again).
+
+t_wrong_secret() {
+  local n0; n0=$(cert_count)
+  newkey "$T/b1.key" ec
+  cmp -cmd ir -server "$CMP_URL" -ref demo -secret pass:not-the-secret -trusted "$CA_CERT_FILE" \
+      -newkey "$T/b1.key" -subject /CN=b1 -certout "$T/b1.pem" && fail "accepted"
+  expect_output "MAC protection does not verify"
+  [ "$(cert_count)" = "$n0" ] || fail "stored"
+}
+run_test "wrong shared secret -> error message, nothing stored" t_wrong_secret
+
+t_profile_states() {
+  local n0; n0=$(cert_count)
+  cmp -cmd ir -server "$BASE/nosuchprofile" $(mac_args) -unprotected_errors \
+      -newkey "$T/b1.key" -subject /CN=b1 && fail "unknown profile accepted"
+  expect_output "CMP Profile not found"
+  cmp -cmd ir -server "$BASE/raProfile/nosuchra" $(mac_args) -unprotected_errors \
+      -newkey "$T/b1.key" -subject /CN=b1 && fail "unknown RA profile accepted"
+  expect_output "RA Profile not found"
+  cmp -cmd ir -server "$BASE/off" $(mac_args) -newkey "$T/b1.key" -subject /CN=b1 && fail "disabled accepted"
+  expect_output "CMP Profile is disabled"
+  cmp -cmd ir -server "$BASE/raProfile/raoff" $(mac_args) -newkey "$T/b1.key" -subject /CN=b1 \
+      && fail "disabled RA accepted"
+  expect_output "RA Profile is disabled"
+  cmp -cmd ir -server "$BASE/viaraoff" $(mac_args) -unprotected_errors -newkey "$T/b1.key" -subject /CN=b1 \
+      && fail "CMP Profile with disabled RA Profile accepted"
+  expect_output "RA Profile is disabled"
+  cmp -cmd ir -server "$BASE/nodefault" $(mac_args) -unprotected_errors -newkey "$T/b1.key" -subject /CN=b1 \
+      && fail "profile without default RA accepted"
+  expect_output "no default RA Profile"
+  # disabling and enabling takes effect at once
+  sql "UPDATE cmp_profile SET enabled = false WHERE name = 'demo'"
+  cmp -cmd ir -server "$CMP_URL" $(mac_args) -newkey "$T/b1.key" -subject /CN=b1 && fail "disabled demo accepted"
+  expect_output "CMP Profile is disabled"
+  sql "UPDATE cmp_profile SET enabled = true WHERE name = 'demo'"
+  [ "$(cert_count)" = "$n0" ] || fail "stored"
+  cmp -cmd ir -server "$CMP_URL" $(mac_args) -newkey "$T/b1.key" -subject /CN=b1 -certout "$T/b1.pem"
+  [ "$(cert_status "$T/b1.pem")" = valid ] || fail "re-enabled profile does not issue"
+}
+run_test "unknown, disabled and half-configured profiles -> error messages" t_profile_states
+
+t_untrusted_signer() {
+  local F=$T/fx n0; n0=$(cert_count)
+  cmp -cmd ir -server "$BASE/sig" -trusted "$CA_CERT_FILE" -cert "$F/stranger.pem" -key "$F/stranger.key" \
+      -newkey "$T/b1.key" -subject /CN=b2 && fail "stranger accepted"
+  expect_output "signer certificate is not trusted"
+  cmp -cmd ir -server "$BASE/sig" $(mac_args) -newkey "$T/b1.key" -subject /CN=b2 && fail "MAC accepted on signature profile"
+  expect_output "protection method not allowed"
+  [ "$(cert_count)" = "$n0" ] || fail "stored"
+}
+run_test "signature by an untrusted certificate; MAC where signatures are required" t_untrusted_signer
+
+t_unprotected() {
+  local n0; n0=$(cert_count)
+  cmp -cmd ir -server "$CMP_URL" -trusted "$CA_CERT_FILE" -unprotected_requests -unprotected_errors \
+      -newkey "$T/b1.key" -subject /CN=b3 && fail "unprotected accepted"
+  expect_output "request is not protected"
+  [ "$(cert_count)" = "$n0" ] || fail "stored"
+}
+run_test "unprotected request -> error message" t_unprotected
+
+t_kur_refused() {
+  local F=$T/fx n0; n0=$(cert_count)
+  newkey "$T/k1.key" ec
+  # revoked certificate (d1new was revoked above)
+  cmp -cmd kur -server "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/d1new.pem" -key "$T/d1new.key" \
+      -newkey "$T/k1.key" && fail "kur with revoked cert accepted"
+  expect_output "revoked"
+  # foreign certificate: the manufacturer's, on the profile that trusts it for ir
+  cmp -cmd kur -server "$BASE/sig" -trusted "$CA_CERT_FILE" -cert "$F/idevid.pem" -key "$F/idevid.key" \
+      -newkey "$T/k1.key" && fail "kur with foreign cert accepted"
+  expect_output "key update must be signed by a valid certificate of this RA Profile"
+  # foreign certificate: one of ours, but of another RA Profile
+  cmp -cmd kur -server "$BASE/strict" -trusted "$CA_CERT_FILE" -cert "$T/d3.pem" -key "$T/d3.key" \
+      -newkey "$T/k1.key" && fail "kur across RA Profiles accepted"
+  expect_output "key update must be signed by a valid certificate of this RA Profile"
+  # MAC-protected kur
+  cmp -cmd kur -server "$CMP_URL" $(mac_args) -oldcert "$T/d3.pem" -newkey "$T/k1.key" && fail "MAC kur accepted"
+  expect_output "protection method not allowed"
+  [ "$(cert_count)" = "$n0" ] || fail "stored"
+}
+run_test "kur with a revoked or foreign certificate, or MAC-protected" t_kur_refused
+
+t_rr_not_holder() {
+  cmp -cmd rr -server "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/d3b.pem" -key "$T/d3b.key" \
+      -oldcert "$T/d2.pem" && fail "rr by non-holder accepted"
+  expect_output "notAuthorized"
+  [ "$(cert_status "$T/d2.pem")" = valid ] || fail "d2 changed"
+  cmp -cmd rr -server "$CMP_URL" $(mac_args) -oldcert "$T/d4.pem" && fail "second rr accepted"
+  expect_output "certRevoked"
+  cmp -cmd rr -server "$CMP_URL" $(mac_args) -oldcert "$T/d7.pem" && fail "rr of another CA's cert accepted"
+  expect_output "badCertId"
+}
+run_test "rr of a certificate the sender does not hold, already revoked, or not ours" t_rr_not_holder
+
+t_certconf_wrong_hash() {
+  newkey "$T/c1.key" ec
+  "$BUILD/cmpclient" -url "$CMP_URL" -secret "$(cat "$CMP_SECRET_FILE")" -trusted "$CA_CERT_FILE" \
+      -newkey "$T/c1.key" -subject c1 -mode wronghash >"$T/last.out" 2>&1 && fail "wrong hash accepted"
+  cat "$T/last.out"
+  expect_output "certHash does not match"
+  [ "$(sql "SELECT status FROM certificate WHERE subject_dn = 'CN=c1'")" = pending ] || fail "not pending"
+}
+run_test "certConf with a wrong certHash -> error, certificate stays unconfirmed" t_certconf_wrong_hash
+
+t_certconf_rejecting() {
+  newkey "$T/c2.key" ec
+  "$BUILD/cmpclient" -url "$CMP_URL" -secret "$(cat "$CMP_SECRET_FILE")" -trusted "$CA_CERT_FILE" \
+      -newkey "$T/c2.key" -subject c2 -mode reject && fail "client accepted"
+  [ "$(sql "SELECT c.status || '|' || t.state FROM certificate c JOIN cmp_transaction t
+            ON t.certificate_id = c.id WHERE c.subject_dn = 'CN=c2'")" = "rejected|rejected" ] \
+      || fail "rejecting certConf not recorded"
+}
+run_test "rejecting certConf marks the certificate rejected" t_certconf_rejecting
+
+t_certconf_unknown_and_replayed() {
+  # d1's certConf again: its transaction is closed
+  [ "$(post "$CMP_URL" "$T/d1-cc.der")" = 200 ] || fail "status"
+  resp_text | grep -q "transaction is not waiting" || fail "replayed certConf: $(resp_text)"
+  # d1's certConf at another profile (same secret): no such transaction there
+  [ "$(post "$BASE/strict" "$T/d1-cc.der")" = 200 ] || fail "status"
+  resp_text | grep -q "unknown transaction" || fail "unknown transaction: $(resp_text)"
+}
+run_test "certConf for an unknown or closed transaction" t_certconf_unknown_and_replayed
+
+t_replayed_transaction_id() {
+  local n0; n0=$(cert_count)
+  [ "$(post "$CMP_URL" "$T/d1-ir.der")" = 200 ] || fail "status"
+  resp_text | grep -q "transactionID already in use" || fail "replayed ir: $(resp_text)"
+  [ "$(cert_count)" = "$n0" ] || fail "stored"
+}
+run_test "replayed ir (transactionID in use) -> error, nothing stored" t_replayed_transaction_id
+
+t_http_level() {
+  local n0; n0=$(cert_count)
+  head -c 100 "$T/d1-ir.der" >"$T/trunc.der"
+  [ "$(post "$CMP_URL" "$T/trunc.der")" = 400 ] || fail "truncated DER"
+  head -c 2000 /dev/urandom >"$T/random.bin"
+  [ "$(post "$CMP_URL" "$T/random.bin")" = 400 ] || fail "random bytes"
+  : >"$T/empty.bin"
+  [ "$(post "$CMP_URL" "$T/empty.bin")" = 400 ] || fail "empty body"
+  head -c 10485760 /dev/zero >"$T/big.bin"
+  [ "$(post "$CMP_URL" "$T/big.bin")" = 413 ] || fail "10 MB body"
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$CMP_URL")" = 405 ] || fail "GET"
+  curl -s -D - -o /dev/null "$CMP_URL" | grep -qi '^Allow: POST' || fail "no Allow header"
+  [ "$(post "$CMP_URL" "$T/d1-ir.der" application/json)" = 415 ] || fail "content type"
+  [ "$(post "$BASE/a/b" "$T/d1-ir.der")" = 404 ] || fail "unknown path"
+  [ "$(post "$BASE/bad%20name" "$T/d1-ir.der")" = 404 ] || fail "bad name"
+  # chunked upload is counted too
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/pkixcmp' \
+        -H 'Transfer-Encoding: chunked' --data-binary @"$T/big.bin" "$CMP_URL")" = 413 ] || fail "chunked 10 MB"
+  [ "$(cert_count)" = "$n0" ] || fail "stored"
+}
+run_test "truncated DER, random bytes, empty, 10 MB, GET, wrong type -> 400/413/405/415" t_http_level
+
+t_still_serving() {
+  newkey "$T/s1.key" ec
+  cmp -cmd ir -server "$CMP_URL" $(mac_args) -newkey "$T/s1.key" -subject /CN=s1 -certout "$T/s1.pem"
+  [ "$(cert_status "$T/s1.pem")" = valid ] || fail "not valid"
+}
+run_test "server still serving after the bad input" t_still_serving
