@@ -25,8 +25,10 @@ WARN       := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes \
               -Wshadow -Wformat-security -Wno-unused-parameter
 SAN        ?=
 CFLAGS     ?= -O2 -g
-ALL_CFLAGS := $(CFLAGS) $(SAN) -fPIC -std=gnu11 $(WARN) $(APR_CPP) $(APR_INC) \
-              -I$(PG_INC) -Imod_cmp
+# The core is hidden inside the modules: only the module structs (compiled
+# by apxs with default visibility) are exported.
+ALL_CFLAGS := $(CFLAGS) $(SAN) -fPIC -fvisibility=hidden -std=gnu11 $(WARN) \
+              $(APR_CPP) $(APR_INC) -I$(PG_INC) -Imod_cmp
 CORE_LIBS  := -lssl -lcrypto -lpq -ljansson -lapr-1 -laprutil-1
 
 CORE_SRCS  := $(sort $(wildcard mod_cmp/cmp_*.c))
@@ -46,36 +48,43 @@ deps:
 
 $(BUILD)/core/%.o: mod_cmp/%.c $(wildcard mod_cmp/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(CORE_LIB): $(CORE_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	@echo "  AR      $@"
+	@ar rcs $@ $^
 
 # The modules are compiled by apxs (libtool) against Debian's apache2-dev and
 # link the core library statically; only the module symbol is exported.
 $(BUILD)/mod_cmp.so: mod_cmp/mod_cmp.c mod_cmp/mod_cmp_private.h $(CORE_LIB)
 	@mkdir -p $(BUILD)/apxs
-	cp mod_cmp/mod_cmp.c $(BUILD)/apxs/mod_cmp.c
-	cd $(BUILD)/apxs && $(APXS) -c -o mod_cmp.la $(addprefix -Wc$(comma),$(WARN) $(SAN) -I../../mod_cmp -I$(PG_INC)) \
-	    $(if $(SAN),-Wl$(comma)$(SAN)) mod_cmp.c ../libcmpcore.a $(CORE_LIBS) >/dev/null
-	cp $(BUILD)/apxs/.libs/mod_cmp.so $@
+	@echo "  APXS    $@"
+	@cp mod_cmp/mod_cmp.c $(BUILD)/apxs/mod_cmp.c
+	@cd $(BUILD)/apxs && $(APXS) -c -o mod_cmp.la $(addprefix -Wc$(comma),$(WARN) $(SAN) -I../../mod_cmp -I$(PG_INC)) \
+	    $(if $(SAN),-Wl$(comma)$(SAN)) mod_cmp.c ../libcmpcore.a $(CORE_LIBS) >mod_cmp.log 2>&1 || { cat mod_cmp.log; false; }
+	@cp $(BUILD)/apxs/.libs/mod_cmp.so $@
 
 $(BUILD)/mod_cmp_admin.so: mod_cmp_admin/mod_cmp_admin.c $(CORE_LIB)
 	@mkdir -p $(BUILD)/apxs
-	cp mod_cmp_admin/mod_cmp_admin.c $(BUILD)/apxs/mod_cmp_admin.c
-	cd $(BUILD)/apxs && $(APXS) -c -o mod_cmp_admin.la $(addprefix -Wc$(comma),$(WARN) $(SAN) -I../../mod_cmp -I$(PG_INC)) \
-	    $(if $(SAN),-Wl$(comma)$(SAN)) mod_cmp_admin.c ../libcmpcore.a $(CORE_LIBS) >/dev/null
-	cp $(BUILD)/apxs/.libs/mod_cmp_admin.so $@
+	@echo "  APXS    $@"
+	@cp mod_cmp_admin/mod_cmp_admin.c $(BUILD)/apxs/mod_cmp_admin.c
+	@cd $(BUILD)/apxs && $(APXS) -c -o mod_cmp_admin.la $(addprefix -Wc$(comma),$(WARN) $(SAN) -I../../mod_cmp -I$(PG_INC)) \
+	    $(if $(SAN),-Wl$(comma)$(SAN)) mod_cmp_admin.c ../libcmpcore.a $(CORE_LIBS) >mod_cmp_admin.log 2>&1 || { cat mod_cmp_admin.log; false; }
+	@cp $(BUILD)/apxs/.libs/mod_cmp_admin.so $@
 
 $(BUILD)/cmpadm: tools/cmpadm.c $(CORE_LIB)
-	$(CC) $(ALL_CFLAGS) $< $(CORE_LIB) $(CORE_LIBS) -o $@
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) $< $(CORE_LIB) $(CORE_LIBS) -o $@
 
 $(BUILD)/cmpclient: tests/tools/cmpclient.c
-	$(CC) $(ALL_CFLAGS) $< -lssl -lcrypto -o $@
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) $< -lssl -lcrypto -o $@
 
 $(UNIT_BIN): $(wildcard tests/unit/*.c) $(wildcard tests/unit/*.h) $(CORE_LIB)
-	$(CC) $(ALL_CFLAGS) -Itests/unit $(wildcard tests/unit/*.c) $(CORE_LIB) \
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) -Itests/unit $(wildcard tests/unit/*.c) $(CORE_LIB) \
 	    $(CORE_LIBS) $(shell pkg-config --libs check) -o $@
 
 run: deps all
@@ -88,7 +97,7 @@ stop:
 	@bash scripts/run.sh stop
 
 unit: $(UNIT_BIN)
-	CK_FORK=yes $(UNIT_BIN)
+	@CK_FORK=yes $(UNIT_BIN)
 
 integration: all $(TEST_TOOLS)
 	@bash tests/integration/run.sh

@@ -1,22 +1,47 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages mod_cmp needs to build, run and test, when
-# they are missing. Needs root (apt-get); does nothing when all are present.
+# they are missing, and brings OpenSSL to the current Debian (security)
+# update: OpenSSL 3.0's CMP server has fixes there, and Debian's mod_ssl is
+# built against it. Needs root for apt-get; does nothing when all is in place.
 set -euo pipefail
 pkgs=(build-essential pkg-config apache2 apache2-dev libapr1-dev libaprutil1-dev
-      libssl-dev openssl libjansson-dev libpq-dev postgresql check libsubunit-dev
-      curl ca-certificates procps xxd)
+      libssl-dev openssl libjansson-dev libpq-dev postgresql postgresql-contrib
+      check libsubunit-dev curl ca-certificates procps)
+ssl_pkgs=(libssl3 libssl-dev openssl)
+
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-echo "deps: installing ${missing[*]}"
+
+outdated() {
+  local p inst cand
+  for p in "${ssl_pkgs[@]}"; do
+    inst=$(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || true)
+    cand=$(apt-cache policy "$p" 2>/dev/null | awk '/Candidate:/ {print $2}')
+    if [ -n "$inst" ] && [ -n "$cand" ] && [ "$cand" != "(none)" ] \
+        && dpkg --compare-versions "$inst" lt "$cand"; then
+      echo "$p"
+    fi
+  done
+}
+
+[ ${#missing[@]} -eq 0 ] && [ -z "$(outdated)" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
-  echo "deps: need root to apt-get install: ${missing[*]}" >&2
+  echo "deps: need root to apt-get install: ${missing[*]} $(outdated | tr '\n' ' ')" >&2
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+mapfile -t upgrade < <(outdated)
+if [ ${#upgrade[@]} -gt 0 ]; then
+  echo "deps: updating ${upgrade[*]}"
+  apt-get install -y -qq --only-upgrade "${upgrade[@]}" >/dev/null
+fi
 # Debian starts these services on install; ours run under var/ instead.
 service apache2 stop >/dev/null 2>&1 || true
+service postgresql stop >/dev/null 2>&1 || true

@@ -47,13 +47,15 @@ start() {
   fi
   local pw; pw=$(cat "$PW_FILE")
   as_pg psql -X -q -h "$PGRUN" -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 <<SQL
+SET client_min_messages = warning;
 SELECT 'CREATE ROLE cmp LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cmp') \gexec
 ALTER ROLE cmp PASSWORD '$pw';
 SELECT 'CREATE DATABASE cmp OWNER cmp' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'cmp') \gexec
 \c cmp
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
 SQL
-  bash "$ROOT_DIR/scripts/db-migrate.sh" "$(url)"
+  PGOPTIONS="-c client_min_messages=warning" bash "$ROOT_DIR/scripts/db-migrate.sh" "$(url)"
 }
 
 stop() {

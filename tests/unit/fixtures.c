@@ -1,0 +1,63 @@
+#include <openssl/x509v3.h>
+
+#include "unit.h"
+
+EVP_PKEY *unit_key(const char *type)
+{
+    EVP_PKEY *k;
+
+    if (strcmp(type, "EC") == 0)
+        k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    else if (strcmp(type, "RSA") == 0)
+        k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    else
+        k = EVP_PKEY_Q_keygen(NULL, NULL, type);
+    ck_assert_ptr_nonnull(k);
+    return k;
+}
+
+X509_NAME *unit_name(const char *cn)
+{
+    X509_NAME *n = X509_NAME_new();
+
+    ck_assert_ptr_nonnull(n);
+    ck_assert(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+                                         (const unsigned char *)cn, -1, -1, 0));
+    return n;
+}
+
+cmp_ca_t unit_ca(const char *type)
+{
+    cmp_ca_t ca;
+    X509_NAME *n = unit_name("Unit Test CA");
+    X509V3_CTX v3;
+    X509_EXTENSION *ext;
+    const char *md_name = strcmp(type, "ED25519") == 0 ? NULL : "SHA256";
+
+    ca.key = unit_key(type);
+    ca.cert = X509_new();
+    ck_assert(X509_set_version(ca.cert, X509_VERSION_3));
+    ASN1_INTEGER_set(X509_get_serialNumber(ca.cert), 1);
+    ck_assert(X509_set_subject_name(ca.cert, n));
+    ck_assert(X509_set_issuer_name(ca.cert, n));
+    X509_gmtime_adj(X509_getm_notBefore(ca.cert), 0);
+    X509_gmtime_adj(X509_getm_notAfter(ca.cert), 3600L * 24 * 30);
+    ck_assert(X509_set_pubkey(ca.cert, ca.key));
+    X509V3_set_ctx(&v3, ca.cert, ca.cert, NULL, NULL, 0);
+    ext = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, "critical,CA:TRUE");
+    X509_add_ext(ca.cert, ext, -1);
+    X509_EXTENSION_free(ext);
+    ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_key_identifier, "hash");
+    X509_add_ext(ca.cert, ext, -1);
+    X509_EXTENSION_free(ext);
+    ck_assert(X509_sign(ca.cert, ca.key,
+                        md_name ? EVP_get_digestbyname(md_name) : NULL) > 0);
+    X509_NAME_free(n);
+    return ca;
+}
+
+void unit_ca_free(cmp_ca_t *ca)
+{
+    X509_free(ca->cert);
+    EVP_PKEY_free(ca->key);
+}

@@ -1,0 +1,132 @@
+#include <time.h>
+
+#include <openssl/x509v3.h>
+
+#include "cmp_issue.h"
+#include "unit.h"
+
+static void issue_with(const char *ca_type, const char *ee_type)
+{
+    cmp_ca_t ca = unit_ca(ca_type);
+    cmp_policy_t pol;
+    const char *why = NULL;
+    EVP_PKEY *ee = unit_key(ee_type);
+    X509_NAME *subj = unit_name("device");
+    X509 *cert = NULL;
+    X509_STORE *store = X509_STORE_new();
+    X509_STORE_CTX *vctx = X509_STORE_CTX_new();
+
+    ck_assert(cmp_policy_init(&pol, 10, "", 0, NULL, 1,
+                              "critical,digitalSignature", "clientAuth", &why));
+    ck_assert_int_eq(cmp_issue_build(&ca, &pol, subj, ee, NULL, NULL, &cert),
+                     APR_SUCCESS);
+    ck_assert_int_eq(X509_verify(cert, ca.key), 1);
+    ck_assert_int_eq(X509_NAME_cmp(X509_get_subject_name(cert), subj), 0);
+    ck_assert_int_eq(X509_NAME_cmp(X509_get_issuer_name(cert),
+                                   X509_get_subject_name(ca.cert)), 0);
+    ck_assert_int_eq(EVP_PKEY_eq(X509_get0_pubkey(cert), ee), 1);
+    ck_assert(X509_get_extension_flags(cert) & EXFLAG_KUSAGE);
+    ck_assert_uint_eq(X509_get_key_usage(cert), KU_DIGITAL_SIGNATURE);
+    ck_assert_uint_eq(X509_get_extended_key_usage(cert), XKU_SSL_CLIENT);
+    ck_assert_int_eq(X509_check_ca(cert), 0);
+    ck_assert_ptr_nonnull(X509_get0_authority_key_id(cert));
+    /* chains to the CA */
+    X509_STORE_add_cert(store, ca.cert);
+    X509_STORE_CTX_init(vctx, store, cert, NULL);
+    ck_assert_int_eq(X509_verify_cert(vctx), 1);
+    X509_STORE_CTX_free(vctx);
+    X509_STORE_free(store);
+    X509_free(cert);
+    X509_NAME_free(subj);
+    EVP_PKEY_free(ee);
+    cmp_policy_clear(&pol);
+    unit_ca_free(&ca);
+}
+
+START_TEST(ec_ca_issues_rsa_ec_ed25519)
+{
+    issue_with("EC", "EC");
+    issue_with("EC", "RSA");
+    issue_with("EC", "ED25519");
+}
+END_TEST
+
+START_TEST(rsa_and_ed25519_cas)
+{
+    issue_with("RSA", "EC");
+    issue_with("ED25519", "EC");
+}
+END_TEST
+
+START_TEST(validity_rules)
+{
+    cmp_ca_t ca = unit_ca("EC");
+    cmp_policy_t pol;
+    const char *why = NULL;
+    EVP_PKEY *ee = unit_key("EC");
+    X509_NAME *subj = unit_name("device");
+    X509 *cert = NULL;
+    ASN1_TIME *want = ASN1_TIME_adj(NULL, time(NULL), 2, 0);
+    int days = 0, secs = 0;
+
+    /* 365 days asked by policy, but the CA ends in 30: clamped */
+    ck_assert(cmp_policy_init(&pol, 365, "", 0, NULL, 1, "digitalSignature", "", &why));
+    ck_assert_int_eq(cmp_issue_build(&ca, &pol, subj, ee, NULL, NULL, &cert), APR_SUCCESS);
+    ck_assert_int_eq(ASN1_TIME_compare(X509_get0_notAfter(cert), X509_get0_notAfter(ca.cert)), 0);
+    X509_free(cert);
+    /* a shorter validity requested in the template is honoured */
+    ck_assert_int_eq(cmp_issue_build(&ca, &pol, subj, ee, NULL, want, &cert), APR_SUCCESS);
+    ck_assert(ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(cert), X509_get0_notAfter(cert)));
+    ck_assert_int_eq(days, 2);
+    X509_free(cert);
+    ASN1_TIME_free(want);
+    cmp_policy_clear(&pol);
+    /* an invalid key usage in the RA Profile is refused, not ignored */
+    ck_assert(cmp_policy_init(&pol, 5, "", 0, NULL, 1, "notAUsage", "", &why));
+    ck_assert_int_ne(cmp_issue_build(&ca, &pol, subj, ee, NULL, NULL, &cert), APR_SUCCESS);
+    ck_assert_ptr_null(cert);
+    cmp_policy_clear(&pol);
+    X509_NAME_free(subj);
+    EVP_PKEY_free(ee);
+    unit_ca_free(&ca);
+}
+END_TEST
+
+START_TEST(serials)
+{
+    int i;
+    char *prev = NULL;
+
+    for (i = 0; i < 50; i++) {
+        ASN1_INTEGER *s = cmp_issue_serial();
+        BIGNUM *bn = ASN1_INTEGER_to_BN(s, NULL);
+        char *hex = cmp_issue_serial_hex(s);
+
+        ck_assert(!BN_is_negative(bn) && !BN_is_zero(bn));
+        ck_assert_int_le(BN_num_bits(bn), 127);
+        ck_assert_int_ge(BN_num_bits(bn), 100);
+        ck_assert(hex[0] != '0');
+        ck_assert(prev == NULL || strcmp(prev, hex) != 0);
+        OPENSSL_free(prev);
+        prev = hex;
+        BN_free(bn);
+        ASN1_INTEGER_free(s);
+    }
+    OPENSSL_free(prev);
+}
+END_TEST
+
+Suite *suite_issue(void)
+{
+    Suite *s = suite_create("issue");
+    TCase *tc = tcase_create("issue");
+
+    tcase_set_timeout(tc, 30);
+    tcase_add_checked_fixture(tc, unit_pool_setup, unit_pool_teardown);
+    tcase_add_test(tc, ec_ca_issues_rsa_ec_ed25519);
+    tcase_add_test(tc, rsa_and_ed25519_cas);
+    tcase_add_test(tc, validity_rules);
+    tcase_add_test(tc, serials);
+    suite_add_tcase(s, tc);
+    return s;
+}

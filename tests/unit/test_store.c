@@ -1,0 +1,331 @@
+/* The database suite: the store's statements and the whole core (request in,
+ * response out) against the PostgreSQL the integration harness starts, with
+ * its demo profile. Environment: CMP_TEST_DATABASE_URL, CMP_TEST_VAR_DIR. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <apr_strings.h>
+#include <openssl/cmp.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+
+#include "cmp_asn1.h"
+#include "cmp_server.h"
+#include "cmp_store.h"
+#include "unit.h"
+
+static cmp_db_conf_t dbconf;
+static cmp_db_t *db;
+static cmp_secret_key_t skey;
+static PGconn *conn;
+
+static const char *var_path(const char *rel)
+{
+    return apr_pstrcat(upool, getenv("CMP_TEST_VAR_DIR"), "/", rel, NULL);
+}
+
+static void db_setup(void)
+{
+    const char *why = NULL;
+
+    unit_pool_setup();
+    dbconf.conninfo = getenv("CMP_TEST_DATABASE_URL");
+    dbconf.max_conns = 4;
+    dbconf.ttl = apr_time_from_sec(60);
+    dbconf.acquire_timeout = apr_time_from_sec(5);
+    ck_assert_ptr_nonnull(dbconf.conninfo);
+    ck_assert_int_eq(cmp_db_create(upool, &dbconf, cmp_store_stmts, &db), APR_SUCCESS);
+    ck_assert_int_eq(cmp_secret_key_load(var_path("secret.key"), &skey, &why), APR_SUCCESS);
+    ck_assert_int_eq(cmp_db_acquire(db, upool, &conn), APR_SUCCESS);
+}
+
+static void db_teardown(void)
+{
+    unit_pool_teardown();
+}
+
+static void demo_head(cmp_store_head_t *h)
+{
+    int found = 0;
+
+    ck_assert_int_eq(cmp_store_head(upool, conn, 0, "demo", h, &found), APR_SUCCESS);
+    ck_assert(found);
+}
+
+START_TEST(schema_and_heads)
+{
+    cmp_store_head_t h, r;
+    int v = 0, found = 1;
+
+    ck_assert_int_eq(cmp_store_schema_version(upool, conn, &v), APR_SUCCESS);
+    ck_assert_int_eq(v, CMP_SCHEMA_VERSION);
+    demo_head(&h);
+    ck_assert(h.cmp_enabled && h.ra_enabled && h.auth_enabled);
+    ck_assert_int_eq(cmp_store_head(upool, conn, 1, "demo", &r, &found), APR_SUCCESS);
+    ck_assert(found);
+    ck_assert_int_eq(r.cmp_id, h.cmp_id);
+    ck_assert_int_eq(r.ra_id, h.ra_id);
+    ck_assert_int_eq(cmp_store_head(upool, conn, 0, "no'such;profile", &r, &found), APR_SUCCESS);
+    ck_assert(!found);
+}
+END_TEST
+
+static void fake_issue(cmp_store_issue_t *in, const cmp_store_head_t *h,
+                       unsigned char *tid, const char *serial, int timeout)
+{
+    static unsigned char der[64];
+
+    RAND_bytes(tid, 16);
+    RAND_bytes(der, sizeof(der));
+    memset(in, 0, sizeof(*in));
+    in->authority_id = h->auth_id;
+    in->ra_id = h->ra_id;
+    in->cmp_id = h->cmp_id;
+    in->serial_hex = serial;
+    in->issuer_dn = "CN=unit";
+    in->subject_dn = "CN=unit-store";
+    in->sans = "";
+    in->not_before = "2026-01-01 00:00:00+00";
+    in->not_after = "2027-01-01 00:00:00+00";
+    in->key_type = "EC";
+    in->fpr = der;
+    in->fpr_len = 32;
+    in->der = der;
+    in->der_len = sizeof(der);
+    in->status = "pending";
+    in->tid = tid;
+    in->tid_len = 16;
+    in->body_type = "ir";
+    in->tx_state = "waiting_conf";
+    in->nonce = der;
+    in->nonce_len = 16;
+    in->req_der = der;
+    in->req_len = 10;
+    in->timeout_s = timeout;
+}
+
+static const char *rand_serial(void)
+{
+    unsigned char b[8];
+    char *s = apr_palloc(upool, 20);
+    int i;
+
+    RAND_bytes(b, sizeof(b));
+    b[0] |= 0x10;
+    b[0] &= 0x7f;
+    for (i = 0; i < 8; i++)
+        sprintf(s + 2 * i, "%02x", b[i]);
+    return s;
+}
+
+START_TEST(issue_confirm_revoke)
+{
+    cmp_store_head_t h;
+    cmp_store_issue_t in;
+    cmp_store_tx_t tx;
+    cmp_store_cert_t c;
+    unsigned char tid[16];
+    const char *serial = rand_serial(), *state = NULL;
+    long long id = 0;
+    int found = 0, n = 0;
+
+    demo_head(&h);
+    fake_issue(&in, &h, tid, serial, 300);
+    ck_assert_int_eq(cmp_store_issue(upool, conn, &in, &id, &state), APR_SUCCESS);
+    ck_assert_int_gt(id, 0);
+    /* the same transactionID again: refused whole, nothing stored */
+    in.serial_hex = rand_serial();
+    ck_assert_int_ne(cmp_store_issue(upool, conn, &in, &id, &state), APR_SUCCESS);
+    ck_assert_str_eq(state, "23505");
+    ck_assert_int_eq(cmp_store_cert_get(upool, conn, h.auth_id, in.serial_hex, &c, &found), APR_SUCCESS);
+    ck_assert(!found);
+
+    ck_assert_int_eq(cmp_store_tx_get(upool, conn, tid, 16, &tx, &found), APR_SUCCESS);
+    ck_assert(found);
+    ck_assert_str_eq(tx.state, "waiting_conf");
+    ck_assert(!tx.expired);
+    ck_assert_int_eq(tx.nonce_len, 16);
+    ck_assert_int_eq(tx.req_len, 10);
+    ck_assert_int_eq(cmp_store_tx_finish(upool, conn, tx.id, 1, &n), APR_SUCCESS);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(cmp_store_tx_finish(upool, conn, tx.id, 1, &n), APR_SUCCESS);
+    ck_assert_int_eq(n, 0);
+    ck_assert_int_eq(cmp_store_tx_get(upool, conn, tid, 16, &tx, &found), APR_SUCCESS);
+    ck_assert_ptr_null(tx.req_der);
+
+    ck_assert_int_eq(cmp_store_cert_get(upool, conn, h.auth_id, serial, &c, &found), APR_SUCCESS);
+    ck_assert(found);
+    ck_assert_str_eq(c.status, "valid");
+    ck_assert_int_eq(cmp_store_revoke(upool, conn, c.id, 4, "unit", &n), APR_SUCCESS);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(cmp_store_revoke(upool, conn, c.id, 4, "unit", &n), APR_SUCCESS);
+    ck_assert_int_eq(n, 0);
+}
+END_TEST
+
+START_TEST(expiry_sweep)
+{
+    cmp_store_head_t h;
+    cmp_store_issue_t in;
+    cmp_store_cert_t c;
+    unsigned char tid[16];
+    const char *serial = rand_serial(), *state = NULL;
+    long long id = 0;
+    int found = 0, n = 0;
+
+    demo_head(&h);
+    fake_issue(&in, &h, tid, serial, 1);
+    ck_assert_int_eq(cmp_store_issue(upool, conn, &in, &id, &state), APR_SUCCESS);
+    sleep(2);
+    ck_assert_int_eq(cmp_store_expire(upool, conn, &n), APR_SUCCESS);
+    ck_assert_int_ge(n, 1);
+    ck_assert_int_eq(cmp_store_cert_get(upool, conn, h.auth_id, serial, &c, &found), APR_SUCCESS);
+    ck_assert_str_eq(c.status, "rejected");
+}
+END_TEST
+
+START_TEST(profile_cache_follows_versions)
+{
+    cmp_profile_cache_t *cache;
+    cmp_store_head_t h;
+    const cmp_profile_t *a, *b, *c;
+    PGresult *r;
+
+    ck_assert_int_eq(cmp_profile_cache_create(upool, &skey, &cache), APR_SUCCESS);
+    demo_head(&h);
+    ck_assert_int_eq(cmp_profile_get(cache, upool, conn, &h, &a), APR_SUCCESS);
+    ck_assert_int_eq(cmp_profile_get(cache, upool, conn, &h, &b), APR_SUCCESS);
+    ck_assert_ptr_eq(a, b);
+    ck_assert(a->sig_responses && a->mac_requests && a->secret_len > 0);
+    ck_assert_ptr_nonnull(a->ca.key);
+    r = PQexec(conn, "UPDATE ra_profile SET description = description || '.' WHERE name = 'demo'");
+    ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    demo_head(&h);
+    ck_assert_int_eq(cmp_profile_get(cache, upool, conn, &h, &c), APR_SUCCESS);
+    ck_assert_ptr_ne(a, c);
+    ck_assert_int_eq(c->ra_ver, a->ra_ver + 1);
+    /* a is still usable: its request holds a reference until the pool ends */
+    ck_assert_str_eq(a->ra_name, "demo");
+}
+END_TEST
+
+/* ---- the whole core, in process: OpenSSL's client talks to cmp_server ---- */
+
+static cmp_server_t *node_ir, *node_conf;
+
+static OSSL_CMP_MSG *to_core(OSSL_CMP_CTX *ctx, const OSSL_CMP_MSG *req)
+{
+    unsigned char *der = NULL;
+    const unsigned char *q;
+    int len = i2d_OSSL_CMP_MSG(req, &der);
+    int body = OSSL_CMP_MSG_get_bodytype(req);
+    cmp_server_t *node = body == CMP_BODY_CERTCONF ? node_conf : node_ir;
+    cmp_response_t resp;
+    apr_pool_t *rp;
+    OSSL_CMP_MSG *out = NULL;
+
+    apr_pool_create(&rp, upool);
+    if (cmp_server_handle(node, rp, CMP_ROUTE_CMP_PROFILE, "demo", der,
+                          (apr_size_t)len, &resp) == APR_SUCCESS) {
+        q = resp.der;
+        out = d2i_OSSL_CMP_MSG(NULL, &q, (long)resp.len);
+    }
+    apr_pool_destroy(rp);
+    OPENSSL_free(der);
+    return out;
+}
+
+static X509 *enroll(const char *cn)
+{
+    OSSL_CMP_CTX *ctx = OSSL_CMP_CTX_new(NULL, NULL);
+    X509_STORE *ts = X509_STORE_new();
+    X509_NAME *n = unit_name(cn);
+    EVP_PKEY *k = unit_key("EC");
+    FILE *f = fopen(var_path("demo/secret.txt"), "r");
+    char secret[200];
+    size_t sl;
+    X509 *cert;
+
+    ck_assert_ptr_nonnull(f);
+    sl = fread(secret, 1, sizeof(secret), f);
+    fclose(f);
+    OSSL_CMP_CTX_set_log_verbosity(ctx, OSSL_CMP_LOG_EMERG);
+    OSSL_CMP_CTX_set_transfer_cb(ctx, to_core);
+    ck_assert(X509_STORE_load_file(ts, var_path("demo/ca.pem")));
+    ck_assert(OSSL_CMP_CTX_set0_trustedStore(ctx, ts));
+    ck_assert(OSSL_CMP_CTX_set1_secretValue(ctx, (unsigned char *)secret, (int)sl));
+    ck_assert(OSSL_CMP_CTX_set1_referenceValue(ctx, (const unsigned char *)"demo", 4));
+    ck_assert(OSSL_CMP_CTX_set1_subjectName(ctx, n));
+    ck_assert(OSSL_CMP_CTX_set0_newPkey(ctx, 1, k));
+    cert = OSSL_CMP_exec_IR_ses(ctx);
+    if (cert != NULL)
+        X509_up_ref(cert);
+    else
+        ERR_print_errors_fp(stderr);
+    OSSL_CMP_CTX_free(ctx);
+    X509_NAME_free(n);
+    return cert;
+}
+
+static void make_node(cmp_server_t **node)
+{
+    cmp_db_t *d;
+
+    ck_assert_int_eq(cmp_db_create(upool, &dbconf, cmp_store_stmts, &d), APR_SUCCESS);
+    ck_assert_int_eq(cmp_server_create(upool, d, &skey, node), APR_SUCCESS);
+}
+
+START_TEST(core_enrolls_across_nodes)
+{
+    X509 *cert;
+    cmp_store_cert_t c;
+    cmp_store_head_t h;
+    char *hex;
+    int found = 0;
+
+    make_node(&node_ir);
+    make_node(&node_conf);          /* its own pool of connections and cache */
+    cert = enroll("unit-core");
+    ck_assert_ptr_nonnull(cert);
+    demo_head(&h);
+    hex = cmp_issue_serial_hex(X509_get0_serialNumber(cert));
+    ck_assert_int_eq(cmp_store_cert_get(upool, conn, h.auth_id, hex, &c, &found), APR_SUCCESS);
+    ck_assert(found);
+    ck_assert_str_eq(c.status, "valid");
+    OPENSSL_free(hex);
+    X509_free(cert);
+}
+END_TEST
+
+START_TEST(core_refuses_garbage)
+{
+    static const unsigned char junk[] = "not a PKIMessage";
+    cmp_response_t resp;
+
+    make_node(&node_ir);
+    ck_assert_int_eq(cmp_server_handle(node_ir, upool, CMP_ROUTE_CMP_PROFILE, "demo",
+                                       junk, sizeof(junk), &resp), APR_EINVAL);
+    ck_assert_int_eq(cmp_server_handle(node_ir, upool, CMP_ROUTE_CMP_PROFILE, "demo",
+                                       junk, 0, &resp), APR_EINVAL);
+}
+END_TEST
+
+Suite *suite_store(void)
+{
+    Suite *s = suite_create("store");
+    TCase *tc = tcase_create("store");
+
+    tcase_set_timeout(tc, 30);
+    tcase_add_checked_fixture(tc, db_setup, db_teardown);
+    tcase_add_test(tc, schema_and_heads);
+    tcase_add_test(tc, issue_confirm_revoke);
+    tcase_add_test(tc, expiry_sweep);
+    tcase_add_test(tc, profile_cache_follows_versions);
+    tcase_add_test(tc, core_enrolls_across_nodes);
+    tcase_add_test(tc, core_refuses_garbage);
+    suite_add_tcase(s, tc);
+    return s;
+}

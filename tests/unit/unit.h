@@ -1,0 +1,31 @@
+/* Shared fixtures of the Check unit tests. */
+#ifndef UNIT_H
+#define UNIT_H
+
+#include <check.h>
+#include <apr_pools.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "cmp_issue.h"
+
+extern apr_pool_t *upool;          /* fresh for every test (fixture) */
+void unit_pool_setup(void);
+void unit_pool_teardown(void);
+
+/* Bytes OpenSSL holds right now (counted by our allocator). */
+long unit_openssl_live(void);
+
+EVP_PKEY *unit_key(const char *type);          /* "EC", "RSA", "ED25519" */
+/* A self-signed CA of the key type; free with unit_ca_free(). */
+cmp_ca_t unit_ca(const char *type);
+void unit_ca_free(cmp_ca_t *ca);
+X509_NAME *unit_name(const char *cn);
+
+Suite *suite_policy(void);
+Suite *suite_issue(void);
+Suite *suite_secret(void);
+Suite *suite_asn1(void);
+Suite *suite_store(void);          /* needs CMP_TEST_DATABASE_URL */
+
+#endif
