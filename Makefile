@@ -39,7 +39,7 @@ TOOLS      := $(BUILD)/cmpadm
 TEST_TOOLS := $(BUILD)/cmpclient
 UNIT_BIN   := $(BUILD)/unit_tests
 
-.PHONY: all deps run start stop test unit integration bench clean
+.PHONY: all deps run start stop test unit integration bench clean install
 
 all: $(MODULES) $(TOOLS)
 
@@ -109,6 +109,15 @@ test: deps
 
 bench: deps all
 	@bash tests/bench/run.sh
+
+# Installs the modules and their conf/ snippets into Debian's Apache layout;
+# then: a2enmod cmp cmp_admin (after editing mods-available/cmp.conf).
+LIBEXECDIR := $(shell $(APXS) -q LIBEXECDIR 2>/dev/null)
+install: all
+	install -m 644 $(BUILD)/mod_cmp.so $(BUILD)/mod_cmp_admin.so $(DESTDIR)$(LIBEXECDIR)/
+	install -m 644 conf/cmp.load conf/cmp_admin.load conf/cmp_admin.conf $(DESTDIR)/etc/apache2/mods-available/
+	test -e $(DESTDIR)/etc/apache2/mods-available/cmp.conf || install -m 644 conf/cmp.conf $(DESTDIR)/etc/apache2/mods-available/
+	install -m 755 $(BUILD)/cmpadm $(DESTDIR)/usr/local/bin/
 
 clean:
 	rm -rf $(BUILD)
