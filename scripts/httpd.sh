@@ -46,7 +46,9 @@ start() {
   conf
   running && stop
   : > "$INSTANCE_DIR/error.log"
-  "$HTTPD_BIN" -f "$CONF" -k start || { cat "$INSTANCE_DIR/error.log" >&2; die "httpd did not start"; }
+  # HTTPD_PRELOAD: e.g. libasan.so, for modules built with make SAN=-fsanitize=address
+  env ${HTTPD_PRELOAD:+LD_PRELOAD=$HTTPD_PRELOAD} "$HTTPD_BIN" -f "$CONF" -k start \
+    || { cat "$INSTANCE_DIR/error.log" >&2; die "httpd did not start"; }
   for _ in $(seq 1 100); do
     if curl -s -o /dev/null "http://127.0.0.1:$HTTP_PORT/"; then return 0; fi
     sleep 0.1
