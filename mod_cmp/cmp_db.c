@@ -109,13 +109,16 @@ apr_status_t cmp_db_acquire(cmp_db_t *db, apr_pool_t *p, PGconn **conn)
     apr_status_t rv;
     int tries;
 
-    for (tries = 0; tries < 2; tries++) {
+    /* Idle connections may have died with their server backend (restart,
+     * pg_terminate_backend): reading what the server sent, without waiting,
+     * shows it. After a database restart all of them are dead, so try as
+     * many as the pool can hold, then one new. */
+    for (tries = 0; tries <= db->conf->max_conns; tries++) {
         rv = apr_reslist_acquire(db->list, &res);
         if (rv != APR_SUCCESS)
             return rv;
-        if (conn_usable(res))
+        if (PQconsumeInput(res) == 1 && conn_usable(res))
             break;
-        /* The server went away while the connection was idle. */
         apr_reslist_invalidate(db->list, res);
         res = NULL;
     }

@@ -877,11 +877,21 @@ static cmp_reason_e resolve(req_t *rq, cmp_route_e route, const char *name)
     cmp_reason_e r;
     int found = 0;
 
-    if (cmp_db_acquire(rq->srv->db, rq->p, &rq->conn) != APR_SUCCESS)
-        return CMP_E_DATABASE;
+    apr_status_t rv;
+    int tries;
+
     memset(&h, 0, sizeof(h));
-    if (cmp_store_head(rq->p, rq->conn, route == CMP_ROUTE_RA_PROFILE, name, &h,
-                       &found) != APR_SUCCESS)
+    /* A connection can break while idle without a sign; the first statement
+     * of the request finds out, and a fresh connection gets a second try. */
+    for (tries = 0; tries < 2; tries++) {
+        if (cmp_db_acquire(rq->srv->db, rq->p, &rq->conn) != APR_SUCCESS)
+            return CMP_E_DATABASE;
+        rv = cmp_store_head(rq->p, rq->conn, route == CMP_ROUTE_RA_PROFILE,
+                            name, &h, &found);
+        if (rv != APR_ECONNRESET)
+            break;
+    }
+    if (rv != APR_SUCCESS)
         return CMP_E_DATABASE;
     if (!found)
         return route == CMP_ROUTE_RA_PROFILE ? CMP_E_RA_PROFILE_NOT_FOUND

@@ -56,3 +56,12 @@ post() {   # post URL FILE [content-type] -> prints HTTP status, body in $T/resp
 }
 
 resp_text() { openssl asn1parse -inform DER -in "$T/resp.der" 2>/dev/null | grep UTF8STRING; }
+
+as_superuser() {   # SQL as the cluster's superuser, over the private socket
+  local run=$VAR_DIR/pg/run
+  if [ "$(id -u)" = 0 ]; then
+    runuser -u postgres -- psql -X -At -h "$run" -p "$PG_PORT" -U postgres -d cmp -c "$1"
+  else
+    psql -X -At -h "$run" -p "$PG_PORT" -U postgres -d cmp -c "$1"
+  fi
+}
