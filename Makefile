@@ -34,6 +34,10 @@ CORE_LIBS  := -lssl -lcrypto -lpq -ljansson -lapr-1 -laprutil-1
 CORE_SRCS  := $(sort $(wildcard mod_cmp/cmp_*.c))
 CORE_OBJS  := $(patsubst mod_cmp/%.c,$(BUILD)/core/%.o,$(CORE_SRCS))
 CORE_LIB   := $(BUILD)/libcmpcore.a
+ADMIN_SRCS := $(sort $(wildcard mod_cmp_admin/admin_*.c))
+ADMIN_OBJS := $(patsubst mod_cmp_admin/%.c,$(BUILD)/admin/%.o,$(ADMIN_SRCS)) \
+              $(BUILD)/admin/openapi_json.o
+ADMIN_LIB  := $(BUILD)/libcmpadmin.a
 MODULES    := $(BUILD)/mod_cmp.so $(BUILD)/mod_cmp_admin.so
 TOOLS      := $(BUILD)/cmpadm
 TEST_TOOLS := $(BUILD)/cmpclient
@@ -51,6 +55,23 @@ $(BUILD)/core/%.o: mod_cmp/%.c $(wildcard mod_cmp/*.h)
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+$(BUILD)/admin/%.o: mod_cmp_admin/%.c $(wildcard mod_cmp_admin/*.h) $(wildcard mod_cmp/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -Imod_cmp_admin -c $< -o $@
+
+$(BUILD)/admin/openapi_json.c: mod_cmp_admin/openapi.json scripts/embed.sh
+	@mkdir -p $(dir $@)
+	@bash scripts/embed.sh $< admin_openapi_json > $@
+
+$(BUILD)/admin/openapi_json.o: $(BUILD)/admin/openapi_json.c
+	@$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(ADMIN_LIB): $(ADMIN_OBJS)
+	@echo "  AR      $@"
+	@rm -f $@
+	@ar rcs $@ $^
+
 $(CORE_LIB): $(CORE_OBJS)
 	@rm -f $@
 	@echo "  AR      $@"
@@ -66,12 +87,12 @@ $(BUILD)/mod_cmp.so: mod_cmp/mod_cmp.c mod_cmp/mod_cmp_private.h $(CORE_LIB)
 	    $(if $(SAN),-Wl$(comma)$(SAN)) mod_cmp.c ../libcmpcore.a $(CORE_LIBS) >mod_cmp.log 2>&1 || { cat mod_cmp.log; false; }
 	@cp $(BUILD)/apxs/.libs/mod_cmp.so $@
 
-$(BUILD)/mod_cmp_admin.so: mod_cmp_admin/mod_cmp_admin.c $(CORE_LIB)
+$(BUILD)/mod_cmp_admin.so: mod_cmp_admin/mod_cmp_admin.c $(ADMIN_LIB) $(CORE_LIB)
 	@mkdir -p $(BUILD)/apxs
 	@echo "  APXS    $@"
 	@cp mod_cmp_admin/mod_cmp_admin.c $(BUILD)/apxs/mod_cmp_admin.c
-	@cd $(BUILD)/apxs && $(APXS) -c -o mod_cmp_admin.la $(addprefix -Wc$(comma),$(WARN) $(SAN) -I../../mod_cmp -I$(PG_INC)) \
-	    $(if $(SAN),-Wl$(comma)$(SAN)) mod_cmp_admin.c ../libcmpcore.a $(CORE_LIBS) >mod_cmp_admin.log 2>&1 || { cat mod_cmp_admin.log; false; }
+	@cd $(BUILD)/apxs && $(APXS) -c -o mod_cmp_admin.la $(addprefix -Wc$(comma),$(WARN) $(SAN) -I../../mod_cmp -I../../mod_cmp_admin -I$(PG_INC)) \
+	    $(if $(SAN),-Wl$(comma)$(SAN)) mod_cmp_admin.c ../libcmpadmin.a ../libcmpcore.a $(CORE_LIBS) >mod_cmp_admin.log 2>&1 || { cat mod_cmp_admin.log; false; }
 	@cp $(BUILD)/apxs/.libs/mod_cmp_admin.so $@
 
 $(BUILD)/cmpadm: tools/cmpadm.c $(CORE_LIB)
@@ -82,9 +103,9 @@ $(BUILD)/cmpclient: tests/tools/cmpclient.c
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) $< -lssl -lcrypto -o $@
 
-$(UNIT_BIN): $(wildcard tests/unit/*.c) $(wildcard tests/unit/*.h) $(CORE_LIB)
+$(UNIT_BIN): $(wildcard tests/unit/*.c) $(wildcard tests/unit/*.h) $(ADMIN_LIB) $(CORE_LIB)
 	@echo "  LD      $@"
-	@$(CC) $(ALL_CFLAGS) -Itests/unit $(wildcard tests/unit/*.c) $(CORE_LIB) \
+	@$(CC) $(ALL_CFLAGS) -Itests/unit -Imod_cmp_admin $(wildcard tests/unit/*.c) $(ADMIN_LIB) $(CORE_LIB) \
 	    $(CORE_LIBS) $(shell pkg-config --libs check) -o $@
 
 run: deps all
@@ -99,7 +120,7 @@ stop:
 unit: $(UNIT_BIN)
 	@CK_FORK=yes $(UNIT_BIN)
 
-integration: all $(TEST_TOOLS)
+integration: all $(TEST_TOOLS) $(UNIT_BIN)
 	@bash tests/integration/run.sh
 
 test: deps

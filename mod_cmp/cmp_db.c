@@ -139,24 +139,11 @@ static apr_status_t result_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-apr_status_t cmp_db_exec(apr_pool_t *p, PGconn *conn, const char *stmt,
-                         int nparams, const char *const *vals,
-                         const int *lens, PGresult **res,
-                         const char **sqlstate)
+static apr_status_t finish(apr_pool_t *p, PGconn *conn, const char *what,
+                           PGresult *r, PGresult **res, const char **sqlstate)
 {
-    int fmts[32];
-    int i;
-    PGresult *r;
     ExecStatusType st;
 
-    *res = NULL;
-    if (sqlstate != NULL)
-        *sqlstate = NULL;
-    if (nparams > 32)
-        return APR_EINVAL;
-    for (i = 0; i < nparams; i++)
-        fmts[i] = lens != NULL && lens[i] > 0 ? 1 : 0;
-    r = PQexecPrepared(conn, stmt, nparams, vals, lens, fmts, 0);
     if (r == NULL) {
         if (sqlstate != NULL)
             *sqlstate = "08000";
@@ -168,11 +155,11 @@ apr_status_t cmp_db_exec(apr_pool_t *p, PGconn *conn, const char *stmt,
 
         if (sqlstate != NULL)
             *sqlstate = apr_pstrdup(p, state != NULL ? state : "08000");
-        /* A unique violation is an answer (a replayed transaction), not a
-         * fault of the database. */
-        cmp_log(state != NULL && strcmp(state, "23505") == 0 ? CMP_LOG_DEBUG
-                                                              : CMP_LOG_WARN,
-                CMPLOGNO(10103) "statement %s failed: %s", stmt,
+        /* Constraint violations are answers (a replayed transaction, a
+         * duplicate name), not faults of the database. */
+        cmp_log(state != NULL && strncmp(state, "23", 2) == 0 ? CMP_LOG_DEBUG
+                                                               : CMP_LOG_WARN,
+                CMPLOGNO(10103) "statement %s failed: %s", what,
                 PQresultErrorMessage(r));
         PQclear(r);
         return PQstatus(conn) == CONNECTION_OK ? APR_EGENERAL : APR_ECONNRESET;
@@ -180,6 +167,50 @@ apr_status_t cmp_db_exec(apr_pool_t *p, PGconn *conn, const char *stmt,
     apr_pool_cleanup_register(p, r, result_cleanup, apr_pool_cleanup_null);
     *res = r;
     return APR_SUCCESS;
+}
+
+static void formats(int nparams, const int *lens, int *fmts)
+{
+    int i;
+
+    for (i = 0; i < nparams; i++)
+        fmts[i] = lens != NULL && lens[i] > 0 ? 1 : 0;
+}
+
+apr_status_t cmp_db_exec(apr_pool_t *p, PGconn *conn, const char *stmt,
+                         int nparams, const char *const *vals,
+                         const int *lens, PGresult **res,
+                         const char **sqlstate)
+{
+    int fmts[32];
+
+    *res = NULL;
+    if (sqlstate != NULL)
+        *sqlstate = NULL;
+    if (nparams > 32)
+        return APR_EINVAL;
+    formats(nparams, lens, fmts);
+    return finish(p, conn, stmt,
+                  PQexecPrepared(conn, stmt, nparams, vals, lens, fmts, 0),
+                  res, sqlstate);
+}
+
+apr_status_t cmp_db_query(apr_pool_t *p, PGconn *conn, const char *sql,
+                          int nparams, const char *const *vals,
+                          const int *lens, PGresult **res,
+                          const char **sqlstate)
+{
+    int fmts[32];
+
+    *res = NULL;
+    if (sqlstate != NULL)
+        *sqlstate = NULL;
+    if (nparams > 32)
+        return APR_EINVAL;
+    formats(nparams, lens, fmts);
+    return finish(p, conn, "(admin)",
+                  PQexecParams(conn, sql, nparams, NULL, vals, lens, fmts, 0),
+                  res, sqlstate);
 }
 
 long long cmp_db_ll(const PGresult *r, int row, int col)

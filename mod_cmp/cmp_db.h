@@ -37,6 +37,13 @@ apr_status_t cmp_db_exec(apr_pool_t *p, PGconn *conn, const char *stmt,
                          const int *lens, PGresult **res,
                          const char **sqlstate);
 
+/* An unprepared, parameterized statement (for the admin API, where plans
+ * are not worth keeping). Same conventions as cmp_db_exec(). */
+apr_status_t cmp_db_query(apr_pool_t *p, PGconn *conn, const char *sql,
+                          int nparams, const char *const *vals,
+                          const int *lens, PGresult **res,
+                          const char **sqlstate);
+
 /* Helpers for result values in text format. */
 long long cmp_db_ll(const PGresult *r, int row, int col);
 int cmp_db_bool(const PGresult *r, int row, int col);

@@ -29,10 +29,11 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
     {S_HEAD_RA, "SELECT " HEAD_COLS
      "FROM ra_profile r JOIN authority a ON a.id = r.authority_id "
      "LEFT JOIN cmp_profile c ON c.id = r.cmp_profile_id WHERE r.name = $1"},
-    {"cmp_load_cmp", "SELECT name, request_protection, response_protection, "
-     "shared_secret_enc, signing_cert, signing_chain, signing_key_enc, "
-     "trust_anchors, allow_implicit_confirm, confirm_timeout_s, variant "
-     "FROM cmp_profile WHERE id = $1"},
+    {"cmp_load_cmp", "SELECT p.name, p.request_protection, "
+     "p.response_protection, p.shared_secret_enc, s.cert, s.chain, s.key_enc, "
+     "p.trust_anchors, p.allow_implicit_confirm, p.confirm_timeout_s, p.variant "
+     "FROM cmp_profile p LEFT JOIN signing_credential s "
+     "ON s.id = p.signing_credential_id WHERE p.id = $1"},
     {"cmp_load_ra", "SELECT name, validity_days, "
      "array_to_string(allowed_key_types, ','), min_security_bits, "
      "subject_pattern, allow_san, key_usage, extended_key_usage "

@@ -11,7 +11,7 @@
 #include "cmp_db.h"
 
 /* The schema version this build expects (sql/NNN_*.sql, highest NNN). */
-#define CMP_SCHEMA_VERSION 1
+#define CMP_SCHEMA_VERSION 2
 
 extern const cmp_db_stmt_t cmp_store_stmts[];
 

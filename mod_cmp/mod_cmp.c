@@ -29,6 +29,7 @@
 #include "cmp_secret.h"
 #include "cmp_server.h"
 #include "cmp_store.h"
+#include "mod_cmp.h"
 #include "mod_cmp_private.h"
 
 #define CMP_HANDLER "cmp-server"
@@ -46,6 +47,7 @@ typedef struct {
     int sweep_seconds;
     cmp_secret_key_t *key;       /* loaded in post_config, before fork */
     cmp_server_t *server;        /* per process, made in child_init */
+    cmp_shared_t shared;         /* what mod_cmp_admin uses, per process */
 } cmp_srv_conf_t;
 
 typedef struct {
@@ -312,6 +314,10 @@ static void cmp_child_init(apr_pool_t *pchild, server_rec *s)
     rv = cmp_db_create(pchild, dbc, cmp_store_stmts, &db);
     if (rv == APR_SUCCESS)
         rv = cmp_server_create(pchild, db, c->key, &c->server);
+    if (rv == APR_SUCCESS) {
+        c->shared.db = db;
+        c->shared.key = c->key;
+    }
     if (rv != APR_SUCCESS) {
         c->server = NULL;
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, CMPLOGNO(10010)
@@ -496,8 +502,16 @@ static int cmp_handler(request_rec *r)
     return send_response(r, &resp);
 }
 
+static const cmp_shared_t *cmp_shared(void)
+{
+    cmp_srv_conf_t *c = srv_conf(ap_server_conf);
+
+    return c->shared.db != NULL ? &c->shared : NULL;
+}
+
 static void cmp_register_hooks(apr_pool_t *p)
 {
+    APR_REGISTER_OPTIONAL_FN(cmp_shared);
     ap_hook_post_config(cmp_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(cmp_child_init, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(cmp_handler, NULL, NULL, APR_HOOK_MIDDLE);

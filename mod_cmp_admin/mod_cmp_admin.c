@@ -1,36 +1,289 @@
 /* mod_cmp_admin: httpd glue for the JSON "Core CMP API" under /api/v1.
- * This first version registers the handler and answers every request with a
- * JSON problem (501) until the resources are implemented. */
+ *
+ *   <Location /api/v1>
+ *       SetHandler cmp-admin
+ *       AuthType Basic ... / SSLVerifyClient require
+ *       Require valid-user
+ *   </Location>
+ *
+ * Authentication is Apache's: the handler takes the identity Apache
+ * established (r->user, or a verified client certificate's subject) and
+ * refuses with 401 when there is none. The database and the secret key are
+ * mod_cmp's (CMPDatabase, CMPSecretKeyFile), shared through an optional
+ * function, so mod_cmp must be loaded too. */
 #include <string.h>
 
+#include <apr_optional.h>
+#include <apr_strings.h>
 #include <httpd.h>
 #include <http_config.h>
+#include <http_core.h>
 #include <http_log.h>
 #include <http_protocol.h>
+#include <http_request.h>
+#include <http_ssl.h>
+#include <util_filter.h>
+
+#include <openssl/err.h>
+
+#include "admin.h"
+#include "cmp_log.h"
+#include "mod_cmp.h"
 
 #define ADMIN_HANDLER "cmp-admin"
+#define ADMIN_PREFIX "/api/v1"
+#define MAX_BODY (1024 * 1024)
 
 module AP_MODULE_DECLARE_DATA cmp_admin_module;
 
+static APR_OPTIONAL_FN_TYPE(cmp_shared) *get_shared;
+
+static const char *actor_of(request_rec *r)
+{
+    const char *verify, *dn;
+
+    if (r->user != NULL && *r->user)
+        return apr_pstrcat(r->pool, "user:", r->user, NULL);
+    verify = ap_ssl_var_lookup(r->pool, r->server, r->connection, r,
+                               "SSL_CLIENT_VERIFY");
+    dn = ap_ssl_var_lookup(r->pool, r->server, r->connection, r,
+                           "SSL_CLIENT_S_DN");
+    if (verify != NULL && strcmp(verify, "SUCCESS") == 0 && dn != NULL && *dn)
+        return apr_pstrcat(r->pool, "cert:", dn, NULL);
+    return NULL;
+}
+
+static admin_method_e method_of(request_rec *r)
+{
+    switch (r->method_number) {
+    case M_GET: return ADMIN_GET;
+    case M_POST: return ADMIN_POST;
+    case M_PUT: return ADMIN_PUT;
+    case M_PATCH: return ADMIN_PATCH;
+    case M_DELETE: return ADMIN_DELETE;
+    default: return ADMIN_OTHER;
+    }
+}
+
+static int send_json(request_rec *r, int status, const json_t *body,
+                     const char *location)
+{
+    apr_bucket_brigade *bb;
+    apr_size_t len = 0;
+    char *text;
+
+    r->status = status;
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    if (location != NULL)
+        apr_table_setn(r->headers_out, "Location", location);
+    if (body == NULL) {
+        ap_set_content_length(r, 0);
+        return OK;
+    }
+    text = cmp_json_text(r->pool, body, &len);
+    ap_set_content_type(r, "application/json");
+    ap_set_content_length(r, (apr_off_t)len + 1);
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create(text, len, r->pool,
+                                                       bb->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_immortal_create("\n", 1,
+                                                           bb->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
+    return ap_pass_brigade(r->output_filters, bb) == APR_SUCCESS ? OK
+                                                                : AP_FILTER_ERROR;
+}
+
+static int problem(request_rec *r, int status, const char *msg)
+{
+    json_t *b = cmp_json_message(r->pool, msg);
+
+    if (status == HTTP_UNAUTHORIZED)
+        apr_table_setn(r->err_headers_out, "WWW-Authenticate",
+                       "Basic realm=\"mod_cmp admin\"");
+    return send_json(r, status, b, NULL);
+}
+
+static int read_body(request_rec *r, char **out, apr_size_t *len)
+{
+    apr_bucket_brigade *bb = apr_brigade_create(r->pool,
+                                                r->connection->bucket_alloc);
+    char *buf = apr_palloc(r->pool, MAX_BODY + 1);
+    apr_size_t total = 0;
+    int eos = 0;
+
+    while (!eos) {
+        apr_bucket *b;
+
+        if (ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES,
+                           APR_BLOCK_READ, HUGE_STRING_LEN) != APR_SUCCESS)
+            return HTTP_BAD_REQUEST;
+        for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+             b = APR_BUCKET_NEXT(b)) {
+            const char *data;
+            apr_size_t n;
+
+            if (APR_BUCKET_IS_EOS(b)) {
+                eos = 1;
+                break;
+            }
+            if (apr_bucket_read(b, &data, &n, APR_BLOCK_READ) != APR_SUCCESS)
+                return HTTP_BAD_REQUEST;
+            if (total + n > MAX_BODY)
+                return HTTP_REQUEST_ENTITY_TOO_LARGE;
+            memcpy(buf + total, data, n);
+            total += n;
+        }
+        apr_brigade_cleanup(bb);
+    }
+    buf[total] = '\0';
+    *out = buf;
+    *len = total;
+    return OK;
+}
+
+static apr_table_t *query_args(request_rec *r)
+{
+    apr_table_t *t = apr_table_make(r->pool, 8);
+    char *args = apr_pstrdup(r->pool, r->args != NULL ? r->args : "");
+    char *pair, *save = NULL;
+
+    for (pair = apr_strtok(args, "&", &save); pair != NULL;
+         pair = apr_strtok(NULL, "&", &save)) {
+        char *eq = strchr(pair, '=');
+
+        if (eq == NULL)
+            continue;
+        *eq = '\0';
+        for (char *c = eq + 1; *c; c++)
+            if (*c == '+')
+                *c = ' ';
+        if (ap_unescape_url(pair) == OK && ap_unescape_url(eq + 1) == OK)
+            apr_table_set(t, pair, eq + 1);
+    }
+    return t;
+}
+
+static apr_array_header_t *segments(request_rec *r, const char *path)
+{
+    apr_array_header_t *a = apr_array_make(r->pool, 8, sizeof(const char *));
+    char *copy = apr_pstrdup(r->pool, path), *seg, *save = NULL;
+
+    for (seg = apr_strtok(copy, "/", &save); seg != NULL;
+         seg = apr_strtok(NULL, "/", &save))
+        APR_ARRAY_PUSH(a, const char *) = seg;
+    return a;
+}
+
+/* Same scheme, host and port as the request itself, or no Origin at all. */
+static int same_origin(request_rec *r)
+{
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    const char *own = ap_construct_url(r->pool, "", r);
+    size_t n;
+
+    if (origin == NULL)
+        return 1;
+    n = strlen(own);
+    if (n > 0 && own[n - 1] == '/')
+        n--;
+    if (strlen(origin) == n && strncasecmp(origin, own, n) == 0)
+        return 1;
+    /* ap_construct_url leaves out default ports; browsers do too */
+    return 0;
+}
+
+static int is_json(const char *ct)
+{
+    return ct != NULL && strncasecmp(ct, "application/json", 16) == 0
+           && (ct[16] == '\0' || ct[16] == ';' || ct[16] == ' ');
+}
+
 static int admin_handler(request_rec *r)
 {
-    static const char body[] =
-        "{\"type\":\"about:blank\",\"title\":\"Not Implemented\","
-        "\"status\":501,\"detail\":\"the Core CMP API is not available in "
-        "this build\"}\n";
+    const cmp_shared_t *shared;
+    admin_req_t rq;
+    admin_resp_t rs;
+    char *body = NULL;
+    apr_size_t len = 0;
+    const char *why = NULL, *base;
+    int status;
 
     if (r->handler == NULL || strcmp(r->handler, ADMIN_HANDLER) != 0)
         return DECLINED;
-    r->status = HTTP_NOT_IMPLEMENTED;
-    ap_set_content_type(r, "application/problem+json");
-    ap_set_content_length(r, sizeof(body) - 1);
-    if (!r->header_only)
-        ap_rwrite(body, sizeof(body) - 1, r);
-    return OK;
+    if (strncmp(r->uri, ADMIN_PREFIX, strlen(ADMIN_PREFIX)) != 0)
+        return HTTP_NOT_FOUND;
+    memset(&rq, 0, sizeof(rq));
+    rq.p = r->pool;
+    rq.method = method_of(r);
+    if (rq.method == ADMIN_OTHER) {
+        r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST)
+                     | (AP_METHOD_BIT << M_PUT) | (AP_METHOD_BIT << M_PATCH)
+                     | (AP_METHOD_BIT << M_DELETE);
+        return problem(r, HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+    }
+    if ((rq.actor = actor_of(r)) == NULL)
+        return problem(r, HTTP_UNAUTHORIZED, "authentication required");
+    if (rq.method != ADMIN_GET && !same_origin(r))
+        return problem(r, HTTP_FORBIDDEN, "cross-origin requests are refused");
+    status = read_body(r, &body, &len);
+    if (status == HTTP_REQUEST_ENTITY_TOO_LARGE)
+        return problem(r, status, "the request body is too large");
+    if (status != OK)
+        return problem(r, HTTP_BAD_REQUEST, "the request body cannot be read");
+    if (len > 0) {
+        if (rq.method == ADMIN_GET)
+            return problem(r, HTTP_BAD_REQUEST, "GET takes no body");
+        if (!is_json(apr_table_get(r->headers_in, "Content-Type")))
+            return problem(r, HTTP_UNSUPPORTED_MEDIA_TYPE,
+                           "the body must be application/json");
+        if (cmp_json_parse(r->pool, body, len, &rq.body, &why) != APR_SUCCESS)
+            return problem(r, HTTP_BAD_REQUEST, why);
+    }
+    shared = get_shared != NULL ? get_shared() : NULL;
+    if (shared == NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CMPLOGNO(10601) "mod_cmp is not "
+                      "loaded or not configured (CMPDatabase, CMPSecretKeyFile)");
+        return problem(r, HTTP_SERVICE_UNAVAILABLE, "the CMP database is not configured");
+    }
+    if (cmp_db_acquire(shared->db, r->pool, &rq.conn) != APR_SUCCESS)
+        return problem(r, HTTP_SERVICE_UNAVAILABLE, "the database is unavailable");
+    rq.key = shared->key;
+    rq.path = r->uri + strlen(ADMIN_PREFIX);
+    rq.seg = segments(r, rq.path);
+    rq.query = query_args(r);
+    base = ap_construct_url(r->pool, "", r);
+    rq.cmp_base = apr_pstrndup(r->pool, base, strlen(base) > 0 && base[strlen(base) - 1] == '/'
+                                              ? strlen(base) - 1 : strlen(base));
+    ERR_clear_error();
+    admin_dispatch(&rq, &rs);
+    ERR_clear_error();
+    if (rs.status >= 500)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CMPLOGNO(10602) "%s %s failed with %d",
+                      r->method, r->uri, rs.status);
+    return send_json(r, rs.status, rs.body, rs.location);
+}
+
+/* This module links its own copy of the core library: connect its log. */
+static void core_log(void *baton, cmp_log_level_e level, const char *file,
+                     int line, const char *msg)
+{
+    ap_log_error(file, line, APLOG_MODULE_INDEX, (int)level, 0, baton, "%s",
+                 msg);
+}
+
+static void admin_child_init(apr_pool_t *p, server_rec *s)
+{
+    int level = ap_get_server_module_loglevel(s, APLOG_MODULE_INDEX);
+
+    cmp_log_set(core_log, s, level > APLOG_DEBUG ? CMP_LOG_DEBUG
+                                                 : (cmp_log_level_e)level);
+    get_shared = APR_RETRIEVE_OPTIONAL_FN(cmp_shared);
 }
 
 static void admin_register_hooks(apr_pool_t *p)
 {
+    ap_hook_child_init(admin_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(admin_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 

@@ -42,14 +42,24 @@ if ! exists ra_profile; then
       extended_key_usage="clientAuth,serverAuth" >/dev/null
 fi
 if ! exists cmp_profile; then
+  cred=$("$CMPADM" signing-credential cert="$D/signer.pem" chain="$D/ca.pem" key="$D/signer.key")
+  echo "$cred" > "$D/signer.uuid"
   "$CMPADM" cmp-profile name=demo description="Demo CMP Profile" enabled=true \
       default_ra_profile=demo request_protection=shared_secret \
       response_protection=signature shared_secret="$D/secret.txt" \
-      signing_cert="$D/signer.pem" signing_chain="$D/ca.pem" signing_key="$D/signer.key" >/dev/null
+      signing_credential="$cred" >/dev/null
   psql -X -q "$DATABASE_URL" -c "UPDATE ra_profile SET cmp_profile_id = (SELECT id FROM cmp_profile WHERE name = 'demo') WHERE name = 'demo'"
 fi
 
+# The admin API's demo credentials (Basic auth over HTTPS).
+if [ ! -f "$VAR_DIR/admin.password" ]; then
+  (umask 077; openssl rand -hex 12 > "$VAR_DIR/admin.password")
+  htpasswd -bcB "$VAR_DIR/admin.htpasswd" admin "$(cat "$VAR_DIR/admin.password")" 2>/dev/null
+  chmod 644 "$VAR_DIR/admin.htpasswd"
+fi
+
 cat > "$VAR_DIR/demo.env" <<ENV
+CMP_BASE_URL=http://127.0.0.1:$HTTP_PORT/api/v1/protocols/cmp
 CMP_URL=http://127.0.0.1:$HTTP_PORT/api/v1/protocols/cmp/demo
 CMP_RA_URL=http://127.0.0.1:$HTTP_PORT/api/v1/protocols/cmp/raProfile/demo
 CMP_WELL_KNOWN_URL=http://127.0.0.1:$HTTP_PORT/.well-known/cmp/p/demo
@@ -57,6 +67,9 @@ CMP_REF=demo
 CMP_SECRET_FILE=$D/secret.txt
 CA_CERT_FILE=$D/ca.pem
 ADMIN_URL=https://127.0.0.1:$HTTPS_PORT/api/v1
+ADMIN_USER=admin
+ADMIN_PASSWORD_FILE=$VAR_DIR/admin.password
+ADMIN_CA_FILE=$VAR_DIR/tls/server.pem
 DATABASE_URL=$DATABASE_URL
 ENV
 chmod 600 "$VAR_DIR/demo.env"

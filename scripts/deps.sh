@@ -4,9 +4,9 @@
 # update: OpenSSL 3.0's CMP server has fixes there, and Debian's mod_ssl is
 # built against it. Needs root for apt-get; does nothing when all is in place.
 set -euo pipefail
-pkgs=(build-essential pkg-config apache2 apache2-dev libapr1-dev libaprutil1-dev
+pkgs=(build-essential pkg-config apache2 apache2-utils apache2-dev libapr1-dev libaprutil1-dev
       libssl-dev openssl libjansson-dev libpq-dev postgresql postgresql-contrib
-      check libsubunit-dev curl ca-certificates procps)
+      check libsubunit-dev curl ca-certificates procps jq)
 ssl_pkgs=(libssl3 libssl-dev openssl)
 
 missing=()

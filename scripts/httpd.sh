@@ -26,7 +26,7 @@ conf() {
     ug=$'User www-data\nGroup www-data'
     chown www-data "$INSTANCE_DIR/run"
   fi
-  local url; url=$(bash "$ROOT_DIR/scripts/pg.sh" url)
+  local url; url=${CMP_DATABASE_URL:-$(bash "$ROOT_DIR/scripts/pg.sh" url)}
   sed -e "s|@INSTANCE_DIR@|$INSTANCE_DIR|g" -e "s|@VAR_DIR@|$VAR_DIR|g" \
       -e "s|@HTTP_PORT@|$HTTP_PORT|g" -e "s|@HTTPS_PORT@|$HTTPS_PORT|g" \
       -e "s|@BUILD_DIR@|$BUILD_DIR|g" -e "s|@HTTPD_MODULES@|$HTTPD_MODULES|g" \

@@ -6,9 +6,10 @@
  *   DATABASE_URL=... CMP_SECRET_KEY_FILE=... cmpadm authority name=demo \
  *       cert=ca.pem key=ca.key
  *   cmpadm ra-profile name=demo authority=demo enabled=true
+ *   cmpadm signing-credential cert=signer.pem chain=ca.pem key=signer.key
  *   cmpadm cmp-profile name=demo default_ra_profile=demo \
  *       request_protection=shared_secret response_protection=signature \
- *       shared_secret=secret.txt signing_cert=signer.pem signing_key=signer.key
+ *       shared_secret=secret.txt signing_credential=<uuid printed above>
  *
  * Prints the UUID of the new object. */
 #include <stdio.h>
@@ -24,7 +25,7 @@
 
 #include "cmp_secret.h"
 
-typedef enum { F_TEXT, F_CERT, F_CERTS, F_KEY, F_SECRET, F_REF } kind_e;
+typedef enum { F_TEXT, F_CERT, F_CERTS, F_KEY, F_SECRET, F_REF, F_REF_UUID } kind_e;
 
 typedef struct {
     const char *arg;       /* name on the command line */
@@ -74,16 +75,22 @@ static const field_t cmp_fields[] = {
     {"request_protection", "request_protection", F_TEXT, NULL},
     {"response_protection", "response_protection", F_TEXT, NULL},
     {"shared_secret", "shared_secret_enc", F_SECRET, CMP_LABEL_SHARED_SECRET},
-    {"signing_cert", "signing_cert", F_CERT, NULL},
-    {"signing_chain", "signing_chain", F_CERTS, NULL},
-    {"signing_key", "signing_key_enc", F_KEY, CMP_LABEL_SIGNING_KEY},
+    {"signing_credential", "signing_credential_id", F_REF_UUID, "signing_credential"},
     {"trust_anchors", "trust_anchors", F_CERTS, NULL},
     {"allow_implicit_confirm", "allow_implicit_confirm", F_TEXT, NULL},
     {"confirm_timeout_s", "confirm_timeout_s", F_TEXT, NULL},
     {NULL, NULL, F_TEXT, NULL}
 };
 
+static const field_t credential_fields[] = {
+    {"cert", "cert", F_CERT, NULL},
+    {"chain", "chain", F_CERTS, NULL},
+    {"key", "key_enc", F_KEY, CMP_LABEL_SIGNING_KEY},
+    {NULL, NULL, F_TEXT, NULL}
+};
+
 static const object_t objects[] = {
+    {"signing-credential", "signing_credential", credential_fields},
     {"authority", "authority", authority_fields},
     {"ra-profile", "ra_profile", ra_fields},
     {"cmp-profile", "cmp_profile", cmp_fields},
@@ -217,7 +224,7 @@ int main(int argc, const char *const *argv)
     apr_app_initialize(&argc, &argv, NULL);
     apr_pool_create(&p, NULL);
     if (argc < 2)
-        die("usage", "cmpadm authority|ra-profile|cmp-profile name=value ...");
+        die("usage", "cmpadm authority|ra-profile|signing-credential|cmp-profile name=value ...");
     for (obj = objects; obj->command != NULL; obj++)
         if (strcmp(obj->command, argv[1]) == 0)
             break;
@@ -264,6 +271,10 @@ int main(int argc, const char *const *argv)
             break;
         case F_REF:
             ph = apr_psprintf(p, "(SELECT id FROM %s WHERE name = $%d)",
+                              f->extra, n + 1);
+            break;
+        case F_REF_UUID:
+            ph = apr_psprintf(p, "(SELECT id FROM %s WHERE uuid = $%d::uuid)",
                               f->extra, n + 1);
             break;
         default:

@@ -65,3 +65,22 @@ as_superuser() {   # SQL as the cluster's superuser, over the private socket
     psql -X -At -h "$run" -p "$PG_PORT" -U postgres -d cmp -c "$1"
   fi
 }
+
+# api METHOD PATH [JSON] [extra curl args...]: the admin API of node 1;
+# status in $T/api.status, body in $T/api.json; prints the status.
+api() {
+  local m=$1 path=$2 data=${3:-}
+  shift 3 2>/dev/null || shift $#
+  local args=(-s -o "$T/api.json" -w '%{http_code}' --cacert "$ADMIN_CA_FILE"
+              -u "$ADMIN_USER:$(cat "$ADMIN_PASSWORD_FILE")" -X "$m")
+  [ -n "$data" ] && args+=(-H 'Content-Type: application/json' --data-binary "$data")
+  curl "${args[@]}" "$@" "${ADMIN_BASE:-$ADMIN_URL}$path" | tee "$T/api.status"
+}
+
+jf() { jq -r "$1" "$T/api.json"; }   # a field of the last API answer
+
+expect_status() {   # expect_status CODE METHOD PATH [JSON]
+  local want=$1; shift
+  local got; got=$(api "$@")
+  [ "$got" = "$want" ] || fail "$1 $2 gave $got, wanted $want: $(head -c 300 "$T/api.json")"
+}

@@ -23,7 +23,7 @@ t_schema_version_checked_at_start() {
   HTTPD_INSTANCE=httpd3 HTTP_PORT=$((HTTP_PORT + 2)) HTTPS_PORT=$((HTTPS_PORT + 2)) \
       bash "$ROOT/scripts/httpd.sh" stop
   [ "$rc" -ne 0 ] || fail "httpd started on a schema of the wrong version"
-  grep -q "CMP10002: the CMP database schema is version 999, this mod_cmp needs 1" \
+  grep -q "CMP10002: the CMP database schema is version 999, this mod_cmp needs" \
       "$VAR_DIR/httpd3/error.log" || fail "no clear log line"
   mv "$VAR_DIR/httpd3/error.log" "$VAR_DIR/httpd3/error.log.expected"
 }

@@ -8,7 +8,10 @@
 #include <apr_general.h>
 #include <openssl/crypto.h>
 
+#include <stdio.h>
+
 #include "cmp_err.h"
+#include "cmp_log.h"
 #include "unit.h"
 
 apr_pool_t *upool;
@@ -54,6 +57,12 @@ static void *count_realloc(void *ptr, size_t n, const char *file, int line)
     return q;
 }
 
+static void to_stderr(void *baton, cmp_log_level_e level, const char *file,
+                      int line, const char *msg)
+{
+    fprintf(stderr, "[core %d] %s:%d %s\n", (int)level, file, line, msg);
+}
+
 long unit_openssl_live(void)
 {
     return __atomic_load_n(&live_bytes, __ATOMIC_RELAXED);
@@ -79,6 +88,7 @@ int main(int argc, const char *const *argv)
     apr_app_initialize(&argc, &argv, NULL);
     apr_pool_create(&root, NULL);
     cmp_err_init();
+    cmp_log_set(to_stderr, NULL, CMP_LOG_WARN);
     if (store) {
         sr = srunner_create(suite_store());
     } else {

@@ -1,0 +1,95 @@
+/* The Core CMP API: REST resources over JSON, free of httpd. The glue
+ * (mod_cmp_admin.c) authenticates, reads the body and hands an admin_req_t
+ * to admin_dispatch(); the answer comes back as an admin_resp_t. */
+#ifndef ADMIN_H
+#define ADMIN_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "cmp_db.h"
+#include "cmp_json.h"
+#include "cmp_secret.h"
+
+typedef enum {
+    ADMIN_GET, ADMIN_POST, ADMIN_PUT, ADMIN_PATCH, ADMIN_DELETE, ADMIN_OTHER
+} admin_method_e;
+
+typedef struct {
+    apr_pool_t *p;
+    PGconn *conn;
+    const cmp_secret_key_t *key;
+    const char *actor;               /* who is authenticated */
+    admin_method_e method;
+    const char *path;                /* below /api/v1, e.g. /cmpProfiles/{uuid} */
+    apr_array_header_t *seg;         /* its segments */
+    apr_table_t *query;              /* decoded query arguments */
+    json_t *body;                    /* parsed JSON body, or NULL */
+    const char *cmp_base;            /* scheme://host[:port] for cmpUrl */
+    /* filled by the resource for the audit log */
+    const char *audit_object;
+} admin_req_t;
+
+typedef struct {
+    int status;
+    json_t *body;                    /* owned by the request pool; NULL = none */
+    const char *location;
+} admin_resp_t;
+
+/* The route the request names is run; every change, in one transaction with
+ * its audit event. Never fails: errors are statuses with JSON bodies. */
+void admin_dispatch(admin_req_t *rq, admin_resp_t *rs);
+
+/* The routes, for the OpenAPI check: "GET /cmpProfiles/{uuid}" ... */
+const char *const *admin_route_list(void);
+
+/* The OpenAPI document (mod_cmp_admin/openapi.json, compiled in). */
+extern const char admin_openapi_json[];
+
+/* ---- for the resources ---- */
+
+typedef void admin_handler_fn(admin_req_t *rq, admin_resp_t *rs);
+
+void admin_error(admin_req_t *rq, admin_resp_t *rs, int status,
+                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* 422 with a JSON list of messages (CZERTAINLY's ValidationException). */
+void admin_invalid(admin_req_t *rq, admin_resp_t *rs, json_t *messages);
+void admin_json(admin_req_t *rq, admin_resp_t *rs, int status, json_t *body);
+void admin_no_content(admin_resp_t *rs);
+
+const char *admin_seg(const admin_req_t *rq, int i);
+int admin_is_uuid(const char *s);
+int admin_is_name(const char *s);
+
+/* Run SQL; on failure set the response (500/503, or the mapped constraint
+ * error) and return non-zero. */
+int admin_sql(admin_req_t *rq, admin_resp_t *rs, const char *sql, int n,
+              const char *const *vals, const int *lens, PGresult **res);
+/* A query returning one json column in one row (or none: *out = NULL). */
+int admin_sql_json(admin_req_t *rq, admin_resp_t *rs, const char *sql, int n,
+                   const char *const *vals, json_t **out);
+
+/* PEM text of DER certificates (concatenated). */
+char *admin_pem_of(apr_pool_t *p, const unsigned char *der, size_t len);
+
+/* Requires the body to be a JSON object (400 otherwise). */
+int admin_need_object(admin_req_t *rq, admin_resp_t *rs);
+/* 400 for a field of the wrong type; returns non-zero when it set rs. */
+int admin_type_error(admin_req_t *rq, admin_resp_t *rs, int got,
+                     const char *field, const char *type);
+
+typedef struct {
+    admin_method_e method;
+    const char *pattern;             /* literal segments and {param}s */
+    admin_handler_fn *fn;
+} admin_route_t;
+
+/* Each resource file's routes, ended by a {.pattern = NULL} entry. */
+extern const admin_route_t admin_authority_routes[];
+extern const admin_route_t admin_ra_profile_routes[];
+extern const admin_route_t admin_cmp_profile_routes[];
+extern const admin_route_t admin_certificate_routes[];
+
+#endif

@@ -1,0 +1,320 @@
+/* /authorities: local CAs, generated here or imported. Private keys go into
+ * the database encrypted and never come out through the API. */
+#include <string.h>
+
+#include <apr_strings.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "admin.h"
+#include "admin_pki.h"
+
+#define AUTHORITY_JSON \
+    "json_build_object('uuid', a.uuid, 'name', a.name, 'description', " \
+    "a.description, 'kind', a.kind, 'enabled', a.enabled, 'createdAt', " \
+    "a.created_at, 'raProfiles', (SELECT coalesce(json_agg(json_build_object(" \
+    "'uuid', r.uuid, 'name', r.name) ORDER BY r.name), '[]') FROM ra_profile r " \
+    "WHERE r.authority_id = a.id))::text, a.ca_cert"
+
+/* Rows of (json text, ca_cert) to JSON objects with the CA's details. */
+static json_t *authority_rows(admin_req_t *rq, PGresult *r)
+{
+    json_t *list = json_array();
+    int i;
+
+    for (i = 0; i < PQntuples(r); i++) {
+        json_t *o = json_loads(PQgetvalue(r, i, 0), 0, NULL);
+        size_t n;
+        unsigned char *der = cmp_db_bytea(rq->p, r, i, 1, &n);
+
+        if (o == NULL)
+            continue;
+        admin_cert_fields(rq->p, o, der, n);
+        json_array_append_new(list, o);
+    }
+    return list;
+}
+
+static int load_one(admin_req_t *rq, admin_resp_t *rs, const char *uuid,
+                    json_t **out)
+{
+    const char *vals[1] = {uuid};
+    PGresult *r;
+    json_t *list;
+
+    *out = NULL;
+    if (admin_sql(rq, rs, "SELECT " AUTHORITY_JSON " FROM authority a "
+                  "WHERE a.uuid = $1::uuid", 1, vals, NULL, &r))
+        return 1;
+    list = authority_rows(rq, r);
+    if (json_array_size(list) == 1)
+        *out = json_incref(json_array_get(list, 0));
+    json_decref(list);
+    if (*out == NULL)
+        admin_error(rq, rs, 404, "Authority %s not found", uuid);
+    return *out == NULL;
+}
+
+static void list_authorities(admin_req_t *rq, admin_resp_t *rs)
+{
+    PGresult *r;
+
+    if (admin_sql(rq, rs, "SELECT " AUTHORITY_JSON " FROM authority a "
+                  "ORDER BY a.name", 0, NULL, NULL, &r))
+        return;
+    admin_json(rq, rs, 200, authority_rows(rq, r));
+}
+
+static void get_authority(admin_req_t *rq, admin_resp_t *rs)
+{
+    json_t *o;
+
+    if (!load_one(rq, rs, admin_seg(rq, 1), &o))
+        admin_json(rq, rs, 200, o);
+}
+
+typedef struct {
+    X509 *cert;
+    EVP_PKEY *key;
+    STACK_OF(X509) *chain;      /* certificates above cert */
+} ca_material_t;
+
+static void material_free(ca_material_t *m)
+{
+    X509_free(m->cert);
+    EVP_PKEY_free(m->key);
+    sk_X509_pop_free(m->chain, X509_free);
+}
+
+static void generate(admin_req_t *rq, const json_t *gen, json_t *errs,
+                     ca_material_t *m)
+{
+    const char *subject = NULL, *type = "EC", *param = NULL, *why = NULL;
+    long long days = 3650;
+    X509_NAME *name = NULL;
+
+    if (cmp_json_str(gen, "subject", &subject) != 1)
+        json_array_append_new(errs, json_string("generate.subject is required"));
+    if (cmp_json_str(gen, "keyType", &type) < 0
+            || cmp_json_str(gen, "keyParameter", &param) < 0
+            || cmp_json_int(gen, "validityDays", &days) < 0) {
+        json_array_append_new(errs, json_string("generate: keyType and "
+                              "keyParameter are strings, validityDays a number"));
+        return;
+    }
+    if (days < 1 || days > 36500)
+        json_array_append_new(errs, json_string("generate.validityDays must be 1..36500"));
+    if (subject != NULL && (name = admin_parse_name(subject, &why)) == NULL)
+        json_array_append_new(errs, json_sprintf("generate.subject: %s", why));
+    if (json_array_size(errs) == 0
+            && (m->key = admin_keygen(type, param, &why)) == NULL)
+        json_array_append_new(errs, json_sprintf("generate.keyType %s: %s", type, why));
+    if (json_array_size(errs) == 0
+            && (m->cert = admin_make_ca(m->key, name, (int)days, &why)) == NULL)
+        json_array_append_new(errs, json_string(why));
+    X509_NAME_free(name);
+}
+
+static void import(admin_req_t *rq, const json_t *body, json_t *errs,
+                   ca_material_t *m)
+{
+    const char *pem = NULL, *key = NULL, *pass = NULL, *chain = NULL;
+    STACK_OF(X509) *certs;
+
+    cmp_json_str(body, "certificate", &pem);
+    cmp_json_str(body, "chain", &chain);
+    cmp_json_str(body, "passphrase", &pass);
+    if (cmp_json_str(body, "privateKey", &key) != 1) {
+        json_array_append_new(errs, json_string("privateKey is required with certificate"));
+        return;
+    }
+    if (strncmp(key, "pkcs11:", 7) == 0) {
+        json_array_append_new(errs, json_string("PKCS#11 keys are not supported "
+                                                "by this build"));
+        return;
+    }
+    if ((certs = admin_parse_certs(pem)) == NULL) {
+        json_array_append_new(errs, json_string("certificate is not a PEM certificate"));
+        return;
+    }
+    m->cert = sk_X509_shift(certs);
+    m->chain = certs;
+    if (chain != NULL && *chain) {
+        STACK_OF(X509) *more = admin_parse_certs(chain);
+
+        if (more == NULL)
+            json_array_append_new(errs, json_string("chain is not PEM certificates"));
+        while (more != NULL && sk_X509_num(more) > 0)
+            sk_X509_push(m->chain, sk_X509_shift(more));
+        sk_X509_free(more);
+    }
+    if ((m->key = admin_parse_key(key, pass)) == NULL)
+        json_array_append_new(errs, json_string("privateKey does not parse "
+                                                "(wrong or missing passphrase?)"));
+    else if (!X509_check_private_key(m->cert, m->key))
+        json_array_append_new(errs, json_string("privateKey does not match the certificate"));
+    if (X509_check_ca(m->cert) == 0)
+        json_array_append_new(errs, json_string("certificate is not a CA certificate"));
+    ERR_clear_error();
+}
+
+static void create_authority(admin_req_t *rq, admin_resp_t *rs)
+{
+    const char *name = NULL, *desc = "", *kind = "local", *pem = NULL;
+    const json_t *gen;
+    json_t *errs = cmp_json_own(rq->p, json_array()), *o;
+    ca_material_t m = {NULL, NULL, NULL};
+    int enabled = 1, len = 0, klen = 0, clen = 0;
+    unsigned char *der, *key, *chain;
+    const char *vals[7];
+    int lens[7] = {0};
+    PGresult *r;
+
+    if (admin_need_object(rq, rs)
+            || admin_type_error(rq, rs, cmp_json_str(rq->body, "name", &name), "name", "a string")
+            || admin_type_error(rq, rs, cmp_json_str(rq->body, "description", &desc), "description", "a string")
+            || admin_type_error(rq, rs, cmp_json_str(rq->body, "kind", &kind), "kind", "a string")
+            || admin_type_error(rq, rs, cmp_json_bool(rq->body, "enabled", &enabled), "enabled", "a boolean")
+            || admin_type_error(rq, rs, cmp_json_str(rq->body, "certificate", &pem), "certificate", "a string"))
+        return;
+    gen = json_object_get(rq->body, "generate");
+    if (name == NULL || !admin_is_name(name))
+        json_array_append_new(errs, json_string("name is required and may hold "
+                                                "only A-Z a-z 0-9 - . _ ~"));
+    if (strcmp(kind, "local") != 0)
+        json_array_append_new(errs, json_string("kind must be 'local' (cmp-upstream "
+                                                "is not available yet)"));
+    if ((gen != NULL) == (pem != NULL))
+        json_array_append_new(errs, json_string("give either generate or "
+                                                "certificate with privateKey"));
+    else if (gen != NULL && !json_is_object(gen))
+        json_array_append_new(errs, json_string("generate must be an object"));
+    else if (gen != NULL)
+        generate(rq, gen, errs, &m);
+    else
+        import(rq, rq->body, errs, &m);
+    if (json_array_size(errs) > 0) {
+        material_free(&m);
+        admin_invalid(rq, rs, json_incref(errs));
+        return;
+    }
+    der = admin_der(rq->p, m.cert, &len);
+    chain = admin_der_chain(rq->p, m.chain, 0, &clen);
+    key = admin_key_sealed(rq->p, rq->key, CMP_LABEL_CA_KEY, m.key, &klen);
+    material_free(&m);
+    if (der == NULL || key == NULL) {
+        admin_error(rq, rs, 500, "the CA could not be stored");
+        return;
+    }
+    vals[0] = name;
+    vals[1] = desc;
+    vals[2] = enabled ? "true" : "false";
+    vals[3] = (const char *)der;
+    lens[3] = len;
+    vals[4] = clen > 0 ? (const char *)chain : NULL;
+    lens[4] = clen;
+    vals[5] = (const char *)key;
+    lens[5] = klen;
+    if (admin_sql(rq, rs, "INSERT INTO authority (name, description, enabled, "
+                  "ca_cert, ca_chain, ca_key_enc, kind) VALUES ($1, $2, $3, $4, "
+                  "$5, $6, 'local') RETURNING uuid", 6, vals, lens, &r))
+        return;
+    rq->audit_object = apr_pstrcat(rq->p, "authority:", PQgetvalue(r, 0, 0), NULL);
+    if (load_one(rq, rs, PQgetvalue(r, 0, 0), &o))
+        return;
+    rs->location = apr_pstrcat(rq->p, "/api/v1/authorities/", PQgetvalue(r, 0, 0), NULL);
+    admin_json(rq, rs, 201, o);
+}
+
+static void edit_authority(admin_req_t *rq, admin_resp_t *rs)
+{
+    const char *desc = NULL, *name = NULL;
+    const char *vals[2];
+    PGresult *r;
+    json_t *o;
+
+    if (admin_need_object(rq, rs)
+            || admin_type_error(rq, rs, cmp_json_str(rq->body, "description", &desc), "description", "a string")
+            || admin_type_error(rq, rs, cmp_json_str(rq->body, "name", &name), "name", "a string"))
+        return;
+    if (load_one(rq, rs, admin_seg(rq, 1), &o))
+        return;
+    cmp_json_own(rq->p, o);
+    if (name != NULL && strcmp(name, json_string_value(json_object_get(o, "name"))) != 0) {
+        admin_invalid(rq, rs, json_pack("[s]", "name cannot be changed"));
+        return;
+    }
+    vals[0] = admin_seg(rq, 1);
+    vals[1] = desc;
+    if (desc != NULL && admin_sql(rq, rs, "UPDATE authority SET description = $2 "
+                                  "WHERE uuid = $1::uuid", 2, vals, NULL, &r))
+        return;
+    rq->audit_object = apr_pstrcat(rq->p, "authority:", vals[0], NULL);
+    if (!load_one(rq, rs, vals[0], &o))
+        admin_json(rq, rs, 200, o);
+}
+
+static void set_enabled(admin_req_t *rq, admin_resp_t *rs, int on)
+{
+    const char *vals[2] = {admin_seg(rq, 1), on ? "true" : "false"};
+    PGresult *r;
+
+    rq->audit_object = apr_pstrcat(rq->p, "authority:", vals[0], NULL);
+    if (admin_sql(rq, rs, "UPDATE authority SET enabled = $2 WHERE uuid = $1::uuid "
+                  "RETURNING id", 2, vals, NULL, &r))
+        return;
+    if (PQntuples(r) == 0)
+        admin_error(rq, rs, 404, "Authority %s not found", vals[0]);
+    else
+        admin_no_content(rs);
+}
+
+static void enable_authority(admin_req_t *rq, admin_resp_t *rs)
+{
+    set_enabled(rq, rs, 1);
+}
+
+static void disable_authority(admin_req_t *rq, admin_resp_t *rs)
+{
+    set_enabled(rq, rs, 0);
+}
+
+static void delete_authority(admin_req_t *rq, admin_resp_t *rs)
+{
+    const char *vals[1] = {admin_seg(rq, 1)};
+    PGresult *r;
+    json_t *o;
+
+    if (load_one(rq, rs, vals[0], &o))
+        return;
+    cmp_json_own(rq->p, o);
+    rq->audit_object = apr_pstrcat(rq->p, "authority:", vals[0], NULL);
+    if (json_array_size(json_object_get(o, "raProfiles")) > 0) {
+        admin_invalid(rq, rs, json_pack("[s]", "Cannot remove the Authority: RA "
+                                        "Profiles use it"));
+        return;
+    }
+    if (admin_sql(rq, rs, "SELECT 1 FROM certificate c JOIN authority a ON "
+                  "a.id = c.authority_id WHERE a.uuid = $1::uuid LIMIT 1", 1, vals,
+                  NULL, &r))
+        return;
+    if (PQntuples(r) > 0) {
+        admin_invalid(rq, rs, json_pack("[s]", "Cannot remove the Authority: it "
+                                        "has issued certificates; disable it"));
+        return;
+    }
+    if (!admin_sql(rq, rs, "DELETE FROM authority WHERE uuid = $1::uuid", 1, vals,
+                   NULL, &r))
+        admin_no_content(rs);
+}
+
+const admin_route_t admin_authority_routes[] = {
+    {ADMIN_GET, "/authorities", list_authorities},
+    {ADMIN_POST, "/authorities", create_authority},
+    {ADMIN_GET, "/authorities/{uuid}", get_authority},
+    {ADMIN_PUT, "/authorities/{uuid}", edit_authority},
+    {ADMIN_DELETE, "/authorities/{uuid}", delete_authority},
+    {ADMIN_PATCH, "/authorities/{uuid}/enable", enable_authority},
+    {ADMIN_PATCH, "/authorities/{uuid}/disable", disable_authority},
+    {ADMIN_OTHER, NULL, NULL}
+};

@@ -1,0 +1,210 @@
+/* /certificates (search, details, revocation) and /auditLogs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "admin.h"
+#include "admin_pki.h"
+
+#define CERT_JSON \
+    "json_build_object('uuid', c.uuid, 'serialNumber', c.serial, 'subjectDn', " \
+    "c.subject_dn, 'issuerDn', c.issuer_dn, 'subjectAltNames', c.sans, " \
+    "'notBefore', c.not_before, 'notAfter', c.not_after, 'keyType', c.key_type, " \
+    "'fingerprint', encode(c.key_fingerprint, 'hex'), 'status', c.status, " \
+    "'revocationReason', c.revocation_reason, 'revokedAt', c.revoked_at, " \
+    "'authorityUuid', a.uuid, 'raProfile', CASE WHEN r.id IS NULL THEN NULL " \
+    "ELSE json_build_object('uuid', r.uuid, 'name', r.name) END, 'cmpProfile', " \
+    "CASE WHEN p.id IS NULL THEN NULL ELSE json_build_object('uuid', p.uuid, " \
+    "'name', p.name) END, 'createdAt', c.created_at)"
+#define CERT_FROM \
+    " FROM certificate c JOIN authority a ON a.id = c.authority_id LEFT JOIN " \
+    "ra_profile r ON r.id = c.ra_profile_id LEFT JOIN cmp_profile p ON " \
+    "p.id = c.cmp_profile_id "
+
+static const char *const reasons[] = {
+    "unspecified", "keyCompromise", "cACompromise", "affiliationChanged",
+    "superseded", "cessationOfOperation", "certificateHold", NULL,
+    "removeFromCRL", "privilegeWithdrawn", "aACompromise"
+};
+
+static int query_int(admin_req_t *rq, const char *name, long long dflt,
+                     long long lo, long long hi, long long *out)
+{
+    const char *v = apr_table_get(rq->query, name);
+    char *end;
+
+    *out = dflt;
+    if (v == NULL)
+        return 1;
+    *out = strtoll(v, &end, 10);
+    return *v != '\0' && *end == '\0' && *out >= lo && *out <= hi;
+}
+
+static void list_certificates(admin_req_t *rq, admin_resp_t *rs)
+{
+    const char *vals[9];
+    long long limit, offset;
+    const char *status = apr_table_get(rq->query, "status");
+    json_t *o;
+    int i;
+
+    if (!query_int(rq, "limit", 100, 1, 1000, &limit)
+            || !query_int(rq, "offset", 0, 0, 1LL << 40, &offset)) {
+        admin_error(rq, rs, 400, "limit must be 1..1000 and offset 0 or more");
+        return;
+    }
+    if (status != NULL && strcmp(status, "valid") != 0 && strcmp(status, "revoked") != 0
+            && strcmp(status, "pending") != 0 && strcmp(status, "rejected") != 0) {
+        admin_error(rq, rs, 400, "status must be valid, revoked, pending or rejected");
+        return;
+    }
+    vals[0] = apr_table_get(rq->query, "subject");
+    vals[1] = apr_table_get(rq->query, "serial");
+    vals[2] = status;
+    vals[3] = apr_table_get(rq->query, "raProfileUuid");
+    vals[4] = apr_table_get(rq->query, "cmpProfileUuid");
+    vals[5] = apr_table_get(rq->query, "expiresBefore");
+    vals[6] = apr_table_get(rq->query, "expiresAfter");
+    vals[7] = apr_psprintf(rq->p, "%" APR_INT64_T_FMT, (apr_int64_t)limit);
+    vals[8] = apr_psprintf(rq->p, "%" APR_INT64_T_FMT, (apr_int64_t)offset);
+    for (i = 3; i <= 4; i++)
+        if (vals[i] != NULL && !admin_is_uuid(vals[i])) {
+            admin_error(rq, rs, 400, "%s is not a UUID", i == 3 ? "raProfileUuid"
+                                                                 : "cmpProfileUuid");
+            return;
+        }
+    if (admin_sql_json(rq, rs, "WITH f AS (SELECT c.id, " CERT_JSON " AS j" CERT_FROM
+                       "WHERE ($1::text IS NULL OR c.subject_dn ILIKE '%' || "
+                       "replace(replace(replace($1, '\\', '\\\\'), '%', '\\%'), '_', "
+                       "'\\_') || '%') AND ($2::text IS NULL OR c.serial = "
+                       "lower(ltrim($2, '0'))) AND ($3::text IS NULL OR c.status = $3) "
+                       "AND ($4::uuid IS NULL OR r.uuid = $4::uuid) AND ($5::uuid IS "
+                       "NULL OR p.uuid = $5::uuid) AND ($6::timestamptz IS NULL OR "
+                       "c.not_after < $6::timestamptz) AND ($7::timestamptz IS NULL OR "
+                       "c.not_after >= $7::timestamptz)) SELECT json_build_object("
+                       "'total', (SELECT count(*) FROM f), 'limit', $8::int, 'offset', "
+                       "$9::int, 'certificates', coalesce((SELECT json_agg(x.j ORDER BY "
+                       "x.id DESC) FROM (SELECT * FROM f ORDER BY id DESC LIMIT $8::int "
+                       "OFFSET $9::int) x), '[]'))::text", 9, vals, &o))
+        return;
+    admin_json(rq, rs, 200, o);
+}
+
+static int load_one(admin_req_t *rq, admin_resp_t *rs, json_t **out)
+{
+    const char *vals[1] = {admin_seg(rq, 1)};
+    PGresult *r;
+    size_t n;
+    unsigned char *der;
+
+    *out = NULL;
+    if (admin_sql(rq, rs, "SELECT " CERT_JSON "::text, c.der" CERT_FROM
+                  "WHERE c.uuid = $1::uuid", 1, vals, NULL, &r))
+        return 1;
+    if (PQntuples(r) == 0) {
+        admin_error(rq, rs, 404, "Certificate %s not found", vals[0]);
+        return 1;
+    }
+    *out = cmp_json_own(rq->p, json_loads(PQgetvalue(r, 0, 0), 0, NULL));
+    der = cmp_db_bytea(rq->p, r, 0, 1, &n);
+    if (*out != NULL)
+        admin_cert_fields(rq->p, *out, der, n);
+    return *out == NULL;
+}
+
+static void get_certificate(admin_req_t *rq, admin_resp_t *rs)
+{
+    json_t *o;
+
+    if (!load_one(rq, rs, &o))
+        admin_json(rq, rs, 200, json_incref(o));
+}
+
+static int reason_code(const json_t *body, int *code)
+{
+    const char *name = NULL;
+    long long n = 0;
+    int i;
+
+    *code = 0;
+    if (body == NULL || json_object_get(body, "reason") == NULL)
+        return 1;
+    if (cmp_json_int(body, "reason", &n) == 1) {
+        *code = (int)n;
+        return n >= 0 && n <= 10 && n != 7;
+    }
+    if (cmp_json_str(body, "reason", &name) != 1)
+        return 0;
+    for (i = 0; i <= 10; i++)
+        if (reasons[i] != NULL && strcmp(reasons[i], name) == 0) {
+            *code = i;
+            return 1;
+        }
+    return 0;
+}
+
+static void revoke_certificate(admin_req_t *rq, admin_resp_t *rs)
+{
+    const char *vals[2] = {admin_seg(rq, 1), NULL};
+    PGresult *r;
+    json_t *o;
+    int code;
+
+    if (rq->body != NULL && !json_is_object(rq->body)) {
+        admin_error(rq, rs, 400, "the body must be a JSON object");
+        return;
+    }
+    if (!reason_code(rq->body, &code)) {
+        admin_invalid(rq, rs, json_pack("[s]", "reason must be an RFC 5280 "
+                                        "CRLReason name or code"));
+        return;
+    }
+    if (load_one(rq, rs, &o))
+        return;
+    rq->audit_object = apr_pstrcat(rq->p, "certificate:", vals[0], NULL);
+    if (strcmp(json_string_value(json_object_get(o, "status")), "valid") != 0) {
+        admin_invalid(rq, rs, json_pack("[s]", "only a valid certificate can be "
+                                        "revoked"));
+        return;
+    }
+    vals[1] = apr_psprintf(rq->p, "%d", code);
+    if (admin_sql(rq, rs, "UPDATE certificate SET status = 'revoked', "
+                  "revocation_reason = $2::int, revoked_at = now() WHERE uuid = "
+                  "$1::uuid AND status = 'valid'", 2, vals, NULL, &r))
+        return;
+    if (!load_one(rq, rs, &o))
+        admin_json(rq, rs, 200, json_incref(o));
+}
+
+static void audit_logs(admin_req_t *rq, admin_resp_t *rs)
+{
+    const char *vals[2];
+    long long limit, offset;
+    json_t *o;
+
+    if (!query_int(rq, "limit", 100, 1, 1000, &limit)
+            || !query_int(rq, "offset", 0, 0, 1LL << 40, &offset)) {
+        admin_error(rq, rs, 400, "limit must be 1..1000 and offset 0 or more");
+        return;
+    }
+    vals[0] = apr_psprintf(rq->p, "%" APR_INT64_T_FMT, (apr_int64_t)limit);
+    vals[1] = apr_psprintf(rq->p, "%" APR_INT64_T_FMT, (apr_int64_t)offset);
+    if (!admin_sql_json(rq, rs, "SELECT json_build_object('total', (SELECT count(*) "
+                        "FROM audit_event), 'limit', $1::int, 'offset', $2::int, "
+                        "'auditLogs', coalesce((SELECT json_agg(json_build_object("
+                        "'id', e.id, 'at', e.at, 'actor', e.actor, 'action', e.action, "
+                        "'object', e.object, 'result', e.result, 'details', e.details) "
+                        "ORDER BY e.id DESC) FROM (SELECT * FROM audit_event ORDER BY "
+                        "id DESC LIMIT $1::int OFFSET $2::int) e), '[]'))::text", 2, vals,
+                        &o))
+        admin_json(rq, rs, 200, o);
+}
+
+const admin_route_t admin_certificate_routes[] = {
+    {ADMIN_GET, "/certificates", list_certificates},
+    {ADMIN_GET, "/certificates/{uuid}", get_certificate},
+    {ADMIN_POST, "/certificates/{uuid}/revoke", revoke_certificate},
+    {ADMIN_GET, "/auditLogs", audit_logs},
+    {ADMIN_OTHER, NULL, NULL}
+};

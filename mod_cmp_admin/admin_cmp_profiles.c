@@ -1,0 +1,711 @@
+/* /cmpProfiles: how the CMP endpoint talks (CZERTAINLY's Core CMP API), and
+ * the signing certificates its responses may be signed with. */
+#include <string.h>
+
+#include <apr_strings.h>
+#include <openssl/err.h>
+
+#include "admin.h"
+#include "admin_pki.h"
+
+#define CMP_JSON \
+    "json_build_object('uuid', p.uuid, 'name', p.name, 'description', " \
+    "p.description, 'enabled', p.enabled, 'variant', p.variant, " \
+    "'requestProtectionMethod', CASE p.request_protection WHEN 'shared_secret' " \
+    "THEN 'sharedSecret' ELSE 'signature' END, 'responseProtectionMethod', " \
+    "CASE p.response_protection WHEN 'shared_secret' THEN 'sharedSecret' ELSE " \
+    "'signature' END, 'hasSharedSecret', p.shared_secret_enc IS NOT NULL, " \
+    "'signingCertificateUuid', s.uuid, 'raProfileUuid', r.uuid, 'raProfile', " \
+    "CASE WHEN r.id IS NULL THEN NULL ELSE json_build_object('uuid', r.uuid, " \
+    "'name', r.name, 'enabled', r.enabled, 'authorityUuid', a.uuid) END, " \
+    "'allowImplicitConfirm', p.allow_implicit_confirm, 'confirmTimeout', " \
+    "p.confirm_timeout_s, 'raProfiles', (SELECT coalesce(json_agg(" \
+    "json_build_object('uuid', x.uuid, 'name', x.name) ORDER BY x.name), '[]') " \
+    "FROM ra_profile x WHERE x.cmp_profile_id = p.id), 'createdAt', " \
+    "p.created_at)::text, s.cert, p.trust_anchors"
+#define CMP_FROM \
+    " FROM cmp_profile p LEFT JOIN signing_credential s ON s.id = " \
+    "p.signing_credential_id LEFT JOIN ra_profile r ON r.id = " \
+    "p.default_ra_profile_id LEFT JOIN authority a ON a.id = r.authority_id "
+
+static json_t *profile_rows(admin_req_t *rq, PGresult *r)
+{
+    json_t *list = json_array();
+    int i;
+
+    for (i = 0; i < PQntuples(r); i++) {
+        json_t *o = json_loads(PQgetvalue(r, i, 0), 0, NULL), *sc;
+        size_t n = 0;
+        unsigned char *der;
+        const char *name = NULL;
+
+        if (o == NULL)
+            continue;
+        if ((der = cmp_db_bytea(rq->p, r, i, 1, &n)) != NULL) {
+            sc = json_pack("{s:O}", "uuid", json_object_get(o, "signingCertificateUuid"));
+            admin_cert_fields(rq->p, sc, der, n);
+            json_object_set_new(o, "signingCertificate", sc);
+        } else {
+            json_object_set_new(o, "signingCertificate", json_null());
+        }
+        der = cmp_db_bytea(rq->p, r, i, 2, &n);
+        json_object_set_new(o, "trustAnchors", json_string(admin_pem_of(rq->p, der, n)));
+        /* CZERTAINLY: the URL only when a default RA Profile makes it work */
+        if (!json_is_null(json_object_get(o, "raProfile"))
+                && cmp_json_str(o, "name", &name) == 1)
+            json_object_set_new(o, "cmpUrl", json_sprintf("%s/api/v1/protocols/cmp/%s",
+                                                          rq->cmp_base, name));
+        json_array_append_new(list, o);
+    }
+    return list;
+}
+
+static int load_one(admin_req_t *rq, admin_resp_t *rs, const char *uuid,
+                    json_t **out)
+{
+    const char *vals[1] = {uuid};
+    PGresult *r;
+    json_t *list;
+
+    *out = NULL;
+    if (admin_sql(rq, rs, "SELECT " CMP_JSON CMP_FROM "WHERE p.uuid = $1::uuid",
+                  1, vals, NULL, &r))
+        return 1;
+    list = profile_rows(rq, r);
+    if (json_array_size(list) == 1)
+        *out = cmp_json_own(rq->p, json_incref(json_array_get(list, 0)));
+    json_decref(list);
+    if (*out == NULL)
+        admin_error(rq, rs, 404, "CMP Profile %s not found", uuid);
+    return *out == NULL;
+}
+
+static void list_profiles(admin_req_t *rq, admin_resp_t *rs)
+{
+    PGresult *r;
+
+    if (!admin_sql(rq, rs, "SELECT " CMP_JSON CMP_FROM "ORDER BY p.name", 0, NULL,
+                   NULL, &r))
+        admin_json(rq, rs, 200, profile_rows(rq, r));
+}
+
+static void get_profile(admin_req_t *rq, admin_resp_t *rs)
+{
+    json_t *o;
+
+    if (!load_one(rq, rs, admin_seg(rq, 1), &o))
+        admin_json(rq, rs, 200, json_incref(o));
+}
+
+/* ---- create and edit ----------------------------------------------------- */
+
+typedef struct {
+    const char *name, *description, *variant, *req, *resp, *secret;
+    const char *signing, *ra, *anchors;
+    int implicit;
+    long long timeout;
+    /* derived */
+    const char *req_db, *resp_db;
+    unsigned char *secret_enc, *anchors_der;
+    int secret_len, anchors_len;
+} profile_in_t;
+
+static const char *protection_db(const char *api)
+{
+    if (api == NULL)
+        return NULL;
+    if (strcmp(api, "sharedSecret") == 0)
+        return "shared_secret";
+    if (strcmp(api, "signature") == 0)
+        return "signature";
+    return NULL;
+}
+
+static int read_fields(admin_req_t *rq, admin_resp_t *rs, profile_in_t *in)
+{
+    const json_t *b = rq->body;
+    int got;
+
+    memset(in, 0, sizeof(*in));
+    in->implicit = 1;
+    in->timeout = 300;
+    in->description = "";
+    if (admin_need_object(rq, rs)
+            || admin_type_error(rq, rs, cmp_json_str(b, "name", &in->name), "name", "a string")
+            || admin_type_error(rq, rs, cmp_json_str(b, "description", &in->description), "description", "a string")
+            || admin_type_error(rq, rs, cmp_json_str(b, "variant", &in->variant), "variant", "a string")
+            || admin_type_error(rq, rs, cmp_json_str(b, "requestProtectionMethod", &in->req), "requestProtectionMethod", "a string")
+            || admin_type_error(rq, rs, cmp_json_str(b, "responseProtectionMethod", &in->resp), "responseProtectionMethod", "a string")
+            || admin_type_error(rq, rs, cmp_json_str(b, "sharedSecret", &in->secret), "sharedSecret", "a string")
+            || admin_type_error(rq, rs, cmp_json_str(b, "signingCertificateUuid", &in->signing), "signingCertificateUuid", "a string")
+            || admin_type_error(rq, rs, cmp_json_str(b, "raProfileUuid", &in->ra), "raProfileUuid", "a string")
+            || admin_type_error(rq, rs, cmp_json_str(b, "trustAnchors", &in->anchors), "trustAnchors", "a string (PEM)")
+            || admin_type_error(rq, rs, cmp_json_bool(b, "allowImplicitConfirm", &in->implicit), "allowImplicitConfirm", "a boolean")
+            || admin_type_error(rq, rs, got = cmp_json_int(b, "confirmTimeout", &in->timeout), "confirmTimeout", "a number"))
+        return 1;
+    (void)got;
+    if (in->secret != NULL && *in->secret == '\0')
+        in->secret = NULL;
+    return 0;
+}
+
+/* CZERTAINLY's rules (CmpProfileServiceImpl), plus ours. */
+static void check_rules(admin_req_t *rq, profile_in_t *in, int has_stored_secret,
+                        json_t *errs)
+{
+    in->req_db = protection_db(in->req);
+    in->resp_db = protection_db(in->resp);
+    if (in->variant == NULL)
+        json_array_append_new(errs, json_string("variant is required"));
+    else if (strcmp(in->variant, "v3") == 0)
+        json_array_append_new(errs, json_string("CMPv3 is not supported yet"));
+    else if (strcmp(in->variant, "v2") != 0 && strcmp(in->variant, "v2_3gpp") != 0)
+        json_array_append_new(errs, json_string("variant must be v2, v2_3gpp or v3"));
+    if (in->req_db == NULL)
+        json_array_append_new(errs, json_string("requestProtectionMethod must be "
+                                                "sharedSecret or signature"));
+    if (in->resp_db == NULL)
+        json_array_append_new(errs, json_string("responseProtectionMethod must be "
+                                                "sharedSecret or signature"));
+    if (in->req_db != NULL && in->resp_db != NULL && in->variant != NULL) {
+        if (strcmp(in->variant, "v2_3gpp") == 0
+                && (strcmp(in->req_db, "signature") != 0
+                    || strcmp(in->resp_db, "signature") != 0))
+            json_array_append_new(errs, json_string("CMPv2 3GPP requires signature "
+                                                    "protection of requests and responses"));
+        else if (strcmp(in->req_db, "signature") == 0
+                 && strcmp(in->resp_db, "shared_secret") == 0)
+            json_array_append_new(errs, json_string("signed requests need signed "
+                                                    "responses"));
+    }
+    if (((in->req_db && strcmp(in->req_db, "shared_secret") == 0)
+            || (in->resp_db && strcmp(in->resp_db, "shared_secret") == 0))
+            && in->secret == NULL && !has_stored_secret)
+        json_array_append_new(errs, json_string("Shared secret cannot be empty"));
+    if (in->resp_db != NULL && strcmp(in->resp_db, "signature") == 0
+            && in->signing == NULL)
+        json_array_append_new(errs, json_string("Signing certificate cannot be empty"));
+    if (in->signing != NULL && !admin_is_uuid(in->signing))
+        json_array_append_new(errs, json_string("signingCertificateUuid is not a UUID"));
+    if (in->ra != NULL && !admin_is_uuid(in->ra))
+        json_array_append_new(errs, json_string("raProfileUuid is not a UUID"));
+    if (in->timeout < 1 || in->timeout > 86400)
+        json_array_append_new(errs, json_string("confirmTimeout must be 1..86400 seconds"));
+    if (in->anchors != NULL && *in->anchors) {
+        STACK_OF(X509) *tas = admin_parse_certs(in->anchors);
+
+        if (tas == NULL)
+            json_array_append_new(errs, json_string("trustAnchors must be PEM certificates"));
+        else
+            in->anchors_der = admin_der_chain(rq->p, tas, 0, &in->anchors_len);
+        sk_X509_pop_free(tas, X509_free);
+    }
+}
+
+/* Referenced objects must exist: 404 as CZERTAINLY. */
+static int check_refs(admin_req_t *rq, admin_resp_t *rs, const profile_in_t *in)
+{
+    PGresult *r;
+
+    if (in->signing != NULL) {
+        if (admin_sql(rq, rs, "SELECT 1 FROM signing_credential WHERE uuid = $1::uuid",
+                      1, &in->signing, NULL, &r))
+            return 1;
+        if (PQntuples(r) == 0) {
+            admin_error(rq, rs, 404, "Signing certificate %s not found", in->signing);
+            return 1;
+        }
+    }
+    if (in->ra != NULL) {
+        if (admin_sql(rq, rs, "SELECT 1 FROM ra_profile WHERE uuid = $1::uuid", 1,
+                      &in->ra, NULL, &r))
+            return 1;
+        if (PQntuples(r) == 0) {
+            admin_error(rq, rs, 404, "RA Profile %s not found", in->ra);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int seal_secret(admin_req_t *rq, admin_resp_t *rs, profile_in_t *in)
+{
+    size_t n = 0;
+
+    if (in->secret == NULL)
+        return 0;
+    if (cmp_secret_encrypt(rq->p, rq->key, CMP_LABEL_SHARED_SECRET,
+                           (const unsigned char *)in->secret, strlen(in->secret),
+                           &in->secret_enc, &n) != APR_SUCCESS) {
+        admin_error(rq, rs, 500, "the shared secret could not be sealed");
+        return 1;
+    }
+    in->secret_len = (int)n;
+    return 0;
+}
+
+/* Parameters $2..$12 shared by INSERT and UPDATE. */
+static void params(admin_req_t *rq, const profile_in_t *in, const char **vals,
+                   int *lens)
+{
+    vals[1] = in->description;
+    vals[2] = in->variant;
+    vals[3] = in->req_db;
+    vals[4] = in->resp_db;
+    vals[5] = (const char *)in->secret_enc;
+    lens[5] = in->secret_len;
+    vals[6] = in->resp_db != NULL && strcmp(in->resp_db, "signature") == 0
+              ? in->signing : NULL;
+    vals[7] = in->ra;
+    vals[8] = (const char *)in->anchors_der;
+    lens[8] = in->anchors_len;
+    vals[9] = in->implicit ? "true" : "false";
+    vals[10] = apr_psprintf(rq->p, "%" APR_INT64_T_FMT, (apr_int64_t)in->timeout);
+    /* the secret is kept only while something uses it */
+    vals[11] = strcmp(in->req_db, "shared_secret") == 0
+               || strcmp(in->resp_db, "shared_secret") == 0 ? "true" : "false";
+}
+
+static void create_profile(admin_req_t *rq, admin_resp_t *rs)
+{
+    json_t *errs = cmp_json_own(rq->p, json_array()), *o;
+    profile_in_t in;
+    const char *vals[12];
+    int lens[12] = {0};
+    PGresult *r;
+
+    if (read_fields(rq, rs, &in))
+        return;
+    if (in.name == NULL || !admin_is_name(in.name))
+        json_array_append_new(errs, json_string("name is required and may hold "
+                                                "only A-Z a-z 0-9 - . _ ~"));
+    check_rules(rq, &in, 0, errs);
+    if (json_array_size(errs) > 0) {
+        admin_invalid(rq, rs, json_incref(errs));
+        return;
+    }
+    if (check_refs(rq, rs, &in) || seal_secret(rq, rs, &in))
+        return;
+    vals[0] = in.name;
+    params(rq, &in, vals, lens);
+    if (admin_sql(rq, rs, "INSERT INTO cmp_profile (name, description, variant, "
+                  "request_protection, response_protection, shared_secret_enc, "
+                  "signing_credential_id, default_ra_profile_id, trust_anchors, "
+                  "allow_implicit_confirm, confirm_timeout_s, enabled) VALUES ($1, "
+                  "$2, $3, $4, $5, CASE WHEN $12::boolean THEN $6::bytea END, "
+                  "(SELECT id FROM signing_credential WHERE uuid = $7::uuid), "
+                  "(SELECT id FROM ra_profile WHERE uuid = $8::uuid), $9, $10, "
+                  "$11::int, false) RETURNING uuid", 12, vals, lens, &r))
+        return;
+    rq->audit_object = apr_pstrcat(rq->p, "cmpProfile:", PQgetvalue(r, 0, 0), NULL);
+    if (load_one(rq, rs, PQgetvalue(r, 0, 0), &o))
+        return;
+    rs->location = apr_pstrcat(rq->p, "/api/v1/cmpProfiles/", PQgetvalue(r, 0, 0),
+                               NULL);
+    admin_json(rq, rs, 201, json_incref(o));
+}
+
+static void edit_profile(admin_req_t *rq, admin_resp_t *rs)
+{
+    json_t *errs = cmp_json_own(rq->p, json_array()), *cur;
+    profile_in_t in;
+    const char *vals[12], *uuid = admin_seg(rq, 1);
+    int lens[12] = {0};
+    PGresult *r;
+
+    if (read_fields(rq, rs, &in) || load_one(rq, rs, uuid, &cur))
+        return;
+    if (in.name != NULL && strcmp(in.name, json_string_value(json_object_get(cur, "name"))) != 0)
+        json_array_append_new(errs, json_string("name cannot be changed"));
+    check_rules(rq, &in, json_is_true(json_object_get(cur, "hasSharedSecret")), errs);
+    if (json_array_size(errs) > 0) {
+        admin_invalid(rq, rs, json_incref(errs));
+        return;
+    }
+    if (check_refs(rq, rs, &in) || seal_secret(rq, rs, &in))
+        return;
+    vals[0] = uuid;
+    params(rq, &in, vals, lens);
+    rq->audit_object = apr_pstrcat(rq->p, "cmpProfile:", uuid, NULL);
+    /* A blank sharedSecret keeps the stored one. */
+    if (admin_sql(rq, rs, "UPDATE cmp_profile SET description = $2, variant = $3, "
+                  "request_protection = $4, response_protection = $5, "
+                  "shared_secret_enc = CASE WHEN NOT $12::boolean THEN NULL ELSE "
+                  "coalesce($6::bytea, shared_secret_enc) END, signing_credential_id "
+                  "= (SELECT id FROM signing_credential WHERE uuid = $7::uuid), "
+                  "default_ra_profile_id = (SELECT id FROM ra_profile WHERE uuid = "
+                  "$8::uuid), trust_anchors = $9, allow_implicit_confirm = $10, "
+                  "confirm_timeout_s = $11::int WHERE uuid = $1::uuid", 12, vals,
+                  lens, &r))
+        return;
+    if (!load_one(rq, rs, uuid, &cur))
+        admin_json(rq, rs, 200, json_incref(cur));
+}
+
+/* ---- delete, enable, link ------------------------------------------------ */
+
+/* NULL when deleted, else why not. */
+static const char *delete_uuid(admin_req_t *rq, admin_resp_t *rs, const char *uuid,
+                               int force)
+{
+    PGresult *r;
+    json_t *o, *ras;
+    const char *names = "";
+    size_t i;
+
+    if (load_one(rq, rs, uuid, &o))
+        return "not found";
+    ras = json_object_get(o, "raProfiles");
+    if (json_array_size(ras) > 0 && !force) {
+        for (i = 0; i < json_array_size(ras); i++)
+            names = apr_pstrcat(rq->p, names, i ? "," : "", json_string_value(
+                                json_object_get(json_array_get(ras, i), "name")), NULL);
+        return apr_psprintf(rq->p, "Cannot remove as there are associated RA "
+                            "Profiles (%d): %s", (int)json_array_size(ras), names);
+    }
+    if (admin_sql(rq, rs, "UPDATE ra_profile SET cmp_profile_id = NULL WHERE "
+                  "cmp_profile_id = (SELECT id FROM cmp_profile WHERE uuid = $1::uuid)",
+                  1, &uuid, NULL, &r)
+            || admin_sql(rq, rs, "DELETE FROM cmp_profile WHERE uuid = $1::uuid", 1,
+                         &uuid, NULL, &r))
+        return "database error";
+    return NULL;
+}
+
+static void delete_profile(admin_req_t *rq, admin_resp_t *rs)
+{
+    const char *why;
+
+    rq->audit_object = apr_pstrcat(rq->p, "cmpProfile:", admin_seg(rq, 1), NULL);
+    why = delete_uuid(rq, rs, admin_seg(rq, 1), 0);
+    if (why == NULL)
+        admin_no_content(rs);
+    else if (rs->status < 400 || rs->status == 500)
+        admin_invalid(rq, rs, json_pack("[s]", why));
+}
+
+static apr_array_header_t *uuid_list(admin_req_t *rq, admin_resp_t *rs)
+{
+    apr_array_header_t *a;
+    json_t *item;
+    size_t i;
+
+    if (rq->body == NULL || !json_is_array(rq->body)) {
+        admin_error(rq, rs, 400, "the body must be a JSON array of UUIDs");
+        return NULL;
+    }
+    a = apr_array_make(rq->p, 8, sizeof(const char *));
+    json_array_foreach(rq->body, i, item) {
+        if (!json_is_string(item) || !admin_is_uuid(json_string_value(item))) {
+            admin_error(rq, rs, 400, "the body must be a JSON array of UUIDs");
+            return NULL;
+        }
+        APR_ARRAY_PUSH(a, const char *) = json_string_value(item);
+    }
+    return a;
+}
+
+static void bulk_delete(admin_req_t *rq, admin_resp_t *rs, int force)
+{
+    apr_array_header_t *a = uuid_list(rq, rs);
+    json_t *failures;
+    int i;
+
+    if (a == NULL)
+        return;
+    failures = cmp_json_own(rq->p, json_array());
+    rq->audit_object = apr_psprintf(rq->p, "cmpProfiles:%d", a->nelts);
+    for (i = 0; i < a->nelts; i++) {
+        const char *uuid = APR_ARRAY_IDX(a, i, const char *), *why;
+        admin_resp_t one = {0, NULL, NULL};
+
+        why = delete_uuid(rq, &one, uuid, force);
+        if (one.status == 503 || one.status == 500) {
+            *rs = one;
+            return;
+        }
+        if (why != NULL)
+            json_array_append_new(failures, json_pack("{s:s,s:s}", "uuid", uuid,
+                                                      "message", why));
+    }
+    admin_json(rq, rs, 200, json_incref(failures));
+}
+
+static void bulk_delete_plain(admin_req_t *rq, admin_resp_t *rs)
+{
+    bulk_delete(rq, rs, 0);
+}
+
+static void bulk_delete_force(admin_req_t *rq, admin_resp_t *rs)
+{
+    bulk_delete(rq, rs, 1);
+}
+
+static void set_enabled(admin_req_t *rq, admin_resp_t *rs, const char *uuid, int on,
+                        int must_exist)
+{
+    const char *vals[2] = {uuid, on ? "true" : "false"};
+    PGresult *r;
+
+    if (admin_sql(rq, rs, "UPDATE cmp_profile SET enabled = $2 WHERE uuid = "
+                  "$1::uuid RETURNING id", 2, vals, NULL, &r))
+        return;
+    if (PQntuples(r) == 0 && must_exist)
+        admin_error(rq, rs, 404, "CMP Profile %s not found", uuid);
+    else
+        admin_no_content(rs);
+}
+
+static void enable_profile(admin_req_t *rq, admin_resp_t *rs)
+{
+    rq->audit_object = apr_pstrcat(rq->p, "cmpProfile:", admin_seg(rq, 1), NULL);
+    set_enabled(rq, rs, admin_seg(rq, 1), 1, 1);
+}
+
+static void disable_profile(admin_req_t *rq, admin_resp_t *rs)
+{
+    rq->audit_object = apr_pstrcat(rq->p, "cmpProfile:", admin_seg(rq, 1), NULL);
+    set_enabled(rq, rs, admin_seg(rq, 1), 0, 1);
+}
+
+static void bulk_enabled(admin_req_t *rq, admin_resp_t *rs, int on)
+{
+    apr_array_header_t *a = uuid_list(rq, rs);
+    int i;
+
+    if (a == NULL)
+        return;
+    rq->audit_object = apr_psprintf(rq->p, "cmpProfiles:%d", a->nelts);
+    admin_no_content(rs);
+    /* unknown UUIDs are skipped, as CZERTAINLY does */
+    for (i = 0; i < a->nelts && rs->status < 400; i++)
+        set_enabled(rq, rs, APR_ARRAY_IDX(a, i, const char *), on, 0);
+}
+
+static void bulk_enable(admin_req_t *rq, admin_resp_t *rs)
+{
+    bulk_enabled(rq, rs, 1);
+}
+
+static void bulk_disable(admin_req_t *rq, admin_resp_t *rs)
+{
+    bulk_enabled(rq, rs, 0);
+}
+
+static void set_default_ra(admin_req_t *rq, admin_resp_t *rs)
+{
+    const char *vals[2] = {admin_seg(rq, 1), admin_seg(rq, 3)};
+    PGresult *r;
+
+    rq->audit_object = apr_pstrcat(rq->p, "cmpProfile:", vals[0], NULL);
+    if (admin_sql(rq, rs, "SELECT 1 FROM ra_profile WHERE uuid = $1::uuid", 1,
+                  vals + 1, NULL, &r))
+        return;
+    if (PQntuples(r) == 0) {
+        admin_error(rq, rs, 404, "RA Profile %s not found", vals[1]);
+        return;
+    }
+    if (admin_sql(rq, rs, "UPDATE cmp_profile SET default_ra_profile_id = (SELECT id "
+                  "FROM ra_profile WHERE uuid = $2::uuid) WHERE uuid = $1::uuid "
+                  "RETURNING id", 2, vals, NULL, &r))
+        return;
+    if (PQntuples(r) == 0)
+        admin_error(rq, rs, 404, "CMP Profile %s not found", vals[0]);
+    else
+        admin_no_content(rs);
+}
+
+/* ---- signing certificates ------------------------------------------------ */
+
+static json_t *credential_rows(admin_req_t *rq, PGresult *r)
+{
+    json_t *list = json_array();
+    int i;
+
+    for (i = 0; i < PQntuples(r); i++) {
+        json_t *o = json_pack("{s:s,s:s*}", "uuid", PQgetvalue(r, i, 0),
+                              "authorityUuid", PQgetisnull(r, i, 2) ? NULL
+                                                                    : PQgetvalue(r, i, 2));
+        size_t n;
+        unsigned char *der = cmp_db_bytea(rq->p, r, i, 1, &n);
+
+        admin_cert_fields(rq->p, o, der, n);
+        json_array_append_new(list, o);
+    }
+    return list;
+}
+
+#define CRED_SELECT "SELECT s.uuid, s.cert, a.uuid FROM signing_credential s " \
+                    "LEFT JOIN authority a ON a.id = s.authority_id "
+
+static void list_signing(admin_req_t *rq, admin_resp_t *rs)
+{
+    PGresult *r;
+
+    if (!admin_sql(rq, rs, CRED_SELECT "ORDER BY s.created_at", 0, NULL, NULL, &r))
+        admin_json(rq, rs, 200, credential_rows(rq, r));
+}
+
+/* The local CA that issues a signer: its certificate and decrypted key. */
+static int load_ca(admin_req_t *rq, admin_resp_t *rs, const char *uuid,
+                   cmp_ca_t *ca, const char **id)
+{
+    PGresult *r;
+    size_t n, kn;
+    unsigned char *der, *enc, *plain = NULL;
+    const unsigned char *q;
+
+    if (admin_sql(rq, rs, "SELECT id, ca_cert, ca_key_enc FROM authority WHERE "
+                  "uuid = $1::uuid AND kind = 'local'", 1, &uuid, NULL, &r))
+        return 1;
+    if (PQntuples(r) == 0) {
+        admin_error(rq, rs, 404, "Authority %s not found", uuid);
+        return 1;
+    }
+    *id = apr_pstrdup(rq->p, PQgetvalue(r, 0, 0));
+    der = cmp_db_bytea(rq->p, r, 0, 1, &n);
+    enc = cmp_db_bytea(rq->p, r, 0, 2, &kn);
+    q = der;
+    ca->cert = d2i_X509(NULL, &q, (long)n);
+    if (enc != NULL && cmp_secret_decrypt(rq->key, CMP_LABEL_CA_KEY, enc, kn, &plain,
+                                          &kn) == APR_SUCCESS) {
+        q = plain;
+        ca->key = d2i_AutoPrivateKey(NULL, &q, (long)kn);
+        cmp_secret_free(plain, kn);
+    }
+    if (ca->cert == NULL || ca->key == NULL) {
+        X509_free(ca->cert);
+        EVP_PKEY_free(ca->key);
+        admin_error(rq, rs, 500, "the Authority's key cannot be read");
+        return 1;
+    }
+    return 0;
+}
+
+static void create_signing(admin_req_t *rq, admin_resp_t *rs)
+{
+    const json_t *issue;
+    const char *pem = NULL, *keypem = NULL, *pass = NULL, *why = NULL;
+    const char *auth_id = NULL, *vals[4];
+    int lens[4] = {0}, len = 0, clen = 0, klen = 0;
+    X509 *cert = NULL;
+    EVP_PKEY *key = NULL;
+    STACK_OF(X509) *chain = NULL;
+    unsigned char *der, *cder, *kenc;
+    PGresult *r;
+
+    if (admin_need_object(rq, rs))
+        return;
+    issue = json_object_get(rq->body, "issue");
+    cmp_json_str(rq->body, "certificate", &pem);
+    cmp_json_str(rq->body, "privateKey", &keypem);
+    cmp_json_str(rq->body, "passphrase", &pass);
+    if ((issue != NULL) == (pem != NULL)) {
+        admin_invalid(rq, rs, json_pack("[s]", "give either issue or certificate "
+                                        "with privateKey"));
+        return;
+    }
+    if (issue != NULL) {
+        const char *auuid = NULL, *subject = NULL, *type = "EC", *param = NULL;
+        long long days = 730;
+        X509_NAME *name;
+        cmp_ca_t ca = {NULL, NULL};
+
+        if (!json_is_object(issue) || cmp_json_str(issue, "authorityUuid", &auuid) != 1
+                || !admin_is_uuid(auuid) || cmp_json_str(issue, "subject", &subject) != 1
+                || cmp_json_str(issue, "keyType", &type) < 0
+                || cmp_json_str(issue, "keyParameter", &param) < 0
+                || cmp_json_int(issue, "validityDays", &days) < 0) {
+            admin_invalid(rq, rs, json_pack("[s]", "issue needs authorityUuid and "
+                                            "subject; keyType, keyParameter and "
+                                            "validityDays are optional"));
+            return;
+        }
+        if ((name = admin_parse_name(subject, &why)) == NULL
+                || days < 1 || days > 36500) {
+            X509_NAME_free(name);
+            admin_invalid(rq, rs, json_pack("[s]", why != NULL ? why
+                                            : "issue.validityDays must be 1..36500"));
+            return;
+        }
+        if ((key = admin_keygen(type, param, &why)) == NULL) {
+            X509_NAME_free(name);
+            admin_invalid(rq, rs, json_pack("[s]", why));
+            return;
+        }
+        if (load_ca(rq, rs, auuid, &ca, &auth_id)) {
+            X509_NAME_free(name);
+            EVP_PKEY_free(key);
+            return;
+        }
+        cert = admin_make_signer(&ca, key, name, (int)days, &why);
+        chain = sk_X509_new_null();
+        if (cert != NULL && chain != NULL && X509_up_ref(ca.cert))
+            sk_X509_push(chain, ca.cert);
+        X509_free(ca.cert);
+        EVP_PKEY_free(ca.key);
+        X509_NAME_free(name);
+    } else {
+        STACK_OF(X509) *certs = admin_parse_certs(pem);
+
+        if (certs != NULL)
+            cert = sk_X509_shift(certs);
+        chain = certs;
+        key = keypem != NULL ? admin_parse_key(keypem, pass) : NULL;
+        if (cert == NULL || key == NULL || !X509_check_private_key(cert, key)) {
+            admin_invalid(rq, rs, json_pack("[s]", "certificate and privateKey must "
+                                            "be PEM and belong together (passphrase?)"));
+            goto out;
+        }
+    }
+    if (cert == NULL) {
+        admin_error(rq, rs, 500, "the signing certificate could not be made");
+        goto out;
+    }
+    der = admin_der(rq->p, cert, &len);
+    cder = admin_der_chain(rq->p, chain, 0, &clen);
+    kenc = admin_key_sealed(rq->p, rq->key, CMP_LABEL_SIGNING_KEY, key, &klen);
+    vals[0] = (const char *)der;
+    lens[0] = len;
+    vals[1] = clen > 0 ? (const char *)cder : NULL;
+    lens[1] = clen;
+    vals[2] = (const char *)kenc;
+    lens[2] = klen;
+    vals[3] = auth_id;
+    if (der == NULL || kenc == NULL) {
+        admin_error(rq, rs, 500, "the signing certificate could not be stored");
+        goto out;
+    }
+    if (admin_sql(rq, rs, "WITH s AS (INSERT INTO signing_credential (cert, chain, "
+                  "key_enc, authority_id) VALUES ($1, $2, $3, $4::bigint) RETURNING *) "
+                  "SELECT s.uuid, s.cert, a.uuid FROM s LEFT JOIN authority a ON "
+                  "a.id = s.authority_id", 4, vals, lens, &r))
+        goto out;
+    rq->audit_object = apr_pstrcat(rq->p, "signingCertificate:", PQgetvalue(r, 0, 0),
+                                   NULL);
+    admin_json(rq, rs, 201, json_incref(json_array_get(
+                   cmp_json_own(rq->p, credential_rows(rq, r)), 0)));
+out:
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    sk_X509_pop_free(chain, X509_free);
+    ERR_clear_error();
+}
+
+const admin_route_t admin_cmp_profile_routes[] = {
+    {ADMIN_GET, "/cmpProfiles", list_profiles},
+    {ADMIN_POST, "/cmpProfiles", create_profile},
+    {ADMIN_GET, "/cmpProfiles/signingCertificates", list_signing},
+    {ADMIN_POST, "/cmpProfiles/signingCertificates", create_signing},
+    {ADMIN_DELETE, "/cmpProfiles/delete", bulk_delete_plain},
+    {ADMIN_DELETE, "/cmpProfiles/delete/force", bulk_delete_force},
+    {ADMIN_PATCH, "/cmpProfiles/enable", bulk_enable},
+    {ADMIN_PATCH, "/cmpProfiles/disable", bulk_disable},
+    {ADMIN_GET, "/cmpProfiles/{uuid}", get_profile},
+    {ADMIN_PUT, "/cmpProfiles/{uuid}", edit_profile},
+    {ADMIN_DELETE, "/cmpProfiles/{uuid}", delete_profile},
+    {ADMIN_PATCH, "/cmpProfiles/{uuid}/enable", enable_profile},
+    {ADMIN_PATCH, "/cmpProfiles/{uuid}/disable", disable_profile},
+    {ADMIN_PATCH, "/cmpProfiles/{uuid}/raProfiles/{uuid}", set_default_ra},
+    {ADMIN_OTHER, NULL, NULL}
+};

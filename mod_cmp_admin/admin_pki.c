@@ -1,0 +1,296 @@
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <apr_strings.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "admin_pki.h"
+
+static int settable(EVP_PKEY_CTX *ctx, const char *name)
+{
+    const OSSL_PARAM *ps = EVP_PKEY_CTX_settable_params(ctx);
+
+    return ps != NULL && OSSL_PARAM_locate_const(ps, name) != NULL;
+}
+
+EVP_PKEY *admin_keygen(const char *type, const char *param, const char **why)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+    EVP_PKEY *key = NULL;
+    OSSL_PARAM ps[2] = {OSSL_PARAM_END, OSSL_PARAM_END};
+    size_t bits;
+
+    if (ctx == NULL || EVP_PKEY_keygen_init(ctx) <= 0) {
+        *why = "key type not supported by this OpenSSL";
+        goto out;
+    }
+    if (settable(ctx, OSSL_PKEY_PARAM_GROUP_NAME)) {
+        ps[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+                                                 (char *)(param && *param ? param
+                                                                          : "P-256"), 0);
+    } else if (settable(ctx, OSSL_PKEY_PARAM_BITS)) {
+        bits = param != NULL && *param ? strtoul(param, NULL, 10) : 3072;
+        ps[0] = OSSL_PARAM_construct_size_t(OSSL_PKEY_PARAM_BITS, &bits);
+    } else if (param != NULL && *param) {
+        *why = "this key type takes no parameter";
+        goto out;
+    }
+    if (!EVP_PKEY_CTX_set_params(ctx, ps) || EVP_PKEY_generate(ctx, &key) <= 0) {
+        *why = "key generation failed (unknown curve or size?)";
+        key = NULL;
+    }
+out:
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+    return key;
+}
+
+/* RFC 4514 strings name the most specific RDN first, the reverse of the
+ * encoded order; OpenSSL's "/O=org/CN=name" form is in encoded order. */
+X509_NAME *admin_parse_name(const char *s, const char **why)
+{
+    X509_NAME *n = X509_NAME_new();
+    char *copy = strdup(s), *tok, *save = NULL;
+    const char *sep = *s == '/' ? "/" : ",";
+
+    for (tok = strtok_r(copy, sep, &save); tok != NULL && n != NULL;
+         tok = strtok_r(NULL, sep, &save)) {
+        char *eq = strchr(tok, '=');
+
+        while (*tok == ' ')
+            tok++;
+        if (eq == NULL || eq == tok || eq[1] == '\0'
+                || (*eq = '\0', !X509_NAME_add_entry_by_txt(n, tok, MBSTRING_UTF8,
+                                                           (unsigned char *)eq + 1,
+                                                           *sep == ',' ? 0 : -1,
+                                                           *sep == ',' ? 0 : -1, 0))) {
+            *why = "the subject must be like CN=name,O=org";
+            X509_NAME_free(n);
+            n = NULL;
+        }
+    }
+    free(copy);
+    if (n != NULL && X509_NAME_entry_count(n) == 0) {
+        *why = "the subject is empty";
+        X509_NAME_free(n);
+        n = NULL;
+    }
+    ERR_clear_error();
+    return n;
+}
+
+static int add_ext(X509 *cert, X509V3_CTX *v3, int nid, const char *value)
+{
+    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, v3, nid, value);
+    int ok = ext != NULL && X509_add_ext(cert, ext, -1);
+
+    X509_EXTENSION_free(ext);
+    return ok;
+}
+
+static const EVP_MD *digest_for(EVP_PKEY *key)
+{
+    char name[80];
+
+    if (EVP_PKEY_get_default_digest_name(key, name, sizeof(name)) <= 0
+            || strcmp(name, "UNDEF") == 0)
+        return NULL;
+    return EVP_get_digestbyname(name);
+}
+
+static X509 *make_cert(X509 *issuer, EVP_PKEY *issuer_key, EVP_PKEY *key,
+                       const X509_NAME *subject, int days, const char *bc,
+                       const char *ku, const char *eku, const char **why)
+{
+    X509 *cert = X509_new();
+    ASN1_INTEGER *serial = cmp_issue_serial();
+    X509V3_CTX v3;
+    time_t now = time(NULL);
+
+    if (cert == NULL || serial == NULL || !X509_set_version(cert, X509_VERSION_3)
+            || !X509_set_serialNumber(cert, serial)
+            || !X509_set_subject_name(cert, subject)
+            || !X509_set_issuer_name(cert, issuer != NULL
+                                     ? X509_get_subject_name(issuer) : subject)
+            || !X509_time_adj_ex(X509_getm_notBefore(cert), 0, 0, &now)
+            || !X509_time_adj_ex(X509_getm_notAfter(cert), days, 0, &now)
+            || !X509_set_pubkey(cert, key))
+        goto fail;
+    X509V3_set_ctx(&v3, issuer != NULL ? issuer : cert, cert, NULL, NULL, 0);
+    if (!add_ext(cert, &v3, NID_basic_constraints, bc)
+            || !add_ext(cert, &v3, NID_key_usage, ku)
+            || (eku != NULL && !add_ext(cert, &v3, NID_ext_key_usage, eku))
+            || !add_ext(cert, &v3, NID_subject_key_identifier, "hash")
+            || !add_ext(cert, &v3, NID_authority_key_identifier, "keyid:always"))
+        goto fail;
+    if (issuer != NULL && ASN1_TIME_compare(X509_get0_notAfter(issuer),
+                                            X509_get0_notAfter(cert)) < 0
+            && !X509_set1_notAfter(cert, X509_get0_notAfter(issuer)))
+        goto fail;
+    if (X509_sign(cert, issuer_key, digest_for(issuer_key)) <= 0)
+        goto fail;
+    ASN1_INTEGER_free(serial);
+    return cert;
+fail:
+    *why = "the certificate could not be made";
+    ASN1_INTEGER_free(serial);
+    X509_free(cert);
+    ERR_clear_error();
+    return NULL;
+}
+
+X509 *admin_make_ca(EVP_PKEY *key, const X509_NAME *subject, int days,
+                    const char **why)
+{
+    return make_cert(NULL, key, key, subject, days, "critical,CA:TRUE",
+                     "critical,keyCertSign,cRLSign", NULL, why);
+}
+
+X509 *admin_make_signer(const cmp_ca_t *ca, EVP_PKEY *key,
+                        const X509_NAME *subject, int days, const char **why)
+{
+    return make_cert(ca->cert, ca->key, key, subject, days, "critical,CA:FALSE",
+                     "critical,digitalSignature", "1.3.6.1.5.5.7.3.28", why);
+}
+
+STACK_OF(X509) *admin_parse_certs(const char *pem)
+{
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    STACK_OF(X509) *sk = sk_X509_new_null();
+    X509 *x;
+
+    while (b != NULL && sk != NULL
+           && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
+        sk_X509_push(sk, x);
+    BIO_free(b);
+    ERR_clear_error();
+    if (sk != NULL && sk_X509_num(sk) == 0) {
+        sk_X509_free(sk);
+        return NULL;
+    }
+    return sk;
+}
+
+EVP_PKEY *admin_parse_key(const char *pem, const char *pass)
+{
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    EVP_PKEY *k = b != NULL ? PEM_read_bio_PrivateKey(b, NULL, NULL,
+                                                      (void *)(pass ? pass : ""))
+                            : NULL;
+
+    BIO_free(b);
+    ERR_clear_error();
+    return k;
+}
+
+unsigned char *admin_der(apr_pool_t *p, X509 *x, int *len)
+{
+    unsigned char *der = NULL, *out;
+
+    *len = i2d_X509(x, &der);
+    if (*len <= 0)
+        return NULL;
+    out = apr_pmemdup(p, der, (apr_size_t)*len);
+    OPENSSL_free(der);
+    return out;
+}
+
+unsigned char *admin_der_chain(apr_pool_t *p, STACK_OF(X509) *sk, int from,
+                               int *len)
+{
+    unsigned char *out = NULL;
+    int i, total = 0;
+
+    for (i = from; i < sk_X509_num(sk); i++) {
+        int n;
+        unsigned char *one = admin_der(p, sk_X509_value(sk, i), &n), *grown;
+
+        if (one == NULL)
+            return NULL;
+        grown = apr_palloc(p, (apr_size_t)(total + n));
+        if (total > 0)
+            memcpy(grown, out, (size_t)total);
+        memcpy(grown + total, one, (size_t)n);
+        out = grown;
+        total += n;
+    }
+    *len = total;
+    return out;
+}
+
+unsigned char *admin_key_sealed(apr_pool_t *p, const cmp_secret_key_t *k,
+                                const char *label, EVP_PKEY *key, int *len)
+{
+    PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(key);
+    unsigned char *der = NULL, *out = NULL;
+    size_t outlen = 0;
+    int n = p8 != NULL ? i2d_PKCS8_PRIV_KEY_INFO(p8, &der) : -1;
+
+    PKCS8_PRIV_KEY_INFO_free(p8);
+    if (n > 0 && cmp_secret_encrypt(p, k, label, der, (size_t)n, &out, &outlen)
+                     != APR_SUCCESS)
+        out = NULL;
+    if (der != NULL)
+        OPENSSL_clear_free(der, (size_t)n);
+    *len = (int)outlen;
+    return out;
+}
+
+static const char *name_2253(apr_pool_t *p, const X509_NAME *n)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *data = NULL;
+    long len;
+    const char *out = "";
+
+    if (b != NULL && X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253) >= 0
+            && (len = BIO_get_mem_data(b, &data)) > 0)
+        out = apr_pstrndup(p, data, (apr_size_t)len);
+    BIO_free(b);
+    return out;
+}
+
+static const char *iso_time(apr_pool_t *p, const ASN1_TIME *t)
+{
+    struct tm tm;
+    char buf[32];
+
+    if (!ASN1_TIME_to_tm(t, &tm))
+        return "";
+    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return apr_pstrdup(p, buf);
+}
+
+void admin_cert_fields(apr_pool_t *p, json_t *o, const unsigned char *der,
+                       size_t len)
+{
+    const unsigned char *q = der;
+    X509 *x = der != NULL ? d2i_X509(NULL, &q, (long)len) : NULL;
+    char *hex;
+    const char *type;
+    BIO *b;
+
+    if (x == NULL)
+        return;
+    hex = cmp_issue_serial_hex(X509_get0_serialNumber(x));
+    type = EVP_PKEY_get0_type_name(X509_get0_pubkey(x));
+    json_object_set_new(o, "subjectDn", json_string(name_2253(p, X509_get_subject_name(x))));
+    json_object_set_new(o, "issuerDn", json_string(name_2253(p, X509_get_issuer_name(x))));
+    json_object_set_new(o, "serialNumber", json_string(hex != NULL ? hex : ""));
+    json_object_set_new(o, "notBefore", json_string(iso_time(p, X509_get0_notBefore(x))));
+    json_object_set_new(o, "notAfter", json_string(iso_time(p, X509_get0_notAfter(x))));
+    json_object_set_new(o, "keyType", json_string(type != NULL ? type : "unknown"));
+    if ((b = BIO_new(BIO_s_mem())) != NULL && PEM_write_bio_X509(b, x)) {
+        char *data = NULL;
+        long n = BIO_get_mem_data(b, &data);
+
+        json_object_set_new(o, "certificate", json_stringn(data, (size_t)n));
+    }
+    BIO_free(b);
+    OPENSSL_free(hex);
+    X509_free(x);
+}

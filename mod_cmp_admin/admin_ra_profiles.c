@@ -1,0 +1,446 @@
+/* RA Profiles: /raProfiles and /authorities/{uuid}/raProfiles, with the
+ * certificate policy and the CMP protocol activation. */
+#include <regex.h>
+#include <string.h>
+
+#include <apr_strings.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+
+#include "admin.h"
+
+#define RA_JSON \
+    "json_build_object('uuid', r.uuid, 'name', r.name, 'description', " \
+    "r.description, 'enabled', r.enabled, 'authorityUuid', a.uuid, " \
+    "'authorityName', a.name, 'validityDays', r.validity_days, " \
+    "'allowedKeyTypes', to_json(r.allowed_key_types), 'minSecurityBits', " \
+    "r.min_security_bits, 'subjectPattern', r.subject_pattern, " \
+    "'allowSubjectAltName', r.allow_san, 'keyUsage', to_json(array_remove(" \
+    "string_to_array(r.key_usage, ','), 'critical')), 'extendedKeyUsage', " \
+    "to_json(coalesce(string_to_array(nullif(r.extended_key_usage, ''), ','), " \
+    "'{}')), 'enabledProtocols', CASE WHEN r.cmp_profile_id IS NULL THEN " \
+    "'[]'::json ELSE '[\"CMP\"]'::json END, 'cmpProfileUuid', c.uuid, " \
+    "'createdAt', r.created_at)"
+#define RA_FROM \
+    " FROM ra_profile r JOIN authority a ON a.id = r.authority_id " \
+    "LEFT JOIN cmp_profile c ON c.id = r.cmp_profile_id "
+
+static const char *const key_usages[] = {
+    "digitalSignature", "nonRepudiation", "keyEncipherment", "dataEncipherment",
+    "keyAgreement", "keyCertSign", "cRLSign", "encipherOnly", "decipherOnly",
+    NULL
+};
+
+static void list_all(admin_req_t *rq, admin_resp_t *rs)
+{
+    json_t *o;
+
+    if (!admin_sql_json(rq, rs, "SELECT coalesce(json_agg(" RA_JSON
+                        " ORDER BY r.name), '[]')::text" RA_FROM, 0, NULL, &o))
+        admin_json(rq, rs, 200, o);
+}
+
+static int authority_exists(admin_req_t *rq, admin_resp_t *rs)
+{
+    const char *vals[1] = {admin_seg(rq, 1)};
+    PGresult *r;
+
+    if (admin_sql(rq, rs, "SELECT 1 FROM authority WHERE uuid = $1::uuid", 1,
+                  vals, NULL, &r))
+        return 0;
+    if (PQntuples(r) == 1)
+        return 1;
+    admin_error(rq, rs, 404, "Authority %s not found", vals[0]);
+    return 0;
+}
+
+static void list_of_authority(admin_req_t *rq, admin_resp_t *rs)
+{
+    const char *vals[1] = {admin_seg(rq, 1)};
+    json_t *o;
+
+    if (authority_exists(rq, rs)
+            && !admin_sql_json(rq, rs, "SELECT coalesce(json_agg(" RA_JSON
+                               " ORDER BY r.name), '[]')::text" RA_FROM
+                               "WHERE a.uuid = $1::uuid", 1, vals, &o))
+        admin_json(rq, rs, 200, o);
+}
+
+/* The RA Profile of the path (authority segment 1, profile segment 3). */
+static int load_one(admin_req_t *rq, admin_resp_t *rs, json_t **out)
+{
+    const char *vals[2] = {admin_seg(rq, 1), admin_seg(rq, 3)};
+
+    if (admin_sql_json(rq, rs, "SELECT " RA_JSON "::text" RA_FROM
+                       "WHERE a.uuid = $1::uuid AND r.uuid = $2::uuid", 2, vals,
+                       out))
+        return 1;
+    if (*out == NULL) {
+        admin_error(rq, rs, 404, "RA Profile %s not found in Authority %s",
+                    vals[1], vals[0]);
+        return 1;
+    }
+    return 0;
+}
+
+static void get_one(admin_req_t *rq, admin_resp_t *rs)
+{
+    json_t *o;
+
+    if (!load_one(rq, rs, &o))
+        admin_json(rq, rs, 200, o);
+}
+
+/* The policy fields of a create or edit; absent fields stay NULL (SQL keeps
+ * the default or the stored value). */
+typedef struct {
+    const char *description, *validity, *key_types, *min_bits, *pattern;
+    const char *allow_san, *key_usage, *eku;
+    int clear_pattern;
+} policy_in_t;
+
+static int known_key_type(const char *t)
+{
+    EVP_KEYMGMT *km = EVP_KEYMGMT_fetch(NULL, t, NULL);
+
+    EVP_KEYMGMT_free(km);
+    return km != NULL;
+}
+
+static const char *joined(admin_req_t *rq, apr_array_header_t *a,
+                          const char *prefix)
+{
+    const char *s = prefix;
+    int i;
+
+    for (i = 0; i < a->nelts; i++)
+        s = apr_pstrcat(rq->p, s, *s ? "," : "", APR_ARRAY_IDX(a, i, const char *),
+                        NULL);
+    return s;
+}
+
+static int read_strs(admin_req_t *rq, admin_resp_t *rs, const char *key,
+                     apr_array_header_t **out)
+{
+    *out = NULL;
+    return admin_type_error(rq, rs, cmp_json_strs(rq->p, rq->body, key, out), key,
+                            "an array of strings");
+}
+
+static void check_key_usage(admin_req_t *rq, apr_array_header_t *ku,
+                            json_t *errs, policy_in_t *in)
+{
+    int i, j;
+
+    for (i = 0; i < ku->nelts; i++) {
+        const char *u = APR_ARRAY_IDX(ku, i, const char *);
+
+        for (j = 0; key_usages[j] != NULL && strcmp(key_usages[j], u) != 0; j++)
+            ;
+        if (key_usages[j] == NULL)
+            json_array_append_new(errs, json_sprintf("keyUsage '%s' is unknown", u));
+    }
+    in->key_usage = ku->nelts > 0 ? joined(rq, ku, "critical") : "";
+}
+
+static void check_eku(admin_req_t *rq, apr_array_header_t *eku, json_t *errs,
+                      policy_in_t *in)
+{
+    int i;
+
+    for (i = 0; i < eku->nelts; i++) {
+        const char *u = APR_ARRAY_IDX(eku, i, const char *);
+        ASN1_OBJECT *o = strchr(u, ',') == NULL ? OBJ_txt2obj(u, 0) : NULL;
+
+        if (o == NULL)
+            json_array_append_new(errs, json_sprintf("extendedKeyUsage '%s' is "
+                                                     "neither a name nor an OID", u));
+        ASN1_OBJECT_free(o);
+    }
+    in->eku = joined(rq, eku, "");
+}
+
+static int read_policy(admin_req_t *rq, admin_resp_t *rs, json_t *errs,
+                       policy_in_t *in)
+{
+    long long days = 0, bits = 0;
+    int san = 0, got;
+    apr_array_header_t *types, *ku, *eku;
+    const char *pattern = NULL;
+    regex_t re;
+
+    memset(in, 0, sizeof(*in));
+    if (admin_type_error(rq, rs, cmp_json_str(rq->body, "description", &in->description), "description", "a string")
+            || admin_type_error(rq, rs, got = cmp_json_int(rq->body, "validityDays", &days), "validityDays", "a number"))
+        return 1;
+    if (got == 1) {
+        if (days < 1 || days > 36500)
+            json_array_append_new(errs, json_string("validityDays must be 1..36500"));
+        in->validity = apr_psprintf(rq->p, "%" APR_INT64_T_FMT, (apr_int64_t)days);
+    }
+    if (admin_type_error(rq, rs, got = cmp_json_int(rq->body, "minSecurityBits", &bits), "minSecurityBits", "a number"))
+        return 1;
+    if (got == 1) {
+        if (bits < 0 || bits > 256)
+            json_array_append_new(errs, json_string("minSecurityBits must be 0..256"));
+        in->min_bits = apr_psprintf(rq->p, "%" APR_INT64_T_FMT, (apr_int64_t)bits);
+    }
+    if (admin_type_error(rq, rs, got = cmp_json_bool(rq->body, "allowSubjectAltName", &san), "allowSubjectAltName", "a boolean"))
+        return 1;
+    if (got == 1)
+        in->allow_san = san ? "true" : "false";
+    if (admin_type_error(rq, rs, got = cmp_json_str(rq->body, "subjectPattern", &pattern), "subjectPattern", "a string"))
+        return 1;
+    if (got == 1 && *pattern) {
+        if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
+            json_array_append_new(errs, json_string("subjectPattern is not a valid "
+                                                    "POSIX extended regular expression"));
+        else
+            regfree(&re);
+        in->pattern = pattern;
+    } else if (got == 1 || json_is_null(json_object_get(rq->body, "subjectPattern"))) {
+        in->clear_pattern = 1;
+    }
+    if (read_strs(rq, rs, "allowedKeyTypes", &types) || read_strs(rq, rs, "keyUsage", &ku)
+            || read_strs(rq, rs, "extendedKeyUsage", &eku))
+        return 1;
+    if (types != NULL) {
+        int i;
+
+        for (i = 0; i < types->nelts; i++)
+            if (!known_key_type(APR_ARRAY_IDX(types, i, const char *)))
+                json_array_append_new(errs, json_sprintf("allowedKeyTypes: '%s' is "
+                                      "not a key type of this OpenSSL",
+                                      APR_ARRAY_IDX(types, i, const char *)));
+        in->key_types = joined(rq, types, "");
+    }
+    if (ku != NULL)
+        check_key_usage(rq, ku, errs, in);
+    if (eku != NULL)
+        check_eku(rq, eku, errs, in);
+    return 0;
+}
+
+static void create(admin_req_t *rq, admin_resp_t *rs)
+{
+    json_t *errs = cmp_json_own(rq->p, json_array()), *o;
+    const char *name = NULL, *vals[10];
+    policy_in_t in;
+    PGresult *r;
+
+    if (admin_need_object(rq, rs)
+            || admin_type_error(rq, rs, cmp_json_str(rq->body, "name", &name), "name", "a string")
+            || read_policy(rq, rs, errs, &in))
+        return;
+    if (name == NULL || !admin_is_name(name))
+        json_array_insert_new(errs, 0, json_string("name is required and may hold "
+                                                   "only A-Z a-z 0-9 - . _ ~"));
+    if (json_array_size(errs) > 0) {
+        admin_invalid(rq, rs, json_incref(errs));
+        return;
+    }
+    if (!authority_exists(rq, rs))
+        return;
+    vals[0] = admin_seg(rq, 1);
+    vals[1] = name;
+    vals[2] = in.description;
+    vals[3] = in.validity;
+    vals[4] = in.key_types;
+    vals[5] = in.min_bits;
+    vals[6] = in.pattern;
+    vals[7] = in.allow_san;
+    vals[8] = in.key_usage;
+    vals[9] = in.eku;
+    if (admin_sql(rq, rs, "INSERT INTO ra_profile (authority_id, name, "
+                  "description, validity_days, allowed_key_types, "
+                  "min_security_bits, subject_pattern, allow_san, key_usage, "
+                  "extended_key_usage) SELECT a.id, $2, coalesce($3, ''), "
+                  "coalesce($4::int, 365), coalesce(string_to_array(nullif($5, ''), "
+                  "','), '{}'), coalesce($6::int, 112), nullif($7, ''), "
+                  "coalesce($8::boolean, true), coalesce($9, 'critical,"
+                  "digitalSignature'), coalesce($10, '') FROM authority a "
+                  "WHERE a.uuid = $1::uuid RETURNING uuid", 10, vals, NULL, &r))
+        return;
+    rq->audit_object = apr_pstrcat(rq->p, "raProfile:", PQgetvalue(r, 0, 0), NULL);
+    vals[1] = PQgetvalue(r, 0, 0);
+    if (admin_sql_json(rq, rs, "SELECT " RA_JSON "::text" RA_FROM
+                       "WHERE r.uuid = $2::uuid", 2, vals, &o))
+        return;
+    rs->location = apr_pstrcat(rq->p, "/api/v1/authorities/", vals[0],
+                               "/raProfiles/", vals[1], NULL);
+    admin_json(rq, rs, 201, o);
+}
+
+static void edit(admin_req_t *rq, admin_resp_t *rs)
+{
+    json_t *errs = cmp_json_own(rq->p, json_array()), *o;
+    const char *name = NULL, *vals[11];
+    policy_in_t in;
+    PGresult *r;
+
+    if (admin_need_object(rq, rs)
+            || admin_type_error(rq, rs, cmp_json_str(rq->body, "name", &name), "name", "a string")
+            || read_policy(rq, rs, errs, &in) || load_one(rq, rs, &o))
+        return;
+    cmp_json_own(rq->p, o);
+    if (name != NULL && strcmp(name, json_string_value(json_object_get(o, "name"))) != 0)
+        json_array_insert_new(errs, 0, json_string("name cannot be changed"));
+    if (json_array_size(errs) > 0) {
+        admin_invalid(rq, rs, json_incref(errs));
+        return;
+    }
+    vals[0] = admin_seg(rq, 3);
+    vals[1] = in.description;
+    vals[2] = in.validity;
+    vals[3] = in.key_types;
+    vals[4] = in.min_bits;
+    vals[5] = in.pattern;
+    vals[6] = in.allow_san;
+    vals[7] = in.key_usage;
+    vals[8] = in.eku;
+    vals[9] = in.clear_pattern ? "true" : "false";
+    if (admin_sql(rq, rs, "UPDATE ra_profile SET description = coalesce($2, "
+                  "description), validity_days = coalesce($3::int, validity_days), "
+                  "allowed_key_types = CASE WHEN $4::text IS NULL THEN "
+                  "allowed_key_types ELSE coalesce(string_to_array(nullif($4, ''), "
+                  "','), '{}') END, min_security_bits = coalesce($5::int, "
+                  "min_security_bits), subject_pattern = CASE WHEN $10::boolean "
+                  "THEN NULL ELSE coalesce($6, subject_pattern) END, allow_san = "
+                  "coalesce($7::boolean, allow_san), key_usage = coalesce($8, "
+                  "key_usage), extended_key_usage = coalesce($9, extended_key_usage) "
+                  "WHERE uuid = $1::uuid", 10, vals, NULL, &r))
+        return;
+    rq->audit_object = apr_pstrcat(rq->p, "raProfile:", vals[0], NULL);
+    if (!load_one(rq, rs, &o))
+        admin_json(rq, rs, 200, o);
+}
+
+static void remove_one(admin_req_t *rq, admin_resp_t *rs)
+{
+    const char *vals[1] = {admin_seg(rq, 3)};
+    json_t *o;
+    PGresult *r;
+
+    if (load_one(rq, rs, &o))
+        return;
+    json_decref(o);
+    rq->audit_object = apr_pstrcat(rq->p, "raProfile:", vals[0], NULL);
+    if (!admin_sql(rq, rs, "DELETE FROM ra_profile WHERE uuid = $1::uuid", 1, vals,
+                   NULL, &r))
+        admin_no_content(rs);
+}
+
+static void set_enabled(admin_req_t *rq, admin_resp_t *rs, int on)
+{
+    const char *vals[3] = {admin_seg(rq, 1), admin_seg(rq, 3), on ? "true" : "false"};
+    PGresult *r;
+
+    rq->audit_object = apr_pstrcat(rq->p, "raProfile:", vals[1], NULL);
+    if (admin_sql(rq, rs, "UPDATE ra_profile r SET enabled = $3 FROM authority a "
+                  "WHERE a.id = r.authority_id AND a.uuid = $1::uuid AND r.uuid = "
+                  "$2::uuid RETURNING r.id", 3, vals, NULL, &r))
+        return;
+    if (PQntuples(r) == 0)
+        admin_error(rq, rs, 404, "RA Profile %s not found in Authority %s", vals[1],
+                    vals[0]);
+    else
+        admin_no_content(rs);
+}
+
+static void enable(admin_req_t *rq, admin_resp_t *rs)
+{
+    set_enabled(rq, rs, 1);
+}
+
+static void disable(admin_req_t *rq, admin_resp_t *rs)
+{
+    set_enabled(rq, rs, 0);
+}
+
+static void cmp_detail(admin_req_t *rq, admin_resp_t *rs, int status)
+{
+    const char *vals[2] = {admin_seg(rq, 1), admin_seg(rq, 3)};
+    const char *avail = NULL, *name = NULL;
+    json_t *o;
+
+    if (admin_sql_json(rq, rs, "SELECT json_build_object('cmpAvailable', "
+                       "c.id IS NOT NULL, 'cmpProfile', CASE WHEN c.id IS NULL THEN "
+                       "NULL ELSE json_build_object('uuid', c.uuid, 'name', c.name) "
+                       "END, 'raProfileName', r.name)::text" RA_FROM
+                       "WHERE a.uuid = $1::uuid AND r.uuid = $2::uuid", 2, vals, &o))
+        return;
+    if (o == NULL) {
+        admin_error(rq, rs, 404, "RA Profile %s not found in Authority %s", vals[1],
+                    vals[0]);
+        return;
+    }
+    (void)avail;
+    if (json_is_true(json_object_get(o, "cmpAvailable"))
+            && cmp_json_str(o, "raProfileName", &name) == 1)
+        json_object_set_new(o, "cmpUrl", json_sprintf("%s/api/v1/protocols/cmp/"
+                                                      "raProfile/%s", rq->cmp_base, name));
+    json_object_del(o, "raProfileName");
+    admin_json(rq, rs, status, json_incref(o));
+}
+
+static void get_cmp(admin_req_t *rq, admin_resp_t *rs)
+{
+    cmp_detail(rq, rs, 200);
+}
+
+static void activate_cmp(admin_req_t *rq, admin_resp_t *rs)
+{
+    const char *vals[3] = {admin_seg(rq, 1), admin_seg(rq, 3), admin_seg(rq, 7)};
+    PGresult *r;
+    json_t *o;
+
+    if (load_one(rq, rs, &o))
+        return;
+    json_decref(o);
+    if (admin_sql(rq, rs, "SELECT 1 FROM cmp_profile WHERE uuid = $1::uuid", 1,
+                  vals + 2, NULL, &r))
+        return;
+    if (PQntuples(r) == 0) {
+        admin_error(rq, rs, 404, "CMP Profile %s not found", vals[2]);
+        return;
+    }
+    rq->audit_object = apr_pstrcat(rq->p, "raProfile:", vals[1], NULL);
+    if (admin_sql(rq, rs, "UPDATE ra_profile SET cmp_profile_id = (SELECT id FROM "
+                  "cmp_profile WHERE uuid = $3::uuid) WHERE uuid = $2::uuid AND "
+                  "authority_id = (SELECT id FROM authority WHERE uuid = $1::uuid)",
+                  3, vals, NULL, &r))
+        return;
+    cmp_detail(rq, rs, 200);
+}
+
+static void deactivate_cmp(admin_req_t *rq, admin_resp_t *rs)
+{
+    const char *vals[2] = {admin_seg(rq, 1), admin_seg(rq, 3)};
+    PGresult *r;
+    json_t *o;
+
+    if (load_one(rq, rs, &o))
+        return;
+    json_decref(o);
+    rq->audit_object = apr_pstrcat(rq->p, "raProfile:", vals[1], NULL);
+    if (!admin_sql(rq, rs, "UPDATE ra_profile SET cmp_profile_id = NULL WHERE uuid "
+                   "= $2::uuid AND authority_id = (SELECT id FROM authority WHERE "
+                   "uuid = $1::uuid)", 2, vals, NULL, &r))
+        admin_no_content(rs);
+}
+
+#define RA "/authorities/{uuid}/raProfiles/{uuid}"
+const admin_route_t admin_ra_profile_routes[] = {
+    {ADMIN_GET, "/raProfiles", list_all},
+    {ADMIN_GET, "/authorities/{uuid}/raProfiles", list_of_authority},
+    {ADMIN_POST, "/authorities/{uuid}/raProfiles", create},
+    {ADMIN_GET, RA, get_one},
+    {ADMIN_PUT, RA, edit},
+    {ADMIN_DELETE, RA, remove_one},
+    {ADMIN_PATCH, RA "/enable", enable},
+    {ADMIN_PATCH, RA "/disable", disable},
+    {ADMIN_GET, RA "/protocols/cmp", get_cmp},
+    {ADMIN_PATCH, RA "/protocols/cmp/activate/{uuid}", activate_cmp},
+    {ADMIN_PATCH, RA "/protocols/cmp/deactivate", deactivate_cmp},
+    {ADMIN_OTHER, NULL, NULL}
+};

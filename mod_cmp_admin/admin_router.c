@@ -1,0 +1,342 @@
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <apr_strings.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "admin.h"
+#include "cmp_log.h"
+
+static void openapi(admin_req_t *rq, admin_resp_t *rs);
+
+static const admin_route_t own_routes[] = {
+    {ADMIN_GET, "/openapi.json", openapi},
+    {ADMIN_OTHER, NULL, NULL}
+};
+
+static const admin_route_t *const route_sets[] = {
+    admin_authority_routes, admin_ra_profile_routes, admin_cmp_profile_routes,
+    admin_certificate_routes, own_routes, NULL
+};
+
+static const char *method_name(admin_method_e m)
+{
+    static const char *const names[] = {"GET", "POST", "PUT", "PATCH", "DELETE",
+                                        "OTHER"};
+
+    return names[m];
+}
+
+const char *const *admin_route_list(void)
+{
+    static const char *list[128];
+    static char buf[128][96];
+    int n = 0, i, j;
+
+    if (list[0] != NULL)
+        return list;
+    for (i = 0; route_sets[i] != NULL; i++)
+        for (j = 0; route_sets[i][j].pattern != NULL && n < 127; j++, n++) {
+            snprintf(buf[n], sizeof(buf[n]), "%s %s",
+                     method_name(route_sets[i][j].method),
+                     route_sets[i][j].pattern);
+            list[n] = buf[n];
+        }
+    list[n] = NULL;
+    return list;
+}
+
+/* ---- responses ----------------------------------------------------------- */
+
+void admin_json(admin_req_t *rq, admin_resp_t *rs, int status, json_t *body)
+{
+    rs->status = status;
+    rs->body = cmp_json_own(rq->p, body);
+}
+
+void admin_no_content(admin_resp_t *rs)
+{
+    rs->status = 204;
+    rs->body = NULL;
+}
+
+void admin_error(admin_req_t *rq, admin_resp_t *rs, int status,
+                 const char *fmt, ...)
+{
+    va_list ap;
+    char *msg;
+
+    va_start(ap, fmt);
+    msg = apr_pvsprintf(rq->p, fmt, ap);
+    va_end(ap);
+    rs->status = status;
+    rs->body = cmp_json_message(rq->p, msg);
+}
+
+void admin_invalid(admin_req_t *rq, admin_resp_t *rs, json_t *messages)
+{
+    rs->status = 422;
+    rs->body = cmp_json_own(rq->p, messages);
+}
+
+/* ---- helpers ------------------------------------------------------------- */
+
+const char *admin_seg(const admin_req_t *rq, int i)
+{
+    return i < rq->seg->nelts ? APR_ARRAY_IDX(rq->seg, i, const char *) : "";
+}
+
+int admin_is_uuid(const char *s)
+{
+    int i;
+
+    if (strlen(s) != 36)
+        return 0;
+    for (i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                return 0;
+        } else if (!isxdigit((unsigned char)s[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int admin_is_name(const char *s)
+{
+    size_t n = strlen(s);
+
+    return n > 0 && n <= 255
+           && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                        "0123456789-._~") == n;
+}
+
+int admin_need_object(admin_req_t *rq, admin_resp_t *rs)
+{
+    if (rq->body != NULL && json_is_object(rq->body))
+        return 0;
+    admin_error(rq, rs, 400, "the request body must be a JSON object");
+    return 1;
+}
+
+int admin_type_error(admin_req_t *rq, admin_resp_t *rs, int got,
+                     const char *field, const char *type)
+{
+    if (got >= 0)
+        return 0;
+    admin_error(rq, rs, 400, "field '%s' must be %s", field, type);
+    return 1;
+}
+
+int admin_sql(admin_req_t *rq, admin_resp_t *rs, const char *sql, int n,
+              const char *const *vals, const int *lens, PGresult **res)
+{
+    const char *state = NULL;
+    apr_status_t rv = cmp_db_query(rq->p, rq->conn, sql, n, vals, lens, res,
+                                   &state);
+
+    if (rv == APR_SUCCESS)
+        return 0;
+    if (state != NULL && strcmp(state, "23505") == 0)
+        admin_error(rq, rs, 409, "an object with this name already exists");
+    else if (state != NULL && strcmp(state, "23503") == 0)
+        admin_error(rq, rs, 422, "the object is still referenced by others");
+    else if (state != NULL && (strncmp(state, "22", 2) == 0
+                               || strncmp(state, "23", 2) == 0))
+        admin_error(rq, rs, 422, "a value is out of range or not allowed");
+    else if (rv == APR_ECONNRESET)
+        admin_error(rq, rs, 503, "the database is unavailable");
+    else
+        admin_error(rq, rs, 500, "internal server error");
+    return 1;
+}
+
+int admin_sql_json(admin_req_t *rq, admin_resp_t *rs, const char *sql, int n,
+                   const char *const *vals, json_t **out)
+{
+    PGresult *r;
+    const char *why = NULL;
+
+    *out = NULL;
+    if (admin_sql(rq, rs, sql, n, vals, NULL, &r))
+        return 1;
+    if (PQntuples(r) == 0 || PQgetisnull(r, 0, 0))
+        return 0;
+    if (cmp_json_parse(rq->p, PQgetvalue(r, 0, 0),
+                       strlen(PQgetvalue(r, 0, 0)), out, &why) != APR_SUCCESS) {
+        admin_error(rq, rs, 500, "internal server error");
+        return 1;
+    }
+    return 0;
+}
+
+char *admin_pem_of(apr_pool_t *p, const unsigned char *der, size_t len)
+{
+    const unsigned char *q = der, *end = der + len;
+    BIO *b = BIO_new(BIO_s_mem());
+    char *data = NULL, *out;
+    long n;
+
+    if (b == NULL)
+        return apr_pstrdup(p, "");
+    while (der != NULL && q < end) {
+        X509 *x = d2i_X509(NULL, &q, end - q);
+
+        if (x == NULL)
+            break;
+        PEM_write_bio_X509(b, x);
+        X509_free(x);
+    }
+    n = BIO_get_mem_data(b, &data);
+    out = apr_pstrndup(p, n > 0 ? data : "", n > 0 ? (apr_size_t)n : 0);
+    BIO_free(b);
+    return out;
+}
+
+static void openapi(admin_req_t *rq, admin_resp_t *rs)
+{
+    json_t *doc = NULL;
+    const char *why = NULL;
+
+    if (cmp_json_parse(rq->p, admin_openapi_json, strlen(admin_openapi_json),
+                       &doc, &why) != APR_SUCCESS) {
+        admin_error(rq, rs, 500, "the OpenAPI document does not parse");
+        return;
+    }
+    rs->status = 200;
+    rs->body = json_incref(doc);
+    cmp_json_own(rq->p, rs->body);
+}
+
+/* ---- dispatch ------------------------------------------------------------ */
+
+static int matches(const admin_req_t *rq, const char *pattern)
+{
+    const char *p = pattern;
+    int i = 0;
+
+    while (*p == '/') {
+        const char *end = strchr(p + 1, '/');
+        size_t n = end != NULL ? (size_t)(end - p - 1) : strlen(p + 1);
+        const char *seg = admin_seg(rq, i);
+
+        if (i >= rq->seg->nelts)
+            return 0;
+        if (strncmp(p + 1, "{uuid}", n) == 0 && n == 6) {
+            if (!admin_is_uuid(seg))
+                return 0;
+        } else if (p[1] == '{') {
+            if (*seg == '\0')
+                return 0;
+        } else if (strlen(seg) != n || strncmp(seg, p + 1, n) != 0) {
+            return 0;
+        }
+        i++;
+        if (end == NULL)
+            break;
+        p = end;
+    }
+    return i == rq->seg->nelts;
+}
+
+static const admin_route_t *find_route(const admin_req_t *rq, int *path_known)
+{
+    int i, j;
+
+    *path_known = 0;
+    for (i = 0; route_sets[i] != NULL; i++)
+        for (j = 0; route_sets[i][j].pattern != NULL; j++) {
+            const admin_route_t *rt = &route_sets[i][j];
+
+            if (!matches(rq, rt->pattern))
+                continue;
+            *path_known = 1;
+            if (rt->method == rq->method)
+                return rt;
+        }
+    return NULL;
+}
+
+static int tx(admin_req_t *rq, const char *sql)
+{
+    PGresult *r;
+
+    return cmp_db_query(rq->p, rq->conn, sql, 0, NULL, NULL, &r, NULL)
+           == APR_SUCCESS;
+}
+
+static void audit(admin_req_t *rq, const admin_route_t *rt, int status,
+                  const char *result)
+{
+    PGresult *r;
+    const char *vals[5];
+
+    vals[0] = rq->actor;
+    vals[1] = apr_pstrcat(rq->p, method_name(rt->method), " ", rt->pattern, NULL);
+    vals[2] = rq->audit_object != NULL ? rq->audit_object : rq->path;
+    vals[3] = apr_psprintf(rq->p, "%d", status);
+    vals[4] = result;
+    if (cmp_db_query(rq->p, rq->conn, "INSERT INTO audit_event (actor, action, "
+                     "object, result, details) VALUES ($1, $2, $3, $4, $5)",
+                     5, vals, NULL, &r, NULL) != APR_SUCCESS)
+        cmp_log(CMP_LOG_ERR, CMPLOGNO(10501) "cannot write the audit event of "
+                "%s %s by %s", vals[1], vals[2], rq->actor);
+}
+
+static const char *result_text(admin_req_t *rq, const admin_resp_t *rs)
+{
+    const char *msg = NULL;
+
+    if (rs->status < 400)
+        return "ok";
+    if (rs->body != NULL && cmp_json_str(rs->body, "message", &msg) == 1)
+        return msg;
+    if (rs->body != NULL && json_is_array(rs->body)) {
+        apr_size_t n;
+
+        return cmp_json_text(rq->p, rs->body, &n);
+    }
+    return "error";
+}
+
+void admin_dispatch(admin_req_t *rq, admin_resp_t *rs)
+{
+    const admin_route_t *rt;
+    int known = 0;
+
+    rs->status = 500;
+    rs->body = NULL;
+    rs->location = NULL;
+    rt = find_route(rq, &known);
+    if (rt == NULL) {
+        if (known)
+            admin_error(rq, rs, 405, "method not allowed on %s", rq->path);
+        else
+            admin_error(rq, rs, 404, "no such resource: %s", rq->path);
+        return;
+    }
+    if (rt->method == ADMIN_GET) {
+        rt->fn(rq, rs);
+        return;
+    }
+    /* A change and its audit event commit together, or neither does. */
+    if (!tx(rq, "BEGIN")) {
+        admin_error(rq, rs, 503, "the database is unavailable");
+        return;
+    }
+    rt->fn(rq, rs);
+    if (rs->status < 400) {
+        audit(rq, rt, rs->status, "ok");
+        if (!tx(rq, "COMMIT")) {
+            tx(rq, "ROLLBACK");
+            admin_error(rq, rs, 503, "the change could not be committed");
+        }
+        return;
+    }
+    tx(rq, "ROLLBACK");
+    audit(rq, rt, rs->status, result_text(rq, rs));
+}

@@ -1,0 +1,208 @@
+# The Core CMP API (mod_cmp_admin) against the real httpd and PostgreSQL.
+export ADMIN_URL ADMIN_USER ADMIN_PASSWORD_FILE ADMIN_CA_FILE CMP_BASE_URL
+
+t_readme_session_from_empty_database() {
+  # A fresh database with the schema only, its own httpd, the README's block.
+  local E=$ROOT/tests/out/var-empty HP=$((HTTP_PORT + 3)) SP=$((HTTPS_PORT + 3)) url
+  rm -rf "$E"; mkdir -p "$E/session"
+  as_superuser "DROP DATABASE IF EXISTS cmp_empty" >/dev/null 2>&1 || true
+  runuser_sql() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- psql -X -q -h "$VAR_DIR/pg/run" -p "$PG_PORT" -U postgres -d postgres -c "$1"; else psql -X -q -h "$VAR_DIR/pg/run" -p "$PG_PORT" -U postgres -d postgres -c "$1"; fi; }
+  runuser_sql "CREATE DATABASE cmp_empty OWNER cmp"
+  as_superuser_db() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- psql -X -q -h "$VAR_DIR/pg/run" -p "$PG_PORT" -U postgres -d cmp_empty -c "$1"; else psql -X -q -h "$VAR_DIR/pg/run" -p "$PG_PORT" -U postgres -d cmp_empty -c "$1"; fi; }
+  as_superuser_db "CREATE EXTENSION IF NOT EXISTS pgcrypto"
+  url=${DATABASE_URL%/cmp}/cmp_empty
+  PGOPTIONS="-c client_min_messages=warning" bash "$ROOT/scripts/db-migrate.sh" "$url"
+  [ "$(psql -X -At "$url" -c 'SELECT count(*) FROM authority')" = 0 ] || fail "not empty"
+  ln -s "$VAR_DIR/secret.key" "$E/secret.key"
+  ln -s "$VAR_DIR/tls" "$E/tls"
+  cp "$VAR_DIR/admin.htpasswd" "$VAR_DIR/admin.password" "$E/"
+  cat >"$E/demo.env" <<ENV
+CMP_BASE_URL=http://127.0.0.1:$HP/api/v1/protocols/cmp
+ADMIN_URL=https://127.0.0.1:$SP/api/v1
+ADMIN_USER=admin
+ADMIN_PASSWORD_FILE=$E/admin.password
+ADMIN_CA_FILE=$E/tls/server.pem
+ENV
+  VAR_DIR=$E HTTPD_INSTANCE=httpd HTTP_PORT=$HP HTTPS_PORT=$SP CMP_DATABASE_URL=$url \
+      bash "$ROOT/scripts/httpd.sh" start
+  sed -n '/<!-- admin-session:start -->/,/<!-- admin-session:end -->/p' "$ROOT/README.md" \
+      | sed '1,2d;$d' | sed '$d' >"$E/session.sh"
+  local rc=0
+  (cd "$E/session" && VAR_DIR=$E bash -e "$E/session.sh") || rc=$?
+  VAR_DIR=$E HTTPD_INSTANCE=httpd bash "$ROOT/scripts/httpd.sh" stop
+  [ "$rc" = 0 ] || fail "the README session failed ($rc)"
+  [ -s "$E/session/dev1.pem" ] && [ -s "$E/session/dev2.pem" ] || fail "no certificates"
+  [ "$(psql -X -At "$url" -c "SELECT count(*) FROM certificate WHERE status = 'valid'")" = 2 ] \
+      || fail "the certificates are not in the database"
+  ! grep -E ':(error|crit)\]' "$E/httpd/error.log" || fail "errors in the log"
+}
+run_test "README curl session: empty database to enrolled certificates, both CMP URLs" \
+    t_readme_session_from_empty_database
+
+t_admin_auth_and_media() {
+  [ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$ADMIN_CA_FILE" "$ADMIN_URL/cmpProfiles")" = 401 ] \
+      || fail "no 401 without credentials"
+  [ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$ADMIN_CA_FILE" -u admin:wrong "$ADMIN_URL/cmpProfiles")" = 401 ] \
+      || fail "no 401 with a wrong password"
+  # the admin API is not on the plain HTTP port
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT/api/v1/cmpProfiles")" = 404 ] \
+      || fail "admin API reachable over plain HTTP"
+  expect_status 415 POST /cmpProfiles '{"name":"x"}' -H 'Content-Type: text/plain'
+  expect_status 400 POST /cmpProfiles '{"name": '
+  expect_status 400 POST /cmpProfiles '{"name": 5}'
+  expect_status 403 POST /cmpProfiles '{"name":"x"}' -H 'Origin: https://evil.example'
+  expect_status 404 GET /cmpProfiles/00000000-0000-0000-0000-000000000000
+  expect_status 404 GET /nothing-here
+  expect_status 405 DELETE /raProfiles
+  jf .message >/dev/null || fail "error body is not JSON"
+}
+run_test "admin API: 401 without identity, 415, 400, 403 cross-origin, 404, 405 as JSON" \
+    t_admin_auth_and_media
+
+t_cmp_profile_lifecycle() {
+  local ra sig uuid
+  ra=$(sql "SELECT uuid FROM ra_profile WHERE name = 'demo'")
+  sig=$(cat "$VAR_DIR/demo/signer.uuid")
+  # rule violations, all reported at once
+  expect_status 422 POST /cmpProfiles '{"name":"bad name","variant":"v3","requestProtectionMethod":"signature","responseProtectionMethod":"sharedSecret"}'
+  jf '.[]' | grep -q "CMPv3 is not supported yet" || fail "v3 not refused"
+  jf '.[]' | grep -q "name is required" || fail "bad name not refused"
+  expect_status 422 POST /cmpProfiles '{"name":"g3","variant":"v2_3gpp","requestProtectionMethod":"sharedSecret","responseProtectionMethod":"signature","sharedSecret":"x","signingCertificateUuid":"'"$sig"'"}'
+  jf '.[]' | grep -q "3GPP" || fail "3GPP rule"
+  expect_status 422 POST /cmpProfiles '{"name":"nosecret","variant":"v2","requestProtectionMethod":"sharedSecret","responseProtectionMethod":"sharedSecret"}'
+  jf '.[]' | grep -q "Shared secret cannot be empty" || fail "secret rule"
+  expect_status 404 POST /cmpProfiles '{"name":"nosig","variant":"v2","requestProtectionMethod":"sharedSecret","sharedSecret":"x","responseProtectionMethod":"signature","signingCertificateUuid":"00000000-0000-0000-0000-000000000000"}'
+  # create: 201, Location, disabled, secret never shown
+  expect_status 201 POST /cmpProfiles '{"name":"life","description":"<img src=x onerror=alert(1)> '"'"'; DROP TABLE x; --","variant":"v2","requestProtectionMethod":"sharedSecret","sharedSecret":"TopSecret-123","responseProtectionMethod":"signature","signingCertificateUuid":"'"$sig"'","raProfileUuid":"'"$ra"'"}' -D "$T/headers"
+  uuid=$(jf .uuid)
+  grep -qi "^Location: /api/v1/cmpProfiles/$uuid" "$T/headers" || fail "no Location"
+  [ "$(jf .enabled)" = false ] || fail "enabled on create"
+  [ "$(jf .description)" = "<img src=x onerror=alert(1)> '; DROP TABLE x; --" ] || fail "description not exact"
+  [ "$(jf .cmpUrl)" = "https://127.0.0.1:$HTTPS_PORT/api/v1/protocols/cmp/life" ] || fail "cmpUrl $(jf .cmpUrl)"
+  [ "$(jf .hasSharedSecret)" = true ] || fail "hasSharedSecret"
+  ! grep -q TopSecret "$T/api.json" || fail "secret in a response"
+  expect_status 409 POST /cmpProfiles '{"name":"life","variant":"v2","requestProtectionMethod":"sharedSecret","sharedSecret":"x","responseProtectionMethod":"sharedSecret"}'
+  # edit: a blank secret keeps the stored one; the name cannot change
+  expect_status 200 PUT "/cmpProfiles/$uuid" '{"variant":"v2","requestProtectionMethod":"sharedSecret","sharedSecret":"","responseProtectionMethod":"signature","signingCertificateUuid":"'"$sig"'","raProfileUuid":"'"$ra"'","description":"edited","confirmTimeout":60}'
+  [ "$(jf .description)" = edited ] && [ "$(jf .confirmTimeout)" = 60 ] || fail "edit not applied"
+  expect_status 422 PUT "/cmpProfiles/$uuid" '{"name":"renamed","variant":"v2","requestProtectionMethod":"sharedSecret","responseProtectionMethod":"signature","signingCertificateUuid":"'"$sig"'"}'
+  # the kept secret still works on the CMP endpoint once enabled
+  expect_status 204 PATCH "/cmpProfiles/$uuid/enable"
+  newkey "$T/l1.key" ec
+  cmp -cmd ir -server "$BASE/life" -ref x -secret pass:TopSecret-123 -trusted "$CA_CERT_FILE" \
+      -newkey "$T/l1.key" -subject /CN=life1 -certout "$T/l1.pem"
+  [ "$(cert_status "$T/l1.pem")" = valid ] || fail "not enrolled through the new profile"
+  # list, bulk disable, delete refused while an RA Profile uses it, force delete
+  expect_status 200 GET /cmpProfiles
+  [ "$(jq -r '.[] | select(.name == "life") | .enabled' "$T/api.json")" = true ] || fail "list"
+  expect_status 204 PATCH /cmpProfiles/disable "[\"$uuid\"]"
+  expect_status 200 GET "/cmpProfiles/$uuid"
+  [ "$(jf .enabled)" = false ] || fail "bulk disable"
+  local ca; ca=$(sql "SELECT a.uuid FROM authority a JOIN ra_profile r ON r.authority_id = a.id WHERE r.name = 'strict'")
+  local strict; strict=$(sql "SELECT uuid FROM ra_profile WHERE name = 'strict'")
+  expect_status 200 PATCH "/authorities/$ca/raProfiles/$strict/protocols/cmp/activate/$uuid"
+  [ "$(jf .cmpProfile.name)" = life ] || fail "activation"
+  expect_status 422 DELETE "/cmpProfiles/$uuid"
+  jf '.[]' | grep -q "associated RA Profiles (1): strict" || fail "delete message"
+  expect_status 200 DELETE /cmpProfiles/delete "[\"$uuid\"]"
+  [ "$(jq length "$T/api.json")" = 1 ] || fail "bulk delete should report the refusal"
+  expect_status 200 DELETE /cmpProfiles/delete/force "[\"$uuid\"]"
+  [ "$(jq length "$T/api.json")" = 0 ] || fail "force delete failed"
+  expect_status 404 GET "/cmpProfiles/$uuid"
+  expect_status 200 GET "/authorities/$ca/raProfiles/$strict/protocols/cmp"
+  [ "$(jf .cmpAvailable)" = false ] || fail "RA Profile still linked"
+  # the audit log has every change, and no secret
+  expect_status 200 GET "/auditLogs?limit=200"
+  jq -e '.auditLogs[] | select(.action == "POST /cmpProfiles" and .result == "ok")' "$T/api.json" >/dev/null \
+      || fail "no audit event for the create"
+  jq -e '.auditLogs[] | select(.result != "ok" and (.actor | startswith("user:admin")))' "$T/api.json" >/dev/null \
+      || fail "no audit event for a refused change"
+  ! grep -q TopSecret "$T/api.json" || fail "secret in the audit log"
+  ! sql "SELECT * FROM audit_event" | grep -q TopSecret || fail "secret in audit_event"
+  sql "SELECT encode(shared_secret_enc, 'escape') FROM cmp_profile" | grep -q TopSecret && fail "secret not encrypted"
+  # SQL metacharacters stored exactly
+  [ "$(sql "SELECT count(*) FROM pg_tables WHERE tablename = 'cmp_profile'")" = 1 ] || fail "table gone"
+}
+run_test "CMP Profiles: rules (422), create 201, 409, edit, enable, bulk, delete rules, audit, no secret leaks" \
+    t_cmp_profile_lifecycle
+
+t_ra_profiles_and_authorities() {
+  local ca ra
+  expect_status 422 POST /authorities '{"name":"x1"}'
+  expect_status 422 POST /authorities '{"name":"x1","generate":{"subject":"CN=X","keyType":"NOPE"}}'
+  expect_status 201 POST /authorities '{"name":"rsa-gen","generate":{"subject":"CN=Gen RSA CA","keyType":"RSA","keyParameter":"2048","validityDays":100}}'
+  ca=$(jf .uuid)
+  [ "$(jf .keyType)" = RSA ] && [ "$(jf .subjectDn)" = "CN=Gen RSA CA" ] || fail "generated CA"
+  ! grep -q "PRIVATE KEY" "$T/api.json" || fail "private key in a response"
+  # import: certificate and encrypted key
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -aes-256-cbc -pass pass:pw -out "$T/imp.key"
+  openssl req -x509 -new -key "$T/imp.key" -passin pass:pw -subj "/CN=Imported CA" -days 30 \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" -out "$T/imp.pem"
+  expect_status 422 POST /authorities "$(jq -n --rawfile c "$T/imp.pem" --rawfile k "$T/imp.key" '{name:"imported",certificate:$c,privateKey:$k,passphrase:"wrong"}')"
+  expect_status 201 POST /authorities "$(jq -n --rawfile c "$T/imp.pem" --rawfile k "$T/imp.key" '{name:"imported",certificate:$c,privateKey:$k,passphrase:"pw"}')"
+  # RA Profile policy validation and round trip
+  expect_status 422 POST "/authorities/$ca/raProfiles" '{"name":"p1","keyUsage":["flying"],"allowedKeyTypes":["NOPE"],"subjectPattern":"(["}'
+  [ "$(jq length "$T/api.json")" = 3 ] || fail "all three problems reported"
+  expect_status 201 POST "/authorities/$ca/raProfiles" '{"name":"p1","validityDays":30,"allowedKeyTypes":["RSA","EC"],"minSecurityBits":128,"keyUsage":["digitalSignature","keyAgreement"],"extendedKeyUsage":["serverAuth","1.3.6.1.5.5.7.3.2"],"subjectPattern":"^CN=.*$","allowSubjectAltName":false}'
+  ra=$(jf .uuid)
+  [ "$(jf '.keyUsage | join(",")')" = "digitalSignature,keyAgreement" ] || fail "keyUsage round trip"
+  [ "$(jf .enabled)" = false ] || fail "RA Profile enabled on create"
+  expect_status 200 PUT "/authorities/$ca/raProfiles/$ra" '{"validityDays":10,"subjectPattern":null}'
+  [ "$(jf .validityDays)" = 10 ] && [ "$(jf .subjectPattern)" = null ] && [ "$(jf .minSecurityBits)" = 128 ] \
+      || fail "edit"
+  expect_status 200 GET /raProfiles
+  [ "$(jq -r '.[] | select(.name == "demo") | .enabledProtocols[0]' "$T/api.json")" = CMP ] || fail "enabledProtocols"
+  expect_status 204 PATCH "/authorities/$ca/raProfiles/$ra/enable"
+  expect_status 422 DELETE "/authorities/$ca"
+  expect_status 204 DELETE "/authorities/$ca/raProfiles/$ra"
+  expect_status 204 PATCH "/authorities/$ca/disable"
+  expect_status 204 DELETE "/authorities/$ca"
+  expect_status 404 GET "/authorities/$ca"
+  # a signer imported as PEM
+  expect_status 201 POST /cmpProfiles/signingCertificates "$(jq -n --rawfile c "$VAR_DIR/demo/signer.pem" --rawfile k "$VAR_DIR/demo/signer.key" '{certificate:$c,privateKey:$k}')"
+  expect_status 200 GET /cmpProfiles/signingCertificates
+  [ "$(jq length "$T/api.json")" -ge 2 ] || fail "signing certificates list"
+  ! grep -q "PRIVATE KEY" "$T/api.json" || fail "private key in a response"
+}
+run_test "Authorities (generate, import, delete rules) and RA Profiles (policy, edit, enable)" \
+    t_ra_profiles_and_authorities
+
+t_certificates_api() {
+  local uuid
+  expect_status 200 GET "/certificates?limit=2&status=valid"
+  [ "$(jf '.certificates | length')" = 2 ] && [ "$(jf .total)" -gt 2 ] || fail "paging"
+  expect_status 200 GET "/certificates?subject=d3b"
+  [ "$(jf .total)" = 1 ] || fail "subject filter"
+  uuid=$(jf '.certificates[0].uuid')
+  expect_status 200 GET "/certificates?serial=$(serial_of "$T/d3b.pem")"
+  [ "$(jf '.certificates[0].uuid')" = "$uuid" ] || fail "serial filter"
+  expect_status 200 GET "/certificates/$uuid"
+  jf .certificate | openssl x509 -noout -serial >/dev/null || fail "no PEM"
+  expect_status 400 GET "/certificates?limit=0"
+  expect_status 422 POST "/certificates/$uuid/revoke" '{"reason":"bored"}'
+  expect_status 200 POST "/certificates/$uuid/revoke" '{"reason":"keyCompromise"}'
+  [ "$(jf .status)" = revoked ] && [ "$(jf .revocationReason)" = 1 ] || fail "revoke"
+  expect_status 422 POST "/certificates/$uuid/revoke" '{}'
+  # the CMP side sees it: kur with the revoked certificate is refused
+  newkey "$T/r9.key" ec
+  cmp -cmd kur -server "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/d3b.pem" -key "$T/d3b.key" \
+      -newkey "$T/r9.key" -certout "$T/r9.pem" && fail "kur with a certificate revoked through the API"
+  expect_output "revoked"
+}
+run_test "certificates: paging, filters, details with PEM, revoke (CMP sees it)" t_certificates_api
+
+t_live_on_every_node() {
+  local demo; demo=$(sql "SELECT uuid FROM cmp_profile WHERE name = 'demo'")
+  newkey "$T/v1.key" ec
+  expect_status 204 PATCH "/cmpProfiles/$demo/disable"
+  cmp -cmd ir -server "$BASE/demo" $(mac_args) -newkey "$T/v1.key" -subject /CN=v1 && fail "node 1 still serves"
+  expect_output "CMP Profile is disabled"
+  cmp -cmd ir -server "$BASE2/demo" $(mac_args) -newkey "$T/v1.key" -subject /CN=v1 && fail "node 2 still serves"
+  expect_output "CMP Profile is disabled"
+  expect_status 204 PATCH "/cmpProfiles/$demo/enable"
+  cmp -cmd ir -server "$BASE2/demo" $(mac_args) -newkey "$T/v1.key" -subject /CN=v1 -certout "$T/v1.pem"
+  [ "$(cert_status "$T/v1.pem")" = valid ] || fail "node 2 after enable"
+  cmp -cmd ir -server "$BASE/demo" $(mac_args) -newkey "$T/v1.key" -subject /CN=v2 -certout "$T/v2.pem"
+  [ "$(cert_status "$T/v2.pem")" = valid ] || fail "node 1 after enable"
+}
+run_test "a change through the API is in force at once on both nodes" t_live_on_every_node
