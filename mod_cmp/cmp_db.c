@@ -117,7 +117,10 @@ apr_status_t cmp_db_acquire(cmp_db_t *db, apr_pool_t *p, PGconn **conn)
         rv = apr_reslist_acquire(db->list, &res);
         if (rv != APR_SUCCESS)
             return rv;
-        if (PQconsumeInput(res) == 1 && conn_usable(res))
+        /* The first read may bring the server's goodbye (FATAL), the
+         * second the end of the stream. Neither waits. */
+        if (PQconsumeInput(res) == 1 && PQconsumeInput(res) == 1
+                && conn_usable(res))
             break;
         apr_reslist_invalidate(db->list, res);
         res = NULL;

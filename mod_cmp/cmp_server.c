@@ -11,12 +11,28 @@
 #include "cmp_err.h"
 #include "cmp_issue.h"
 #include "cmp_log.h"
+#include "cmp_notify.h"
 #include "cmp_server.h"
 #include "cmp_store.h"
+
+#define HEAD_SLOTS 512
+
+/* What a URL's profile name resolved to, under a configuration generation. */
+typedef struct {
+    char key[262];              /* route letter + name */
+    apr_uint64_t gen;           /* 0: empty slot */
+    int found;
+    cmp_store_head_t head;
+} head_slot_t;
 
 struct cmp_server_t {
     cmp_db_t *db;
     cmp_profile_cache_t *cache;
+    cmp_notify_t *notify;       /* NULL: no cache of heads */
+#if APR_HAS_THREADS
+    apr_thread_mutex_t *heads_mutex;
+#endif
+    head_slot_t *heads;
 };
 
 /* Everything one request needs; the custom context of its OSSL_CMP_SRV_CTX. */
@@ -45,6 +61,7 @@ typedef struct {
 
 apr_status_t cmp_server_create(apr_pool_t *p, cmp_db_t *db,
                                const cmp_secret_key_t *key,
+                               const char *listen_conninfo,
                                cmp_server_t **out)
 {
     cmp_server_t *srv = apr_pcalloc(p, sizeof(*srv));
@@ -53,8 +70,76 @@ apr_status_t cmp_server_create(apr_pool_t *p, cmp_db_t *db,
     srv->db = db;
     if ((rv = cmp_profile_cache_create(p, key, &srv->cache)) != APR_SUCCESS)
         return rv;
+    if (listen_conninfo != NULL) {
+        if ((rv = cmp_notify_create(p, listen_conninfo, &srv->notify))
+                != APR_SUCCESS)
+            return rv;
+#if APR_HAS_THREADS
+        if ((rv = apr_thread_mutex_create(&srv->heads_mutex,
+                                          APR_THREAD_MUTEX_DEFAULT, p))
+                != APR_SUCCESS)
+            return rv;
+#endif
+        srv->heads = apr_pcalloc(p, sizeof(head_slot_t) * HEAD_SLOTS);
+    }
     *out = srv;
     return APR_SUCCESS;
+}
+
+void cmp_server_maintain(cmp_server_t *srv)
+{
+    if (srv->notify != NULL)
+        cmp_notify_maintain(srv->notify);
+}
+
+static head_slot_t *head_slot(cmp_server_t *srv, const char *key)
+{
+    unsigned long h = 5381;
+    const char *c;
+
+    for (c = key; *c; c++)
+        h = h * 33 + (unsigned char)*c;
+    return &srv->heads[h % HEAD_SLOTS];
+}
+
+static void heads_lock(cmp_server_t *srv, int on)
+{
+#if APR_HAS_THREADS
+    if (on)
+        apr_thread_mutex_lock(srv->heads_mutex);
+    else
+        apr_thread_mutex_unlock(srv->heads_mutex);
+#endif
+}
+
+/* 1 when the slot holds key under generation gen. */
+static int head_get(cmp_server_t *srv, const char *key, apr_uint64_t gen,
+                    cmp_store_head_t *h, int *found)
+{
+    head_slot_t *s = head_slot(srv, key);
+    int hit;
+
+    heads_lock(srv, 1);
+    hit = s->gen == gen && strcmp(s->key, key) == 0;
+    if (hit) {
+        *h = s->head;
+        *found = s->found;
+    }
+    heads_lock(srv, 0);
+    return hit;
+}
+
+static void head_put(cmp_server_t *srv, const char *key, apr_uint64_t gen,
+                     const cmp_store_head_t *h, int found)
+{
+    head_slot_t *s = head_slot(srv, key);
+
+    heads_lock(srv, 1);
+    apr_cpystrn(s->key, key, sizeof(s->key));
+    s->gen = gen;
+    s->head = *h;
+    s->found = found;
+    heads_lock(srv, 0);
 }
 
 /* OpenSSL's CMP diagnostics are detail for debugging; what a request came to
@@ -880,19 +965,36 @@ static cmp_reason_e resolve(req_t *rq, cmp_route_e route, const char *name)
     apr_status_t rv;
     int tries;
 
+    char key[262];
+    apr_uint64_t gen = 0;
+    int cacheable;
+
     memset(&h, 0, sizeof(h));
-    /* A connection can break while idle without a sign; the first statement
-     * of the request finds out, and a fresh connection gets a second try. */
-    for (tries = 0; tries < 2; tries++) {
-        if (cmp_db_acquire(rq->srv->db, rq->p, &rq->conn) != APR_SUCCESS)
-            return CMP_E_DATABASE;
-        rv = cmp_store_head(rq->p, rq->conn, route == CMP_ROUTE_RA_PROFILE,
-                            name, &h, &found);
-        if (rv != APR_ECONNRESET)
-            break;
-    }
-    if (rv != APR_SUCCESS)
+    apr_snprintf(key, sizeof(key), "%c%s", route == CMP_ROUTE_RA_PROFILE ? 'r' : 'c',
+                 name);
+    /* The generation is read before the database: a change announced while
+     * we read leaves the slot behind, and the next request reads again. */
+    cacheable = rq->srv->notify != NULL && strlen(name) < 256
+                && cmp_notify_generation(rq->srv->notify, &gen);
+    if (cmp_db_acquire(rq->srv->db, rq->p, &rq->conn) != APR_SUCCESS)
         return CMP_E_DATABASE;
+    if (!cacheable || !head_get(rq->srv, key, gen, &h, &found)) {
+        /* A connection can break while idle without a sign; the first
+         * statement finds out, and a fresh connection gets a second try. */
+        for (tries = 0; tries < 2; tries++) {
+            if (tries > 0 && cmp_db_acquire(rq->srv->db, rq->p, &rq->conn)
+                                 != APR_SUCCESS)
+                return CMP_E_DATABASE;
+            rv = cmp_store_head(rq->p, rq->conn, route == CMP_ROUTE_RA_PROFILE,
+                                name, &h, &found);
+            if (rv != APR_ECONNRESET)
+                break;
+        }
+        if (rv != APR_SUCCESS)
+            return CMP_E_DATABASE;
+        if (cacheable)
+            head_put(rq->srv, key, gen, &h, found);
+    }
     if (!found)
         return route == CMP_ROUTE_RA_PROFILE ? CMP_E_RA_PROFILE_NOT_FOUND
                                              : CMP_E_PROFILE_NOT_FOUND;

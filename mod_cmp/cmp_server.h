@@ -26,10 +26,17 @@ typedef struct {
     const char *detail;         /* readable detail of the refusal */
 } cmp_response_t;
 
-/* Per process, after fork: db and the secret key must outlive p. */
+/* Per process, after fork: db and the secret key must outlive p. With a
+ * conninfo, the process listens for configuration changes and resolves
+ * profiles from memory until one is announced (cmp_notify.h); without,
+ * every request asks the database. */
 apr_status_t cmp_server_create(apr_pool_t *p, cmp_db_t *db,
                                const cmp_secret_key_t *key,
+                               const char *listen_conninfo,
                                cmp_server_t **out);
+
+/* Background upkeep (reconnecting the listener), about once a second. */
+void cmp_server_maintain(cmp_server_t *srv);
 
 /* APR_EINVAL when der is not a PKIMessage at all (HTTP 400); otherwise
  * APR_SUCCESS and a PKIMessage in resp, an error message included. */

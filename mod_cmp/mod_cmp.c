@@ -233,26 +233,42 @@ static apr_status_t sweep_cb(int state, void *data, apr_pool_t *pool)
     return APR_SUCCESS;
 }
 
-static void start_sweeper(apr_pool_t *pconf, server_rec *s, cmp_srv_conf_t *c)
+static apr_status_t maintain_cb(int state, void *data, apr_pool_t *pool)
+{
+    cmp_srv_conf_t *c = srv_conf(data);
+
+    if (state == AP_WATCHDOG_STATE_RUNNING && c->server != NULL)
+        cmp_server_maintain(c->server);
+    return APR_SUCCESS;
+}
+
+/* Two watchdogs: the confirmation sweep, one for the whole server; and in
+ * every child, the upkeep of its configuration listener. */
+static void start_watchdogs(apr_pool_t *pconf, server_rec *s, cmp_srv_conf_t *c)
 {
     APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *get_wd =
         APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
     APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *reg_wd =
         APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
-    ap_watchdog_t *wd = NULL;
+    ap_watchdog_t *sweep = NULL, *upkeep = NULL;
     int secs = c->sweep_seconds != UNSET ? c->sweep_seconds
                                          : DEFAULT_SWEEP_SECONDS;
 
     if (get_wd == NULL || reg_wd == NULL) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CMPLOGNO(10004)
                      "mod_watchdog is not loaded: unconfirmed certificates "
-                     "stay pending (never valid) until it is");
+                     "stay pending (never valid), and a lost configuration "
+                     "listener is not reconnected");
         return;
     }
-    if (get_wd(&wd, "_cmp_sweep_", 0, 1, pconf) != APR_SUCCESS
-            || reg_wd(wd, apr_time_from_sec(secs), s, sweep_cb) != APR_SUCCESS)
+    if (get_wd(&sweep, "_cmp_sweep_", 0, 1, pconf) != APR_SUCCESS
+            || reg_wd(sweep, apr_time_from_sec(secs), s, sweep_cb) != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CMPLOGNO(10005)
                      "cannot register the confirmation sweep with mod_watchdog");
+    if (get_wd(&upkeep, "_cmp_upkeep_", 0, 0, pconf) != APR_SUCCESS
+            || reg_wd(upkeep, apr_time_from_sec(1), s, maintain_cb) != APR_SUCCESS)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CMPLOGNO(10015)
+                     "cannot register the listener upkeep with mod_watchdog");
 }
 
 static int cmp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -289,7 +305,7 @@ static int cmp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (!check_schema(ptemp, s, c->conninfo))
         return HTTP_INTERNAL_SERVER_ERROR;
     connect_core_log(s);
-    start_sweeper(pconf, s, c);
+    start_watchdogs(pconf, s, c);
     return OK;
 }
 
@@ -313,7 +329,7 @@ static void cmp_child_init(apr_pool_t *pchild, server_rec *s)
     dbc->acquire_timeout = apr_time_from_sec(10);
     rv = cmp_db_create(pchild, dbc, cmp_store_stmts, &db);
     if (rv == APR_SUCCESS)
-        rv = cmp_server_create(pchild, db, c->key, &c->server);
+        rv = cmp_server_create(pchild, db, c->key, c->conninfo, &c->server);
     if (rv == APR_SUCCESS) {
         c->shared.db = db;
         c->shared.key = c->key;

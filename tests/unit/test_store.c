@@ -12,6 +12,7 @@
 #include <openssl/rand.h>
 
 #include "cmp_asn1.h"
+#include "cmp_notify.h"
 #include "cmp_server.h"
 #include "cmp_store.h"
 #include "unit.h"
@@ -275,7 +276,7 @@ static void make_node(cmp_server_t **node)
     cmp_db_t *d;
 
     ck_assert_int_eq(cmp_db_create(upool, &dbconf, cmp_store_stmts, &d), APR_SUCCESS);
-    ck_assert_int_eq(cmp_server_create(upool, d, &skey, node), APR_SUCCESS);
+    ck_assert_int_eq(cmp_server_create(upool, d, &skey, dbconf.conninfo, node), APR_SUCCESS);
 }
 
 START_TEST(core_enrolls_across_nodes)
@@ -313,6 +314,39 @@ START_TEST(core_refuses_garbage)
 }
 END_TEST
 
+/* A change of configuration moves every listener's generation on. */
+START_TEST(notify_moves_generation)
+{
+    cmp_notify_t *n;
+    apr_uint64_t g0 = 0, g1 = 0;
+    PGresult *r;
+    int i;
+
+    ck_assert_int_eq(cmp_notify_create(upool, dbconf.conninfo, &n), APR_SUCCESS);
+    ck_assert(cmp_notify_generation(n, &g0));
+    ck_assert(cmp_notify_generation(n, &g1));
+    ck_assert(g0 == g1);
+    r = PQexec(conn, "UPDATE cmp_profile SET description = description WHERE name = 'demo'");
+    ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    for (i = 0; i < 100 && g1 == g0; i++) {
+        usleep(10000);
+        ck_assert(cmp_notify_generation(n, &g1));
+    }
+    ck_assert(g1 > g0);
+    /* the listener's connection dies: no generation can be trusted ... */
+    r = PQexec(conn, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE query = 'LISTEN cmp_config'");
+    PQclear(r);
+    for (i = 0; i < 100 && cmp_notify_generation(n, &g1); i++)
+        usleep(10000);
+    ck_assert(!cmp_notify_generation(n, &g1));
+    /* ... until the upkeep reconnects it */
+    cmp_notify_maintain(n);
+    ck_assert(cmp_notify_generation(n, &g1));
+}
+END_TEST
+
 Suite *suite_store(void)
 {
     Suite *s = suite_create("store");
@@ -326,6 +360,7 @@ Suite *suite_store(void)
     tcase_add_test(tc, profile_cache_follows_versions);
     tcase_add_test(tc, core_enrolls_across_nodes);
     tcase_add_test(tc, core_refuses_garbage);
+    tcase_add_test(tc, notify_moves_generation);
     suite_add_tcase(s, tc);
     return s;
 }
