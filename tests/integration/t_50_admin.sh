@@ -206,3 +206,21 @@ t_live_on_every_node() {
   [ "$(cert_status "$T/v2.pem")" = valid ] || fail "node 1 after enable"
 }
 run_test "a change through the API is in force at once on both nodes" t_live_on_every_node
+
+t_openapi_paths_served() {
+  local n=0 path method url status zero=00000000-0000-0000-0000-000000000000
+  expect_status 200 GET /openapi.json
+  cp "$T/api.json" "$T/openapi.json"
+  [ "$(jq -r .openapi "$T/openapi.json")" = 3.1.0 ] || fail "not an OpenAPI 3.1 document"
+  while read -r path method; do
+    url=$(echo "$path" | sed "s/{[^}]*}/$zero/g")
+    case "$method" in get) status=$(api GET "$url") ;; *) status=$(api "${method^^}" "$url" '{}') ;; esac
+    if [ "$status" = 405 ] || grep -q '"no such resource' "$T/api.json"; then
+      fail "documented but not served: ${method^^} $path ($status)"
+    fi
+    n=$((n + 1))
+  done < <(jq -r '.paths | to_entries[] | .key as $p | .value | keys[] | "\($p) \(.)"' "$T/openapi.json")
+  [ "$n" -ge 30 ] || fail "only $n operations documented"
+}
+run_test "every path in /api/v1/openapi.json is served (the unit suite checks the converse)" \
+    t_openapi_paths_served

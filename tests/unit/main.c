@@ -96,6 +96,7 @@ int main(int argc, const char *const *argv)
         srunner_add_suite(sr, suite_issue());
         srunner_add_suite(sr, suite_secret());
         srunner_add_suite(sr, suite_asn1());
+        srunner_add_suite(sr, suite_admin());
     }
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);

@@ -26,6 +26,7 @@ Suite *suite_policy(void);
 Suite *suite_issue(void);
 Suite *suite_secret(void);
 Suite *suite_asn1(void);
-Suite *suite_store(void);          /* needs CMP_TEST_DATABASE_URL */
+Suite *suite_store(void);
+Suite *suite_admin(void);          /* needs CMP_TEST_DATABASE_URL */
 
 #endif
