@@ -18,9 +18,27 @@ tls() {
   chmod 600 "$VAR_DIR/tls/server.key"
 }
 
+# httpd's children run as www-data when started by root: they must be able to
+# walk to the instance's files (mutexes, the admin password file, htdocs).
+# A checkout under a private temporary folder (mode 700) would stop them, so
+# give such parents the search bit (x) only; nothing becomes readable.
+ensure_traversable() {
+  [ "$(id -u)" = 0 ] || return 0
+  local d
+  for d in "$INSTANCE_DIR" "$ROOT_DIR/htdocs"; do
+    while [ "$d" != / ]; do
+      if [ -d "$d" ] && ! runuser -u www-data -- test -x "$d" 2>/dev/null; then
+        chmod o+x "$d"
+      fi
+      d=$(dirname "$d")
+    done
+  done
+}
+
 conf() {
   mkdir -p "$INSTANCE_DIR/run"
   tls
+  ensure_traversable
   local ug=""
   if [ "$(id -u)" = 0 ]; then
     ug=$'User www-data\nGroup www-data'
@@ -30,7 +48,7 @@ conf() {
   sed -e "s|@INSTANCE_DIR@|$INSTANCE_DIR|g" -e "s|@VAR_DIR@|$VAR_DIR|g" \
       -e "s|@HTTP_PORT@|$HTTP_PORT|g" -e "s|@HTTPS_PORT@|$HTTPS_PORT|g" \
       -e "s|@BUILD_DIR@|$BUILD_DIR|g" -e "s|@HTTPD_MODULES@|$HTTPD_MODULES|g" \
-      -e "s|@DATABASE_URL@|$url|g" \
+      -e "s|@DATABASE_URL@|$url|g" -e "s|@ROOT_DIR@|$ROOT_DIR|g" \
       "$ROOT_DIR/conf/httpd-demo.conf.in" > "$CONF.tmp"
   # multi-line substitution
   awk -v ug="$ug" '{ if ($0 == "@USER_GROUP@") print ug; else print }' "$CONF.tmp" > "$CONF"

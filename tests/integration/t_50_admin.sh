@@ -44,6 +44,9 @@ t_admin_auth_and_media() {
       || fail "no 401 without credentials"
   [ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$ADMIN_CA_FILE" -u admin:wrong "$ADMIN_URL/cmpProfiles")" = 401 ] \
       || fail "no 401 with a wrong password"
+  curl -s -D "$T/h401" --cacert "$ADMIN_CA_FILE" "$ADMIN_URL/cmpProfiles" | jq -e .message >/dev/null \
+      || fail "the 401 body is not JSON"
+  grep -qi '^Content-Type: application/json' "$T/h401" || fail "the 401 is not application/json"
   # the admin API is not on the plain HTTP port
   [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT/api/v1/cmpProfiles")" = 404 ] \
       || fail "admin API reachable over plain HTTP"
