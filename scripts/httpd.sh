@@ -18,27 +18,10 @@ tls() {
   chmod 600 "$VAR_DIR/tls/server.key"
 }
 
-# httpd's children run as www-data when started by root: they must be able to
-# walk to the instance's files (mutexes, the admin password file, htdocs).
-# A checkout under a private temporary folder (mode 700) would stop them, so
-# give such parents the search bit (x) only; nothing becomes readable.
-ensure_traversable() {
-  [ "$(id -u)" = 0 ] || return 0
-  local d
-  for d in "$INSTANCE_DIR" "$ROOT_DIR/htdocs"; do
-    while [ "$d" != / ]; do
-      if [ -d "$d" ] && ! runuser -u www-data -- test -x "$d" 2>/dev/null; then
-        chmod o+x "$d"
-      fi
-      d=$(dirname "$d")
-    done
-  done
-}
-
 conf() {
   mkdir -p "$INSTANCE_DIR/run"
   tls
-  ensure_traversable
+  make_traversable www-data "$INSTANCE_DIR" "$ROOT_DIR/htdocs"
   local ug=""
   if [ "$(id -u)" = 0 ]; then
     ug=$'User www-data\nGroup www-data'

@@ -24,3 +24,20 @@ as_pg() {
 }
 
 die() { echo "error: $*" >&2; exit 1; }
+
+# make_traversable USER DIR...: when root, give the parents of DIR that USER
+# cannot walk through the search bit (x) only, so that PostgreSQL (postgres)
+# and httpd's children (www-data) reach their files even in a checkout under
+# a private temporary folder. Nothing becomes readable by this.
+make_traversable() {
+  [ "$(id -u)" = 0 ] || return 0
+  local user=$1 d; shift
+  for d in "$@"; do
+    while [ "$d" != / ]; do
+      if [ -d "$d" ] && ! runuser -u "$user" -- test -x "$d" 2>/dev/null; then
+        chmod o+x "$d"
+      fi
+      d=$(dirname "$d")
+    done
+  done
+}

@@ -14,6 +14,7 @@ url() { echo "postgresql://cmp:$(cat "$PW_FILE")@127.0.0.1:$PG_PORT/cmp"; }
 init() {
   mkdir -p "$VAR_DIR/pg"
   chmod 755 "$VAR_DIR" "$VAR_DIR/pg"
+  make_traversable "$(pg_user)" "$VAR_DIR/pg"
   [ -f "$PGDATA/PG_VERSION" ] && return 0
   mkdir -p "$PGDATA" "$PGRUN"
   chown "$(pg_user)" "$PGDATA" "$PGRUN"
