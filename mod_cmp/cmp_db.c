@@ -158,10 +158,12 @@ static apr_status_t finish(apr_pool_t *p, PGconn *conn, const char *what,
 
         if (sqlstate != NULL)
             *sqlstate = apr_pstrdup(p, state != NULL ? state : "08000");
-        /* Constraint violations are answers (a replayed transaction, a
-         * duplicate name), not faults of the database. */
-        cmp_log(state != NULL && strncmp(state, "23", 2) == 0 ? CMP_LOG_DEBUG
-                                                               : CMP_LOG_WARN,
+        /* Constraint violations and bad values are answers (a replayed
+         * transaction, a duplicate name, a malformed date), not faults of
+         * the database. */
+        cmp_log(state != NULL && (strncmp(state, "23", 2) == 0
+                                  || strncmp(state, "22", 2) == 0)
+                ? CMP_LOG_DEBUG : CMP_LOG_WARN,
                 CMPLOGNO(10103) "statement %s failed: %s", what,
                 PQresultErrorMessage(r));
         PQclear(r);

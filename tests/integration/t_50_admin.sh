@@ -227,3 +227,65 @@ t_openapi_paths_served() {
 }
 run_test "every path in /api/v1/openapi.json is served (the unit suite checks the converse)" \
     t_openapi_paths_served
+
+t_remaining_endpoints_and_exact_strings() {
+  local ca ra cmp demo_ra evil zero=00000000-0000-0000-0000-000000000000
+  evil="<script>alert(1)</script> O'Brien \"; DROP TABLE ra_profile; -- \\ %_ ü"
+  expect_status 201 POST /authorities "$(jq -n --arg d "$evil" '{name:"str-ca",description:$d,generate:{subject:"CN=Strings CA",keyType:"ED25519"}}')"
+  ca=$(jf .uuid)
+  [ "$(jf .description)" = "$evil" ] || fail "authority description not exact"
+  expect_status 200 PUT "/authorities/$ca" "$(jq -n --arg d "$evil!" '{description:$d}')"
+  [ "$(jf .description)" = "$evil!" ] || fail "authority edit"
+  expect_status 404 PUT "/authorities/$zero" '{"description":"x"}'
+  expect_status 200 GET /authorities
+  jq -e --arg d "$evil!" '.[] | select(.description == $d)' "$T/api.json" >/dev/null || fail "list"
+  expect_status 204 PATCH "/authorities/$ca/disable"
+  expect_status 204 PATCH "/authorities/$ca/enable"
+  expect_status 404 PATCH "/authorities/$zero/enable"
+  expect_status 201 POST "/authorities/$ca/raProfiles" "$(jq -n --arg d "$evil" --arg p "^CN=O'Brien; DROP.*\$" '{name:"str-ra",description:$d,subjectPattern:$p}')"
+  ra=$(jf .uuid)
+  [ "$(jf .description)" = "$evil" ] && [ "$(jf .subjectPattern)" = "^CN=O'Brien; DROP.*\$" ] || fail "RA strings"
+  expect_status 404 POST "/authorities/$zero/raProfiles" '{"name":"x"}'
+  expect_status 409 POST "/authorities/$ca/raProfiles" '{"name":"str-ra"}'
+  expect_status 200 GET "/authorities/$ca/raProfiles"
+  [ "$(jq length "$T/api.json")" = 1 ] || fail "list of the authority"
+  expect_status 404 GET "/authorities/$ca/raProfiles/$zero"
+  expect_status 204 PATCH "/authorities/$ca/raProfiles/$ra/enable"
+  expect_status 204 PATCH "/authorities/$ca/raProfiles/$ra/disable"
+  expect_status 404 PATCH "/authorities/$ca/raProfiles/$zero/disable"
+  # CMP Profile with MAC responses; default RA Profile set and activation undone
+  expect_status 201 POST /cmpProfiles "$(jq -n --arg d "$evil" '{name:"str-cmp",description:$d,variant:"v2",requestProtectionMethod:"sharedSecret",responseProtectionMethod:"sharedSecret",sharedSecret:"a'\''\"; --",trustAnchors:""}')"
+  cmp=$(jf .uuid)
+  [ "$(jf .description)" = "$evil" ] && [ "$(jf .cmpUrl)" = null ] || fail "CMP strings / cmpUrl without RA"
+  expect_status 204 PATCH "/cmpProfiles/$cmp/raProfiles/$ra"
+  expect_status 404 PATCH "/cmpProfiles/$cmp/raProfiles/$zero"
+  expect_status 404 PATCH "/cmpProfiles/$zero/raProfiles/$ra"
+  expect_status 200 GET "/cmpProfiles/$cmp"
+  [ "$(jf .raProfile.name)" = str-ra ] || fail "default RA Profile not set"
+  expect_status 200 PATCH "/authorities/$ca/raProfiles/$ra/protocols/cmp/activate/$cmp"
+  [ "$(jf .cmpUrl)" = "https://127.0.0.1:$HTTPS_PORT/api/v1/protocols/cmp/raProfile/str-ra" ] || fail "cmpUrl"
+  expect_status 404 PATCH "/authorities/$ca/raProfiles/$ra/protocols/cmp/activate/$zero"
+  expect_status 204 PATCH "/authorities/$ca/raProfiles/$ra/protocols/cmp/deactivate"
+  expect_status 200 GET "/authorities/$ca/raProfiles/$ra/protocols/cmp"
+  [ "$(jf .cmpAvailable)" = false ] || fail "deactivate"
+  # the MAC secret with quotes works on the CMP endpoint
+  expect_status 204 PATCH /cmpProfiles/enable "[\"$cmp\", \"$zero\"]"
+  expect_status 204 PATCH "/authorities/$ca/raProfiles/$ra/enable"
+  newkey "$T/s9.key" ec
+  expect_status 200 GET "/authorities/$ca"
+  jf .certificate >"$T/str-ca.pem"
+  cmp -cmd ir -server "$BASE/str-cmp" -ref s -secret "pass:a'\"; --" -trusted "$T/str-ca.pem" \
+      -newkey "$T/s9.key" -subject /CN=s9 -certout "$T/s9.pem"
+  verify_cert "$T/s9.pem" "$T/str-ca.pem"
+  # expiry window filter
+  expect_status 200 GET "/certificates?expiresBefore=2000-01-01T00:00:00Z"
+  [ "$(jf .total)" = 0 ] || fail "expiresBefore"
+  expect_status 200 GET "/certificates?expiresAfter=2000-01-01T00:00:00Z&expiresBefore=2100-01-01T00:00:00Z&limit=1"
+  [ "$(jf .total)" -gt 1 ] && [ "$(jf '.certificates | length')" = 1 ] || fail "expiry window"
+  expect_status 422 GET "/certificates?expiresBefore=yesterday-ish"
+  # the strings are in the database exactly as sent
+  [ "$(sql "SELECT description FROM ra_profile WHERE name = 'str-ra'")" = "$evil" ] || fail "stored RA description"
+  [ "$(sql "SELECT count(*) FROM ra_profile")" -gt 1 ] || fail "ra_profile table damaged"
+}
+run_test "remaining endpoints with their errors; strings with HTML, quotes and SQL stored exactly" \
+    t_remaining_endpoints_and_exact_strings
