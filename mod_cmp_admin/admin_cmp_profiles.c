@@ -60,6 +60,19 @@ static json_t *profile_rows(admin_req_t *rq, PGresult *r)
     return list;
 }
 
+/* A signer can sign CMP responses while its certificate is within its
+ * validity (CZERTAINLY: isCertificateCmpAcceptable). */
+static int signer_usable(const unsigned char *der, size_t n)
+{
+    const unsigned char *q = der;
+    X509 *x = der != NULL ? d2i_X509(NULL, &q, (long)n) : NULL;
+    int ok = x != NULL && X509_cmp_current_time(X509_get0_notBefore(x)) < 0
+             && X509_cmp_current_time(X509_get0_notAfter(x)) > 0;
+
+    X509_free(x);
+    return ok;
+}
+
 static int load_one(admin_req_t *rq, admin_resp_t *rs, const char *uuid,
                     json_t **out)
 {
@@ -208,11 +221,20 @@ static int check_refs(admin_req_t *rq, admin_resp_t *rs, const profile_in_t *in)
     PGresult *r;
 
     if (in->signing != NULL) {
-        if (admin_sql(rq, rs, "SELECT 1 FROM signing_credential WHERE uuid = $1::uuid",
-                      1, &in->signing, NULL, &r))
+        size_t n;
+        unsigned char *der;
+
+        if (admin_sql(rq, rs, "SELECT cert FROM signing_credential WHERE uuid = "
+                      "$1::uuid", 1, &in->signing, NULL, &r))
             return 1;
         if (PQntuples(r) == 0) {
             admin_error(rq, rs, 404, "Signing certificate %s not found", in->signing);
+            return 1;
+        }
+        der = cmp_db_bytea(rq->p, r, 0, 0, &n);
+        if (!signer_usable(der, n)) {
+            admin_invalid(rq, rs, json_pack("[s]", "Signing certificate cannot be "
+                                            "used for CMP Profile (not valid now)"));
             return 1;
         }
     }
@@ -517,18 +539,20 @@ static void set_default_ra(admin_req_t *rq, admin_resp_t *rs)
 
 /* ---- signing certificates ------------------------------------------------ */
 
-static json_t *credential_rows(admin_req_t *rq, PGresult *r)
+static json_t *credential_rows(admin_req_t *rq, PGresult *r, int usable_only)
 {
     json_t *list = json_array();
     int i;
 
     for (i = 0; i < PQntuples(r); i++) {
-        json_t *o = json_pack("{s:s,s:s*}", "uuid", PQgetvalue(r, i, 0),
-                              "authorityUuid", PQgetisnull(r, i, 2) ? NULL
-                                                                    : PQgetvalue(r, i, 2));
+        json_t *o;
         size_t n;
         unsigned char *der = cmp_db_bytea(rq->p, r, i, 1, &n);
 
+        if (usable_only && !signer_usable(der, n))
+            continue;
+        o = json_pack("{s:s,s:s*}", "uuid", PQgetvalue(r, i, 0), "authorityUuid",
+                      PQgetisnull(r, i, 2) ? NULL : PQgetvalue(r, i, 2));
         admin_cert_fields(rq->p, o, der, n);
         json_array_append_new(list, o);
     }
@@ -543,7 +567,7 @@ static void list_signing(admin_req_t *rq, admin_resp_t *rs)
     PGresult *r;
 
     if (!admin_sql(rq, rs, CRED_SELECT "ORDER BY s.created_at", 0, NULL, NULL, &r))
-        admin_json(rq, rs, 200, credential_rows(rq, r));
+        admin_json(rq, rs, 200, credential_rows(rq, r, 1));
 }
 
 /* The local CA that issues a signer: its certificate and decrypted key. */
@@ -684,7 +708,7 @@ static void create_signing(admin_req_t *rq, admin_resp_t *rs)
     rq->audit_object = apr_pstrcat(rq->p, "signingCertificate:", PQgetvalue(r, 0, 0),
                                    NULL);
     admin_json(rq, rs, 201, json_incref(json_array_get(
-                   cmp_json_own(rq->p, credential_rows(rq, r)), 0)));
+                   cmp_json_own(rq->p, credential_rows(rq, r, 0)), 0)));
 out:
     X509_free(cert);
     EVP_PKEY_free(key);

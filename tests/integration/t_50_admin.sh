@@ -289,3 +289,31 @@ t_remaining_endpoints_and_exact_strings() {
 }
 run_test "remaining endpoints with their errors; strings with HTML, quotes and SQL stored exactly" \
     t_remaining_endpoints_and_exact_strings
+
+t_expired_signer_not_eligible() {
+  local E=$T/expca
+  mkdir -p "$E" && : >"$E/index.txt" && echo 01 >"$E/serial"
+  cat >"$E/ca.cnf" <<CNF
+[ca]
+default_ca = x
+[x]
+database = $E/index.txt
+serial = $E/serial
+new_certs_dir = $E
+default_md = sha256
+policy = any
+[any]
+commonName = supplied
+CNF
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$E/old.key" \
+      -subj /CN=old-signer -out "$E/old.csr"
+  openssl ca -batch -config "$E/ca.cnf" -cert "$VAR_DIR/demo/ca.pem" -keyfile "$VAR_DIR/demo/ca.key" \
+      -startdate 20200101000000Z -enddate 20200201000000Z -in "$E/old.csr" -out "$E/old.pem"
+  expect_status 201 POST /cmpProfiles/signingCertificates "$(jq -n --rawfile c "$E/old.pem" --rawfile k "$E/old.key" '{certificate:$c,privateKey:$k}')"
+  local old; old=$(jf .uuid)
+  expect_status 200 GET /cmpProfiles/signingCertificates
+  ! jq -e --arg u "$old" '.[] | select(.uuid == $u)' "$T/api.json" >/dev/null || fail "expired signer listed"
+  expect_status 422 POST /cmpProfiles '{"name":"oldsig","variant":"v2","requestProtectionMethod":"sharedSecret","sharedSecret":"x","responseProtectionMethod":"signature","signingCertificateUuid":"'"$old"'"}'
+  jf '.[]' | grep -q "cannot be used" || fail "message"
+}
+run_test "an expired signing certificate is neither listed nor accepted" t_expired_signer_not_eligible
