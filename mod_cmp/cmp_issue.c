@@ -2,6 +2,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <apr_strings.h>
+#include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -45,6 +47,22 @@ char *cmp_issue_serial_hex(const ASN1_INTEGER *serial)
     if (hex[0] == '0' && hex[1] != '\0')
         memmove(hex, hex + 1, strlen(hex));
     return hex;
+}
+
+const char *cmp_issue_name_text(apr_pool_t *p, const X509_NAME *name)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *data = NULL;
+    long n;
+    const char *out = "";
+
+    if (b == NULL)
+        return out;
+    if (X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) >= 0
+            && (n = BIO_get_mem_data(b, &data)) > 0)
+        out = apr_pstrndup(p, data, (apr_size_t)n);
+    BIO_free(b);
+    return out;
 }
 
 static int add_conf_ext(X509 *cert, X509V3_CTX *v3, int nid, const char *value)

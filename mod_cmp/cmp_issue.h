@@ -3,6 +3,7 @@
 #define CMP_ISSUE_H
 
 #include <apr_errno.h>
+#include <apr_pools.h>
 #include <openssl/x509.h>
 
 #include "cmp_policy.h"
@@ -23,6 +24,9 @@ apr_status_t cmp_issue_build(const cmp_ca_t *ca, const cmp_policy_t *pol,
 
 /* Random positive serial of 128 bits. */
 ASN1_INTEGER *cmp_issue_serial(void);
+
+/* The RFC 4514/2253 text of a name, from p. */
+const char *cmp_issue_name_text(apr_pool_t *p, const X509_NAME *name);
 
 /* Lower-case hex of the serial without leading zeros (caller frees with
  * OPENSSL_free). */

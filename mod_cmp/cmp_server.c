@@ -224,22 +224,6 @@ static const char *name_text(apr_pool_t *p, const X509_NAME *name)
     return out;
 }
 
-static const char *name_rfc2253(apr_pool_t *p, const X509_NAME *name)
-{
-    BIO *b = BIO_new(BIO_s_mem());
-    char *data = NULL;
-    long n;
-    const char *out = "";
-
-    if (b == NULL)
-        return out;
-    if (X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) >= 0
-            && (n = BIO_get_mem_data(b, &data)) > 0)
-        out = apr_pstrndup(p, data, (apr_size_t)n);
-    BIO_free(b);
-    return out;
-}
-
 static const char *serial_hex(apr_pool_t *p, const ASN1_INTEGER *serial)
 {
     char *hex = cmp_issue_serial_hex(serial);
@@ -806,8 +790,8 @@ static cmp_reason_e store_issued(req_t *rq, OSSL_CMP_CTX *ctx,
     in.cmp_id = pr->cmp_id;
     in.replaces_id = rq->replaces_id;
     in.serial_hex = serial_hex(rq->p, X509_get0_serialNumber(rq->issued));
-    in.issuer_dn = name_rfc2253(rq->p, X509_get_issuer_name(rq->issued));
-    in.subject_dn = name_rfc2253(rq->p, X509_get_subject_name(rq->issued));
+    in.issuer_dn = cmp_issue_name_text(rq->p, X509_get_issuer_name(rq->issued));
+    in.subject_dn = cmp_issue_name_text(rq->p, X509_get_subject_name(rq->issued));
     sans = X509_get_ext_d2i(rq->issued, NID_subject_alt_name, NULL, NULL);
     in.sans = "";
     if (sans != NULL) {

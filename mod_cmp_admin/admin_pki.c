@@ -240,20 +240,6 @@ unsigned char *admin_key_sealed(apr_pool_t *p, const cmp_secret_key_t *k,
     return out;
 }
 
-static const char *name_2253(apr_pool_t *p, const X509_NAME *n)
-{
-    BIO *b = BIO_new(BIO_s_mem());
-    char *data = NULL;
-    long len;
-    const char *out = "";
-
-    if (b != NULL && X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253) >= 0
-            && (len = BIO_get_mem_data(b, &data)) > 0)
-        out = apr_pstrndup(p, data, (apr_size_t)len);
-    BIO_free(b);
-    return out;
-}
-
 static const char *iso_time(apr_pool_t *p, const ASN1_TIME *t)
 {
     struct tm tm;
@@ -278,8 +264,8 @@ void admin_cert_fields(apr_pool_t *p, json_t *o, const unsigned char *der,
         return;
     hex = cmp_issue_serial_hex(X509_get0_serialNumber(x));
     type = EVP_PKEY_get0_type_name(X509_get0_pubkey(x));
-    json_object_set_new(o, "subjectDn", json_string(name_2253(p, X509_get_subject_name(x))));
-    json_object_set_new(o, "issuerDn", json_string(name_2253(p, X509_get_issuer_name(x))));
+    json_object_set_new(o, "subjectDn", json_string(cmp_issue_name_text(p, X509_get_subject_name(x))));
+    json_object_set_new(o, "issuerDn", json_string(cmp_issue_name_text(p, X509_get_issuer_name(x))));
     json_object_set_new(o, "serialNumber", json_string(hex != NULL ? hex : ""));
     json_object_set_new(o, "notBefore", json_string(iso_time(p, X509_get0_notBefore(x))));
     json_object_set_new(o, "notAfter", json_string(iso_time(p, X509_get0_notAfter(x))));
