@@ -40,7 +40,7 @@ ADMIN_OBJS := $(patsubst mod_cmp_admin/%.c,$(BUILD)/admin/%.o,$(ADMIN_SRCS)) \
 ADMIN_LIB  := $(BUILD)/libcmpadmin.a
 MODULES    := $(BUILD)/mod_cmp.so $(BUILD)/mod_cmp_admin.so
 TOOLS      := $(BUILD)/cmpadm
-TEST_TOOLS := $(BUILD)/cmpclient
+TEST_TOOLS := $(BUILD)/cmpclient $(BUILD)/cmpbench
 UNIT_BIN   := $(BUILD)/unit_tests
 
 .PHONY: all deps run start stop test unit integration bench clean install
@@ -85,7 +85,7 @@ $(BUILD)/mod_cmp.so: mod_cmp/mod_cmp.c mod_cmp/mod_cmp_private.h $(CORE_LIB)
 	@cp mod_cmp/mod_cmp.c $(BUILD)/apxs/mod_cmp.c
 	@cd $(BUILD)/apxs && $(APXS) -c -o mod_cmp.la $(addprefix -Wc$(comma),$(WARN) $(SAN) -I../../mod_cmp -I$(PG_INC)) \
 	    $(if $(SAN),-Wl$(comma)$(SAN)) mod_cmp.c ../libcmpcore.a $(CORE_LIBS) >mod_cmp.log 2>&1 || { cat mod_cmp.log; false; }
-	@cp $(BUILD)/apxs/.libs/mod_cmp.so $@
+	@cp $(BUILD)/apxs/.libs/mod_cmp.so $@.tmp && mv $@.tmp $@
 
 $(BUILD)/mod_cmp_admin.so: mod_cmp_admin/mod_cmp_admin.c $(ADMIN_LIB) $(CORE_LIB)
 	@mkdir -p $(BUILD)/apxs
@@ -93,7 +93,7 @@ $(BUILD)/mod_cmp_admin.so: mod_cmp_admin/mod_cmp_admin.c $(ADMIN_LIB) $(CORE_LIB
 	@cp mod_cmp_admin/mod_cmp_admin.c $(BUILD)/apxs/mod_cmp_admin.c
 	@cd $(BUILD)/apxs && $(APXS) -c -o mod_cmp_admin.la $(addprefix -Wc$(comma),$(WARN) $(SAN) -I../../mod_cmp -I../../mod_cmp_admin -I$(PG_INC)) \
 	    $(if $(SAN),-Wl$(comma)$(SAN)) mod_cmp_admin.c ../libcmpadmin.a ../libcmpcore.a $(CORE_LIBS) >mod_cmp_admin.log 2>&1 || { cat mod_cmp_admin.log; false; }
-	@cp $(BUILD)/apxs/.libs/mod_cmp_admin.so $@
+	@cp $(BUILD)/apxs/.libs/mod_cmp_admin.so $@.tmp && mv $@.tmp $@
 
 $(BUILD)/cmpadm: tools/cmpadm.c $(CORE_LIB)
 	@echo "  LD      $@"
@@ -102,6 +102,10 @@ $(BUILD)/cmpadm: tools/cmpadm.c $(CORE_LIB)
 $(BUILD)/cmpclient: tests/tools/cmpclient.c
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) $< -lssl -lcrypto -o $@
+
+$(BUILD)/cmpbench: tests/bench/cmpbench.c
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) -pthread $< -lssl -lcrypto -o $@
 
 $(UNIT_BIN): $(wildcard tests/unit/*.c) $(wildcard tests/unit/*.h) $(ADMIN_LIB) $(CORE_LIB)
 	@echo "  LD      $@"
@@ -128,7 +132,7 @@ test: deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
 
-bench: deps all
+bench: deps all $(BUILD)/cmpbench
 	@bash tests/bench/run.sh
 
 # Installs the modules and their conf/ snippets into Debian's Apache layout;

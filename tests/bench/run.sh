@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# make bench [QUICK=1]: enrollment throughput, latency and server CPU per
+# enrollment of mod_cmp (httpd + PostgreSQL) beside OpenSSL's mock CMP server
+# (`openssl cmp -port`), on this machine. Runs its own instance (ports 28080,
+# 28443, 55434; tests/out/bench-var), so a demo can stay up.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+export VAR_DIR=${BENCH_VAR_DIR:-$ROOT/tests/out/bench-var}
+export HTTP_PORT=${BENCH_HTTP_PORT:-28080} HTTPS_PORT=${BENCH_HTTPS_PORT:-28443}
+export PG_PORT=${BENCH_PG_PORT:-55434}
+MOCK_PORT=${BENCH_MOCK_PORT:-28090}
+QUICK=${QUICK:-}
+SECS=${BENCH_SECONDS:-20}
+BENCH=$ROOT/build/cmpbench
+OUT=$ROOT/tests/out/bench
+mkdir -p "$OUT"
+HZ=$(getconf CLK_TCK)
+NCPU=$(nproc)
+SERVER_CPU=0
+LOAD_CPU=$(( NCPU > 1 ? 1 : 0 ))
+
+log() { echo "bench: $*" >&2; }
+
+cleanup() {
+  [ -n "${MOCK_PID:-}" ] && kill "$MOCK_PID" 2>/dev/null || true
+  bash "$ROOT/scripts/httpd.sh" stop >/dev/null 2>&1 || true
+  bash "$ROOT/scripts/pg.sh" stop >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+server_pids() { pgrep -f "$VAR_DIR/httpd/httpd.conf" || true; pgrep -u postgres -f "postgres.*$VAR_DIR" || true
+                [ -f "$VAR_DIR/pg/data/postmaster.pid" ] && { local pm; pm=$(head -1 "$VAR_DIR/pg/data/postmaster.pid"); echo "$pm"; pgrep -P "$pm" || true; } ; }
+
+# CPU ticks (user + system) used so far by the given processes
+ticks() {
+  local t=0 p f
+  for p in "$@"; do
+    f=/proc/$p/stat
+    [ -r "$f" ] || continue
+    t=$(( t + $(awk '{print $14 + $15}' "$f") ))
+  done
+  echo "$t"
+}
+
+pin_server() {
+  local p
+  for p in $(server_pids | sort -u); do taskset -a -cp "$SERVER_CPU" "$p" >/dev/null 2>&1 || true; done
+}
+
+unpin_server() {
+  local p
+  for p in $(server_pids | sort -u); do taskset -a -cp "0-$((NCPU - 1))" "$p" >/dev/null 2>&1 || true; done
+}
+
+cert_count() { psql -X -At "$DATABASE_URL" -c "SELECT count(*) FROM certificate"; }
+
+field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+
+# run_replay NAME URL SECRET CLIENTS PIDS...: prints the cmpbench line + cpu
+run_replay() {
+  local name=$1 url=$2 secret=$3 clients=$4; shift 4
+  local per=$(( (SECS * 2500) / clients + 500 ))
+  local t0 t1 line
+  t0=$(ticks "$@")
+  line=$(taskset -c "$LOAD_CPU" "$BENCH" -mode replay -url "$url" -secret "$secret" \
+         -trusted "$CA" -clients "$clients" -seconds "$SECS" -requests "$per")
+  t1=$(ticks "$@")
+  local ok; ok=$(field ok "$line")
+  local cpu; cpu=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v n="$ok" 'BEGIN { printf "%.3f", n ? d * 1000 / hz / n : 0 }')
+  echo "$name $line cpu_ms_per_tx=$cpu"
+}
+
+log "starting mod_cmp (httpd + PostgreSQL) under $VAR_DIR"
+bash "$ROOT/scripts/pg.sh" start >/dev/null
+bash "$ROOT/scripts/demo.sh" >/dev/null
+. "$VAR_DIR/demo.env"
+export DATABASE_URL CMP_SECRET_KEY_FILE="$VAR_DIR/secret.key"
+CA=$CA_CERT_FILE
+SECRET=$(cat "$CMP_SECRET_FILE")
+# the headline profile: MAC-protected requests and responses, EC P-256 CA
+if ! psql -X -At "$DATABASE_URL" -c "SELECT 1 FROM cmp_profile WHERE name = 'bench'" | grep -q 1; then
+  "$ROOT/build/cmpadm" cmp-profile name=bench enabled=true default_ra_profile=demo \
+      request_protection=shared_secret response_protection=shared_secret \
+      shared_secret="$CMP_SECRET_FILE" >/dev/null
+fi
+bash "$ROOT/scripts/httpd.sh" start >/dev/null
+URL="http://127.0.0.1:$HTTP_PORT/api/v1/protocols/cmp/bench"
+SIG_URL="http://127.0.0.1:$HTTP_PORT/api/v1/protocols/cmp/demo"
+
+log "crypto ceiling (openssl speed, one core)"
+SPEED=$(taskset -c "$SERVER_CPU" openssl speed -seconds 2 ecdsap256 2>/dev/null | awk '/256 bits ecdsa/ {print $(NF-1) " sign/s, " $NF " verify/s"}')
+
+log "warming up"
+taskset -c "$LOAD_CPU" "$BENCH" -mode full -url "$URL" -secret "$SECRET" -trusted "$CA" -clients 4 -seconds 2 >/dev/null
+
+RESULTS=$OUT/results.txt
+: >"$RESULTS"
+
+log "replay mode, server pinned to CPU $SERVER_CPU, load on CPU $LOAD_CPU, ${SECS}s"
+pin_server
+n0=$(cert_count)
+OURS=$(run_replay mod_cmp "$URL" "$SECRET" 4 $(server_pids | sort -u))
+n1=$(cert_count)
+echo "$OURS" | tee -a "$RESULTS" >&2
+OURS_OK=$(field ok "$OURS")
+[ $((n1 - n0)) = "$OURS_OK" ] || { log "database holds $((n1 - n0)) new certificates for $OURS_OK enrollments"; exit 1; }
+unpin_server
+
+log "OpenSSL mock server (openssl cmp -port), pinned to CPU $SERVER_CPU"
+taskset -c "$SERVER_CPU" openssl cmp -port "$MOCK_PORT" -srv_ref demo -srv_secret "pass:$SECRET" \
+    -srv_cert "$VAR_DIR/demo/signer.pem" -srv_key "$VAR_DIR/demo/signer.key" \
+    -rsp_cert "$VAR_DIR/demo/signer.pem" -max_msgs 0 >"$OUT/mock.log" 2>&1 &
+MOCK_PID=$!
+for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$MOCK_PORT") 2>/dev/null && break; sleep 0.1; done
+# the mock serves one connection at a time: one client connection
+MOCK=$(run_replay mock "http://127.0.0.1:$MOCK_PORT/pkix/" "$SECRET" 1 "$MOCK_PID")
+echo "$MOCK" | tee -a "$RESULTS" >&2
+kill "$MOCK_PID" 2>/dev/null || true
+MOCK_PID=
+
+log "full mode, 32 clients (OpenSSL's client verifying every response), 10s"
+FULL32=$("$BENCH" -mode full -url "$URL" -secret "$SECRET" -trusted "$CA" -clients 32 -seconds 10 \
+         -serials "$OUT/serials.txt")
+echo "full32 $FULL32" | tee -a "$RESULTS" >&2
+# every certificate received is in the database exactly once
+tr 'A-F' 'a-f' <"$OUT/serials.txt" | sed 's/^0*//' >"$OUT/serials.lc"
+FOUND=$(psql -X -At "$DATABASE_URL" <<SQL | tail -1
+CREATE TEMP TABLE got (serial text);
+\\copy got FROM '$OUT/serials.lc'
+SELECT count(*) FROM got g WHERE (SELECT count(*) FROM certificate c WHERE c.serial = g.serial) = 1;
+SQL
+)
+[ "$FOUND" = "$(wc -l <"$OUT/serials.lc")" ] || { log "only $FOUND of $(wc -l <"$OUT/serials.lc") certificates found once"; exit 1; }
+
+if [ -z "$QUICK" ]; then
+  for c in 1 8 128; do
+    line=$("$BENCH" -mode full -url "$URL" -secret "$SECRET" -trusted "$CA" -clients "$c" -seconds 10)
+    echo "full$c $line" | tee -a "$RESULTS" >&2
+  done
+  line=$("$BENCH" -mode full -url "$SIG_URL" -secret "$SECRET" -trusted "$CA" -clients 8 -seconds 10)
+  echo "full8-signed-responses $line" | tee -a "$RESULTS" >&2
+  line=$("$BENCH" -mode full -url "$URL" -secret "$SECRET" -trusted "$CA" -clients 8 -seconds 10 -explicit)
+  echo "full8-explicit-certConf $line" | tee -a "$RESULTS" >&2
+fi
+
+rate=$(field rate "$OURS"); mrate=$(field rate "$MOCK")
+cpu=$(field cpu_ms_per_tx "$OURS"); mcpu=$(field cpu_ms_per_tx "$MOCK")
+p99=$(field p99_ms "$FULL32")
+ratio=$(awk -v a="$rate" -v b="$mrate" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+
+echo
+printf '%-28s %12s %10s %10s %10s %12s\n' scenario "enroll/s" "p50 ms" "p99 ms" "errors" "cpu ms/tx"
+while read -r name rest; do
+  printf '%-28s %12s %10s %10s %10s %12s\n' "$name" "$(field rate "$rest")" "$(field p50_ms "$rest")" \
+      "$(field p99_ms "$rest")" "$(field errors "$rest")" "$(field cpu_ms_per_tx "$rest")"
+done <"$RESULTS"
+echo "crypto ceiling (ECDSA P-256, one core): $SPEED"
+echo "headline: $rate enroll/s, mock $mrate enroll/s, ratio $ratio, p99 $p99 ms, cpu/tx $cpu ms, mock cpu/tx $mcpu ms"
