@@ -1,4 +1,5 @@
 #include <apr_errno.h>
+#include <apr_strings.h>
 #include <openssl/asn1t.h>
 #include <openssl/x509v3.h>
 
@@ -123,6 +124,20 @@ ASN1_SEQUENCE(CMPV_PKISI) = {
     ASN1_OPT(CMPV_PKISI, failInfo, ASN1_BIT_STRING)
 } static_ASN1_SEQUENCE_END(CMPV_PKISI)
 
+/* PKIMessage with only the header decoded (extraCerts left raw) */
+typedef struct {
+    CMPV_HEADER *header;
+    ASN1_TYPE *body;
+    ASN1_TYPE *protection;
+    ASN1_TYPE *extraCerts;
+} CMPV_MSG_LITE;
+ASN1_SEQUENCE(CMPV_MSG_LITE) = {
+    ASN1_SIMPLE(CMPV_MSG_LITE, header, CMPV_HEADER),
+    ASN1_SIMPLE(CMPV_MSG_LITE, body, ASN1_ANY),
+    ASN1_EXP_OPT(CMPV_MSG_LITE, protection, ASN1_ANY, 0),
+    ASN1_EXP_OPT(CMPV_MSG_LITE, extraCerts, ASN1_ANY, 1)
+} static_ASN1_SEQUENCE_END(CMPV_MSG_LITE)
+
 struct cmp_view_t {
     CMPV_MSG *msg;
 };
@@ -240,7 +255,7 @@ int cmp_view_rr_reason(const cmp_view_t *v)
 }
 
 apr_status_t cmp_template_read(const OSSL_CRMF_CERTTEMPLATE *tmpl,
-                               EVP_PKEY **pubkey, ASN1_TIME **not_before,
+                               X509_PUBKEY **spki, ASN1_TIME **not_before,
                                ASN1_TIME **not_after)
 {
     unsigned char *der = NULL;
@@ -249,7 +264,7 @@ apr_status_t cmp_template_read(const OSSL_CRMF_CERTTEMPLATE *tmpl,
     int len;
     apr_status_t rv = APR_EINVAL;
 
-    *pubkey = NULL;
+    *spki = NULL;
     *not_before = *not_after = NULL;
     len = ASN1_item_i2d((const ASN1_VALUE *)tmpl, &der,
                         ASN1_ITEM_rptr(OSSL_CRMF_CERTTEMPLATE));
@@ -260,8 +275,9 @@ apr_status_t cmp_template_read(const OSSL_CRMF_CERTTEMPLATE *tmpl,
                                        ASN1_ITEM_rptr(CMPV_TEMPLATE));
     if (t == NULL)
         goto out;
-    if (t->publicKey != NULL)
-        *pubkey = X509_PUBKEY_get(t->publicKey);
+    /* Taken whole: decoding a key is costly in OpenSSL 3.0, do it once. */
+    *spki = t->publicKey;
+    t->publicKey = NULL;
     if (t->validity != NULL) {
         if (t->validity->notBefore != NULL)
             *not_before = ASN1_TIME_dup(t->validity->notBefore);
@@ -293,4 +309,25 @@ int cmp_pkisi_status(const OSSL_CMP_PKISI *si)
     ASN1_item_free((ASN1_VALUE *)v, ASN1_ITEM_rptr(CMPV_PKISI));
     OPENSSL_free(der);
     return status;
+}
+
+apr_status_t cmp_asn1_sender_nonce(apr_pool_t *p, const unsigned char *der,
+                                   long len, unsigned char **nonce,
+                                   int *nonce_len)
+{
+    const unsigned char *q = der;
+    CMPV_MSG_LITE *m = (CMPV_MSG_LITE *)ASN1_item_d2i(NULL, &q, len,
+                                                      ASN1_ITEM_rptr(CMPV_MSG_LITE));
+    apr_status_t rv = APR_EINVAL;
+
+    *nonce = NULL;
+    *nonce_len = 0;
+    if (m != NULL && m->header->senderNonce != NULL) {
+        *nonce_len = m->header->senderNonce->length;
+        *nonce = apr_pmemdup(p, m->header->senderNonce->data,
+                             (apr_size_t)*nonce_len);
+        rv = APR_SUCCESS;
+    }
+    ASN1_item_free((ASN1_VALUE *)m, ASN1_ITEM_rptr(CMPV_MSG_LITE));
+    return rv;
 }

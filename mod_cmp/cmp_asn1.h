@@ -47,9 +47,16 @@ int cmp_view_rr_reason(const cmp_view_t *v);
 int cmp_pkisi_status(const OSSL_CMP_PKISI *si);
 
 /* The parts of a certificate template that 3.0 has no getter for. The
- * returned key and times are owned by the caller (NULL when absent). */
+ * returned SubjectPublicKeyInfo (its key decoded and kept inside, see
+ * X509_PUBKEY_get0) and times are owned by the caller (NULL when absent). */
 apr_status_t cmp_template_read(const OSSL_CRMF_CERTTEMPLATE *tmpl,
-                               EVP_PKEY **pubkey, ASN1_TIME **not_before,
+                               X509_PUBKEY **spki, ASN1_TIME **not_before,
                                ASN1_TIME **not_after);
+
+/* The senderNonce of a PKIMessage we made, without decoding its
+ * extraCerts; a copy from p. */
+apr_status_t cmp_asn1_sender_nonce(apr_pool_t *p, const unsigned char *der,
+                                   long len, unsigned char **nonce,
+                                   int *nonce_len);
 
 #endif

@@ -104,6 +104,42 @@ static int set_validity(X509 *cert, const X509 *ca, int days,
     return 1;
 }
 
+/* X509_set_pubkey() would encode the key anew through OpenSSL 3.0's
+ * encoders (~0.2 ms); the request's SubjectPublicKeyInfo is copied instead. */
+static int copy_spki(X509 *cert, const X509_PUBKEY *src)
+{
+    ASN1_OBJECT *alg_oid;
+    const unsigned char *bits;
+    int nbits, ptype;
+    X509_ALGOR *alg;
+    const ASN1_OBJECT *aobj;
+    const void *pval = NULL;   /* X509_ALGOR_get0 leaves it alone when absent */
+    void *pcopy = NULL;
+    unsigned char *penc;
+
+    if (src == NULL
+            || !X509_PUBKEY_get0_param(&alg_oid, &bits, &nbits, &alg,
+                                       (X509_PUBKEY *)src))
+        return 0;
+    X509_ALGOR_get0(&aobj, &ptype, &pval, alg);
+    if (ptype == V_ASN1_OBJECT)
+        pcopy = OBJ_dup(pval);
+    else if (ptype != V_ASN1_UNDEF && ptype != V_ASN1_NULL && pval != NULL)
+        pcopy = ASN1_STRING_dup(pval);
+    penc = OPENSSL_memdup(bits, (size_t)nbits);
+    if ((pval == NULL || ptype == V_ASN1_NULL || ptype == V_ASN1_UNDEF
+         || pcopy != NULL) && penc != NULL
+            && X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(cert), OBJ_dup(aobj),
+                                      ptype, pcopy, penc, nbits))
+        return 1;
+    if (ptype == V_ASN1_OBJECT)
+        ASN1_OBJECT_free(pcopy);
+    else
+        ASN1_STRING_free(pcopy);
+    OPENSSL_free(penc);
+    return 0;
+}
+
 static const EVP_MD *sign_digest(EVP_PKEY *key, int *ok)
 {
     char name[80];
@@ -116,7 +152,7 @@ static const EVP_MD *sign_digest(EVP_PKEY *key, int *ok)
 }
 
 apr_status_t cmp_issue_build(const cmp_ca_t *ca, const cmp_policy_t *pol,
-                             const X509_NAME *subject, EVP_PKEY *pubkey,
+                             const X509_NAME *subject, const X509_PUBKEY *spki,
                              const STACK_OF(X509_EXTENSION) *req_exts,
                              const ASN1_TIME *req_not_after, X509 **out)
 {
@@ -133,7 +169,7 @@ apr_status_t cmp_issue_build(const cmp_ca_t *ca, const cmp_policy_t *pol,
             || !X509_set_serialNumber(cert, serial)
             || !X509_set_issuer_name(cert, X509_get_subject_name(ca->cert))
             || !X509_set_subject_name(cert, subject)
-            || !X509_set_pubkey(cert, pubkey)
+            || !copy_spki(cert, spki)
             || !set_validity(cert, ca->cert, pol->validity_days, req_not_after))
         goto out;
     X509V3_set_ctx(&v3, ca->cert, cert, NULL, NULL, 0);

@@ -51,6 +51,7 @@ typedef struct {
     cmp_store_cert_t signer_row;    /* when the signer is one of ours */
     int signer_ours;
     X509 *issued;                   /* certificate built for ir/cr/p10cr/kur */
+    const char *key_type;           /* of its key (static string) */
     long long replaces_id;
     X509 *replay_cert;              /* certConf: certificate of the transaction */
     cmp_store_tx_t tx;
@@ -435,14 +436,17 @@ static cmp_reason_e check_protection(req_t *rq, char *why, size_t n)
 
 typedef struct {
     const X509_NAME *subject;
-    EVP_PKEY *pubkey;                   /* owned */
+    X509_PUBKEY *spki;                  /* owned when own_spki */
+    int own_spki;
+    EVP_PKEY *pubkey;                   /* inside spki (or the p10cr) */
     STACK_OF(X509_EXTENSION) *exts;     /* owned copy */
     ASN1_TIME *not_before, *not_after;  /* owned */
 } wanted_t;
 
 static void wanted_free(wanted_t *w)
 {
-    EVP_PKEY_free(w->pubkey);
+    if (w->own_spki)
+        X509_PUBKEY_free(w->spki);
     sk_X509_EXTENSION_pop_free(w->exts, X509_EXTENSION_free);
     ASN1_TIME_free(w->not_before);
     ASN1_TIME_free(w->not_after);
@@ -453,11 +457,9 @@ static int read_wanted(const OSSL_CRMF_MSG *crm, const X509_REQ *p10cr,
 {
     memset(w, 0, sizeof(*w));
     if (p10cr != NULL) {
-        EVP_PKEY *k = X509_REQ_get0_pubkey((X509_REQ *)p10cr);
-
         w->subject = X509_REQ_get_subject_name(p10cr);
-        if (k != NULL && EVP_PKEY_up_ref(k))
-            w->pubkey = k;
+        w->spki = X509_REQ_get_X509_PUBKEY((X509_REQ *)p10cr);
+        w->pubkey = X509_REQ_get0_pubkey((X509_REQ *)p10cr);
         w->exts = X509_REQ_get_extensions((X509_REQ *)p10cr);
         return 1;
     } else {
@@ -471,8 +473,12 @@ static int read_wanted(const OSSL_CRMF_MSG *crm, const X509_REQ *p10cr,
         if (e != NULL && (w->exts = sk_X509_EXTENSION_deep_copy(e,
                               X509_EXTENSION_dup, X509_EXTENSION_free)) == NULL)
             return 0;
-        return cmp_template_read(t, &w->pubkey, &w->not_before,
-                                 &w->not_after) == APR_SUCCESS;
+        if (cmp_template_read(t, &w->spki, &w->not_before, &w->not_after)
+                != APR_SUCCESS)
+            return 0;
+        w->own_spki = 1;
+        w->pubkey = w->spki != NULL ? X509_PUBKEY_get0(w->spki) : NULL;
+        return 1;
     }
 }
 
@@ -546,7 +552,8 @@ static OSSL_CMP_PKISI *cert_request_cb(OSSL_CMP_SRV_CTX *srv_ctx,
         wanted_free(&w);
         return refuse(rq, r, why);
     }
-    if (cmp_issue_build(&pr->ca, &pr->policy, w.subject, w.pubkey, w.exts,
+    rq->key_type = EVP_PKEY_get0_type_name(w.pubkey);
+    if (cmp_issue_build(&pr->ca, &pr->policy, w.subject, w.spki, w.exts,
                         w.not_after, &cert) != APR_SUCCESS) {
         wanted_free(&w);
         ERR_clear_error();
@@ -764,9 +771,9 @@ static cmp_reason_e store_issued(req_t *rq, OSSL_CMP_CTX *ctx,
     const cmp_profile_t *pr = rq->prof;
     int granted = OSSL_CMP_CTX_get_option(ctx, OSSL_CMP_OPT_IMPLICIT_CONFIRM) == 1;
     const ASN1_OCTET_STRING *tid = cmp_view_transaction_id(rq->view);
-    const ASN1_OCTET_STRING *nonce;
+    unsigned char *nonce = NULL;
+    int nonce_len = 0;
     ASN1_OCTET_STRING *hash;
-    cmp_view_t *rv;
     cmp_store_issue_t in;
     unsigned char *der = NULL, *rsp_der = NULL, fpr[EVP_MAX_MD_SIZE];
     unsigned int fpr_len = 0;
@@ -777,13 +784,12 @@ static cmp_reason_e store_issued(req_t *rq, OSSL_CMP_CTX *ctx,
     apr_status_t st;
 
     rsp_len = i2d_OSSL_CMP_MSG(rsp, &rsp_der);
-    if (rsp_len <= 0 || cmp_view_decode(rq->p, rsp_der, rsp_len, &rv)
-                            != APR_SUCCESS) {
+    if (rsp_len <= 0 || cmp_asn1_sender_nonce(rq->p, rsp_der, rsp_len, &nonce,
+                                             &nonce_len) != APR_SUCCESS) {
         OPENSSL_free(rsp_der);
         return CMP_E_INTERNAL;
     }
     OPENSSL_free(rsp_der);
-    nonce = cmp_view_sender_nonce(rv);
     memset(&in, 0, sizeof(in));
     in.authority_id = pr->auth_id;
     in.ra_id = pr->ra_id;
@@ -809,7 +815,7 @@ static cmp_reason_e store_issued(req_t *rq, OSSL_CMP_CTX *ctx,
     }
     in.not_before = cmp_store_time(rq->p, X509_get0_notBefore(rq->issued));
     in.not_after = cmp_store_time(rq->p, X509_get0_notAfter(rq->issued));
-    in.key_type = EVP_PKEY_get0_type_name(X509_get0_pubkey(rq->issued));
+    in.key_type = rq->key_type;
     if (in.key_type == NULL)
         in.key_type = "unknown";
     X509_pubkey_digest(rq->issued, EVP_sha256(), fpr, &fpr_len);
@@ -832,10 +838,8 @@ static cmp_reason_e store_issued(req_t *rq, OSSL_CMP_CTX *ctx,
         in.hash_len = hash->length;
         ASN1_OCTET_STRING_free(hash);
     }
-    if (nonce != NULL) {
-        in.nonce = nonce->data;
-        in.nonce_len = nonce->length;
-    }
+    in.nonce = nonce;
+    in.nonce_len = nonce_len;
     if (!granted) {
         in.req_der = rq->der;
         in.req_len = (int)rq->len;

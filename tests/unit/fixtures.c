@@ -61,3 +61,27 @@ void unit_ca_free(cmp_ca_t *ca)
     X509_free(ca->cert);
     EVP_PKEY_free(ca->key);
 }
+
+X509_PUBKEY *unit_spki(EVP_PKEY *k)
+{
+    X509_PUBKEY *pk = NULL;
+
+    ck_assert(X509_PUBKEY_set(&pk, k));
+    return pk;
+}
+
+X509 *unit_reparse(X509 *x)
+{
+    unsigned char *der = NULL;
+    const unsigned char *q;
+    int n = i2d_X509(x, &der);
+    X509 *y;
+
+    ck_assert_int_gt(n, 0);
+    q = der;
+    y = d2i_X509(NULL, &q, n);
+    OPENSSL_free(der);
+    ck_assert_ptr_nonnull(y);
+    X509_free(x);
+    return y;
+}

@@ -48,7 +48,8 @@ static cmp_view_t *view_of(const OSSL_CMP_MSG *m)
 
 START_TEST(ir_header_and_template)
 {
-    EVP_PKEY *k = unit_key("EC"), *pub = NULL;
+    EVP_PKEY *k = unit_key("EC");
+    X509_PUBKEY *pub = NULL;
     OSSL_CMP_CTX *ctx = client(k);
     cmp_view_t *v;
     const OSSL_CRMF_CERTTEMPLATE *t;
@@ -83,10 +84,10 @@ START_TEST(ir_header_and_template)
         t = OSSL_CRMF_MSG_get0_tmpl(crm);
         ck_assert_int_eq(cmp_template_read(t, &pub, &nb, &na), APR_SUCCESS);
         ck_assert_ptr_nonnull(pub);
-        ck_assert_int_eq(EVP_PKEY_eq(pub, k), 1);
+        ck_assert_int_eq(EVP_PKEY_eq(X509_PUBKEY_get0(pub), k), 1);
         ck_assert_ptr_nonnull(na);
         ck_assert_int_eq(X509_NAME_cmp(OSSL_CRMF_CERTTEMPLATE_get0_subject(t), want), 0);
-        EVP_PKEY_free(pub);
+        X509_PUBKEY_free(pub);
         ASN1_TIME_free(nb);
         ASN1_TIME_free(na);
         OSSL_CRMF_MSG_free(crm);
@@ -106,13 +107,15 @@ START_TEST(rr_reason_and_signature)
     cmp_policy_t pol;
     const char *why = NULL;
     EVP_PKEY *ee = unit_key("EC");
+    X509_PUBKEY *spki = unit_spki(ee);
     X509_NAME *subj = unit_name("unit-holder");
     X509 *cert = NULL;
     OSSL_CMP_CTX *ctx = client(NULL);
     cmp_view_t *v;
 
     ck_assert(cmp_policy_init(&pol, 5, "", 0, NULL, 1, "digitalSignature", "", &why));
-    ck_assert_int_eq(cmp_issue_build(&ca, &pol, subj, ee, NULL, NULL, &cert), APR_SUCCESS);
+    ck_assert_int_eq(cmp_issue_build(&ca, &pol, subj, spki, NULL, NULL, &cert), APR_SUCCESS);
+    cert = unit_reparse(cert);
     /* signed by the holder, revoking its own certificate, reason 1 */
     ck_assert(OSSL_CMP_CTX_set1_secretValue(ctx, NULL, 0));
     ck_assert(OSSL_CMP_CTX_set1_cert(ctx, cert));
@@ -132,6 +135,7 @@ START_TEST(rr_reason_and_signature)
     OSSL_CMP_CTX_free(ctx);
     X509_free(cert);
     X509_NAME_free(subj);
+    X509_PUBKEY_free(spki);
     EVP_PKEY_free(ee);
     cmp_policy_clear(&pol);
     unit_ca_free(&ca);

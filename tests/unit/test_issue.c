@@ -11,6 +11,7 @@ static void issue_with(const char *ca_type, const char *ee_type)
     cmp_policy_t pol;
     const char *why = NULL;
     EVP_PKEY *ee = unit_key(ee_type);
+    X509_PUBKEY *spki = unit_spki(ee);
     X509_NAME *subj = unit_name("device");
     X509 *cert = NULL;
     X509_STORE *store = X509_STORE_new();
@@ -18,8 +19,9 @@ static void issue_with(const char *ca_type, const char *ee_type)
 
     ck_assert(cmp_policy_init(&pol, 10, "", 0, NULL, 1,
                               "critical,digitalSignature", "clientAuth", &why));
-    ck_assert_int_eq(cmp_issue_build(&ca, &pol, subj, ee, NULL, NULL, &cert),
+    ck_assert_int_eq(cmp_issue_build(&ca, &pol, subj, spki, NULL, NULL, &cert),
                      APR_SUCCESS);
+    cert = unit_reparse(cert);
     ck_assert_int_eq(X509_verify(cert, ca.key), 1);
     ck_assert_int_eq(X509_NAME_cmp(X509_get_subject_name(cert), subj), 0);
     ck_assert_int_eq(X509_NAME_cmp(X509_get_issuer_name(cert),
@@ -38,6 +40,7 @@ static void issue_with(const char *ca_type, const char *ee_type)
     X509_STORE_free(store);
     X509_free(cert);
     X509_NAME_free(subj);
+    X509_PUBKEY_free(spki);
     EVP_PKEY_free(ee);
     cmp_policy_clear(&pol);
     unit_ca_free(&ca);
@@ -64,6 +67,7 @@ START_TEST(validity_rules)
     cmp_policy_t pol;
     const char *why = NULL;
     EVP_PKEY *ee = unit_key("EC");
+    X509_PUBKEY *spki = unit_spki(ee);
     X509_NAME *subj = unit_name("device");
     X509 *cert = NULL;
     ASN1_TIME *want = ASN1_TIME_adj(NULL, time(NULL), 2, 0);
@@ -71,11 +75,11 @@ START_TEST(validity_rules)
 
     /* 365 days asked by policy, but the CA ends in 30: clamped */
     ck_assert(cmp_policy_init(&pol, 365, "", 0, NULL, 1, "digitalSignature", "", &why));
-    ck_assert_int_eq(cmp_issue_build(&ca, &pol, subj, ee, NULL, NULL, &cert), APR_SUCCESS);
+    ck_assert_int_eq(cmp_issue_build(&ca, &pol, subj, spki, NULL, NULL, &cert), APR_SUCCESS);
     ck_assert_int_eq(ASN1_TIME_compare(X509_get0_notAfter(cert), X509_get0_notAfter(ca.cert)), 0);
     X509_free(cert);
     /* a shorter validity requested in the template is honoured */
-    ck_assert_int_eq(cmp_issue_build(&ca, &pol, subj, ee, NULL, want, &cert), APR_SUCCESS);
+    ck_assert_int_eq(cmp_issue_build(&ca, &pol, subj, spki, NULL, want, &cert), APR_SUCCESS);
     ck_assert(ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(cert), X509_get0_notAfter(cert)));
     ck_assert_int_eq(days, 2);
     X509_free(cert);
@@ -83,10 +87,11 @@ START_TEST(validity_rules)
     cmp_policy_clear(&pol);
     /* an invalid key usage in the RA Profile is refused, not ignored */
     ck_assert(cmp_policy_init(&pol, 5, "", 0, NULL, 1, "notAUsage", "", &why));
-    ck_assert_int_ne(cmp_issue_build(&ca, &pol, subj, ee, NULL, NULL, &cert), APR_SUCCESS);
+    ck_assert_int_ne(cmp_issue_build(&ca, &pol, subj, spki, NULL, NULL, &cert), APR_SUCCESS);
     ck_assert_ptr_null(cert);
     cmp_policy_clear(&pol);
     X509_NAME_free(subj);
+    X509_PUBKEY_free(spki);
     EVP_PKEY_free(ee);
     unit_ca_free(&ca);
 }

@@ -21,6 +21,10 @@ EVP_PKEY *unit_key(const char *type);          /* "EC", "RSA", "ED25519" */
 cmp_ca_t unit_ca(const char *type);
 void unit_ca_free(cmp_ca_t *ca);
 X509_NAME *unit_name(const char *cn);
+/* A SubjectPublicKeyInfo of k; free with X509_PUBKEY_free(). */
+X509_PUBKEY *unit_spki(EVP_PKEY *k);
+/* The certificate as a peer sees it (encoded and decoded); x is freed. */
+X509 *unit_reparse(X509 *x);
 
 Suite *suite_policy(void);
 Suite *suite_issue(void);
