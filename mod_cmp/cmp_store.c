@@ -11,6 +11,7 @@
 #define S_HEAD_CMP "cmp_head_cmp"
 #define S_HEAD_RA "cmp_head_ra"
 #define S_ISSUE "cmp_issue"
+#define S_ISSUE_DONE "cmp_issue_done"
 #define S_TX_GET "cmp_tx_get"
 #define S_TX_FINISH "cmp_tx_finish"
 #define S_CERT_GET "cmp_cert_get"
@@ -50,6 +51,11 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
      "sender_nonce, request_der, expires_at) SELECT $14, $13, $12, $16, $17, "
      "c.id, $18, $19, $20, now() + make_interval(secs => $21) FROM c "
      "RETURNING certificate_id"},
+    {S_ISSUE_DONE, "INSERT INTO certificate (authority_id, serial, issuer_dn, "
+     "subject_dn, sans, not_before, not_after, key_type, key_fingerprint, der, "
+     "status, ra_profile_id, cmp_profile_id, transaction_id, replaces_id) VALUES "
+     "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+     "nullif($15, 0)) RETURNING id"},
     {S_TX_GET, "SELECT t.id, t.state, t.expires_at < now(), t.sender_nonce, "
      "t.request_der, t.cert_hash, t.cmp_profile_id, t.ra_profile_id, c.der, "
      "c.id FROM cmp_transaction t JOIN certificate c ON c.id = t.certificate_id "
@@ -163,7 +169,10 @@ apr_status_t cmp_store_issue(apr_pool_t *p, PGconn *c,
     BIN(19, in->req_der, in->req_len);
     vals[20] = apr_psprintf(p, "%d", in->timeout_s);
 #undef BIN
-    rv = cmp_db_exec(p, c, S_ISSUE, 21, vals, lens, &r, sqlstate);
+    if (strcmp(in->tx_state, "waiting_conf") == 0)
+        rv = cmp_db_exec(p, c, S_ISSUE, 21, vals, lens, &r, sqlstate);
+    else
+        rv = cmp_db_exec(p, c, S_ISSUE_DONE, 15, vals, lens, &r, sqlstate);
     if (rv == APR_SUCCESS)
         *cert_id = cmp_db_ll(r, 0, 0);
     return rv;

@@ -11,7 +11,7 @@
 #include "cmp_db.h"
 
 /* The schema version this build expects (sql/NNN_*.sql, highest NNN). */
-#define CMP_SCHEMA_VERSION 2
+#define CMP_SCHEMA_VERSION 3
 
 extern const cmp_db_stmt_t cmp_store_stmts[];
 
@@ -45,8 +45,9 @@ typedef struct {
     int timeout_s;
 } cmp_store_issue_t;
 
-/* Certificate and transaction rows together. A duplicate transactionID gives
- * sqlstate 23505 and stores nothing. */
+/* The certificate row, with a transaction row when tx_state is
+ * waiting_conf. A duplicate transactionID gives sqlstate 23505 and stores
+ * nothing. */
 apr_status_t cmp_store_issue(apr_pool_t *p, PGconn *c,
                              const cmp_store_issue_t *in, long long *cert_id,
                              const char **sqlstate);

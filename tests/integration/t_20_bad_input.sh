@@ -133,6 +133,18 @@ t_replayed_transaction_id() {
 }
 run_test "replayed ir (transactionID in use) -> error, nothing stored" t_replayed_transaction_id
 
+t_replayed_implicit_confirm_ir() {
+  newkey "$T/ri.key" ec
+  cmp -cmd ir -server "$CMP_URL" $(mac_args) -newkey "$T/ri.key" -subject /CN=ri -implicit_confirm \
+      -certout "$T/ri.pem" -reqout "$T/ri-ir.der"
+  local n0; n0=$(cert_count)
+  [ "$(post "$CMP_URL" "$T/ri-ir.der")" = 200 ] || fail "status"
+  resp_text | grep -q "transactionID already in use" || fail "replayed implicitConfirm ir: $(resp_text)"
+  [ "$(cert_count)" = "$n0" ] || fail "stored"
+}
+run_test "replayed implicitConfirm ir (no transaction row kept) -> error, nothing stored" \
+    t_replayed_implicit_confirm_ir
+
 t_http_level() {
   local n0; n0=$(cert_count)
   head -c 100 "$T/d1-ir.der" >"$T/trunc.der"
