@@ -56,6 +56,7 @@ typedef struct {
     X509 *replay_cert;              /* certConf: certificate of the transaction */
     cmp_store_tx_t tx;
     int certconf_seen;
+    int openssl_checks_mac;         /* the server context verifies the MAC */
     cmp_reason_e reason;
     const char *detail;
 } req_t;
@@ -349,6 +350,8 @@ static cmp_reason_e check_mac(req_t *rq, char *why, size_t n)
         snprintf(why, n, "the CMP Profile requires signed requests");
         return CMP_E_PROTECTION_NOT_ALLOWED;
     }
+    if (rq->openssl_checks_mac)
+        return CMP_E_NONE;
     if ((vctx = new_cmp_ctx(rq->p)) == NULL
             || !OSSL_CMP_CTX_set1_secretValue(vctx, pr->secret,
                                               (int)pr->secret_len))
@@ -713,10 +716,13 @@ static OSSL_CMP_SRV_CTX *new_srv_ctx(req_t *rq)
     ctx = OSSL_CMP_SRV_CTX_get0_cmp_ctx(srv);
     OSSL_CMP_CTX_set_log_cb(ctx, ossl_log_cb);
     /* Protection was verified by check_protection() already, with the
-     * rules of the profile; OpenSSL's own check would lack them. */
+     * rules of the profile; OpenSSL's own check would lack them. Only a MAC
+     * that the context can verify with the secret it protects the response
+     * with is left to OpenSSL, so that it is computed once. */
     if (!OSSL_CMP_SRV_CTX_init(srv, rq, cert_request_cb, rr_cb, genm_cb,
                                error_cb, certconf_cb, NULL)
-            || !OSSL_CMP_SRV_CTX_set_accept_unprotected(srv, 1)
+            || !OSSL_CMP_SRV_CTX_set_accept_unprotected(srv,
+                                                         !rq->openssl_checks_mac)
             || !OSSL_CMP_SRV_CTX_set_grant_implicit_confirm(srv,
                                                              rq->prof->implicit_confirm)
             || !set_response_protection(ctx, rq->prof))
@@ -1027,6 +1033,12 @@ static apr_status_t process(req_t *rq, cmp_response_t *resp)
         return respond_error(rq, CMP_E_UNSUPPORTED_BODY, NULL, resp);
     if (cmp_view_transaction_id(rq->view) == NULL)
         return respond_error(rq, CMP_E_TX_UNKNOWN, "no transactionID", resp);
+    /* With MAC-protected responses the server context holds the secret and
+     * verifies a MAC-protected request itself (not for certConf, whose
+     * context first re-runs the stored request). */
+    rq->openssl_checks_mac = cmp_view_protection(rq->view) == CMP_PROT_MAC
+                             && !rq->prof->sig_responses
+                             && rq->body != CMP_BODY_CERTCONF;
     if ((r = check_protection(rq, why, sizeof(why))) != CMP_E_NONE)
         return respond_error(rq, r, why, resp);
     if ((srv = new_srv_ctx(rq)) == NULL)
@@ -1039,6 +1051,13 @@ static apr_status_t process(req_t *rq, cmp_response_t *resp)
     if (rsp == NULL)
         return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
     apr_pool_cleanup_register(rq->p, rsp, msg_cleanup, apr_pool_cleanup_null);
+    if (rq->openssl_checks_mac && OSSL_CMP_MSG_get_bodytype(rsp) == CMP_BODY_ERROR
+            && rq->reason == CMP_E_NONE) {
+        /* Say why in our words when it was the MAC. */
+        rq->openssl_checks_mac = 0;
+        if ((r = check_mac(rq, why, sizeof(why))) != CMP_E_NONE)
+            return respond_error(rq, r, why, resp);
+    }
     if (is_cert_request(rq->body) && rq->issued != NULL
             && OSSL_CMP_MSG_get_bodytype(rsp) != CMP_BODY_ERROR) {
         r = store_issued(rq, OSSL_CMP_SRV_CTX_get0_cmp_ctx(srv), rsp, &detail);

@@ -11,6 +11,19 @@ t_wrong_secret() {
 }
 run_test "wrong shared secret -> error message, nothing stored" t_wrong_secret
 
+t_wrong_secret_mac_responses() {
+  # On a profile with MAC-protected responses OpenSSL's server context checks
+  # the MAC; the refusal must still say why.
+  local n0; n0=$(cert_count)
+  cmp -cmd ir -server "$BASE/rsa" -ref x -secret pass:not-the-secret -trusted "$T/fx/rsaca.pem" \
+      -newkey "$T/b1.key" -subject /CN=b1 -reqout "$T/wrong-mac.der" && fail "accepted"
+  [ "$(post "$BASE/rsa" "$T/wrong-mac.der")" = 200 ] || fail "status"
+  resp_text | grep -q "MAC protection does not verify" || fail "reason: $(resp_text)"
+  [ "$(cert_count)" = "$n0" ] || fail "stored"
+}
+run_test "wrong shared secret on a profile with MAC-protected responses -> our reason" \
+    t_wrong_secret_mac_responses
+
 t_profile_states() {
   local n0; n0=$(cert_count)
   cmp -cmd ir -server "$BASE/nosuchprofile" $(mac_args) -unprotected_errors \
