@@ -132,7 +132,62 @@ SQL
 )
 [ "$FOUND" = "$(wc -l <"$OUT/serials.lc")" ] || { log "only $FOUND of $(wc -l <"$OUT/serials.lc") certificates found once"; exit 1; }
 
+rss_kb() {   # resident memory of the httpd children, summed
+  local t=0 p
+  for p in $(pgrep -f "$VAR_DIR/httpd/httpd.conf"); do
+    [ "$p" = "$(cat "$VAR_DIR/httpd/httpd.pid")" ] && continue
+    t=$(( t + $(awk '/^VmRSS/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0) ))
+  done
+  echo "$t"
+}
+
 if [ -z "$QUICK" ]; then
+  # signed responses (the demo profile) and an RSA CA, replay mode on one core
+  if ! psql -X -At "$DATABASE_URL" -c "SELECT 1 FROM authority WHERE name = 'benchrsa'" | grep -q 1; then
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out "$VAR_DIR/benchrsa.key" 2>/dev/null
+    openssl req -x509 -new -key "$VAR_DIR/benchrsa.key" -subj "/CN=Bench RSA CA" -days 365 \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" \
+        -out "$VAR_DIR/benchrsa.pem" 2>/dev/null
+    "$ROOT/build/cmpadm" authority name=benchrsa cert="$VAR_DIR/benchrsa.pem" key="$VAR_DIR/benchrsa.key" >/dev/null
+    "$ROOT/build/cmpadm" ra-profile name=benchrsa authority=benchrsa enabled=true >/dev/null
+    "$ROOT/build/cmpadm" cmp-profile name=benchrsa enabled=true default_ra_profile=benchrsa \
+        request_protection=shared_secret response_protection=shared_secret \
+        shared_secret="$CMP_SECRET_FILE" >/dev/null
+  fi
+  pin_server
+  line=$(run_replay replay-signed-responses "$SIG_URL" "$SECRET" 4 $(server_pids | sort -u))
+  echo "$line" | tee -a "$RESULTS" >&2
+  CA_SAVE=$CA; CA=$VAR_DIR/benchrsa.pem
+  line=$(run_replay replay-rsa3072-ca "http://127.0.0.1:$HTTP_PORT/api/v1/protocols/cmp/benchrsa" "$SECRET" 4 $(server_pids | sort -u))
+  CA=$CA_SAVE
+  echo "$line" | tee -a "$RESULTS" >&2
+  unpin_server
+  # a large certificate table (BENCH_ROWS, default 1M; 10M with BENCH_ROWS=10000000)
+  ROWS=${BENCH_ROWS:-1000000}
+  have=$(cert_count)
+  if [ "$have" -lt "$ROWS" ]; then
+    log "bulk-loading $((ROWS - have)) certificate rows"
+    psql -X -q "$DATABASE_URL" <<SQL
+INSERT INTO certificate (authority_id, serial, issuer_dn, subject_dn, not_before, not_after,
+    key_type, key_fingerprint, der, status, ra_profile_id, cmp_profile_id, transaction_id)
+SELECT a.id, 'b' || to_hex(g), 'CN=bulk', 'CN=bulk-' || g, now(), now() + interval '1 year',
+    'EC', sha256(int8send(g)), sha256(int8send(g)), 'valid', r.id, NULL, sha256(int4send(g::int))
+FROM generate_series($have, $ROWS - 1) g, authority a, ra_profile r
+WHERE a.name = 'demo' AND r.name = 'demo';
+ANALYZE certificate;
+SQL
+  fi
+  pin_server
+  line=$(run_replay "replay-at-$(cert_count)-rows" "$URL" "$SECRET" 4 $(server_pids | sort -u))
+  echo "$line" | tee -a "$RESULTS" >&2
+  unpin_server
+  # memory of the children over a long run (BENCH_RSS_REQUESTS, default 100k)
+  RSS_N=${BENCH_RSS_REQUESTS:-100000}
+  r0=$(rss_kb)
+  "$BENCH" -mode replay -url "$URL" -secret "$SECRET" -trusted "$CA" -clients 4 -seconds 3600 \
+      -requests $((RSS_N / 4)) >/dev/null 2>"$OUT/rss.err" || true
+  r1=$(rss_kb)
+  echo "rss-httpd-children-kb before=$r0 after=$r1 requests=$RSS_N" | tee -a "$OUT/rss.txt" >&2
   for c in 1 8 128; do
     line=$("$BENCH" -mode full -url "$URL" -secret "$SECRET" -trusted "$CA" -clients "$c" -seconds 10)
     echo "full$c $line" | tee -a "$RESULTS" >&2
@@ -151,8 +206,10 @@ ratio=$(awk -v a="$rate" -v b="$mrate" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 
 echo
 printf '%-28s %12s %10s %10s %10s %12s\n' scenario "enroll/s" "p50 ms" "p99 ms" "errors" "cpu ms/tx"
 while read -r name rest; do
+  case "$name" in rss-*) continue ;; esac
   printf '%-28s %12s %10s %10s %10s %12s\n' "$name" "$(field rate "$rest")" "$(field p50_ms "$rest")" \
       "$(field p99_ms "$rest")" "$(field errors "$rest")" "$(field cpu_ms_per_tx "$rest")"
 done <"$RESULTS"
 echo "crypto ceiling (ECDSA P-256, one core): $SPEED"
+[ -f "$OUT/rss.txt" ] && [ -z "$QUICK" ] && tail -1 "$OUT/rss.txt"
 echo "headline: $rate enroll/s, mock $mrate enroll/s, ratio $ratio, p99 $p99 ms, cpu/tx $cpu ms, mock cpu/tx $mcpu ms"
