@@ -11,7 +11,9 @@ mod_cmp is running.
   CMP endpoint (CMP Profile 'demo'): $CMP_URL
   CMP endpoint (RA Profile 'demo'):  $CMP_RA_URL
   RFC 9811 well-known path:          $CMP_WELL_KNOWN_URL
-  HTTPS (admin API, later the UI):   $ADMIN_URL
+  Core CMP API (JSON, HTTPS):        $ADMIN_URL
+      user $ADMIN_USER, password in $ADMIN_PASSWORD_FILE; try
+      curl --cacert $ADMIN_CA_FILE -u $ADMIN_USER:\$(cat $ADMIN_PASSWORD_FILE) $ADMIN_URL/cmpProfiles
   Database:                          $DATABASE_URL
   Facts for scripts:                 $VAR_DIR/demo.env
 
