@@ -174,12 +174,26 @@ static apr_status_t finish(apr_pool_t *p, PGconn *conn, const char *what,
     return APR_SUCCESS;
 }
 
-static void formats(int nparams, const int *lens, int *fmts)
+/* One statement, prepared (stmt is its name) or not (stmt is the SQL). */
+static apr_status_t run(apr_pool_t *p, PGconn *conn, int prepared,
+                        const char *stmt, int nparams, const char *const *vals,
+                        const int *lens, PGresult **res, const char **sqlstate)
 {
+    int fmts[32];
     int i;
 
+    *res = NULL;
+    if (sqlstate != NULL)
+        *sqlstate = NULL;
+    if (nparams > 32)
+        return APR_EINVAL;
     for (i = 0; i < nparams; i++)
         fmts[i] = lens != NULL && lens[i] > 0 ? 1 : 0;
+    return finish(p, conn, prepared ? stmt : "(admin)",
+                  prepared ? PQexecPrepared(conn, stmt, nparams, vals, lens, fmts, 0)
+                           : PQexecParams(conn, stmt, nparams, NULL, vals, lens,
+                                          fmts, 0),
+                  res, sqlstate);
 }
 
 apr_status_t cmp_db_exec(apr_pool_t *p, PGconn *conn, const char *stmt,
@@ -187,17 +201,7 @@ apr_status_t cmp_db_exec(apr_pool_t *p, PGconn *conn, const char *stmt,
                          const int *lens, PGresult **res,
                          const char **sqlstate)
 {
-    int fmts[32];
-
-    *res = NULL;
-    if (sqlstate != NULL)
-        *sqlstate = NULL;
-    if (nparams > 32)
-        return APR_EINVAL;
-    formats(nparams, lens, fmts);
-    return finish(p, conn, stmt,
-                  PQexecPrepared(conn, stmt, nparams, vals, lens, fmts, 0),
-                  res, sqlstate);
+    return run(p, conn, 1, stmt, nparams, vals, lens, res, sqlstate);
 }
 
 apr_status_t cmp_db_query(apr_pool_t *p, PGconn *conn, const char *sql,
@@ -205,17 +209,7 @@ apr_status_t cmp_db_query(apr_pool_t *p, PGconn *conn, const char *sql,
                           const int *lens, PGresult **res,
                           const char **sqlstate)
 {
-    int fmts[32];
-
-    *res = NULL;
-    if (sqlstate != NULL)
-        *sqlstate = NULL;
-    if (nparams > 32)
-        return APR_EINVAL;
-    formats(nparams, lens, fmts);
-    return finish(p, conn, "(admin)",
-                  PQexecParams(conn, sql, nparams, NULL, vals, lens, fmts, 0),
-                  res, sqlstate);
+    return run(p, conn, 0, sql, nparams, vals, lens, res, sqlstate);
 }
 
 long long cmp_db_ll(const PGresult *r, int row, int col)
