@@ -49,3 +49,26 @@ t_openssl30_hazard_sequence() {
   ! grep -q "Segmentation\|exit signal" "$VAR_DIR"/httpd*/error.log || fail "a child crashed"
 }
 run_test "signed ir with extraCerts, rr, genm, then another signer (OpenSSL 3.0 hazard)" t_openssl30_hazard_sequence
+
+t_changes_under_load() {
+  # Profile reloads while requests are in flight on both nodes: the cache's
+  # references must keep every request's profile alive, and nothing fails.
+  local demo; demo=$(sql "SELECT uuid FROM ra_profile WHERE name = 'demo'")
+  local ca; ca=$(sql "SELECT a.uuid FROM authority a JOIN ra_profile r ON r.authority_id = a.id WHERE r.name = 'demo'")
+  "$BUILD/cmpbench" -mode full -url "$BASE/demo" -secret "$(cat "$CMP_SECRET_FILE")" \
+      -trusted "$CA_CERT_FILE" -clients 6 -seconds 4 >"$T/load1.out" 2>&1 &
+  local b1=$!
+  "$BUILD/cmpbench" -mode full -url "$BASE2/raProfile/demo" -secret "$(cat "$CMP_SECRET_FILE")" \
+      -trusted "$CA_CERT_FILE" -clients 6 -seconds 4 >"$T/load2.out" 2>&1 &
+  local b2=$! i
+  for i in $(seq 1 15); do
+    api PUT "/authorities/$ca/raProfiles/$demo" "{\"description\":\"under load $i\"}" >/dev/null
+    sleep 0.2
+  done
+  wait "$b1" || { cat "$T/load1.out"; fail "node 1 had errors under changes"; }
+  wait "$b2" || { cat "$T/load2.out"; fail "node 2 had errors under changes"; }
+  cat "$T/load1.out" "$T/load2.out"
+  grep -q "errors=0" "$T/load1.out" && grep -q "errors=0" "$T/load2.out" || fail "errors"
+  [ "$(sql "SELECT version FROM ra_profile WHERE name = 'demo'")" -ge 15 ] || fail "changes not applied"
+}
+run_test "configuration changes while both nodes enroll under load: no failures" t_changes_under_load
