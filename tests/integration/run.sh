@@ -127,6 +127,10 @@ main() {
     . "$f"
   done
   run_test "error logs hold no unexpected errors" check_error_logs
+  for f in "$ROOT"/tests/integration/last_*.sh; do
+    # shellcheck disable=SC1090
+    . "$f"
+  done
   stop_all >/dev/null 2>&1
   if [ "$FAILED" -gt 0 ]; then
     echo "failed: ${FAILED_NAMES[*]} (details in $LOG)"
