@@ -66,8 +66,8 @@ X509_NAME *admin_parse_name(const char *s, const char **why)
         if (eq == NULL || eq == tok || eq[1] == '\0'
                 || (*eq = '\0', !X509_NAME_add_entry_by_txt(n, tok, MBSTRING_UTF8,
                                                            (unsigned char *)eq + 1,
-                                                           *sep == ',' ? 0 : -1,
-                                                           *sep == ',' ? 0 : -1, 0))) {
+                                                           -1, *sep == ',' ? 0 : -1,
+                                                           0))) {
             *why = "the subject must be like CN=name,O=org";
             X509_NAME_free(n);
             n = NULL;

@@ -264,7 +264,7 @@ static void create(admin_req_t *rq, admin_resp_t *rs)
     rq->audit_object = apr_pstrcat(rq->p, "raProfile:", PQgetvalue(r, 0, 0), NULL);
     vals[1] = PQgetvalue(r, 0, 0);
     if (admin_sql_json(rq, rs, "SELECT " RA_JSON "::text" RA_FROM
-                       "WHERE r.uuid = $2::uuid", 2, vals, &o))
+                       "WHERE a.uuid = $1::uuid AND r.uuid = $2::uuid", 2, vals, &o))
         return;
     rs->location = apr_pstrcat(rq->p, "/api/v1/authorities/", vals[0],
                                "/raProfiles/", vals[1], NULL);

@@ -67,6 +67,7 @@ CMP_REF=demo
 CMP_SECRET_FILE=$D/secret.txt
 CA_CERT_FILE=$D/ca.pem
 ADMIN_URL=https://127.0.0.1:$HTTPS_PORT/api/v1
+ADMIN_UI_URL=https://127.0.0.1:$HTTPS_PORT/ui/
 ADMIN_USER=admin
 ADMIN_PASSWORD_FILE=$VAR_DIR/admin.password
 ADMIN_CA_FILE=$VAR_DIR/tls/server.pem

@@ -21,7 +21,7 @@ tls() {
 conf() {
   mkdir -p "$INSTANCE_DIR/run"
   tls
-  make_traversable www-data "$INSTANCE_DIR" "$ROOT_DIR/htdocs"
+  make_traversable www-data "$INSTANCE_DIR" "$ROOT_DIR/htdocs/ui"
   local ug=""
   if [ "$(id -u)" = 0 ]; then
     ug=$'User www-data\nGroup www-data'

@@ -11,6 +11,7 @@ mod_cmp is running.
   CMP endpoint (CMP Profile 'demo'): $CMP_URL
   CMP endpoint (RA Profile 'demo'):  $CMP_RA_URL
   RFC 9811 well-known path:          $CMP_WELL_KNOWN_URL
+  Management console (browser):      $ADMIN_UI_URL
   Core CMP API (JSON, HTTPS):        $ADMIN_URL
       user $ADMIN_USER, password in $ADMIN_PASSWORD_FILE; try
       curl --cacert $ADMIN_CA_FILE -u $ADMIN_USER:\$(cat $ADMIN_PASSWORD_FILE) $ADMIN_URL/cmpProfiles

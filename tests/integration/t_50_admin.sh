@@ -28,7 +28,7 @@ ENV
   sed -n '/<!-- admin-session:start -->/,/<!-- admin-session:end -->/p' "$ROOT/README.md" \
       | sed '1,2d;$d' | sed '$d' >"$E/session.sh"
   local rc=0
-  (cd "$E/session" && VAR_DIR=$E bash -e "$E/session.sh") || rc=$?
+  (cd "$E/session" && VAR_DIR=$E bash -e -o pipefail "$E/session.sh") || rc=$?
   VAR_DIR=$E HTTPD_INSTANCE=httpd bash "$ROOT/scripts/httpd.sh" stop
   [ "$rc" = 0 ] || fail "the README session failed ($rc)"
   [ -s "$E/session/dev1.pem" ] && [ -s "$E/session/dev2.pem" ] || fail "no certificates"

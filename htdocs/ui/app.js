@@ -1,0 +1,448 @@
+/* mod_cmp management console: a static page that talks only to the Core CMP
+ * API (/api/v1). Everything that comes from the server is shown as text
+ * (textContent), never as HTML. No build step, no external resources. */
+'use strict';
+
+const API = '/api/v1';
+const main = document.getElementById('main');
+
+/* ---- small helpers ------------------------------------------------------- */
+
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else if (k === 'for') el.htmlFor = v;
+    else if (k in el && k !== 'list') el[k] = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+async function api(method, path, body) {
+  const opts = { method, headers: {}, credentials: 'same-origin' };
+  if (body !== undefined) {
+    opts.headers['Content-Type'] = 'application/json';
+    opts.body = JSON.stringify(body);
+  }
+  const res = await fetch(API + path, opts);
+  let data = null;
+  const text = await res.text();
+  if (text) { try { data = JSON.parse(text); } catch (e) { data = { message: text }; } }
+  return { ok: res.ok, status: res.status, data };
+}
+
+function messages(data) {
+  if (Array.isArray(data)) return data.map(String);
+  if (data && data.message) return [String(data.message)];
+  return ['the request failed'];
+}
+
+function errorBox(res) {
+  return h('div', { class: 'errors', role: 'alert' },
+    `The server refused (${res.status}):`, h('ul', {}, messages(res.data).map(m => h('li', {}, m))));
+}
+
+function field(id, label, input, hint) {
+  input.id = id;
+  return h('div', { class: 'field' }, h('label', { for: id }, label), input,
+    hint ? h('small', {}, hint) : null);
+}
+
+function badge(on, yes = 'enabled', no = 'disabled') {
+  return h('span', { class: 'badge ' + (on ? 'on' : 'off') }, on ? yes : no);
+}
+
+function select(options, value) {
+  const s = h('select');
+  for (const [v, label] of options) s.append(h('option', { value: v, selected: v === value }, label));
+  return s;
+}
+
+function table(headers, rows) {
+  return h('div', { class: 'table-wrap' }, h('table', {},
+    h('thead', {}, h('tr', {}, headers.map(t => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, rows)));
+}
+
+function page(title, ...content) {
+  main.replaceChildren(h('h2', {}, title), ...content.filter(c => c !== null && c !== undefined));
+  main.focus();
+}
+
+function download(name, text) {
+  const a = h('a', { href: URL.createObjectURL(new Blob([text], { type: 'application/x-pem-file' })),
+    download: name }, 'Download ' + name);
+  return a;
+}
+
+async function act(method, path, body, after) {
+  const res = await api(method, path, body);
+  if (!res.ok) { main.prepend(errorBox(res)); return res; }
+  if (after) await after(res);
+  return res;
+}
+
+/* ---- dashboard ------------------------------------------------------------ */
+
+function chart(counts) {
+  const days = Object.keys(counts).sort();
+  const max = Math.max(1, ...days.map(d => counts[d]));
+  const w = 24, hgt = 120;
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('class', 'chart');
+  svg.setAttribute('viewBox', `0 0 ${days.length * w} ${hgt + 20}`);
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', 'certificates issued per day, last 14 days');
+  days.forEach((d, i) => {
+    const bh = Math.round(counts[d] / max * hgt);
+    const r = document.createElementNS(svg.namespaceURI, 'rect');
+    r.setAttribute('x', i * w + 3); r.setAttribute('y', hgt - bh);
+    r.setAttribute('width', w - 6); r.setAttribute('height', bh);
+    const t = document.createElementNS(svg.namespaceURI, 'title');
+    t.textContent = `${d}: ${counts[d]}`;
+    r.append(t);
+    const l = document.createElementNS(svg.namespaceURI, 'text');
+    l.setAttribute('x', i * w + 2); l.setAttribute('y', hgt + 14);
+    l.textContent = d.slice(8);
+    svg.append(r, l);
+  });
+  return svg;
+}
+
+async function dashboard() {
+  const day = 86400000, now = Date.now();
+  const since = new Date(now - 13 * day).toISOString().slice(0, 10);
+  const [all, expiring, revoked, rejected] = await Promise.all([
+    api('GET', '/certificates?limit=1000'),
+    api('GET', `/certificates?status=valid&limit=10&expiresBefore=${new Date(now + 30 * day).toISOString()}`),
+    api('GET', '/certificates?status=revoked&limit=10'),
+    api('GET', '/certificates?status=rejected&limit=10'),
+  ]);
+  const counts = {};
+  for (let i = 0; i < 14; i++) counts[new Date(now - i * day).toISOString().slice(0, 10)] = 0;
+  for (const c of (all.data && all.data.certificates) || []) {
+    const d = String(c.createdAt).slice(0, 10);
+    if (d >= since && d in counts) counts[d]++;
+  }
+  const list = (res) => ((res.data && res.data.certificates) || []).map(c =>
+    h('li', {}, h('a', { href: '#/certificates/' + c.uuid }, c.subjectDn || c.serialNumber),
+      ' ', c.status === 'valid' ? 'expires ' + String(c.notAfter).slice(0, 10) : String(c.revokedAt || '').slice(0, 10)));
+  page('Dashboard',
+    h('div', { class: 'tiles' },
+      h('div', { class: 'tile' }, h('div', { class: 'n' }, String(all.data ? all.data.total : '?')), 'certificates'),
+      h('div', { class: 'tile' }, h('div', { class: 'n' }, String(expiring.data ? expiring.data.total : '?')), 'expiring within 30 days'),
+      h('div', { class: 'tile' }, h('div', { class: 'n' }, String(revoked.data ? revoked.data.total : '?')), 'revoked'),
+      h('div', { class: 'tile' }, h('div', { class: 'n' }, String(rejected.data ? rejected.data.total : '?')), 'failed confirmations (rejected)')),
+    h('h3', {}, 'Certificates issued per day'), h('div', { class: 'card' }, chart(counts)),
+    h('h3', {}, 'Expiring soon'), h('ul', {}, list(expiring)),
+    h('h3', {}, 'Recent revocations'), h('ul', {}, list(revoked)),
+    h('h3', {}, 'Certificates whose confirmation failed'), h('ul', {}, list(rejected)));
+}
+
+/* ---- CMP Profiles ---------------------------------------------------------- */
+
+async function cmpProfileForm(existing) {
+  const [ras, signers] = await Promise.all([api('GET', '/raProfiles'), api('GET', '/cmpProfiles/signingCertificates')]);
+  const e = existing || {};
+  const name = h('input', { value: e.name || '', required: true, disabled: !!existing });
+  const desc = h('input', { value: e.description || '' });
+  const variant = select([['v2', 'CMPv2'], ['v2_3gpp', 'CMPv2 3GPP'], ['v3', 'CMPv3']], e.variant || 'v2');
+  const req = select([['sharedSecret', 'Shared secret'], ['signature', 'Signature']], e.requestProtectionMethod || 'sharedSecret');
+  const rsp = select([['sharedSecret', 'Shared secret'], ['signature', 'Signature']], e.responseProtectionMethod || 'signature');
+  const secret = h('input', { type: 'password', autocomplete: 'new-password',
+    placeholder: e.hasSharedSecret ? 'unchanged (a secret is set)' : '' });
+  const signer = select([['', '— choose —'], ...((signers.data || []).map(s => [s.uuid, `${s.subjectDn} (${s.serialNumber})`]))], e.signingCertificateUuid || '');
+  const ra = select([['', '— none —'], ...((ras.data || []).map(r => [r.uuid, r.name]))], e.raProfileUuid || '');
+  const anchors = h('textarea', { value: e.trustAnchors || '' });
+  const implicit = h('input', { type: 'checkbox', checked: e.allowImplicitConfirm !== false });
+  const secretField = field('cp-secret', 'Shared secret', secret, existing ? 'leave blank to keep the stored secret' : null);
+  const signerField = field('cp-signer', 'Signing certificate', signer);
+  const anchorsField = field('cp-anchors', 'Trust anchors for signed requests (PEM)', anchors);
+  const errors = h('div');
+  const sync = () => {
+    secretField.hidden = !(req.value === 'sharedSecret' || rsp.value === 'sharedSecret');
+    signerField.hidden = rsp.value !== 'signature';
+    anchorsField.hidden = req.value !== 'signature';
+  };
+  req.addEventListener('change', sync); rsp.addEventListener('change', sync); sync();
+  const form = h('form', { 'aria-label': existing ? 'Edit CMP Profile' : 'New CMP Profile' },
+    h('h3', {}, existing ? `Edit CMP Profile ${e.name}` : 'New CMP Profile'), errors,
+    field('cp-name', 'Name', name), field('cp-desc', 'Description', desc),
+    field('cp-variant', 'Variant', variant), field('cp-req', 'Request protection', req),
+    field('cp-rsp', 'Response protection', rsp), secretField, signerField,
+    field('cp-ra', 'Default RA Profile', ra), anchorsField,
+    h('div', { class: 'field' }, h('label', { for: 'cp-implicit' }, implicit, ' Grant implicitConfirm when asked')),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, existing ? 'Save' : 'Create'),
+      h('button', { type: 'button', class: 'secondary', onclick: () => form.remove() }, 'Cancel')));
+  implicit.id = 'cp-implicit';
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = { variant: variant.value, requestProtectionMethod: req.value, responseProtectionMethod: rsp.value,
+      description: desc.value, allowImplicitConfirm: implicit.checked, trustAnchors: anchors.value };
+    if (!existing) body.name = name.value;
+    if (!secretField.hidden) body.sharedSecret = secret.value;
+    if (!signerField.hidden && signer.value) body.signingCertificateUuid = signer.value;
+    if (ra.value) body.raProfileUuid = ra.value;
+    const res = existing ? await api('PUT', '/cmpProfiles/' + e.uuid, body) : await api('POST', '/cmpProfiles', body);
+    if (!res.ok) { errors.replaceChildren(errorBox(res)); return; }
+    cmpProfiles(`CMP Profile ${res.data.name} saved` + (existing ? '' : ' (disabled until you enable it)'));
+  });
+  return form;
+}
+
+async function cmpProfiles(notice) {
+  const res = await api('GET', '/cmpProfiles');
+  if (!res.ok) return page('CMP Profiles', errorBox(res));
+  const chosen = new Set();
+  const rows = res.data.map(p => h('tr', {},
+    h('td', {}, h('input', { type: 'checkbox', 'aria-label': 'select ' + p.name,
+      onchange: (ev) => ev.target.checked ? chosen.add(p.uuid) : chosen.delete(p.uuid) })),
+    h('td', {}, h('a', { href: '#/cmp-profiles/' + p.uuid }, p.name), h('div', { class: 'muted' }, p.description)),
+    h('td', {}, p.variant),
+    h('td', {}, `${p.requestProtectionMethod} / ${p.responseProtectionMethod}`),
+    h('td', {}, p.raProfile ? p.raProfile.name : '—'),
+    h('td', {}, badge(p.enabled)),
+    h('td', {}, p.cmpUrl ? [h('span', { class: 'mono' }, p.cmpUrl), ' ',
+      h('button', { type: 'button', class: 'secondary', onclick: () => navigator.clipboard && navigator.clipboard.writeText(p.cmpUrl) }, 'Copy')] : '—'),
+    h('td', {}, h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'secondary', onclick: () => act('PATCH', `/cmpProfiles/${p.uuid}/${p.enabled ? 'disable' : 'enable'}`, undefined, () => cmpProfiles()) }, p.enabled ? 'Disable' : 'Enable'),
+      h('button', { type: 'button', class: 'danger', onclick: () => act('DELETE', '/cmpProfiles/' + p.uuid, undefined, () => cmpProfiles('deleted')) }, 'Delete')))));
+  const bulk = (path, method) => async () => {
+    if (!chosen.size) return;
+    await act(method, path, [...chosen], () => cmpProfiles());
+  };
+  page('CMP Profiles', notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', onclick: async () => main.append(await cmpProfileForm()) }, 'New CMP Profile'),
+      h('button', { type: 'button', class: 'secondary', onclick: bulk('/cmpProfiles/enable', 'PATCH') }, 'Enable selected'),
+      h('button', { type: 'button', class: 'secondary', onclick: bulk('/cmpProfiles/disable', 'PATCH') }, 'Disable selected'),
+      h('button', { type: 'button', class: 'danger', onclick: bulk('/cmpProfiles/delete', 'DELETE') }, 'Delete selected')),
+    table(['', 'Name', 'Variant', 'Protection (request / response)', 'Default RA Profile', 'State', 'CMP URL', ''], rows));
+}
+
+async function cmpProfileDetail(uuid) {
+  const res = await api('GET', '/cmpProfiles/' + uuid);
+  if (!res.ok) return page('CMP Profile', errorBox(res));
+  page('CMP Profile ' + res.data.name, await cmpProfileForm(res.data));
+}
+
+/* ---- RA Profiles ------------------------------------------------------------ */
+
+function csv(s) { return s.split(',').map(x => x.trim()).filter(Boolean); }
+
+async function raProfileForm() {
+  const auths = await api('GET', '/authorities');
+  const auth = select((auths.data || []).map(a => [a.uuid, a.name]));
+  const name = h('input', { required: true });
+  const desc = h('input');
+  const days = h('input', { type: 'number', min: 1, value: 365 });
+  const types = h('input', { placeholder: 'EC, RSA, ED25519 (empty: any)' });
+  const ku = h('input', { value: 'digitalSignature' });
+  const eku = h('input', { placeholder: 'clientAuth, serverAuth' });
+  const pattern = h('input', { placeholder: '^CN=.*$' });
+  const san = h('input', { type: 'checkbox', checked: true, id: 'ra-san' });
+  const errors = h('div');
+  const form = h('form', { 'aria-label': 'New RA Profile' }, h('h3', {}, 'New RA Profile'), errors,
+    field('ra-auth', 'Authority', auth), field('ra-name', 'Name', name), field('ra-desc', 'Description', desc),
+    field('ra-days', 'Validity (days)', days), field('ra-types', 'Allowed key types', types),
+    field('ra-ku', 'Key usage', ku, 'comma-separated, e.g. digitalSignature, keyEncipherment'),
+    field('ra-eku', 'Extended key usage', eku), field('ra-pattern', 'Subject pattern (POSIX regex)', pattern),
+    h('div', { class: 'field' }, h('label', { for: 'ra-san' }, san, ' Allow subjectAltName')),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Create'),
+      h('button', { type: 'button', class: 'secondary', onclick: () => form.remove() }, 'Cancel')));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = { name: name.value, description: desc.value, validityDays: Number(days.value),
+      allowedKeyTypes: csv(types.value), keyUsage: csv(ku.value), extendedKeyUsage: csv(eku.value),
+      allowSubjectAltName: san.checked };
+    if (pattern.value) body.subjectPattern = pattern.value;
+    const res = await api('POST', `/authorities/${auth.value}/raProfiles`, body);
+    if (!res.ok) { errors.replaceChildren(errorBox(res)); return; }
+    raProfiles(`RA Profile ${res.data.name} created (disabled until you enable it)`);
+  });
+  return form;
+}
+
+async function raProfiles(notice) {
+  const [res, cmps] = await Promise.all([api('GET', '/raProfiles'), api('GET', '/cmpProfiles')]);
+  if (!res.ok) return page('RA Profiles', errorBox(res));
+  const rows = res.data.map(r => {
+    const base = `/authorities/${r.authorityUuid}/raProfiles/${r.uuid}`;
+    const pick = select([['', '— CMP Profile —'], ...((cmps.data || []).map(c => [c.uuid, c.name]))], r.cmpProfileUuid || '');
+    pick.setAttribute('aria-label', 'CMP Profile for ' + r.name);
+    const linked = (cmps.data || []).find(c => c.uuid === r.cmpProfileUuid);
+    return h('tr', {},
+      h('td', {}, r.name, h('div', {}, r.description)),
+      h('td', {}, r.authorityName),
+      h('td', {}, badge(r.enabled)),
+      h('td', {}, `${r.validityDays} days; keys ${r.allowedKeyTypes.length ? r.allowedKeyTypes.join(', ') : 'any'}; ${r.keyUsage.join(', ')}`),
+      h('td', {}, linked ? linked.name : '—', h('div', { class: 'actions' }, pick,
+        h('button', { type: 'button', class: 'secondary', onclick: () => pick.value &&
+          act('PATCH', `${base}/protocols/cmp/activate/${pick.value}`, undefined, () => raProfiles('CMP activated for ' + r.name)) }, 'Activate CMP'),
+        r.cmpProfileUuid ? h('button', { type: 'button', class: 'secondary', onclick: () =>
+          act('PATCH', `${base}/protocols/cmp/deactivate`, undefined, () => raProfiles()) }, 'Deactivate') : null)),
+      h('td', {}, h('div', { class: 'actions' },
+        h('button', { type: 'button', class: 'secondary', onclick: () => act('PATCH', `${base}/${r.enabled ? 'disable' : 'enable'}`, undefined, () => raProfiles()) }, r.enabled ? 'Disable' : 'Enable'),
+        h('button', { type: 'button', class: 'danger', onclick: () => act('DELETE', base, undefined, () => raProfiles('deleted')) }, 'Delete'))));
+  });
+  page('RA Profiles', notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
+    h('div', { class: 'actions' }, h('button', { type: 'button', onclick: async () => main.append(await raProfileForm()) }, 'New RA Profile')),
+    table(['Name', 'Authority', 'State', 'Policy', 'CMP', ''], rows));
+}
+
+/* ---- Authorities -------------------------------------------------------------- */
+
+function authorityForm() {
+  const name = h('input', { required: true });
+  const desc = h('input');
+  const mode = select([['generate', 'Generate a new CA here'], ['import', 'Import a CA certificate and key']], 'generate');
+  const subject = h('input', { placeholder: 'CN=Example CA,O=Example' });
+  const keyType = h('input', { value: 'EC' });
+  const keyParam = h('input', { value: 'P-256' });
+  const days = h('input', { type: 'number', value: 3650, min: 1 });
+  const cert = h('textarea');
+  const key = h('textarea');
+  const pass = h('input', { type: 'password', autocomplete: 'off' });
+  const gen = h('div', {}, field('au-subject', 'Subject', subject), field('au-keytype', 'Key type', keyType),
+    field('au-keyparam', 'Curve or key size', keyParam), field('au-days', 'Validity (days)', days));
+  const imp = h('div', {}, field('au-cert', 'CA certificate (PEM)', cert), field('au-key', 'Private key (PEM)', key),
+    field('au-pass', 'Key passphrase', pass));
+  const errors = h('div');
+  const sync = () => { gen.hidden = mode.value !== 'generate'; imp.hidden = !gen.hidden; };
+  mode.addEventListener('change', sync); sync();
+  const form = h('form', { 'aria-label': 'New Authority' }, h('h3', {}, 'New Authority'), errors,
+    field('au-name', 'Name', name), field('au-desc', 'Description', desc), field('au-mode', 'How', mode), gen, imp,
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Create'),
+      h('button', { type: 'button', class: 'secondary', onclick: () => form.remove() }, 'Cancel')));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = { name: name.value, description: desc.value };
+    if (mode.value === 'generate') body.generate = { subject: subject.value, keyType: keyType.value, keyParameter: keyParam.value, validityDays: Number(days.value) };
+    else Object.assign(body, { certificate: cert.value, privateKey: key.value, passphrase: pass.value });
+    const res = await api('POST', '/authorities', body);
+    if (!res.ok) { errors.replaceChildren(errorBox(res)); return; }
+    authorities(`Authority ${res.data.name} created`);
+  });
+  return form;
+}
+
+async function authorities(notice) {
+  const res = await api('GET', '/authorities');
+  if (!res.ok) return page('Authorities', errorBox(res));
+  const rows = res.data.map(a => h('tr', {},
+    h('td', {}, a.name, h('div', {}, a.description)),
+    h('td', {}, a.subjectDn), h('td', {}, String(a.notAfter).slice(0, 10)), h('td', {}, badge(a.enabled)),
+    h('td', {}, download(a.name + '.pem', a.certificate || '')),
+    h('td', {}, h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'secondary', onclick: () => act('PATCH', `/authorities/${a.uuid}/${a.enabled ? 'disable' : 'enable'}`, undefined, () => authorities()) }, a.enabled ? 'Disable' : 'Enable')))));
+  page('Authorities', notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
+    h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => main.append(authorityForm()) }, 'New Authority')),
+    table(['Name', 'Subject', 'Valid until', 'State', 'CA certificate', ''], rows));
+}
+
+/* ---- Certificates --------------------------------------------------------------- */
+
+async function certificates(query) {
+  const q = new URLSearchParams(query || '');
+  const limit = 20, offset = Number(q.get('offset') || 0);
+  const subject = h('input', { value: q.get('subject') || '' });
+  const status = select([['', 'any'], ['valid', 'valid'], ['revoked', 'revoked'], ['pending', 'pending'], ['rejected', 'rejected']], q.get('status') || '');
+  const args = new URLSearchParams({ limit, offset });
+  if (subject.value) args.set('subject', subject.value);
+  if (status.value) args.set('status', status.value);
+  const res = await api('GET', '/certificates?' + args);
+  if (!res.ok) return page('Certificates', errorBox(res));
+  const go = (off) => {
+    const n = new URLSearchParams({ offset: off });
+    if (subject.value) n.set('subject', subject.value);
+    if (status.value) n.set('status', status.value);
+    location.hash = '#/certificates?' + n;
+  };
+  const form = h('form', { role: 'search', 'aria-label': 'Search certificates' },
+    field('ce-subject', 'Subject contains', subject), field('ce-status', 'Status', status),
+    h('button', { type: 'submit' }, 'Search'));
+  form.addEventListener('submit', (ev) => { ev.preventDefault(); go(0); });
+  const rows = res.data.certificates.map(c => h('tr', {},
+    h('td', {}, h('a', { href: '#/certificates/' + c.uuid }, c.subjectDn || '(empty subject)')),
+    h('td', { class: 'mono' }, c.serialNumber), h('td', {}, h('span', { class: 'badge ' + c.status }, c.status)),
+    h('td', {}, String(c.notAfter).slice(0, 10)), h('td', {}, c.raProfile ? c.raProfile.name : '—')));
+  page('Certificates', form,
+    h('p', {}, `${res.data.total} certificates; showing ${offset + 1}–${offset + res.data.certificates.length}`),
+    table(['Subject', 'Serial', 'Status', 'Valid until', 'RA Profile'], rows),
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'secondary', disabled: offset === 0, onclick: () => go(Math.max(0, offset - limit)) }, 'Previous'),
+      h('button', { type: 'button', class: 'secondary', disabled: offset + limit >= res.data.total, onclick: () => go(offset + limit) }, 'Next')));
+}
+
+const REASONS = ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded',
+  'cessationOfOperation', 'certificateHold', 'removeFromCRL', 'privilegeWithdrawn', 'aACompromise'];
+
+async function certificateDetail(uuid) {
+  const res = await api('GET', '/certificates/' + uuid);
+  if (!res.ok) return page('Certificate', errorBox(res));
+  const c = res.data;
+  const reason = select(REASONS.map(r => [r, r]), 'unspecified');
+  const dialog = h('dialog', { 'aria-label': 'Confirm revocation' },
+    h('p', {}, 'Revoke this certificate? This cannot be undone.'),
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'danger', id: 'confirm-revoke', onclick: async () => {
+        dialog.close();
+        await act('POST', `/certificates/${uuid}/revoke`, { reason: reason.value }, () => certificateDetail(uuid));
+      } }, 'Revoke'),
+      h('button', { type: 'button', class: 'secondary', onclick: () => dialog.close() }, 'Cancel')));
+  const dl = (k, v) => [h('dt', {}, k), h('dd', {}, v === null || v === undefined || v === '' ? '—' : String(v))];
+  page('Certificate ' + (c.subjectDn || c.serialNumber),
+    h('dl', {}, dl('Subject', c.subjectDn), dl('Subject alternative names', c.subjectAltNames), dl('Issuer', c.issuerDn),
+      dl('Serial', c.serialNumber), dl('Valid', `${c.notBefore} – ${c.notAfter}`), dl('Key', c.keyType),
+      dl('Status', c.status), dl('Revocation reason', c.revocationReason), dl('Revoked at', c.revokedAt),
+      dl('RA Profile', c.raProfile && c.raProfile.name), dl('CMP Profile', c.cmpProfile && c.cmpProfile.name)),
+    download((c.serialNumber || 'certificate') + '.pem', c.certificate || ''),
+    c.status === 'valid' ? h('div', { class: 'card' }, field('rv-reason', 'Revocation reason', reason),
+      h('button', { type: 'button', class: 'danger', onclick: () => dialog.showModal() }, 'Revoke…')) : null,
+    dialog, h('h3', {}, 'PEM'), h('pre', {}, c.certificate || ''));
+}
+
+/* ---- Audit log ------------------------------------------------------------------- */
+
+async function audit(query) {
+  const offset = Number(new URLSearchParams(query || '').get('offset') || 0);
+  const res = await api('GET', `/auditLogs?limit=50&offset=${offset}`);
+  if (!res.ok) return page('Audit log', errorBox(res));
+  page('Audit log', table(['When', 'Actor', 'Action', 'Object', 'Result'],
+    res.data.auditLogs.map(e => h('tr', {}, h('td', {}, String(e.at).slice(0, 19).replace('T', ' ')),
+      h('td', {}, e.actor), h('td', {}, e.action), h('td', { class: 'mono' }, e.object), h('td', {}, e.result)))),
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'secondary', disabled: offset === 0, onclick: () => { location.hash = '#/audit?offset=' + Math.max(0, offset - 50); } }, 'Newer'),
+      h('button', { type: 'button', class: 'secondary', disabled: offset + 50 >= res.data.total, onclick: () => { location.hash = '#/audit?offset=' + (offset + 50); } }, 'Older')));
+}
+
+/* ---- routing ----------------------------------------------------------------------- */
+
+async function route() {
+  const [path, query] = (location.hash.slice(1) || '/').split('?');
+  const parts = path.split('/').filter(Boolean);
+  for (const a of document.querySelectorAll('nav a'))
+    a.toggleAttribute('aria-current', a.getAttribute('href') === '#/' + (parts[0] || ''));
+  for (const a of document.querySelectorAll('nav a[aria-current]')) a.setAttribute('aria-current', 'page');
+  try {
+    if (!parts.length) return await dashboard();
+    if (parts[0] === 'cmp-profiles') return parts[1] ? await cmpProfileDetail(parts[1]) : await cmpProfiles();
+    if (parts[0] === 'ra-profiles') return await raProfiles();
+    if (parts[0] === 'authorities') return await authorities();
+    if (parts[0] === 'certificates') return parts[1] ? await certificateDetail(parts[1]) : await certificates(query);
+    if (parts[0] === 'audit') return await audit(query);
+    page('Not found', h('p', {}, 'No such page.'));
+  } catch (e) {
+    page('Error', h('div', { class: 'errors', role: 'alert' }, String(e)));
+  }
+}
+
+window.addEventListener('hashchange', route);
+route();

@@ -1,0 +1,164 @@
+// Browser test of the management console: headless Debian Chromium driven by
+// playwright-core against the real httpd + PostgreSQL of the integration run.
+// Environment: VAR_DIR (with demo.env), SHOTS (screenshot folder).
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const VAR_DIR = process.env.VAR_DIR;
+const SHOTS = process.env.SHOTS || 'tests/out/screenshots';
+const WORK = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'cmp-ui-'));
+const env = Object.fromEntries(fs.readFileSync(path.join(VAR_DIR, 'demo.env'), 'utf8')
+  .split('\n').filter(l => l.includes('=')).map(l => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+const password = fs.readFileSync(env.ADMIN_PASSWORD_FILE, 'utf8').trim();
+const UI = env.ADMIN_UI_URL;
+
+let browser, page;
+const dialogs = [];
+
+function sh(cmd, args, opts = {}) {
+  return execFileSync(cmd, args, { cwd: WORK, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+}
+
+function cmp(args) {
+  try {
+    return { ok: true, out: sh('openssl', ['cmp', ...args]) };
+  } catch (e) {
+    return { ok: false, out: String(e.stdout) + String(e.stderr) };
+  }
+}
+
+async function shot(name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, name + '.png'), fullPage: true });
+}
+
+async function go(hash) {
+  await page.goto(UI + hash);
+  await page.locator('main h2').waitFor();
+}
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const context = await browser.newContext({
+    ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 },
+    httpCredentials: { username: env.ADMIN_USER, password },
+  });
+  page = await context.newPage();
+  page.on('dialog', d => { dialogs.push(d.message()); d.dismiss(); });
+  page.on('pageerror', e => dialogs.push('page error: ' + e.message));
+});
+
+after(async () => { await browser?.close(); });
+
+test('create an Authority, an RA Profile and a CMP Profile through the forms', async () => {
+  await go('#/authorities');
+  await page.getByRole('button', { name: 'New Authority' }).click();
+  await page.locator('#au-name').fill('ui-ca');
+  await page.locator('#au-subject').fill('CN=UI CA,O=Browser Test');
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.getByText('Authority ui-ca created').waitFor();
+  await shot('authorities');
+
+  await go('#/ra-profiles');
+  await page.getByRole('button', { name: 'New RA Profile' }).click();
+  await page.locator('#ra-auth').selectOption({ label: 'ui-ca' });
+  await page.locator('#ra-name').fill('ui-ra');
+  await page.locator('#ra-types').fill('EC, ED25519');
+  await page.locator('#ra-eku').fill('clientAuth');
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.getByText('RA Profile ui-ra created').waitFor();
+  await page.getByRole('row', { name: /ui-ra/ }).getByRole('button', { name: 'Enable' }).click();
+  await page.getByRole('row', { name: /ui-ra/ }).getByText('enabled', { exact: true }).waitFor();
+
+  await go('#/cmp-profiles');
+  await page.getByRole('button', { name: 'New CMP Profile' }).click();
+  await page.locator('#cp-name').fill('ui-cmp');
+  await page.locator('#cp-desc').fill('<img src=x onerror=alert(1)>');
+  await page.locator('#cp-rsp').selectOption('sharedSecret');
+  assert.equal(await page.locator('#cp-signer').isVisible(), false, 'signing certificate shown for MAC responses');
+  await page.locator('#cp-secret').fill('ui-secret-123');
+  await page.locator('#cp-ra').selectOption({ label: 'ui-ra' });
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.getByText('CMP Profile ui-cmp saved').waitFor();
+  const row = page.getByRole('row', { name: /ui-cmp/ });
+  await row.getByRole('button', { name: 'Enable' }).click();
+  await page.getByRole('row', { name: /ui-cmp/ }).getByText('enabled', { exact: true }).waitFor();
+  await shot('cmp-profiles');
+});
+
+test('a description with HTML is shown as text', async () => {
+  await go('#/cmp-profiles');
+  const row = page.getByRole('row', { name: /ui-cmp/ });
+  await row.getByText('<img src=x onerror=alert(1)>').waitFor();
+  assert.equal(await page.locator('main img').count(), 0, 'the description became an element');
+  assert.deepEqual(dialogs, [], 'a script ran or the page failed');
+});
+
+test('an invalid form shows the API messages', async () => {
+  await go('#/cmp-profiles');
+  await page.getByRole('button', { name: 'New CMP Profile' }).click();
+  await page.locator('#cp-name').fill('bad name');
+  await page.locator('#cp-variant').selectOption('v3');
+  await page.getByRole('button', { name: 'Create' }).click();
+  const box = page.getByRole('alert');
+  await box.waitFor();
+  const text = await box.innerText();
+  assert.match(text, /422/);
+  assert.match(text, /CMPv3 is not supported yet/);
+  assert.match(text, /name is required/);
+  await shot('cmp-profile-form-errors');
+});
+
+test('enroll with openssl cmp, find the certificate, revoke it, kur is refused', async () => {
+  const ca = JSON.parse(sh('curl', ['-s', '--cacert', env.ADMIN_CA_FILE, '-u', `${env.ADMIN_USER}:${password}`,
+    env.ADMIN_URL + '/authorities'])).find(a => a.name === 'ui-ca');
+  fs.writeFileSync(path.join(WORK, 'ca.pem'), ca.certificate);
+  sh('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'dev.key']);
+  sh('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'new.key']);
+  const ir = cmp(['-cmd', 'ir', '-server', env.CMP_BASE_URL + '/ui-cmp', '-ref', 'dev', '-secret', 'pass:ui-secret-123',
+    '-trusted', 'ca.pem', '-newkey', 'dev.key', '-subject', '/CN=ui-dev-1', '-certout', 'dev.pem']);
+  assert.ok(ir.ok, ir.out);
+
+  await go('#/certificates');
+  await page.locator('#ce-subject').fill('ui-dev-1');
+  await page.getByRole('button', { name: 'Search' }).click();
+  const link = page.getByRole('link', { name: 'CN=ui-dev-1' });
+  await link.waitFor();
+  await shot('certificates');
+  await link.click();
+  await page.getByRole('heading', { name: /CN=ui-dev-1/ }).waitFor();
+  await page.locator('#rv-reason').selectOption('keyCompromise');
+  await page.getByRole('button', { name: 'Revoke…' }).click();
+  await page.locator('#confirm-revoke').click();
+  await page.getByText('keyCompromise').first().waitFor({ state: 'detached' }).catch(() => {});
+  await page.locator('dd', { hasText: /^revoked$/ }).waitFor();
+  await shot('certificate-detail');
+
+  const kur = cmp(['-cmd', 'kur', '-server', env.CMP_BASE_URL + '/ui-cmp', '-trusted', 'ca.pem',
+    '-cert', 'dev.pem', '-key', 'dev.key', '-newkey', 'new.key', '-certout', 'new.pem']);
+  assert.equal(kur.ok, false, 'kur with a revoked certificate was accepted');
+  assert.match(kur.out, /revoked/);
+});
+
+test('every page renders, on a laptop and a phone', async () => {
+  for (const [hash, name] of [['#/', 'dashboard'], ['#/ra-profiles', 'ra-profiles'], ['#/audit', 'audit']]) {
+    await go(hash);
+    await shot(name);
+  }
+  await page.getByRole('cell', { name: /POST \/cmpProfiles/ }).first().waitFor();
+  await page.setViewportSize({ width: 390, height: 844 });
+  await go('#/cmp-profiles');
+  await shot('cmp-profiles-phone');
+  // keyboard: the first link is reachable with Tab
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.tagName), 'A');
+  assert.deepEqual(dialogs, [], 'a script ran or the page failed');
+});
