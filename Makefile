@@ -124,11 +124,15 @@ stop:
 unit: $(UNIT_BIN)
 	@CK_FORK=yes $(UNIT_BIN)
 
-integration: all $(TEST_TOOLS) $(UNIT_BIN)
+tests/browser/node_modules/.installed: tests/browser/package.json tests/browser/package-lock.json
+	@cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $@
+
+integration: all $(TEST_TOOLS) $(UNIT_BIN) tests/browser/node_modules/.installed
 	@bash tests/integration/run.sh
 
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(TEST_TOOLS)
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(TEST_TOOLS) tests/browser/node_modules/.installed
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
 

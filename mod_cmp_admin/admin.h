@@ -56,6 +56,8 @@ void admin_error(admin_req_t *rq, admin_resp_t *rs, int status,
                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* 422 with a JSON list of messages (CZERTAINLY's ValidationException). */
 void admin_invalid(admin_req_t *rq, admin_resp_t *rs, json_t *messages);
+/* body is a new reference that the response takes over (json_incref what
+ * belongs to someone else, e.g. what admin_sql_json() returned). */
 void admin_json(admin_req_t *rq, admin_resp_t *rs, int status, json_t *body);
 void admin_no_content(admin_resp_t *rs);
 
@@ -67,7 +69,8 @@ int admin_is_name(const char *s);
  * error) and return non-zero. */
 int admin_sql(admin_req_t *rq, admin_resp_t *rs, const char *sql, int n,
               const char *const *vals, const int *lens, PGresult **res);
-/* A query returning one json column in one row (or none: *out = NULL). */
+/* A query returning one json column in one row (or none: *out = NULL).
+ * *out belongs to the request pool: borrow it, do not json_decref it. */
 int admin_sql_json(admin_req_t *rq, admin_resp_t *rs, const char *sql, int n,
                    const char *const *vals, json_t **out);
 

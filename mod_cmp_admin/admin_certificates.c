@@ -88,7 +88,7 @@ static void list_certificates(admin_req_t *rq, admin_resp_t *rs)
                        "x.id DESC) FROM (SELECT * FROM f ORDER BY id DESC LIMIT $8::int "
                        "OFFSET $9::int) x), '[]'))::text", 9, vals, &o))
         return;
-    admin_json(rq, rs, 200, o);
+    admin_json(rq, rs, 200, json_incref(o));
 }
 
 static int load_one(admin_req_t *rq, admin_resp_t *rs, json_t **out)
@@ -198,7 +198,7 @@ static void audit_logs(admin_req_t *rq, admin_resp_t *rs)
                         "ORDER BY e.id DESC) FROM (SELECT * FROM audit_event ORDER BY "
                         "id DESC LIMIT $1::int OFFSET $2::int) e), '[]'))::text", 2, vals,
                         &o))
-        admin_json(rq, rs, 200, o);
+        admin_json(rq, rs, 200, json_incref(o));
 }
 
 const admin_route_t admin_certificate_routes[] = {

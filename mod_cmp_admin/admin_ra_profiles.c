@@ -37,7 +37,7 @@ static void list_all(admin_req_t *rq, admin_resp_t *rs)
 
     if (!admin_sql_json(rq, rs, "SELECT coalesce(json_agg(" RA_JSON
                         " ORDER BY r.name), '[]')::text" RA_FROM, 0, NULL, &o))
-        admin_json(rq, rs, 200, o);
+        admin_json(rq, rs, 200, json_incref(o));
 }
 
 static int authority_exists(admin_req_t *rq, admin_resp_t *rs)
@@ -63,7 +63,7 @@ static void list_of_authority(admin_req_t *rq, admin_resp_t *rs)
             && !admin_sql_json(rq, rs, "SELECT coalesce(json_agg(" RA_JSON
                                " ORDER BY r.name), '[]')::text" RA_FROM
                                "WHERE a.uuid = $1::uuid", 1, vals, &o))
-        admin_json(rq, rs, 200, o);
+        admin_json(rq, rs, 200, json_incref(o));
 }
 
 /* The RA Profile of the path (authority segment 1, profile segment 3). */
@@ -88,7 +88,7 @@ static void get_one(admin_req_t *rq, admin_resp_t *rs)
     json_t *o;
 
     if (!load_one(rq, rs, &o))
-        admin_json(rq, rs, 200, o);
+        admin_json(rq, rs, 200, json_incref(o));
 }
 
 /* The policy fields of a create or edit; absent fields stay NULL (SQL keeps
@@ -268,7 +268,7 @@ static void create(admin_req_t *rq, admin_resp_t *rs)
         return;
     rs->location = apr_pstrcat(rq->p, "/api/v1/authorities/", vals[0],
                                "/raProfiles/", vals[1], NULL);
-    admin_json(rq, rs, 201, o);
+    admin_json(rq, rs, 201, json_incref(o));
 }
 
 static void edit(admin_req_t *rq, admin_resp_t *rs)
@@ -312,7 +312,7 @@ static void edit(admin_req_t *rq, admin_resp_t *rs)
         return;
     rq->audit_object = apr_pstrcat(rq->p, "raProfile:", vals[0], NULL);
     if (!load_one(rq, rs, &o))
-        admin_json(rq, rs, 200, o);
+        admin_json(rq, rs, 200, json_incref(o));
 }
 
 static void remove_one(admin_req_t *rq, admin_resp_t *rs)
@@ -323,7 +323,6 @@ static void remove_one(admin_req_t *rq, admin_resp_t *rs)
 
     if (load_one(rq, rs, &o))
         return;
-    json_decref(o);
     rq->audit_object = apr_pstrcat(rq->p, "raProfile:", vals[0], NULL);
     if (!admin_sql(rq, rs, "DELETE FROM ra_profile WHERE uuid = $1::uuid", 1, vals,
                    NULL, &r))
@@ -396,7 +395,6 @@ static void activate_cmp(admin_req_t *rq, admin_resp_t *rs)
 
     if (load_one(rq, rs, &o))
         return;
-    json_decref(o);
     if (admin_sql(rq, rs, "SELECT 1 FROM cmp_profile WHERE uuid = $1::uuid", 1,
                   vals + 2, NULL, &r))
         return;
@@ -421,7 +419,6 @@ static void deactivate_cmp(admin_req_t *rq, admin_resp_t *rs)
 
     if (load_one(rq, rs, &o))
         return;
-    json_decref(o);
     rq->audit_object = apr_pstrcat(rq->p, "raProfile:", vals[1], NULL);
     if (!admin_sql(rq, rs, "UPDATE ra_profile SET cmp_profile_id = NULL WHERE uuid "
                    "= $2::uuid AND authority_id = (SELECT id FROM authority WHERE "

@@ -432,16 +432,17 @@ async function route() {
     a.toggleAttribute('aria-current', a.getAttribute('href') === '#/' + (parts[0] || ''));
   for (const a of document.querySelectorAll('nav a[aria-current]')) a.setAttribute('aria-current', 'page');
   try {
-    if (!parts.length) return await dashboard();
-    if (parts[0] === 'cmp-profiles') return parts[1] ? await cmpProfileDetail(parts[1]) : await cmpProfiles();
-    if (parts[0] === 'ra-profiles') return await raProfiles();
-    if (parts[0] === 'authorities') return await authorities();
-    if (parts[0] === 'certificates') return parts[1] ? await certificateDetail(parts[1]) : await certificates(query);
-    if (parts[0] === 'audit') return await audit(query);
-    page('Not found', h('p', {}, 'No such page.'));
+    if (!parts.length) await dashboard();
+    else if (parts[0] === 'cmp-profiles') await (parts[1] ? cmpProfileDetail(parts[1]) : cmpProfiles());
+    else if (parts[0] === 'ra-profiles') await raProfiles();
+    else if (parts[0] === 'authorities') await authorities();
+    else if (parts[0] === 'certificates') await (parts[1] ? certificateDetail(parts[1]) : certificates(query));
+    else if (parts[0] === 'audit') await audit(query);
+    else page('Not found', h('p', {}, 'No such page.'));
   } catch (e) {
     page('Error', h('div', { class: 'errors', role: 'alert' }, String(e)));
   }
+  main.dataset.route = location.hash || '#/';   // what is shown (for tests and assistive tools)
 }
 
 window.addEventListener('hashchange', route);
