@@ -167,11 +167,17 @@ async function cmpProfileForm(existing) {
   const anchorsField = field('cp-anchors', 'Trust anchors for signed requests (PEM)', anchors);
   const errors = h('div');
   const sync = () => {
+    const gpp = variant.value === 'v2_3gpp';        // 3GPP TS 33.310: signatures only
+    for (const s of [req, rsp]) {
+      s.querySelector('option[value="sharedSecret"]').disabled = gpp;
+      if (gpp) s.value = 'signature';
+    }
     secretField.hidden = !(req.value === 'sharedSecret' || rsp.value === 'sharedSecret');
     signerField.hidden = rsp.value !== 'signature';
     anchorsField.hidden = req.value !== 'signature';
   };
-  req.addEventListener('change', sync); rsp.addEventListener('change', sync); sync();
+  for (const s of [variant, req, rsp]) s.addEventListener('change', sync);
+  sync();
   const form = h('form', { 'aria-label': existing ? 'Edit CMP Profile' : 'New CMP Profile' },
     h('h3', {}, existing ? `Edit CMP Profile ${e.name}` : 'New CMP Profile'), errors,
     field('cp-name', 'Name', name), field('cp-desc', 'Description', desc),
@@ -237,35 +243,39 @@ async function cmpProfileDetail(uuid) {
 
 function csv(s) { return s.split(',').map(x => x.trim()).filter(Boolean); }
 
-async function raProfileForm() {
-  const auths = await api('GET', '/authorities');
-  const auth = select((auths.data || []).map(a => [a.uuid, a.name]));
-  const name = h('input', { required: true });
-  const desc = h('input');
-  const days = h('input', { type: 'number', min: 1, value: 365 });
-  const types = h('input', { placeholder: 'EC, RSA, ED25519 (empty: any)' });
-  const ku = h('input', { value: 'digitalSignature' });
-  const eku = h('input', { placeholder: 'clientAuth, serverAuth' });
-  const pattern = h('input', { placeholder: '^CN=.*$' });
-  const san = h('input', { type: 'checkbox', checked: true, id: 'ra-san' });
+async function raProfileForm(existing) {
+  const e = existing || {};
+  const auths = existing ? { data: [{ uuid: e.authorityUuid, name: e.authorityName }] } : await api('GET', '/authorities');
+  const auth = select((auths.data || []).map(a => [a.uuid, a.name]), e.authorityUuid);
+  auth.disabled = !!existing;
+  const name = h('input', { required: true, value: e.name || '', disabled: !!existing });
+  const desc = h('input', { value: e.description || '' });
+  const days = h('input', { type: 'number', min: 1, value: e.validityDays || 365 });
+  const types = h('input', { value: (e.allowedKeyTypes || []).join(', '), placeholder: 'EC, RSA, ED25519 (empty: any)' });
+  const ku = h('input', { value: (e.keyUsage || ['digitalSignature']).join(', ') });
+  const eku = h('input', { value: (e.extendedKeyUsage || []).join(', '), placeholder: 'clientAuth, serverAuth' });
+  const pattern = h('input', { value: e.subjectPattern || '', placeholder: '^CN=.*$' });
+  const san = h('input', { type: 'checkbox', checked: e.allowSubjectAltName !== false, id: 'ra-san' });
   const errors = h('div');
-  const form = h('form', { 'aria-label': 'New RA Profile' }, h('h3', {}, 'New RA Profile'), errors,
+  const title = existing ? `Edit RA Profile ${e.name}` : 'New RA Profile';
+  const form = h('form', { 'aria-label': title }, h('h3', {}, title), errors,
     field('ra-auth', 'Authority', auth), field('ra-name', 'Name', name), field('ra-desc', 'Description', desc),
     field('ra-days', 'Validity (days)', days), field('ra-types', 'Allowed key types', types),
     field('ra-ku', 'Key usage', ku, 'comma-separated, e.g. digitalSignature, keyEncipherment'),
     field('ra-eku', 'Extended key usage', eku), field('ra-pattern', 'Subject pattern (POSIX regex)', pattern),
     h('div', { class: 'field' }, h('label', { for: 'ra-san' }, san, ' Allow subjectAltName')),
-    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Create'),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, existing ? 'Save' : 'Create'),
       h('button', { type: 'button', class: 'secondary', onclick: () => form.remove() }, 'Cancel')));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    const body = { name: name.value, description: desc.value, validityDays: Number(days.value),
+    const body = { description: desc.value, validityDays: Number(days.value),
       allowedKeyTypes: csv(types.value), keyUsage: csv(ku.value), extendedKeyUsage: csv(eku.value),
-      allowSubjectAltName: san.checked };
-    if (pattern.value) body.subjectPattern = pattern.value;
-    const res = await api('POST', `/authorities/${auth.value}/raProfiles`, body);
+      allowSubjectAltName: san.checked, subjectPattern: pattern.value || null };
+    if (!existing) body.name = name.value;
+    const path = `/authorities/${auth.value}/raProfiles` + (existing ? '/' + e.uuid : '');
+    const res = await api(existing ? 'PUT' : 'POST', path, body);
     if (!res.ok) { errors.replaceChildren(errorBox(res)); return; }
-    raProfiles(`RA Profile ${res.data.name} created (disabled until you enable it)`);
+    raProfiles(`RA Profile ${res.data.name} ` + (existing ? 'saved' : 'created (disabled until you enable it)'));
   });
   return form;
 }
@@ -279,7 +289,8 @@ async function raProfiles(notice) {
     pick.setAttribute('aria-label', 'CMP Profile for ' + r.name);
     const linked = (cmps.data || []).find(c => c.uuid === r.cmpProfileUuid);
     return h('tr', {},
-      h('td', {}, r.name, h('div', {}, r.description)),
+      h('td', {}, h('button', { type: 'button', class: 'secondary', 'aria-label': 'Edit ' + r.name,
+        onclick: async () => main.append(await raProfileForm(r)) }, r.name), h('div', {}, r.description)),
       h('td', {}, r.authorityName),
       h('td', {}, badge(r.enabled)),
       h('td', {}, `${r.validityDays} days; keys ${r.allowedKeyTypes.length ? r.allowedKeyTypes.join(', ') : 'any'}; ${r.keyUsage.join(', ')}`),

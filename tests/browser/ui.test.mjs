@@ -79,9 +79,23 @@ test('create an Authority, an RA Profile and a CMP Profile through the forms', a
   await page.getByText(`RA Profile ${RA} created`).waitFor();
   await page.getByRole('row', { name: new RegExp(RA) }).getByRole('button', { name: 'Enable' }).click();
   await page.getByRole('row', { name: new RegExp(RA) }).getByText('enabled', { exact: true }).waitFor();
+  // edit the policy: the form comes prefilled, the change is saved
+  await page.getByRole('button', { name: 'Edit ' + RA }).click();
+  assert.equal(await page.locator('#ra-types').inputValue(), 'EC, ED25519');
+  await page.locator('#ra-days').fill('90');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText(`RA Profile ${RA} saved`).waitFor();
+  await page.getByRole('row', { name: new RegExp(RA) }).getByText(/^90 days/).waitFor();
 
   await go('#/cmp-profiles');
   await page.getByRole('button', { name: 'New CMP Profile' }).click();
+  // the 3GPP variant takes signatures only: the form follows
+  await page.locator('#cp-variant').selectOption('v2_3gpp');
+  assert.equal(await page.locator('#cp-req').inputValue(), 'signature');
+  assert.equal(await page.locator('#cp-secret').isVisible(), false);
+  assert.equal(await page.locator('#cp-signer').isVisible(), true);
+  await page.locator('#cp-variant').selectOption('v2');
+  await page.locator('#cp-req').selectOption('sharedSecret');
   await page.locator('#cp-name').fill(CMP);
   await page.locator('#cp-desc').fill('<img src=x onerror=alert(1)>');
   await page.locator('#cp-rsp').selectOption('sharedSecret');
