@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <apr_atomic.h>
 #include <apr_strings.h>
 #include <openssl/cmp.h>
 #include <openssl/err.h>
@@ -33,6 +34,9 @@ struct cmp_server_t {
     apr_thread_mutex_t *heads_mutex;
 #endif
     head_slot_t *heads;
+    /* refusals by reason since the last flush; [CMP_E_NONE] counts bodies
+     * that are no PKIMessage at all */
+    apr_uint32_t refusals[CMP_E_MAX];
 };
 
 /* Everything one request needs; the custom context of its OSSL_CMP_SRV_CTX. */
@@ -88,10 +92,32 @@ apr_status_t cmp_server_create(apr_pool_t *p, cmp_db_t *db,
     return APR_SUCCESS;
 }
 
-void cmp_server_maintain(cmp_server_t *srv)
+static void flush_refusals(cmp_server_t *srv, apr_pool_t *p)
+{
+    PGconn *c = NULL;
+    int i;
+
+    for (i = 0; i < CMP_E_MAX; i++) {
+        apr_uint32_t n = apr_atomic_xchg32(&srv->refusals[i], 0);
+
+        if (n == 0)
+            continue;
+        if ((c == NULL && cmp_db_acquire(srv->db, p, &c) != APR_SUCCESS)
+                || cmp_store_count_refusals(p, c, i == CMP_E_NONE
+                                                  ? "not a CMP message"
+                                                  : cmp_err_text(i), n)
+                       != APR_SUCCESS) {
+            apr_atomic_add32(&srv->refusals[i], n);     /* next time */
+            return;
+        }
+    }
+}
+
+void cmp_server_maintain(cmp_server_t *srv, apr_pool_t *p)
 {
     if (srv->notify != NULL)
         cmp_notify_maintain(srv->notify);
+    flush_refusals(srv, p);
 }
 
 static head_slot_t *head_slot(cmp_server_t *srv, const char *key)
@@ -1099,6 +1125,7 @@ apr_status_t cmp_server_handle(cmp_server_t *srv, apr_pool_t *p,
     if (msg == NULL || q != der + len) {
         OSSL_CMP_MSG_free(msg);
         ERR_clear_error();
+        apr_atomic_inc32(&srv->refusals[CMP_E_NONE]);
         return APR_EINVAL;
     }
     apr_pool_cleanup_register(p, msg, msg_cleanup, apr_pool_cleanup_null);
@@ -1119,6 +1146,8 @@ apr_status_t cmp_server_handle(cmp_server_t *srv, apr_pool_t *p,
         rv = respond_error(rq, r, name, resp);
     else
         rv = process(rq, resp);
+    if (resp->reason > CMP_E_NONE && resp->reason < CMP_E_MAX)
+        apr_atomic_inc32(&srv->refusals[resp->reason]);
     ERR_clear_error();
     return rv;
 }

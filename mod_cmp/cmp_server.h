@@ -35,8 +35,9 @@ apr_status_t cmp_server_create(apr_pool_t *p, cmp_db_t *db,
                                const char *listen_conninfo,
                                cmp_server_t **out);
 
-/* Background upkeep (reconnecting the listener), about once a second. */
-void cmp_server_maintain(cmp_server_t *srv);
+/* Background upkeep, about once a second: reconnects the configuration
+ * listener and adds the refusals counted in memory to the database. */
+void cmp_server_maintain(cmp_server_t *srv, apr_pool_t *p);
 
 /* APR_EINVAL when der is not a PKIMessage at all (HTTP 400); otherwise
  * APR_SUCCESS and a PKIMessage in resp, an error message included. */

@@ -17,6 +17,7 @@
 #define S_CERT_GET "cmp_cert_get"
 #define S_REVOKE "cmp_revoke"
 #define S_EXPIRE "cmp_expire"
+#define S_REFUSALS "cmp_refusals"
 
 #define HEAD_COLS \
     "c.id, c.version, c.enabled, r.id, r.version, r.enabled, " \
@@ -82,6 +83,9 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
      "SET status = 'rejected', revoked_at = now(), revocation_reason = 5 "
      "WHERE id IN (SELECT certificate_id FROM t) AND status = 'pending' "
      "RETURNING id"},
+    {S_REFUSALS, "INSERT INTO cmp_refusal_count (day, reason, count) VALUES "
+     "(current_date, $1, $2) ON CONFLICT (day, reason) DO UPDATE SET count = "
+     "cmp_refusal_count.count + EXCLUDED.count"},
     {NULL, NULL}
 };
 
@@ -257,6 +261,15 @@ apr_status_t cmp_store_expire(apr_pool_t *p, PGconn *c, int *count)
     if (rv == APR_SUCCESS)
         *count = PQntuples(r);
     return rv;
+}
+
+apr_status_t cmp_store_count_refusals(apr_pool_t *p, PGconn *c,
+                                      const char *reason, unsigned n)
+{
+    const char *vals[2] = {reason, apr_psprintf(p, "%u", n)};
+    PGresult *r;
+
+    return cmp_db_exec(p, c, S_REFUSALS, 2, vals, NULL, &r, NULL);
 }
 
 const char *cmp_store_time(apr_pool_t *p, const ASN1_TIME *t)

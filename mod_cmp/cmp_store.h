@@ -11,7 +11,7 @@
 #include "cmp_db.h"
 
 /* The schema version this build expects (sql/NNN_*.sql, highest NNN). */
-#define CMP_SCHEMA_VERSION 3
+#define CMP_SCHEMA_VERSION 4
 
 extern const cmp_db_stmt_t cmp_store_stmts[];
 
@@ -81,6 +81,10 @@ apr_status_t cmp_store_revoke(apr_pool_t *p, PGconn *c, long long cert_id,
                               int reason, const char *actor, int *updated);
 /* Unconfirmed certificates whose transaction timed out become rejected. */
 apr_status_t cmp_store_expire(apr_pool_t *p, PGconn *c, int *count);
+
+/* Add n refusals of the reason to today's count. */
+apr_status_t cmp_store_count_refusals(apr_pool_t *p, PGconn *c,
+                                      const char *reason, unsigned n);
 
 /* ASN1_TIME as a PostgreSQL timestamptz literal, from p. */
 const char *cmp_store_time(apr_pool_t *p, const ASN1_TIME *t);

@@ -238,7 +238,7 @@ static apr_status_t maintain_cb(int state, void *data, apr_pool_t *pool)
     cmp_srv_conf_t *c = srv_conf(data);
 
     if (state == AP_WATCHDOG_STATE_RUNNING && c->server != NULL)
-        cmp_server_maintain(c->server);
+        cmp_server_maintain(c->server, pool);
     return APR_SUCCESS;
 }
 

@@ -201,7 +201,27 @@ static void audit_logs(admin_req_t *rq, admin_resp_t *rs)
         admin_json(rq, rs, 200, json_incref(o));
 }
 
+/* Refused CMP requests per day and reason (counted by every node). */
+static void cmp_refusals(admin_req_t *rq, admin_resp_t *rs)
+{
+    long long days;
+    const char *vals[1];
+    json_t *o;
+
+    if (!query_int(rq, "days", 14, 1, 3660, &days)) {
+        admin_error(rq, rs, 400, "days must be 1..3660");
+        return;
+    }
+    vals[0] = apr_psprintf(rq->p, "%" APR_INT64_T_FMT, (apr_int64_t)days);
+    if (!admin_sql_json(rq, rs, "SELECT coalesce(json_agg(json_build_object('day', "
+                        "day, 'reason', reason, 'count', count) ORDER BY day, reason), "
+                        "'[]')::text FROM cmp_refusal_count WHERE day > current_date - "
+                        "$1::int", 1, vals, &o))
+        admin_json(rq, rs, 200, json_incref(o));
+}
+
 const admin_route_t admin_certificate_routes[] = {
+    {ADMIN_GET, "/statistics/cmpRefusals", cmp_refusals},
     {ADMIN_GET, "/certificates", list_certificates},
     {ADMIN_GET, "/certificates/{uuid}", get_certificate},
     {ADMIN_POST, "/certificates/{uuid}/revoke", revoke_certificate},

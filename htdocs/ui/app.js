@@ -119,12 +119,16 @@ function chart(counts) {
 async function dashboard() {
   const day = 86400000, now = Date.now();
   const since = new Date(now - 13 * day).toISOString().slice(0, 10);
-  const [all, expiring, revoked, rejected] = await Promise.all([
+  const [all, expiring, revoked, rejected, refused] = await Promise.all([
     api('GET', '/certificates?limit=1000'),
     api('GET', `/certificates?status=valid&limit=10&expiresBefore=${new Date(now + 30 * day).toISOString()}`),
     api('GET', '/certificates?status=revoked&limit=10'),
     api('GET', '/certificates?status=rejected&limit=10'),
+    api('GET', '/statistics/cmpRefusals?days=14'),
   ]);
+  const byReason = {};
+  for (const r of refused.data || []) byReason[r.reason] = (byReason[r.reason] || 0) + Number(r.count);
+  const refusedTotal = Object.values(byReason).reduce((a, b) => a + b, 0);
   const counts = {};
   for (let i = 0; i < 14; i++) counts[new Date(now - i * day).toISOString().slice(0, 10)] = 0;
   for (const c of (all.data && all.data.certificates) || []) {
@@ -139,10 +143,14 @@ async function dashboard() {
       h('div', { class: 'tile' }, h('div', { class: 'n' }, String(all.data ? all.data.total : '?')), 'certificates'),
       h('div', { class: 'tile' }, h('div', { class: 'n' }, String(expiring.data ? expiring.data.total : '?')), 'expiring within 30 days'),
       h('div', { class: 'tile' }, h('div', { class: 'n' }, String(revoked.data ? revoked.data.total : '?')), 'revoked'),
-      h('div', { class: 'tile' }, h('div', { class: 'n' }, String(rejected.data ? rejected.data.total : '?')), 'failed confirmations (rejected)')),
+      h('div', { class: 'tile' }, h('div', { class: 'n' }, String(rejected.data ? rejected.data.total : '?')), 'failed confirmations (rejected)'),
+      h('div', { class: 'tile' }, h('div', { class: 'n' }, String(refusedTotal)), 'failed CMP requests, 14 days')),
     h('h3', {}, 'Certificates issued per day'), h('div', { class: 'card' }, chart(counts)),
     h('h3', {}, 'Expiring soon'), h('ul', {}, list(expiring)),
     h('h3', {}, 'Recent revocations'), h('ul', {}, list(revoked)),
+    h('h3', {}, 'Failed CMP requests by reason (14 days)'),
+    table(['Reason', 'Requests'], Object.entries(byReason).sort((a, b) => b[1] - a[1])
+      .map(([r, n]) => h('tr', {}, h('td', {}, r), h('td', {}, String(n))))),
     h('h3', {}, 'Certificates whose confirmation failed'), h('ul', {}, list(rejected)));
 }
 

@@ -174,6 +174,8 @@ test('every page renders, on a laptop and a phone', async () => {
     await shot(name);
   }
   await page.getByRole('cell', { name: /POST \/cmpProfiles/ }).first().waitFor();
+  await go('#/');
+  await page.getByText('failed CMP requests, 14 days').waitFor();
   await page.setViewportSize({ width: 390, height: 844 });
   await go('#/cmp-profiles');
   await shot('cmp-profiles-phone');

@@ -317,3 +317,21 @@ CNF
   jf '.[]' | grep -q "cannot be used" || fail "message"
 }
 run_test "an expired signing certificate is neither listed nor accepted" t_expired_signer_not_eligible
+
+t_cmp_refusals_counted() {
+  # the bad-input tests refused many requests; the counts reach the database
+  # within about a second, from both nodes
+  local i
+  for i in $(seq 1 30); do
+    expect_status 200 GET "/statistics/cmpRefusals?days=1"
+    jq -e '.[] | select(.reason == "MAC protection does not verify" and .count >= 1)' "$T/api.json" >/dev/null && break
+    sleep 0.2
+  done
+  jq -e '.[] | select(.reason == "MAC protection does not verify" and .count >= 1)' "$T/api.json" >/dev/null \
+      || fail "no count for wrong MACs: $(cat "$T/api.json")"
+  jq -e '.[] | select(.reason == "not a CMP message" and .count >= 2)' "$T/api.json" >/dev/null \
+      || fail "no count for bodies that are no PKIMessage"
+  jq -e '.[] | select(.reason == "CMP Profile is disabled")' "$T/api.json" >/dev/null || fail "disabled"
+  expect_status 400 GET "/statistics/cmpRefusals?days=0"
+}
+run_test "refused CMP requests are counted per day and reason (for the dashboard)" t_cmp_refusals_counted
