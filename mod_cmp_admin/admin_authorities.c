@@ -35,6 +35,7 @@ static json_t *authority_rows(admin_req_t *rq, PGresult *r)
     return list;
 }
 
+/* The Authority as JSON, owned by the request pool (borrowed). */
 static int load_one(admin_req_t *rq, admin_resp_t *rs, const char *uuid,
                     json_t **out)
 {
@@ -48,7 +49,7 @@ static int load_one(admin_req_t *rq, admin_resp_t *rs, const char *uuid,
         return 1;
     list = authority_rows(rq, r);
     if (json_array_size(list) == 1)
-        *out = json_incref(json_array_get(list, 0));
+        *out = cmp_json_own(rq->p, json_incref(json_array_get(list, 0)));
     json_decref(list);
     if (*out == NULL)
         admin_error(rq, rs, 404, "Authority %s not found", uuid);
@@ -70,7 +71,7 @@ static void get_authority(admin_req_t *rq, admin_resp_t *rs)
     json_t *o;
 
     if (!load_one(rq, rs, admin_seg(rq, 1), &o))
-        admin_json(rq, rs, 200, o);
+        admin_json(rq, rs, 200, json_incref(o));
 }
 
 typedef struct {
@@ -223,7 +224,7 @@ static void create_authority(admin_req_t *rq, admin_resp_t *rs)
     if (load_one(rq, rs, PQgetvalue(r, 0, 0), &o))
         return;
     rs->location = apr_pstrcat(rq->p, "/api/v1/authorities/", PQgetvalue(r, 0, 0), NULL);
-    admin_json(rq, rs, 201, o);
+    admin_json(rq, rs, 201, json_incref(o));
 }
 
 static void edit_authority(admin_req_t *rq, admin_resp_t *rs)
@@ -239,7 +240,6 @@ static void edit_authority(admin_req_t *rq, admin_resp_t *rs)
         return;
     if (load_one(rq, rs, admin_seg(rq, 1), &o))
         return;
-    cmp_json_own(rq->p, o);
     if (name != NULL && strcmp(name, json_string_value(json_object_get(o, "name"))) != 0) {
         admin_invalid(rq, rs, json_pack("[s]", "name cannot be changed"));
         return;
@@ -251,7 +251,7 @@ static void edit_authority(admin_req_t *rq, admin_resp_t *rs)
         return;
     rq->audit_object = apr_pstrcat(rq->p, "authority:", vals[0], NULL);
     if (!load_one(rq, rs, vals[0], &o))
-        admin_json(rq, rs, 200, o);
+        admin_json(rq, rs, 200, json_incref(o));
 }
 
 static void set_enabled(admin_req_t *rq, admin_resp_t *rs, int on)
@@ -287,7 +287,6 @@ static void delete_authority(admin_req_t *rq, admin_resp_t *rs)
 
     if (load_one(rq, rs, vals[0], &o))
         return;
-    cmp_json_own(rq->p, o);
     rq->audit_object = apr_pstrcat(rq->p, "authority:", vals[0], NULL);
     if (json_array_size(json_object_get(o, "raProfiles")) > 0) {
         admin_invalid(rq, rs, json_pack("[s]", "Cannot remove the Authority: RA "
