@@ -797,8 +797,9 @@ static const char *body_name(int body)
 
 /* Commit the certificate (and the transaction that may confirm it) before
  * the response that carries it goes out. */
+/* out holds the response as it will be sent (encoded once, by process()). */
 static cmp_reason_e store_issued(req_t *rq, OSSL_CMP_CTX *ctx,
-                                 const OSSL_CMP_MSG *rsp, const char **detail)
+                                 const cmp_response_t *out, const char **detail)
 {
     const cmp_profile_t *pr = rq->prof;
     int granted = OSSL_CMP_CTX_get_option(ctx, OSSL_CMP_OPT_IMPLICIT_CONFIRM) == 1;
@@ -807,21 +808,17 @@ static cmp_reason_e store_issued(req_t *rq, OSSL_CMP_CTX *ctx,
     int nonce_len = 0;
     ASN1_OCTET_STRING *hash;
     cmp_store_issue_t in;
-    unsigned char *der = NULL, *rsp_der = NULL, fpr[EVP_MAX_MD_SIZE];
+    unsigned char *der = NULL, fpr[EVP_MAX_MD_SIZE];
     unsigned int fpr_len = 0;
-    int der_len, rsp_len;
+    int der_len;
     long long cert_id = 0;
     const char *sqlstate = NULL;
     GENERAL_NAMES *sans;
     apr_status_t st;
 
-    rsp_len = i2d_OSSL_CMP_MSG(rsp, &rsp_der);
-    if (rsp_len <= 0 || cmp_asn1_sender_nonce(rq->p, rsp_der, rsp_len, &nonce,
-                                             &nonce_len) != APR_SUCCESS) {
-        OPENSSL_free(rsp_der);
+    if (cmp_asn1_sender_nonce(rq->p, out->der, (long)out->len, &nonce,
+                              &nonce_len) != APR_SUCCESS)
         return CMP_E_INTERNAL;
-    }
-    OPENSSL_free(rsp_der);
     memset(&in, 0, sizeof(in));
     in.authority_id = pr->auth_id;
     in.ra_id = pr->ra_id;
@@ -1084,9 +1081,11 @@ static apr_status_t process(req_t *rq, cmp_response_t *resp)
         if ((r = check_mac(rq, why, sizeof(why))) != CMP_E_NONE)
             return respond_error(rq, r, why, resp);
     }
+    if (to_der(rq->p, rsp, resp) != APR_SUCCESS)
+        return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
     if (is_cert_request(rq->body) && rq->issued != NULL
-            && OSSL_CMP_MSG_get_bodytype(rsp) != CMP_BODY_ERROR) {
-        r = store_issued(rq, OSSL_CMP_SRV_CTX_get0_cmp_ctx(srv), rsp, &detail);
+            && resp->body != CMP_BODY_ERROR) {
+        r = store_issued(rq, OSSL_CMP_SRV_CTX_get0_cmp_ctx(srv), resp, &detail);
         if (r != CMP_E_NONE)
             return respond_error(rq, r, detail, resp);
     }
@@ -1103,7 +1102,7 @@ static apr_status_t process(req_t *rq, cmp_response_t *resp)
     ERR_clear_error();
     resp->reason = rq->reason;
     resp->detail = rq->detail;
-    return to_der(rq->p, rsp, resp);
+    return APR_SUCCESS;
 }
 
 apr_status_t cmp_server_handle(cmp_server_t *srv, apr_pool_t *p,
