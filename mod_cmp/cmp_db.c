@@ -82,6 +82,11 @@ apr_status_t cmp_db_create(apr_pool_t *p, const cmp_db_conf_t *conf,
     return APR_SUCCESS;
 }
 
+int cmp_db_max_conns(const cmp_db_t *db)
+{
+    return db->conf->max_conns;
+}
+
 static int conn_usable(PGconn *conn)
 {
     return PQstatus(conn) == CONNECTION_OK

@@ -29,6 +29,9 @@ apr_status_t cmp_db_create(apr_pool_t *p, const cmp_db_conf_t *conf,
  * one (or one left inside a transaction) is destroyed, not handed out again. */
 apr_status_t cmp_db_acquire(cmp_db_t *db, apr_pool_t *p, PGconn **conn);
 
+/* How many connections the pool holds at most (so how many may be stale). */
+int cmp_db_max_conns(const cmp_db_t *db);
+
 /* Execute a prepared statement; the result is cleared with pool p.
  * Parameters are text unless lens[i] > 0 marks binary (bytea). On failure the
  * SQLSTATE (or "08000" for a lost connection) goes to *sqlstate. */

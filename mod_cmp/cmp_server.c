@@ -996,9 +996,10 @@ static cmp_reason_e resolve(req_t *rq, cmp_route_e route, const char *name)
     if (cmp_db_acquire(rq->srv->db, rq->p, &rq->conn) != APR_SUCCESS)
         return CMP_E_DATABASE;
     if (!cacheable || !head_get(rq->srv, key, gen, &h, &found)) {
-        /* A connection can break while idle without a sign; the first
-         * statement finds out, and a fresh connection gets a second try. */
-        for (tries = 0; tries < 2; tries++) {
+        /* A connection can break while idle without a sign (after a
+         * database restart, all of them); the first statement finds out,
+         * and the next connection is tried, up to a fresh one. */
+        for (tries = 0; tries <= cmp_db_max_conns(rq->srv->db); tries++) {
             if (tries > 0 && cmp_db_acquire(rq->srv->db, rq->p, &rq->conn)
                                  != APR_SUCCESS)
                 return CMP_E_DATABASE;
