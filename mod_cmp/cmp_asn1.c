@@ -1,3 +1,5 @@
+#include <string.h>
+
 #include <apr_errno.h>
 #include <apr_strings.h>
 #include <openssl/asn1t.h>
@@ -254,41 +256,67 @@ int cmp_view_rr_reason(const cmp_view_t *v)
     return reason;
 }
 
-apr_status_t cmp_template_read(const OSSL_CRMF_CERTTEMPLATE *tmpl,
-                               X509_PUBKEY **spki, ASN1_TIME **not_before,
-                               ASN1_TIME **not_after)
+/* A field of a SEQUENCE that OpenSSL decoded, found through the ASN.1
+ * template OpenSSL declares the structure with (field name, offset, type):
+ * OpenSSL 3.0 keeps the structure opaque but publishes its ASN1_ITEM. NULL
+ * when the field is absent or not of the expected kind. */
+static const void *field_of(const ASN1_ITEM *it, const void *obj,
+                            const char *name, const ASN1_ITEM **type)
 {
-    unsigned char *der = NULL;
-    const unsigned char *q;
-    CMPV_TEMPLATE *t = NULL;
-    int len;
-    apr_status_t rv = APR_EINVAL;
+    long i;
+
+    if (obj == NULL || (it->itype != ASN1_ITYPE_SEQUENCE
+                        && it->itype != ASN1_ITYPE_NDEF_SEQUENCE))
+        return NULL;
+    for (i = 0; i < it->tcount; i++) {
+        const ASN1_TEMPLATE *tt = &it->templates[i];
+        const char *at = (const char *)obj + tt->offset;
+
+        if (tt->field_name == NULL || strcmp(tt->field_name, name) != 0)
+            continue;
+        /* a SET OF / SEQUENCE OF or an ANY DEFINED BY is not a plain field */
+        if ((tt->flags & (ASN1_TFLG_SK_MASK | ASN1_TFLG_ADB_MASK)) != 0)
+            return NULL;
+        *type = ASN1_ITEM_ptr(tt->item);
+        return (tt->flags & ASN1_TFLG_EMBED) ? (const void *)at
+                                             : *(const void *const *)at;
+    }
+    return NULL;
+}
+
+static const ASN1_TIME *time_of(const ASN1_ITEM *it, const void *obj,
+                                const char *name)
+{
+    const ASN1_ITEM *type = NULL;
+    const void *t = field_of(it, obj, name, &type);
+
+    return t != NULL && type == ASN1_ITEM_rptr(ASN1_TIME) ? t : NULL;
+}
+
+apr_status_t cmp_template_read(const OSSL_CRMF_CERTTEMPLATE *tmpl,
+                               const X509_PUBKEY **spki,
+                               const ASN1_TIME **not_before,
+                               const ASN1_TIME **not_after)
+{
+    const ASN1_ITEM *it = ASN1_ITEM_rptr(OSSL_CRMF_CERTTEMPLATE), *type = NULL;
+    const void *key, *validity;
 
     *spki = NULL;
     *not_before = *not_after = NULL;
-    len = ASN1_item_i2d((const ASN1_VALUE *)tmpl, &der,
-                        ASN1_ITEM_rptr(OSSL_CRMF_CERTTEMPLATE));
-    if (len <= 0)
-        goto out;
-    q = der;
-    t = (CMPV_TEMPLATE *)ASN1_item_d2i(NULL, &q, len,
-                                       ASN1_ITEM_rptr(CMPV_TEMPLATE));
-    if (t == NULL)
-        goto out;
-    /* Taken whole: decoding a key is costly in OpenSSL 3.0, do it once. */
-    *spki = t->publicKey;
-    t->publicKey = NULL;
-    if (t->validity != NULL) {
-        if (t->validity->notBefore != NULL)
-            *not_before = ASN1_TIME_dup(t->validity->notBefore);
-        if (t->validity->notAfter != NULL)
-            *not_after = ASN1_TIME_dup(t->validity->notAfter);
+    if (tmpl == NULL)
+        return APR_EINVAL;
+    /* The key OpenSSL decoded when it parsed the request: decoding a key is
+     * costly in OpenSSL 3.0 (its decoder set-up), so it is done once. */
+    key = field_of(it, tmpl, "publicKey", &type);
+    if (key != NULL && type != ASN1_ITEM_rptr(X509_PUBKEY))
+        return APR_EINVAL;
+    *spki = key;
+    validity = field_of(it, tmpl, "validity", &type);
+    if (validity != NULL) {
+        *not_before = time_of(type, validity, "notBefore");
+        *not_after = time_of(type, validity, "notAfter");
     }
-    rv = APR_SUCCESS;
-out:
-    ASN1_item_free((ASN1_VALUE *)t, ASN1_ITEM_rptr(CMPV_TEMPLATE));
-    OPENSSL_free(der);
-    return rv;
+    return APR_SUCCESS;
 }
 
 int cmp_pkisi_status(const OSSL_CMP_PKISI *si)

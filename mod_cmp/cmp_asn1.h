@@ -46,12 +46,15 @@ int cmp_view_rr_reason(const cmp_view_t *v);
 /* PKIStatus of a PKIStatusInfo (3.0 has no getter); -1 when unreadable. */
 int cmp_pkisi_status(const OSSL_CMP_PKISI *si);
 
-/* The parts of a certificate template that 3.0 has no getter for. The
- * returned SubjectPublicKeyInfo (its key decoded and kept inside, see
- * X509_PUBKEY_get0) and times are owned by the caller (NULL when absent). */
+/* The parts of a certificate template that 3.0 has no getter for, as
+ * OpenSSL decoded them: the SubjectPublicKeyInfo (its key inside, see
+ * X509_PUBKEY_get0) and the requested validity. Borrowed from the template
+ * (NULL when absent); APR_EINVAL when the template is not what OpenSSL
+ * declares it to be. */
 apr_status_t cmp_template_read(const OSSL_CRMF_CERTTEMPLATE *tmpl,
-                               X509_PUBKEY **spki, ASN1_TIME **not_before,
-                               ASN1_TIME **not_after);
+                               const X509_PUBKEY **spki,
+                               const ASN1_TIME **not_before,
+                               const ASN1_TIME **not_after);
 
 /* The senderNonce of a PKIMessage we made, without decoding its
  * extraCerts; a copy from p. */

@@ -465,20 +465,18 @@ static cmp_reason_e check_protection(req_t *rq, char *why, size_t n)
 
 typedef struct {
     const X509_NAME *subject;
-    X509_PUBKEY *spki;                  /* owned when own_spki */
-    int own_spki;
-    EVP_PKEY *pubkey;                   /* inside spki (or the p10cr) */
-    STACK_OF(X509_EXTENSION) *exts;     /* owned copy */
-    ASN1_TIME *not_before, *not_after;  /* owned */
+    const X509_PUBKEY *spki;            /* the request's */
+    EVP_PKEY *pubkey;                   /* inside spki */
+    const STACK_OF(X509_EXTENSION) *exts;   /* owned when own_exts */
+    int own_exts;
+    const ASN1_TIME *not_after;         /* the request's; NULL: none asked */
 } wanted_t;
 
 static void wanted_free(wanted_t *w)
 {
-    if (w->own_spki)
-        X509_PUBKEY_free(w->spki);
-    sk_X509_EXTENSION_pop_free(w->exts, X509_EXTENSION_free);
-    ASN1_TIME_free(w->not_before);
-    ASN1_TIME_free(w->not_after);
+    if (w->own_exts)
+        sk_X509_EXTENSION_pop_free((STACK_OF(X509_EXTENSION) *)w->exts,
+                                   X509_EXTENSION_free);
 }
 
 static int read_wanted(const OSSL_CRMF_MSG *crm, const X509_REQ *p10cr,
@@ -490,22 +488,19 @@ static int read_wanted(const OSSL_CRMF_MSG *crm, const X509_REQ *p10cr,
         w->spki = X509_REQ_get_X509_PUBKEY((X509_REQ *)p10cr);
         w->pubkey = X509_REQ_get0_pubkey((X509_REQ *)p10cr);
         w->exts = X509_REQ_get_extensions((X509_REQ *)p10cr);
+        w->own_exts = 1;
         return 1;
     } else {
         const OSSL_CRMF_CERTTEMPLATE *t = OSSL_CRMF_MSG_get0_tmpl(crm);
-        const STACK_OF(X509_EXTENSION) *e;
+        const ASN1_TIME *not_before;
 
         if (t == NULL)
             return 0;
         w->subject = OSSL_CRMF_CERTTEMPLATE_get0_subject(t);
-        e = OSSL_CRMF_CERTTEMPLATE_get0_extensions(t);
-        if (e != NULL && (w->exts = sk_X509_EXTENSION_deep_copy(e,
-                              X509_EXTENSION_dup, X509_EXTENSION_free)) == NULL)
-            return 0;
-        if (cmp_template_read(t, &w->spki, &w->not_before, &w->not_after)
+        w->exts = OSSL_CRMF_CERTTEMPLATE_get0_extensions(t);
+        if (cmp_template_read(t, &w->spki, &not_before, &w->not_after)
                 != APR_SUCCESS)
             return 0;
-        w->own_spki = 1;
         w->pubkey = w->spki != NULL ? X509_PUBKEY_get0(w->spki) : NULL;
         return 1;
     }

@@ -49,11 +49,11 @@ static cmp_view_t *view_of(const OSSL_CMP_MSG *m)
 START_TEST(ir_header_and_template)
 {
     EVP_PKEY *k = unit_key("EC");
-    X509_PUBKEY *pub = NULL;
+    const X509_PUBKEY *pub = NULL;
     OSSL_CMP_CTX *ctx = client(k);
     cmp_view_t *v;
     const OSSL_CRMF_CERTTEMPLATE *t;
-    ASN1_TIME *nb = NULL, *na = NULL;
+    const ASN1_TIME *nb = NULL, *na = NULL;
     X509_NAME *want = unit_name("unit-device");
 
     OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_IMPLICIT_CONFIRM, 1);
@@ -87,9 +87,24 @@ START_TEST(ir_header_and_template)
         ck_assert_int_eq(EVP_PKEY_eq(X509_PUBKEY_get0(pub), k), 1);
         ck_assert_ptr_nonnull(na);
         ck_assert_int_eq(X509_NAME_cmp(OSSL_CRMF_CERTTEMPLATE_get0_subject(t), want), 0);
-        X509_PUBKEY_free(pub);
-        ASN1_TIME_free(nb);
-        ASN1_TIME_free(na);
+        {
+            int days = -1, secs = -1;
+
+            ck_assert_ptr_nonnull(nb);
+            ck_assert(ASN1_TIME_diff(&days, &secs, nb, na));
+            ck_assert_int_eq(days, 3);
+        }
+        OSSL_CRMF_MSG_free(crm);
+        /* no validity asked: no times; the key is still found */
+        OSSL_CMP_CTX_set_option(c2, OSSL_CMP_OPT_VALIDITY_DAYS, 0);
+        crm = OSSL_CMP_CTX_setup_CRM(c2, 0, 0);
+        ck_assert_ptr_nonnull(crm);
+        t = OSSL_CRMF_MSG_get0_tmpl(crm);
+        ck_assert_int_eq(cmp_template_read(t, &pub, &nb, &na), APR_SUCCESS);
+        ck_assert_ptr_nonnull(pub);
+        ck_assert_int_eq(EVP_PKEY_eq(X509_PUBKEY_get0(pub), k), 1);
+        ck_assert_ptr_null(nb);
+        ck_assert_ptr_null(na);
         OSSL_CRMF_MSG_free(crm);
         OSSL_CMP_CTX_free(c2);
     }
