@@ -811,9 +811,6 @@ static cmp_reason_e store_issued(req_t *rq, OSSL_CMP_CTX *ctx,
     GENERAL_NAMES *sans;
     apr_status_t st;
 
-    if (cmp_asn1_sender_nonce(rq->p, out->der, (long)out->len, &nonce,
-                              &nonce_len) != APR_SUCCESS)
-        return CMP_E_INTERNAL;
     memset(&in, 0, sizeof(in));
     in.authority_id = pr->auth_id;
     in.ra_id = pr->ra_id;
@@ -856,15 +853,17 @@ static cmp_reason_e store_issued(req_t *rq, OSSL_CMP_CTX *ctx,
     in.tid_len = tid->length;
     in.body_type = body_name(rq->body);
     in.tx_state = granted ? "confirmed" : "waiting_conf";
-    hash = X509_digest_sig(rq->issued, NULL, NULL);
-    if (hash != NULL) {
+    if (!granted) {
+        /* what the certConf will be checked against, on any node */
+        if (cmp_asn1_sender_nonce(rq->p, out->der, (long)out->len, &nonce,
+                                  &nonce_len) != APR_SUCCESS
+                || (hash = X509_digest_sig(rq->issued, NULL, NULL)) == NULL)
+            return CMP_E_INTERNAL;
         in.cert_hash = apr_pmemdup(rq->p, hash->data, (apr_size_t)hash->length);
         in.hash_len = hash->length;
         ASN1_OCTET_STRING_free(hash);
-    }
-    in.nonce = nonce;
-    in.nonce_len = nonce_len;
-    if (!granted) {
+        in.nonce = nonce;
+        in.nonce_len = nonce_len;
         in.req_der = rq->der;
         in.req_len = (int)rq->len;
     }
