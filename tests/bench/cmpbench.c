@@ -4,6 +4,8 @@
  *                ir + certConf), each response verified by OpenSSL's client
  *                (protection against -trusted / the secret, the certificate's
  *                key), for -seconds.
+ *   -url may be given several times: the clients are spread over the servers.
+ *
  *   replay mode  protected ir requests with implicitConfirm are made before
  *                the clock starts (unique transactionIDs and nonces), then
  *                posted over keep-alive connections as fast as the server
@@ -36,10 +38,18 @@
 
 #define MAX_THREADS 512
 
+#define MAX_URLS 8
+
+/* One server; clients are spread over the -url options round-robin. */
+typedef struct {
+    char *host, *port, *path;
+} target_t;
+
 typedef struct {
     int fd;
     char *buf;
     size_t cap;
+    const target_t *to;
 } conn_t;
 
 typedef struct {
@@ -56,7 +66,8 @@ typedef struct {
     pthread_mutex_t *serials_lock;
 } worker_t;
 
-static const char *host, *port, *path;
+static target_t targets[MAX_URLS];
+static int ntargets;
 static const char *secret, *ref = "bench", *certf, *keyf, *keytype = "ec";
 static X509 *sender_cert;
 static EVP_PKEY *sender_key;
@@ -89,7 +100,7 @@ static int conn_open(conn_t *c)
 
     memset(&hints, 0, sizeof(hints));
     hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(host, port, &hints, &ai) != 0)
+    if (getaddrinfo(c->to->host, c->to->port, &hints, &ai) != 0)
         return 0;
     c->fd = socket(ai->ai_family, SOCK_STREAM, 0);
     if (c->fd < 0 || connect(c->fd, ai->ai_addr, ai->ai_addrlen) != 0) {
@@ -142,7 +153,7 @@ static int post_once(conn_t *c, const unsigned char *der, int len,
         return 0;
     snprintf(head, sizeof(head), "POST %s HTTP/1.1\r\nHost: %s:%s\r\n"
              "Content-Type: application/pkixcmp\r\nContent-Length: %d\r\n\r\n",
-             path, host, port, len);
+             c->to->path, c->to->host, c->to->port, len);
     iov[0].iov_base = head;
     iov[0].iov_len = strlen(head);
     iov[1].iov_base = (void *)der;
@@ -443,7 +454,7 @@ static double pct(double *v, int n, double p)
 
 int main(int argc, char **argv)
 {
-    const char *url = NULL, *mode = "full", *trustf = NULL, *serials_file = NULL;
+    const char *urls[MAX_URLS], *mode = "full", *trustf = NULL, *serials_file = NULL;
     static worker_t w[MAX_THREADS];
     pthread_t th[MAX_THREADS];
     pthread_mutex_t serials_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -458,7 +469,11 @@ int main(int argc, char **argv)
 
         if (strcmp(a, "-explicit") == 0) { implicit = 0; continue; }
         i++;
-        if (strcmp(a, "-url") == 0) url = v;
+        if (strcmp(a, "-url") == 0) {
+            if (ntargets == MAX_URLS)
+                die("too many -url");
+            urls[ntargets++] = v;
+        }
         else if (strcmp(a, "-mode") == 0) mode = v;
         else if (strcmp(a, "-clients") == 0) clients = atoi(v);
         else if (strcmp(a, "-seconds") == 0) seconds = atoi(v);
@@ -473,13 +488,21 @@ int main(int argc, char **argv)
         else if (strcmp(a, "-serials") == 0) serials_file = v;
         else die("unknown option");
     }
-    if (url == NULL || trustf == NULL || clients < 1 || clients > MAX_THREADS
+    if (ntargets == 0 || trustf == NULL || clients < 1 || clients > MAX_THREADS
             || sample < 1 || (secret == NULL && (certf == NULL || keyf == NULL)))
-        die("usage: -url U -trusted CA (-secret S | -cert C -key K) [-mode full|replay] "
+        die("usage: -url U [-url U2 ...] -trusted CA (-secret S | -cert C -key K) [-mode full|replay] "
             "[-clients N] [-seconds S] [-requests N] [-keytype ec|rsa|ed25519] [-explicit]");
-    if (!OSSL_HTTP_parse_url(url, &ssl, &user, (char **)&host, (char **)&port, NULL,
-                             (char **)&path, &q, &frag) || ssl)
-        die("need an http:// URL");
+    for (i = 0; i < ntargets; i++) {
+        target_t *t = &targets[i];
+
+        if (!OSSL_HTTP_parse_url(urls[i], &ssl, &user, &t->host, &t->port, NULL,
+                                 &t->path, &q, &frag) || ssl)
+            die("need http:// URLs");
+        OPENSSL_free(user);
+        OPENSSL_free(q);
+        OPENSSL_free(frag);
+        user = q = frag = NULL;
+    }
     trusted = X509_STORE_new();
     if (!X509_STORE_load_file(trusted, trustf))
         die("cannot load -trusted");
@@ -498,6 +521,7 @@ int main(int argc, char **argv)
     for (i = 0; i < clients; i++) {
         w[i].id = i;
         w[i].conn.fd = -1;
+        w[i].conn.to = &targets[i % ntargets];
         w[i].key = make_key();
         w[i].serials = serials;
         w[i].serials_lock = &serials_lock;

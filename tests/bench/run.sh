@@ -21,8 +21,21 @@ LOAD_CPU=$(( NCPU > 1 ? 1 : 0 ))
 
 log() { echo "bench: $*" >&2; }
 
+HTTP2_PORT=$((HTTP_PORT + 1)) HTTPS2_PORT=$((HTTPS_PORT + 1))
+# a second node: another httpd on the same database
+node2() { HTTPD_INSTANCE=httpd2 HTTP_PORT=$HTTP2_PORT HTTPS_PORT=$HTTPS2_PORT \
+              bash "$ROOT/scripts/httpd.sh" "$1"; }
+node_pids() { pgrep -f "$VAR_DIR/$1/httpd.conf" || true; }
+pg_pids() { [ -f "$VAR_DIR/pg/data/postmaster.pid" ] || return 0
+            local pm; pm=$(head -1 "$VAR_DIR/pg/data/postmaster.pid"); echo "$pm"; pgrep -P "$pm" || true; }
+pin() {   # pin CPUS PIDS...
+  local cpus=$1 p; shift
+  for p in "$@"; do taskset -a -cp "$cpus" "$p" >/dev/null 2>&1 || true; done
+}
+
 cleanup() {
   [ -n "${MOCK_PID:-}" ] && kill "$MOCK_PID" 2>/dev/null || true
+  node2 stop >/dev/null 2>&1 || true
   bash "$ROOT/scripts/httpd.sh" stop >/dev/null 2>&1 || true
   bash "$ROOT/scripts/pg.sh" stop >/dev/null 2>&1 || true
 }
@@ -62,7 +75,9 @@ run_replay() {
   local per=$(( (SECS * 2500) / clients + 500 ))
   local t0 t1 line
   t0=$(ticks "$@")
-  line=$(taskset -c "$LOAD_CPU" "$BENCH" -mode replay -url "$url" -secret "$secret" \
+  local u urls=()
+  for u in $url; do urls+=(-url "$u"); done
+  line=$(taskset -c "${LOAD_CPUS:-$LOAD_CPU}" "$BENCH" -mode replay "${urls[@]}" $secret \
          -trusted "$CA" -clients "$clients" -seconds "$SECS" -requests "$per")
   t1=$(ticks "$@")
   local ok; ok=$(field ok "$line")
@@ -99,7 +114,7 @@ RESULTS=$OUT/results.txt
 log "replay mode, server pinned to CPU $SERVER_CPU, load on CPU $LOAD_CPU, ${SECS}s"
 pin_server
 n0=$(cert_count)
-OURS=$(run_replay mod_cmp "$URL" "$SECRET" 4 $(server_pids | sort -u))
+OURS=$(run_replay mod_cmp "$URL" "-secret $SECRET" 4 $(server_pids | sort -u))
 n1=$(cert_count)
 echo "$OURS" | tee -a "$RESULTS" >&2
 OURS_OK=$(field ok "$OURS")
@@ -113,7 +128,7 @@ taskset -c "$SERVER_CPU" openssl cmp -port "$MOCK_PORT" -srv_ref demo -srv_secre
 MOCK_PID=$!
 for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$MOCK_PORT") 2>/dev/null && break; sleep 0.1; done
 # the mock serves one connection at a time: one client connection
-MOCK=$(run_replay mock "http://127.0.0.1:$MOCK_PORT/pkix/" "$SECRET" 1 "$MOCK_PID")
+MOCK=$(run_replay mock "http://127.0.0.1:$MOCK_PORT/pkix/" "-secret $SECRET" 1 "$MOCK_PID")
 echo "$MOCK" | tee -a "$RESULTS" >&2
 kill "$MOCK_PID" 2>/dev/null || true
 MOCK_PID=
@@ -155,12 +170,60 @@ if [ -z "$QUICK" ]; then
         shared_secret="$CMP_SECRET_FILE" >/dev/null
   fi
   pin_server
-  line=$(run_replay replay-signed-responses "$SIG_URL" "$SECRET" 4 $(server_pids | sort -u))
+  line=$(run_replay replay-signed-responses "$SIG_URL" "-secret $SECRET" 4 $(server_pids | sort -u))
   echo "$line" | tee -a "$RESULTS" >&2
   CA_SAVE=$CA; CA=$VAR_DIR/benchrsa.pem
-  line=$(run_replay replay-rsa3072-ca "http://127.0.0.1:$HTTP_PORT/api/v1/protocols/cmp/benchrsa" "$SECRET" 4 $(server_pids | sort -u))
+  line=$(run_replay replay-rsa3072-ca "http://127.0.0.1:$HTTP_PORT/api/v1/protocols/cmp/benchrsa" "-secret $SECRET" 4 $(server_pids | sort -u))
   CA=$CA_SAVE
   echo "$line" | tee -a "$RESULTS" >&2
+  unpin_server
+  # signature-protected requests: a device certificate of a manufacturer CA
+  # (a trust anchor of the profile) signs every ir; signed responses
+  if ! psql -X -At "$DATABASE_URL" -c "SELECT 1 FROM cmp_profile WHERE name = 'benchsig'" | grep -q 1; then
+    M=$VAR_DIR/bench-maker
+    mkdir -p "$M"
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$M/ca.key" 2>/dev/null
+    openssl req -x509 -new -key "$M/ca.key" -subj "/CN=Bench Manufacturer CA" -days 365 \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" \
+        -out "$M/ca.pem" 2>/dev/null
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$M/device.key" 2>/dev/null
+    openssl req -new -key "$M/device.key" -subj "/CN=bench-device" 2>/dev/null \
+      | openssl x509 -req -CA "$M/ca.pem" -CAkey "$M/ca.key" -CAcreateserial -days 365 \
+          -extfile <(printf 'keyUsage=critical,digitalSignature\nsubjectKeyIdentifier=hash\n') \
+          -out "$M/device.pem" 2>/dev/null
+    "$ROOT/build/cmpadm" cmp-profile name=benchsig enabled=true default_ra_profile=demo \
+        request_protection=signature response_protection=signature \
+        signing_credential="$(cat "$VAR_DIR/demo/signer.uuid")" trust_anchors="$M/ca.pem" >/dev/null
+  fi
+  M=$VAR_DIR/bench-maker
+  pin_server
+  line=$(run_replay replay-signed-requests "http://127.0.0.1:$HTTP_PORT/api/v1/protocols/cmp/benchsig" \
+         "-cert $M/device.pem -key $M/device.key" 4 $(server_pids | sort -u))
+  echo "$line" | tee -a "$RESULTS" >&2
+  unpin_server
+  # two nodes on one database. On one core (both nodes and PostgreSQL on
+  # CPU 0): what a second node costs or adds with the same CPU. On two cores
+  # (node 1 and PostgreSQL on CPU 0, node 2 on CPU 1), the load shares both
+  # cores with them: this machine has no third core for it.
+  node2 start >/dev/null
+  URL2="http://127.0.0.1:$HTTP2_PORT/api/v1/protocols/cmp/bench"
+  taskset -c "$LOAD_CPU" "$BENCH" -mode full -url "$URL2" -secret "$SECRET" -trusted "$CA" -clients 4 -seconds 2 >/dev/null
+  both=$( (node_pids httpd; node_pids httpd2; pg_pids) | sort -u)
+  pin "$SERVER_CPU" $both
+  n0=$(cert_count)
+  line=$(run_replay replay-two-nodes-one-core "$URL $URL2" "-secret $SECRET" 4 $both)
+  n1=$(cert_count)
+  echo "$line" | tee -a "$RESULTS" >&2
+  [ $((n1 - n0)) = "$(field ok "$line")" ] || { log "database holds $((n1 - n0)) new certificates for $(field ok "$line") enrollments"; exit 1; }
+  pin "$SERVER_CPU" $(node_pids httpd) $(pg_pids)
+  pin "$LOAD_CPU" $(node_pids httpd2)
+  line=$(LOAD_CPUS="0-$((NCPU - 1))" run_replay replay-two-nodes-two-cores "$URL $URL2" "-secret $SECRET" 8 $both)
+  echo "$line" | tee -a "$RESULTS" >&2
+  pin "$SERVER_CPU" $(node_pids httpd) $(pg_pids)
+  line=$(LOAD_CPUS="0-$((NCPU - 1))" run_replay replay-one-node-load-shares-cores "$URL" "-secret $SECRET" 8 \
+         $(node_pids httpd) $(pg_pids))
+  echo "$line" | tee -a "$RESULTS" >&2
+  node2 stop >/dev/null
   unpin_server
   # a large certificate table (BENCH_ROWS, default 1M; 10M with BENCH_ROWS=10000000)
   ROWS=${BENCH_ROWS:-1000000}
@@ -178,7 +241,7 @@ ANALYZE certificate;
 SQL
   fi
   pin_server
-  line=$(run_replay "replay-at-$(cert_count)-rows" "$URL" "$SECRET" 4 $(server_pids | sort -u))
+  line=$(run_replay "replay-at-$(cert_count)-rows" "$URL" "-secret $SECRET" 4 $(server_pids | sort -u))
   echo "$line" | tee -a "$RESULTS" >&2
   unpin_server
   # memory of the children over a long run (BENCH_RSS_REQUESTS, default 100k)
@@ -194,6 +257,10 @@ SQL
   done
   line=$("$BENCH" -mode full -url "$SIG_URL" -secret "$SECRET" -trusted "$CA" -clients 8 -seconds 10)
   echo "full8-signed-responses $line" | tee -a "$RESULTS" >&2
+  for kt in rsa ed25519; do
+    line=$("$BENCH" -mode full -url "$URL" -secret "$SECRET" -trusted "$CA" -clients 8 -seconds 10 -keytype $kt)
+    echo "full8-$kt-request-keys $line" | tee -a "$RESULTS" >&2
+  done
   line=$("$BENCH" -mode full -url "$URL" -secret "$SECRET" -trusted "$CA" -clients 8 -seconds 10 -explicit)
   echo "full8-explicit-certConf $line" | tee -a "$RESULTS" >&2
 fi
@@ -204,10 +271,10 @@ p99=$(field p99_ms "$FULL32")
 ratio=$(awk -v a="$rate" -v b="$mrate" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 
 echo
-printf '%-28s %12s %10s %10s %10s %12s\n' scenario "enroll/s" "p50 ms" "p99 ms" "errors" "cpu ms/tx"
+printf '%-36s %12s %10s %10s %10s %12s\n' scenario "enroll/s" "p50 ms" "p99 ms" "errors" "cpu ms/tx"
 while read -r name rest; do
   case "$name" in rss-*) continue ;; esac
-  printf '%-28s %12s %10s %10s %10s %12s\n' "$name" "$(field rate "$rest")" "$(field p50_ms "$rest")" \
+  printf '%-36s %12s %10s %10s %10s %12s\n' "$name" "$(field rate "$rest")" "$(field p50_ms "$rest")" \
       "$(field p99_ms "$rest")" "$(field errors "$rest")" "$(field cpu_ms_per_tx "$rest")"
 done <"$RESULTS"
 echo "crypto ceiling (ECDSA P-256, one core): $SPEED"
