@@ -113,6 +113,18 @@ t_rsa_ca_mac_responses() {
 }
 run_test "RSA CA with MAC-protected responses, EC and Ed25519 requesters" t_rsa_ca_mac_responses
 
+t_template_validity() {
+  newkey "$T/d8.key" ec
+  cmp -cmd ir -server "$CMP_URL" $(mac_args) -newkey "$T/d8.key" -subject /CN=d8 \
+      -days 2 -implicit_confirm -certout "$T/d8.pem"
+  local secs; secs=$(( $(date -d "$(openssl x509 -in "$T/d8.pem" -noout -enddate | cut -d= -f2)" +%s) - $(date +%s) ))
+  [ "$secs" -le $((2 * 86400 + 60)) ] && [ "$secs" -gt $((86400)) ] \
+    || fail "validity of $secs s: the template asked for 2 days (the RA Profile allows 365)"
+  [ "$(sql "SELECT not_after > now() + interval '1 day' AND not_after < now() + interval '3 days'
+            FROM certificate WHERE serial = '$(serial_of "$T/d8.pem")'")" = t ] || fail "stored not_after"
+}
+run_test "a shorter validity asked in the template is honoured" t_template_validity
+
 t_policy() {
   local n0; n0=$(cert_count)
   newkey "$T/p1.key" rsa
