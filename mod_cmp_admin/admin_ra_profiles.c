@@ -282,7 +282,6 @@ static void edit(admin_req_t *rq, admin_resp_t *rs)
             || admin_type_error(rq, rs, cmp_json_str(rq->body, "name", &name), "name", "a string")
             || read_policy(rq, rs, errs, &in) || load_one(rq, rs, &o))
         return;
-    cmp_json_own(rq->p, o);
     if (name != NULL && strcmp(name, json_string_value(json_object_get(o, "name"))) != 0)
         json_array_insert_new(errs, 0, json_string("name cannot be changed"));
     if (json_array_size(errs) > 0) {
