@@ -46,13 +46,30 @@ static cmp_view_t *view_of(const OSSL_CMP_MSG *m)
     return v;
 }
 
+/* A CRMF message the client would send (validity of days, 0: none), and
+ * what cmp_template_read finds in its template; the key must be k's. */
+static OSSL_CRMF_MSG *read_template(OSSL_CMP_CTX *c, int days, EVP_PKEY *k,
+                                    const X509_PUBKEY **pub,
+                                    const ASN1_TIME **nb, const ASN1_TIME **na)
+{
+    OSSL_CRMF_MSG *crm;
+
+    OSSL_CMP_CTX_set_option(c, OSSL_CMP_OPT_VALIDITY_DAYS, days);
+    crm = OSSL_CMP_CTX_setup_CRM(c, 0, 0);
+    ck_assert_ptr_nonnull(crm);
+    ck_assert_int_eq(cmp_template_read(OSSL_CRMF_MSG_get0_tmpl(crm), pub, nb, na),
+                     APR_SUCCESS);
+    ck_assert_ptr_nonnull(*pub);
+    ck_assert_int_eq(EVP_PKEY_eq(X509_PUBKEY_get0(*pub), k), 1);
+    return crm;
+}
+
 START_TEST(ir_header_and_template)
 {
     EVP_PKEY *k = unit_key("EC");
     const X509_PUBKEY *pub = NULL;
     OSSL_CMP_CTX *ctx = client(k);
     cmp_view_t *v;
-    const OSSL_CRMF_CERTTEMPLATE *t;
     const ASN1_TIME *nb = NULL, *na = NULL;
     X509_NAME *want = unit_name("unit-device");
 
@@ -76,33 +93,18 @@ START_TEST(ir_header_and_template)
     /* the template's key and validity, which 3.0 has no getter for */
     {
         OSSL_CMP_CTX *c2 = client(k);
-        OSSL_CRMF_MSG *crm;
+        OSSL_CRMF_MSG *crm = read_template(c2, 3, k, &pub, &nb, &na);
+        int days = -1, secs = -1;
 
-        OSSL_CMP_CTX_set_option(c2, OSSL_CMP_OPT_VALIDITY_DAYS, 3);
-        crm = OSSL_CMP_CTX_setup_CRM(c2, 0, 0);
-        ck_assert_ptr_nonnull(crm);
-        t = OSSL_CRMF_MSG_get0_tmpl(crm);
-        ck_assert_int_eq(cmp_template_read(t, &pub, &nb, &na), APR_SUCCESS);
-        ck_assert_ptr_nonnull(pub);
-        ck_assert_int_eq(EVP_PKEY_eq(X509_PUBKEY_get0(pub), k), 1);
+        ck_assert_int_eq(X509_NAME_cmp(OSSL_CRMF_CERTTEMPLATE_get0_subject(
+                                           OSSL_CRMF_MSG_get0_tmpl(crm)), want), 0);
+        ck_assert_ptr_nonnull(nb);
         ck_assert_ptr_nonnull(na);
-        ck_assert_int_eq(X509_NAME_cmp(OSSL_CRMF_CERTTEMPLATE_get0_subject(t), want), 0);
-        {
-            int days = -1, secs = -1;
-
-            ck_assert_ptr_nonnull(nb);
-            ck_assert(ASN1_TIME_diff(&days, &secs, nb, na));
-            ck_assert_int_eq(days, 3);
-        }
+        ck_assert(ASN1_TIME_diff(&days, &secs, nb, na));
+        ck_assert_int_eq(days, 3);
         OSSL_CRMF_MSG_free(crm);
         /* no validity asked: no times; the key is still found */
-        OSSL_CMP_CTX_set_option(c2, OSSL_CMP_OPT_VALIDITY_DAYS, 0);
-        crm = OSSL_CMP_CTX_setup_CRM(c2, 0, 0);
-        ck_assert_ptr_nonnull(crm);
-        t = OSSL_CRMF_MSG_get0_tmpl(crm);
-        ck_assert_int_eq(cmp_template_read(t, &pub, &nb, &na), APR_SUCCESS);
-        ck_assert_ptr_nonnull(pub);
-        ck_assert_int_eq(EVP_PKEY_eq(X509_PUBKEY_get0(pub), k), 1);
+        crm = read_template(c2, 0, k, &pub, &nb, &na);
         ck_assert_ptr_null(nb);
         ck_assert_ptr_null(na);
         OSSL_CRMF_MSG_free(crm);
