@@ -126,7 +126,8 @@ ASN1_SEQUENCE(CMPV_PKISI) = {
     ASN1_OPT(CMPV_PKISI, failInfo, ASN1_BIT_STRING)
 } static_ASN1_SEQUENCE_END(CMPV_PKISI)
 
-/* PKIMessage with only the header decoded (extraCerts left raw) */
+/* PKIMessage with only the header decoded (body and extraCerts left as
+ * encoded): read for the nonce, and edited to protect a response we made */
 typedef struct {
     CMPV_HEADER *header;
     ASN1_TYPE *body;
@@ -139,6 +140,16 @@ ASN1_SEQUENCE(CMPV_MSG_LITE) = {
     ASN1_EXP_OPT(CMPV_MSG_LITE, protection, ASN1_ANY, 0),
     ASN1_EXP_OPT(CMPV_MSG_LITE, extraCerts, ASN1_ANY, 1)
 } static_ASN1_SEQUENCE_END(CMPV_MSG_LITE)
+
+/* ProtectedPart (RFC 4210 5.1.3): what a PKIMessage's protection covers */
+typedef struct {
+    CMPV_HEADER *header;
+    ASN1_TYPE *body;
+} CMPV_PPART;
+ASN1_SEQUENCE(CMPV_PPART) = {
+    ASN1_SIMPLE(CMPV_PPART, header, CMPV_HEADER),
+    ASN1_SIMPLE(CMPV_PPART, body, ASN1_ANY)
+} static_ASN1_SEQUENCE_END(CMPV_PPART)
 
 struct cmp_view_t {
     CMPV_MSG *msg;
@@ -179,6 +190,87 @@ cmp_prot_e cmp_view_protection(const cmp_view_t *v)
     if (OBJ_obj2nid(alg->algorithm) == NID_id_PasswordBasedMAC)
         return CMP_PROT_MAC;
     return CMP_PROT_SIG;
+}
+
+const X509_ALGOR *cmp_view_protection_alg(const cmp_view_t *v)
+{
+    return v->msg->header->protectionAlg;
+}
+
+const ASN1_BIT_STRING *cmp_view_protection_bits(const cmp_view_t *v)
+{
+    return v->msg->protection;
+}
+
+static apr_status_t ppart_der(apr_pool_t *p, CMPV_HEADER *header,
+                              ASN1_TYPE *body, unsigned char **der, int *len)
+{
+    CMPV_PPART pp;
+    unsigned char *d = NULL;
+    int n;
+
+    pp.header = header;
+    pp.body = body;
+    n = ASN1_item_i2d((const ASN1_VALUE *)&pp, &d, ASN1_ITEM_rptr(CMPV_PPART));
+    if (n <= 0)
+        return APR_EGENERAL;
+    *der = apr_pmemdup(p, d, (apr_size_t)n);
+    *len = n;
+    OPENSSL_free(d);
+    return APR_SUCCESS;
+}
+
+apr_status_t cmp_view_protected_part(apr_pool_t *p, const cmp_view_t *v,
+                                     unsigned char **der, int *len)
+{
+    return ppart_der(p, v->msg->header, v->msg->body, der, len);
+}
+
+apr_status_t cmp_asn1_protect(apr_pool_t *p, const unsigned char *der,
+                              long len, const X509_ALGOR *alg,
+                              cmp_mac_fn fn, const void *arg,
+                              unsigned char **out, apr_size_t *out_len)
+{
+    const unsigned char *q = der;
+    CMPV_MSG_LITE *m = (CMPV_MSG_LITE *)ASN1_item_d2i(NULL, &q, len,
+                                                      ASN1_ITEM_rptr(CMPV_MSG_LITE));
+    unsigned char *pp = NULL, mac[EVP_MAX_MD_SIZE], *enc = NULL;
+    ASN1_BIT_STRING *bits = NULL;
+    size_t mac_len = 0;
+    int pp_len = 0, n;
+    apr_status_t rv = APR_EGENERAL;
+
+    if (m == NULL || q != der + len) {
+        rv = APR_EINVAL;
+        goto done;
+    }
+    X509_ALGOR_free(m->header->protectionAlg);
+    ASN1_TYPE_free(m->protection);
+    m->protection = NULL;
+    if ((m->header->protectionAlg = X509_ALGOR_dup(alg)) == NULL
+            || ppart_der(p, m->header, m->body, &pp, &pp_len) != APR_SUCCESS
+            || !fn(arg, pp, (size_t)pp_len, mac, &mac_len)
+            || (bits = ASN1_BIT_STRING_new()) == NULL
+            || !ASN1_BIT_STRING_set(bits, mac, (int)mac_len)
+            || (m->protection = ASN1_TYPE_new()) == NULL)
+        goto done;
+    /* a MAC is a whole number of octets: no unused bits */
+    bits->flags &= ~(ASN1_STRING_FLAG_BITS_LEFT | 0x07);
+    bits->flags |= ASN1_STRING_FLAG_BITS_LEFT;
+    ASN1_TYPE_set(m->protection, V_ASN1_BIT_STRING, bits);
+    bits = NULL;
+    if ((n = ASN1_item_i2d((const ASN1_VALUE *)m, &enc,
+                           ASN1_ITEM_rptr(CMPV_MSG_LITE))) <= 0)
+        goto done;
+    *out = apr_pmemdup(p, enc, (apr_size_t)n);
+    *out_len = (apr_size_t)n;
+    rv = APR_SUCCESS;
+done:
+    OPENSSL_cleanse(mac, sizeof(mac));
+    OPENSSL_free(enc);
+    ASN1_BIT_STRING_free(bits);
+    ASN1_item_free((ASN1_VALUE *)m, ASN1_ITEM_rptr(CMPV_MSG_LITE));
+    return rv;
 }
 
 int cmp_view_implicit_confirm(const cmp_view_t *v)

@@ -40,6 +40,25 @@ const ASN1_OCTET_STRING *cmp_view_sender_kid(const cmp_view_t *v);
 const ASN1_OCTET_STRING *cmp_view_sender_nonce(const cmp_view_t *v);
 const ASN1_OCTET_STRING *cmp_view_transaction_id(const cmp_view_t *v);
 STACK_OF(X509) *cmp_view_extra_certs(const cmp_view_t *v);
+/* The protectionAlg and the protection bits; NULL when absent. */
+const X509_ALGOR *cmp_view_protection_alg(const cmp_view_t *v);
+const ASN1_BIT_STRING *cmp_view_protection_bits(const cmp_view_t *v);
+/* DER of the message's ProtectedPart (header and body), from p. */
+apr_status_t cmp_view_protected_part(apr_pool_t *p, const cmp_view_t *v,
+                                     unsigned char **der, int *len);
+
+/* Computes the MAC of data into mac (EVP_MAX_MD_SIZE bytes); 1 on success. */
+typedef int (*cmp_mac_fn)(const void *arg, const unsigned char *data,
+                          size_t len, unsigned char *mac, size_t *mac_len);
+
+/* A PKIMessage we made (der) with protectionAlg set to alg and the
+ * protection that fn computes over its ProtectedPart; body and extraCerts
+ * are carried over as encoded, nothing in them decoded. From p. */
+apr_status_t cmp_asn1_protect(apr_pool_t *p, const unsigned char *der,
+                              long len, const X509_ALGOR *alg,
+                              cmp_mac_fn fn, const void *arg,
+                              unsigned char **out, apr_size_t *out_len);
+
 /* CRLReason of the first RevDetails of an rr body; -1 when none is given. */
 int cmp_view_rr_reason(const cmp_view_t *v);
 

@@ -13,6 +13,7 @@
 #include "cmp_issue.h"
 #include "cmp_log.h"
 #include "cmp_notify.h"
+#include "cmp_pbm.h"
 #include "cmp_server.h"
 #include "cmp_store.h"
 
@@ -60,7 +61,9 @@ typedef struct {
     X509 *replay_cert;              /* certConf: certificate of the transaction */
     cmp_store_tx_t tx;
     int certconf_seen;
-    int openssl_checks_mac;         /* the server context verifies the MAC */
+    /* the verified MAC key of the request, when the response is MAC-protected
+     * too: the response reuses its PBMParameter (RFC 4210 5.1.3.1) */
+    const cmp_pbm_t *pbm;
     cmp_reason_e reason;
     const char *detail;
 } req_t;
@@ -277,6 +280,18 @@ static int set_response_protection(OSSL_CMP_CTX *ctx, const cmp_profile_t *pr)
                                             X509_get_subject_name(pr->ca.cert));
 }
 
+/* The protection OpenSSL gives the responses of a request. A MAC response
+ * to a verified MAC request is left unprotected by OpenSSL: process() adds
+ * the MAC with the request's PBMParameter and base key. */
+static int request_response_protection(const req_t *rq, OSSL_CMP_CTX *ctx)
+{
+    if (rq->pbm == NULL)
+        return set_response_protection(ctx, rq->prof);
+    return OSSL_CMP_CTX_set1_subjectName(ctx,
+                                         X509_get_subject_name(rq->prof->ca.cert))
+           && OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_UNPROTECTED_SEND, 1);
+}
+
 /* ---- error messages ------------------------------------------------------ */
 
 static int refuse_every_sender(OSSL_CMP_CTX *ctx)
@@ -361,7 +376,8 @@ static X509 *find_signer(const cmp_view_t *v)
 static cmp_reason_e check_mac(req_t *rq, char *why, size_t n)
 {
     const cmp_profile_t *pr = rq->prof;
-    OSSL_CMP_CTX *vctx;
+    cmp_pbm_t *k = NULL;
+    const char *bad = NULL;
 
     if (pr->secret == NULL) {
         snprintf(why, n, "the CMP Profile has no shared secret");
@@ -376,16 +392,17 @@ static cmp_reason_e check_mac(req_t *rq, char *why, size_t n)
         snprintf(why, n, "the CMP Profile requires signed requests");
         return CMP_E_PROTECTION_NOT_ALLOWED;
     }
-    if (rq->openssl_checks_mac)
-        return CMP_E_NONE;
-    if ((vctx = new_cmp_ctx(rq->p)) == NULL
-            || !OSSL_CMP_CTX_set1_secretValue(vctx, pr->secret,
-                                              (int)pr->secret_len))
-        return CMP_E_INTERNAL;
-    if (OSSL_CMP_validate_msg(vctx, rq->msg) != 1) {
+    if (cmp_pbm_derive(rq->p, cmp_view_protection_alg(rq->view), pr->secret,
+                       pr->secret_len, &k, &bad) != APR_SUCCESS) {
+        snprintf(why, n, "PasswordBasedMac: %s", bad);
+        return bad != NULL ? CMP_E_BAD_MAC : CMP_E_INTERNAL;
+    }
+    if (!cmp_pbm_verify(k, rq->p, rq->view)) {
         snprintf(why, n, "wrong shared secret or corrupted message");
         return CMP_E_BAD_MAC;
     }
+    if (!pr->sig_responses)
+        rq->pbm = k;
     return CMP_E_NONE;
 }
 
@@ -737,16 +754,13 @@ static OSSL_CMP_SRV_CTX *new_srv_ctx(req_t *rq)
     ctx = OSSL_CMP_SRV_CTX_get0_cmp_ctx(srv);
     OSSL_CMP_CTX_set_log_cb(ctx, ossl_log_cb);
     /* Protection was verified by check_protection() already, with the
-     * rules of the profile; OpenSSL's own check would lack them. Only a MAC
-     * that the context can verify with the secret it protects the response
-     * with is left to OpenSSL, so that it is computed once. */
+     * rules of the profile; OpenSSL's own check would lack them. */
     if (!OSSL_CMP_SRV_CTX_init(srv, rq, cert_request_cb, rr_cb, genm_cb,
                                error_cb, certconf_cb, NULL)
-            || !OSSL_CMP_SRV_CTX_set_accept_unprotected(srv,
-                                                         !rq->openssl_checks_mac)
+            || !OSSL_CMP_SRV_CTX_set_accept_unprotected(srv, 1)
             || !OSSL_CMP_SRV_CTX_set_grant_implicit_confirm(srv,
                                                              rq->prof->implicit_confirm)
-            || !set_response_protection(ctx, rq->prof))
+            || !request_response_protection(rq, ctx))
         return NULL;
     return srv;
 }
@@ -925,7 +939,9 @@ static cmp_reason_e prepare_certconf(req_t *rq, OSSL_CMP_SRV_CTX *srv,
     keep_x509(rq->p, rq->replay_cert);
     apr_pool_cleanup_register(rq->p, orig, msg_cleanup, apr_pool_cleanup_null);
     OSSL_CMP_SRV_CTX_set_grant_implicit_confirm(srv, 0);
-    if (!OSSL_CMP_CTX_set1_secretValue(ctx, scratch, sizeof(scratch)))
+    /* (with the request's MAC reused, the context protects nothing) */
+    if (rq->pbm == NULL
+            && !OSSL_CMP_CTX_set1_secretValue(ctx, scratch, sizeof(scratch)))
         return CMP_E_INTERNAL;
     rsp = OSSL_CMP_SRV_process_request(srv, orig);
     ok = rsp != NULL && OSSL_CMP_MSG_get_bodytype(rsp) != CMP_BODY_ERROR;
@@ -940,7 +956,7 @@ static cmp_reason_e prepare_certconf(req_t *rq, OSSL_CMP_SRV_CTX *srv,
          && OSSL_CMP_CTX_set1_secretValue(ctx, NULL, 0)
          && OSSL_CMP_SRV_CTX_set_grant_implicit_confirm(srv,
                                                          rq->prof->implicit_confirm)
-         && set_response_protection(ctx, rq->prof);
+         && request_response_protection(rq, ctx);
     ASN1_OCTET_STRING_free(nonce);
     return ok ? CMP_E_NONE : CMP_E_INTERNAL;
 }
@@ -1051,12 +1067,6 @@ static apr_status_t process(req_t *rq, cmp_response_t *resp)
         return respond_error(rq, CMP_E_UNSUPPORTED_BODY, NULL, resp);
     if (cmp_view_transaction_id(rq->view) == NULL)
         return respond_error(rq, CMP_E_TX_UNKNOWN, "no transactionID", resp);
-    /* With MAC-protected responses the server context holds the secret and
-     * verifies a MAC-protected request itself (not for certConf, whose
-     * context first re-runs the stored request). */
-    rq->openssl_checks_mac = cmp_view_protection(rq->view) == CMP_PROT_MAC
-                             && !rq->prof->sig_responses
-                             && rq->body != CMP_BODY_CERTCONF;
     if ((r = check_protection(rq, why, sizeof(why))) != CMP_E_NONE)
         return respond_error(rq, r, why, resp);
     if ((srv = new_srv_ctx(rq)) == NULL)
@@ -1069,14 +1079,10 @@ static apr_status_t process(req_t *rq, cmp_response_t *resp)
     if (rsp == NULL)
         return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
     apr_pool_cleanup_register(rq->p, rsp, msg_cleanup, apr_pool_cleanup_null);
-    if (rq->openssl_checks_mac && OSSL_CMP_MSG_get_bodytype(rsp) == CMP_BODY_ERROR
-            && rq->reason == CMP_E_NONE) {
-        /* Say why in our words when it was the MAC. */
-        rq->openssl_checks_mac = 0;
-        if ((r = check_mac(rq, why, sizeof(why))) != CMP_E_NONE)
-            return respond_error(rq, r, why, resp);
-    }
-    if (to_der(rq->p, rsp, resp) != APR_SUCCESS)
+    if (to_der(rq->p, rsp, resp) != APR_SUCCESS
+            || (rq->pbm != NULL
+                && cmp_pbm_protect(rq->pbm, rq->p, resp->der, resp->len,
+                                   &resp->der, &resp->len) != APR_SUCCESS))
         return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
     if (is_cert_request(rq->body) && rq->issued != NULL
             && resp->body != CMP_BODY_ERROR) {

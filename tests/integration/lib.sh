@@ -55,6 +55,15 @@ post() {   # post URL FILE [content-type] -> prints HTTP status, body in $T/resp
        --data-binary @"$2" "$1"
 }
 
+# pbm_params FILE: the PBMParameter (salt, OWF, iterationCount, MAC) of a
+# PKIMessage's protectionAlg, one field per line
+pbm_params() {
+  openssl asn1parse -inform DER -in "$1" \
+    | awk '/password based MAC/ {on = 1; next}
+           on { sub(/^ *[0-9]+:d=[0-9]+ +hl=[0-9]+ +l= *[0-9]+ /, ""); print }
+           on && /hmac|HMAC/ { exit }'
+}
+
 resp_text() { openssl asn1parse -inform DER -in "$T/resp.der" 2>/dev/null | grep UTF8STRING; }
 
 as_superuser() {   # SQL as the cluster's superuser, over the private socket

@@ -113,6 +113,31 @@ t_rsa_ca_mac_responses() {
 }
 run_test "RSA CA with MAC-protected responses, EC and Ed25519 requesters" t_rsa_ca_mac_responses
 
+# RFC 4210 5.1.3.1 recommends one PBMParameter per transaction: each MAC
+# response (the rsa profile's) carries the salt, OWF, iteration count and MAC of its request, and
+# the key derived to verify the request protects the response.
+t_mac_response_reuses_request_pbm() {
+  local kind p
+  newkey "$T/pbm.key" ec
+  for kind in implicit explicit; do
+    p="$T/pbm-$kind"
+    cmp -cmd ir -server "$BASE/rsa" -ref rsa -secret "file:$T/fx/rsa-secret.txt" \
+        -trusted "$T/fx/rsaca.pem" -newkey "$T/pbm.key" -subject "/CN=pbm-$kind" \
+        -mac hmacWithSHA256 -digest sha512 $([ $kind = implicit ] && echo -implicit_confirm) \
+        -certout "$p.pem" -reqout "$p-ir.der,$p-cc.der" -rspout "$p-ip.der,$p-conf.der"
+    pbm_params "$p-ir.der" >"$p-ir.pbm"
+    pbm_params "$p-ip.der" >"$p-ip.pbm"
+    grep -q "OCTET STRING" "$p-ir.pbm" && grep -q "hmacWithSHA256" "$p-ir.pbm" && grep -q sha512 "$p-ir.pbm" \
+      || fail "$kind: no PBMParameter with SHA-512 and hmacWithSHA256 in the ir"
+    diff -q "$p-ir.pbm" "$p-ip.pbm" >/dev/null || fail "$kind: the ip has other PBM parameters than the ir"
+    [ "$(cert_status "$p.pem")" = valid ] || fail "$kind: certificate not valid"
+  done
+  pbm_params "$T/pbm-explicit-cc.der" >"$T/pbm-cc.pbm"
+  pbm_params "$T/pbm-explicit-conf.der" >"$T/pbm-conf.pbm"
+  diff -q "$T/pbm-cc.pbm" "$T/pbm-conf.pbm" >/dev/null || fail "the pkiConf has other PBM parameters than the certConf"
+}
+run_test "a MAC response reuses its request's PBM parameters" t_mac_response_reuses_request_pbm
+
 t_template_validity() {
   newkey "$T/d8.key" ec
   cmp -cmd ir -server "$CMP_URL" $(mac_args) -newkey "$T/d8.key" -subject /CN=d8 \

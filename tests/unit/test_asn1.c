@@ -1,8 +1,12 @@
+#include <string.h>
+
+#include <openssl/asn1t.h>
 #include <openssl/cmp.h>
 #include <openssl/err.h>
 
 #include "cmp_asn1.h"
 #include "cmp_issue.h"
+#include "cmp_pbm.h"
 #include "unit.h"
 
 static OSSL_CMP_MSG *captured;
@@ -201,6 +205,180 @@ START_TEST(pool_owns_the_view)
 }
 END_TEST
 
+/* ---- PasswordBasedMac -------------------------------------------------- */
+
+static const unsigned char secret[] = "s3cret";
+
+/* The DER of the client's ir: MAC-protected with the secret, or not. */
+static unsigned char *client_ir(int protect, int *len)
+{
+    EVP_PKEY *k = unit_key("EC");
+    OSSL_CMP_CTX *ctx = client(k);
+    unsigned char *der = NULL;
+
+    OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_IMPLICIT_CONFIRM, 1);
+    OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_UNPROTECTED_SEND, !protect);
+    ck_assert_ptr_null(OSSL_CMP_exec_IR_ses(ctx));
+    ERR_clear_error();
+    ck_assert_ptr_nonnull(captured);
+    *len = i2d_OSSL_CMP_MSG(captured, &der);
+    ck_assert_int_gt(*len, 0);
+    OSSL_CMP_MSG_free(captured);
+    captured = NULL;
+    OSSL_CMP_CTX_free(ctx);
+    EVP_PKEY_free(k);
+    return der;
+}
+
+static cmp_view_t *view_der(const unsigned char *der, int len)
+{
+    cmp_view_t *v = NULL;
+
+    ck_assert_int_eq(cmp_view_decode(upool, der, len, &v), APR_SUCCESS);
+    return v;
+}
+
+static cmp_pbm_t *derive(const cmp_view_t *v, const char *sec)
+{
+    cmp_pbm_t *k = NULL;
+    const char *why = NULL;
+
+    ck_assert_int_eq(cmp_pbm_derive(upool, cmp_view_protection_alg(v),
+                                    (const unsigned char *)sec, strlen(sec),
+                                    &k, &why), APR_SUCCESS);
+    ck_assert_ptr_null(why);
+    return k;
+}
+
+START_TEST(pbm_verifies_the_request)
+{
+    int len, i;
+    unsigned char *der = client_ir(1, &len);
+    cmp_view_t *v = view_der(der, len);
+    cmp_pbm_t *k;
+
+    ck_assert_int_eq(cmp_view_protection(v), CMP_PROT_MAC);
+    ck_assert_int_eq(cmp_pbm_verify(derive(v, (const char *)secret), upool, v), 1);
+    ck_assert_int_eq(cmp_pbm_verify(derive(v, "s3cres"), upool, v), 0);
+    /* one byte of the body changed (the CN of the template) */
+    for (i = len - 1; i > 0 && memcmp(der + i, "unit-device", 11) != 0; i--)
+        ;
+    ck_assert_int_gt(i, 0);
+    der[i] ^= 0x01;
+    k = derive(view_der(der, len), (const char *)secret);
+    ck_assert_int_eq(cmp_pbm_verify(k, upool, view_der(der, len)), 0);
+    OPENSSL_free(der);
+}
+END_TEST
+
+/* The response carries the request's PBMParameter, and OpenSSL's client
+ * accepts its MAC with the secret and only with it. */
+START_TEST(pbm_protects_with_the_request_parameters)
+{
+    int req_len, rsp_len;
+    unsigned char *req = client_ir(1, &req_len), *rsp = client_ir(0, &rsp_len);
+    unsigned char *out = NULL;
+    apr_size_t out_len = 0;
+    cmp_view_t *rv = view_der(req, req_len), *ov;
+    const unsigned char *q;
+    OSSL_CMP_MSG *m;
+    OSSL_CMP_CTX *c;
+    long before;
+    int i;
+
+    ck_assert_int_eq(cmp_view_protection(view_der(rsp, rsp_len)), CMP_PROT_NONE);
+    /* the second time OpenSSL's algorithm caches are warm: nothing is kept */
+    for (i = 0; i < 2; i++) {
+        before = unit_openssl_live();
+        ck_assert_int_eq(cmp_pbm_protect(derive(rv, (const char *)secret), upool,
+                                         rsp, (apr_size_t)rsp_len, &out, &out_len),
+                         APR_SUCCESS);
+    }
+    ck_assert_int_eq(unit_openssl_live(), before);
+    ov = view_der(out, (int)out_len);
+    ck_assert_int_eq(cmp_view_protection(ov), CMP_PROT_MAC);
+    ck_assert_int_eq(X509_ALGOR_cmp(cmp_view_protection_alg(ov),
+                                    cmp_view_protection_alg(rv)), 0);
+    ck_assert_int_eq(cmp_pbm_verify(derive(ov, (const char *)secret), upool, ov), 1);
+    q = out;
+    m = d2i_OSSL_CMP_MSG(NULL, &q, (long)out_len);
+    ck_assert_ptr_nonnull(m);
+    c = OSSL_CMP_CTX_new(NULL, NULL);
+    OSSL_CMP_CTX_set_log_verbosity(c, OSSL_CMP_LOG_EMERG);
+    ck_assert(OSSL_CMP_CTX_set1_secretValue(c, secret, 6));
+    ck_assert_int_eq(OSSL_CMP_validate_msg(c, m), 1);
+    ck_assert(OSSL_CMP_CTX_set1_secretValue(c, (const unsigned char *)"other", 5));
+    ck_assert_int_ne(OSSL_CMP_validate_msg(c, m), 1);
+    ERR_clear_error();
+    OSSL_CMP_CTX_free(c);
+    OSSL_CMP_MSG_free(m);
+    OPENSSL_free(req);
+    OPENSSL_free(rsp);
+}
+END_TEST
+
+/* PBMParameter as a test builds it, any values allowed */
+typedef struct {
+    ASN1_OCTET_STRING *salt;
+    X509_ALGOR *owf;
+    ASN1_INTEGER *iter;
+    X509_ALGOR *mac;
+} T_PBM;
+ASN1_SEQUENCE(T_PBM) = {
+    ASN1_SIMPLE(T_PBM, salt, ASN1_OCTET_STRING),
+    ASN1_SIMPLE(T_PBM, owf, X509_ALGOR),
+    ASN1_SIMPLE(T_PBM, iter, ASN1_INTEGER),
+    ASN1_SIMPLE(T_PBM, mac, X509_ALGOR)
+} static_ASN1_SEQUENCE_END(T_PBM)
+
+static const char *derive_fails(long iter, int owf, int mac)
+{
+    T_PBM *t = (T_PBM *)ASN1_item_new(ASN1_ITEM_rptr(T_PBM));
+    ASN1_STRING *param = ASN1_STRING_new();
+    X509_ALGOR *alg = X509_ALGOR_new();
+    unsigned char *der = NULL;
+    int n;
+    cmp_pbm_t *k = NULL;
+    const char *why = NULL;
+
+    ck_assert(ASN1_OCTET_STRING_set(t->salt, (const unsigned char *)"saltsalt", 8));
+    ck_assert(X509_ALGOR_set0(t->owf, OBJ_nid2obj(owf), V_ASN1_UNDEF, NULL));
+    ck_assert(ASN1_INTEGER_set(t->iter, iter));
+    ck_assert(X509_ALGOR_set0(t->mac, OBJ_nid2obj(mac), V_ASN1_UNDEF, NULL));
+    n = ASN1_item_i2d((ASN1_VALUE *)t, &der, ASN1_ITEM_rptr(T_PBM));
+    ck_assert(ASN1_STRING_set(param, der, n));
+    ck_assert(X509_ALGOR_set0(alg, OBJ_nid2obj(NID_id_PasswordBasedMAC),
+                              V_ASN1_SEQUENCE, param));
+    if (cmp_pbm_derive(upool, alg, secret, 6, &k, &why) == APR_SUCCESS) {
+        ck_assert_ptr_nonnull(k);
+        why = NULL;
+    } else {
+        ck_assert_ptr_null(k);
+        ck_assert_ptr_nonnull(why);
+    }
+    X509_ALGOR_free(alg);
+    OPENSSL_free(der);
+    ASN1_item_free((ASN1_VALUE *)t, ASN1_ITEM_rptr(T_PBM));
+    return why;
+}
+
+START_TEST(pbm_refuses_what_it_cannot_compute)
+{
+    ck_assert_ptr_null(derive_fails(CMP_PBM_MIN_ITERATIONS, NID_sha256, NID_hmac_sha1));
+    ck_assert_ptr_null(derive_fails(CMP_PBM_MAX_ITERATIONS, NID_sha512, NID_hmacWithSHA256));
+    ck_assert_str_eq(derive_fails(CMP_PBM_MIN_ITERATIONS - 1, NID_sha256, NID_hmac_sha1),
+                     "iterationCount out of bounds");
+    ck_assert_str_eq(derive_fails(CMP_PBM_MAX_ITERATIONS + 1, NID_sha256, NID_hmac_sha1),
+                     "iterationCount out of bounds");
+    ck_assert_str_eq(derive_fails(500, NID_commonName, NID_hmac_sha1),
+                     "unsupported one-way function");
+    ck_assert_str_eq(derive_fails(500, NID_shake128, NID_hmac_sha1),
+                     "unsupported one-way function");
+    ck_assert_str_eq(derive_fails(500, NID_sha256, NID_sha256WithRSAEncryption),
+                     "unsupported MAC algorithm");
+}
+END_TEST
+
 Suite *suite_asn1(void)
 {
     Suite *s = suite_create("asn1");
@@ -211,6 +389,12 @@ Suite *suite_asn1(void)
     tcase_add_test(tc, rr_reason_and_signature);
     tcase_add_test(tc, garbage_is_refused);
     tcase_add_test(tc, pool_owns_the_view);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("pbm");
+    tcase_add_checked_fixture(tc, unit_pool_setup, unit_pool_teardown);
+    tcase_add_test(tc, pbm_verifies_the_request);
+    tcase_add_test(tc, pbm_protects_with_the_request_parameters);
+    tcase_add_test(tc, pbm_refuses_what_it_cannot_compute);
     suite_add_tcase(s, tc);
     return s;
 }
