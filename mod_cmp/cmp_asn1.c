@@ -376,6 +376,82 @@ static const void *field_of(const ASN1_ITEM *it, const void *obj,
     return NULL;
 }
 
+/* The chosen alternative of a CHOICE that OpenSSL decoded: its index (the
+ * ASN.1 engine keeps it in the selector at it->utype), value and type. */
+static void *choice_of(const ASN1_ITEM *it, const void *obj, int *index,
+                       const char **name, const ASN1_ITEM **type)
+{
+    const ASN1_TEMPLATE *tt;
+    int sel;
+
+    if (obj == NULL || it->itype != ASN1_ITYPE_CHOICE)
+        return NULL;
+    sel = *(const int *)((const char *)obj + it->utype);
+    if (sel < 0 || sel >= it->tcount)
+        return NULL;
+    tt = &it->templates[sel];
+    if ((tt->flags & (ASN1_TFLG_SK_MASK | ASN1_TFLG_ADB_MASK | ASN1_TFLG_EMBED))
+            != 0)
+        return NULL;
+    *index = sel;
+    *name = tt->field_name != NULL ? tt->field_name : "";
+    *type = ASN1_ITEM_ptr(tt->item);
+    return *(void *const *)((const char *)obj + tt->offset);
+}
+
+OSSL_CRMF_MSG *cmp_msg_first_crm(OSSL_CMP_MSG *msg, int *count)
+{
+    const ASN1_ITEM *type = NULL;
+    const void *body = field_of(ASN1_ITEM_rptr(OSSL_CMP_MSG), msg, "body", &type);
+    const char *name = NULL;
+    int sel = -1;
+    OSSL_CRMF_MSGS *reqs;
+
+    *count = 0;
+    if (body == NULL)
+        return NULL;
+    reqs = choice_of(type, body, &sel, &name, &type);
+    /* ir, cr and kur carry CertReqMessages (RFC 4210 5.1.2) */
+    if (reqs == NULL || type != ASN1_ITEM_rptr(OSSL_CRMF_MSGS)
+            || (sel != CMP_BODY_IR && sel != CMP_BODY_CR && sel != CMP_BODY_KUR))
+        return NULL;
+    *count = sk_OSSL_CRMF_MSG_num(reqs);
+    return sk_OSSL_CRMF_MSG_value(reqs, 0);
+}
+
+int cmp_crmf_verify_sig_pop(const OSSL_CRMF_MSG *crm, EVP_PKEY *pkey)
+{
+    const ASN1_ITEM *it = ASN1_ITEM_rptr(OSSL_CRMF_MSG), *req_it = NULL,
+                    *popo_it = NULL, *sig_it = NULL, *t = NULL;
+    const void *req, *popo, *input, *alg, *bits;
+    const void *sig;
+    const char *name = NULL;
+    const OSSL_CRMF_CERTTEMPLATE *tmpl = OSSL_CRMF_MSG_get0_tmpl(crm);
+    int sel = -1;
+
+    if (tmpl == NULL || OSSL_CRMF_CERTTEMPLATE_get0_subject(tmpl) == NULL
+            || (req = field_of(it, crm, "certReq", &req_it)) == NULL
+            || (popo = field_of(it, crm, "popo", &popo_it)) == NULL)
+        return -1;
+    sig = choice_of(popo_it, popo, &sel, &name, &sig_it);
+    if (sig == NULL || sel != OSSL_CRMF_POPO_SIGNATURE
+            || strcmp(name, "value.signature") != 0
+            || sig_it->itype != ASN1_ITYPE_SEQUENCE)
+        return -1;
+    /* with poposkInput the signature covers that instead of certReq */
+    input = field_of(sig_it, sig, "poposkInput", &t);
+    if (input != NULL)
+        return -1;
+    if ((alg = field_of(sig_it, sig, "algorithmIdentifier", &t)) == NULL
+            || t != ASN1_ITEM_rptr(X509_ALGOR)
+            || (bits = field_of(sig_it, sig, "signature", &t)) == NULL
+            || t != ASN1_ITEM_rptr(ASN1_BIT_STRING))
+        return -1;
+    /* what OpenSSL's OSSL_CRMF_MSGS_verify_popo checks, with our key */
+    return ASN1_item_verify_ex(req_it, alg, (ASN1_BIT_STRING *)bits, req,
+                               NULL, pkey, NULL, NULL) == 1 ? 1 : 0;
+}
+
 static const ASN1_TIME *time_of(const ASN1_ITEM *it, const void *obj,
                                 const char *name)
 {

@@ -75,6 +75,16 @@ apr_status_t cmp_template_read(const OSSL_CRMF_CERTTEMPLATE *tmpl,
                                const ASN1_TIME **not_before,
                                const ASN1_TIME **not_after);
 
+/* The first CertReqMsg of an ir, cr or kur as OpenSSL decoded it, and how
+ * many there are; NULL for other bodies. */
+OSSL_CRMF_MSG *cmp_msg_first_crm(OSSL_CMP_MSG *msg, int *count);
+
+/* The signature proof of possession of crm (RFC 4211 4.1) verified with
+ * pkey, as OpenSSL's OSSL_CRMF_MSGS_verify_popo checks a signature over
+ * certReq: 1 verified, 0 does not verify, -1 not such a POP (another POP
+ * type, poposkInput, no subject in the template). */
+int cmp_crmf_verify_sig_pop(const OSSL_CRMF_MSG *crm, EVP_PKEY *pkey);
+
 /* The senderNonce of a PKIMessage we made, without decoding its
  * extraCerts; a copy from p. */
 apr_status_t cmp_asn1_sender_nonce(apr_pool_t *p, const unsigned char *der,

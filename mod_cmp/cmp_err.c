@@ -42,6 +42,7 @@ static const reason_t reasons[CMP_E_MAX] = {
     [CMP_E_NOT_AUTHORIZED] = {"sender is not authorized for this request", OSSL_CMP_PKIFAILUREINFO_notAuthorized},
     [CMP_E_DATABASE] = {"database unavailable", OSSL_CMP_PKIFAILUREINFO_systemUnavail},
     [CMP_E_INTERNAL] = {"internal server error", OSSL_CMP_PKIFAILUREINFO_systemFailure},
+    [CMP_E_BAD_POP] = {"proof of possession does not verify", OSSL_CMP_PKIFAILUREINFO_badPOP},
 };
 
 static int err_lib;

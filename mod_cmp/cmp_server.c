@@ -11,6 +11,7 @@
 #include "cmp_asn1.h"
 #include "cmp_err.h"
 #include "cmp_issue.h"
+#include "cmp_key.h"
 #include "cmp_log.h"
 #include "cmp_notify.h"
 #include "cmp_pbm.h"
@@ -29,6 +30,7 @@ typedef struct {
 
 struct cmp_server_t {
     cmp_db_t *db;
+    OSSL_LIB_CTX *keyless;      /* requests are parsed in it: see cmp_key.h */
     cmp_profile_cache_t *cache;
     cmp_notify_t *notify;       /* NULL: no cache of heads */
 #if APR_HAS_THREADS
@@ -55,6 +57,9 @@ typedef struct {
     X509 *signer;                   /* verified signer of a signed request */
     cmp_store_cert_t signer_row;    /* when the signer is one of ours */
     int signer_ours;
+    EVP_PKEY *req_key;              /* the template's key, when we checked
+                                     * the POP with it (see own_pop) */
+    int pop_failed;                 /* ... and it did not verify */
     X509 *issued;                   /* certificate built for ir/cr/p10cr/kur */
     const char *key_type;           /* of its key (static string) */
     long long replaces_id;
@@ -68,6 +73,12 @@ typedef struct {
     const char *detail;
 } req_t;
 
+static apr_status_t libctx_cleanup(void *data)
+{
+    cmp_key_keyless_ctx_free(data);
+    return APR_SUCCESS;
+}
+
 apr_status_t cmp_server_create(apr_pool_t *p, cmp_db_t *db,
                                const cmp_secret_key_t *key,
                                const char *listen_conninfo,
@@ -79,6 +90,10 @@ apr_status_t cmp_server_create(apr_pool_t *p, cmp_db_t *db,
     srv->db = db;
     if ((rv = cmp_profile_cache_create(p, key, &srv->cache)) != APR_SUCCESS)
         return rv;
+    if ((rv = cmp_key_keyless_ctx(&srv->keyless)) != APR_SUCCESS)
+        return rv;
+    apr_pool_cleanup_register(p, srv->keyless, libctx_cleanup,
+                              apr_pool_cleanup_null);
     if (listen_conninfo != NULL) {
         if ((rv = cmp_notify_create(p, listen_conninfo, &srv->notify))
                 != APR_SUCCESS)
@@ -185,6 +200,12 @@ static int ossl_log_cb(const char *func, const char *file, int line,
 static apr_status_t x509_cleanup(void *data)
 {
     X509_free(data);
+    return APR_SUCCESS;
+}
+
+static apr_status_t pkey_cleanup(void *data)
+{
+    EVP_PKEY_free(data);
     return APR_SUCCESS;
 }
 
@@ -497,7 +518,7 @@ static void wanted_free(wanted_t *w)
 }
 
 static int read_wanted(const OSSL_CRMF_MSG *crm, const X509_REQ *p10cr,
-                       wanted_t *w)
+                       EVP_PKEY *key, wanted_t *w)
 {
     memset(w, 0, sizeof(*w));
     if (p10cr != NULL) {
@@ -518,7 +539,8 @@ static int read_wanted(const OSSL_CRMF_MSG *crm, const X509_REQ *p10cr,
         if (cmp_template_read(t, &w->spki, &not_before, &w->not_after)
                 != APR_SUCCESS)
             return 0;
-        w->pubkey = w->spki != NULL ? X509_PUBKEY_get0(w->spki) : NULL;
+        w->pubkey = key != NULL ? key
+                    : w->spki != NULL ? X509_PUBKEY_get0(w->spki) : NULL;
         return 1;
     }
 }
@@ -573,7 +595,10 @@ static OSSL_CMP_PKISI *cert_request_cb(OSSL_CMP_SRV_CTX *srv_ctx,
         *certOut = rq->replay_cert;
         return OSSL_CMP_STATUSINFO_new(OSSL_CMP_PKISTATUS_accepted, 0, NULL);
     }
-    if (!read_wanted(crm, p10cr, &w)) {
+    if (rq->pop_failed)
+        return refuse(rq, CMP_E_BAD_POP, "the POP signature does not verify "
+                      "with the public key of the template");
+    if (!read_wanted(crm, p10cr, rq->req_key, &w)) {
         wanted_free(&w);
         return refuse(rq, CMP_E_BAD_TEMPLATE, "the template does not parse");
     }
@@ -758,6 +783,9 @@ static OSSL_CMP_SRV_CTX *new_srv_ctx(req_t *rq)
     if (!OSSL_CMP_SRV_CTX_init(srv, rq, cert_request_cb, rr_cb, genm_cb,
                                error_cb, certconf_cb, NULL)
             || !OSSL_CMP_SRV_CTX_set_accept_unprotected(srv, 1)
+            /* a POP own_pop() verified stands as raVerified; a request sent
+             * with raVerified is never accepted */
+            || !OSSL_CMP_SRV_CTX_set_accept_raverified(srv, rq->req_key != NULL)
             || !OSSL_CMP_SRV_CTX_set_grant_implicit_confirm(srv,
                                                              rq->prof->implicit_confirm)
             || !request_response_protection(rq, ctx))
@@ -1055,6 +1083,55 @@ static int is_cert_request(int body)
            || body == CMP_BODY_KUR;
 }
 
+/* The request as OpenSSL parses it by default, keys decoded. */
+static apr_status_t redecode(req_t *rq)
+{
+    const unsigned char *q = rq->der;
+    OSSL_CMP_MSG *m = d2i_OSSL_CMP_MSG(NULL, &q, (long)rq->len);
+
+    if (m == NULL)
+        return APR_EGENERAL;
+    apr_pool_cleanup_register(rq->p, m, msg_cleanup, apr_pool_cleanup_null);
+    rq->msg = m;
+    return APR_SUCCESS;
+}
+
+/* The request was parsed without decoding keys (cmp_key.h). For the usual
+ * ir, cr or kur (one CertReqMsg, a signature POP over certReq, a key we can
+ * build) we build the template's key and check the POP with it as OpenSSL
+ * would; OpenSSL is then told that the POP was checked (raVerified), and
+ * cert_request_cb() refuses a POP that did not verify. Anything else is
+ * parsed again with the keys and left to OpenSSL, which answers as it
+ * always does. Runs after the protection check: the body that was
+ * protected is changed here. */
+static apr_status_t own_pop(req_t *rq)
+{
+    OSSL_CRMF_MSG *crm = NULL;
+    const X509_PUBKEY *spki = NULL;
+    const ASN1_TIME *nb, *na;
+    EVP_PKEY *k = NULL;
+    int n = 0;
+
+    if (rq->body != CMP_BODY_P10CR)
+        crm = cmp_msg_first_crm((OSSL_CMP_MSG *)rq->msg, &n);
+    if (crm != NULL && n == 1
+            && cmp_template_read(OSSL_CRMF_MSG_get0_tmpl(crm), &spki, &nb, &na)
+                   == APR_SUCCESS
+            && (k = cmp_key_from_spki(spki)) != NULL) {
+        apr_pool_cleanup_register(rq->p, k, pkey_cleanup, apr_pool_cleanup_null);
+        int v = cmp_crmf_verify_sig_pop(crm, k);
+
+        if (v >= 0 && OSSL_CRMF_MSG_create_popo(OSSL_CRMF_POPO_RAVERIFIED, crm,
+                                                NULL, NULL, NULL, NULL)) {
+            rq->req_key = k;
+            rq->pop_failed = v == 0;
+            return APR_SUCCESS;
+        }
+    }
+    ERR_clear_error();
+    return redecode(rq);
+}
+
 static apr_status_t process(req_t *rq, cmp_response_t *resp)
 {
     OSSL_CMP_SRV_CTX *srv;
@@ -1069,6 +1146,8 @@ static apr_status_t process(req_t *rq, cmp_response_t *resp)
         return respond_error(rq, CMP_E_TX_UNKNOWN, "no transactionID", resp);
     if ((r = check_protection(rq, why, sizeof(why))) != CMP_E_NONE)
         return respond_error(rq, r, why, resp);
+    if (is_cert_request(rq->body) && own_pop(rq) != APR_SUCCESS)
+        return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
     if ((srv = new_srv_ctx(rq)) == NULL)
         return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
     if (rq->body == CMP_BODY_CERTCONF
@@ -1121,7 +1200,10 @@ apr_status_t cmp_server_handle(cmp_server_t *srv, apr_pool_t *p,
     ERR_clear_error();
     if (len == 0 || len > 0x7fffffff)
         return APR_EINVAL;
-    msg = d2i_OSSL_CMP_MSG(NULL, &q, (long)len);
+    /* keys are left undecoded (cmp_key.h): own_pop() or OpenSSL do it */
+    msg = (OSSL_CMP_MSG *)ASN1_item_d2i_ex(NULL, &q, (long)len,
+                                           ASN1_ITEM_rptr(OSSL_CMP_MSG),
+                                           srv->keyless, NULL);
     if (msg == NULL || q != der + len) {
         OSSL_CMP_MSG_free(msg);
         ERR_clear_error();

@@ -6,6 +6,7 @@
 
 #include "cmp_asn1.h"
 #include "cmp_issue.h"
+#include "cmp_key.h"
 #include "cmp_pbm.h"
 #include "unit.h"
 
@@ -379,6 +380,133 @@ START_TEST(pbm_refuses_what_it_cannot_compute)
 }
 END_TEST
 
+/* ---- keys built from their parts, the POP checked with them ------------ */
+
+/* The SubjectPublicKeyInfo of k as a parse without algorithms leaves it:
+ * algorithm and bits, no key. */
+static X509_PUBKEY *keyless_spki(OSSL_LIB_CTX *nl, EVP_PKEY *k)
+{
+    X509_PUBKEY *p = unit_spki(k), *out;
+    unsigned char *der = NULL;
+    const unsigned char *q;
+    int n = i2d_X509_PUBKEY(p, &der);
+
+    q = der;
+    out = (X509_PUBKEY *)ASN1_item_d2i_ex(NULL, &q, n, ASN1_ITEM_rptr(X509_PUBKEY),
+                                         nl, NULL);
+    ck_assert_ptr_nonnull(out);
+    ck_assert_ptr_null(X509_PUBKEY_get0(out));
+    ERR_clear_error();
+    OPENSSL_free(der);
+    X509_PUBKEY_free(p);
+    return out;
+}
+
+START_TEST(keys_from_their_parts)
+{
+    OSSL_LIB_CTX *nl = NULL;
+    EVP_PKEY *keys[5], *b;
+    X509_PUBKEY *s;
+    unsigned char bad[65];
+    int i;
+
+    ck_assert_int_eq(cmp_key_keyless_ctx(&nl), APR_SUCCESS);
+    keys[0] = unit_key("EC");
+    keys[1] = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+    keys[2] = unit_key("RSA");
+    keys[3] = unit_key("ED25519");
+    keys[4] = unit_key("ED448");
+    for (i = 0; i < 5; i++) {
+        s = keyless_spki(nl, keys[i]);
+        b = cmp_key_from_spki(s);
+        ck_assert_msg(b != NULL && EVP_PKEY_eq(b, keys[i]) == 1, "key %d", i);
+        EVP_PKEY_free(b);
+        X509_PUBKEY_free(s);
+        EVP_PKEY_free(keys[i]);
+    }
+    /* a key that signs nothing: left to OpenSSL */
+    keys[0] = unit_key("X25519");
+    s = keyless_spki(nl, keys[0]);
+    ck_assert_ptr_null(cmp_key_from_spki(s));
+    X509_PUBKEY_free(s);
+    EVP_PKEY_free(keys[0]);
+    /* a P-256 point that is not on the curve */
+    memset(bad, 0x01, sizeof(bad));
+    bad[0] = 0x04;
+    s = X509_PUBKEY_new();
+    ck_assert(X509_PUBKEY_set0_param(s, OBJ_nid2obj(NID_X9_62_id_ecPublicKey),
+                                     V_ASN1_OBJECT, OBJ_nid2obj(NID_X9_62_prime256v1),
+                                     OPENSSL_memdup(bad, sizeof(bad)), sizeof(bad)));
+    ck_assert_ptr_null(cmp_key_from_spki(s));
+    ERR_clear_error();
+    X509_PUBKEY_free(s);
+    cmp_key_keyless_ctx_free(nl);
+}
+END_TEST
+
+static OSSL_CMP_MSG *keyless_msg(OSSL_LIB_CTX *nl, const unsigned char *der, int len)
+{
+    const unsigned char *q = der;
+    OSSL_CMP_MSG *m = (OSSL_CMP_MSG *)ASN1_item_d2i_ex(NULL, &q, len,
+                                                       ASN1_ITEM_rptr(OSSL_CMP_MSG),
+                                                       nl, NULL);
+
+    ck_assert_ptr_nonnull(m);
+    return m;
+}
+
+START_TEST(pop_checked_with_the_built_key)
+{
+    OSSL_LIB_CTX *nl = NULL;
+    int len, n = 0;
+    unsigned char *der = client_ir(1, &len), *gder = NULL;
+    OSSL_CMP_MSG *m, *g;
+    OSSL_CRMF_MSG *crm;
+    const X509_PUBKEY *spki = NULL;
+    const ASN1_TIME *nb, *na;
+    EVP_PKEY *k, *other = unit_key("EC");
+    OSSL_CMP_CTX *ctx;
+
+    ck_assert_int_eq(cmp_key_keyless_ctx(&nl), APR_SUCCESS);
+    m = keyless_msg(nl, der, len);
+    crm = cmp_msg_first_crm(m, &n);
+    ck_assert_ptr_nonnull(crm);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(cmp_template_read(OSSL_CRMF_MSG_get0_tmpl(crm), &spki, &nb, &na),
+                     APR_SUCCESS);
+    ck_assert_ptr_null(X509_PUBKEY_get0(spki));
+    ERR_clear_error();
+    k = cmp_key_from_spki(spki);
+    ck_assert_ptr_nonnull(k);
+    ck_assert_int_eq(cmp_crmf_verify_sig_pop(crm, k), 1);
+    ck_assert_int_eq(cmp_crmf_verify_sig_pop(crm, other), 0);
+    ERR_clear_error();
+    /* raVerified is no signature POP */
+    ck_assert(OSSL_CRMF_MSG_create_popo(OSSL_CRMF_POPO_RAVERIFIED, crm, NULL, NULL,
+                                        NULL, NULL));
+    ck_assert_int_eq(cmp_crmf_verify_sig_pop(crm, k), -1);
+    /* a genm carries no CertReqMsg */
+    ctx = client(NULL);
+    ck_assert_ptr_null(OSSL_CMP_exec_GENM_ses(ctx));
+    ERR_clear_error();
+    ck_assert_ptr_nonnull(captured);
+    len = i2d_OSSL_CMP_MSG(captured, &gder);
+    g = keyless_msg(nl, gder, len);
+    ck_assert_ptr_null(cmp_msg_first_crm(g, &n));
+    ck_assert_int_eq(n, 0);
+    OSSL_CMP_MSG_free(g);
+    OSSL_CMP_MSG_free(captured);
+    captured = NULL;
+    OSSL_CMP_CTX_free(ctx);
+    OPENSSL_free(gder);
+    EVP_PKEY_free(k);
+    EVP_PKEY_free(other);
+    OSSL_CMP_MSG_free(m);
+    OPENSSL_free(der);
+    cmp_key_keyless_ctx_free(nl);
+}
+END_TEST
+
 Suite *suite_asn1(void)
 {
     Suite *s = suite_create("asn1");
@@ -395,6 +523,11 @@ Suite *suite_asn1(void)
     tcase_add_test(tc, pbm_verifies_the_request);
     tcase_add_test(tc, pbm_protects_with_the_request_parameters);
     tcase_add_test(tc, pbm_refuses_what_it_cannot_compute);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("keys");
+    tcase_add_checked_fixture(tc, unit_pool_setup, unit_pool_teardown);
+    tcase_add_test(tc, keys_from_their_parts);
+    tcase_add_test(tc, pop_checked_with_the_built_key);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,142 @@
+#include <string.h>
+
+#include <openssl/asn1t.h>
+#include <openssl/core_names.h>
+#include <openssl/obj_mac.h>
+#include <openssl/param_build.h>
+#include <openssl/provider.h>
+
+#include "cmp_key.h"
+
+/* RSAPublicKey (RFC 8017 A.1.1) */
+typedef struct {
+    ASN1_INTEGER *n;
+    ASN1_INTEGER *e;
+} CMPV_RSAPUB;
+ASN1_SEQUENCE(CMPV_RSAPUB) = {
+    ASN1_SIMPLE(CMPV_RSAPUB, n, ASN1_INTEGER),
+    ASN1_SIMPLE(CMPV_RSAPUB, e, ASN1_INTEGER)
+} static_ASN1_SEQUENCE_END(CMPV_RSAPUB)
+
+apr_status_t cmp_key_keyless_ctx(OSSL_LIB_CTX **out)
+{
+    OSSL_LIB_CTX *ctx = OSSL_LIB_CTX_new();
+
+    /* the null provider offers nothing; loading it keeps OpenSSL from
+     * loading the default provider into this context on first use */
+    if (ctx == NULL || OSSL_PROVIDER_load(ctx, "null") == NULL) {
+        OSSL_LIB_CTX_free(ctx);
+        return APR_EGENERAL;
+    }
+    *out = ctx;
+    return APR_SUCCESS;
+}
+
+void cmp_key_keyless_ctx_free(OSSL_LIB_CTX *ctx)
+{
+    OSSL_LIB_CTX_free(ctx);
+}
+
+static EVP_PKEY *from_params(const char *type, const OSSL_PARAM *params)
+{
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+    EVP_PKEY *k = NULL;
+
+    if (c == NULL || EVP_PKEY_fromdata_init(c) <= 0
+            || EVP_PKEY_fromdata(c, &k, EVP_PKEY_PUBLIC_KEY,
+                                 (OSSL_PARAM *)params) <= 0) {
+        EVP_PKEY_free(k);
+        k = NULL;
+    }
+    EVP_PKEY_CTX_free(c);
+    return k;
+}
+
+static EVP_PKEY *ec_key(const X509_ALGOR *alg, const unsigned char *pk,
+                        int pklen)
+{
+    const ASN1_OBJECT *oid;
+    const void *pval;
+    int ptype, nid;
+    OSSL_PARAM params[3];
+
+    X509_ALGOR_get0(&oid, &ptype, &pval, alg);
+    /* named curves only (RFC 5480 2.1.1); explicit parameters go to OpenSSL */
+    if (ptype != V_ASN1_OBJECT
+            || (nid = OBJ_obj2nid(pval)) == NID_undef || OBJ_nid2sn(nid) == NULL)
+        return NULL;
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+                                                 (char *)OBJ_nid2sn(nid), 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+                                                  (void *)pk, (size_t)pklen);
+    params[2] = OSSL_PARAM_construct_end();
+    /* the import checks that the point is on the curve */
+    return from_params("EC", params);
+}
+
+static EVP_PKEY *rsa_key(const X509_ALGOR *alg, const unsigned char *pk,
+                         int pklen)
+{
+    const unsigned char *q = pk;
+    CMPV_RSAPUB *r;
+    BIGNUM *n = NULL, *e = NULL;
+    OSSL_PARAM_BLD *bld = NULL;
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY *k = NULL;
+    int ptype;
+
+    /* rsaEncryption has NULL parameters (RFC 8017 A.1) */
+    X509_ALGOR_get0(NULL, &ptype, NULL, alg);
+    if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF)
+        return NULL;
+    r = (CMPV_RSAPUB *)ASN1_item_d2i(NULL, &q, pklen, ASN1_ITEM_rptr(CMPV_RSAPUB));
+    if (r == NULL || q != pk + pklen
+            || (n = ASN1_INTEGER_to_BN(r->n, NULL)) == NULL
+            || (e = ASN1_INTEGER_to_BN(r->e, NULL)) == NULL
+            || BN_is_negative(n) || BN_is_negative(e)
+            || (bld = OSSL_PARAM_BLD_new()) == NULL
+            || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n)
+            || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e)
+            || (params = OSSL_PARAM_BLD_to_param(bld)) == NULL)
+        goto done;
+    k = from_params("RSA", params);
+done:
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(n);
+    BN_free(e);
+    ASN1_item_free((ASN1_VALUE *)r, ASN1_ITEM_rptr(CMPV_RSAPUB));
+    return k;
+}
+
+EVP_PKEY *cmp_key_from_spki(const X509_PUBKEY *spki)
+{
+    ASN1_OBJECT *oid = NULL;
+    const unsigned char *pk = NULL;
+    X509_ALGOR *alg = NULL;
+    int pklen = 0, ptype;
+
+    if (spki == NULL
+            || !X509_PUBKEY_get0_param(&oid, &pk, &pklen, &alg,
+                                       (X509_PUBKEY *)spki)
+            || pk == NULL || pklen <= 0)
+        return NULL;
+    switch (OBJ_obj2nid(oid)) {
+    case NID_X9_62_id_ecPublicKey:
+        return ec_key(alg, pk, pklen);
+    case NID_rsaEncryption:
+        return rsa_key(alg, pk, pklen);
+    case NID_ED25519:
+    case NID_ED448:
+        /* parameters absent (RFC 8410 3) */
+        X509_ALGOR_get0(NULL, &ptype, NULL, alg);
+        if (ptype != V_ASN1_UNDEF)
+            return NULL;
+        return EVP_PKEY_new_raw_public_key_ex(NULL,
+                                              OBJ_obj2nid(oid) == NID_ED25519
+                                              ? "ED25519" : "ED448",
+                                              NULL, pk, (size_t)pklen);
+    default:
+        return NULL;
+    }
+}

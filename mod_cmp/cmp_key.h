@@ -1,0 +1,27 @@
+/* Public keys of requests without OpenSSL 3.0's decoder set-up.
+ *
+ * Decoding a SubjectPublicKeyInfo in OpenSSL 3.0 (d2i_X509_PUBKEY, and so
+ * every certificate template OpenSSL parses) builds a decoder chain over all
+ * of the provider's algorithms each time: about 0.1 ms, more than verifying
+ * the request's signature. Requests are therefore parsed with a library
+ * context that has no algorithms (the key is left undecoded, its algorithm
+ * and bits kept), and the key is built here from its parts with the
+ * provider's key import, as a decoder would end up doing. */
+#ifndef CMP_KEY_H
+#define CMP_KEY_H
+
+#include <apr_errno.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+/* A library context without algorithms, for parsing requests; per process,
+ * read-only once made. */
+apr_status_t cmp_key_keyless_ctx(OSSL_LIB_CTX **out);
+void cmp_key_keyless_ctx_free(OSSL_LIB_CTX *ctx);
+
+/* The key of spki for EC on a named curve, Ed25519, Ed448 and RSA; NULL for
+ * other algorithms and for malformed keys (then decode with OpenSSL). The
+ * caller frees it. */
+EVP_PKEY *cmp_key_from_spki(const X509_PUBKEY *spki);
+
+#endif
