@@ -473,7 +473,8 @@ static int cmp_handler(request_rec *r)
     if (!route_of(r, dc, &route, &name))
         return HTTP_NOT_FOUND;
     if (r->method_number != M_POST) {
-        r->allowed = AP_METHOD_BIT << M_POST;
+        /* the Allow header of a 405 is made from r->allowed_methods */
+        ap_allow_methods(r, REPLACE_ALLOW, "POST", NULL);
         return HTTP_METHOD_NOT_ALLOWED;
     }
     if (!is_pkixcmp(apr_table_get(r->headers_in, "Content-Type")))

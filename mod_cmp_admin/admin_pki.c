@@ -1,5 +1,6 @@
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <apr_strings.h>
@@ -28,7 +29,10 @@ EVP_PKEY *admin_keygen(const char *type, const char *param, const char **why)
         *why = "key type not supported by this OpenSSL";
         goto out;
     }
-    if (settable(ctx, OSSL_PKEY_PARAM_GROUP_NAME)) {
+    /* EC defaults to P-256; Ed25519 and the like have a group too, their
+     * own, and take no other */
+    if (settable(ctx, OSSL_PKEY_PARAM_GROUP_NAME)
+            && ((param != NULL && *param) || strcasecmp(type, "EC") == 0)) {
         ps[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
                                                  (char *)(param && *param ? param
                                                                           : "P-256"), 0);

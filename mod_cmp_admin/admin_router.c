@@ -278,8 +278,8 @@ static void audit(admin_req_t *rq, const admin_route_t *rt, int status,
     vals[0] = rq->actor;
     vals[1] = apr_pstrcat(rq->p, method_name(rt->method), " ", rt->pattern, NULL);
     vals[2] = rq->audit_object != NULL ? rq->audit_object : rq->path;
-    vals[3] = apr_psprintf(rq->p, "%d", status);
-    vals[4] = result;
+    vals[3] = result;
+    vals[4] = apr_psprintf(rq->p, "HTTP %d", status);
     if (cmp_db_query(rq->p, rq->conn, "INSERT INTO audit_event (actor, action, "
                      "object, result, details) VALUES ($1, $2, $3, $4, $5)",
                      5, vals, NULL, &r, NULL) != APR_SUCCESS)

@@ -85,8 +85,9 @@ t_kur_refused() {
   cmp -cmd kur -server "$BASE/sig" -trusted "$CA_CERT_FILE" -cert "$F/idevid.pem" -key "$F/idevid.key" \
       -newkey "$T/k1.key" && fail "kur with foreign cert accepted"
   expect_output "key update must be signed by a valid certificate of this RA Profile"
-  # foreign certificate: one of ours, but of another RA Profile
-  cmp -cmd kur -server "$BASE/strict" -trusted "$CA_CERT_FILE" -cert "$T/d3.pem" -key "$T/d3.key" \
+  # foreign certificate: one of ours, but of another RA Profile (an EC one:
+  # OpenSSL 3.0's client cannot sign CMP messages with Ed25519)
+  cmp -cmd kur -server "$BASE/strict" -trusted "$CA_CERT_FILE" -cert "$T/d3b.pem" -key "$T/d3b.key" \
       -newkey "$T/k1.key" && fail "kur across RA Profiles accepted"
   expect_output "key update must be signed by a valid certificate of this RA Profile"
   # MAC-protected kur
@@ -117,6 +118,32 @@ t_certconf_wrong_hash() {
   [ "$(sql "SELECT status FROM certificate WHERE subject_dn = 'CN=c1'")" = pending ] || fail "not pending"
 }
 run_test "certConf with a wrong certHash -> error, certificate stays unconfirmed" t_certconf_wrong_hash
+
+# The POP is checked with the key we build from the template (cmp_key.h) and
+# then stands as raVerified for OpenSSL; neither a POP that does not verify
+# nor a request that itself claims raVerified may get a certificate.
+t_bad_pop() {
+  local n0; n0=$(cert_count)
+  newkey "$T/pop1.key" ec
+  "$BUILD/cmpclient" -url "$CMP_URL" -secret "$(cat "$CMP_SECRET_FILE")" -trusted "$CA_CERT_FILE" \
+      -newkey "$T/pop1.key" -subject pop1 -implicit -mode badpop >"$T/last.out" 2>&1 \
+      && fail "a POP over another key accepted"
+  cat "$T/last.out"
+  expect_output "badPOP"
+  expect_output "proof of possession does not verify"
+  newkey "$T/pop2.key" ec
+  cmp -cmd ir -server "$CMP_URL" $(mac_args) -newkey "$T/pop2.key" -subject /CN=pop2 \
+      -popo 0 -implicit_confirm -certout "$T/pop2.pem" && fail "raVerified POP accepted"
+  expect_output "badPOP"
+  [ "$(cert_count)" = "$n0" ] || fail "a certificate was stored"
+  # the same client with a good POP, RSA and Ed25519 keys: accepted
+  for kt in rsa ed25519; do
+    newkey "$T/pop-$kt.key" $kt
+    "$BUILD/cmpclient" -url "$CMP_URL" -secret "$(cat "$CMP_SECRET_FILE")" -trusted "$CA_CERT_FILE" \
+        -newkey "$T/pop-$kt.key" -subject "pop-$kt" -implicit || fail "good POP ($kt) refused"
+  done
+}
+run_test "a POP that does not verify, or raVerified sent by a client -> badPOP, nothing stored" t_bad_pop
 
 t_certconf_rejecting() {
   newkey "$T/c2.key" ec

@@ -1,11 +1,13 @@
 /* cmpclient: a CMP client for the tests, on OpenSSL's client API, for what
  * `openssl cmp` cannot do: send the certConf of a transaction to another
  * server than its ir (two nodes, one database), confirm with a wrong
- * certHash, or reject the certificate in the certConf.
+ * certHash, reject the certificate in the certConf, or send an ir whose
+ * proof of possession does not verify (badpop: the template's key is
+ * replaced after the POP was signed with -newkey).
  *
  *   cmpclient -url URL [-url2 URL] -secret S | -cert C -key K  -trusted CA
  *             -newkey K -subject DN [-cmd ir|cr] [-implicit]
- *             [-mode ok|wronghash|reject] [-certout F]
+ *             [-mode ok|wronghash|reject|badpop] [-certout F]
  *
  * Exit status 0 when the enrollment succeeded as the client sees it. */
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 
 #include <openssl/cmp.h>
+#include <openssl/crmf.h>
 #include <openssl/err.h>
 #include <openssl/http.h>
 #include <openssl/pem.h>
@@ -145,6 +148,9 @@ int main(int argc, char **argv)
         die("out of memory");
     use_url(ctx, &url1);
     OSSL_CMP_CTX_set_transfer_cb(ctx, transfer);
+    /* a kept-alive connection would carry the certConf to the first server */
+    if (have_url2)
+        OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_KEEP_ALIVE, 0);
     OSSL_CMP_CTX_set_certConf_cb(ctx, certconf_cb);
     OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_IMPLICIT_CONFIRM, implicit);
     OSSL_CMP_CTX_set_log_verbosity(ctx, OSSL_CMP_LOG_WARNING);
@@ -185,8 +191,24 @@ int main(int argc, char **argv)
             die("cannot set -subject/-newkey");
         X509_NAME_free(n);
     }
-    newcert = strcmp(cmd, "cr") == 0 ? OSSL_CMP_exec_CR_ses(ctx)
-                                     : OSSL_CMP_exec_IR_ses(ctx);
+    if (strcmp(mode, "badpop") == 0) {
+        OSSL_CRMF_MSG *crm = OSSL_CMP_CTX_setup_CRM(ctx, 0, 0);
+        EVP_PKEY *other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+
+        if (crm == NULL || other == NULL
+                || !OSSL_CRMF_MSG_create_popo(OSSL_CRMF_POPO_SIGNATURE, crm,
+                                              OSSL_CMP_CTX_get0_newPkey(ctx, 1),
+                                              EVP_sha256(), NULL, NULL)
+                || !OSSL_CRMF_CERTTEMPLATE_fill(OSSL_CRMF_MSG_get0_tmpl(crm),
+                                                other, NULL, NULL, NULL))
+            die("cannot make the bad POP");
+        newcert = OSSL_CMP_exec_certreq(ctx, 0 /* ir */, crm);
+        OSSL_CRMF_MSG_free(crm);
+        EVP_PKEY_free(other);
+    } else {
+        newcert = strcmp(cmd, "cr") == 0 ? OSSL_CMP_exec_CR_ses(ctx)
+                                         : OSSL_CMP_exec_IR_ses(ctx);
+    }
     if (newcert == NULL) {
         char buf[512];
 
