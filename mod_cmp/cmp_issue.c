@@ -65,21 +65,45 @@ const char *cmp_issue_name_text(apr_pool_t *p, const X509_NAME *name)
     return out;
 }
 
-static int add_conf_ext(X509 *cert, X509V3_CTX *v3, int nid, const char *value)
+/* The policy's extensions (made once), then the key identifiers: the
+ * subject's is the SHA-1 of its key bits (RFC 5280 4.2.1.2, what OpenSSL's
+ * "hash" computes), the authority's the CA's own (RFC 5280 4.2.1.1). */
+static int add_exts(X509 *cert, const cmp_ca_t *ca, const cmp_policy_t *pol)
 {
-    X509_EXTENSION *ext;
-    int ok;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    ASN1_OCTET_STRING *skid = ASN1_OCTET_STRING_new();
+    const ASN1_OCTET_STRING *ca_kid = X509_get0_subject_key_id(ca->cert);
+    AUTHORITY_KEYID *akid = NULL;
+    int i, ok = 0;
 
-    if (value == NULL || *value == '\0')
-        return 1;
-    ext = X509V3_EXT_conf_nid(NULL, v3, nid, value);
-    if (ext == NULL) {
-        cmp_log(CMP_LOG_ERR, CMPLOGNO(10201) "RA Profile extension %s=%s is "
-                "not valid", OBJ_nid2sn(nid), value);
-        return 0;
+    if (pol->exts == NULL) {
+        cmp_log(CMP_LOG_ERR, CMPLOGNO(10201) "RA Profile extension %s is not "
+                "valid", pol->bad_ext);
+        goto out;
     }
-    ok = X509_add_ext(cert, ext, -1);
-    X509_EXTENSION_free(ext);
+    for (i = 0; i < sk_X509_EXTENSION_num(pol->exts); i++)
+        if (!X509_add_ext(cert, sk_X509_EXTENSION_value(pol->exts, i), -1))
+            goto out;
+    if (skid == NULL || !X509_pubkey_digest(cert, EVP_sha1(), md, &n)
+            || !ASN1_OCTET_STRING_set(skid, md, (int)n)
+            || !X509_add1_ext_i2d(cert, NID_subject_key_identifier, skid, 0,
+                                  X509V3_ADD_APPEND))
+        goto out;
+    if (ca_kid == NULL) {
+        cmp_log(CMP_LOG_ERR, CMPLOGNO(10202) "the CA certificate has no "
+                "subjectKeyIdentifier for the authorityKeyIdentifier");
+        goto out;
+    }
+    if ((akid = AUTHORITY_KEYID_new()) == NULL
+            || (akid->keyid = ASN1_OCTET_STRING_dup(ca_kid)) == NULL
+            || !X509_add1_ext_i2d(cert, NID_authority_key_identifier, akid, 0,
+                                  X509V3_ADD_APPEND))
+        goto out;
+    ok = 1;
+out:
+    ASN1_OCTET_STRING_free(skid);
+    AUTHORITY_KEYID_free(akid);
     return ok;
 }
 
@@ -158,7 +182,6 @@ apr_status_t cmp_issue_build(const cmp_ca_t *ca, const cmp_policy_t *pol,
 {
     X509 *cert = X509_new();
     ASN1_INTEGER *serial = cmp_issue_serial();
-    X509V3_CTX v3;
     const EVP_MD *md;
     int san, ok = 0;
 
@@ -172,13 +195,7 @@ apr_status_t cmp_issue_build(const cmp_ca_t *ca, const cmp_policy_t *pol,
             || !copy_spki(cert, spki)
             || !set_validity(cert, ca->cert, pol->validity_days, req_not_after))
         goto out;
-    X509V3_set_ctx(&v3, ca->cert, cert, NULL, NULL, 0);
-    if (!add_conf_ext(cert, &v3, NID_basic_constraints, "critical,CA:FALSE")
-            || !add_conf_ext(cert, &v3, NID_key_usage, pol->key_usage)
-            || !add_conf_ext(cert, &v3, NID_ext_key_usage, pol->ext_key_usage)
-            || !add_conf_ext(cert, &v3, NID_subject_key_identifier, "hash")
-            || !add_conf_ext(cert, &v3, NID_authority_key_identifier,
-                             "keyid:always"))
+    if (!add_exts(cert, ca, pol))
         goto out;
     san = X509v3_get_ext_by_NID(req_exts, NID_subject_alt_name, -1);
     if (san >= 0 && pol->allow_san

@@ -4,6 +4,7 @@
 #include <strings.h>
 
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/x509v3.h>
 
 #include "cmp_policy.h"
@@ -31,6 +32,37 @@ static int split_key_types(cmp_policy_t *pol, const char *list)
     return 1;
 }
 
+static int push_conf_ext(cmp_policy_t *pol, int nid, const char *value)
+{
+    X509_EXTENSION *ext;
+
+    if (value == NULL || *value == '\0')
+        return 1;
+    if ((ext = X509V3_EXT_conf_nid(NULL, NULL, nid, value)) == NULL) {
+        snprintf(pol->bad_ext, sizeof(pol->bad_ext), "%s=%s", OBJ_nid2sn(nid),
+                 value);
+        return 0;
+    }
+    if (!sk_X509_EXTENSION_push(pol->exts, ext)) {
+        X509_EXTENSION_free(ext);
+        snprintf(pol->bad_ext, sizeof(pol->bad_ext), "(out of memory)");
+        return 0;
+    }
+    return 1;
+}
+
+static void make_exts(cmp_policy_t *pol)
+{
+    if ((pol->exts = sk_X509_EXTENSION_new_null()) == NULL
+            || !push_conf_ext(pol, NID_basic_constraints, "critical,CA:FALSE")
+            || !push_conf_ext(pol, NID_key_usage, pol->key_usage)
+            || !push_conf_ext(pol, NID_ext_key_usage, pol->ext_key_usage)) {
+        sk_X509_EXTENSION_pop_free(pol->exts, X509_EXTENSION_free);
+        pol->exts = NULL;
+        ERR_clear_error();
+    }
+}
+
 int cmp_policy_init(cmp_policy_t *pol, int validity_days, const char *key_types,
                     int min_security_bits, const char *subject_pattern,
                     int allow_san, const char *key_usage,
@@ -42,6 +74,7 @@ int cmp_policy_init(cmp_policy_t *pol, int validity_days, const char *key_types,
     pol->allow_san = allow_san;
     pol->key_usage = dupstr(key_usage);
     pol->ext_key_usage = dupstr(ext_key_usage);
+    make_exts(pol);
     if (!split_key_types(pol, key_types != NULL ? key_types : "")) {
         *why = "out of memory";
         return 0;
@@ -66,6 +99,7 @@ void cmp_policy_clear(cmp_policy_t *pol)
     free(pol->key_types);
     free(pol->key_usage);
     free(pol->ext_key_usage);
+    sk_X509_EXTENSION_pop_free(pol->exts, X509_EXTENSION_free);
     if (pol->has_subject_re)
         regfree(&pol->subject_re);
     memset(pol, 0, sizeof(*pol));

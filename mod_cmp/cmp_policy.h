@@ -19,6 +19,11 @@ typedef struct {
     int allow_san;
     char *key_usage;         /* X509v3 config value, e.g. "critical,digitalSignature" */
     char *ext_key_usage;     /* "" = no extendedKeyUsage */
+    /* basicConstraints, keyUsage and extendedKeyUsage of every certificate,
+     * made from the strings once; NULL when one does not parse, named in
+     * bad_ext (the issuance is refused then, and says so) */
+    STACK_OF(X509_EXTENSION) *exts;
+    char bad_ext[160];
 } cmp_policy_t;
 
 /* key_types is a comma-separated list. Strings are copied (malloc). */

@@ -32,6 +32,19 @@ static void issue_with(const char *ca_type, const char *ee_type)
     ck_assert_uint_eq(X509_get_extended_key_usage(cert), XKU_SSL_CLIENT);
     ck_assert_int_eq(X509_check_ca(cert), 0);
     ck_assert_ptr_nonnull(X509_get0_authority_key_id(cert));
+    /* the key identifiers: SHA-1 of the key bits, and the CA's own */
+    {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int n = 0;
+        const ASN1_OCTET_STRING *skid = X509_get0_subject_key_id(cert);
+
+        ck_assert(X509_pubkey_digest(cert, EVP_sha1(), md, &n));
+        ck_assert_ptr_nonnull(skid);
+        ck_assert_int_eq(skid->length, (int)n);
+        ck_assert_mem_eq(skid->data, md, n);
+        ck_assert_int_eq(ASN1_OCTET_STRING_cmp(X509_get0_authority_key_id(cert),
+                                               X509_get0_subject_key_id(ca.cert)), 0);
+    }
     /* chains to the CA */
     X509_STORE_add_cert(store, ca.cert);
     X509_STORE_CTX_init(vctx, store, cert, NULL);
