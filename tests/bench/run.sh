@@ -69,11 +69,34 @@ cert_count() { psql -X -At "$DATABASE_URL" -c "SELECT count(*) FROM certificate"
 
 field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
+once() {   # once NAME NEW_ROWS OK: the database holds each enrollment once
+  [ "$2" = "$3" ] || { log "$1: the database holds $2 new certificates for $3 enrollments"; exit 1; }
+}
+
+# run_full NAME ARGS...: a full-mode run; each certificate received must be
+# in the database exactly once
+run_full() {
+  local name=$1 line found; shift
+  line=$("$BENCH" -mode full -trusted "$CA" -serials "$OUT/serials.txt" "$@")
+  tr 'A-F' 'a-f' <"$OUT/serials.txt" | sed 's/^0*//' >"$OUT/serials.lc"
+  found=$(psql -X -At "$DATABASE_URL" <<SQL | tail -1
+CREATE TEMP TABLE got (serial text);
+\\copy got FROM '$OUT/serials.lc'
+SELECT count(*) FROM (SELECT g.serial FROM got g JOIN certificate c ON c.serial = g.serial
+                      GROUP BY g.serial HAVING count(*) = 1) once;
+SQL
+)
+  [ "$found" = "$(field ok "$line")" ] && [ "$found" = "$(wc -l <"$OUT/serials.lc")" ] \
+    || { log "$name: only $found of $(field ok "$line") certificates found once"; exit 1; }
+  echo "$name $line"
+}
+
 # run_replay NAME URL SECRET CLIENTS PIDS...: prints the cmpbench line + cpu
 run_replay() {
   local name=$1 url=$2 secret=$3 clients=$4; shift 4
-  local per=$(( (SECS * 2500) / clients + 500 ))
+  local per=$(( (SECS * 4000) / clients + 500 ))
   local t0 t1 line
+  local n0; n0=$(cert_count)
   t0=$(ticks "$@")
   local u urls=()
   for u in $url; do urls+=(-url "$u"); done
@@ -81,6 +104,9 @@ run_replay() {
          -trusted "$CA" -clients "$clients" -seconds "$SECS" -requests "$per")
   t1=$(ticks "$@")
   local ok; ok=$(field ok "$line")
+  # every enrollment answered is one new row (serials are unique); the
+  # mock stores nothing
+  [ -n "${NO_DB:-}" ] || once "$name" $(( $(cert_count) - n0 )) "$ok"
   local cpu; cpu=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v n="$ok" 'BEGIN { printf "%.3f", n ? d * 1000 / hz / n : 0 }')
   echo "$name $line cpu_ms_per_tx=$cpu"
 }
@@ -113,12 +139,8 @@ RESULTS=$OUT/results.txt
 
 log "replay mode, server pinned to CPU $SERVER_CPU, load on CPU $LOAD_CPU, ${SECS}s"
 pin_server
-n0=$(cert_count)
 OURS=$(run_replay mod_cmp "$URL" "-secret $SECRET" 4 $(server_pids | sort -u))
-n1=$(cert_count)
 echo "$OURS" | tee -a "$RESULTS" >&2
-OURS_OK=$(field ok "$OURS")
-[ $((n1 - n0)) = "$OURS_OK" ] || { log "database holds $((n1 - n0)) new certificates for $OURS_OK enrollments"; exit 1; }
 unpin_server
 
 log "OpenSSL mock server (openssl cmp -port), pinned to CPU $SERVER_CPU"
@@ -128,7 +150,7 @@ taskset -c "$SERVER_CPU" openssl cmp -port "$MOCK_PORT" -srv_ref demo -srv_secre
 MOCK_PID=$!
 for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$MOCK_PORT") 2>/dev/null && break; sleep 0.1; done
 # the mock serves one connection at a time: one client connection
-MOCK=$(run_replay mock "http://127.0.0.1:$MOCK_PORT/pkix/" "-secret $SECRET" 1 "$MOCK_PID")
+MOCK=$(NO_DB=1 run_replay mock "http://127.0.0.1:$MOCK_PORT/pkix/" "-secret $SECRET" 1 "$MOCK_PID")
 echo "$MOCK" | tee -a "$RESULTS" >&2
 kill "$MOCK_PID" 2>/dev/null || true
 MOCK_PID=
@@ -136,9 +158,8 @@ MOCK_PID=
 log "full mode, 32 clients (OpenSSL's client verifying every response), 10s"
 ACCESS=$VAR_DIR/httpd/access.log
 a0=$(wc -l <"$ACCESS")
-FULL32=$("$BENCH" -mode full -url "$URL" -secret "$SECRET" -trusted "$CA" -clients 32 -seconds 10 \
-         -serials "$OUT/serials.txt")
-echo "full32 $FULL32" | tee -a "$RESULTS" >&2
+FULL32=$(run_full full32 -url "$URL" -secret "$SECRET" -clients 32 -seconds 10)
+echo "$FULL32" | tee -a "$RESULTS" >&2
 # the same requests as httpd timed them (%D, request read to response
 # written): what the server adds to the latency; the rest is the clients'
 # own CPU on the same two cores
@@ -147,15 +168,6 @@ SRV32=$(tail -n +"$((a0 + 1))" "$ACCESS" | awk '$7 ~ /\/cmp\/bench$/ {print $NF}
         | awk '{v[NR] = $1} END { if (NR) printf "ok=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f", NR,
                v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.99) + 1] / 1000, v[NR] / 1000 }')
 echo "full32-httpd-time $SRV32" | tee -a "$RESULTS" >&2
-# every certificate received is in the database exactly once
-tr 'A-F' 'a-f' <"$OUT/serials.txt" | sed 's/^0*//' >"$OUT/serials.lc"
-FOUND=$(psql -X -At "$DATABASE_URL" <<SQL | tail -1
-CREATE TEMP TABLE got (serial text);
-\\copy got FROM '$OUT/serials.lc'
-SELECT count(*) FROM got g WHERE (SELECT count(*) FROM certificate c WHERE c.serial = g.serial) = 1;
-SQL
-)
-[ "$FOUND" = "$(wc -l <"$OUT/serials.lc")" ] || { log "only $FOUND of $(wc -l <"$OUT/serials.lc") certificates found once"; exit 1; }
 
 rss_kb() {   # resident memory of the httpd children, summed
   local t=0 p
@@ -220,11 +232,8 @@ if [ -z "$QUICK" ]; then
   taskset -c "$LOAD_CPU" "$BENCH" -mode full -url "$URL2" -secret "$SECRET" -trusted "$CA" -clients 4 -seconds 2 >/dev/null
   both=$( (node_pids httpd; node_pids httpd2; pg_pids) | sort -u)
   pin "$SERVER_CPU" $both
-  n0=$(cert_count)
   line=$(run_replay replay-two-nodes-one-core "$URL $URL2" "-secret $SECRET" 4 $both)
-  n1=$(cert_count)
   echo "$line" | tee -a "$RESULTS" >&2
-  [ $((n1 - n0)) = "$(field ok "$line")" ] || { log "database holds $((n1 - n0)) new certificates for $(field ok "$line") enrollments"; exit 1; }
   pin "$SERVER_CPU" $(node_pids httpd) $(pg_pids)
   pin "$LOAD_CPU" $(node_pids httpd2)
   line=$(LOAD_CPUS="0-$((NCPU - 1))" run_replay replay-two-nodes-two-cores "$URL $URL2" "-secret $SECRET" 8 $both)
@@ -258,22 +267,24 @@ SQL
   # requests are made first, about 2.5 minutes, then sent, about 13)
   RSS_N=${BENCH_RSS_REQUESTS:-1000000}
   r0=$(rss_kb)
-  "$BENCH" -mode replay -url "$URL" -secret "$SECRET" -trusted "$CA" -clients 4 -seconds 3600 \
-      -requests $((RSS_N / 4)) >/dev/null 2>"$OUT/rss.err" || true
+  n0=$(cert_count)
+  line=$("$BENCH" -mode replay -url "$URL" -secret "$SECRET" -trusted "$CA" -clients 4 \
+         -seconds 3600 -requests $((RSS_N / 4)) 2>"$OUT/rss.err") \
+    || { log "the long run failed: $line"; exit 1; }
   r1=$(rss_kb)
-  echo "rss-httpd-children-kb before=$r0 after=$r1 requests=$RSS_N" | tee -a "$OUT/rss.txt" >&2
+  once rss $(( $(cert_count) - n0 )) "$(field ok "$line")"
+  echo "rss-httpd-children-kb before=$r0 after=$r1 requests=$(field ok "$line")" | tee -a "$OUT/rss.txt" >&2
   for c in 1 8 128; do
-    line=$("$BENCH" -mode full -url "$URL" -secret "$SECRET" -trusted "$CA" -clients "$c" -seconds 10)
-    echo "full$c $line" | tee -a "$RESULTS" >&2
+    run_full "full$c" -url "$URL" -secret "$SECRET" -clients "$c" -seconds 10 | tee -a "$RESULTS" >&2
   done
-  line=$("$BENCH" -mode full -url "$SIG_URL" -secret "$SECRET" -trusted "$CA" -clients 8 -seconds 10)
-  echo "full8-signed-responses $line" | tee -a "$RESULTS" >&2
+  run_full full8-signed-responses -url "$SIG_URL" -secret "$SECRET" -clients 8 -seconds 10 \
+    | tee -a "$RESULTS" >&2
   for kt in rsa ed25519; do
-    line=$("$BENCH" -mode full -url "$URL" -secret "$SECRET" -trusted "$CA" -clients 8 -seconds 10 -keytype $kt)
-    echo "full8-$kt-request-keys $line" | tee -a "$RESULTS" >&2
+    run_full "full8-$kt-request-keys" -url "$URL" -secret "$SECRET" -clients 8 -seconds 10 -keytype $kt \
+      | tee -a "$RESULTS" >&2
   done
-  line=$("$BENCH" -mode full -url "$URL" -secret "$SECRET" -trusted "$CA" -clients 8 -seconds 10 -explicit)
-  echo "full8-explicit-certConf $line" | tee -a "$RESULTS" >&2
+  run_full full8-explicit-certConf -url "$URL" -secret "$SECRET" -clients 8 -seconds 10 -explicit \
+    | tee -a "$RESULTS" >&2
 fi
 
 rate=$(field rate "$OURS"); mrate=$(field rate "$MOCK")
