@@ -18,23 +18,34 @@ ASN1_SEQUENCE(CMPV_RSAPUB) = {
     ASN1_SIMPLE(CMPV_RSAPUB, e, ASN1_INTEGER)
 } static_ASN1_SEQUENCE_END(CMPV_RSAPUB)
 
-apr_status_t cmp_key_keyless_ctx(OSSL_LIB_CTX **out)
-{
-    OSSL_LIB_CTX *ctx = OSSL_LIB_CTX_new();
+typedef struct {
+    OSSL_LIB_CTX *ctx;
+    OSSL_PROVIDER *null;
+} keyless_t;
 
-    /* the null provider offers nothing; loading it keeps OpenSSL from
-     * loading the default provider into this context on first use */
-    if (ctx == NULL || OSSL_PROVIDER_load(ctx, "null") == NULL) {
-        OSSL_LIB_CTX_free(ctx);
-        return APR_EGENERAL;
-    }
-    *out = ctx;
+static apr_status_t keyless_cleanup(void *data)
+{
+    keyless_t *k = data;
+
+    /* the load holds a reference that freeing the context does not drop */
+    if (k->null != NULL)
+        OSSL_PROVIDER_unload(k->null);
+    OSSL_LIB_CTX_free(k->ctx);
     return APR_SUCCESS;
 }
 
-void cmp_key_keyless_ctx_free(OSSL_LIB_CTX *ctx)
+apr_status_t cmp_key_keyless_ctx(apr_pool_t *p, OSSL_LIB_CTX **out)
 {
-    OSSL_LIB_CTX_free(ctx);
+    keyless_t *k = apr_pcalloc(p, sizeof(*k));
+
+    apr_pool_cleanup_register(p, k, keyless_cleanup, apr_pool_cleanup_null);
+    /* the null provider offers nothing; loading it keeps OpenSSL from
+     * loading the default provider into this context on first use */
+    if ((k->ctx = OSSL_LIB_CTX_new()) == NULL
+            || (k->null = OSSL_PROVIDER_load(k->ctx, "null")) == NULL)
+        return APR_EGENERAL;
+    *out = k->ctx;
+    return APR_SUCCESS;
 }
 
 static EVP_PKEY *from_params(const char *type, const OSSL_PARAM *params)

@@ -11,13 +11,13 @@
 #define CMP_KEY_H
 
 #include <apr_errno.h>
+#include <apr_pools.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
 /* A library context without algorithms, for parsing requests; per process,
- * read-only once made. */
-apr_status_t cmp_key_keyless_ctx(OSSL_LIB_CTX **out);
-void cmp_key_keyless_ctx_free(OSSL_LIB_CTX *ctx);
+ * read-only once made, freed with p. */
+apr_status_t cmp_key_keyless_ctx(apr_pool_t *p, OSSL_LIB_CTX **out);
 
 /* The key of spki for EC on a named curve, Ed25519, Ed448 and RSA; NULL for
  * other algorithms and for malformed keys (then decode with OpenSSL). The

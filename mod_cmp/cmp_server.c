@@ -73,12 +73,6 @@ typedef struct {
     const char *detail;
 } req_t;
 
-static apr_status_t libctx_cleanup(void *data)
-{
-    cmp_key_keyless_ctx_free(data);
-    return APR_SUCCESS;
-}
-
 apr_status_t cmp_server_create(apr_pool_t *p, cmp_db_t *db,
                                const cmp_secret_key_t *key,
                                const char *listen_conninfo,
@@ -90,10 +84,8 @@ apr_status_t cmp_server_create(apr_pool_t *p, cmp_db_t *db,
     srv->db = db;
     if ((rv = cmp_profile_cache_create(p, key, &srv->cache)) != APR_SUCCESS)
         return rv;
-    if ((rv = cmp_key_keyless_ctx(&srv->keyless)) != APR_SUCCESS)
+    if ((rv = cmp_key_keyless_ctx(p, &srv->keyless)) != APR_SUCCESS)
         return rv;
-    apr_pool_cleanup_register(p, srv->keyless, libctx_cleanup,
-                              apr_pool_cleanup_null);
     if (listen_conninfo != NULL) {
         if ((rv = cmp_notify_create(p, listen_conninfo, &srv->notify))
                 != APR_SUCCESS)

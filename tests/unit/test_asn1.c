@@ -410,7 +410,7 @@ START_TEST(keys_from_their_parts)
     unsigned char bad[65];
     int i;
 
-    ck_assert_int_eq(cmp_key_keyless_ctx(&nl), APR_SUCCESS);
+    ck_assert_int_eq(cmp_key_keyless_ctx(upool, &nl), APR_SUCCESS);
     keys[0] = unit_key("EC");
     keys[1] = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
     keys[2] = unit_key("RSA");
@@ -440,7 +440,6 @@ START_TEST(keys_from_their_parts)
     ck_assert_ptr_null(cmp_key_from_spki(s));
     ERR_clear_error();
     X509_PUBKEY_free(s);
-    cmp_key_keyless_ctx_free(nl);
 }
 END_TEST
 
@@ -467,7 +466,7 @@ START_TEST(pop_checked_with_the_built_key)
     EVP_PKEY *k, *other = unit_key("EC");
     OSSL_CMP_CTX *ctx;
 
-    ck_assert_int_eq(cmp_key_keyless_ctx(&nl), APR_SUCCESS);
+    ck_assert_int_eq(cmp_key_keyless_ctx(upool, &nl), APR_SUCCESS);
     m = keyless_msg(nl, der, len);
     crm = cmp_msg_first_crm(m, &n);
     ck_assert_ptr_nonnull(crm);
@@ -503,7 +502,6 @@ START_TEST(pop_checked_with_the_built_key)
     EVP_PKEY_free(other);
     OSSL_CMP_MSG_free(m);
     OPENSSL_free(der);
-    cmp_key_keyless_ctx_free(nl);
 }
 END_TEST
 
