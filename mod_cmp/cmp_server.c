@@ -391,6 +391,7 @@ static cmp_reason_e check_mac(req_t *rq, char *why, size_t n)
     const cmp_profile_t *pr = rq->prof;
     cmp_pbm_t *k = NULL;
     const char *bad = NULL;
+    apr_status_t rv;
 
     if (pr->secret == NULL) {
         snprintf(why, n, "the CMP Profile has no shared secret");
@@ -405,10 +406,12 @@ static cmp_reason_e check_mac(req_t *rq, char *why, size_t n)
         snprintf(why, n, "the CMP Profile requires signed requests");
         return CMP_E_PROTECTION_NOT_ALLOWED;
     }
-    if (cmp_pbm_derive(rq->p, cmp_view_protection_alg(rq->view), pr->secret,
-                       pr->secret_len, &k, &bad) != APR_SUCCESS) {
+    rv = cmp_pbm_derive(rq->p, cmp_view_protection_alg(rq->view), pr->secret,
+                        pr->secret_len, &k, &bad);
+    if (rv != APR_SUCCESS) {
         snprintf(why, n, "PasswordBasedMac: %s", bad);
-        return bad != NULL ? CMP_E_BAD_MAC : CMP_E_INTERNAL;
+        /* parameters we refuse are the sender's fault, a failing digest ours */
+        return rv == APR_EINVAL ? CMP_E_BAD_MAC : CMP_E_INTERNAL;
     }
     if (!cmp_pbm_verify(k, rq->p, rq->view)) {
         snprintf(why, n, "wrong shared secret or corrupted message");
@@ -1102,7 +1105,7 @@ static apr_status_t own_pop(req_t *rq)
     const X509_PUBKEY *spki = NULL;
     const ASN1_TIME *nb, *na;
     EVP_PKEY *k = NULL;
-    int n = 0;
+    int n = 0, v;
 
     if (rq->body != CMP_BODY_P10CR)
         crm = cmp_msg_first_crm((OSSL_CMP_MSG *)rq->msg, &n);
@@ -1111,8 +1114,7 @@ static apr_status_t own_pop(req_t *rq)
                    == APR_SUCCESS
             && (k = cmp_key_from_spki(spki)) != NULL) {
         apr_pool_cleanup_register(rq->p, k, pkey_cleanup, apr_pool_cleanup_null);
-        int v = cmp_crmf_verify_sig_pop(crm, k);
-
+        v = cmp_crmf_verify_sig_pop(crm, k);
         if (v >= 0 && OSSL_CRMF_MSG_create_popo(OSSL_CRMF_POPO_RAVERIFIED, crm,
                                                 NULL, NULL, NULL, NULL)) {
             rq->req_key = k;
