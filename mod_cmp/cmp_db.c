@@ -184,7 +184,7 @@ static apr_status_t run(apr_pool_t *p, PGconn *conn, int prepared,
                         const char *stmt, int nparams, const char *const *vals,
                         const int *lens, PGresult **res, const char **sqlstate)
 {
-    int fmts[32];
+    int fmts[32] = {0};
     int i;
 
     *res = NULL;
@@ -215,6 +215,19 @@ apr_status_t cmp_db_query(apr_pool_t *p, PGconn *conn, const char *sql,
                           const char **sqlstate)
 {
     return run(p, conn, 0, sql, nparams, vals, lens, res, sqlstate);
+}
+
+apr_status_t cmp_db_commit(apr_pool_t *p, PGconn *conn)
+{
+    PGresult *r;
+    apr_status_t rv = run(p, conn, 0, "COMMIT", 0, NULL, NULL, &r, NULL);
+
+    if (rv == APR_SUCCESS && strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+        cmp_log(CMP_LOG_WARN, CMPLOGNO(10104) "COMMIT ended as %s: the "
+                "transaction had failed", PQcmdStatus(r));
+        rv = APR_EGENERAL;
+    }
+    return rv;
 }
 
 long long cmp_db_ll(const PGresult *r, int row, int col)

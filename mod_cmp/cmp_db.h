@@ -47,6 +47,10 @@ apr_status_t cmp_db_query(apr_pool_t *p, PGconn *conn, const char *sql,
                           const int *lens, PGresult **res,
                           const char **sqlstate);
 
+/* COMMIT, and APR_SUCCESS only when PostgreSQL did commit: in a transaction
+ * that a failed statement aborted, COMMIT "succeeds" as a ROLLBACK. */
+apr_status_t cmp_db_commit(apr_pool_t *p, PGconn *conn);
+
 /* Helpers for result values in text format. */
 long long cmp_db_ll(const PGresult *r, int row, int col);
 int cmp_db_bool(const PGresult *r, int row, int col);

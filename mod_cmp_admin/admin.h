@@ -42,6 +42,9 @@ typedef struct {
  * its audit event. Never fails: errors are statuses with JSON bodies. */
 void admin_dispatch(admin_req_t *rq, admin_resp_t *rs);
 
+/* The segments of a path below the API prefix ("/a/b" -> "a", "b"). */
+apr_array_header_t *admin_path_segments(apr_pool_t *p, const char *path);
+
 /* The routes, for the OpenAPI check: "GET /cmpProfiles/{uuid}" ... */
 const char *const *admin_route_list(void);
 
@@ -63,7 +66,6 @@ void admin_no_content(admin_resp_t *rs);
 
 const char *admin_seg(const admin_req_t *rq, int i);
 int admin_is_uuid(const char *s);
-int admin_is_name(const char *s);
 
 /* Run SQL; on failure set the response (500/503, or the mapped constraint
  * error) and return non-zero. */

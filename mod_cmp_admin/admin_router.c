@@ -74,6 +74,7 @@ void admin_error(admin_req_t *rq, admin_resp_t *rs, int status,
     va_end(ap);
     rs->status = status;
     rs->body = cmp_json_message(rq->p, msg);
+    rs->location = NULL;
 }
 
 void admin_invalid(admin_req_t *rq, admin_resp_t *rs, json_t *messages)
@@ -87,6 +88,17 @@ void admin_invalid(admin_req_t *rq, admin_resp_t *rs, json_t *messages)
 const char *admin_seg(const admin_req_t *rq, int i)
 {
     return i < rq->seg->nelts ? APR_ARRAY_IDX(rq->seg, i, const char *) : "";
+}
+
+apr_array_header_t *admin_path_segments(apr_pool_t *p, const char *path)
+{
+    apr_array_header_t *a = apr_array_make(p, 8, sizeof(const char *));
+    char *copy = apr_pstrdup(p, path), *seg, *save = NULL;
+
+    for (seg = apr_strtok(copy, "/", &save); seg != NULL;
+         seg = apr_strtok(NULL, "/", &save))
+        APR_ARRAY_PUSH(a, const char *) = seg;
+    return a;
 }
 
 int admin_is_uuid(const char *s)
@@ -104,15 +116,6 @@ int admin_is_uuid(const char *s)
         }
     }
     return 1;
-}
-
-int admin_is_name(const char *s)
-{
-    size_t n = strlen(s);
-
-    return n > 0 && n <= 255
-           && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                        "0123456789-._~") == n;
 }
 
 int admin_need_object(admin_req_t *rq, admin_resp_t *rs)
@@ -269,22 +272,27 @@ static int tx(admin_req_t *rq, const char *sql)
            == APR_SUCCESS;
 }
 
-static void audit(admin_req_t *rq, const admin_route_t *rt, int status,
-                  const char *result)
+/* The audit event of a change; inside the change's transaction, so that a
+ * change that cannot be audited is not made either. */
+static apr_status_t audit(admin_req_t *rq, const admin_route_t *rt, int status,
+                          const char *result)
 {
     PGresult *r;
     const char *vals[5];
+    apr_status_t rv;
 
     vals[0] = rq->actor;
     vals[1] = apr_pstrcat(rq->p, method_name(rt->method), " ", rt->pattern, NULL);
     vals[2] = rq->audit_object != NULL ? rq->audit_object : rq->path;
     vals[3] = result;
     vals[4] = apr_psprintf(rq->p, "HTTP %d", status);
-    if (cmp_db_query(rq->p, rq->conn, "INSERT INTO audit_event (actor, action, "
-                     "object, result, details) VALUES ($1, $2, $3, $4, $5)",
-                     5, vals, NULL, &r, NULL) != APR_SUCCESS)
+    rv = cmp_db_query(rq->p, rq->conn, "INSERT INTO audit_event (actor, action, "
+                      "object, result, details) VALUES ($1, $2, $3, $4, $5)",
+                      5, vals, NULL, &r, NULL);
+    if (rv != APR_SUCCESS)
         cmp_log(CMP_LOG_ERR, CMPLOGNO(10501) "cannot write the audit event of "
                 "%s %s by %s", vals[1], vals[2], rq->actor);
+    return rv;
 }
 
 static const char *result_text(admin_req_t *rq, const admin_resp_t *rs)
@@ -329,14 +337,20 @@ void admin_dispatch(admin_req_t *rq, admin_resp_t *rs)
         return;
     }
     rt->fn(rq, rs);
-    if (rs->status < 400) {
-        audit(rq, rt, rs->status, "ok");
-        if (!tx(rq, "COMMIT")) {
-            tx(rq, "ROLLBACK");
-            admin_error(rq, rs, 503, "the change could not be committed");
-        }
+    if (rs->status >= 400) {
+        tx(rq, "ROLLBACK");
+        /* nothing changed: a refusal that cannot be audited is only logged */
+        audit(rq, rt, rs->status, result_text(rq, rs));
         return;
     }
-    tx(rq, "ROLLBACK");
-    audit(rq, rt, rs->status, result_text(rq, rs));
+    if (audit(rq, rt, rs->status, "ok") != APR_SUCCESS) {
+        tx(rq, "ROLLBACK");
+        admin_error(rq, rs, 503, "the change was not made: its audit event "
+                    "cannot be written");
+        return;
+    }
+    if (cmp_db_commit(rq->p, rq->conn) != APR_SUCCESS) {
+        tx(rq, "ROLLBACK");
+        admin_error(rq, rs, 503, "the change could not be committed");
+    }
 }

@@ -1,4 +1,9 @@
+#include <stdlib.h>
+
+#include <apr_strings.h>
 #include <openssl/x509v3.h>
+
+#include "cmp_store.h"
 
 #include "unit.h"
 
@@ -84,4 +89,45 @@ X509 *unit_reparse(X509 *x)
     ck_assert_ptr_nonnull(y);
     X509_free(x);
     return y;
+}
+
+cmp_db_conf_t unit_dbconf;
+cmp_db_t *unit_db;
+cmp_secret_key_t unit_skey;
+PGconn *unit_conn;
+
+const char *unit_var_path(const char *rel)
+{
+    return apr_pstrcat(upool, getenv("CMP_TEST_VAR_DIR"), "/", rel, NULL);
+}
+
+void unit_db_setup(void)
+{
+    const char *why = NULL;
+
+    unit_pool_setup();
+    unit_dbconf.conninfo = getenv("CMP_TEST_DATABASE_URL");
+    unit_dbconf.max_conns = 4;
+    unit_dbconf.ttl = apr_time_from_sec(60);
+    unit_dbconf.acquire_timeout = apr_time_from_sec(5);
+    ck_assert_ptr_nonnull(unit_dbconf.conninfo);
+    ck_assert_int_eq(cmp_db_create(upool, &unit_dbconf, cmp_store_stmts, &unit_db),
+                     APR_SUCCESS);
+    ck_assert_int_eq(cmp_secret_key_load(unit_var_path("secret.key"), &unit_skey, &why),
+                     APR_SUCCESS);
+    ck_assert_int_eq(cmp_db_acquire(unit_db, upool, &unit_conn), APR_SUCCESS);
+}
+
+void unit_db_teardown(void)
+{
+    unit_pool_teardown();
+}
+
+int unit_policy(cmp_policy_t *pol, int days, const char *key_types, int bits,
+                const char *pattern, int allow_san, const char *ku,
+                const char *eku, const char **why)
+{
+    cmp_policy_spec_t spec = {days, bits, key_types, pattern, allow_san, ku, eku};
+
+    return cmp_policy_init(pol, &spec, why);
 }

@@ -1,6 +1,6 @@
 /* Unit tests of the mod_cmp core, without httpd.
  *   unit_tests            all suites that need no database
- *   unit_tests store      the database suite (CMP_TEST_DATABASE_URL, CMP_TEST_*)
+ *   unit_tests store      the database suites (CMP_TEST_DATABASE_URL, CMP_TEST_*)
  */
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +91,7 @@ int main(int argc, const char *const *argv)
     cmp_log_set(to_stderr, NULL, CMP_LOG_WARN);
     if (store) {
         sr = srunner_create(suite_store());
+        srunner_add_suite(sr, suite_dispatch());
     } else {
         sr = srunner_create(suite_policy());
         srunner_add_suite(sr, suite_issue());

@@ -17,41 +17,11 @@
 #include "cmp_store.h"
 #include "unit.h"
 
-static cmp_db_conf_t dbconf;
-static cmp_db_t *db;
-static cmp_secret_key_t skey;
-static PGconn *conn;
-
-static const char *var_path(const char *rel)
-{
-    return apr_pstrcat(upool, getenv("CMP_TEST_VAR_DIR"), "/", rel, NULL);
-}
-
-static void db_setup(void)
-{
-    const char *why = NULL;
-
-    unit_pool_setup();
-    dbconf.conninfo = getenv("CMP_TEST_DATABASE_URL");
-    dbconf.max_conns = 4;
-    dbconf.ttl = apr_time_from_sec(60);
-    dbconf.acquire_timeout = apr_time_from_sec(5);
-    ck_assert_ptr_nonnull(dbconf.conninfo);
-    ck_assert_int_eq(cmp_db_create(upool, &dbconf, cmp_store_stmts, &db), APR_SUCCESS);
-    ck_assert_int_eq(cmp_secret_key_load(var_path("secret.key"), &skey, &why), APR_SUCCESS);
-    ck_assert_int_eq(cmp_db_acquire(db, upool, &conn), APR_SUCCESS);
-}
-
-static void db_teardown(void)
-{
-    unit_pool_teardown();
-}
-
 static void demo_head(cmp_store_head_t *h)
 {
     int found = 0;
 
-    ck_assert_int_eq(cmp_store_head(upool, conn, 0, "demo", h, &found), APR_SUCCESS);
+    ck_assert_int_eq(cmp_store_head(upool, unit_conn, 0, "demo", h, &found), APR_SUCCESS);
     ck_assert(found);
 }
 
@@ -60,15 +30,15 @@ START_TEST(schema_and_heads)
     cmp_store_head_t h, r;
     int v = 0, found = 1;
 
-    ck_assert_int_eq(cmp_store_schema_version(upool, conn, &v), APR_SUCCESS);
+    ck_assert_int_eq(cmp_store_schema_version(upool, unit_conn, &v), APR_SUCCESS);
     ck_assert_int_eq(v, CMP_SCHEMA_VERSION);
     demo_head(&h);
     ck_assert(h.cmp_enabled && h.ra_enabled && h.auth_enabled);
-    ck_assert_int_eq(cmp_store_head(upool, conn, 1, "demo", &r, &found), APR_SUCCESS);
+    ck_assert_int_eq(cmp_store_head(upool, unit_conn, 1, "demo", &r, &found), APR_SUCCESS);
     ck_assert(found);
     ck_assert_int_eq(r.cmp_id, h.cmp_id);
     ck_assert_int_eq(r.ra_id, h.ra_id);
-    ck_assert_int_eq(cmp_store_head(upool, conn, 0, "no'such;profile", &r, &found), APR_SUCCESS);
+    ck_assert_int_eq(cmp_store_head(upool, unit_conn, 0, "no'such;profile", &r, &found), APR_SUCCESS);
     ck_assert(!found);
 }
 END_TEST
@@ -134,34 +104,34 @@ START_TEST(issue_confirm_revoke)
 
     demo_head(&h);
     fake_issue(&in, &h, tid, serial, 300);
-    ck_assert_int_eq(cmp_store_issue(upool, conn, &in, &id, &state), APR_SUCCESS);
+    ck_assert_int_eq(cmp_store_issue(upool, unit_conn, &in, &id, &state), APR_SUCCESS);
     ck_assert_int_gt(id, 0);
     /* the same transactionID again: refused whole, nothing stored */
     in.serial_hex = rand_serial();
-    ck_assert_int_ne(cmp_store_issue(upool, conn, &in, &id, &state), APR_SUCCESS);
+    ck_assert_int_ne(cmp_store_issue(upool, unit_conn, &in, &id, &state), APR_SUCCESS);
     ck_assert_str_eq(state, "23505");
-    ck_assert_int_eq(cmp_store_cert_get(upool, conn, h.auth_id, in.serial_hex, &c, &found), APR_SUCCESS);
+    ck_assert_int_eq(cmp_store_cert_get(upool, unit_conn, h.auth_id, in.serial_hex, &c, &found), APR_SUCCESS);
     ck_assert(!found);
 
-    ck_assert_int_eq(cmp_store_tx_get(upool, conn, tid, 16, &tx, &found), APR_SUCCESS);
+    ck_assert_int_eq(cmp_store_tx_get(upool, unit_conn, tid, 16, &tx, &found), APR_SUCCESS);
     ck_assert(found);
     ck_assert_str_eq(tx.state, "waiting_conf");
     ck_assert(!tx.expired);
     ck_assert_int_eq(tx.nonce_len, 16);
     ck_assert_int_eq(tx.req_len, 10);
-    ck_assert_int_eq(cmp_store_tx_finish(upool, conn, tx.id, 1, &n), APR_SUCCESS);
+    ck_assert_int_eq(cmp_store_tx_finish(upool, unit_conn, tx.id, 1, &n), APR_SUCCESS);
     ck_assert_int_eq(n, 1);
-    ck_assert_int_eq(cmp_store_tx_finish(upool, conn, tx.id, 1, &n), APR_SUCCESS);
+    ck_assert_int_eq(cmp_store_tx_finish(upool, unit_conn, tx.id, 1, &n), APR_SUCCESS);
     ck_assert_int_eq(n, 0);
-    ck_assert_int_eq(cmp_store_tx_get(upool, conn, tid, 16, &tx, &found), APR_SUCCESS);
+    ck_assert_int_eq(cmp_store_tx_get(upool, unit_conn, tid, 16, &tx, &found), APR_SUCCESS);
     ck_assert_ptr_null(tx.req_der);
 
-    ck_assert_int_eq(cmp_store_cert_get(upool, conn, h.auth_id, serial, &c, &found), APR_SUCCESS);
+    ck_assert_int_eq(cmp_store_cert_get(upool, unit_conn, h.auth_id, serial, &c, &found), APR_SUCCESS);
     ck_assert(found);
     ck_assert_str_eq(c.status, "valid");
-    ck_assert_int_eq(cmp_store_revoke(upool, conn, c.id, 4, "unit", &n), APR_SUCCESS);
+    ck_assert_int_eq(cmp_store_revoke(upool, unit_conn, c.id, 4, "unit", &n), APR_SUCCESS);
     ck_assert_int_eq(n, 1);
-    ck_assert_int_eq(cmp_store_revoke(upool, conn, c.id, 4, "unit", &n), APR_SUCCESS);
+    ck_assert_int_eq(cmp_store_revoke(upool, unit_conn, c.id, 4, "unit", &n), APR_SUCCESS);
     ck_assert_int_eq(n, 0);
 }
 END_TEST
@@ -178,11 +148,11 @@ START_TEST(expiry_sweep)
 
     demo_head(&h);
     fake_issue(&in, &h, tid, serial, 1);
-    ck_assert_int_eq(cmp_store_issue(upool, conn, &in, &id, &state), APR_SUCCESS);
+    ck_assert_int_eq(cmp_store_issue(upool, unit_conn, &in, &id, &state), APR_SUCCESS);
     sleep(2);
-    ck_assert_int_eq(cmp_store_expire(upool, conn, &n), APR_SUCCESS);
+    ck_assert_int_eq(cmp_store_expire(upool, unit_conn, &n), APR_SUCCESS);
     ck_assert_int_ge(n, 1);
-    ck_assert_int_eq(cmp_store_cert_get(upool, conn, h.auth_id, serial, &c, &found), APR_SUCCESS);
+    ck_assert_int_eq(cmp_store_cert_get(upool, unit_conn, h.auth_id, serial, &c, &found), APR_SUCCESS);
     ck_assert_str_eq(c.status, "rejected");
 }
 END_TEST
@@ -194,18 +164,18 @@ START_TEST(profile_cache_follows_versions)
     const cmp_profile_t *a, *b, *c;
     PGresult *r;
 
-    ck_assert_int_eq(cmp_profile_cache_create(upool, &skey, &cache), APR_SUCCESS);
+    ck_assert_int_eq(cmp_profile_cache_create(upool, &unit_skey, &cache), APR_SUCCESS);
     demo_head(&h);
-    ck_assert_int_eq(cmp_profile_get(cache, upool, conn, &h, &a), APR_SUCCESS);
-    ck_assert_int_eq(cmp_profile_get(cache, upool, conn, &h, &b), APR_SUCCESS);
+    ck_assert_int_eq(cmp_profile_get(cache, upool, unit_conn, &h, &a), APR_SUCCESS);
+    ck_assert_int_eq(cmp_profile_get(cache, upool, unit_conn, &h, &b), APR_SUCCESS);
     ck_assert_ptr_eq(a, b);
     ck_assert(a->sig_responses && a->mac_requests && a->secret_len > 0);
     ck_assert_ptr_nonnull(a->ca.key);
-    r = PQexec(conn, "UPDATE ra_profile SET description = description || '.' WHERE name = 'demo'");
+    r = PQexec(unit_conn, "UPDATE ra_profile SET description = description || '.' WHERE name = 'demo'");
     ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
     PQclear(r);
     demo_head(&h);
-    ck_assert_int_eq(cmp_profile_get(cache, upool, conn, &h, &c), APR_SUCCESS);
+    ck_assert_int_eq(cmp_profile_get(cache, upool, unit_conn, &h, &c), APR_SUCCESS);
     ck_assert_ptr_ne(a, c);
     ck_assert_int_eq(c->ra_ver, a->ra_ver + 1);
     /* a is still usable: its request holds a reference until the pool ends */
@@ -245,7 +215,7 @@ static X509 *enroll(const char *cn)
     X509_STORE *ts = X509_STORE_new();
     X509_NAME *n = unit_name(cn);
     EVP_PKEY *k = unit_key("EC");
-    FILE *f = fopen(var_path("demo/secret.txt"), "r");
+    FILE *f = fopen(unit_var_path("demo/secret.txt"), "r");
     char secret[200];
     size_t sl;
     X509 *cert;
@@ -255,7 +225,7 @@ static X509 *enroll(const char *cn)
     fclose(f);
     OSSL_CMP_CTX_set_log_verbosity(ctx, OSSL_CMP_LOG_EMERG);
     OSSL_CMP_CTX_set_transfer_cb(ctx, to_core);
-    ck_assert(X509_STORE_load_file(ts, var_path("demo/ca.pem")));
+    ck_assert(X509_STORE_load_file(ts, unit_var_path("demo/ca.pem")));
     ck_assert(OSSL_CMP_CTX_set0_trustedStore(ctx, ts));
     ck_assert(OSSL_CMP_CTX_set1_secretValue(ctx, (unsigned char *)secret, (int)sl));
     ck_assert(OSSL_CMP_CTX_set1_referenceValue(ctx, (const unsigned char *)"demo", 4));
@@ -275,8 +245,8 @@ static void make_node(cmp_server_t **node)
 {
     cmp_db_t *d;
 
-    ck_assert_int_eq(cmp_db_create(upool, &dbconf, cmp_store_stmts, &d), APR_SUCCESS);
-    ck_assert_int_eq(cmp_server_create(upool, d, &skey, dbconf.conninfo, node), APR_SUCCESS);
+    ck_assert_int_eq(cmp_db_create(upool, &unit_dbconf, cmp_store_stmts, &d), APR_SUCCESS);
+    ck_assert_int_eq(cmp_server_create(upool, d, &unit_skey, unit_dbconf.conninfo, node), APR_SUCCESS);
 }
 
 START_TEST(core_enrolls_across_nodes)
@@ -284,7 +254,7 @@ START_TEST(core_enrolls_across_nodes)
     X509 *cert;
     cmp_store_cert_t c;
     cmp_store_head_t h;
-    char *hex;
+    const char *hex;
     int found = 0;
 
     make_node(&node_ir);
@@ -292,11 +262,10 @@ START_TEST(core_enrolls_across_nodes)
     cert = enroll("unit-core");
     ck_assert_ptr_nonnull(cert);
     demo_head(&h);
-    hex = cmp_issue_serial_hex(X509_get0_serialNumber(cert));
-    ck_assert_int_eq(cmp_store_cert_get(upool, conn, h.auth_id, hex, &c, &found), APR_SUCCESS);
+    hex = cmp_issue_serial_hex(upool, X509_get0_serialNumber(cert));
+    ck_assert_int_eq(cmp_store_cert_get(upool, unit_conn, h.auth_id, hex, &c, &found), APR_SUCCESS);
     ck_assert(found);
     ck_assert_str_eq(c.status, "valid");
-    OPENSSL_free(hex);
     X509_free(cert);
 }
 END_TEST
@@ -322,11 +291,11 @@ START_TEST(notify_moves_generation)
     PGresult *r;
     int i;
 
-    ck_assert_int_eq(cmp_notify_create(upool, dbconf.conninfo, &n), APR_SUCCESS);
+    ck_assert_int_eq(cmp_notify_create(upool, unit_dbconf.conninfo, &n), APR_SUCCESS);
     ck_assert(cmp_notify_generation(n, &g0));
     ck_assert(cmp_notify_generation(n, &g1));
     ck_assert(g0 == g1);
-    r = PQexec(conn, "UPDATE cmp_profile SET description = description WHERE name = 'demo'");
+    r = PQexec(unit_conn, "UPDATE cmp_profile SET description = description WHERE name = 'demo'");
     ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
     PQclear(r);
     for (i = 0; i < 100 && g1 == g0; i++) {
@@ -335,7 +304,7 @@ START_TEST(notify_moves_generation)
     }
     ck_assert(g1 > g0);
     /* the listener's connection dies: no generation can be trusted ... */
-    r = PQexec(conn, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+    r = PQexec(unit_conn, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                      "WHERE query = 'LISTEN cmp_config'");
     PQclear(r);
     for (i = 0; i < 100 && cmp_notify_generation(n, &g1); i++)
@@ -353,7 +322,7 @@ Suite *suite_store(void)
     TCase *tc = tcase_create("store");
 
     tcase_set_timeout(tc, 30);
-    tcase_add_checked_fixture(tc, db_setup, db_teardown);
+    tcase_add_checked_fixture(tc, unit_db_setup, unit_db_teardown);
     tcase_add_test(tc, schema_and_heads);
     tcase_add_test(tc, issue_confirm_revoke);
     tcase_add_test(tc, expiry_sweep);
