@@ -1,8 +1,10 @@
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <apr_strings.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -14,22 +16,166 @@ static char *dupstr(const char *s)
     return strdup(s != NULL ? s : "");
 }
 
+typedef int item_fn(void *baton, const char *item);
+
+/* fn for each item of a comma-separated list, spaces around it trimmed and
+ * empty items skipped; 0 when out of memory or when fn returned 0. */
+static int each_item(const char *list, item_fn *fn, void *baton)
+{
+    char *copy = strdup(list != NULL ? list : ""), *tok, *save = NULL;
+    int ok = copy != NULL;
+
+    for (tok = ok ? strtok_r(copy, ",", &save) : NULL; tok != NULL && ok;
+         tok = strtok_r(NULL, ",", &save)) {
+        char *end = tok + strlen(tok);
+
+        while (*tok == ' ')
+            tok++;
+        while (end > tok && end[-1] == ' ')
+            *--end = '\0';
+        if (*tok != '\0')
+            ok = fn(baton, tok);
+    }
+    free(copy);
+    return ok;
+}
+
+/* OpenSSL's own name of a key type (the first name of its key management,
+ * which is what EVP_PKEY_get0_type_name() gives for such keys), so that
+ * aliases like "id-ecPublicKey" match; NULL when OpenSSL has no such type.
+ * The caller frees it. */
+static char *key_type_name(const char *name)
+{
+    EVP_KEYMGMT *km = EVP_KEYMGMT_fetch(NULL, name, NULL);
+    char *out = km != NULL ? strdup(EVP_KEYMGMT_get0_name(km)) : NULL;
+
+    EVP_KEYMGMT_free(km);
+    ERR_clear_error();
+    return out;
+}
+
+static int ext_parses(int nid, const char *value)
+{
+    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, NULL, nid, value);
+
+    X509_EXTENSION_free(ext);
+    ERR_clear_error();
+    return ext != NULL;
+}
+
+/* ---- validation (the admin API) ---------------------------------------- */
+
+typedef struct {
+    apr_pool_t *p;
+    apr_array_header_t *msgs;
+    int n;
+} report_t;
+
+static void report(report_t *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void report(report_t *r, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    APR_ARRAY_PUSH(r->msgs, const char *) = apr_pvsprintf(r->p, fmt, ap);
+    va_end(ap);
+    r->n++;
+}
+
+static int check_key_type(void *baton, const char *item)
+{
+    char *name = key_type_name(item);
+
+    if (name == NULL)
+        report(baton, "allowedKeyTypes: '%s' is not a key type of this OpenSSL",
+               item);
+    free(name);
+    return 1;
+}
+
+static int check_key_usage(void *baton, const char *item)
+{
+    if (strcmp(item, "critical") != 0 && !ext_parses(NID_key_usage, item))
+        report(baton, "keyUsage '%s' is unknown", item);
+    return 1;
+}
+
+static int check_eku(void *baton, const char *item)
+{
+    ASN1_OBJECT *o = OBJ_txt2obj(item, 0);
+
+    if (o == NULL || !ext_parses(NID_ext_key_usage, item))
+        report(baton, "extendedKeyUsage '%s' is neither a name nor an OID", item);
+    ASN1_OBJECT_free(o);
+    ERR_clear_error();
+    return 1;
+}
+
+/* Each item alone, then the whole value as issuance makes it. */
+static void check_ext(report_t *r, int nid, const char *field,
+                      const char *value, item_fn *item_check)
+{
+    int before = r->n;
+
+    if (value == NULL || *value == '\0')
+        return;
+    each_item(value, item_check, r);
+    if (r->n == before && !ext_parses(nid, value))
+        report(r, "%s '%s' is not an extension OpenSSL can make", field, value);
+}
+
+int cmp_policy_validate(apr_pool_t *p, const cmp_policy_spec_t *spec,
+                        apr_array_header_t *msgs)
+{
+    report_t r = {p, msgs, 0};
+    regex_t re;
+
+    if (spec->validity_days != CMP_POLICY_UNSET
+            && (spec->validity_days < 1 || spec->validity_days > CMP_POLICY_MAX_DAYS))
+        report(&r, "validityDays must be 1..%d", CMP_POLICY_MAX_DAYS);
+    if (spec->min_security_bits != CMP_POLICY_UNSET
+            && (spec->min_security_bits < 0 || spec->min_security_bits > 256))
+        report(&r, "minSecurityBits must be 0..256");
+    if (spec->key_types != NULL)
+        each_item(spec->key_types, check_key_type, &r);
+    if (spec->subject_pattern != NULL && *spec->subject_pattern != '\0') {
+        if (regcomp(&re, spec->subject_pattern, REG_EXTENDED | REG_NOSUB) != 0)
+            report(&r, "subjectPattern is not a valid POSIX extended regular "
+                   "expression");
+        else
+            regfree(&re);
+    }
+    check_ext(&r, NID_key_usage, "keyUsage", spec->key_usage, check_key_usage);
+    check_ext(&r, NID_ext_key_usage, "extendedKeyUsage", spec->ext_key_usage,
+              check_eku);
+    return r.n;
+}
+
+/* ---- the loaded policy (the CMP path) ------------------------------------ */
+
+static int add_key_type(void *baton, const char *item)
+{
+    cmp_policy_t *pol = baton;
+    char *name = key_type_name(item);
+
+    /* a type this OpenSSL does not know matches no key */
+    if (name == NULL && (name = strdup(item)) == NULL)
+        return 0;
+    pol->key_types[pol->n_key_types++] = name;
+    return 1;
+}
+
 static int split_key_types(cmp_policy_t *pol, const char *list)
 {
-    char *copy, *tok, *save = NULL;
     int n = 1;
     const char *c;
 
     for (c = list; *c; c++)
         n += *c == ',';
     pol->key_types = calloc((size_t)n, sizeof(char *));
-    if (pol->key_types == NULL || (copy = strdup(list)) == NULL)
-        return 0;
-    for (tok = strtok_r(copy, ", ", &save); tok != NULL;
-         tok = strtok_r(NULL, ", ", &save))
-        pol->key_types[pol->n_key_types++] = strdup(tok);
-    free(copy);
-    return 1;
+    return pol->key_types != NULL && each_item(list, add_key_type, pol);
 }
 
 static int push_conf_ext(cmp_policy_t *pol, int nid, const char *value)
@@ -63,24 +209,22 @@ static void make_exts(cmp_policy_t *pol)
     }
 }
 
-int cmp_policy_init(cmp_policy_t *pol, int validity_days, const char *key_types,
-                    int min_security_bits, const char *subject_pattern,
-                    int allow_san, const char *key_usage,
-                    const char *ext_key_usage, const char **why)
+int cmp_policy_init(cmp_policy_t *pol, const cmp_policy_spec_t *spec,
+                    const char **why)
 {
     memset(pol, 0, sizeof(*pol));
-    pol->validity_days = validity_days;
-    pol->min_security_bits = min_security_bits;
-    pol->allow_san = allow_san;
-    pol->key_usage = dupstr(key_usage);
-    pol->ext_key_usage = dupstr(ext_key_usage);
+    pol->validity_days = spec->validity_days;
+    pol->min_security_bits = spec->min_security_bits;
+    pol->allow_san = spec->allow_san;
+    pol->key_usage = dupstr(spec->key_usage);
+    pol->ext_key_usage = dupstr(spec->ext_key_usage);
     make_exts(pol);
-    if (!split_key_types(pol, key_types != NULL ? key_types : "")) {
+    if (!split_key_types(pol, spec->key_types != NULL ? spec->key_types : "")) {
         *why = "out of memory";
         return 0;
     }
-    if (subject_pattern != NULL && *subject_pattern != '\0') {
-        if (regcomp(&pol->subject_re, subject_pattern,
+    if (spec->subject_pattern != NULL && *spec->subject_pattern != '\0') {
+        if (regcomp(&pol->subject_re, spec->subject_pattern,
                     REG_EXTENDED | REG_NOSUB) != 0) {
             *why = "subject_pattern is not a valid regular expression";
             return 0;

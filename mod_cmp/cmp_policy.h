@@ -2,8 +2,11 @@
 #ifndef CMP_POLICY_H
 #define CMP_POLICY_H
 
+#include <limits.h>
 #include <regex.h>
 #include <stddef.h>
+#include <apr_pools.h>
+#include <apr_tables.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -26,11 +29,35 @@ typedef struct {
     char bad_ext[160];
 } cmp_policy_t;
 
-/* key_types is a comma-separated list. Strings are copied (malloc). */
-int cmp_policy_init(cmp_policy_t *pol, int validity_days, const char *key_types,
-                    int min_security_bits, const char *subject_pattern,
-                    int allow_san, const char *key_usage,
-                    const char *ext_key_usage, const char **why);
+/* An RA Profile's policy as the database holds it (ra_profile's columns in
+ * text form). The same rules read it for the admin API, which refuses what
+ * they refuse before it is stored, and for the CMP path, which loads it. */
+typedef struct {
+    int validity_days;            /* 1..36500 */
+    int min_security_bits;        /* 0..256 */
+    const char *key_types;        /* comma-separated OpenSSL key type names */
+    const char *subject_pattern;  /* POSIX ERE on the RFC 2253 subject */
+    int allow_san;
+    const char *key_usage;        /* X509v3 value: "critical,digitalSignature" */
+    const char *ext_key_usage;    /* names or OIDs, comma-separated; "" none */
+} cmp_policy_spec_t;
+
+#define CMP_POLICY_MAX_DAYS 36500
+#define CMP_POLICY_UNSET INT_MIN   /* a number not given */
+
+/* What is wrong with the given fields of spec (a NULL string or a
+ * CMP_POLICY_UNSET number is not given, and not checked): one message per problem, naming
+ * the RA Profile field, appended to msgs (const char *, from p). Returns
+ * the number of messages added. */
+int cmp_policy_validate(apr_pool_t *p, const cmp_policy_spec_t *spec,
+                        apr_array_header_t *msgs);
+
+/* Makes the policy of a stored spec (every field given). Key type names
+ * are OpenSSL's, aliases included. A subject pattern that does not compile
+ * fails (*why); an extension value that does not parse fails only at
+ * issuance, named in bad_ext, so that the rest of a CMP Profile serves. */
+int cmp_policy_init(cmp_policy_t *pol, const cmp_policy_spec_t *spec,
+                    const char **why);
 void cmp_policy_clear(cmp_policy_t *pol);
 
 /* CMP_E_NONE when the request fits; else the reason, with detail in why. */

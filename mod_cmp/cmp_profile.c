@@ -116,23 +116,6 @@ static X509 *one_cert(const unsigned char *der, size_t len)
     return der != NULL ? d2i_X509(NULL, &q, (long)len) : NULL;
 }
 
-static EVP_PKEY *secret_key(const cmp_secret_key_t *k, const char *label,
-                            const unsigned char *enc, size_t len)
-{
-    unsigned char *plain = NULL;
-    size_t n = 0;
-    const unsigned char *q;
-    EVP_PKEY *pkey = NULL;
-
-    if (enc == NULL || cmp_secret_decrypt(k, label, enc, len, &plain, &n)
-                           != APR_SUCCESS)
-        return NULL;
-    q = plain;
-    pkey = d2i_AutoPrivateKey(NULL, &q, (long)n);
-    cmp_secret_free(plain, n);
-    return pkey;
-}
-
 static char *col(const PGresult *r, int c)
 {
     return PQgetisnull(r, 0, c) ? NULL : strdup(PQgetvalue(r, 0, c));
@@ -168,7 +151,7 @@ static apr_status_t load_cmp(cmp_profile_t *pr, apr_pool_t *p, PGconn *c,
         return APR_EINVAL;
     }
     if ((b = cmp_db_bytea(p, r, 0, 6, &n)) != NULL
-            && (pr->signer_key = secret_key(key, CMP_LABEL_SIGNING_KEY, b, n))
+            && (pr->signer_key = cmp_secret_unseal_key(key, CMP_LABEL_SIGNING_KEY, b, n))
                    == NULL) {
         *why = "signing key does not decrypt or parse";
         return APR_EINVAL;
@@ -203,16 +186,20 @@ static apr_status_t load_ra(cmp_profile_t *pr, apr_pool_t *p, PGconn *c,
                             const char **why)
 {
     PGresult *r;
+    cmp_policy_spec_t spec;
     apr_status_t rv = cmp_store_load(p, c, "cmp_load_ra", pr->ra_id, &r);
 
     if (rv != APR_SUCCESS)
         return rv;
     pr->ra_name = col(r, 0);
-    if (!cmp_policy_init(&pr->policy, (int)cmp_db_ll(r, 0, 1),
-                         PQgetvalue(r, 0, 2), (int)cmp_db_ll(r, 0, 3),
-                         PQgetisnull(r, 0, 4) ? NULL : PQgetvalue(r, 0, 4),
-                         cmp_db_bool(r, 0, 5), PQgetvalue(r, 0, 6),
-                         PQgetvalue(r, 0, 7), why))
+    spec.validity_days = (int)cmp_db_ll(r, 0, 1);
+    spec.key_types = PQgetvalue(r, 0, 2);
+    spec.min_security_bits = (int)cmp_db_ll(r, 0, 3);
+    spec.subject_pattern = PQgetisnull(r, 0, 4) ? NULL : PQgetvalue(r, 0, 4);
+    spec.allow_san = cmp_db_bool(r, 0, 5);
+    spec.key_usage = PQgetvalue(r, 0, 6);
+    spec.ext_key_usage = PQgetvalue(r, 0, 7);
+    if (!cmp_policy_init(&pr->policy, &spec, why))
         return APR_EINVAL;
     return APR_SUCCESS;
 }
@@ -245,7 +232,7 @@ static apr_status_t load_authority(cmp_profile_t *pr, apr_pool_t *p, PGconn *c,
         return APR_EINVAL;
     }
     b = cmp_db_bytea(p, r, 0, 3, &n);
-    pr->ca.key = secret_key(key, CMP_LABEL_CA_KEY, b, n);
+    pr->ca.key = cmp_secret_unseal_key(key, CMP_LABEL_CA_KEY, b, n);
     if (pr->ca.key == NULL || !X509_check_private_key(pr->ca.cert, pr->ca.key)) {
         *why = "CA key does not decrypt, parse or match the CA certificate";
         return APR_EINVAL;
@@ -370,4 +357,13 @@ apr_status_t cmp_profile_get(cmp_profile_cache_t *cache, apr_pool_t *p,
     apr_pool_cleanup_register(p, ref, ref_cleanup, apr_pool_cleanup_null);
     *out = pr;
     return APR_SUCCESS;
+}
+
+int cmp_name_valid(const char *s)
+{
+    size_t n = strlen(s);
+
+    return n > 0 && n <= 255
+           && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                        "0123456789-._~") == n;
 }

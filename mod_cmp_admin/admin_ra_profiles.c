@@ -1,13 +1,13 @@
 /* RA Profiles: /raProfiles and /authorities/{uuid}/raProfiles, with the
  * certificate policy and the CMP protocol activation. */
-#include <regex.h>
+#include <limits.h>
 #include <string.h>
 
 #include <apr_strings.h>
-#include <openssl/evp.h>
-#include <openssl/objects.h>
 
 #include "admin.h"
+#include "cmp_profile.h"
+#include "cmp_policy.h"
 
 #define RA_JSON \
     "json_build_object('uuid', r.uuid, 'name', r.name, 'description', " \
@@ -24,12 +24,6 @@
 #define RA_FROM \
     " FROM ra_profile r JOIN authority a ON a.id = r.authority_id " \
     "LEFT JOIN cmp_profile c ON c.id = r.cmp_profile_id "
-
-static const char *const key_usages[] = {
-    "digitalSignature", "nonRepudiation", "keyEncipherment", "dataEncipherment",
-    "keyAgreement", "keyCertSign", "cRLSign", "encipherOnly", "decipherOnly",
-    NULL
-};
 
 static void list_all(admin_req_t *rq, admin_resp_t *rs)
 {
@@ -99,14 +93,6 @@ typedef struct {
     int clear_pattern;
 } policy_in_t;
 
-static int known_key_type(const char *t)
-{
-    EVP_KEYMGMT *km = EVP_KEYMGMT_fetch(NULL, t, NULL);
-
-    EVP_KEYMGMT_free(km);
-    return km != NULL;
-}
-
 static const char *joined(admin_req_t *rq, apr_array_header_t *a,
                           const char *prefix)
 {
@@ -127,97 +113,62 @@ static int read_strs(admin_req_t *rq, admin_resp_t *rs, const char *key,
                             "an array of strings");
 }
 
-static void check_key_usage(admin_req_t *rq, apr_array_header_t *ku,
-                            json_t *errs, policy_in_t *in)
+/* A JSON number as an int for the policy: one out of int's range stays out
+ * of every range the policy allows. */
+static int read_number(admin_req_t *rq, admin_resp_t *rs, const char *key,
+                       int *out, const char **text)
 {
-    int i, j;
+    long long v = 0;
+    int got = cmp_json_int(rq->body, key, &v);
 
-    for (i = 0; i < ku->nelts; i++) {
-        const char *u = APR_ARRAY_IDX(ku, i, const char *);
-
-        for (j = 0; key_usages[j] != NULL && strcmp(key_usages[j], u) != 0; j++)
-            ;
-        if (key_usages[j] == NULL)
-            json_array_append_new(errs, json_sprintf("keyUsage '%s' is unknown", u));
+    *out = CMP_POLICY_UNSET;
+    if (admin_type_error(rq, rs, got, key, "a number"))
+        return 1;
+    if (got == 1) {
+        *out = v < -1 ? -1 : v > INT_MAX ? INT_MAX : (int)v;
+        *text = apr_psprintf(rq->p, "%d", *out);
     }
-    in->key_usage = ku->nelts > 0 ? joined(rq, ku, "critical") : "";
+    return 0;
 }
 
-static void check_eku(admin_req_t *rq, apr_array_header_t *eku, json_t *errs,
-                      policy_in_t *in)
-{
-    int i;
-
-    for (i = 0; i < eku->nelts; i++) {
-        const char *u = APR_ARRAY_IDX(eku, i, const char *);
-        ASN1_OBJECT *o = strchr(u, ',') == NULL ? OBJ_txt2obj(u, 0) : NULL;
-
-        if (o == NULL)
-            json_array_append_new(errs, json_sprintf("extendedKeyUsage '%s' is "
-                                                     "neither a name nor an OID", u));
-        ASN1_OBJECT_free(o);
-    }
-    in->eku = joined(rq, eku, "");
-}
-
+/* The JSON fields in the stored format, then the core's rules over them
+ * (the same that load the policy for CMP): what they refuse, errs lists. */
 static int read_policy(admin_req_t *rq, admin_resp_t *rs, json_t *errs,
                        policy_in_t *in)
 {
-    long long days = 0, bits = 0;
-    int san = 0, got;
-    apr_array_header_t *types, *ku, *eku;
+    cmp_policy_spec_t spec;
+    apr_array_header_t *types, *ku, *eku, *msgs;
     const char *pattern = NULL;
-    regex_t re;
+    int san = 0, got, i;
 
     memset(in, 0, sizeof(*in));
+    memset(&spec, 0, sizeof(spec));
     if (admin_type_error(rq, rs, cmp_json_str(rq->body, "description", &in->description), "description", "a string")
-            || admin_type_error(rq, rs, got = cmp_json_int(rq->body, "validityDays", &days), "validityDays", "a number"))
-        return 1;
-    if (got == 1) {
-        if (days < 1 || days > 36500)
-            json_array_append_new(errs, json_string("validityDays must be 1..36500"));
-        in->validity = apr_psprintf(rq->p, "%" APR_INT64_T_FMT, (apr_int64_t)days);
-    }
-    if (admin_type_error(rq, rs, got = cmp_json_int(rq->body, "minSecurityBits", &bits), "minSecurityBits", "a number"))
-        return 1;
-    if (got == 1) {
-        if (bits < 0 || bits > 256)
-            json_array_append_new(errs, json_string("minSecurityBits must be 0..256"));
-        in->min_bits = apr_psprintf(rq->p, "%" APR_INT64_T_FMT, (apr_int64_t)bits);
-    }
-    if (admin_type_error(rq, rs, got = cmp_json_bool(rq->body, "allowSubjectAltName", &san), "allowSubjectAltName", "a boolean"))
+            || read_number(rq, rs, "validityDays", &spec.validity_days, &in->validity)
+            || read_number(rq, rs, "minSecurityBits", &spec.min_security_bits, &in->min_bits)
+            || admin_type_error(rq, rs, got = cmp_json_bool(rq->body, "allowSubjectAltName", &san), "allowSubjectAltName", "a boolean"))
         return 1;
     if (got == 1)
         in->allow_san = san ? "true" : "false";
     if (admin_type_error(rq, rs, got = cmp_json_str(rq->body, "subjectPattern", &pattern), "subjectPattern", "a string"))
         return 1;
-    if (got == 1 && *pattern) {
-        if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
-            json_array_append_new(errs, json_string("subjectPattern is not a valid "
-                                                    "POSIX extended regular expression"));
-        else
-            regfree(&re);
-        in->pattern = pattern;
-    } else if (got == 1 || json_is_null(json_object_get(rq->body, "subjectPattern"))) {
+    if (got == 1 && *pattern)
+        in->pattern = spec.subject_pattern = pattern;
+    else if (got == 1 || json_is_null(json_object_get(rq->body, "subjectPattern")))
         in->clear_pattern = 1;
-    }
     if (read_strs(rq, rs, "allowedKeyTypes", &types) || read_strs(rq, rs, "keyUsage", &ku)
             || read_strs(rq, rs, "extendedKeyUsage", &eku))
         return 1;
-    if (types != NULL) {
-        int i;
-
-        for (i = 0; i < types->nelts; i++)
-            if (!known_key_type(APR_ARRAY_IDX(types, i, const char *)))
-                json_array_append_new(errs, json_sprintf("allowedKeyTypes: '%s' is "
-                                      "not a key type of this OpenSSL",
-                                      APR_ARRAY_IDX(types, i, const char *)));
-        in->key_types = joined(rq, types, "");
-    }
+    if (types != NULL)
+        in->key_types = spec.key_types = joined(rq, types, "");
     if (ku != NULL)
-        check_key_usage(rq, ku, errs, in);
+        in->key_usage = spec.key_usage = ku->nelts > 0 ? joined(rq, ku, "critical") : "";
     if (eku != NULL)
-        check_eku(rq, eku, errs, in);
+        in->eku = spec.ext_key_usage = joined(rq, eku, "");
+    msgs = apr_array_make(rq->p, 4, sizeof(const char *));
+    cmp_policy_validate(rq->p, &spec, msgs);
+    for (i = 0; i < msgs->nelts; i++)
+        json_array_append_new(errs, json_string(APR_ARRAY_IDX(msgs, i, const char *)));
     return 0;
 }
 
@@ -232,7 +183,7 @@ static void create(admin_req_t *rq, admin_resp_t *rs)
             || admin_type_error(rq, rs, cmp_json_str(rq->body, "name", &name), "name", "a string")
             || read_policy(rq, rs, errs, &in))
         return;
-    if (name == NULL || !admin_is_name(name))
+    if (name == NULL || !cmp_name_valid(name))
         json_array_insert_new(errs, 0, json_string("name is required and may hold "
                                                    "only A-Z a-z 0-9 - . _ ~"));
     if (json_array_size(errs) > 0) {

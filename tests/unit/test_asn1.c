@@ -135,7 +135,7 @@ START_TEST(rr_reason_and_signature)
     OSSL_CMP_CTX *ctx = client(NULL);
     cmp_view_t *v;
 
-    ck_assert(cmp_policy_init(&pol, 5, "", 0, NULL, 1, "digitalSignature", "", &why));
+    ck_assert(unit_policy(&pol, 5, "", 0, NULL, 1, "digitalSignature", "", &why));
     ck_assert_int_eq(cmp_issue_build(&ca, &pol, subj, spki, NULL, NULL, &cert), APR_SUCCESS);
     cert = unit_reparse(cert);
     /* signed by the holder, revoking its own certificate, reason 1 */

@@ -17,7 +17,7 @@ static void issue_with(const char *ca_type, const char *ee_type)
     X509_STORE *store = X509_STORE_new();
     X509_STORE_CTX *vctx = X509_STORE_CTX_new();
 
-    ck_assert(cmp_policy_init(&pol, 10, "", 0, NULL, 1,
+    ck_assert(unit_policy(&pol, 10, "", 0, NULL, 1,
                               "critical,digitalSignature", "clientAuth", &why));
     ck_assert_int_eq(cmp_issue_build(&ca, &pol, subj, spki, NULL, NULL, &cert),
                      APR_SUCCESS);
@@ -87,7 +87,7 @@ START_TEST(validity_rules)
     int days = 0, secs = 0;
 
     /* 365 days asked by policy, but the CA ends in 30: clamped */
-    ck_assert(cmp_policy_init(&pol, 365, "", 0, NULL, 1, "digitalSignature", "", &why));
+    ck_assert(unit_policy(&pol, 365, "", 0, NULL, 1, "digitalSignature", "", &why));
     ck_assert_int_eq(cmp_issue_build(&ca, &pol, subj, spki, NULL, NULL, &cert), APR_SUCCESS);
     ck_assert_int_eq(ASN1_TIME_compare(X509_get0_notAfter(cert), X509_get0_notAfter(ca.cert)), 0);
     X509_free(cert);
@@ -99,7 +99,7 @@ START_TEST(validity_rules)
     ASN1_TIME_free(want);
     cmp_policy_clear(&pol);
     /* an invalid key usage in the RA Profile is refused, not ignored */
-    ck_assert(cmp_policy_init(&pol, 5, "", 0, NULL, 1, "notAUsage", "", &why));
+    ck_assert(unit_policy(&pol, 5, "", 0, NULL, 1, "notAUsage", "", &why));
     ck_assert_int_ne(cmp_issue_build(&ca, &pol, subj, spki, NULL, NULL, &cert), APR_SUCCESS);
     ck_assert_ptr_null(cert);
     cmp_policy_clear(&pol);
@@ -113,24 +113,22 @@ END_TEST
 START_TEST(serials)
 {
     int i;
-    char *prev = NULL;
+    const char *prev = NULL;
 
     for (i = 0; i < 50; i++) {
         ASN1_INTEGER *s = cmp_issue_serial();
         BIGNUM *bn = ASN1_INTEGER_to_BN(s, NULL);
-        char *hex = cmp_issue_serial_hex(s);
+        const char *hex = cmp_issue_serial_hex(upool, s);
 
         ck_assert(!BN_is_negative(bn) && !BN_is_zero(bn));
         ck_assert_int_le(BN_num_bits(bn), 127);
         ck_assert_int_ge(BN_num_bits(bn), 100);
         ck_assert(hex[0] != '0');
         ck_assert(prev == NULL || strcmp(prev, hex) != 0);
-        OPENSSL_free(prev);
         prev = hex;
         BN_free(bn);
         ASN1_INTEGER_free(s);
     }
-    OPENSSL_free(prev);
 }
 END_TEST
 
