@@ -25,22 +25,27 @@ WARN       := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes \
               -Wshadow -Wformat-security -Wno-unused-parameter
 SAN        ?=
 CFLAGS     ?= -O2 -g
-# The core is hidden inside the modules: only the module structs (compiled
-# by apxs with default visibility) are exported.
-ALL_CFLAGS := $(CFLAGS) $(SAN) -fPIC -fvisibility=hidden -std=gnu11 $(WARN) \
-              $(APR_CPP) $(APR_INC) -I$(PG_INC) -Imod_cmp
+# The core is one shared library per httpd process (libcmpcore.so.N, beside
+# the modules, found through their RUNPATH $ORIGIN), exporting its cmp_* API
+# (mod_cmp/cmp_core.map); the admin code is hidden inside mod_cmp_admin.so.
+BASE_CFLAGS := $(CFLAGS) $(SAN) -fPIC -std=gnu11 $(WARN) \
+               $(APR_CPP) $(APR_INC) -I$(PG_INC) -Imod_cmp
+ALL_CFLAGS := $(BASE_CFLAGS) -fvisibility=hidden
 CORE_LIBS  := -lssl -lcrypto -lpq -ljansson -lapr-1 -laprutil-1
+CMP_VERSION := $(shell sed -n 's/^\#define CMP_VERSION "\(.*\)"/\1/p' mod_cmp/cmp_version.h)
+CORE_SONAME := libcmpcore.so.$(firstword $(subst ., ,$(CMP_VERSION)))
 
 CORE_SRCS  := $(sort $(wildcard mod_cmp/cmp_*.c))
 CORE_OBJS  := $(patsubst mod_cmp/%.c,$(BUILD)/core/%.o,$(CORE_SRCS))
 CORE_LIB   := $(BUILD)/libcmpcore.a
+CORE_SO    := $(BUILD)/$(CORE_SONAME)
 ADMIN_SRCS := $(sort $(wildcard mod_cmp_admin/admin_*.c))
 ADMIN_OBJS := $(patsubst mod_cmp_admin/%.c,$(BUILD)/admin/%.o,$(ADMIN_SRCS)) \
               $(BUILD)/admin/openapi_json.o
 ADMIN_LIB  := $(BUILD)/libcmpadmin.a
-MODULES    := $(BUILD)/mod_cmp.so $(BUILD)/mod_cmp_admin.so
+MODULES    := $(CORE_SO) $(BUILD)/mod_cmp.so $(BUILD)/mod_cmp_admin.so
 TOOLS      := $(BUILD)/cmpadm
-TEST_TOOLS := $(BUILD)/cmpclient $(BUILD)/cmpbench
+TEST_TOOLS := $(BUILD)/cmpclient $(BUILD)/cmpbench $(BUILD)/skew/mod_cmp_admin.so
 UNIT_BIN   := $(BUILD)/unit_tests
 
 .PHONY: all deps run start stop test unit integration bench clean install
@@ -53,7 +58,7 @@ deps:
 $(BUILD)/core/%.o: mod_cmp/%.c $(wildcard mod_cmp/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(ALL_CFLAGS) -c $< -o $@
+	@$(CC) $(BASE_CFLAGS) -c $< -o $@
 
 $(BUILD)/admin/%.o: mod_cmp_admin/%.c $(wildcard mod_cmp_admin/*.h) $(wildcard mod_cmp/*.h)
 	@mkdir -p $(dir $@)
@@ -77,23 +82,39 @@ $(CORE_LIB): $(CORE_OBJS)
 	@echo "  AR      $@"
 	@ar rcs $@ $^
 
-# The modules are compiled by apxs (libtool) against Debian's apache2-dev and
-# link the core library statically; only the module symbol is exported.
-$(BUILD)/mod_cmp.so: mod_cmp/mod_cmp.c mod_cmp/mod_cmp_private.h $(CORE_LIB)
-	@mkdir -p $(BUILD)/apxs
-	@echo "  APXS    $@"
-	@cp mod_cmp/mod_cmp.c $(BUILD)/apxs/mod_cmp.c
-	@cd $(BUILD)/apxs && $(APXS) -c -o mod_cmp.la $(addprefix -Wc$(comma),$(WARN) $(SAN) -I../../mod_cmp -I$(PG_INC)) \
-	    $(if $(SAN),-Wl$(comma)$(SAN)) mod_cmp.c ../libcmpcore.a $(CORE_LIBS) >mod_cmp.log 2>&1 || { cat mod_cmp.log; false; }
-	@cp $(BUILD)/apxs/.libs/mod_cmp.so $@.tmp && mv $@.tmp $@
+$(CORE_SO): $(CORE_OBJS) mod_cmp/cmp_core.map
+	@echo "  LD      $@"
+	@$(CC) -shared $(SAN) -Wl,-soname,$(CORE_SONAME) -Wl,--version-script=mod_cmp/cmp_core.map \
+	    -Wl,-z,defs $(CORE_OBJS) $(CORE_LIBS) -o $@.tmp && mv $@.tmp $@
+	@ln -sf $(CORE_SONAME) $(BUILD)/libcmpcore.so
 
-$(BUILD)/mod_cmp_admin.so: mod_cmp_admin/mod_cmp_admin.c $(ADMIN_LIB) $(CORE_LIB)
-	@mkdir -p $(BUILD)/apxs
+# The modules are compiled by apxs (libtool) against Debian's apache2-dev and
+# link the core library dynamically; only the module symbol is exported.
+# apxs-module DIR NAME SOURCE EXTRA-CFLAGS EXTRA-LIBS
+define apxs-module
+	@mkdir -p $(1)
 	@echo "  APXS    $@"
-	@cp mod_cmp_admin/mod_cmp_admin.c $(BUILD)/apxs/mod_cmp_admin.c
-	@cd $(BUILD)/apxs && $(APXS) -c -o mod_cmp_admin.la $(addprefix -Wc$(comma),$(WARN) $(SAN) -I../../mod_cmp -I../../mod_cmp_admin -I$(PG_INC)) \
-	    $(if $(SAN),-Wl$(comma)$(SAN)) mod_cmp_admin.c ../libcmpadmin.a ../libcmpcore.a $(CORE_LIBS) >mod_cmp_admin.log 2>&1 || { cat mod_cmp_admin.log; false; }
-	@cp $(BUILD)/apxs/.libs/mod_cmp_admin.so $@.tmp && mv $@.tmp $@
+	@cp $(3) $(1)/$(2).c
+	@cd $(1) && $(APXS) -c -o $(2).la $(addprefix -Wc$(comma),$(WARN) $(SAN) -I$(CURDIR)/mod_cmp -I$(PG_INC) $(4)) \
+	    $(if $(SAN),-Wl$(comma)$(SAN)) '-Wl,-Wl,-rpath,\$$ORIGIN' $(2).c $(5) -L$(CURDIR)/$(BUILD) -lcmpcore $(CORE_LIBS) \
+	    >$(2).log 2>&1 || { cat $(2).log; false; }
+	@cp $(1)/.libs/$(2).so $@.tmp && mv $@.tmp $@
+endef
+
+$(BUILD)/mod_cmp.so: mod_cmp/mod_cmp.c mod_cmp/mod_cmp_private.h $(wildcard mod_cmp/*.h) $(CORE_SO)
+	$(call apxs-module,$(BUILD)/apxs,mod_cmp,mod_cmp/mod_cmp.c,,)
+
+$(BUILD)/mod_cmp_admin.so: mod_cmp_admin/mod_cmp_admin.c $(ADMIN_LIB) $(CORE_SO)
+	$(call apxs-module,$(BUILD)/apxs,mod_cmp_admin,mod_cmp_admin/mod_cmp_admin.c,-I$(CURDIR)/mod_cmp_admin,$(CURDIR)/$(ADMIN_LIB))
+
+# The test of the version handshake: an admin module built as another
+# version (the same source, CMP_MODULE_VERSION set before it).
+$(BUILD)/skew/mod_cmp_admin.c: mod_cmp_admin/mod_cmp_admin.c
+	@mkdir -p $(dir $@)
+	@{ echo '#define CMP_MODULE_VERSION "0.0.0-skew"'; echo '#line 1 "mod_cmp_admin.c"'; cat $<; } >$@
+
+$(BUILD)/skew/mod_cmp_admin.so: $(BUILD)/skew/mod_cmp_admin.c $(ADMIN_LIB) $(CORE_SO)
+	$(call apxs-module,$(BUILD)/apxs-skew,mod_cmp_admin,$<,-I$(CURDIR)/mod_cmp_admin,$(CURDIR)/$(ADMIN_LIB))
 
 $(BUILD)/cmpadm: tools/cmpadm.c $(CORE_LIB)
 	@echo "  LD      $@"
@@ -143,7 +164,7 @@ bench: deps all $(BUILD)/cmpbench
 # then: a2enmod cmp cmp_admin (after editing mods-available/cmp.conf).
 LIBEXECDIR := $(shell $(APXS) -q LIBEXECDIR 2>/dev/null)
 install: all
-	install -m 644 $(BUILD)/mod_cmp.so $(BUILD)/mod_cmp_admin.so $(DESTDIR)$(LIBEXECDIR)/
+	install -m 644 $(CORE_SO) $(BUILD)/mod_cmp.so $(BUILD)/mod_cmp_admin.so $(DESTDIR)$(LIBEXECDIR)/
 	install -m 644 conf/cmp.load conf/cmp_admin.load conf/cmp_admin.conf $(DESTDIR)/etc/apache2/mods-available/
 	test -e $(DESTDIR)/etc/apache2/mods-available/cmp.conf || install -m 644 conf/cmp.conf $(DESTDIR)/etc/apache2/mods-available/
 	install -m 755 $(BUILD)/cmpadm $(DESTDIR)/usr/local/bin/

@@ -21,14 +21,17 @@
 #include <mod_watchdog.h>
 #include <util_filter.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 
 #define CMP_DECLARES_MODULE
 #include "cmp_db.h"
 #include "cmp_err.h"
+#include "cmp_profile.h"
 #include "cmp_secret.h"
 #include "cmp_server.h"
 #include "cmp_store.h"
+#include "cmp_version.h"
 #include "mod_cmp.h"
 #include "mod_cmp_private.h"
 
@@ -45,6 +48,7 @@ typedef struct {
     const char *key_file;
     int max_conns;
     int sweep_seconds;
+    int core_skew;               /* the core library is of another version */
     cmp_secret_key_t *key;       /* loaded in post_config, before fork */
     cmp_server_t *server;        /* per process, made in child_init */
     cmp_shared_t shared;         /* what mod_cmp_admin uses, per process */
@@ -192,31 +196,29 @@ static void connect_core_log(server_rec *s)
 
 static int check_schema(apr_pool_t *p, server_rec *s, const char *conninfo)
 {
-    PGconn *conn = PQconnectdb(conninfo);
-    PGresult *r = NULL;
-    int version = -1, ok = 0;
+    int version = -1;
+    const char *why = NULL;
+    apr_status_t rv = cmp_store_read_schema(p, conninfo, &version, &why);
 
-    if (PQstatus(conn) != CONNECTION_OK) {
+    if (rv == APR_ECONNREFUSED) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, CMPLOGNO(10001)
-                     "cannot connect to the CMP database: %s",
-                     PQerrorMessage(conn));
-        goto out;
+                     "cannot connect to the CMP database: %s", why);
+        return 0;
     }
-    r = PQexec(conn, "SELECT coalesce(max(version), 0) FROM schema_version");
-    if (PQresultStatus(r) == PGRES_TUPLES_OK)
-        version = atoi(PQgetvalue(r, 0, 0));
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, CMPLOGNO(10018)
+                     "cannot read the schema version of the CMP database (%s): "
+                     "apply the migrations in sql/ (scripts/db-migrate.sh)", why);
+        return 0;
+    }
     if (version != CMP_SCHEMA_VERSION) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, CMPLOGNO(10002)
                      "the CMP database schema is version %d, this mod_cmp "
                      "needs %d: apply the migrations in sql/ "
                      "(scripts/db-migrate.sh)", version, CMP_SCHEMA_VERSION);
-        goto out;
+        return 0;
     }
-    ok = 1;
-out:
-    PQclear(r);
-    PQfinish(conn);
-    return ok;
+    return 1;
 }
 
 static apr_status_t sweep_cb(int state, void *data, apr_pool_t *pool)
@@ -280,6 +282,18 @@ static int cmp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     /* The first pass only checks the configuration. */
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
         return OK;
+    c->core_skew = strcmp(cmp_core_version(), CMP_MODULE_VERSION) != 0;
+    if (c->core_skew) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, CMPLOGNO(10016)
+                     "mod_cmp %s cannot run with the mod_cmp core library %s: "
+                     "install the modules and libcmpcore from one build; CMP "
+                     "endpoints answer 503", CMP_MODULE_VERSION,
+                     cmp_core_version());
+        return OK;
+    }
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, CMPLOGNO(10017)
+                 "mod_cmp %s with its core library %s, %s", CMP_MODULE_VERSION,
+                 cmp_core_version(), OpenSSL_version(OPENSSL_VERSION));
     if (c->conninfo == NULL) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CMPLOGNO(10006)
                      "CMPDatabase is not set: CMP endpoints answer 503");
@@ -317,7 +331,7 @@ static void cmp_child_init(apr_pool_t *pchild, server_rec *s)
     int threads = 1;
     apr_status_t rv;
 
-    if (c->conninfo == NULL || c->key == NULL)
+    if (c->conninfo == NULL || c->key == NULL || c->core_skew)
         return;
     connect_core_log(s);
     ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
@@ -343,15 +357,6 @@ static void cmp_child_init(apr_pool_t *pchild, server_rec *s)
 
 /* ---- the handler ----------------------------------------------------------- */
 
-static int valid_name(const char *s)
-{
-    size_t n = strlen(s);
-
-    return n > 0 && n <= 255 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                          "abcdefghijklmnopqrstuvwxyz"
-                                          "0123456789-._~") == n;
-}
-
 /* Which profile the URL names; 0 when the URL is none of ours. */
 static int route_of(request_rec *r, const cmp_dir_conf_t *dc, cmp_route_e *route,
                     const char **name)
@@ -371,7 +376,7 @@ static int route_of(request_rec *r, const cmp_dir_conf_t *dc, cmp_route_e *route
         *name = ap_getword(r->pool, &m, '/');    /* "" */
         *name = ap_getword(r->pool, &m, '/');    /* "p" */
         *name = ap_getword(r->pool, &m, '/');
-        return valid_name(*name) && strchr(m, '/') == NULL;
+        return cmp_name_valid(*name) && strchr(m, '/') == NULL;
     }
     if ((m = strstr(u, "/protocols/cmp/")) == NULL)
         return 0;
@@ -383,7 +388,7 @@ static int route_of(request_rec *r, const cmp_dir_conf_t *dc, cmp_route_e *route
         *route = CMP_ROUTE_CMP_PROFILE;
     }
     *name = m;
-    return valid_name(m);
+    return cmp_name_valid(m);
 }
 
 static int is_pkixcmp(const char *ct)

@@ -19,6 +19,7 @@
 #include <http_config.h>
 #include <http_core.h>
 #include <http_log.h>
+#include <http_main.h>
 #include <http_protocol.h>
 #include <http_request.h>
 #include <http_ssl.h>
@@ -28,6 +29,7 @@
 
 #include "admin.h"
 #include "cmp_log.h"
+#include "cmp_version.h"
 #include "mod_cmp.h"
 
 #define ADMIN_HANDLER "cmp-admin"
@@ -37,6 +39,9 @@
 module AP_MODULE_DECLARE_DATA cmp_admin_module;
 
 static APR_OPTIONAL_FN_TYPE(cmp_shared) *get_shared;
+/* Set at each start: the core library is of another version than this
+ * module, which then answers 503. */
+static int core_skew;
 
 static const char *actor_of(request_rec *r)
 {
@@ -164,17 +169,6 @@ static apr_table_t *query_args(request_rec *r)
     return t;
 }
 
-static apr_array_header_t *segments(request_rec *r, const char *path)
-{
-    apr_array_header_t *a = apr_array_make(r->pool, 8, sizeof(const char *));
-    char *copy = apr_pstrdup(r->pool, path), *seg, *save = NULL;
-
-    for (seg = apr_strtok(copy, "/", &save); seg != NULL;
-         seg = apr_strtok(NULL, "/", &save))
-        APR_ARRAY_PUSH(a, const char *) = seg;
-    return a;
-}
-
 /* Same scheme, host and port as the request itself, or no Origin at all. */
 static int same_origin(request_rec *r)
 {
@@ -240,6 +234,11 @@ static int admin_handler(request_rec *r)
         if (cmp_json_parse(r->pool, body, len, &rq.body, &why) != APR_SUCCESS)
             return problem(r, HTTP_BAD_REQUEST, why);
     }
+    if (core_skew)
+        return problem(r, HTTP_SERVICE_UNAVAILABLE,
+                       apr_psprintf(r->pool, "mod_cmp_admin %s cannot run with "
+                                    "the mod_cmp core library %s",
+                                    CMP_MODULE_VERSION, cmp_core_version()));
     shared = get_shared != NULL ? get_shared() : NULL;
     if (shared == NULL) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CMPLOGNO(10601) "mod_cmp is not "
@@ -250,7 +249,7 @@ static int admin_handler(request_rec *r)
         return problem(r, HTTP_SERVICE_UNAVAILABLE, "the database is unavailable");
     rq.key = shared->key;
     rq.path = r->uri + strlen(ADMIN_PREFIX);
-    rq.seg = segments(r, rq.path);
+    rq.seg = admin_path_segments(r->pool, rq.path);
     rq.query = query_args(r);
     base = ap_construct_url(r->pool, "", r);
     rq.cmp_base = apr_pstrndup(r->pool, base, strlen(base) > 0 && base[strlen(base) - 1] == '/'
@@ -264,25 +263,34 @@ static int admin_handler(request_rec *r)
     return send_json(r, rs.status, rs.body, rs.location);
 }
 
-/* This module links its own copy of the core library: connect its log. */
-static void core_log(void *baton, cmp_log_level_e level, const char *file,
-                     int line, const char *msg)
+/* The core library is mod_cmp's, one per process (its log goes through
+ * mod_cmp): this module only checks that it was built for the same one. */
+static int admin_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp, server_rec *s)
 {
-    ap_log_error(file, line, APLOG_MODULE_INDEX, (int)level, 0, baton, "%s",
-                 msg);
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
+        return OK;
+    core_skew = strcmp(cmp_core_version(), CMP_MODULE_VERSION) != 0;
+    if (core_skew)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, CMPLOGNO(10603)
+                     "mod_cmp_admin %s cannot run with the mod_cmp core library "
+                     "%s: install the modules and libcmpcore from one build; the "
+                     "admin API answers 503", CMP_MODULE_VERSION, cmp_core_version());
+    else
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, CMPLOGNO(10604)
+                     "mod_cmp_admin %s with the mod_cmp core library %s",
+                     CMP_MODULE_VERSION, cmp_core_version());
+    return OK;
 }
 
 static void admin_child_init(apr_pool_t *p, server_rec *s)
 {
-    int level = ap_get_server_module_loglevel(s, APLOG_MODULE_INDEX);
-
-    cmp_log_set(core_log, s, level > APLOG_DEBUG ? CMP_LOG_DEBUG
-                                                 : (cmp_log_level_e)level);
     get_shared = APR_RETRIEVE_OPTIONAL_FN(cmp_shared);
 }
 
 static void admin_register_hooks(apr_pool_t *p)
 {
+    ap_hook_post_config(admin_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(admin_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(admin_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
