@@ -43,6 +43,7 @@ static const reason_t reasons[CMP_E_MAX] = {
     [CMP_E_DATABASE] = {"database unavailable", OSSL_CMP_PKIFAILUREINFO_systemUnavail},
     [CMP_E_INTERNAL] = {"internal server error", OSSL_CMP_PKIFAILUREINFO_systemFailure},
     [CMP_E_BAD_POP] = {"proof of possession does not verify", OSSL_CMP_PKIFAILUREINFO_badPOP},
+    [CMP_E_BAD_REVOCATION_REASON] = {"revocation reason not allowed", OSSL_CMP_PKIFAILUREINFO_badRequest},
 };
 
 static int err_lib;

@@ -36,6 +36,7 @@ typedef enum {
     CMP_E_DATABASE,
     CMP_E_INTERNAL,
     CMP_E_BAD_POP,              /* (after the others: codes stay as they were) */
+    CMP_E_BAD_REVOCATION_REASON,
     CMP_E_MAX
 } cmp_reason_e;
 

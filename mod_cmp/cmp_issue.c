@@ -5,6 +5,7 @@
 #include <apr_strings.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
@@ -30,23 +31,21 @@ ASN1_INTEGER *cmp_issue_serial(void)
     return serial;
 }
 
-char *cmp_issue_serial_hex(const ASN1_INTEGER *serial)
+const char *cmp_issue_serial_hex(apr_pool_t *p, const ASN1_INTEGER *serial)
 {
     BIGNUM *bn = ASN1_INTEGER_to_BN(serial, NULL);
-    char *hex, *c;
+    char *hex = bn != NULL ? BN_bn2hex(bn) : NULL, *c;
+    const char *out;
 
-    if (bn == NULL)
-        return NULL;
-    hex = BN_bn2hex(bn);
     BN_free(bn);
     if (hex == NULL)
-        return NULL;
+        return "";
     for (c = hex; *c; c++)
         *c = (char)tolower((unsigned char)*c);
     /* BN_bn2hex writes whole bytes; drop a leading zero digit. */
-    if (hex[0] == '0' && hex[1] != '\0')
-        memmove(hex, hex + 1, strlen(hex));
-    return hex;
+    out = apr_pstrdup(p, hex[0] == '0' && hex[1] != '\0' ? hex + 1 : hex);
+    OPENSSL_free(hex);
+    return out;
 }
 
 const char *cmp_issue_name_text(apr_pool_t *p, const X509_NAME *name)
@@ -58,7 +57,7 @@ const char *cmp_issue_name_text(apr_pool_t *p, const X509_NAME *name)
 
     if (b == NULL)
         return out;
-    if (X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) >= 0
+    if (name != NULL && X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) >= 0
             && (n = BIO_get_mem_data(b, &data)) > 0)
         out = apr_pstrndup(p, data, (apr_size_t)n);
     BIO_free(b);
@@ -107,6 +106,13 @@ out:
     return ok;
 }
 
+/* Never beyond the issuing CA's own validity. */
+static int within_issuer(X509 *cert, const X509 *ca)
+{
+    return ASN1_TIME_compare(X509_get0_notAfter(ca), X509_get0_notAfter(cert)) >= 0
+           || X509_set1_notAfter(cert, X509_get0_notAfter(ca));
+}
+
 static int set_validity(X509 *cert, const X509 *ca, int days,
                         const ASN1_TIME *req_not_after)
 {
@@ -121,11 +127,7 @@ static int set_validity(X509 *cert, const X509 *ca, int days,
         if (!X509_set1_notAfter(cert, req_not_after))
             return 0;
     }
-    /* Never beyond the CA's own validity. */
-    if (ASN1_TIME_compare(X509_get0_notAfter(ca), X509_get0_notAfter(cert)) < 0
-            && !X509_set1_notAfter(cert, X509_get0_notAfter(ca)))
-        return 0;
-    return 1;
+    return within_issuer(cert, ca);
 }
 
 /* X509_set_pubkey() would encode the key anew through OpenSSL 3.0's
@@ -164,15 +166,17 @@ static int copy_spki(X509 *cert, const X509_PUBKEY *src)
     return 0;
 }
 
-static const EVP_MD *sign_digest(EVP_PKEY *key, int *ok)
+/* Signs with the key's own default digest, or none where the key type
+ * signs without a separate one (Ed25519 and the like). */
+static int sign_cert(X509 *cert, EVP_PKEY *key)
 {
     char name[80];
     int r = EVP_PKEY_get_default_digest_name(key, name, sizeof(name));
 
-    *ok = r > 0;
-    if (r <= 0 || strcmp(name, "UNDEF") == 0)
-        return NULL;    /* the key type signs without a separate digest */
-    return EVP_get_digestbyname(name);
+    if (r <= 0)
+        return 0;
+    return X509_sign(cert, key, strcmp(name, "UNDEF") == 0 ? NULL
+                                                           : EVP_get_digestbyname(name)) > 0;
 }
 
 apr_status_t cmp_issue_build(const cmp_ca_t *ca, const cmp_policy_t *pol,
@@ -182,7 +186,6 @@ apr_status_t cmp_issue_build(const cmp_ca_t *ca, const cmp_policy_t *pol,
 {
     X509 *cert = X509_new();
     ASN1_INTEGER *serial = cmp_issue_serial();
-    const EVP_MD *md;
     int san, ok = 0;
 
     *out = NULL;
@@ -201,11 +204,8 @@ apr_status_t cmp_issue_build(const cmp_ca_t *ca, const cmp_policy_t *pol,
     if (san >= 0 && pol->allow_san
             && !X509_add_ext(cert, X509v3_get_ext(req_exts, san), -1))
         goto out;
-    md = sign_digest(ca->key, &ok);
-    if (!ok || X509_sign(cert, ca->key, md) <= 0) {
-        ok = 0;
+    if (!sign_cert(cert, ca->key))
         goto out;
-    }
     ok = 1;
     *out = cert;
     cert = NULL;
@@ -213,4 +213,72 @@ out:
     ASN1_INTEGER_free(serial);
     X509_free(cert);
     return ok ? APR_SUCCESS : APR_EGENERAL;
+}
+
+/* ---- certificates the administrator asks for ------------------------------ */
+
+static int add_conf_ext(X509 *cert, X509V3_CTX *v3, int nid, const char *value)
+{
+    X509_EXTENSION *ext;
+    int ok;
+
+    if (value == NULL)
+        return 1;
+    ext = X509V3_EXT_conf_nid(NULL, v3, nid, value);
+    ok = ext != NULL && X509_add_ext(cert, ext, -1);
+    X509_EXTENSION_free(ext);
+    return ok;
+}
+
+/* key's certificate with the given extension values, signed by issuer (by
+ * key itself when issuer is NULL). */
+static X509 *make_cert(const cmp_ca_t *issuer, EVP_PKEY *key,
+                       const X509_NAME *subject, int days, const char *bc,
+                       const char *ku, const char *eku)
+{
+    X509 *cert = X509_new();
+    ASN1_INTEGER *serial = cmp_issue_serial();
+    X509 *icert = issuer != NULL ? issuer->cert : NULL;
+    X509V3_CTX v3;
+    time_t now = time(NULL);
+    int ok = cert != NULL && serial != NULL
+             && X509_set_version(cert, X509_VERSION_3)
+             && X509_set_serialNumber(cert, serial)
+             && X509_set_subject_name(cert, subject)
+             && X509_set_issuer_name(cert, icert != NULL ? X509_get_subject_name(icert)
+                                                         : subject)
+             && X509_time_adj_ex(X509_getm_notBefore(cert), 0, 0, &now)
+             && X509_time_adj_ex(X509_getm_notAfter(cert), days, 0, &now)
+             && X509_set_pubkey(cert, key);
+
+    if (ok) {
+        X509V3_set_ctx(&v3, icert != NULL ? icert : cert, cert, NULL, NULL, 0);
+        ok = add_conf_ext(cert, &v3, NID_basic_constraints, bc)
+             && add_conf_ext(cert, &v3, NID_key_usage, ku)
+             && add_conf_ext(cert, &v3, NID_ext_key_usage, eku)
+             && add_conf_ext(cert, &v3, NID_subject_key_identifier, "hash")
+             && add_conf_ext(cert, &v3, NID_authority_key_identifier, "keyid:always")
+             && (icert == NULL || within_issuer(cert, icert))
+             && sign_cert(cert, issuer != NULL ? issuer->key : key);
+    }
+    ASN1_INTEGER_free(serial);
+    if (!ok) {
+        X509_free(cert);
+        cert = NULL;
+    }
+    ERR_clear_error();
+    return cert;
+}
+
+X509 *cmp_issue_root_ca(EVP_PKEY *key, const X509_NAME *subject, int days)
+{
+    return make_cert(NULL, key, subject, days, "critical,CA:TRUE",
+                     "critical,keyCertSign,cRLSign", NULL);
+}
+
+X509 *cmp_issue_cmp_signer(const cmp_ca_t *ca, EVP_PKEY *key,
+                           const X509_NAME *subject, int days)
+{
+    return make_cert(ca, key, subject, days, "critical,CA:FALSE",
+                     "critical,digitalSignature", "1.3.6.1.5.5.7.3.28");
 }

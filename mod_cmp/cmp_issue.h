@@ -23,14 +23,24 @@ apr_status_t cmp_issue_build(const cmp_ca_t *ca, const cmp_policy_t *pol,
                              const STACK_OF(X509_EXTENSION) *req_exts,
                              const ASN1_TIME *req_not_after, X509 **out);
 
+/* A self-signed CA certificate (keyCertSign, cRLSign) for key; NULL when
+ * it cannot be made. */
+X509 *cmp_issue_root_ca(EVP_PKEY *key, const X509_NAME *subject, int days);
+
+/* A CMP signer certificate (RFC 9483 3.1: id-kp-cmcRA) for key, issued by
+ * ca, never outliving it; NULL when it cannot be made. */
+X509 *cmp_issue_cmp_signer(const cmp_ca_t *ca, EVP_PKEY *key,
+                           const X509_NAME *subject, int days);
+
 /* Random positive serial of 128 bits. */
 ASN1_INTEGER *cmp_issue_serial(void);
 
-/* The RFC 4514/2253 text of a name, from p. */
+/* The RFC 4514/2253 text of a name, from p: the one form mod_cmp writes
+ * names in (database, API, logs, refusal reasons); "" for NULL. */
 const char *cmp_issue_name_text(apr_pool_t *p, const X509_NAME *name);
 
-/* Lower-case hex of the serial without leading zeros (caller frees with
- * OPENSSL_free). */
-char *cmp_issue_serial_hex(const ASN1_INTEGER *serial);
+/* Lower-case hex of the serial without leading zeros, from p ("" when it
+ * cannot be had). */
+const char *cmp_issue_serial_hex(apr_pool_t *p, const ASN1_INTEGER *serial);
 
 #endif

@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 
 #include "cmp_secret.h"
 
@@ -139,4 +140,38 @@ void cmp_secret_free(unsigned char *buf, size_t len)
 {
     if (buf != NULL)
         OPENSSL_clear_free(buf, len);
+}
+
+apr_status_t cmp_secret_seal_key(apr_pool_t *p, const cmp_secret_key_t *key,
+                                 const char *label, EVP_PKEY *pkey,
+                                 unsigned char **out, size_t *outlen)
+{
+    PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(pkey);
+    unsigned char *der = NULL;
+    int n = p8 != NULL ? i2d_PKCS8_PRIV_KEY_INFO(p8, &der) : -1;
+    apr_status_t rv = n > 0 ? cmp_secret_encrypt(p, key, label, der, (size_t)n,
+                                                  out, outlen)
+                            : APR_EGENERAL;
+
+    PKCS8_PRIV_KEY_INFO_free(p8);
+    if (der != NULL)
+        OPENSSL_clear_free(der, (size_t)n);
+    return rv;
+}
+
+EVP_PKEY *cmp_secret_unseal_key(const cmp_secret_key_t *key, const char *label,
+                                const unsigned char *in, size_t inlen)
+{
+    unsigned char *plain = NULL;
+    size_t n = 0;
+    const unsigned char *q;
+    EVP_PKEY *pkey;
+
+    if (in == NULL || cmp_secret_decrypt(key, label, in, inlen, &plain, &n)
+                          != APR_SUCCESS)
+        return NULL;
+    q = plain;
+    pkey = d2i_AutoPrivateKey(NULL, &q, (long)n);
+    cmp_secret_free(plain, n);
+    return pkey;
 }

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <apr_pools.h>
+#include <openssl/evp.h>
 
 #define CMP_SECRET_KEY_LEN 32
 
@@ -27,6 +28,16 @@ apr_status_t cmp_secret_decrypt(const cmp_secret_key_t *key, const char *label,
                                 const unsigned char *in, size_t inlen,
                                 unsigned char **out, size_t *outlen);
 void cmp_secret_free(unsigned char *buf, size_t len);
+
+/* A private key as it is kept at rest: PKCS#8 (any key type), encrypted
+ * under label; *out from p. */
+apr_status_t cmp_secret_seal_key(apr_pool_t *p, const cmp_secret_key_t *key,
+                                 const char *label, EVP_PKEY *pkey,
+                                 unsigned char **out, size_t *outlen);
+/* The key cmp_secret_seal_key() sealed, or NULL when it does not decrypt
+ * or parse; the caller frees it. */
+EVP_PKEY *cmp_secret_unseal_key(const cmp_secret_key_t *key, const char *label,
+                                const unsigned char *in, size_t inlen);
 
 #define CMP_LABEL_SHARED_SECRET "mod_cmp:cmp_profile.shared_secret"
 #define CMP_LABEL_SIGNING_KEY "mod_cmp:cmp_profile.signing_key"

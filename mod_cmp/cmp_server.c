@@ -259,24 +259,6 @@ static OSSL_CMP_PKISI *refuse(req_t *rq, cmp_reason_e reason,
     return status_rejection(reason, detail);
 }
 
-static const char *name_text(apr_pool_t *p, const X509_NAME *name)
-{
-    char *s = name != NULL ? X509_NAME_oneline(name, NULL, 0) : NULL;
-    const char *out = apr_pstrdup(p, s != NULL ? s : "");
-
-    OPENSSL_free(s);
-    return out;
-}
-
-static const char *serial_hex(apr_pool_t *p, const ASN1_INTEGER *serial)
-{
-    char *hex = cmp_issue_serial_hex(serial);
-    const char *out = apr_pstrdup(p, hex != NULL ? hex : "");
-
-    OPENSSL_free(hex);
-    return out;
-}
-
 /* ---- response protection ------------------------------------------------ */
 
 static int set_response_protection(OSSL_CMP_CTX *ctx, const cmp_profile_t *pr)
@@ -430,7 +412,7 @@ static cmp_reason_e check_signer_ours(req_t *rq, char *why, size_t n)
     if (X509_check_issued(pr->ca.cert, rq->signer) != X509_V_OK)
         return CMP_E_NONE;
     if (cmp_store_cert_get(rq->p, rq->conn, pr->auth_id,
-                           serial_hex(rq->p, X509_get0_serialNumber(rq->signer)),
+                           cmp_issue_serial_hex(rq->p, X509_get0_serialNumber(rq->signer)),
                            &rq->signer_row, &found) != APR_SUCCESS)
         return CMP_E_DATABASE;
     if (!found) {
@@ -466,7 +448,7 @@ static cmp_reason_e check_signature(req_t *rq, char *why, size_t n)
         return CMP_E_BAD_SIGNATURE;
     }
     if (OSSL_CMP_validate_cert_path(vctx, rq->prof->trust, signer) != 1) {
-        snprintf(why, n, "%s", name_text(rq->p, X509_get_subject_name(signer)));
+        snprintf(why, n, "%s", cmp_issue_name_text(rq->p, X509_get_subject_name(signer)));
         return CMP_E_UNTRUSTED_SIGNER;
     }
     rq->signer = signer;
@@ -474,7 +456,7 @@ static cmp_reason_e check_signature(req_t *rq, char *why, size_t n)
         return r;
     if (rq->body == CMP_BODY_KUR
             && (!rq->signer_ours || rq->signer_row.ra_id != rq->prof->ra_id)) {
-        snprintf(why, n, "%s", name_text(rq->p, X509_get_subject_name(signer)));
+        snprintf(why, n, "%s", cmp_issue_name_text(rq->p, X509_get_subject_name(signer)));
         return CMP_E_KUR_OLD_CERT;
     }
     return CMP_E_NONE;
@@ -659,9 +641,9 @@ static OSSL_CMP_PKISI *rr_cb(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *msg,
 
     if (issuer == NULL || serial == NULL)
         return refuse(rq, CMP_E_CERT_UNKNOWN, "issuer and serial are required");
-    hex = serial_hex(rq->p, serial);
+    hex = cmp_issue_serial_hex(rq->p, serial);
     if (X509_NAME_cmp(issuer, X509_get_subject_name(pr->ca.cert)) != 0)
-        return refuse(rq, CMP_E_CERT_UNKNOWN, name_text(rq->p, issuer));
+        return refuse(rq, CMP_E_CERT_UNKNOWN, cmp_issue_name_text(rq->p, issuer));
     if (cmp_store_cert_get(rq->p, rq->conn, pr->auth_id, hex, &row, &found)
             != APR_SUCCESS)
         return refuse(rq, CMP_E_DATABASE, NULL);
@@ -677,9 +659,12 @@ static OSSL_CMP_PKISI *rr_cb(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *msg,
     reason = cmp_view_rr_reason(rq->view);
     if (reason < 0)
         reason = 0;     /* unspecified */
+    if (!cmp_store_revocation_reason_ok(reason))
+        return refuse(rq, CMP_E_BAD_REVOCATION_REASON,
+                      apr_psprintf(rq->p, "CRLReason %d", reason));
     actor = rq->prot == CMP_PROT_MAC
             ? apr_pstrcat(rq->p, "cmp:", pr->cmp_name, ":shared-secret", NULL)
-            : apr_pstrcat(rq->p, "cmp:", name_text(rq->p, cmp_view_sender(rq->view)),
+            : apr_pstrcat(rq->p, "cmp:", cmp_issue_name_text(rq->p, cmp_view_sender(rq->view)),
                           NULL);
     if (cmp_store_revoke(rq->p, rq->conn, row.id, reason, actor, &updated)
             != APR_SUCCESS)
@@ -840,12 +825,8 @@ static cmp_reason_e store_issued(req_t *rq, OSSL_CMP_CTX *ctx,
     int nonce_len = 0;
     ASN1_OCTET_STRING *hash;
     cmp_store_issue_t in;
-    unsigned char *der = NULL, fpr[EVP_MAX_MD_SIZE];
-    unsigned int fpr_len = 0;
-    int der_len;
     long long cert_id = 0;
     const char *sqlstate = NULL;
-    GENERAL_NAMES *sans;
     apr_status_t st;
 
     memset(&in, 0, sizeof(in));
@@ -853,38 +834,8 @@ static cmp_reason_e store_issued(req_t *rq, OSSL_CMP_CTX *ctx,
     in.ra_id = pr->ra_id;
     in.cmp_id = pr->cmp_id;
     in.replaces_id = rq->replaces_id;
-    in.serial_hex = serial_hex(rq->p, X509_get0_serialNumber(rq->issued));
-    in.issuer_dn = cmp_issue_name_text(rq->p, X509_get_issuer_name(rq->issued));
-    in.subject_dn = cmp_issue_name_text(rq->p, X509_get_subject_name(rq->issued));
-    sans = X509_get_ext_d2i(rq->issued, NID_subject_alt_name, NULL, NULL);
-    in.sans = "";
-    if (sans != NULL) {
-        STACK_OF(CONF_VALUE) *vals = i2v_GENERAL_NAMES(NULL, sans, NULL);
-        int i;
-
-        for (i = 0; i < sk_CONF_VALUE_num(vals); i++) {
-            CONF_VALUE *cv = sk_CONF_VALUE_value(vals, i);
-
-            in.sans = apr_pstrcat(rq->p, in.sans, i ? ", " : "", cv->name, ":",
-                                  cv->value, NULL);
-        }
-        sk_CONF_VALUE_pop_free(vals, X509V3_conf_free);
-        GENERAL_NAMES_free(sans);
-    }
-    in.not_before = cmp_store_time(rq->p, X509_get0_notBefore(rq->issued));
-    in.not_after = cmp_store_time(rq->p, X509_get0_notAfter(rq->issued));
-    in.key_type = rq->key_type;
-    if (in.key_type == NULL)
-        in.key_type = "unknown";
-    X509_pubkey_digest(rq->issued, EVP_sha256(), fpr, &fpr_len);
-    in.fpr = fpr;
-    in.fpr_len = (int)fpr_len;
-    der_len = i2d_X509(rq->issued, &der);
-    if (der_len <= 0)
+    if (cmp_store_cert_columns(rq->p, rq->issued, rq->key_type, &in) != APR_SUCCESS)
         return CMP_E_INTERNAL;
-    in.der = apr_pmemdup(rq->p, der, (apr_size_t)der_len);
-    in.der_len = der_len;
-    OPENSSL_free(der);
     in.status = granted ? "valid" : "pending";
     in.tid = tid->data;
     in.tid_len = tid->length;

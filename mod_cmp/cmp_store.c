@@ -5,9 +5,14 @@
 #include <apr_errno.h>
 #include <apr_strings.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509v3.h>
+
+#include "cmp_issue.h"
 #include "cmp_store.h"
 
 #define S_SCHEMA "cmp_schema"
+#define SQL_SCHEMA "SELECT coalesce(max(version), 0) FROM schema_version"
 #define S_HEAD_CMP "cmp_head_cmp"
 #define S_HEAD_RA "cmp_head_ra"
 #define S_ISSUE "cmp_issue"
@@ -24,7 +29,7 @@
     "a.id, a.version, a.enabled "
 
 const cmp_db_stmt_t cmp_store_stmts[] = {
-    {S_SCHEMA, "SELECT coalesce(max(version), 0) FROM schema_version"},
+    {S_SCHEMA, SQL_SCHEMA},
     {S_HEAD_CMP, "SELECT " HEAD_COLS
      "FROM cmp_profile c LEFT JOIN ra_profile r ON r.id = c.default_ra_profile_id "
      "LEFT JOIN authority a ON a.id = r.authority_id WHERE c.name = $1"},
@@ -55,7 +60,8 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
     {S_ISSUE_DONE, "INSERT INTO certificate (authority_id, serial, issuer_dn, "
      "subject_dn, sans, not_before, not_after, key_type, key_fingerprint, der, "
      "status, ra_profile_id, cmp_profile_id, transaction_id, replaces_id) VALUES "
-     "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+     "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, nullif($12::bigint, 0), "
+     "nullif($13::bigint, 0), $14, "
      "nullif($15, 0)) RETURNING id"},
     {S_TX_GET, "SELECT t.id, t.state, t.expires_at < now(), t.sender_nonce, "
      "t.request_der, t.cert_hash, t.cmp_profile_id, t.ra_profile_id, c.der, "
@@ -74,9 +80,10 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
      "not_after < now() FROM certificate WHERE authority_id = $1 AND serial = $2"},
     {S_REVOKE, "WITH c AS (UPDATE certificate SET status = 'revoked', "
      "revocation_reason = $2, revoked_at = now() WHERE id = $1 "
-     "AND status = 'valid' RETURNING id, serial) INSERT INTO audit_event "
-     "(actor, action, object, result) SELECT $3, 'cmp.revoke', "
-     "'certificate:' || c.serial, 'ok' FROM c RETURNING id"},
+     "AND status = 'valid' RETURNING id, serial), a AS (INSERT INTO "
+     "audit_event (actor, action, object, result) SELECT $3, 'cmp.revoke', "
+     "'certificate:' || c.serial, 'ok' FROM c WHERE $3::text IS NOT NULL) "
+     "SELECT id FROM c"},
     {S_EXPIRE, "WITH t AS (UPDATE cmp_transaction SET state = 'expired', "
      "updated_at = now(), request_der = NULL WHERE state = 'waiting_conf' "
      "AND expires_at < now() RETURNING certificate_id) UPDATE certificate "
@@ -96,6 +103,32 @@ apr_status_t cmp_store_schema_version(apr_pool_t *p, PGconn *c, int *version)
 
     if (rv == APR_SUCCESS)
         *version = (int)cmp_db_ll(r, 0, 0);
+    return rv;
+}
+
+apr_status_t cmp_store_read_schema(apr_pool_t *p, const char *conninfo,
+                                   int *version, const char **why)
+{
+    PGconn *conn = PQconnectdb(conninfo);
+    PGresult *r = NULL;
+    apr_status_t rv = APR_EGENERAL;
+
+    *version = 0;
+    if (PQstatus(conn) != CONNECTION_OK) {
+        *why = apr_pstrdup(p, PQerrorMessage(conn));
+        rv = APR_ECONNREFUSED;
+        goto out;
+    }
+    r = PQexec(conn, SQL_SCHEMA);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        *why = apr_pstrdup(p, PQresultErrorMessage(r));
+        goto out;
+    }
+    *version = (int)cmp_db_ll(r, 0, 0);
+    rv = APR_SUCCESS;
+out:
+    PQclear(r);
+    PQfinish(conn);
     return rv;
 }
 
@@ -141,6 +174,54 @@ static const char *ll(apr_pool_t *p, long long v)
     return apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)v);
 }
 
+/* SANs as OpenSSL prints them: "DNS:a, IP Address:10.0.0.1". */
+static const char *san_text(apr_pool_t *p, X509 *cert)
+{
+    GENERAL_NAMES *sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+    STACK_OF(CONF_VALUE) *vals;
+    const char *out = "";
+    int i;
+
+    if (sans == NULL)
+        return out;
+    vals = i2v_GENERAL_NAMES(NULL, sans, NULL);
+    for (i = 0; i < sk_CONF_VALUE_num(vals); i++) {
+        CONF_VALUE *cv = sk_CONF_VALUE_value(vals, i);
+
+        out = apr_pstrcat(p, out, i ? ", " : "", cv->name, ":", cv->value, NULL);
+    }
+    sk_CONF_VALUE_pop_free(vals, X509V3_conf_free);
+    GENERAL_NAMES_free(sans);
+    return out;
+}
+
+apr_status_t cmp_store_cert_columns(apr_pool_t *p, X509 *cert,
+                                    const char *key_type, cmp_store_issue_t *in)
+{
+    unsigned char *der = NULL, fpr[EVP_MAX_MD_SIZE];
+    unsigned int fpr_len = 0;
+    int der_len;
+
+    if (key_type == NULL)
+        key_type = EVP_PKEY_get0_type_name(X509_get0_pubkey(cert));
+    in->serial_hex = cmp_issue_serial_hex(p, X509_get0_serialNumber(cert));
+    in->issuer_dn = cmp_issue_name_text(p, X509_get_issuer_name(cert));
+    in->subject_dn = cmp_issue_name_text(p, X509_get_subject_name(cert));
+    in->sans = san_text(p, cert);
+    in->not_before = cmp_store_time(p, X509_get0_notBefore(cert));
+    in->not_after = cmp_store_time(p, X509_get0_notAfter(cert));
+    in->key_type = key_type != NULL ? key_type : "unknown";
+    if (!X509_pubkey_digest(cert, EVP_sha256(), fpr, &fpr_len)
+            || (der_len = i2d_X509(cert, &der)) <= 0)
+        return APR_EGENERAL;
+    in->fpr = apr_pmemdup(p, fpr, fpr_len);
+    in->fpr_len = (int)fpr_len;
+    in->der = apr_pmemdup(p, der, (apr_size_t)der_len);
+    in->der_len = der_len;
+    OPENSSL_free(der);
+    return APR_SUCCESS;
+}
+
 apr_status_t cmp_store_issue(apr_pool_t *p, PGconn *c,
                              const cmp_store_issue_t *in, long long *cert_id,
                              const char **sqlstate)
@@ -173,7 +254,7 @@ apr_status_t cmp_store_issue(apr_pool_t *p, PGconn *c,
     BIN(19, in->req_der, in->req_len);
     vals[20] = apr_psprintf(p, "%d", in->timeout_s);
 #undef BIN
-    if (strcmp(in->tx_state, "waiting_conf") == 0)
+    if (in->tx_state != NULL && strcmp(in->tx_state, "waiting_conf") == 0)
         rv = cmp_db_exec(p, c, S_ISSUE, 21, vals, lens, &r, sqlstate);
     else
         rv = cmp_db_exec(p, c, S_ISSUE_DONE, 15, vals, lens, &r, sqlstate);
@@ -253,6 +334,27 @@ apr_status_t cmp_store_revoke(apr_pool_t *p, PGconn *c, long long cert_id,
     return rv;
 }
 
+static const char *const revocation_reasons[] = {
+    "unspecified", "keyCompromise", "cACompromise", "affiliationChanged",
+    "superseded", "cessationOfOperation", "certificateHold", NULL,
+    "removeFromCRL", "privilegeWithdrawn", "aACompromise"
+};
+
+int cmp_store_revocation_reason_ok(int code)
+{
+    return code >= 0 && code <= 10 && code != 7 && code != 8;
+}
+
+int cmp_store_revocation_reason_code(const char *name)
+{
+    int i;
+
+    for (i = 0; i <= 10; i++)
+        if (revocation_reasons[i] != NULL && strcmp(revocation_reasons[i], name) == 0)
+            return i;
+    return -1;
+}
+
 apr_status_t cmp_store_expire(apr_pool_t *p, PGconn *c, int *count)
 {
     PGresult *r;
@@ -279,6 +381,6 @@ const char *cmp_store_time(apr_pool_t *p, const ASN1_TIME *t)
 
     if (!ASN1_TIME_to_tm(t, &tm))
         return NULL;
-    strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S+00", &tm);
+    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
     return apr_pstrdup(p, buf);
 }

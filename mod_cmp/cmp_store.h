@@ -7,6 +7,7 @@
 #include <apr_pools.h>
 #include <libpq-fe.h>
 #include <openssl/asn1.h>
+#include <openssl/x509.h>
 
 #include "cmp_db.h"
 
@@ -25,6 +26,11 @@ typedef struct {
 } cmp_store_head_t;
 
 apr_status_t cmp_store_schema_version(apr_pool_t *p, PGconn *c, int *version);
+/* The same on a connection of its own (the start-up check, before any
+ * pool exists): APR_ECONNREFUSED when it cannot connect, APR_EGENERAL when
+ * it cannot read the version; *why says what failed, from p. */
+apr_status_t cmp_store_read_schema(apr_pool_t *p, const char *conninfo,
+                                   int *version, const char **why);
 
 /* Ids, versions and enabled flags of the profile chain a URL names.
  * *found = 0 when no CMP Profile (by_ra = 0) or RA Profile has that name. */
@@ -45,8 +51,15 @@ typedef struct {
     int timeout_s;
 } cmp_store_issue_t;
 
+/* The columns a certificate gives itself (serial, names, SANs, validity,
+ * key type, key fingerprint, DER), from p. key_type is the caller's when
+ * it knows it (the CMP path, which does not decode the key once more);
+ * NULL reads it from the certificate. */
+apr_status_t cmp_store_cert_columns(apr_pool_t *p, X509 *cert,
+                                    const char *key_type, cmp_store_issue_t *in);
+
 /* The certificate row, with a transaction row when tx_state is
- * waiting_conf. A duplicate transactionID gives sqlstate 23505 and stores
+ * waiting_conf (ra_id, cmp_id, replaces_id 0: none). A duplicate transactionID gives sqlstate 23505 and stores
  * nothing. */
 apr_status_t cmp_store_issue(apr_pool_t *p, PGconn *c,
                              const cmp_store_issue_t *in, long long *cert_id,
@@ -77,8 +90,17 @@ typedef struct {
 apr_status_t cmp_store_cert_get(apr_pool_t *p, PGconn *c,
                                 long long authority_id, const char *serial_hex,
                                 cmp_store_cert_t *out, int *found);
+/* The one way a certificate is revoked (CMP rr, the admin API): a valid
+ * certificate becomes revoked with the reason; *updated = 0 when it was not
+ * valid (any more). actor, when not NULL, is written as the audit event
+ * (the admin API writes its own, in the same transaction). */
 apr_status_t cmp_store_revoke(apr_pool_t *p, PGconn *c, long long cert_id,
                               int reason, const char *actor, int *updated);
+/* RFC 5280 CRLReason codes a revocation may give: 0..10 but 7 (unused) and
+ * 8 (removeFromCRL, which delta CRLs use, not a reason to revoke). */
+int cmp_store_revocation_reason_ok(int code);
+/* The code of an RFC 5280 CRLReason name, -1 when there is none. */
+int cmp_store_revocation_reason_code(const char *name);
 /* Unconfirmed certificates whose transaction timed out become rejected. */
 apr_status_t cmp_store_expire(apr_pool_t *p, PGconn *c, int *count);
 
@@ -86,7 +108,9 @@ apr_status_t cmp_store_expire(apr_pool_t *p, PGconn *c, int *count);
 apr_status_t cmp_store_count_refusals(apr_pool_t *p, PGconn *c,
                                       const char *reason, unsigned n);
 
-/* ASN1_TIME as a PostgreSQL timestamptz literal, from p. */
+/* ASN1_TIME in ISO 8601, UTC ("2026-12-01T23:59:59Z"): what PostgreSQL
+ * takes as a timestamptz and the admin API shows; from p, NULL when t is
+ * no time. */
 const char *cmp_store_time(apr_pool_t *p, const ASN1_TIME *t);
 
 #endif

@@ -7,6 +7,7 @@
 #include <openssl/x509v3.h>
 
 #include "admin.h"
+#include "cmp_profile.h"
 #include "admin_pki.h"
 
 #define AUTHORITY_JSON \
@@ -111,8 +112,8 @@ static void generate(admin_req_t *rq, const json_t *gen, json_t *errs,
             && (m->key = admin_keygen(type, param, &why)) == NULL)
         json_array_append_new(errs, json_sprintf("generate.keyType %s: %s", type, why));
     if (json_array_size(errs) == 0
-            && (m->cert = admin_make_ca(m->key, name, (int)days, &why)) == NULL)
-        json_array_append_new(errs, json_string(why));
+            && (m->cert = cmp_issue_root_ca(m->key, name, (int)days)) == NULL)
+        json_array_append_new(errs, json_string("the CA certificate could not be made"));
     X509_NAME_free(name);
 }
 
@@ -165,7 +166,8 @@ static void create_authority(admin_req_t *rq, admin_resp_t *rs)
     const json_t *gen;
     json_t *errs = cmp_json_own(rq->p, json_array()), *o;
     ca_material_t m = {NULL, NULL, NULL};
-    int enabled = 1, len = 0, klen = 0, clen = 0;
+    int enabled = 1, len = 0, clen = 0;
+    size_t klen = 0;
     unsigned char *der, *key, *chain;
     const char *vals[7];
     int lens[7] = {0};
@@ -179,7 +181,7 @@ static void create_authority(admin_req_t *rq, admin_resp_t *rs)
             || admin_type_error(rq, rs, cmp_json_str(rq->body, "certificate", &pem), "certificate", "a string"))
         return;
     gen = json_object_get(rq->body, "generate");
-    if (name == NULL || !admin_is_name(name))
+    if (name == NULL || !cmp_name_valid(name))
         json_array_append_new(errs, json_string("name is required and may hold "
                                                 "only A-Z a-z 0-9 - . _ ~"));
     if (strcmp(kind, "local") != 0)
@@ -201,7 +203,9 @@ static void create_authority(admin_req_t *rq, admin_resp_t *rs)
     }
     der = admin_der(rq->p, m.cert, &len);
     chain = admin_der_chain(rq->p, m.chain, 0, &clen);
-    key = admin_key_sealed(rq->p, rq->key, CMP_LABEL_CA_KEY, m.key, &klen);
+    if (cmp_secret_seal_key(rq->p, rq->key, CMP_LABEL_CA_KEY, m.key, &key, &klen)
+            != APR_SUCCESS)
+        key = NULL;
     material_free(&m);
     if (der == NULL || key == NULL) {
         admin_error(rq, rs, 500, "the CA could not be stored");
@@ -215,7 +219,7 @@ static void create_authority(admin_req_t *rq, admin_resp_t *rs)
     vals[4] = clen > 0 ? (const char *)chain : NULL;
     lens[4] = clen;
     vals[5] = (const char *)key;
-    lens[5] = klen;
+    lens[5] = (int)klen;
     if (admin_sql(rq, rs, "INSERT INTO authority (name, description, enabled, "
                   "ca_cert, ca_chain, ca_key_enc, kind) VALUES ($1, $2, $3, $4, "
                   "$5, $6, 'local') RETURNING uuid", 6, vals, lens, &r))

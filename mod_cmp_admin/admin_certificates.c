@@ -5,6 +5,7 @@
 #include <apr_strings.h>
 
 #include "admin.h"
+#include "cmp_store.h"
 #include "admin_pki.h"
 
 #define CERT_JSON \
@@ -21,12 +22,6 @@
     " FROM certificate c JOIN authority a ON a.id = c.authority_id LEFT JOIN " \
     "ra_profile r ON r.id = c.ra_profile_id LEFT JOIN cmp_profile p ON " \
     "p.id = c.cmp_profile_id "
-
-static const char *const reasons[] = {
-    "unspecified", "keyCompromise", "cACompromise", "affiliationChanged",
-    "superseded", "cessationOfOperation", "certificateHold", NULL,
-    "removeFromCRL", "privilegeWithdrawn", "aACompromise"
-};
 
 static int query_int(admin_req_t *rq, const char *name, long long dflt,
                      long long lo, long long hi, long long *out)
@@ -121,35 +116,32 @@ static void get_certificate(admin_req_t *rq, admin_resp_t *rs)
         admin_json(rq, rs, 200, json_incref(o));
 }
 
+/* The body's reason (an RFC 5280 CRLReason name or code; none is
+ * unspecified), if it is one a certificate may be revoked for. */
 static int reason_code(const json_t *body, int *code)
 {
     const char *name = NULL;
     long long n = 0;
-    int i;
 
     *code = 0;
     if (body == NULL || json_object_get(body, "reason") == NULL)
         return 1;
-    if (cmp_json_int(body, "reason", &n) == 1) {
-        *code = (int)n;
-        return n >= 0 && n <= 10 && n != 7;
-    }
-    if (cmp_json_str(body, "reason", &name) != 1)
+    if (cmp_json_int(body, "reason", &n) == 1)
+        *code = n >= 0 && n <= 10 ? (int)n : -1;
+    else if (cmp_json_str(body, "reason", &name) == 1)
+        *code = cmp_store_revocation_reason_code(name);
+    else
         return 0;
-    for (i = 0; i <= 10; i++)
-        if (reasons[i] != NULL && strcmp(reasons[i], name) == 0) {
-            *code = i;
-            return 1;
-        }
-    return 0;
+    return cmp_store_revocation_reason_ok(*code);
 }
 
 static void revoke_certificate(admin_req_t *rq, admin_resp_t *rs)
 {
-    const char *vals[2] = {admin_seg(rq, 1), NULL};
+    const char *uuid = admin_seg(rq, 1);
     PGresult *r;
     json_t *o;
-    int code;
+    int code, updated = 0;
+    apr_status_t rv;
 
     if (rq->body != NULL && !json_is_object(rq->body)) {
         admin_error(rq, rs, 400, "the body must be a JSON object");
@@ -157,22 +149,26 @@ static void revoke_certificate(admin_req_t *rq, admin_resp_t *rs)
     }
     if (!reason_code(rq->body, &code)) {
         admin_invalid(rq, rs, json_pack("[s]", "reason must be an RFC 5280 "
-                                        "CRLReason name or code"));
+                                        "CRLReason name or code (not "
+                                        "removeFromCRL)"));
         return;
     }
-    if (load_one(rq, rs, &o))
+    if (load_one(rq, rs, &o)
+            || admin_sql(rq, rs, "SELECT id FROM certificate WHERE uuid = $1::uuid",
+                         1, &uuid, NULL, &r))
         return;
-    rq->audit_object = apr_pstrcat(rq->p, "certificate:", vals[0], NULL);
-    if (strcmp(json_string_value(json_object_get(o, "status")), "valid") != 0) {
+    rq->audit_object = apr_pstrcat(rq->p, "certificate:", uuid, NULL);
+    rv = cmp_store_revoke(rq->p, rq->conn, cmp_db_ll(r, 0, 0), code, NULL, &updated);
+    if (rv != APR_SUCCESS) {
+        admin_error(rq, rs, rv == APR_ECONNRESET ? 503 : 500,
+                    "the certificate could not be revoked");
+        return;
+    }
+    if (!updated) {
         admin_invalid(rq, rs, json_pack("[s]", "only a valid certificate can be "
                                         "revoked"));
         return;
     }
-    vals[1] = apr_psprintf(rq->p, "%d", code);
-    if (admin_sql(rq, rs, "UPDATE certificate SET status = 'revoked', "
-                  "revocation_reason = $2::int, revoked_at = now() WHERE uuid = "
-                  "$1::uuid AND status = 'valid'", 2, vals, NULL, &r))
-        return;
     if (!load_one(rq, rs, &o))
         admin_json(rq, rs, 200, json_incref(o));
 }

@@ -1,11 +1,14 @@
 /* /cmpProfiles: how the CMP endpoint talks (CZERTAINLY's Core CMP API), and
  * the signing certificates its responses may be signed with. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
 #include <openssl/err.h>
 
 #include "admin.h"
+#include "cmp_profile.h"
+#include "cmp_store.h"
 #include "admin_pki.h"
 
 #define CMP_JSON \
@@ -298,7 +301,7 @@ static void create_profile(admin_req_t *rq, admin_resp_t *rs)
 
     if (read_fields(rq, rs, &in))
         return;
-    if (in.name == NULL || !admin_is_name(in.name))
+    if (in.name == NULL || !cmp_name_valid(in.name))
         json_array_append_new(errs, json_string("name is required and may hold "
                                                 "only A-Z a-z 0-9 - . _ ~"));
     check_rules(rq, &in, 0, errs);
@@ -576,7 +579,7 @@ static int load_ca(admin_req_t *rq, admin_resp_t *rs, const char *uuid,
 {
     PGresult *r;
     size_t n, kn;
-    unsigned char *der, *enc, *plain = NULL;
+    unsigned char *der, *enc;
     const unsigned char *q;
 
     if (admin_sql(rq, rs, "SELECT id, ca_cert, ca_key_enc FROM authority WHERE "
@@ -591,12 +594,7 @@ static int load_ca(admin_req_t *rq, admin_resp_t *rs, const char *uuid,
     enc = cmp_db_bytea(rq->p, r, 0, 2, &kn);
     q = der;
     ca->cert = d2i_X509(NULL, &q, (long)n);
-    if (enc != NULL && cmp_secret_decrypt(rq->key, CMP_LABEL_CA_KEY, enc, kn, &plain,
-                                          &kn) == APR_SUCCESS) {
-        q = plain;
-        ca->key = d2i_AutoPrivateKey(NULL, &q, (long)kn);
-        cmp_secret_free(plain, kn);
-    }
+    ca->key = cmp_secret_unseal_key(rq->key, CMP_LABEL_CA_KEY, enc, kn);
     if (ca->cert == NULL || ca->key == NULL) {
         X509_free(ca->cert);
         EVP_PKEY_free(ca->key);
@@ -606,12 +604,35 @@ static int load_ca(admin_req_t *rq, admin_resp_t *rs, const char *uuid,
     return 0;
 }
 
+/* A certificate one of our CAs issued is in the inventory, like those
+ * issued over CMP. */
+static int store_issued(admin_req_t *rq, admin_resp_t *rs, X509 *cert,
+                        const char *auth_id)
+{
+    cmp_store_issue_t in;
+    long long id = 0;
+    apr_status_t rv;
+
+    memset(&in, 0, sizeof(in));
+    in.authority_id = strtoll(auth_id, NULL, 10);
+    in.status = "valid";
+    rv = cmp_store_cert_columns(rq->p, cert, NULL, &in);
+    if (rv == APR_SUCCESS)
+        rv = cmp_store_issue(rq->p, rq->conn, &in, &id, NULL);
+    if (rv == APR_SUCCESS)
+        return 0;
+    admin_error(rq, rs, rv == APR_ECONNRESET ? 503 : 500, "the signing "
+                "certificate could not be stored in the inventory");
+    return 1;
+}
+
 static void create_signing(admin_req_t *rq, admin_resp_t *rs)
 {
     const json_t *issue;
     const char *pem = NULL, *keypem = NULL, *pass = NULL, *why = NULL;
     const char *auth_id = NULL, *vals[4];
-    int lens[4] = {0}, len = 0, clen = 0, klen = 0;
+    int lens[4] = {0}, len = 0, clen = 0;
+    size_t klen = 0;
     X509 *cert = NULL;
     EVP_PKEY *key = NULL;
     STACK_OF(X509) *chain = NULL;
@@ -662,7 +683,7 @@ static void create_signing(admin_req_t *rq, admin_resp_t *rs)
             EVP_PKEY_free(key);
             return;
         }
-        cert = admin_make_signer(&ca, key, name, (int)days, &why);
+        cert = cmp_issue_cmp_signer(&ca, key, name, (int)days);
         chain = sk_X509_new_null();
         if (cert != NULL && chain != NULL && X509_up_ref(ca.cert))
             sk_X509_push(chain, ca.cert);
@@ -688,13 +709,15 @@ static void create_signing(admin_req_t *rq, admin_resp_t *rs)
     }
     der = admin_der(rq->p, cert, &len);
     cder = admin_der_chain(rq->p, chain, 0, &clen);
-    kenc = admin_key_sealed(rq->p, rq->key, CMP_LABEL_SIGNING_KEY, key, &klen);
+    if (cmp_secret_seal_key(rq->p, rq->key, CMP_LABEL_SIGNING_KEY, key, &kenc, &klen)
+            != APR_SUCCESS)
+        kenc = NULL;
     vals[0] = (const char *)der;
     lens[0] = len;
     vals[1] = clen > 0 ? (const char *)cder : NULL;
     lens[1] = clen;
     vals[2] = (const char *)kenc;
-    lens[2] = klen;
+    lens[2] = (int)klen;
     vals[3] = auth_id;
     if (der == NULL || kenc == NULL) {
         admin_error(rq, rs, 500, "the signing certificate could not be stored");
@@ -704,6 +727,8 @@ static void create_signing(admin_req_t *rq, admin_resp_t *rs)
                   "key_enc, authority_id) VALUES ($1, $2, $3, $4::bigint) RETURNING *) "
                   "SELECT s.uuid, s.cert, a.uuid FROM s LEFT JOIN authority a ON "
                   "a.id = s.authority_id", 4, vals, lens, &r))
+        goto out;
+    if (auth_id != NULL && store_issued(rq, rs, cert, auth_id))
         goto out;
     rq->audit_object = apr_pstrcat(rq->p, "signingCertificate:", PQgetvalue(r, 0, 0),
                                    NULL);

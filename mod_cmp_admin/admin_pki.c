@@ -10,6 +10,7 @@
 #include <openssl/x509v3.h>
 
 #include "admin_pki.h"
+#include "cmp_store.h"
 
 static int settable(EVP_PKEY_CTX *ctx, const char *name)
 {
@@ -87,80 +88,6 @@ X509_NAME *admin_parse_name(const char *s, const char **why)
     return n;
 }
 
-static int add_ext(X509 *cert, X509V3_CTX *v3, int nid, const char *value)
-{
-    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, v3, nid, value);
-    int ok = ext != NULL && X509_add_ext(cert, ext, -1);
-
-    X509_EXTENSION_free(ext);
-    return ok;
-}
-
-static const EVP_MD *digest_for(EVP_PKEY *key)
-{
-    char name[80];
-
-    if (EVP_PKEY_get_default_digest_name(key, name, sizeof(name)) <= 0
-            || strcmp(name, "UNDEF") == 0)
-        return NULL;
-    return EVP_get_digestbyname(name);
-}
-
-static X509 *make_cert(X509 *issuer, EVP_PKEY *issuer_key, EVP_PKEY *key,
-                       const X509_NAME *subject, int days, const char *bc,
-                       const char *ku, const char *eku, const char **why)
-{
-    X509 *cert = X509_new();
-    ASN1_INTEGER *serial = cmp_issue_serial();
-    X509V3_CTX v3;
-    time_t now = time(NULL);
-
-    if (cert == NULL || serial == NULL || !X509_set_version(cert, X509_VERSION_3)
-            || !X509_set_serialNumber(cert, serial)
-            || !X509_set_subject_name(cert, subject)
-            || !X509_set_issuer_name(cert, issuer != NULL
-                                     ? X509_get_subject_name(issuer) : subject)
-            || !X509_time_adj_ex(X509_getm_notBefore(cert), 0, 0, &now)
-            || !X509_time_adj_ex(X509_getm_notAfter(cert), days, 0, &now)
-            || !X509_set_pubkey(cert, key))
-        goto fail;
-    X509V3_set_ctx(&v3, issuer != NULL ? issuer : cert, cert, NULL, NULL, 0);
-    if (!add_ext(cert, &v3, NID_basic_constraints, bc)
-            || !add_ext(cert, &v3, NID_key_usage, ku)
-            || (eku != NULL && !add_ext(cert, &v3, NID_ext_key_usage, eku))
-            || !add_ext(cert, &v3, NID_subject_key_identifier, "hash")
-            || !add_ext(cert, &v3, NID_authority_key_identifier, "keyid:always"))
-        goto fail;
-    if (issuer != NULL && ASN1_TIME_compare(X509_get0_notAfter(issuer),
-                                            X509_get0_notAfter(cert)) < 0
-            && !X509_set1_notAfter(cert, X509_get0_notAfter(issuer)))
-        goto fail;
-    if (X509_sign(cert, issuer_key, digest_for(issuer_key)) <= 0)
-        goto fail;
-    ASN1_INTEGER_free(serial);
-    return cert;
-fail:
-    *why = "the certificate could not be made";
-    ASN1_INTEGER_free(serial);
-    X509_free(cert);
-    ERR_clear_error();
-    return NULL;
-}
-
-X509 *admin_make_ca(EVP_PKEY *key, const X509_NAME *subject, int days,
-                    const char **why)
-{
-    return make_cert(NULL, key, key, subject, days, "critical,CA:TRUE",
-                     "critical,keyCertSign,cRLSign", NULL, why);
-}
-
-X509 *admin_make_signer(const cmp_ca_t *ca, EVP_PKEY *key,
-                        const X509_NAME *subject, int days, const char **why)
-{
-    return make_cert(ca->cert, ca->key, key, subject, days, "critical,CA:FALSE",
-                     "critical,digitalSignature", "1.3.6.1.5.5.7.3.28", why);
-}
-
 STACK_OF(X509) *admin_parse_certs(const char *pem)
 {
     BIO *b = BIO_new_mem_buf(pem, -1);
@@ -226,33 +153,11 @@ unsigned char *admin_der_chain(apr_pool_t *p, STACK_OF(X509) *sk, int from,
     return out;
 }
 
-unsigned char *admin_key_sealed(apr_pool_t *p, const cmp_secret_key_t *k,
-                                const char *label, EVP_PKEY *key, int *len)
-{
-    PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(key);
-    unsigned char *der = NULL, *out = NULL;
-    size_t outlen = 0;
-    int n = p8 != NULL ? i2d_PKCS8_PRIV_KEY_INFO(p8, &der) : -1;
-
-    PKCS8_PRIV_KEY_INFO_free(p8);
-    if (n > 0 && cmp_secret_encrypt(p, k, label, der, (size_t)n, &out, &outlen)
-                     != APR_SUCCESS)
-        out = NULL;
-    if (der != NULL)
-        OPENSSL_clear_free(der, (size_t)n);
-    *len = (int)outlen;
-    return out;
-}
-
 static const char *iso_time(apr_pool_t *p, const ASN1_TIME *t)
 {
-    struct tm tm;
-    char buf[32];
+    const char *s = cmp_store_time(p, t);
 
-    if (!ASN1_TIME_to_tm(t, &tm))
-        return "";
-    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return apr_pstrdup(p, buf);
+    return s != NULL ? s : "";
 }
 
 void admin_cert_fields(apr_pool_t *p, json_t *o, const unsigned char *der,
@@ -260,17 +165,15 @@ void admin_cert_fields(apr_pool_t *p, json_t *o, const unsigned char *der,
 {
     const unsigned char *q = der;
     X509 *x = der != NULL ? d2i_X509(NULL, &q, (long)len) : NULL;
-    char *hex;
     const char *type;
     BIO *b;
 
     if (x == NULL)
         return;
-    hex = cmp_issue_serial_hex(X509_get0_serialNumber(x));
     type = EVP_PKEY_get0_type_name(X509_get0_pubkey(x));
     json_object_set_new(o, "subjectDn", json_string(cmp_issue_name_text(p, X509_get_subject_name(x))));
     json_object_set_new(o, "issuerDn", json_string(cmp_issue_name_text(p, X509_get_issuer_name(x))));
-    json_object_set_new(o, "serialNumber", json_string(hex != NULL ? hex : ""));
+    json_object_set_new(o, "serialNumber", json_string(cmp_issue_serial_hex(p, X509_get0_serialNumber(x))));
     json_object_set_new(o, "notBefore", json_string(iso_time(p, X509_get0_notBefore(x))));
     json_object_set_new(o, "notAfter", json_string(iso_time(p, X509_get0_notAfter(x))));
     json_object_set_new(o, "keyType", json_string(type != NULL ? type : "unknown"));
@@ -281,6 +184,5 @@ void admin_cert_fields(apr_pool_t *p, json_t *o, const unsigned char *der,
         json_object_set_new(o, "certificate", json_stringn(data, (size_t)n));
     }
     BIO_free(b);
-    OPENSSL_free(hex);
     X509_free(x);
 }

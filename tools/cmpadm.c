@@ -146,9 +146,8 @@ static unsigned char *key_enc(apr_pool_t *p, const cmp_secret_key_t *k,
 {
     FILE *f = fopen(file, "r");
     EVP_PKEY *pkey;
-    unsigned char *der = NULL, *out;
+    unsigned char *out;
     size_t outlen;
-    int dl;
 
     if (f == NULL)
         die("cannot open", file);
@@ -156,19 +155,8 @@ static unsigned char *key_enc(apr_pool_t *p, const cmp_secret_key_t *k,
     fclose(f);
     if (pkey == NULL)
         die("no private key in", file);
-    {
-        /* PKCS#8, whatever the key type. */
-        PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(pkey);
-
-        dl = p8 != NULL ? i2d_PKCS8_PRIV_KEY_INFO(p8, &der) : -1;
-        PKCS8_PRIV_KEY_INFO_free(p8);
-        if (dl <= 0)
-            die("cannot encode the key as PKCS#8:", file);
-    }
-    if (cmp_secret_encrypt(p, k, label, der, (size_t)dl, &out, &outlen)
-            != APR_SUCCESS)
+    if (cmp_secret_seal_key(p, k, label, pkey, &out, &outlen) != APR_SUCCESS)
         die("cannot encrypt the key of", file);
-    OPENSSL_clear_free(der, (size_t)dl);
     EVP_PKEY_free(pkey);
     *len = (int)outlen;
     return out;

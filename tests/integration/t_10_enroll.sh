@@ -75,6 +75,11 @@ t_rr_by_holder() {
 run_test "rr signed by the holder, reason stored, audit event" t_rr_by_holder
 
 t_rr_by_shared_secret() {
+  # removeFromCRL is for delta CRLs, not a reason to revoke (the same rule as the API's)
+  cmp -cmd rr -server "$CMP_URL" $(mac_args) -oldcert "$T/d4.pem" -revreason 8 \
+      && fail "rr with removeFromCRL accepted"
+  expect_output "revocation reason not allowed"
+  [ "$(cert_status "$T/d4.pem")" = valid ] || fail "revoked for removeFromCRL"
   cmp -cmd rr -server "$CMP_URL" $(mac_args) -oldcert "$T/d4.pem"
   expect_output "revocation accepted"
   [ "$(cert_status "$T/d4.pem")" = revoked ] || fail "not revoked"

@@ -3,7 +3,7 @@ export ADMIN_URL ADMIN_USER ADMIN_PASSWORD_FILE ADMIN_CA_FILE CMP_BASE_URL
 
 t_readme_session_from_empty_database() {
   # A fresh database with the schema only, its own httpd, the README's block.
-  local E=$ROOT/tests/out/var-empty HP=$((HTTP_PORT + 3)) SP=$((HTTPS_PORT + 3)) url
+  local E=$ROOT/tests/out/var-empty HP=$((HTTP_PORT + 3)) SP=$((HTTPS_PORT + 3)) url signer
   rm -rf "$E"; mkdir -p "$E/session"
   as_superuser "DROP DATABASE IF EXISTS cmp_empty" >/dev/null 2>&1 || true
   runuser_sql() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- psql -X -q -h "$VAR_DIR/pg/run" -p "$PG_PORT" -U postgres -d postgres -c "$1"; else psql -X -q -h "$VAR_DIR/pg/run" -p "$PG_PORT" -U postgres -d postgres -c "$1"; fi; }
@@ -29,11 +29,16 @@ ENV
       | sed '1,2d;$d' | sed '$d' >"$E/session.sh"
   local rc=0
   (cd "$E/session" && VAR_DIR=$E bash -e -o pipefail "$E/session.sh") || rc=$?
+  signer=$(curl -sS --cacert "$ADMIN_CA_FILE" -u "$ADMIN_USER:$(cat "$ADMIN_PASSWORD_FILE")" \
+           "https://127.0.0.1:$SP/api/v1/certificates?subject=Factory%20CMP%20RA" \
+           | jq -r '.certificates[] | "\(.status) \(.issuerDn)"') || true
   VAR_DIR=$E HTTPD_INSTANCE=httpd bash "$ROOT/scripts/httpd.sh" stop
   [ "$rc" = 0 ] || fail "the README session failed ($rc)"
   [ -s "$E/session/dev1.pem" ] && [ -s "$E/session/dev2.pem" ] || fail "no certificates"
-  [ "$(psql -X -At "$url" -c "SELECT count(*) FROM certificate WHERE status = 'valid'")" = 2 ] \
+  [ "$(psql -X -At "$url" -c "SELECT count(*) FROM certificate WHERE status = 'valid' AND subject_dn IN ('CN=dev1', 'CN=dev2')")" = 2 ] \
       || fail "the certificates are not in the database"
+  # the CMP signer the CA issued is in the inventory like the devices'
+  [ "$signer" = "valid CN=Factory CA,O=Example" ] || fail "the issued signer is not listed: $signer"
   ! grep -E ':(error|crit)\]' "$E/httpd/error.log" || fail "errors in the log"
 }
 run_test "README curl session: empty database to enrolled certificates, both CMP URLs" \
@@ -146,6 +151,12 @@ t_ra_profiles_and_authorities() {
   # RA Profile policy validation and round trip
   expect_status 422 POST "/authorities/$ca/raProfiles" '{"name":"p1","keyUsage":["flying"],"allowedKeyTypes":["NOPE"],"subjectPattern":"(["}'
   [ "$(jq length "$T/api.json")" = 3 ] || fail "all three problems reported"
+  # the core's rules decide: an EKU OpenSSL's OID parser takes but the
+  # extension parser refuses was once stored, and then every issuance failed
+  expect_status 422 POST "/authorities/$ca/raProfiles" '{"name":"p1","extendedKeyUsage":["serverAuth","2. "]}'
+  jf '.[0]' | grep -q "extendedKeyUsage '2\.' is neither" || fail "an EKU the core cannot make was accepted"
+  expect_status 201 POST "/authorities/$ca/raProfiles" '{"name":"p-alias","allowedKeyTypes":["id-ecPublicKey"]}'
+  expect_status 204 DELETE "/authorities/$ca/raProfiles/$(jf .uuid)"
   expect_status 201 POST "/authorities/$ca/raProfiles" '{"name":"p1","validityDays":30,"allowedKeyTypes":["RSA","EC"],"minSecurityBits":128,"keyUsage":["digitalSignature","keyAgreement"],"extendedKeyUsage":["serverAuth","1.3.6.1.5.5.7.3.2"],"subjectPattern":"^CN=.*$","allowSubjectAltName":false}'
   ra=$(jf .uuid)
   [ "$(jf '.keyUsage | join(",")')" = "digitalSignature,keyAgreement" ] || fail "keyUsage round trip"
@@ -183,6 +194,8 @@ t_certificates_api() {
   jf .certificate | openssl x509 -noout -serial >/dev/null || fail "no PEM"
   expect_status 400 GET "/certificates?limit=0"
   expect_status 422 POST "/certificates/$uuid/revoke" '{"reason":"bored"}'
+  expect_status 422 POST "/certificates/$uuid/revoke" '{"reason":"removeFromCRL"}'
+  expect_status 422 POST "/certificates/$uuid/revoke" '{"reason":8}'
   expect_status 200 POST "/certificates/$uuid/revoke" '{"reason":"keyCompromise"}'
   [ "$(jf .status)" = revoked ] && [ "$(jf .revocationReason)" = 1 ] || fail "revoke"
   expect_status 422 POST "/certificates/$uuid/revoke" '{}'
