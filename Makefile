@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # mod_cmp: CMP CA/RA inside Apache httpd.
 #
 #   make            build the core library, both modules and the tools

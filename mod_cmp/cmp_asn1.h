@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Read-only ASN.1 views of CMP/CRMF structures whose fields OpenSSL 3.0 keeps
  * opaque (header nonces and generalInfo, the extraCerts, the certificate
  * template's public key and validity, the revocation reason). They are

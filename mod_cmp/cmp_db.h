@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* PostgreSQL access: a pool of libpq connections per process (apr_reslist),
  * created after fork, with every statement prepared once per connection. */
 #ifndef CMP_DB_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Our reasons for refusing a CMP request: readable text for the statusString
  * and the PKIFailureInfo bit. Registered as an OpenSSL error library so that
  * OpenSSL's CMP server puts our text into the error messages it builds. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Issuance by a local CA: a certificate built from a checked request. */
 #ifndef CMP_ISSUE_H
 #define CMP_ISSUE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The one Jansson wrapper: parsing that reports errors, typed getters that
  * tell absent from wrongly typed, and values owned by APR pools. */
 #ifndef CMP_JSON_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Public keys of requests without OpenSSL 3.0's decoder set-up.
  *
  * Decoding a SubjectPublicKeyInfo in OpenSSL 3.0 (d2i_X509_PUBKEY, and so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Logging from the core: a callback the host (httpd glue, tools, tests) sets. */
 #ifndef CMP_LOG_H
 #define CMP_LOG_H

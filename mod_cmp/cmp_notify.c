@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include <apr_errno.h>
 #include <apr_thread_mutex.h>
 #include <libpq-fe.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Configuration changes, announced by PostgreSQL: every change to
  * authorities, RA Profiles, CMP Profiles or signing credentials sends a
  * NOTIFY on 'cmp_config' (sql/002). Each process keeps one connection that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* PasswordBasedMac (RFC 4211 4.4, RFC 4210 5.1.3.1) with the base key
  * derived once per request: the key is OWF applied iterationCount times to
  * the secret and the salt, which is most of the cost of a MAC. RFC 4210

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The certificate policy of an RA Profile and its checks on a request. */
 #ifndef CMP_POLICY_H
 #define CMP_POLICY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A CMP Profile with its RA Profile and Authority, loaded once into a form
  * ready for requests (keys decrypted and parsed, trust store built) and kept
  * in a per-process cache that the database versions invalidate. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Secrets at rest: AES-256-GCM under a key read from a file named in
  * httpd.conf (CMPSecretKeyFile). Used for shared secrets and private keys. */
 #ifndef CMP_SECRET_H

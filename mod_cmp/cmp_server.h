@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One CMP request in, one CMP response out: the core of mod_cmp, free of
  * httpd. Built on OpenSSL's OSSL_CMP_SRV_CTX, a fresh one per request; all
  * state between the messages of a transaction lives in PostgreSQL. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Everything mod_cmp reads and writes in PostgreSQL, as prepared statements.
  * One round trip per step; multi-row changes are single statements (CTEs),
  * so each step commits whole or not at all. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The version of mod_cmp. The core library (libcmpcore.so) is one per httpd
  * process, shared by mod_cmp and mod_cmp_admin; a module built for another
  * version refuses to serve with it (cmp_core_version()). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_cmp: httpd glue for the CMP endpoints (RFC 9810 / RFC 9811 over HTTP).
  *
  *   CMPDatabase "host=127.0.0.1 port=5432 dbname=cmp user=cmp password=..."

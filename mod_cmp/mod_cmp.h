@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What mod_cmp shares with mod_cmp_admin in the same process: the database
  * pool and the key that encrypts secrets at rest (one of each per child). */
 #ifndef MOD_CMP_H

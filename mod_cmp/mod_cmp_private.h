@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Private header of the mod_cmp httpd glue: every glue file includes it, so
  * that "LogLevel cmp:debug" reaches all of them. */
 #ifndef MOD_CMP_PRIVATE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The Core CMP API: REST resources over JSON, free of httpd. The glue
  * (mod_cmp_admin.c) authenticates, reads the body and hands an admin_req_t
  * to admin_dispatch(); the answer comes back as an admin_resp_t. */

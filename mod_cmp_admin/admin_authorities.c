@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* /authorities: local CAs, generated here or imported. Private keys go into
  * the database encrypted and never come out through the API. */
 #include <string.h>

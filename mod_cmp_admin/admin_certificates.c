@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* /certificates (search, details, revocation) and /auditLogs. */
 #include <stdlib.h>
 #include <string.h>

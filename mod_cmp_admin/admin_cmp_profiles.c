@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* /cmpProfiles: how the CMP endpoint talks (CZERTAINLY's Core CMP API), and
  * the signing certificates its responses may be signed with. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Keys and certificates the admin API makes or imports. */
 #ifndef ADMIN_PKI_H
 #define ADMIN_PKI_H

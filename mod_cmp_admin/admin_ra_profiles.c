@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* RA Profiles: /raProfiles and /authorities/{uuid}/raProfiles, with the
  * certificate policy and the CMP protocol activation. */
 #include <limits.h>

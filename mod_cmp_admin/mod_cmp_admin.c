@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_cmp_admin: httpd glue for the JSON "Core CMP API" under /api/v1.
  *
  *   <Location /api/v1>

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Applies the migrations in sql/ (NNN_name.sql, in order) that the database
 # has not seen yet, each in its own transaction, recording it in
 # schema_version. Usage: db-migrate.sh DATABASE_URL

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Seeds the demo once: a local CA (generated at first start), RA Profile
 # 'demo', CMP Profile 'demo' (MAC-protected requests, signed responses, a
 # random shared secret), and writes $VAR_DIR/demo.env for scripts.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian 12 packages mod_cmp needs to build, run and test, when
 # they are missing, and brings OpenSSL to the current Debian (security)
 # update: OpenSSL 3.0's CMP server has fixes there, and Debian's mod_ssl is

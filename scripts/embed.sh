@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # embed.sh FILE SYMBOL > out.c: FILE as a NUL-terminated C string named SYMBOL.
 set -euo pipefail
 echo "/* generated from $1 by scripts/embed.sh; do not edit */"

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # An httpd instance under $VAR_DIR/$HTTPD_INSTANCE (default: httpd) that loads
 # the modules from build/, listening on $HTTP_PORT and $HTTPS_PORT.
 #   httpd.sh start | stop | foreground | conf

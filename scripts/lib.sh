@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared settings of the run/test scripts; source it.
 # VAR_DIR, HTTP_PORT, HTTPS_PORT and PG_PORT move an instance, so that two
 # copies run side by side.

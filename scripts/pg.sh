@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # An embedded PostgreSQL cluster under $VAR_DIR/pg on 127.0.0.1:$PG_PORT, with
 # the database 'cmp' owned by the role 'cmp' and the schema applied.
 #   pg.sh start | stop | url

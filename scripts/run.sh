@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # make run / start / stop: PostgreSQL and httpd under $VAR_DIR with the demo.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"

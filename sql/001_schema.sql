@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- mod_cmp schema, migration 1: authorities, RA profiles, CMP profiles,
 -- certificates, CMP transactions and audit events.
 -- Applied by scripts/db-migrate.sh inside one transaction; the version row is

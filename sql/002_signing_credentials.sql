@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- Migration 2: CMP signer credentials become objects of their own (issued by
 -- a local Authority or imported), listed by the admin API and chosen by CMP
 -- Profiles; and every configuration change is announced on the channel

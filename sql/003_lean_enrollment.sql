@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- Migration 3: an enrollment that needs no confirmation (implicitConfirm)
 -- writes one row, the certificate; the transactionID it came with is unique
 -- among certificates, so a replayed request is still refused. Transaction

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- Migration 4: refused CMP requests per day and reason, added up by every
 -- node from counters kept in memory (flushed about once a second), for the
 -- dashboard. Nothing is written on the request path.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmpadm: create mod_cmp objects from the command line, for setting up the
  * demo and tests until the REST API exists. Certificates and keys are read
  * from PEM files; keys and shared secrets are encrypted with the same key

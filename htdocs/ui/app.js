@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_cmp management console: a static page that talks only to the Core CMP
  * API (/api/v1). Everything that comes from the server is shown as text
  * (textContent), never as HTML. No build step, no external resources. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmpbench: load client for CMP servers, on OpenSSL's CMP client API.
  *
  *   full mode    N threads run real transactions (ir with implicitConfirm, or

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # make bench [QUICK=1]: enrollment throughput, latency and server CPU per
 # enrollment of mod_cmp (httpd + PostgreSQL) beside OpenSSL's mock CMP server
 # (`openssl cmp -port`), on this machine. Runs its own instance (ports 28080,

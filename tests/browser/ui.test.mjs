@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 // Browser test of the management console: headless Debian Chromium driven by
 // playwright-core against the real httpd + PostgreSQL of the integration run.
 // Environment: VAR_DIR (with demo.env), SHOTS (screenshot folder).

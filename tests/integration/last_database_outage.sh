@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Runs after the error-log check: a database outage is meant to log errors.
 
 t_database_outage() {

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers of the integration tests; sourced by run.sh and the t_*.sh files.
 
 PASSED=0

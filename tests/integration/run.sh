@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Integration tests: a real PostgreSQL and two real httpd instances loading the
 # freshly built modules, driven by `openssl cmp`, curl and tests/tools/cmpclient.
 # Runs on its own ports and VAR_DIR, so a `make run` demo can stay up.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The core library against the real database, without httpd (Check suite
 # 'store' of build/unit_tests): statements, cache invalidation, and OpenSSL's
 # client enrolling through cmp_server_handle() on two in-process "nodes".

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # One core per process: both modules use the one libcmpcore.so beside them,
 # and a module built for another version of it refuses to serve, saying why.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Enrollment, renewal, revocation and confirmation on the happy paths.
 
 t_ir_mac_explicit_confirm() {

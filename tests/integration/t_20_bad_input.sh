@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Bad input: each answered as shared/DESIGN.md says, nothing stored, and the
 # server keeps serving (the last test enrolls again).
 

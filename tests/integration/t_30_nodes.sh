@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Statelessness (two httpd nodes on one database), the confirmation timeout,
 # and OpenSSL 3.0's known server hazard.
 

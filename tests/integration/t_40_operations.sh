@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Operations: lost database connections, and the schema check at start-up.
 
 t_broken_connections_replaced() {

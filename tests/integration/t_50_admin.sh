@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The Core CMP API (mod_cmp_admin) against the real httpd and PostgreSQL.
 export ADMIN_URL ADMIN_USER ADMIN_PASSWORD_FILE ADMIN_CA_FILE CMP_BASE_URL
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The management console in headless Chromium (tests/browser/ui.test.mjs):
 # forms create an Authority, an RA Profile and a CMP Profile, openssl cmp
 # enrolls, the console finds and revokes the certificate, kur is refused;

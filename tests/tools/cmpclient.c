@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* cmpclient: a CMP client for the tests, on OpenSSL's client API, for what
  * `openssl cmp` cannot do: send the certConf of a transaction to another
  * server than its ir (two nodes, one database), confirm with a wrong

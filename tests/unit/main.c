@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the mod_cmp core, without httpd.
  *   unit_tests            all suites that need no database
  *   unit_tests store      the database suites (CMP_TEST_DATABASE_URL, CMP_TEST_*)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The admin API's route table against its OpenAPI document. */
 #include <string.h>
 

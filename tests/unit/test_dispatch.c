@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* admin_dispatch() against the test database: routes, statuses, bodies, and
  * that a change commits with its audit event or not at all. */
 #include <string.h>

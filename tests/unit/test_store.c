@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The database suite: the store's statements and the whole core (request in,
  * response out) against the PostgreSQL the integration harness starts, with
  * its demo profile. Environment: CMP_TEST_DATABASE_URL, CMP_TEST_VAR_DIR. */

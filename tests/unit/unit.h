@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared fixtures of the Check unit tests. */
 #ifndef UNIT_H
 #define UNIT_H
