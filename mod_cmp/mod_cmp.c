@@ -400,10 +400,8 @@ static int is_pkixcmp(const char *ct)
            && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-/* Read the whole body, at most max bytes; r->remaining is not to be trusted
- * (chunked, HTTP/2), so count what arrives. */
-static int read_body(request_rec *r, apr_off_t max, unsigned char **out,
-                     apr_size_t *outlen)
+static int cmp_read_body(request_rec *r, apr_off_t max, char **out,
+                         apr_size_t *outlen)
 {
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
     apr_bucket_brigade *bb;
@@ -440,7 +438,8 @@ static int read_body(request_rec *r, apr_off_t max, unsigned char **out,
         }
         apr_brigade_cleanup(bb);
     }
-    *out = (unsigned char *)buf;
+    buf[total] = '\0';
+    *out = buf;
     *outlen = (apr_size_t)total;
     return OK;
 }
@@ -467,7 +466,7 @@ static int cmp_handler(request_rec *r)
     cmp_dir_conf_t *dc;
     cmp_route_e route;
     const char *name;
-    unsigned char *body = NULL;
+    char *body = NULL;
     apr_size_t len = 0;
     cmp_response_t resp;
     apr_status_t rv;
@@ -485,9 +484,9 @@ static int cmp_handler(request_rec *r)
     }
     if (!is_pkixcmp(apr_table_get(r->headers_in, "Content-Type")))
         return HTTP_UNSUPPORTED_MEDIA_TYPE;
-    status = read_body(r, dc->max_request != UNSET ? dc->max_request
-                                                   : DEFAULT_MAX_REQUEST,
-                       &body, &len);
+    status = cmp_read_body(r, dc->max_request != UNSET ? dc->max_request
+                                                       : DEFAULT_MAX_REQUEST,
+                           &body, &len);
     if (status != OK)
         return status;
     if (len == 0)
@@ -501,7 +500,8 @@ static int cmp_handler(request_rec *r)
         return HTTP_SERVICE_UNAVAILABLE;
     }
     ERR_clear_error();
-    rv = cmp_server_handle(sc->server, r->pool, route, name, body, len, &resp);
+    rv = cmp_server_handle(sc->server, r->pool, route, name,
+                           (const unsigned char *)body, len, &resp);
     ERR_clear_error();
     if (rv == APR_EINVAL) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CMPLOGNO(10012)
@@ -535,6 +535,7 @@ static const cmp_shared_t *cmp_shared(void)
 static void cmp_register_hooks(apr_pool_t *p)
 {
     APR_REGISTER_OPTIONAL_FN(cmp_shared);
+    APR_REGISTER_OPTIONAL_FN(cmp_read_body);
     ap_hook_post_config(cmp_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(cmp_child_init, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(cmp_handler, NULL, NULL, APR_HOOK_MIDDLE);

@@ -5,6 +5,7 @@
 #define MOD_CMP_H
 
 #include <apr_optional.h>
+#include <httpd.h>
 
 #include "cmp_db.h"
 #include "cmp_secret.h"
@@ -16,5 +17,11 @@ typedef struct {
 
 /* NULL until child_init has run, or when mod_cmp is not configured. */
 APR_DECLARE_OPTIONAL_FN(const cmp_shared_t *, cmp_shared, (void));
+
+/* The whole request body, at most max bytes, NUL-terminated, from r->pool:
+ * OK, or the HTTP status to answer (413 over max, 400 when it cannot be
+ * read). Counts what arrives: r->remaining is 0 for chunked and HTTP/2. */
+APR_DECLARE_OPTIONAL_FN(int, cmp_read_body, (request_rec *r, apr_off_t max,
+                                             char **out, apr_size_t *len));
 
 #endif

@@ -9,6 +9,7 @@
 #include <apr_tables.h>
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <openssl/x509.h>
 
 #include "cmp_db.h"
 #include "cmp_json.h"
@@ -76,6 +77,12 @@ int admin_sql(admin_req_t *rq, admin_resp_t *rs, const char *sql, int n,
  * *out belongs to the request pool: borrow it, do not json_decref it. */
 int admin_sql_json(admin_req_t *rq, admin_resp_t *rs, const char *sql, int n,
                    const char *const *vals, json_t **out);
+
+/* A certificate one of our CAs issued to someone (a CMP signer) is a row
+ * of the inventory, valid, like those issued over CMP; non-zero when it
+ * set the response. */
+int admin_store_issued(admin_req_t *rq, admin_resp_t *rs, X509 *cert,
+                       long long authority_id);
 
 /* PEM text of DER certificates (concatenated). */
 char *admin_pem_of(apr_pool_t *p, const unsigned char *der, size_t len);

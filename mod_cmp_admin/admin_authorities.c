@@ -207,10 +207,9 @@ static void create_authority(admin_req_t *rq, admin_resp_t *rs)
     if (cmp_secret_seal_key(rq->p, rq->key, CMP_LABEL_CA_KEY, m.key, &key, &klen)
             != APR_SUCCESS)
         key = NULL;
-    material_free(&m);
     if (der == NULL || key == NULL) {
         admin_error(rq, rs, 500, "the CA could not be stored");
-        return;
+        goto out;
     }
     vals[0] = name;
     vals[1] = desc;
@@ -224,12 +223,14 @@ static void create_authority(admin_req_t *rq, admin_resp_t *rs)
     if (admin_sql(rq, rs, "INSERT INTO authority (name, description, enabled, "
                   "ca_cert, ca_chain, ca_key_enc, kind) VALUES ($1, $2, $3, $4, "
                   "$5, $6, 'local') RETURNING uuid", 6, vals, lens, &r))
-        return;
+        goto out;
     rq->audit_object = apr_pstrcat(rq->p, "authority:", PQgetvalue(r, 0, 0), NULL);
     if (load_one(rq, rs, PQgetvalue(r, 0, 0), &o))
-        return;
+        goto out;
     rs->location = apr_pstrcat(rq->p, "/api/v1/authorities/", PQgetvalue(r, 0, 0), NULL);
     admin_json(rq, rs, 201, json_incref(o));
+out:
+    material_free(&m);
 }
 
 static void edit_authority(admin_req_t *rq, admin_resp_t *rs)

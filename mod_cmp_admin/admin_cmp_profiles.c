@@ -605,28 +605,6 @@ static int load_ca(admin_req_t *rq, admin_resp_t *rs, const char *uuid,
     return 0;
 }
 
-/* A certificate one of our CAs issued is in the inventory, like those
- * issued over CMP. */
-static int store_issued(admin_req_t *rq, admin_resp_t *rs, X509 *cert,
-                        const char *auth_id)
-{
-    cmp_store_issue_t in;
-    long long id = 0;
-    apr_status_t rv;
-
-    memset(&in, 0, sizeof(in));
-    in.authority_id = strtoll(auth_id, NULL, 10);
-    in.status = "valid";
-    rv = cmp_store_cert_columns(rq->p, cert, NULL, &in);
-    if (rv == APR_SUCCESS)
-        rv = cmp_store_issue(rq->p, rq->conn, &in, &id, NULL);
-    if (rv == APR_SUCCESS)
-        return 0;
-    admin_error(rq, rs, rv == APR_ECONNRESET ? 503 : 500, "the signing "
-                "certificate could not be stored in the inventory");
-    return 1;
-}
-
 static void create_signing(admin_req_t *rq, admin_resp_t *rs)
 {
     const json_t *issue;
@@ -729,7 +707,7 @@ static void create_signing(admin_req_t *rq, admin_resp_t *rs)
                   "SELECT s.uuid, s.cert, a.uuid FROM s LEFT JOIN authority a ON "
                   "a.id = s.authority_id", 4, vals, lens, &r))
         goto out;
-    if (auth_id != NULL && store_issued(rq, rs, cert, auth_id))
+    if (auth_id != NULL && admin_store_issued(rq, rs, cert, strtoll(auth_id, NULL, 10)))
         goto out;
     rq->audit_object = apr_pstrcat(rq->p, "signingCertificate:", PQgetvalue(r, 0, 0),
                                    NULL);

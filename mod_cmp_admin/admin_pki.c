@@ -10,6 +10,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "admin.h"
 #include "admin_pki.h"
 #include "cmp_store.h"
 
@@ -186,4 +187,24 @@ void admin_cert_fields(apr_pool_t *p, json_t *o, const unsigned char *der,
     }
     BIO_free(b);
     X509_free(x);
+}
+
+int admin_store_issued(admin_req_t *rq, admin_resp_t *rs, X509 *cert,
+                       long long authority_id)
+{
+    cmp_store_issue_t in;
+    long long id = 0;
+    apr_status_t rv;
+
+    memset(&in, 0, sizeof(in));
+    in.authority_id = authority_id;
+    in.status = "valid";
+    rv = cmp_store_cert_columns(rq->p, cert, NULL, &in);
+    if (rv == APR_SUCCESS)
+        rv = cmp_store_issue(rq->p, rq->conn, &in, &id, NULL);
+    if (rv == APR_SUCCESS)
+        return 0;
+    admin_error(rq, rs, rv == APR_ECONNRESET ? 503 : 500, "the certificate could "
+                "not be stored in the inventory");
+    return 1;
 }

@@ -40,6 +40,7 @@
 module AP_MODULE_DECLARE_DATA cmp_admin_module;
 
 static APR_OPTIONAL_FN_TYPE(cmp_shared) *get_shared;
+static APR_OPTIONAL_FN_TYPE(cmp_read_body) *read_body;
 /* Set at each start: the core library is of another version than this
  * module, which then answers 503. */
 static int core_skew;
@@ -108,44 +109,6 @@ static int problem(request_rec *r, int status, const char *msg)
         apr_table_setn(r->err_headers_out, "WWW-Authenticate",
                        "Basic realm=\"mod_cmp admin\"");
     return send_json(r, status, b, NULL);
-}
-
-static int read_body(request_rec *r, char **out, apr_size_t *len)
-{
-    apr_bucket_brigade *bb = apr_brigade_create(r->pool,
-                                                r->connection->bucket_alloc);
-    char *buf = apr_palloc(r->pool, MAX_BODY + 1);
-    apr_size_t total = 0;
-    int eos = 0;
-
-    while (!eos) {
-        apr_bucket *b;
-
-        if (ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES,
-                           APR_BLOCK_READ, HUGE_STRING_LEN) != APR_SUCCESS)
-            return HTTP_BAD_REQUEST;
-        for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
-             b = APR_BUCKET_NEXT(b)) {
-            const char *data;
-            apr_size_t n;
-
-            if (APR_BUCKET_IS_EOS(b)) {
-                eos = 1;
-                break;
-            }
-            if (apr_bucket_read(b, &data, &n, APR_BLOCK_READ) != APR_SUCCESS)
-                return HTTP_BAD_REQUEST;
-            if (total + n > MAX_BODY)
-                return HTTP_REQUEST_ENTITY_TOO_LARGE;
-            memcpy(buf + total, data, n);
-            total += n;
-        }
-        apr_brigade_cleanup(bb);
-    }
-    buf[total] = '\0';
-    *out = buf;
-    *len = total;
-    return OK;
 }
 
 static apr_table_t *query_args(request_rec *r)
@@ -221,7 +184,18 @@ static int admin_handler(request_rec *r)
         return problem(r, HTTP_UNAUTHORIZED, "authentication required");
     if (rq.method != ADMIN_GET && !same_origin(r))
         return problem(r, HTTP_FORBIDDEN, "cross-origin requests are refused");
-    status = read_body(r, &body, &len);
+    if (core_skew)
+        return problem(r, HTTP_SERVICE_UNAVAILABLE,
+                       apr_psprintf(r->pool, "mod_cmp_admin %s cannot run with "
+                                    "the mod_cmp core library %s",
+                                    CMP_MODULE_VERSION, cmp_core_version()));
+    shared = get_shared != NULL ? get_shared() : NULL;
+    if (shared == NULL || read_body == NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CMPLOGNO(10601) "mod_cmp is not "
+                      "loaded or not configured (CMPDatabase, CMPSecretKeyFile)");
+        return problem(r, HTTP_SERVICE_UNAVAILABLE, "the CMP database is not configured");
+    }
+    status = read_body(r, MAX_BODY, &body, &len);
     if (status == HTTP_REQUEST_ENTITY_TOO_LARGE)
         return problem(r, status, "the request body is too large");
     if (status != OK)
@@ -234,17 +208,6 @@ static int admin_handler(request_rec *r)
                            "the body must be application/json");
         if (cmp_json_parse(r->pool, body, len, &rq.body, &why) != APR_SUCCESS)
             return problem(r, HTTP_BAD_REQUEST, why);
-    }
-    if (core_skew)
-        return problem(r, HTTP_SERVICE_UNAVAILABLE,
-                       apr_psprintf(r->pool, "mod_cmp_admin %s cannot run with "
-                                    "the mod_cmp core library %s",
-                                    CMP_MODULE_VERSION, cmp_core_version()));
-    shared = get_shared != NULL ? get_shared() : NULL;
-    if (shared == NULL) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CMPLOGNO(10601) "mod_cmp is not "
-                      "loaded or not configured (CMPDatabase, CMPSecretKeyFile)");
-        return problem(r, HTTP_SERVICE_UNAVAILABLE, "the CMP database is not configured");
     }
     if (cmp_db_acquire(shared->db, r->pool, &rq.conn) != APR_SUCCESS)
         return problem(r, HTTP_SERVICE_UNAVAILABLE, "the database is unavailable");
@@ -287,6 +250,7 @@ static int admin_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 static void admin_child_init(apr_pool_t *p, server_rec *s)
 {
     get_shared = APR_RETRIEVE_OPTIONAL_FN(cmp_shared);
+    read_body = APR_RETRIEVE_OPTIONAL_FN(cmp_read_body);
 }
 
 static void admin_register_hooks(apr_pool_t *p)
