@@ -218,6 +218,21 @@ apr_status_t cmp_db_query(apr_pool_t *p, PGconn *conn, const char *sql,
     return run(p, conn, 0, sql, nparams, vals, lens, res, sqlstate);
 }
 
+apr_status_t cmp_db_first(cmp_db_t *db, apr_pool_t *p, cmp_db_first_fn *fn,
+                          void *baton, PGconn **conn)
+{
+    apr_status_t rv = APR_ECONNRESET;
+    int tries;
+
+    for (tries = 0; tries <= cmp_db_max_conns(db) && rv == APR_ECONNRESET;
+         tries++) {
+        if ((rv = cmp_db_acquire(db, p, conn)) != APR_SUCCESS)
+            return rv;
+        rv = fn(p, *conn, baton);
+    }
+    return rv;
+}
+
 apr_status_t cmp_db_commit(apr_pool_t *p, PGconn *conn)
 {
     PGresult *r;

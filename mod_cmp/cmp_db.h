@@ -33,6 +33,15 @@ apr_status_t cmp_db_acquire(cmp_db_t *db, apr_pool_t *p, PGconn **conn);
 /* How many connections the pool holds at most (so how many may be stale). */
 int cmp_db_max_conns(const cmp_db_t *db);
 
+/* The first statement of a request. A pooled connection can break while
+ * idle without a sign (after a database restart, all of them); the first
+ * statement finds out. fn runs on a connection for p; while it reports the
+ * connection broken (APR_ECONNRESET), the next one is tried, up to a fresh
+ * one. *conn is the connection fn ran on last. */
+typedef apr_status_t cmp_db_first_fn(apr_pool_t *p, PGconn *conn, void *baton);
+apr_status_t cmp_db_first(cmp_db_t *db, apr_pool_t *p, cmp_db_first_fn *fn,
+                          void *baton, PGconn **conn);
+
 /* Execute a prepared statement; the result is cleared with pool p.
  * Parameters are text unless lens[i] > 0 marks binary (bytea). On failure the
  * SQLSTATE (or "08000" for a lost connection) goes to *sqlstate. */

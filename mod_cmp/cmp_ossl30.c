@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What OpenSSL 3.0's CMP server needs worked around, in one place, so that
+ * each can be dropped for the OpenSSL versions that no longer need it:
+ *   - error messages: its server builds one only from the oldest error on
+ *     its queue (cmp_srv_error_message);
+ *   - certConf: it keeps what a certConf is checked against in the context
+ *     that answered the ir (cmp_srv_prepare_certconf);
+ *   - key decoding: every SubjectPublicKeyInfo d2i meets sets up a decoder
+ *     chain over all algorithms, ~0.1 ms (cmp_srv_own_pop). */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/rand.h>
+
+#include "cmp_key.h"
+#include "cmp_ossl.h"
+#include "cmp_server_int.h"
+
+/* ---- error messages ------------------------------------------------------ */
+
+static int refuse_every_sender(OSSL_CMP_CTX *ctx)
+{
+    unsigned char rnd[16];
+    char cn[40];
+    X509_NAME *name = X509_NAME_new();
+    int i, ok;
+
+    if (name == NULL || RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        X509_NAME_free(name);
+        return 0;
+    }
+    for (i = 0; i < 16; i++)
+        snprintf(cn + 2 * i, 3, "%02x", rnd[i]);
+    ok = X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                                    (const unsigned char *)cn, -1, -1, 0)
+         && OSSL_CMP_CTX_set1_expected_sender(ctx, name);
+    X509_NAME_free(name);
+    return ok;
+}
+
+/* An error PKIMessage carrying our reason as statusString. OpenSSL builds it:
+ * its server turns the oldest queued error into the error message when no
+ * handler takes the request, so we queue ours and offer no handler. The
+ * message is protected as the profile says when the profile is known. */
+OSSL_CMP_MSG *cmp_srv_error_message(apr_pool_t *p, const OSSL_CMP_MSG *msg,
+                                    const cmp_profile_t *pr,
+                                    cmp_reason_e reason, const char *detail)
+{
+    OSSL_CMP_SRV_CTX *srv = OSSL_CMP_SRV_CTX_new(NULL, NULL);
+    OSSL_CMP_CTX *ctx;
+    OSSL_CMP_MSG *rsp = NULL;
+
+    if (srv == NULL)
+        return NULL;
+    cmp_own_srv_ctx(p, srv);
+    ctx = OSSL_CMP_SRV_CTX_get0_cmp_ctx(srv);
+    cmp_ossl_debug_log(ctx);
+    if (pr == NULL || !cmp_srv_response_protection(ctx, pr))
+        OSSL_CMP_SRV_CTX_set_send_unprotected_errors(srv, 1);
+    /* OpenSSL must not look at the request's protection here: checking a
+     * signature dumps the error queue, ours with it. A sender name that no
+     * request carries stops the check before it starts. */
+    if (!refuse_every_sender(ctx))
+        return NULL;
+    cmp_err_raise(reason, "%s", detail != NULL ? detail : "");
+    rsp = OSSL_CMP_SRV_process_request(srv, msg);
+    ERR_clear_error();
+    return rsp;
+}
+
+/* ---- certConf on any node ------------------------------------------------ */
+
+/* OpenSSL 3.0 keeps what a certConf is checked against (transactionID,
+ * certReqId, transaction status) in the OSSL_CMP_SRV_CTX that answered the
+ * ir. Any node rebuilds it from the database: the stored request is run once
+ * more through a fresh context, answering with the certificate issued then
+ * and a throwaway MAC, and the nonce we sent in the real response is put
+ * back. No certificate is issued and nothing is stored by that run. */
+cmp_reason_e cmp_srv_prepare_certconf(req_t *rq, OSSL_CMP_SRV_CTX *srv,
+                                      const char **detail)
+{
+    OSSL_CMP_CTX *ctx = OSSL_CMP_SRV_CTX_get0_cmp_ctx(srv);
+    const ASN1_OCTET_STRING *tid = cmp_view_transaction_id(rq->view);
+    const unsigned char *q;
+    OSSL_CMP_MSG *orig, *rsp;
+    ASN1_OCTET_STRING *nonce;
+    static const unsigned char scratch[] = "mod_cmp certConf replay";
+    int found = 0, ok;
+
+    if (tid == NULL)
+        return CMP_E_TX_UNKNOWN;
+    if (cmp_store_tx_get(rq->p, rq->conn, tid->data, tid->length, &rq->tx,
+                         &found) != APR_SUCCESS)
+        return CMP_E_DATABASE;
+    if (!found || rq->tx.cmp_id != rq->prof->cmp_id
+            || rq->tx.ra_id != rq->prof->ra_id)
+        return CMP_E_TX_UNKNOWN;
+    if (strcmp(rq->tx.state, "waiting_conf") != 0 || rq->tx.req_der == NULL) {
+        *detail = rq->tx.state;
+        return CMP_E_TX_STATE;
+    }
+    if (rq->tx.expired)
+        return CMP_E_TX_EXPIRED;
+    q = rq->tx.cert_der;
+    rq->replay_cert = d2i_X509(NULL, &q, (long)rq->tx.cert_len);
+    q = rq->tx.req_der;
+    orig = d2i_OSSL_CMP_MSG(NULL, &q, (long)rq->tx.req_len);
+    if (rq->replay_cert == NULL || orig == NULL) {
+        X509_free(rq->replay_cert);
+        rq->replay_cert = NULL;
+        OSSL_CMP_MSG_free(orig);
+        return CMP_E_INTERNAL;
+    }
+    cmp_own_x509(rq->p, rq->replay_cert);
+    cmp_own_msg(rq->p, orig);
+    OSSL_CMP_SRV_CTX_set_grant_implicit_confirm(srv, 0);
+    /* (with the request's MAC reused, the context protects nothing) */
+    if (rq->pbm == NULL
+            && !OSSL_CMP_CTX_set1_secretValue(ctx, scratch, sizeof(scratch)))
+        return CMP_E_INTERNAL;
+    rsp = OSSL_CMP_SRV_process_request(srv, orig);
+    ok = rsp != NULL && OSSL_CMP_MSG_get_bodytype(rsp) != CMP_BODY_ERROR;
+    OSSL_CMP_MSG_free(rsp);
+    ERR_clear_error();
+    if (!ok)
+        return CMP_E_INTERNAL;
+    nonce = ASN1_OCTET_STRING_new();
+    ok = nonce != NULL
+         && ASN1_OCTET_STRING_set(nonce, rq->tx.nonce, (int)rq->tx.nonce_len)
+         && OSSL_CMP_CTX_set1_senderNonce(ctx, nonce)
+         && OSSL_CMP_CTX_set1_secretValue(ctx, NULL, 0)
+         && OSSL_CMP_SRV_CTX_set_grant_implicit_confirm(srv,
+                                                         rq->prof->implicit_confirm)
+         && cmp_srv_request_protection(rq, ctx);
+    ASN1_OCTET_STRING_free(nonce);
+    return ok ? CMP_E_NONE : CMP_E_INTERNAL;
+}
+
+/* ---- requests parsed without decoding keys ------------------------------- */
+
+/* The request as OpenSSL parses it by default, keys decoded. */
+static apr_status_t redecode(req_t *rq)
+{
+    const unsigned char *q = rq->der;
+    OSSL_CMP_MSG *m = d2i_OSSL_CMP_MSG(NULL, &q, (long)rq->len);
+
+    if (m == NULL)
+        return APR_EGENERAL;
+    cmp_own_msg(rq->p, m);
+    rq->msg = m;
+    return APR_SUCCESS;
+}
+
+/* The request was parsed without decoding keys (cmp_key.h). For the usual
+ * ir, cr or kur (one CertReqMsg, a signature POP over certReq, a key we can
+ * build) we build the template's key and check the POP with it as OpenSSL
+ * would; OpenSSL is then told that the POP was checked (raVerified), and
+ * cert_request_cb() refuses a POP that did not verify. Anything else is
+ * parsed again with the keys and left to OpenSSL, which answers as it
+ * always does. Runs after the protection check: the body that was
+ * protected is changed here. */
+apr_status_t cmp_srv_own_pop(req_t *rq)
+{
+    OSSL_CRMF_MSG *crm = NULL;
+    const X509_PUBKEY *spki = NULL;
+    const ASN1_TIME *nb, *na;
+    EVP_PKEY *k = NULL;
+    int n = 0, v;
+
+    if (rq->body != CMP_BODY_P10CR)
+        crm = cmp_msg_first_crm((OSSL_CMP_MSG *)rq->msg, &n);
+    if (crm != NULL && n == 1
+            && cmp_template_read(OSSL_CRMF_MSG_get0_tmpl(crm), &spki, &nb, &na)
+                   == APR_SUCCESS
+            && (k = cmp_key_from_spki(spki)) != NULL) {
+        cmp_own_pkey(rq->p, k);
+        v = cmp_crmf_verify_sig_pop(crm, k);
+        if (v >= 0 && OSSL_CRMF_MSG_create_popo(OSSL_CRMF_POPO_RAVERIFIED, crm,
+                                                NULL, NULL, NULL, NULL)) {
+            rq->req_key = k;
+            rq->pop_failed = v == 0;
+            return APR_SUCCESS;
+        }
+    }
+    ERR_clear_error();
+    return redecode(rq);
+}

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Protection: the request's checked with the profile's rules (MAC by our own
+ * PBM code, signatures by OpenSSL against the profile's trust anchors), and
+ * the protection OpenSSL gives the responses. */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/x509v3.h>
+
+#include "cmp_issue.h"
+#include "cmp_ossl.h"
+#include "cmp_server_int.h"
+
+int cmp_srv_response_protection(OSSL_CMP_CTX *ctx, const cmp_profile_t *pr)
+{
+    if (pr->sig_responses) {
+        /* The chain goes out as configured; nothing is built per message. */
+        return OSSL_CMP_CTX_set1_cert(ctx, pr->signer)
+               && OSSL_CMP_CTX_set1_pkey(ctx, pr->signer_key)
+               && OSSL_CMP_CTX_set1_extraCertsOut(ctx, pr->signer_chain);
+    }
+    /* A MAC-protected message needs a sender name (RFC 4210 5.1.1): the CA's. */
+    return OSSL_CMP_CTX_set1_secretValue(ctx, pr->secret, (int)pr->secret_len)
+           && OSSL_CMP_CTX_set1_subjectName(ctx,
+                                            X509_get_subject_name(pr->ca.cert));
+}
+
+/* The protection OpenSSL gives the responses of a request. A MAC response
+ * to a verified MAC request is left unprotected by OpenSSL: process() adds
+ * the MAC with the request's PBMParameter and base key. */
+int cmp_srv_request_protection(const req_t *rq, OSSL_CMP_CTX *ctx)
+{
+    if (rq->pbm == NULL)
+        return cmp_srv_response_protection(ctx, rq->prof);
+    return OSSL_CMP_CTX_set1_subjectName(ctx,
+                                         X509_get_subject_name(rq->prof->ca.cert))
+           && OSSL_CMP_CTX_set_option(ctx, OSSL_CMP_OPT_UNPROTECTED_SEND, 1);
+}
+
+/* ---- the request ------------------------------------------------------- */
+
+static int kid_matches(const ASN1_OCTET_STRING *kid, X509 *cert)
+{
+    const ASN1_OCTET_STRING *skid = X509_get0_subject_key_id(cert);
+
+    return kid == NULL || skid == NULL || ASN1_OCTET_STRING_cmp(kid, skid) == 0;
+}
+
+/* RFC 4210 5.1.1 / RFC 9483 3.3: the protecting certificate comes first in
+ * extraCerts; take the first whose subject is the sender. */
+static X509 *find_signer(const cmp_view_t *v)
+{
+    STACK_OF(X509) *extra = cmp_view_extra_certs(v);
+    const X509_NAME *sender = cmp_view_sender(v);
+    int i;
+
+    if (sender == NULL)
+        return NULL;
+    for (i = 0; i < sk_X509_num(extra); i++) {
+        X509 *x = sk_X509_value(extra, i);
+
+        if (X509_NAME_cmp(X509_get_subject_name(x), sender) == 0
+                && kid_matches(cmp_view_sender_kid(v), x))
+            return x;
+    }
+    return NULL;
+}
+
+static cmp_reason_e check_mac(req_t *rq, char *why, size_t n)
+{
+    const cmp_profile_t *pr = rq->prof;
+    cmp_pbm_t *k = NULL;
+    const char *bad = NULL;
+    apr_status_t rv;
+
+    if (pr->secret == NULL) {
+        snprintf(why, n, "the CMP Profile has no shared secret");
+        return CMP_E_PROTECTION_NOT_ALLOWED;
+    }
+    if (rq->body == CMP_BODY_KUR) {
+        snprintf(why, n, "kur must be signed with the certificate to update");
+        return CMP_E_PROTECTION_NOT_ALLOWED;
+    }
+    if (!pr->mac_requests && (rq->body == CMP_BODY_IR || rq->body == CMP_BODY_CR
+                              || rq->body == CMP_BODY_P10CR)) {
+        snprintf(why, n, "the CMP Profile requires signed requests");
+        return CMP_E_PROTECTION_NOT_ALLOWED;
+    }
+    rv = cmp_pbm_derive(rq->p, cmp_view_protection_alg(rq->view), pr->secret,
+                        pr->secret_len, &k, &bad);
+    if (rv != APR_SUCCESS) {
+        snprintf(why, n, "PasswordBasedMac: %s", bad);
+        /* parameters we refuse are the sender's fault, a failing digest ours */
+        return rv == APR_EINVAL ? CMP_E_BAD_MAC : CMP_E_INTERNAL;
+    }
+    if (!cmp_pbm_verify(k, rq->p, rq->view)) {
+        snprintf(why, n, "wrong shared secret or corrupted message");
+        return CMP_E_BAD_MAC;
+    }
+    if (!pr->sig_responses)
+        rq->pbm = k;
+    return CMP_E_NONE;
+}
+
+static cmp_reason_e check_signer_ours(req_t *rq, char *why, size_t n)
+{
+    const cmp_profile_t *pr = rq->prof;
+    int found = 0;
+
+    if (X509_check_issued(pr->ca.cert, rq->signer) != X509_V_OK)
+        return CMP_E_NONE;
+    if (cmp_store_cert_get(rq->p, rq->conn, pr->auth_id,
+                           cmp_issue_serial_hex(rq->p, X509_get0_serialNumber(rq->signer)),
+                           &rq->signer_row, &found) != APR_SUCCESS)
+        return CMP_E_DATABASE;
+    if (!found) {
+        snprintf(why, n, "the signer certificate was not issued by this CA");
+        return CMP_E_UNTRUSTED_SIGNER;
+    }
+    if (strcmp(rq->signer_row.status, "valid") != 0 || rq->signer_row.expired) {
+        snprintf(why, n, "the signer certificate is %s",
+                 rq->signer_row.expired ? "expired" : rq->signer_row.status);
+        return CMP_E_SIGNER_REVOKED;
+    }
+    rq->signer_ours = 1;
+    return CMP_E_NONE;
+}
+
+static cmp_reason_e check_signature(req_t *rq, char *why, size_t n)
+{
+    OSSL_CMP_CTX *vctx;
+    X509 *signer = find_signer(rq->view);
+    cmp_reason_e r;
+
+    if (signer == NULL) {
+        snprintf(why, n, "no certificate of the sender in extraCerts");
+        return CMP_E_UNTRUSTED_SIGNER;
+    }
+    if ((vctx = cmp_ossl_cmp_ctx(rq->p)) == NULL
+            || !OSSL_CMP_CTX_set1_srvCert(vctx, signer)
+            || !OSSL_CMP_CTX_set1_untrusted(vctx, cmp_view_extra_certs(rq->view)))
+        return CMP_E_INTERNAL;
+    if (OSSL_CMP_validate_msg(vctx, rq->msg) != 1) {
+        snprintf(why, n, "the signature does not verify with the sender's "
+                 "certificate");
+        return CMP_E_BAD_SIGNATURE;
+    }
+    if (OSSL_CMP_validate_cert_path(vctx, rq->prof->trust, signer) != 1) {
+        snprintf(why, n, "%s", cmp_issue_name_text(rq->p, X509_get_subject_name(signer)));
+        return CMP_E_UNTRUSTED_SIGNER;
+    }
+    rq->signer = signer;
+    if ((r = check_signer_ours(rq, why, n)) != CMP_E_NONE)
+        return r;
+    if (rq->body == CMP_BODY_KUR
+            && (!rq->signer_ours || rq->signer_row.ra_id != rq->prof->ra_id)) {
+        snprintf(why, n, "%s", cmp_issue_name_text(rq->p, X509_get_subject_name(signer)));
+        return CMP_E_KUR_OLD_CERT;
+    }
+    return CMP_E_NONE;
+}
+
+cmp_reason_e cmp_srv_check_protection(req_t *rq, char *why, size_t n)
+{
+    rq->prot = cmp_view_protection(rq->view);
+    switch (rq->prot) {
+    case CMP_PROT_MAC:
+        return check_mac(rq, why, n);
+    case CMP_PROT_SIG:
+        return check_signature(rq, why, n);
+    default:
+        snprintf(why, n, "unprotected requests are never accepted");
+        return CMP_E_UNPROTECTED;
+    }
+}

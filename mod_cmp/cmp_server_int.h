@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What the files of the CMP server share; not the core's API (hidden from
+ * libcmpcore.so's exports). A request goes:
+ *   cmp_server.c     parse, resolve the profile, process, store, respond
+ *   cmp_protect.c    the request's protection checked, the response's set
+ *   cmp_callbacks.c  OpenSSL's server and our callbacks for each body
+ *   cmp_ossl30.c     what OpenSSL 3.0 needs worked around (each says why) */
+#ifndef CMP_SERVER_INT_H
+#define CMP_SERVER_INT_H
+
+#include <openssl/cmp.h>
+
+#include "cmp_asn1.h"
+#include "cmp_pbm.h"
+#include "cmp_server.h"
+#include "cmp_store.h"
+
+#define CMP_INTERNAL __attribute__((visibility("hidden")))
+
+/* Everything one request needs; the custom context of its OSSL_CMP_SRV_CTX. */
+typedef struct {
+    cmp_server_t *srv;
+    apr_pool_t *p;
+    PGconn *conn;
+    const cmp_profile_t *prof;
+    const OSSL_CMP_MSG *msg;
+    cmp_view_t *view;
+    const unsigned char *der;
+    apr_size_t len;
+    int body;
+    cmp_prot_e prot;
+    X509 *signer;                   /* verified signer of a signed request */
+    cmp_store_cert_t signer_row;    /* when the signer is one of ours */
+    int signer_ours;
+    EVP_PKEY *req_key;              /* the template's key, when we checked
+                                     * the POP with it (see own_pop) */
+    int pop_failed;                 /* ... and it did not verify */
+    X509 *issued;                   /* certificate built for ir/cr/p10cr/kur */
+    const char *key_type;           /* of its key (static string) */
+    long long replaces_id;
+    X509 *replay_cert;              /* certConf: certificate of the transaction */
+    cmp_store_tx_t tx;
+    int certconf_seen;
+    /* the verified MAC key of the request, when the response is MAC-protected
+     * too: the response reuses its PBMParameter (RFC 4210 5.1.3.1) */
+    const cmp_pbm_t *pbm;
+    cmp_reason_e reason;
+    const char *detail;
+} req_t;
+
+/* cmp_server.c: a refusal from a callback, remembered for the log line of
+ * the request (cmp_srv_note) and answered as a rejection (cmp_srv_refuse). */
+CMP_INTERNAL void cmp_srv_note(req_t *rq, cmp_reason_e reason,
+                               const char *detail);
+CMP_INTERNAL OSSL_CMP_PKISI *cmp_srv_refuse(req_t *rq, cmp_reason_e reason,
+                                            const char *detail);
+
+/* cmp_protect.c: CMP_E_NONE when the request's protection is one the
+ * profile takes and verifies (rq->prot, rq->signer, rq->pbm are set); else
+ * the reason, with detail in why. */
+CMP_INTERNAL cmp_reason_e cmp_srv_check_protection(req_t *rq, char *why,
+                                                   size_t n);
+/* The profile's protection of responses, set on ctx. */
+CMP_INTERNAL int cmp_srv_response_protection(OSSL_CMP_CTX *ctx,
+                                             const cmp_profile_t *pr);
+/* The protection OpenSSL gives the responses to this request: as the
+ * profile says, or none where the request's MAC key is reused. */
+CMP_INTERNAL int cmp_srv_request_protection(const req_t *rq, OSSL_CMP_CTX *ctx);
+
+/* cmp_callbacks.c: OpenSSL's server for the request, our callbacks in it,
+ * owned by rq->p; NULL when it cannot be made. */
+CMP_INTERNAL OSSL_CMP_SRV_CTX *cmp_srv_new_ctx(req_t *rq);
+
+/* cmp_ossl30.c */
+CMP_INTERNAL OSSL_CMP_MSG *cmp_srv_error_message(apr_pool_t *p,
+                                                 const OSSL_CMP_MSG *msg,
+                                                 const cmp_profile_t *pr,
+                                                 cmp_reason_e reason,
+                                                 const char *detail);
+CMP_INTERNAL cmp_reason_e cmp_srv_prepare_certconf(req_t *rq,
+                                                   OSSL_CMP_SRV_CTX *srv,
+                                                   const char **detail);
+CMP_INTERNAL apr_status_t cmp_srv_own_pop(req_t *rq);
+
+#endif
