@@ -9,7 +9,9 @@
  *   <Location /.well-known/cmp>
  *       SetHandler cmp-server
  *   </Location>
- */
+ *
+ * Over 500 lines: this is the module's one glue file (directives, start-up,
+ * the handler), as apxs builds one source per module; the work is in the core. */
 #include <string.h>
 
 #include <apr_optional.h>

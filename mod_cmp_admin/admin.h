@@ -103,6 +103,7 @@ typedef struct {
 extern const admin_route_t admin_authority_routes[];
 extern const admin_route_t admin_ra_profile_routes[];
 extern const admin_route_t admin_cmp_profile_routes[];
+extern const admin_route_t admin_signing_routes[];
 extern const admin_route_t admin_certificate_routes[];
 
 #endif

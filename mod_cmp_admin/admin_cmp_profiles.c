@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* /cmpProfiles: how the CMP endpoint talks (CZERTAINLY's Core CMP API), and
- * the signing certificates its responses may be signed with. */
+/* /cmpProfiles: how the CMP endpoint talks (CZERTAINLY's Core CMP API). The
+ * signing certificates its responses may be signed with: admin_signing.c.
+ *
+ * Over 500 lines: one resource, with its rules, create and edit, and the
+ * bulk actions CZERTAINLY's API has. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,19 +65,6 @@ static json_t *profile_rows(admin_req_t *rq, PGresult *r)
         json_array_append_new(list, o);
     }
     return list;
-}
-
-/* A signer can sign CMP responses while its certificate is within its
- * validity (CZERTAINLY: isCertificateCmpAcceptable). */
-static int signer_usable(const unsigned char *der, size_t n)
-{
-    const unsigned char *q = der;
-    X509 *x = der != NULL ? d2i_X509(NULL, &q, (long)n) : NULL;
-    int ok = x != NULL && X509_cmp_current_time(X509_get0_notBefore(x)) < 0
-             && X509_cmp_current_time(X509_get0_notAfter(x)) > 0;
-
-    X509_free(x);
-    return ok;
 }
 
 static int load_one(admin_req_t *rq, admin_resp_t *rs, const char *uuid,
@@ -236,7 +226,7 @@ static int check_refs(admin_req_t *rq, admin_resp_t *rs, const profile_in_t *in)
             return 1;
         }
         der = cmp_db_bytea(rq->p, r, 0, 0, &n);
-        if (!signer_usable(der, n)) {
+        if (!admin_signer_usable(der, n)) {
             admin_invalid(rq, rs, json_pack("[s]", "Signing certificate cannot be "
                                             "used for CMP Profile (not valid now)"));
             return 1;
@@ -541,190 +531,9 @@ static void set_default_ra(admin_req_t *rq, admin_resp_t *rs)
         admin_no_content(rs);
 }
 
-/* ---- signing certificates ------------------------------------------------ */
-
-static json_t *credential_rows(admin_req_t *rq, PGresult *r, int usable_only)
-{
-    json_t *list = json_array();
-    int i;
-
-    for (i = 0; i < PQntuples(r); i++) {
-        json_t *o;
-        size_t n;
-        unsigned char *der = cmp_db_bytea(rq->p, r, i, 1, &n);
-
-        if (usable_only && !signer_usable(der, n))
-            continue;
-        o = json_pack("{s:s,s:s*}", "uuid", PQgetvalue(r, i, 0), "authorityUuid",
-                      PQgetisnull(r, i, 2) ? NULL : PQgetvalue(r, i, 2));
-        admin_cert_fields(rq->p, o, der, n);
-        json_array_append_new(list, o);
-    }
-    return list;
-}
-
-#define CRED_SELECT "SELECT s.uuid, s.cert, a.uuid FROM signing_credential s " \
-                    "LEFT JOIN authority a ON a.id = s.authority_id "
-
-static void list_signing(admin_req_t *rq, admin_resp_t *rs)
-{
-    PGresult *r;
-
-    if (!admin_sql(rq, rs, CRED_SELECT "ORDER BY s.created_at", 0, NULL, NULL, &r))
-        admin_json(rq, rs, 200, credential_rows(rq, r, 1));
-}
-
-/* The local CA that issues a signer: its certificate and decrypted key. */
-static int load_ca(admin_req_t *rq, admin_resp_t *rs, const char *uuid,
-                   cmp_ca_t *ca, const char **id)
-{
-    PGresult *r;
-    size_t n, kn;
-    unsigned char *der, *enc;
-    const unsigned char *q;
-
-    if (admin_sql(rq, rs, "SELECT id, ca_cert, ca_key_enc FROM authority WHERE "
-                  "uuid = $1::uuid AND kind = 'local'", 1, &uuid, NULL, &r))
-        return 1;
-    if (PQntuples(r) == 0) {
-        admin_error(rq, rs, 404, "Authority %s not found", uuid);
-        return 1;
-    }
-    *id = apr_pstrdup(rq->p, PQgetvalue(r, 0, 0));
-    der = cmp_db_bytea(rq->p, r, 0, 1, &n);
-    enc = cmp_db_bytea(rq->p, r, 0, 2, &kn);
-    q = der;
-    ca->cert = d2i_X509(NULL, &q, (long)n);
-    ca->key = cmp_secret_unseal_key(rq->key, CMP_LABEL_CA_KEY, enc, kn);
-    if (ca->cert == NULL || ca->key == NULL) {
-        X509_free(ca->cert);
-        EVP_PKEY_free(ca->key);
-        admin_error(rq, rs, 500, "the Authority's key cannot be read");
-        return 1;
-    }
-    return 0;
-}
-
-static void create_signing(admin_req_t *rq, admin_resp_t *rs)
-{
-    const json_t *issue;
-    const char *pem = NULL, *keypem = NULL, *pass = NULL, *why = NULL;
-    const char *auth_id = NULL, *vals[4];
-    int lens[4] = {0}, len = 0, clen = 0;
-    size_t klen = 0;
-    X509 *cert = NULL;
-    EVP_PKEY *key = NULL;
-    STACK_OF(X509) *chain = NULL;
-    unsigned char *der, *cder, *kenc;
-    PGresult *r;
-
-    if (admin_need_object(rq, rs))
-        return;
-    issue = json_object_get(rq->body, "issue");
-    cmp_json_str(rq->body, "certificate", &pem);
-    cmp_json_str(rq->body, "privateKey", &keypem);
-    cmp_json_str(rq->body, "passphrase", &pass);
-    if ((issue != NULL) == (pem != NULL)) {
-        admin_invalid(rq, rs, json_pack("[s]", "give either issue or certificate "
-                                        "with privateKey"));
-        return;
-    }
-    if (issue != NULL) {
-        const char *auuid = NULL, *subject = NULL, *type = "EC", *param = NULL;
-        long long days = 730;
-        X509_NAME *name;
-        cmp_ca_t ca = {NULL, NULL};
-
-        if (!json_is_object(issue) || cmp_json_str(issue, "authorityUuid", &auuid) != 1
-                || !admin_is_uuid(auuid) || cmp_json_str(issue, "subject", &subject) != 1
-                || cmp_json_str(issue, "keyType", &type) < 0
-                || cmp_json_str(issue, "keyParameter", &param) < 0
-                || cmp_json_int(issue, "validityDays", &days) < 0) {
-            admin_invalid(rq, rs, json_pack("[s]", "issue needs authorityUuid and "
-                                            "subject; keyType, keyParameter and "
-                                            "validityDays are optional"));
-            return;
-        }
-        if ((name = admin_parse_name(subject, &why)) == NULL
-                || days < 1 || days > 36500) {
-            X509_NAME_free(name);
-            admin_invalid(rq, rs, json_pack("[s]", why != NULL ? why
-                                            : "issue.validityDays must be 1..36500"));
-            return;
-        }
-        if ((key = admin_keygen(type, param, &why)) == NULL) {
-            X509_NAME_free(name);
-            admin_invalid(rq, rs, json_pack("[s]", why));
-            return;
-        }
-        if (load_ca(rq, rs, auuid, &ca, &auth_id)) {
-            X509_NAME_free(name);
-            EVP_PKEY_free(key);
-            return;
-        }
-        cert = cmp_issue_cmp_signer(&ca, key, name, (int)days);
-        chain = sk_X509_new_null();
-        if (cert != NULL && chain != NULL && X509_up_ref(ca.cert))
-            sk_X509_push(chain, ca.cert);
-        X509_free(ca.cert);
-        EVP_PKEY_free(ca.key);
-        X509_NAME_free(name);
-    } else {
-        STACK_OF(X509) *certs = admin_parse_certs(pem);
-
-        if (certs != NULL)
-            cert = sk_X509_shift(certs);
-        chain = certs;
-        key = keypem != NULL ? admin_parse_key(keypem, pass) : NULL;
-        if (cert == NULL || key == NULL || !X509_check_private_key(cert, key)) {
-            admin_invalid(rq, rs, json_pack("[s]", "certificate and privateKey must "
-                                            "be PEM and belong together (passphrase?)"));
-            goto out;
-        }
-    }
-    if (cert == NULL) {
-        admin_error(rq, rs, 500, "the signing certificate could not be made");
-        goto out;
-    }
-    der = admin_der(rq->p, cert, &len);
-    cder = admin_der_chain(rq->p, chain, 0, &clen);
-    if (cmp_secret_seal_key(rq->p, rq->key, CMP_LABEL_SIGNING_KEY, key, &kenc, &klen)
-            != APR_SUCCESS)
-        kenc = NULL;
-    vals[0] = (const char *)der;
-    lens[0] = len;
-    vals[1] = clen > 0 ? (const char *)cder : NULL;
-    lens[1] = clen;
-    vals[2] = (const char *)kenc;
-    lens[2] = (int)klen;
-    vals[3] = auth_id;
-    if (der == NULL || kenc == NULL) {
-        admin_error(rq, rs, 500, "the signing certificate could not be stored");
-        goto out;
-    }
-    if (admin_sql(rq, rs, "WITH s AS (INSERT INTO signing_credential (cert, chain, "
-                  "key_enc, authority_id) VALUES ($1, $2, $3, $4::bigint) RETURNING *) "
-                  "SELECT s.uuid, s.cert, a.uuid FROM s LEFT JOIN authority a ON "
-                  "a.id = s.authority_id", 4, vals, lens, &r))
-        goto out;
-    if (auth_id != NULL && admin_store_issued(rq, rs, cert, strtoll(auth_id, NULL, 10)))
-        goto out;
-    rq->audit_object = apr_pstrcat(rq->p, "signingCertificate:", PQgetvalue(r, 0, 0),
-                                   NULL);
-    admin_json(rq, rs, 201, json_incref(json_array_get(
-                   cmp_json_own(rq->p, credential_rows(rq, r, 0)), 0)));
-out:
-    X509_free(cert);
-    EVP_PKEY_free(key);
-    sk_X509_pop_free(chain, X509_free);
-    ERR_clear_error();
-}
-
 const admin_route_t admin_cmp_profile_routes[] = {
     {ADMIN_GET, "/cmpProfiles", list_profiles},
     {ADMIN_POST, "/cmpProfiles", create_profile},
-    {ADMIN_GET, "/cmpProfiles/signingCertificates", list_signing},
-    {ADMIN_POST, "/cmpProfiles/signingCertificates", create_signing},
     {ADMIN_DELETE, "/cmpProfiles/delete", bulk_delete_plain},
     {ADMIN_DELETE, "/cmpProfiles/delete/force", bulk_delete_force},
     {ADMIN_PATCH, "/cmpProfiles/enable", bulk_enable},

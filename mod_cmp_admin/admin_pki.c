@@ -208,3 +208,16 @@ int admin_store_issued(admin_req_t *rq, admin_resp_t *rs, X509 *cert,
                 "not be stored in the inventory");
     return 1;
 }
+
+/* A signer can sign CMP responses while its certificate is within its
+ * validity (CZERTAINLY: isCertificateCmpAcceptable). */
+int admin_signer_usable(const unsigned char *der, size_t n)
+{
+    const unsigned char *q = der;
+    X509 *x = der != NULL ? d2i_X509(NULL, &q, (long)n) : NULL;
+    int ok = x != NULL && X509_cmp_current_time(X509_get0_notBefore(x)) < 0
+             && X509_cmp_current_time(X509_get0_notAfter(x)) > 0;
+
+    X509_free(x);
+    return ok;
+}

@@ -26,6 +26,10 @@ EVP_PKEY *admin_parse_key(const char *pem, const char *pass);
 unsigned char *admin_der(apr_pool_t *p, X509 *x, int *len);
 unsigned char *admin_der_chain(apr_pool_t *p, STACK_OF(X509) *sk, int from,
                                int *len);
+/* A signer can sign CMP responses while its certificate (DER) is within its
+ * validity (CZERTAINLY: isCertificateCmpAcceptable). */
+int admin_signer_usable(const unsigned char *der, size_t n);
+
 /* Adds subjectDn, issuerDn, serialNumber, notBefore, notAfter, keyType and
  * certificate (PEM) of the DER certificate to o. */
 void admin_cert_fields(apr_pool_t *p, json_t *o, const unsigned char *der,
