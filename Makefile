@@ -117,9 +117,9 @@ $(BUILD)/skew/mod_cmp_admin.c: mod_cmp_admin/mod_cmp_admin.c
 $(BUILD)/skew/mod_cmp_admin.so: $(BUILD)/skew/mod_cmp_admin.c $(ADMIN_LIB) $(CORE_SO)
 	$(call apxs-module,$(BUILD)/apxs-skew,mod_cmp_admin,$<,-I$(CURDIR)/mod_cmp_admin,$(CURDIR)/$(ADMIN_LIB))
 
-$(BUILD)/cmpadm: tools/cmpadm.c $(CORE_LIB)
+$(BUILD)/cmpadm: tools/cmpadm.c $(ADMIN_LIB) $(CORE_LIB)
 	@echo "  LD      $@"
-	@$(CC) $(ALL_CFLAGS) $< $(CORE_LIB) $(CORE_LIBS) -o $@
+	@$(CC) $(ALL_CFLAGS) -Imod_cmp_admin $< $(ADMIN_LIB) $(CORE_LIB) $(CORE_LIBS) -o $@
 
 $(BUILD)/cmpclient: tests/tools/cmpclient.c
 	@echo "  LD      $@"

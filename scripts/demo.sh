@@ -8,7 +8,6 @@ set -euo pipefail
 D="$VAR_DIR/demo"
 DATABASE_URL=$(bash "$ROOT_DIR/scripts/pg.sh" url)
 export DATABASE_URL CMP_SECRET_KEY_FILE="$VAR_DIR/secret.key"
-CMPADM="$BUILD_DIR/cmpadm"
 mkdir -p "$D"
 
 # The key that encrypts secrets and private keys at rest.
@@ -33,23 +32,33 @@ if [ ! -f "$D/ca.pem" ]; then
   rm -f "$D/signer.csr"
 fi
 
-exists() { psql -X -At "$DATABASE_URL" -c "SELECT 1 FROM $1 WHERE name = 'demo'" | grep -q 1; }
-if ! exists authority; then
-  "$CMPADM" authority name=demo description="Demo local CA" cert="$D/ca.pem" key="$D/ca.key" >/dev/null
+# The demo objects, made through the admin API's own code (cmpadm).
+ca=$(adm_uuid /authorities demo)
+if [ -z "$ca" ]; then
+  ca=$(jq -n --rawfile c "$D/ca.pem" --rawfile k "$D/ca.key" \
+         '{name: "demo", description: "Demo local CA", certificate: $c, privateKey: $k}' \
+       | adm POST /authorities - | jq -r .uuid)
 fi
-if ! exists ra_profile; then
-  "$CMPADM" ra-profile name=demo description="Demo RA Profile" authority=demo \
-      enabled=true validity_days=365 key_usage="critical,digitalSignature,keyEncipherment" \
-      extended_key_usage="clientAuth,serverAuth" >/dev/null
+ra=$(adm_uuid /raProfiles demo)
+if [ -z "$ra" ]; then
+  ra=$(adm POST "/authorities/$ca/raProfiles" '{"name": "demo", "description": "Demo RA Profile",
+         "validityDays": 365, "keyUsage": ["digitalSignature", "keyEncipherment"],
+         "extendedKeyUsage": ["clientAuth", "serverAuth"]}' | jq -r .uuid)
+  adm PATCH "/authorities/$ca/raProfiles/$ra/enable" >/dev/null
 fi
-if ! exists cmp_profile; then
-  cred=$("$CMPADM" signing-credential cert="$D/signer.pem" chain="$D/ca.pem" key="$D/signer.key")
+if [ -z "$(adm_uuid /cmpProfiles demo)" ]; then
+  cred=$(jq -n --rawfile c <(cat "$D/signer.pem" "$D/ca.pem") --rawfile k "$D/signer.key" \
+           '{certificate: $c, privateKey: $k}' \
+         | adm POST /cmpProfiles/signingCertificates - | jq -r .uuid)
   echo "$cred" > "$D/signer.uuid"
-  "$CMPADM" cmp-profile name=demo description="Demo CMP Profile" enabled=true \
-      default_ra_profile=demo request_protection=shared_secret \
-      response_protection=signature shared_secret="$D/secret.txt" \
-      signing_credential="$cred" >/dev/null
-  psql -X -q "$DATABASE_URL" -c "UPDATE ra_profile SET cmp_profile_id = (SELECT id FROM cmp_profile WHERE name = 'demo') WHERE name = 'demo'"
+  cmp=$(jq -n --rawfile s "$D/secret.txt" --arg cred "$cred" --arg ra "$ra" \
+          '{name: "demo", description: "Demo CMP Profile", variant: "v2",
+            requestProtectionMethod: "sharedSecret", sharedSecret: $s,
+            responseProtectionMethod: "signature", signingCertificateUuid: $cred,
+            raProfileUuid: $ra}' \
+        | adm POST /cmpProfiles - | jq -r .uuid)
+  adm PATCH "/cmpProfiles/$cmp/enable" >/dev/null
+  adm PATCH "/authorities/$ca/raProfiles/$ra/protocols/cmp/activate/$cmp" >/dev/null
 fi
 
 # The admin API's demo credentials (Basic auth over HTTPS).

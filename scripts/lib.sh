@@ -42,3 +42,11 @@ make_traversable() {
     done
   done
 }
+
+# adm METHOD PATH [BODY | -]: the admin API without httpd (build/cmpadm: the
+# same rules and audit events); needs DATABASE_URL and CMP_SECRET_KEY_FILE.
+adm() { "$BUILD_DIR/cmpadm" "$@"; }
+
+# adm_uuid PATH NAME: the uuid of the object named NAME in the list at PATH
+# (nothing when there is none).
+adm_uuid() { adm GET "$1" | jq -r --arg n "$2" '.[] | select(.name == $n) | .uuid'; }

@@ -120,10 +120,19 @@ export DATABASE_URL CMP_SECRET_KEY_FILE="$VAR_DIR/secret.key"
 CA=$CA_CERT_FILE
 SECRET=$(cat "$CMP_SECRET_FILE")
 # the headline profile: MAC-protected requests and responses, EC P-256 CA
-if ! psql -X -At "$DATABASE_URL" -c "SELECT 1 FROM cmp_profile WHERE name = 'bench'" | grep -q 1; then
-  "$ROOT/build/cmpadm" cmp-profile name=bench enabled=true default_ra_profile=demo \
-      request_protection=shared_secret response_protection=shared_secret \
-      shared_secret="$CMP_SECRET_FILE" >/dev/null
+. "$ROOT/scripts/lib.sh"      # adm, adm_uuid: the admin API without httpd
+# bench_profile NAME RA_UUID [JSON]: a CMP Profile with the demo's shared
+# secret, MAC-protected both ways unless JSON says otherwise, enabled
+bench_profile() {
+  local u
+  u=$(jq -n --rawfile s "$CMP_SECRET_FILE" --arg n "$1" --arg ra "$2" --argjson x "${3:-{\}}" \
+        '{name: $n, variant: "v2", requestProtectionMethod: "sharedSecret", sharedSecret: $s,
+          responseProtectionMethod: "sharedSecret", raProfileUuid: $ra} + $x' \
+      | adm POST /cmpProfiles - | jq -r .uuid)
+  adm PATCH "/cmpProfiles/$u/enable" >/dev/null
+}
+if [ -z "$(adm_uuid /cmpProfiles bench)" ]; then
+  bench_profile bench "$(adm_uuid /raProfiles demo)"
 fi
 # every run starts on an empty certificate table (the bench instance's own
 # database): the headline is the empty-table figure, the 1M-row run the other
@@ -192,16 +201,16 @@ rss_kb() {   # resident memory of the httpd children, summed
 
 if [ -z "$QUICK" ]; then
   # signed responses (the demo profile) and an RSA CA, replay mode on one core
-  if ! psql -X -At "$DATABASE_URL" -c "SELECT 1 FROM authority WHERE name = 'benchrsa'" | grep -q 1; then
+  if [ -z "$(adm_uuid /authorities benchrsa)" ]; then
     openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out "$VAR_DIR/benchrsa.key" 2>/dev/null
     openssl req -x509 -new -key "$VAR_DIR/benchrsa.key" -subj "/CN=Bench RSA CA" -days 365 \
         -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" \
         -out "$VAR_DIR/benchrsa.pem" 2>/dev/null
-    "$ROOT/build/cmpadm" authority name=benchrsa cert="$VAR_DIR/benchrsa.pem" key="$VAR_DIR/benchrsa.key" >/dev/null
-    "$ROOT/build/cmpadm" ra-profile name=benchrsa authority=benchrsa enabled=true >/dev/null
-    "$ROOT/build/cmpadm" cmp-profile name=benchrsa enabled=true default_ra_profile=benchrsa \
-        request_protection=shared_secret response_protection=shared_secret \
-        shared_secret="$CMP_SECRET_FILE" >/dev/null
+    rsa_ca=$(jq -n --rawfile c "$VAR_DIR/benchrsa.pem" --rawfile k "$VAR_DIR/benchrsa.key" \
+               '{name: "benchrsa", certificate: $c, privateKey: $k}' | adm POST /authorities - | jq -r .uuid)
+    rsa_ra=$(adm POST "/authorities/$rsa_ca/raProfiles" '{"name": "benchrsa"}' | jq -r .uuid)
+    adm PATCH "/authorities/$rsa_ca/raProfiles/$rsa_ra/enable" >/dev/null
+    bench_profile benchrsa "$rsa_ra"
   fi
   pin_server
   line=$(run_replay replay-signed-responses "$SIG_URL" "-secret $SECRET" 4 $(server_pids | sort -u))
@@ -213,7 +222,7 @@ if [ -z "$QUICK" ]; then
   unpin_server
   # signature-protected requests: a device certificate of a manufacturer CA
   # (a trust anchor of the profile) signs every ir; signed responses
-  if ! psql -X -At "$DATABASE_URL" -c "SELECT 1 FROM cmp_profile WHERE name = 'benchsig'" | grep -q 1; then
+  if [ -z "$(adm_uuid /cmpProfiles benchsig)" ]; then
     M=$VAR_DIR/bench-maker
     mkdir -p "$M"
     openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$M/ca.key" 2>/dev/null
@@ -225,9 +234,10 @@ if [ -z "$QUICK" ]; then
       | openssl x509 -req -CA "$M/ca.pem" -CAkey "$M/ca.key" -CAcreateserial -days 365 \
           -extfile <(printf 'keyUsage=critical,digitalSignature\nsubjectKeyIdentifier=hash\n') \
           -out "$M/device.pem" 2>/dev/null
-    "$ROOT/build/cmpadm" cmp-profile name=benchsig enabled=true default_ra_profile=demo \
-        request_protection=signature response_protection=signature \
-        signing_credential="$(cat "$VAR_DIR/demo/signer.uuid")" trust_anchors="$M/ca.pem" >/dev/null
+    bench_profile benchsig "$(adm_uuid /raProfiles demo)" "$(jq -n --rawfile ta "$M/ca.pem" \
+        --arg sig "$(cat "$VAR_DIR/demo/signer.uuid")" '{requestProtectionMethod: "signature",
+        responseProtectionMethod: "signature", signingCertificateUuid: $sig, trustAnchors: $ta,
+        sharedSecret: null}')"
   fi
   M=$VAR_DIR/bench-maker
   pin_server

@@ -48,7 +48,7 @@ setup() {
 # and half-configured profiles.
 fixtures() {
   set -e
-  local F=$T/fx cmpadm=$BUILD/cmpadm
+  local F=$T/fx
   mkdir -p "$F"
   # RSA CA
   newkey "$F/rsaca.key" rsa
@@ -71,37 +71,35 @@ fixtures() {
       -addext "subjectKeyIdentifier=hash" -out "$F/stranger.pem"
   printf 'rsa-secret-%s' "$RANDOM" >"$F/rsa-secret.txt"
 
-  "$cmpadm" authority name=rsaca cert="$F/rsaca.pem" key="$F/rsaca.key"
-  "$cmpadm" ra-profile name=rsa authority=rsaca enabled=true validity_days=30
-  "$cmpadm" cmp-profile name=rsa enabled=true default_ra_profile=rsa \
-      request_protection=shared_secret response_protection=shared_secret \
-      shared_secret="$F/rsa-secret.txt"
-  sql "UPDATE ra_profile SET cmp_profile_id = (SELECT id FROM cmp_profile WHERE name = 'rsa') WHERE name = 'rsa'"
+  local ca ra rsa_ca rsa_ra strict_ra raoff_ra off signer
+  ca=$(adm_uuid /authorities demo)
+  ra=$(adm_uuid /raProfiles demo)
+  signer=$(cat "$VAR_DIR/demo/signer.uuid")
+  rsa_ca=$(jq -n --rawfile c "$F/rsaca.pem" --rawfile k "$F/rsaca.key" \
+             '{name: "rsaca", certificate: $c, privateKey: $k}' | adm POST /authorities - | jq -r .uuid)
+  rsa_ra=$(fx_ra_profile "$rsa_ca" '{"name": "rsa", "validityDays": 30}' enable)
+  fx_cmp_profile "$(jq -n --rawfile s "$F/rsa-secret.txt" --arg ra "$rsa_ra" \
+      '{name: "rsa", sharedSecret: $s, raProfileUuid: $ra, responseProtectionMethod: "sharedSecret"}')" \
+      enable "$rsa_ca/raProfiles/$rsa_ra"
 
-  "$cmpadm" cmp-profile name=sig enabled=true default_ra_profile=demo \
-      request_protection=signature response_protection=signature \
-      signing_credential="$(cat "$VAR_DIR/demo/signer.uuid")" trust_anchors="$F/mfg.pem"
+  fx_cmp_profile "$(jq -n --rawfile ta "$F/mfg.pem" --arg ra "$ra" --arg sig "$signer" \
+      '{name: "sig", requestProtectionMethod: "signature", trustAnchors: $ta,
+        signingCertificateUuid: $sig, raProfileUuid: $ra}')" enable
 
-  "$cmpadm" ra-profile name=strict authority=demo enabled=true validity_days=7 \
-      allowed_key_types=EC subject_pattern='^CN=dev-[0-9]+$' allow_san=false
-  "$cmpadm" cmp-profile name=strict enabled=true default_ra_profile=strict \
-      request_protection=shared_secret response_protection=signature \
-      shared_secret="$CMP_SECRET_FILE" signing_credential="$(cat "$VAR_DIR/demo/signer.uuid")"
-  sql "UPDATE ra_profile SET cmp_profile_id = (SELECT id FROM cmp_profile WHERE name = 'strict') WHERE name = 'strict'"
+  strict_ra=$(fx_ra_profile "$ca" '{"name": "strict", "validityDays": 7, "allowedKeyTypes": ["EC"],
+      "subjectPattern": "^CN=dev-[0-9]+$", "allowSubjectAltName": false}' enable)
+  fx_cmp_profile "$(fx_demo_secret '{name: "strict", signingCertificateUuid: $sig, raProfileUuid: $ra}' \
+      "$strict_ra" "$signer")" enable "$ca/raProfiles/$strict_ra"
 
-  "$cmpadm" cmp-profile name=off enabled=false default_ra_profile=demo \
-      request_protection=shared_secret response_protection=signature \
-      shared_secret="$CMP_SECRET_FILE" signing_credential="$(cat "$VAR_DIR/demo/signer.uuid")"
-  "$cmpadm" cmp-profile name=nodefault enabled=true \
-      request_protection=shared_secret response_protection=shared_secret \
-      shared_secret="$CMP_SECRET_FILE"
-  "$cmpadm" ra-profile name=raoff authority=demo enabled=false cmp_profile=off
-  "$cmpadm" cmp-profile name=viaraoff enabled=true default_ra_profile=raoff \
-      request_protection=shared_secret response_protection=shared_secret \
-      shared_secret="$CMP_SECRET_FILE"
-  "$cmpadm" cmp-profile name=fast enabled=true default_ra_profile=demo confirm_timeout_s=1 \
-      request_protection=shared_secret response_protection=shared_secret \
-      shared_secret="$CMP_SECRET_FILE"
+  off=$(fx_cmp_profile "$(fx_demo_secret '{name: "off", signingCertificateUuid: $sig, raProfileUuid: $ra}' \
+      "$ra" "$signer")")
+  fx_cmp_profile "$(fx_demo_secret '{name: "nodefault", responseProtectionMethod: "sharedSecret"}')" enable
+  raoff_ra=$(fx_ra_profile "$ca" '{"name": "raoff"}')
+  adm PATCH "/authorities/$ca/raProfiles/$raoff_ra/protocols/cmp/activate/$off" >/dev/null
+  fx_cmp_profile "$(fx_demo_secret '{name: "viaraoff", responseProtectionMethod: "sharedSecret",
+      raProfileUuid: $ra}' "$raoff_ra")" enable
+  fx_cmp_profile "$(fx_demo_secret '{name: "fast", responseProtectionMethod: "sharedSecret",
+      raProfileUuid: $ra, confirmTimeout: 1}' "$ra")" enable
   set +e
 }
 
