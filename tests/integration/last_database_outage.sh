@@ -2,12 +2,13 @@
 # Runs after the error-log check: a database outage is meant to log errors.
 
 t_database_outage() {
+  fx_cert do1 ec -reqout "$T/do1-ir.der,$T/do1-cc.der"
   newkey "$T/z1.key" ec
   bash "$ROOT/scripts/pg.sh" stop
   cmp -cmd ir -server "$CMP_URL" $(mac_args) -newkey "$T/z1.key" -subject /CN=z1 \
       -unprotected_errors -certout "$T/z1.pem" && fail "enrolled without a database"
   expect_output "database unavailable"
-  [ "$(post "$CMP_URL" "$T/d1-ir.der")" = 200 ] || fail "CMP answered with an HTTP error"
+  [ "$(post "$CMP_URL" "$T/do1-ir.der")" = 200 ] || fail "CMP answered with an HTTP error"
   expect_status 503 GET /cmpProfiles
   jf .message | grep -q "unavailable" || fail "admin 503 body"
   bash "$ROOT/scripts/pg.sh" start >/dev/null

@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # Helpers of the integration tests; sourced by run.sh and the t_*.sh files.
 
+. "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"   # adm, adm_uuid
+
 PASSED=0
 FAILED=0
 FAILED_NAMES=()
@@ -104,4 +106,63 @@ expect_status() {   # expect_status CODE METHOD PATH [JSON]
   local want=$1; shift
   local got; got=$(api "$@")
   [ "$got" = "$want" ] || fail "$1 $2 gave $got, wanted $want: $(head -c 300 "$T/api.json")"
+}
+
+# ---- fixtures: what a test needs, made through the admin API's own code ----
+
+# fx_cert NAME [ec|rsa|ed25519 [openssl cmp options...]]: a fresh key
+# $T/NAME.key and its certificate $T/NAME.pem, enrolled by an ir to the demo
+# CMP Profile (the options added, e.g. -reqout), for a test that needs a
+# certificate to start from.
+fx_cert() {
+  local n=$1 kt=${2:-ec}
+  shift
+  if [ $# -gt 0 ]; then shift; fi
+  newkey "$T/$n.key" "$kt"
+  openssl cmp -cmd ir -server "$CMP_URL" $(mac_args) -newkey "$T/$n.key" -subject "/CN=$n" \
+      -certout "$T/$n.pem" "$@" >"$T/fx-$n.out" 2>&1 \
+    || { cat "$T/fx-$n.out"; fail "fixture: $n not enrolled"; }
+}
+
+# fx_rsaca_cert NAME: the same from the RSA CA's CMP Profile 'rsa'.
+fx_rsaca_cert() {
+  newkey "$T/$1.key" ec
+  openssl cmp -cmd ir -server "$BASE/rsa" -ref rsa -secret "file:$T/fx/rsa-secret.txt" \
+      -trusted "$T/fx/rsaca.pem" -newkey "$T/$1.key" -subject "/CN=$1" -certout "$T/$1.pem" \
+      >"$T/fx-$1.out" 2>&1 || { cat "$T/fx-$1.out"; fail "fixture: $1 not enrolled"; }
+}
+
+# fx_revoked NAME: fx_cert, then revoked (MAC-protected rr).
+fx_revoked() {
+  fx_cert "$1"
+  openssl cmp -cmd rr -server "$CMP_URL" $(mac_args) -oldcert "$T/$1.pem" >"$T/fx-$1.out" 2>&1 \
+    || { cat "$T/fx-$1.out"; fail "fixture: $1 not revoked"; }
+}
+
+# fx_ra_profile AUTHORITY_UUID JSON [enable]: a new RA Profile; prints its uuid.
+fx_ra_profile() {
+  local u
+  u=$(adm POST "/authorities/$1/raProfiles" "$2" | jq -r .uuid)
+  if [ "${3:-}" = enable ]; then adm PATCH "/authorities/$1/raProfiles/$u/enable" >/dev/null; fi
+  echo "$u"
+}
+
+# fx_cmp_profile JSON [enable [AUTHORITY_UUID/raProfiles/RA_UUID]]: a new CMP
+# Profile (v2, shared-secret requests, signed responses unless JSON says
+# otherwise), enabled and activated on that RA Profile when asked; prints
+# its uuid.
+fx_cmp_profile() {
+  local u
+  u=$(jq -c '{variant: "v2", requestProtectionMethod: "sharedSecret",
+              responseProtectionMethod: "signature"} + .' <<<"$1" \
+      | adm POST /cmpProfiles - | jq -r .uuid)
+  if [ "${2:-}" = enable ]; then adm PATCH "/cmpProfiles/$u/enable" >/dev/null; fi
+  if [ -n "${3:-}" ]; then adm PATCH "/authorities/$3/protocols/cmp/activate/$u" >/dev/null; fi
+  echo "$u"
+}
+
+# fx_demo_secret JQ_OBJECT [RA_UUID [SIGNER_UUID]]: a CMP Profile body with
+# the demo's shared secret; the object may use $ra and $sig.
+fx_demo_secret() {
+  jq -n --rawfile s "$CMP_SECRET_FILE" --arg ra "${2:-}" --arg sig "${3:-}" "$1 + {sharedSecret: \$s}"
 }

@@ -51,39 +51,42 @@ t_cr_and_p10cr() {
 run_test "cr and p10cr" t_cr_and_p10cr
 
 t_kur_signed_by_old_cert() {
-  newkey "$T/d1new.key" ec
-  cmp -cmd kur -server "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/d1.pem" -key "$T/d1.key" \
-      -newkey "$T/d1new.key" -certout "$T/d1new.pem"
-  verify_cert "$T/d1new.pem" "$CA_CERT_FILE"
-  [ "$(cert_status "$T/d1new.pem")" = valid ] || fail "new cert not valid"
-  [ "$(openssl x509 -in "$T/d1new.pem" -noout -subject)" = "subject=CN = d1" ] || fail "subject not kept"
+  fx_cert u1
+  newkey "$T/u1new.key" ec
+  cmp -cmd kur -server "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/u1.pem" -key "$T/u1.key" \
+      -newkey "$T/u1new.key" -certout "$T/u1new.pem"
+  verify_cert "$T/u1new.pem" "$CA_CERT_FILE"
+  [ "$(cert_status "$T/u1new.pem")" = valid ] || fail "new cert not valid"
+  [ "$(openssl x509 -in "$T/u1new.pem" -noout -subject)" = "subject=CN = u1" ] || fail "subject not kept"
   [ "$(sql "SELECT o.serial FROM certificate n JOIN certificate o ON o.id = n.replaces_id
-            WHERE n.serial = '$(serial_of "$T/d1new.pem")'")" = "$(serial_of "$T/d1.pem")" ] \
+            WHERE n.serial = '$(serial_of "$T/u1new.pem")'")" = "$(serial_of "$T/u1.pem")" ] \
       || fail "replaces_id does not name the old certificate"
 }
 run_test "kur signed by the certificate being updated (MAC profile)" t_kur_signed_by_old_cert
 
 t_rr_by_holder() {
-  cmp -cmd rr -server "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/d1new.pem" -key "$T/d1new.key" \
-      -oldcert "$T/d1new.pem" -revreason 1
+  fx_cert rh1
+  cmp -cmd rr -server "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/rh1.pem" -key "$T/rh1.key" \
+      -oldcert "$T/rh1.pem" -revreason 1
   expect_output "revocation accepted"
-  [ "$(cert_status "$T/d1new.pem")" = revoked ] || fail "not revoked"
+  [ "$(cert_status "$T/rh1.pem")" = revoked ] || fail "not revoked"
   [ "$(sql "SELECT revocation_reason || '|' || (revoked_at IS NOT NULL) FROM certificate
-            WHERE serial = '$(serial_of "$T/d1new.pem")'")" = "1|true" ] || fail "reason/time not stored"
+            WHERE serial = '$(serial_of "$T/rh1.pem")'")" = "1|true" ] || fail "reason/time not stored"
   [ "$(sql "SELECT count(*) FROM audit_event WHERE action = 'cmp.revoke'
-            AND object = 'certificate:$(serial_of "$T/d1new.pem")'")" = 1 ] || fail "no audit event"
+            AND object = 'certificate:$(serial_of "$T/rh1.pem")'")" = 1 ] || fail "no audit event"
 }
 run_test "rr signed by the holder, reason stored, audit event" t_rr_by_holder
 
 t_rr_by_shared_secret() {
+  fx_cert r4
   # removeFromCRL is for delta CRLs, not a reason to revoke (the same rule as the API's)
-  cmp -cmd rr -server "$CMP_URL" $(mac_args) -oldcert "$T/d4.pem" -revreason 8 \
+  cmp -cmd rr -server "$CMP_URL" $(mac_args) -oldcert "$T/r4.pem" -revreason 8 \
       && fail "rr with removeFromCRL accepted"
   expect_output "revocation reason not allowed"
-  [ "$(cert_status "$T/d4.pem")" = valid ] || fail "revoked for removeFromCRL"
-  cmp -cmd rr -server "$CMP_URL" $(mac_args) -oldcert "$T/d4.pem"
+  [ "$(cert_status "$T/r4.pem")" = valid ] || fail "revoked for removeFromCRL"
+  cmp -cmd rr -server "$CMP_URL" $(mac_args) -oldcert "$T/r4.pem"
   expect_output "revocation accepted"
-  [ "$(cert_status "$T/d4.pem")" = revoked ] || fail "not revoked"
+  [ "$(cert_status "$T/r4.pem")" = revoked ] || fail "not revoked"
 }
 run_test "rr protected with the profile's shared secret" t_rr_by_shared_secret
 
@@ -98,8 +101,9 @@ t_ir_signature_protected() {
 run_test "ir signature-protected by a manufacturer certificate (trust anchor)" t_ir_signature_protected
 
 t_cr_signed_by_own_cert() {
+  fx_cert o1
   newkey "$T/d6.key" ec
-  cmp -cmd cr -server "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/d3b.pem" -key "$T/d3b.key" \
+  cmp -cmd cr -server "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/o1.pem" -key "$T/o1.key" \
       -newkey "$T/d6.key" -subject /CN=d6 -certout "$T/d6.pem"
   [ "$(cert_status "$T/d6.pem")" = valid ] || fail "d6 not valid"
 }

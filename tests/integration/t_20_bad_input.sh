@@ -76,10 +76,13 @@ t_unprotected() {
 run_test "unprotected request -> error message" t_unprotected
 
 t_kur_refused() {
-  local F=$T/fx n0; n0=$(cert_count)
+  local F=$T/fx n0
+  fx_revoked kr1
+  fx_cert kr2
+  n0=$(cert_count)
   newkey "$T/k1.key" ec
-  # revoked certificate (d1new was revoked above)
-  cmp -cmd kur -server "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/d1new.pem" -key "$T/d1new.key" \
+  # a revoked certificate
+  cmp -cmd kur -server "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/kr1.pem" -key "$T/kr1.key" \
       -newkey "$T/k1.key" && fail "kur with revoked cert accepted"
   expect_output "revoked"
   # foreign certificate: the manufacturer's, on the profile that trusts it for ir
@@ -88,24 +91,28 @@ t_kur_refused() {
   expect_output "key update must be signed by a valid certificate of this RA Profile"
   # foreign certificate: one of ours, but of another RA Profile (an EC one:
   # OpenSSL 3.0's client cannot sign CMP messages with Ed25519)
-  cmp -cmd kur -server "$BASE/strict" -trusted "$CA_CERT_FILE" -cert "$T/d3b.pem" -key "$T/d3b.key" \
+  cmp -cmd kur -server "$BASE/strict" -trusted "$CA_CERT_FILE" -cert "$T/kr2.pem" -key "$T/kr2.key" \
       -newkey "$T/k1.key" && fail "kur across RA Profiles accepted"
   expect_output "key update must be signed by a valid certificate of this RA Profile"
   # MAC-protected kur
-  cmp -cmd kur -server "$CMP_URL" $(mac_args) -oldcert "$T/d3.pem" -newkey "$T/k1.key" && fail "MAC kur accepted"
+  cmp -cmd kur -server "$CMP_URL" $(mac_args) -oldcert "$T/kr2.pem" -newkey "$T/k1.key" && fail "MAC kur accepted"
   expect_output "protection method not allowed"
   [ "$(cert_count)" = "$n0" ] || fail "stored"
 }
 run_test "kur with a revoked or foreign certificate, or MAC-protected" t_kur_refused
 
 t_rr_not_holder() {
-  cmp -cmd rr -server "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/d3b.pem" -key "$T/d3b.key" \
-      -oldcert "$T/d2.pem" && fail "rr by non-holder accepted"
+  fx_cert nh1
+  fx_cert nh2
+  fx_revoked nh3
+  fx_rsaca_cert nh4
+  cmp -cmd rr -server "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/nh1.pem" -key "$T/nh1.key" \
+      -oldcert "$T/nh2.pem" && fail "rr by non-holder accepted"
   expect_output "notAuthorized"
-  [ "$(cert_status "$T/d2.pem")" = valid ] || fail "d2 changed"
-  cmp -cmd rr -server "$CMP_URL" $(mac_args) -oldcert "$T/d4.pem" && fail "second rr accepted"
+  [ "$(cert_status "$T/nh2.pem")" = valid ] || fail "nh2 changed"
+  cmp -cmd rr -server "$CMP_URL" $(mac_args) -oldcert "$T/nh3.pem" && fail "second rr accepted"
   expect_output "certRevoked"
-  cmp -cmd rr -server "$CMP_URL" $(mac_args) -oldcert "$T/d7.pem" && fail "rr of another CA's cert accepted"
+  cmp -cmd rr -server "$CMP_URL" $(mac_args) -oldcert "$T/nh4.pem" && fail "rr of another CA's cert accepted"
   expect_output "badCertId"
 }
 run_test "rr of a certificate the sender does not hold, already revoked, or not ours" t_rr_not_holder
@@ -157,18 +164,21 @@ t_certconf_rejecting() {
 run_test "rejecting certConf marks the certificate rejected" t_certconf_rejecting
 
 t_certconf_unknown_and_replayed() {
-  # d1's certConf again: its transaction is closed
-  [ "$(post "$CMP_URL" "$T/d1-cc.der")" = 200 ] || fail "status"
+  fx_cert cc1 ec -reqout "$T/cc1-ir.der,$T/cc1-cc.der"
+  # cc1's certConf again: its transaction is closed
+  [ "$(post "$CMP_URL" "$T/cc1-cc.der")" = 200 ] || fail "status"
   resp_text | grep -q "transaction is not waiting" || fail "replayed certConf: $(resp_text)"
-  # d1's certConf at another profile (same secret): no such transaction there
-  [ "$(post "$BASE/strict" "$T/d1-cc.der")" = 200 ] || fail "status"
+  # cc1's certConf at another profile (same secret): no such transaction there
+  [ "$(post "$BASE/strict" "$T/cc1-cc.der")" = 200 ] || fail "status"
   resp_text | grep -q "unknown transaction" || fail "unknown transaction: $(resp_text)"
 }
 run_test "certConf for an unknown or closed transaction" t_certconf_unknown_and_replayed
 
 t_replayed_transaction_id() {
-  local n0; n0=$(cert_count)
-  [ "$(post "$CMP_URL" "$T/d1-ir.der")" = 200 ] || fail "status"
+  local n0
+  fx_cert rt1 ec -reqout "$T/rt1-ir.der,$T/rt1-cc.der"
+  n0=$(cert_count)
+  [ "$(post "$CMP_URL" "$T/rt1-ir.der")" = 200 ] || fail "status"
   resp_text | grep -q "transactionID already in use" || fail "replayed ir: $(resp_text)"
   [ "$(cert_count)" = "$n0" ] || fail "stored"
 }
@@ -187,8 +197,10 @@ run_test "replayed implicitConfirm ir (no transaction row kept) -> error, nothin
     t_replayed_implicit_confirm_ir
 
 t_http_level() {
-  local n0; n0=$(cert_count)
-  head -c 100 "$T/d1-ir.der" >"$T/trunc.der"
+  local n0
+  fx_cert hl1 ec -reqout "$T/hl1-ir.der,$T/hl1-cc.der"
+  n0=$(cert_count)
+  head -c 100 "$T/hl1-ir.der" >"$T/trunc.der"
   [ "$(post "$CMP_URL" "$T/trunc.der")" = 400 ] || fail "truncated DER"
   head -c 2000 /dev/urandom >"$T/random.bin"
   [ "$(post "$CMP_URL" "$T/random.bin")" = 400 ] || fail "random bytes"
@@ -198,9 +210,9 @@ t_http_level() {
   [ "$(post "$CMP_URL" "$T/big.bin")" = 413 ] || fail "10 MB body"
   [ "$(curl -s -o /dev/null -w '%{http_code}' "$CMP_URL")" = 405 ] || fail "GET"
   curl -s -D - -o /dev/null "$CMP_URL" | grep -qi '^Allow: POST' || fail "no Allow header"
-  [ "$(post "$CMP_URL" "$T/d1-ir.der" application/json)" = 415 ] || fail "content type"
-  [ "$(post "$BASE/a/b" "$T/d1-ir.der")" = 404 ] || fail "unknown path"
-  [ "$(post "$BASE/bad%20name" "$T/d1-ir.der")" = 404 ] || fail "bad name"
+  [ "$(post "$CMP_URL" "$T/hl1-ir.der" application/json)" = 415 ] || fail "content type"
+  [ "$(post "$BASE/a/b" "$T/hl1-ir.der")" = 404 ] || fail "unknown path"
+  [ "$(post "$BASE/bad%20name" "$T/hl1-ir.der")" = 404 ] || fail "bad name"
   # chunked upload is counted too
   [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/pkixcmp' \
         -H 'Transfer-Encoding: chunked' --data-binary @"$T/big.bin" "$CMP_URL")" = 413 ] || fail "chunked 10 MB"

@@ -40,6 +40,7 @@ t_confirm_timeout() {
 run_test "unconfirmed certificate rejected after the profile's confirm timeout" t_confirm_timeout
 
 t_openssl30_hazard_sequence() {
+  fx_cert s1
   local F=$T/fx
   newkey "$T/h1.key" ec
   cmp -cmd ir -server "$BASE/sig" -trusted "$CA_CERT_FILE" -cert "$F/idevid.pem" -key "$F/idevid.key" \

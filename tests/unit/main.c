@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <apr_general.h>
+#include <jansson.h>
 #include <openssl/crypto.h>
 
 #include <stdio.h>
@@ -58,6 +59,27 @@ static void *count_realloc(void *ptr, size_t n, const char *file, int line)
     return q;
 }
 
+/* Count what Jansson holds, to show that request pools free every json_t. */
+static long json_live;
+
+static void *count_json_malloc(size_t n)
+{
+    __atomic_add_fetch(&json_live, 1, __ATOMIC_RELAXED);
+    return malloc(n);
+}
+
+static void count_json_free(void *ptr)
+{
+    if (ptr != NULL)
+        __atomic_sub_fetch(&json_live, 1, __ATOMIC_RELAXED);
+    free(ptr);
+}
+
+long unit_json_live(void)
+{
+    return __atomic_load_n(&json_live, __ATOMIC_RELAXED);
+}
+
 static void to_stderr(void *baton, cmp_log_level_e level, const char *file,
                       int line, const char *msg)
 {
@@ -86,6 +108,7 @@ int main(int argc, const char *const *argv)
     int failed, store = argc > 1 && strcmp(argv[1], "store") == 0;
 
     CRYPTO_set_mem_functions(count_malloc, count_realloc, count_free);
+    json_set_alloc_funcs(count_json_malloc, count_json_free);
     apr_app_initialize(&argc, &argv, NULL);
     apr_pool_create(&root, NULL);
     cmp_err_init();

@@ -8,27 +8,33 @@
 #include "admin.h"
 #include "unit.h"
 
-static admin_resp_t call(admin_method_e m, const char *path, const char *body)
+static admin_resp_t call_in(apr_pool_t *p, admin_method_e m, const char *path,
+                            const char *body)
 {
     admin_req_t rq;
     admin_resp_t rs;
     const char *why = NULL;
 
     memset(&rq, 0, sizeof(rq));
-    rq.p = upool;
+    rq.p = p;
     rq.conn = unit_conn;
     rq.key = &unit_skey;
     rq.actor = "unit:dispatch";
     rq.method = m;
     rq.path = path;
-    rq.seg = admin_path_segments(upool, path);
-    rq.query = apr_table_make(upool, 4);
+    rq.seg = admin_path_segments(p, path);
+    rq.query = apr_table_make(p, 4);
     rq.cmp_base = "http://unit.test";
     if (body != NULL)
-        ck_assert_int_eq(cmp_json_parse(upool, body, strlen(body), &rq.body, &why),
+        ck_assert_int_eq(cmp_json_parse(p, body, strlen(body), &rq.body, &why),
                          APR_SUCCESS);
     admin_dispatch(&rq, &rs);
     return rs;
+}
+
+static admin_resp_t call(admin_method_e m, const char *path, const char *body)
+{
+    return call_in(upool, m, path, body);
 }
 
 static const char *one(const char *sql)
@@ -111,6 +117,36 @@ START_TEST(audit_failure_commits_nothing)
 }
 END_TEST
 
+/* Every json_t a request makes (its body, what the database returned, the
+ * answer) belongs to the request pool: clearing the pool frees them all,
+ * on success and on every refusal. */
+START_TEST(json_belongs_to_the_request_pool)
+{
+    static const char *const gets[] = {
+        "/raProfiles", "/cmpProfiles", "/authorities", "/certificates",
+        "/cmpProfiles/signingCertificates", "/auditLogs", "/openapi.json",
+        "/nothing", NULL
+    };
+    const char *ra_path = demo_authority_path();
+    apr_pool_t *rp;
+    long before;
+    int i;
+
+    /* Jansson's first use sets up state of its own (the hash seed) */
+    call(ADMIN_GET, "/raProfiles", NULL);
+    before = unit_json_live();
+    apr_pool_create(&rp, upool);
+    for (i = 0; gets[i] != NULL; i++)
+        ck_assert_ptr_nonnull(call_in(rp, ADMIN_GET, gets[i], NULL).body);
+    ck_assert_int_eq(call_in(rp, ADMIN_POST, ra_path, "{\"name\": \"bad name\", "
+                             "\"keyUsage\": [\"flying\"]}").status, 422);
+    ck_assert_int_eq(call_in(rp, ADMIN_POST, ra_path, "{\"name\": 5}").status, 400);
+    ck_assert_int_ge(unit_json_live(), before + 10);
+    apr_pool_destroy(rp);
+    ck_assert_int_eq(unit_json_live(), before);
+}
+END_TEST
+
 Suite *suite_dispatch(void)
 {
     Suite *s = suite_create("dispatch");
@@ -120,6 +156,7 @@ Suite *suite_dispatch(void)
     tcase_add_checked_fixture(tc, unit_db_setup, unit_db_teardown);
     tcase_add_test(tc, routes_statuses_bodies);
     tcase_add_test(tc, audit_failure_commits_nothing);
+    tcase_add_test(tc, json_belongs_to_the_request_pool);
     suite_add_tcase(s, tc);
     return s;
 }

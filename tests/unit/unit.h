@@ -18,6 +18,8 @@ void unit_pool_teardown(void);
 
 /* Bytes OpenSSL holds right now (counted by our allocator). */
 long unit_openssl_live(void);
+/* Blocks Jansson holds right now (counted by our allocator). */
+long unit_json_live(void);
 
 EVP_PKEY *unit_key(const char *type);          /* "EC", "RSA", "ED25519" */
 /* A self-signed CA of the key type; free with unit_ca_free(). */
