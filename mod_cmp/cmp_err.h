@@ -2,6 +2,11 @@
 /* Our reasons for refusing a CMP request: readable text for the statusString
  * and the PKIFailureInfo bit. Registered as an OpenSSL error library so that
  * OpenSSL's CMP server puts our text into the error messages it builds. */
+/* The core's one error convention: functions return apr_status_t
+ * (APR_SUCCESS, or what failed: APR_ECONNRESET for a lost database, APR_EINVAL
+ * for input that is not what it must be, APR_EGENERAL otherwise) with results
+ * through out-parameters and text in a *why; the CMP path decides with a
+ * cmp_reason_e below, with detail text, which becomes the error message. */
 #ifndef CMP_ERR_H
 #define CMP_ERR_H
 

@@ -95,6 +95,16 @@ int cmp_json_strs(apr_pool_t *p, const json_t *o, const char *key,
     return 1;
 }
 
+/* What json_dumps() returns was allocated by Jansson's allocator, which a
+ * host may have replaced (json_set_alloc_funcs): give it back to that. */
+static void json_free_string(char *s)
+{
+    json_free_t free_fn = NULL;
+
+    json_get_alloc_funcs(NULL, &free_fn);
+    (free_fn != NULL ? free_fn : free)(s);
+}
+
 char *cmp_json_text(apr_pool_t *p, const json_t *j, apr_size_t *len)
 {
     char *s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
@@ -106,7 +116,7 @@ char *cmp_json_text(apr_pool_t *p, const json_t *j, apr_size_t *len)
     }
     *len = strlen(s);
     out = apr_pmemdup(p, s, *len + 1);
-    free(s);
+    json_free_string(s);
     return out;
 }
 

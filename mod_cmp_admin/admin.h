@@ -47,13 +47,23 @@ void admin_dispatch(admin_req_t *rq, admin_resp_t *rs);
 /* The segments of a path below the API prefix ("/a/b" -> "a", "b"). */
 apr_array_header_t *admin_path_segments(apr_pool_t *p, const char *path);
 
+/* The arguments of a query string, URL-decoded; NULL when one is not
+ * (a malformed escape, or %00), *bad naming it. */
+apr_table_t *admin_query_args(apr_pool_t *p, const char *args, const char **bad);
+
 /* The routes, for the OpenAPI check: "GET /cmpProfiles/{uuid}" ... */
 const char *const *admin_route_list(void);
 
 /* The OpenAPI document (mod_cmp_admin/openapi.json, compiled in). */
 extern const char admin_openapi_json[];
 
-/* ---- for the resources ---- */
+/* ---- for the resources ----
+ *
+ * One error convention: a handler (admin_handler_fn) always sets rs. A
+ * helper that takes rs returns 0 when it did its part and left rs alone,
+ * and non-zero when it set rs (the request is answered: the caller returns
+ * at once). Helpers without rs are predicates (admin_is_uuid,
+ * admin_signer_usable: 1 for yes) or return what they made (NULL: none). */
 
 typedef void admin_handler_fn(admin_req_t *rq, admin_resp_t *rs);
 
@@ -83,6 +93,12 @@ int admin_sql_json(admin_req_t *rq, admin_resp_t *rs, const char *sql, int n,
  * set the response. */
 int admin_store_issued(admin_req_t *rq, admin_resp_t *rs, X509 *cert,
                        long long authority_id);
+
+/* The one object of list (a new reference, taken over) in *out, owned by
+ * the request pool; non-zero when there is not exactly one and it set a
+ * 404 naming what and uuid. */
+int admin_only(admin_req_t *rq, admin_resp_t *rs, json_t *list,
+               const char *what, const char *uuid, json_t **out);
 
 /* PEM text of DER certificates (concatenated). */
 char *admin_pem_of(apr_pool_t *p, const unsigned char *der, size_t len);

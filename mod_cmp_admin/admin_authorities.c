@@ -43,19 +43,12 @@ static int load_one(admin_req_t *rq, admin_resp_t *rs, const char *uuid,
 {
     const char *vals[1] = {uuid};
     PGresult *r;
-    json_t *list;
 
     *out = NULL;
     if (admin_sql(rq, rs, "SELECT " AUTHORITY_JSON " FROM authority a "
                   "WHERE a.uuid = $1::uuid", 1, vals, NULL, &r))
         return 1;
-    list = authority_rows(rq, r);
-    if (json_array_size(list) == 1)
-        *out = cmp_json_own(rq->p, json_incref(json_array_get(list, 0)));
-    json_decref(list);
-    if (*out == NULL)
-        admin_error(rq, rs, 404, "Authority %s not found", uuid);
-    return *out == NULL;
+    return admin_only(rq, rs, authority_rows(rq, r), "Authority", uuid, out);
 }
 
 static void list_authorities(admin_req_t *rq, admin_resp_t *rs)

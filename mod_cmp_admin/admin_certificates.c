@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* /certificates (search, details, revocation) and /auditLogs. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,17 +25,23 @@
     "ra_profile r ON r.id = c.ra_profile_id LEFT JOIN cmp_profile p ON " \
     "p.id = c.cmp_profile_id "
 
-static int query_int(admin_req_t *rq, const char *name, long long dflt,
-                     long long lo, long long hi, long long *out)
+/* A whole-number query argument in lo..hi (dflt when absent); non-zero
+ * when it set a 400 that names it. */
+static int query_int(admin_req_t *rq, admin_resp_t *rs, const char *name,
+                     long long dflt, long long lo, long long hi, long long *out)
 {
     const char *v = apr_table_get(rq->query, name);
     char *end;
 
     *out = dflt;
     if (v == NULL)
-        return 1;
+        return 0;
     *out = strtoll(v, &end, 10);
-    return *v != '\0' && *end == '\0' && *out >= lo && *out <= hi;
+    if (*v != '\0' && *end == '\0' && *out >= lo && *out <= hi)
+        return 0;
+    admin_error(rq, rs, 400, "%s must be a whole number %" APR_INT64_T_FMT "..%"
+                APR_INT64_T_FMT, name, (apr_int64_t)lo, (apr_int64_t)hi);
+    return 1;
 }
 
 static void list_certificates(admin_req_t *rq, admin_resp_t *rs)
@@ -45,11 +52,9 @@ static void list_certificates(admin_req_t *rq, admin_resp_t *rs)
     json_t *o;
     int i;
 
-    if (!query_int(rq, "limit", 100, 1, 1000, &limit)
-            || !query_int(rq, "offset", 0, 0, 1LL << 40, &offset)) {
-        admin_error(rq, rs, 400, "limit must be 1..1000 and offset 0 or more");
+    if (query_int(rq, rs, "limit", 100, 1, 1000, &limit)
+            || query_int(rq, rs, "offset", 0, 0, INT_MAX, &offset))
         return;
-    }
     if (status != NULL && strcmp(status, "valid") != 0 && strcmp(status, "revoked") != 0
             && strcmp(status, "pending") != 0 && strcmp(status, "rejected") != 0) {
         admin_error(rq, rs, 400, "status must be valid, revoked, pending or rejected");
@@ -180,11 +185,9 @@ static void audit_logs(admin_req_t *rq, admin_resp_t *rs)
     long long limit, offset;
     json_t *o;
 
-    if (!query_int(rq, "limit", 100, 1, 1000, &limit)
-            || !query_int(rq, "offset", 0, 0, 1LL << 40, &offset)) {
-        admin_error(rq, rs, 400, "limit must be 1..1000 and offset 0 or more");
+    if (query_int(rq, rs, "limit", 100, 1, 1000, &limit)
+            || query_int(rq, rs, "offset", 0, 0, INT_MAX, &offset))
         return;
-    }
     vals[0] = apr_psprintf(rq->p, "%" APR_INT64_T_FMT, (apr_int64_t)limit);
     vals[1] = apr_psprintf(rq->p, "%" APR_INT64_T_FMT, (apr_int64_t)offset);
     if (!admin_sql_json(rq, rs, "SELECT json_build_object('total', (SELECT count(*) "
@@ -205,10 +208,8 @@ static void cmp_refusals(admin_req_t *rq, admin_resp_t *rs)
     const char *vals[1];
     json_t *o;
 
-    if (!query_int(rq, "days", 14, 1, 3660, &days)) {
-        admin_error(rq, rs, 400, "days must be 1..3660");
+    if (query_int(rq, rs, "days", 14, 1, 3660, &days))
         return;
-    }
     vals[0] = apr_psprintf(rq->p, "%" APR_INT64_T_FMT, (apr_int64_t)days);
     if (!admin_sql_json(rq, rs, "SELECT coalesce(json_agg(json_build_object('day', "
                         "day, 'reason', reason, 'count', count) ORDER BY day, reason), "

@@ -72,19 +72,12 @@ static int load_one(admin_req_t *rq, admin_resp_t *rs, const char *uuid,
 {
     const char *vals[1] = {uuid};
     PGresult *r;
-    json_t *list;
 
     *out = NULL;
     if (admin_sql(rq, rs, "SELECT " CMP_JSON CMP_FROM "WHERE p.uuid = $1::uuid",
                   1, vals, NULL, &r))
         return 1;
-    list = profile_rows(rq, r);
-    if (json_array_size(list) == 1)
-        *out = cmp_json_own(rq->p, json_incref(json_array_get(list, 0)));
-    json_decref(list);
-    if (*out == NULL)
-        admin_error(rq, rs, 404, "CMP Profile %s not found", uuid);
-    return *out == NULL;
+    return admin_only(rq, rs, profile_rows(rq, r), "CMP Profile", uuid, out);
 }
 
 static void list_profiles(admin_req_t *rq, admin_resp_t *rs)

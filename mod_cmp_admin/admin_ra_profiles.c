@@ -35,18 +35,19 @@ static void list_all(admin_req_t *rq, admin_resp_t *rs)
         admin_json(rq, rs, 200, json_incref(o));
 }
 
-static int authority_exists(admin_req_t *rq, admin_resp_t *rs)
+/* The Authority of the path exists; non-zero when it set the answer. */
+static int need_authority(admin_req_t *rq, admin_resp_t *rs)
 {
     const char *vals[1] = {admin_seg(rq, 1)};
     PGresult *r;
 
     if (admin_sql(rq, rs, "SELECT 1 FROM authority WHERE uuid = $1::uuid", 1,
                   vals, NULL, &r))
-        return 0;
-    if (PQntuples(r) == 1)
         return 1;
+    if (PQntuples(r) == 1)
+        return 0;
     admin_error(rq, rs, 404, "Authority %s not found", vals[0]);
-    return 0;
+    return 1;
 }
 
 static void list_of_authority(admin_req_t *rq, admin_resp_t *rs)
@@ -54,7 +55,7 @@ static void list_of_authority(admin_req_t *rq, admin_resp_t *rs)
     const char *vals[1] = {admin_seg(rq, 1)};
     json_t *o;
 
-    if (authority_exists(rq, rs)
+    if (!need_authority(rq, rs)
             && !admin_sql_json(rq, rs, "SELECT coalesce(json_agg(" RA_JSON
                                " ORDER BY r.name), '[]')::text" RA_FROM
                                "WHERE a.uuid = $1::uuid", 1, vals, &o))
@@ -191,7 +192,7 @@ static void create(admin_req_t *rq, admin_resp_t *rs)
         admin_invalid(rq, rs, json_incref(errs));
         return;
     }
-    if (!authority_exists(rq, rs))
+    if (need_authority(rq, rs))
         return;
     vals[0] = admin_seg(rq, 1);
     vals[1] = name;

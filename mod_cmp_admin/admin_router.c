@@ -102,6 +102,58 @@ apr_array_header_t *admin_path_segments(apr_pool_t *p, const char *path)
     return a;
 }
 
+static int hexval(int c)
+{
+    return isdigit(c) ? c - '0' : tolower(c) - 'a' + 10;
+}
+
+/* %XX and + decoded in place; 0 when an escape is malformed or decodes to
+ * a NUL (which no value of ours holds). */
+static int unescape(char *s)
+{
+    char *o = s;
+
+    for (; *s; s++) {
+        if (*s == '+') {
+            *o++ = ' ';
+            continue;
+        }
+        if (*s != '%') {
+            *o++ = *s;
+            continue;
+        }
+        if (!isxdigit((unsigned char)s[1]) || !isxdigit((unsigned char)s[2])
+                || (s[1] == '0' && s[2] == '0'))
+            return 0;
+        *o++ = (char)(hexval((unsigned char)s[1]) * 16 + hexval((unsigned char)s[2]));
+        s += 2;
+    }
+    *o = '\0';
+    return 1;
+}
+
+apr_table_t *admin_query_args(apr_pool_t *p, const char *args, const char **bad)
+{
+    apr_table_t *t = apr_table_make(p, 8);
+    char *copy = apr_pstrdup(p, args != NULL ? args : ""), *pair, *save = NULL;
+
+    *bad = NULL;
+    for (pair = apr_strtok(copy, "&", &save); pair != NULL;
+         pair = apr_strtok(NULL, "&", &save)) {
+        char *eq = strchr(pair, '=');
+
+        if (eq == NULL)
+            continue;
+        *eq = '\0';
+        if (!unescape(pair) || !unescape(eq + 1)) {
+            *bad = pair;
+            return NULL;
+        }
+        apr_table_set(t, pair, eq + 1);
+    }
+    return t;
+}
+
 int admin_is_uuid(const char *s)
 {
     int i;
@@ -176,6 +228,19 @@ int admin_sql_json(admin_req_t *rq, admin_resp_t *rs, const char *sql, int n,
         return 1;
     }
     return 0;
+}
+
+int admin_only(admin_req_t *rq, admin_resp_t *rs, json_t *list,
+               const char *what, const char *uuid, json_t **out)
+{
+    *out = NULL;
+    if (json_array_size(list) == 1)
+        *out = cmp_json_own(rq->p, json_incref(json_array_get(list, 0)));
+    json_decref(list);
+    if (*out != NULL)
+        return 0;
+    admin_error(rq, rs, 404, "%s %s not found", what, uuid);
+    return 1;
 }
 
 char *admin_pem_of(apr_pool_t *p, const unsigned char *der, size_t len)

@@ -111,28 +111,6 @@ static int problem(request_rec *r, int status, const char *msg)
     return send_json(r, status, b, NULL);
 }
 
-static apr_table_t *query_args(request_rec *r)
-{
-    apr_table_t *t = apr_table_make(r->pool, 8);
-    char *args = apr_pstrdup(r->pool, r->args != NULL ? r->args : "");
-    char *pair, *save = NULL;
-
-    for (pair = apr_strtok(args, "&", &save); pair != NULL;
-         pair = apr_strtok(NULL, "&", &save)) {
-        char *eq = strchr(pair, '=');
-
-        if (eq == NULL)
-            continue;
-        *eq = '\0';
-        for (char *c = eq + 1; *c; c++)
-            if (*c == '+')
-                *c = ' ';
-        if (ap_unescape_url(pair) == OK && ap_unescape_url(eq + 1) == OK)
-            apr_table_set(t, pair, eq + 1);
-    }
-    return t;
-}
-
 /* Same scheme, host and port as the request itself, or no Origin at all. */
 static int same_origin(request_rec *r)
 {
@@ -214,7 +192,10 @@ static int admin_handler(request_rec *r)
     rq.key = shared->key;
     rq.path = r->uri + strlen(ADMIN_PREFIX);
     rq.seg = admin_path_segments(r->pool, rq.path);
-    rq.query = query_args(r);
+    if ((rq.query = admin_query_args(r->pool, r->args, &why)) == NULL)
+        return problem(r, HTTP_BAD_REQUEST,
+                       apr_psprintf(r->pool, "query argument '%s' is not URL-encoded "
+                                    "text", why));
     base = ap_construct_url(r->pool, "", r);
     rq.cmp_base = apr_pstrndup(r->pool, base, strlen(base) > 0 && base[strlen(base) - 1] == '/'
                                               ? strlen(base) - 1 : strlen(base));
