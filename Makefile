@@ -29,7 +29,7 @@ CFLAGS     ?= -O2 -g
 # The core is one shared library per httpd process (libcmpcore.so.N, beside
 # the modules, found through their RUNPATH $ORIGIN), exporting its cmp_* API
 # (mod_cmp/cmp_core.map); the admin code is hidden inside mod_cmp_admin.so.
-BASE_CFLAGS := $(CFLAGS) $(SAN) -fPIC -std=gnu11 $(WARN) \
+BASE_CFLAGS := $(CFLAGS) $(SAN) -fPIC -fno-semantic-interposition -std=gnu11 $(WARN) \
                $(APR_CPP) $(APR_INC) -I$(PG_INC) -Imod_cmp
 ALL_CFLAGS := $(BASE_CFLAGS) -fvisibility=hidden
 CORE_LIBS  := -lssl -lcrypto -lpq -ljansson -lapr-1 -laprutil-1
@@ -86,7 +86,7 @@ $(CORE_LIB): $(CORE_OBJS)
 $(CORE_SO): $(CORE_OBJS) mod_cmp/cmp_core.map
 	@echo "  LD      $@"
 	@$(CC) -shared $(SAN) -Wl,-soname,$(CORE_SONAME) -Wl,--version-script=mod_cmp/cmp_core.map \
-	    -Wl,-z,defs $(CORE_OBJS) $(CORE_LIBS) -o $@.tmp && mv $@.tmp $@
+	    -Wl,-z,defs -Wl,-Bsymbolic-functions $(CORE_OBJS) $(CORE_LIBS) -o $@.tmp && mv $@.tmp $@
 	@ln -sf $(CORE_SONAME) $(BUILD)/libcmpcore.so
 
 # The modules are compiled by apxs (libtool) against Debian's apache2-dev and
