@@ -401,8 +401,10 @@ async function certificates(query) {
       h('button', { type: 'button', class: 'secondary', disabled: offset + limit >= res.data.total, onclick: () => go(offset + limit) }, 'Next')));
 }
 
+// RFC 5280 reasons a certificate may be revoked for (removeFromCRL is for
+// delta CRLs only: the API refuses it)
 const REASONS = ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded',
-  'cessationOfOperation', 'certificateHold', 'removeFromCRL', 'privilegeWithdrawn', 'aACompromise'];
+  'cessationOfOperation', 'certificateHold', 'privilegeWithdrawn', 'aACompromise'];
 
 async function certificateDetail(uuid) {
   const res = await api('GET', '/certificates/' + uuid);
