@@ -41,14 +41,17 @@ t_admin_of_another_version_refuses() {
   HTTPD_INSTANCE=skew HTTP_PORT=$HP HTTPS_PORT=$SP bash "$ROOT/scripts/httpd.sh" conf
   sed -i "s|LoadModule cmp_admin_module .*|LoadModule cmp_admin_module $BUILD/skew/mod_cmp_admin.so|" "$I/httpd.conf"
   grep -q "$BUILD/skew/mod_cmp_admin.so" "$I/httpd.conf" || fail "skewed module not configured"
-  /usr/sbin/apache2 -f "$I/httpd.conf" -k start || fail "Apache did not start with a skewed module"
+  # (HTTPD_PRELOAD: the sanitizer runtime, as scripts/httpd.sh gives it)
+  env ${HTTPD_PRELOAD:+LD_PRELOAD=$HTTPD_PRELOAD} "$HTTPD_BIN" -f "$I/httpd.conf" -k start \
+      || fail "Apache did not start with a skewed module"
   for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$HP/" && break; sleep 0.1; done
   got=$(curl -s -o "$T/skew.json" -w '%{http_code}' --cacert "$ADMIN_CA_FILE" \
              -u "$ADMIN_USER:$(cat "$ADMIN_PASSWORD_FILE")" "https://127.0.0.1:$SP/api/v1/cmpProfiles") || rc=$?
   # CMP itself still serves: a body that is no PKIMessage gets mod_cmp's 400
   printf 'not a PKIMessage' >"$T/junk.der"
   local cmp_status; cmp_status=$(post "http://127.0.0.1:$HP/api/v1/protocols/cmp/demo" "$T/junk.der")
-  /usr/sbin/apache2 -f "$I/httpd.conf" -k stop
+  env ${HTTPD_PRELOAD:+LD_PRELOAD=$HTTPD_PRELOAD} "$HTTPD_BIN" -f "$I/httpd.conf" -k stop \
+      || kill "$(cat "$I/httpd.pid")"
   for _ in $(seq 1 50); do [ -f "$I/httpd.pid" ] || break; sleep 0.1; done
   [ "$rc" = 0 ] && [ "$got" = 503 ] || fail "the skewed admin module answered $got"
   [[ "$(jq -r .message "$T/skew.json")" == "mod_cmp_admin 0.0.0-skew cannot run with the mod_cmp core library "* ]] \
