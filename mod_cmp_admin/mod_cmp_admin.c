@@ -187,15 +187,15 @@ static int admin_handler(request_rec *r)
         if (cmp_json_parse(r->pool, body, len, &rq.body, &why) != APR_SUCCESS)
             return problem(r, HTTP_BAD_REQUEST, why);
     }
+    if ((rq.query = admin_query_args(r->pool, r->args, &why)) == NULL)
+        return problem(r, HTTP_BAD_REQUEST,
+                       apr_psprintf(r->pool, "query argument '%s' is not URL-encoded "
+                                    "text", why));
     if (cmp_db_acquire(shared->db, r->pool, &rq.conn) != APR_SUCCESS)
         return problem(r, HTTP_SERVICE_UNAVAILABLE, "the database is unavailable");
     rq.key = shared->key;
     rq.path = r->uri + strlen(ADMIN_PREFIX);
     rq.seg = admin_path_segments(r->pool, rq.path);
-    if ((rq.query = admin_query_args(r->pool, r->args, &why)) == NULL)
-        return problem(r, HTTP_BAD_REQUEST,
-                       apr_psprintf(r->pool, "query argument '%s' is not URL-encoded "
-                                    "text", why));
     base = ap_construct_url(r->pool, "", r);
     rq.cmp_base = apr_pstrndup(r->pool, base, strlen(base) > 0 && base[strlen(base) - 1] == '/'
                                               ? strlen(base) - 1 : strlen(base));
