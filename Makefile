@@ -57,6 +57,7 @@ deps:
 	@bash scripts/deps.sh
 
 $(BUILD)/core/%.o: mod_cmp/%.c $(wildcard mod_cmp/*.h)
+	@test -n "$(APR_INC)" || { echo "apr-1-config not found: make deps (as root) installs libapr1-dev" >&2; false; }
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(BASE_CFLAGS) -c $< -o $@
@@ -93,6 +94,7 @@ $(CORE_SO): $(CORE_OBJS) mod_cmp/cmp_core.map
 # link the core library dynamically; only the module symbol is exported.
 # apxs-module DIR NAME SOURCE EXTRA-CFLAGS EXTRA-LIBS
 define apxs-module
+	@test -n "$(APXS)" || { echo "apxs not found: make deps (as root) installs apache2-dev" >&2; false; }
 	@mkdir -p $(1)
 	@echo "  APXS    $@"
 	@cp $(3) $(1)/$(2).c
@@ -134,10 +136,14 @@ $(UNIT_BIN): $(wildcard tests/unit/*.c) $(wildcard tests/unit/*.h) $(ADMIN_LIB) 
 	@$(CC) $(ALL_CFLAGS) -Itests/unit -Imod_cmp_admin $(wildcard tests/unit/*.c) $(ADMIN_LIB) $(CORE_LIB) \
 	    $(CORE_LIBS) $(shell pkg-config --libs check) -o $@
 
-run: deps all
+# The targets that install what is missing first build in a second make: this
+# one read apxs and apr-1-config when it was parsed, before deps.sh ran.
+run: deps
+	@$(MAKE) --no-print-directory all
 	@bash scripts/run.sh foreground
 
-start: deps all
+start: deps
+	@$(MAKE) --no-print-directory all
 	@bash scripts/run.sh background
 
 stop:
@@ -158,7 +164,8 @@ test: deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
 
-bench: deps all $(BUILD)/cmpbench
+bench: deps
+	@$(MAKE) --no-print-directory all $(BUILD)/cmpbench
 	@bash tests/bench/run.sh
 
 # Installs the modules and their conf/ snippets into Debian's Apache layout;
