@@ -16,7 +16,7 @@ PG_PORT    ?= 55432
 export VAR_DIR HTTP_PORT HTTPS_PORT PG_PORT
 
 APXS       := $(shell command -v apxs 2>/dev/null || command -v apxs2 2>/dev/null)
-HTTPD_INC  := $(shell $(APXS) -q INCLUDEDIR 2>/dev/null)
+HTTPD_INC  := $(if $(APXS),$(shell $(APXS) -q INCLUDEDIR 2>/dev/null))
 APR_INC    := $(shell apr-1-config --includes 2>/dev/null)
 APR_CPP    := $(shell apr-1-config --cppflags 2>/dev/null)
 PG_INC     := $(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
@@ -170,7 +170,7 @@ bench: deps
 
 # Installs the modules and their conf/ snippets into Debian's Apache layout;
 # then: a2enmod cmp cmp_admin (after editing mods-available/cmp.conf).
-LIBEXECDIR := $(shell $(APXS) -q LIBEXECDIR 2>/dev/null)
+LIBEXECDIR := $(if $(APXS),$(shell $(APXS) -q LIBEXECDIR 2>/dev/null))
 install: all
 	install -m 644 $(CORE_SO) $(BUILD)/mod_cmp.so $(BUILD)/mod_cmp_admin.so $(DESTDIR)$(LIBEXECDIR)/
 	install -m 644 conf/cmp.load conf/cmp_admin.load conf/cmp_admin.conf $(DESTDIR)/etc/apache2/mods-available/

@@ -10,7 +10,11 @@ say "make start (first call, on a machine with nothing installed)"
 make start 2>&1 | tee /tmp/start.log
 
 say "enrolling with the command make start printed"
-sed -n '/^Enroll a certificate:/,$p' /tmp/start.log | tail -n +2 > /tmp/enroll.sh
+# the commands after "Enroll a certificate:": openssl lines and their continuations
+awk '/^Enroll a certificate:/ {on = 1; next}
+     on && (cont || $1 == "openssl") {print; cont = /\\$/; next}
+     on {exit}' /tmp/start.log > /tmp/enroll.sh
+cat /tmp/enroll.sh
 [ -s /tmp/enroll.sh ] || { echo "make start printed no enrollment command" >&2; exit 1; }
 mkdir -p /tmp/enroll
 (cd /tmp/enroll && bash -e /tmp/enroll.sh)

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <apr_errno.h>
 #include <apr_reslist.h>
 #include <apr_strings.h>
+#include <apr_thread_mutex.h>
 
 #include "cmp_db.h"
 #include "cmp_log.h"
@@ -13,7 +16,96 @@ struct cmp_db_t {
     apr_reslist_t *list;
     const cmp_db_conf_t *conf;
     const cmp_db_stmt_t *stmts;
+#if APR_HAS_THREADS
+    apr_thread_mutex_t *mutex;      /* guards down and why */
+#endif
+    int down;                       /* the last connection attempt failed */
+    char why[512];                  /* and this is why, with the fix */
 };
+
+static void state_lock(cmp_db_t *db)
+{
+#if APR_HAS_THREADS
+    apr_thread_mutex_lock(db->mutex);
+#endif
+}
+
+static void state_unlock(cmp_db_t *db)
+{
+#if APR_HAS_THREADS
+    apr_thread_mutex_unlock(db->mutex);
+#endif
+}
+
+const char *cmp_db_text(apr_pool_t *p, const char *msg)
+{
+    char *t = apr_pstrdup(p, msg != NULL ? msg : ""), *in = t, *out = t;
+    int space = 0;
+
+    /* libpq's texts end in a newline and may go on, indented, on the next
+     * line: one line, single spaces, nothing trailing. */
+    for (; *in != '\0'; in++) {
+        if (*in == '\n' || *in == '\r' || *in == '\t' || *in == ' ') {
+            space = 1;
+            continue;
+        }
+        if (space && out != t)
+            *out++ = ' ';
+        space = 0;
+        *out++ = *in;
+    }
+    *out = '\0';
+    return t;
+}
+
+static const char *run_as(apr_pool_t *p)
+{
+    struct passwd pw, *res = NULL;
+    char buf[1024];
+
+    if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &res) == 0 && res != NULL)
+        return apr_pstrdup(p, res->pw_name);
+    return apr_psprintf(p, "uid %ld", (long)geteuid());
+}
+
+/* What an administrator does about a failed connection. */
+static const char *connect_fix(apr_pool_t *p, PGconn *conn, const char *text)
+{
+    if (PQconnectionNeedsPassword(conn))
+        return apr_psprintf(p, "no password reached PostgreSQL: give it in "
+                            "CMPDatabase, or in a passfile that user %s (who "
+                            "serves the requests) can read", run_as(p));
+    if (strstr(text, "password authentication failed") != NULL)
+        return "the password in CMPDatabase (or its passfile) is not the "
+               "role's: correct one of the two";
+    if (strstr(text, "does not exist") != NULL)
+        return "create the role or database, or correct CMPDatabase";
+    if (strstr(text, "no pg_hba.conf entry") != NULL)
+        return "allow this host and role in PostgreSQL's pg_hba.conf";
+    if (strstr(text, "Connection refused") != NULL
+            || strstr(text, "could not connect") != NULL
+            || strstr(text, "timeout") != NULL
+            || strstr(text, "could not translate host name") != NULL)
+        return "is PostgreSQL running, and listening at the host and port "
+               "CMPDatabase names?";
+    return "check CMPDatabase";
+}
+
+/* Record the outcome of a connection attempt; a change is a debug line of
+ * this process (the server-wide line is the health check's). */
+static void set_state(cmp_db_t *db, int down, const char *why)
+{
+    int changed;
+
+    state_lock(db);
+    changed = db->down != down || (down && strcmp(db->why, why) != 0);
+    db->down = down;
+    apr_cpystrn(db->why, down ? why : "", sizeof(db->why));
+    state_unlock(db);
+    if (changed)
+        cmp_log(CMP_LOG_DEBUG, CMPLOGNO(10105) "database %s%s",
+                down ? "unavailable: " : "available", down ? why : "");
+}
 
 typedef struct {
     cmp_db_t *db;
@@ -21,7 +113,8 @@ typedef struct {
     apr_pool_t *pool;
 } lease_t;
 
-static apr_status_t conn_prepare(PGconn *conn, const cmp_db_stmt_t *stmts)
+static apr_status_t conn_prepare(apr_pool_t *p, PGconn *conn,
+                                 const cmp_db_stmt_t *stmts, const char **why)
 {
     const cmp_db_stmt_t *s;
 
@@ -30,8 +123,9 @@ static apr_status_t conn_prepare(PGconn *conn, const cmp_db_stmt_t *stmts)
         int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 
         if (!ok)
-            cmp_log(CMP_LOG_ERR, CMPLOGNO(10101) "preparing %s failed: %s",
-                    s->name, PQresultErrorMessage(r));
+            *why = apr_psprintf(p, "preparing %s failed: %s: does the schema "
+                                "match this mod_cmp?", s->name,
+                                cmp_db_text(p, PQresultErrorMessage(r)));
         PQclear(r);
         if (!ok)
             return APR_EGENERAL;
@@ -39,24 +133,52 @@ static apr_status_t conn_prepare(PGconn *conn, const cmp_db_stmt_t *stmts)
     return APR_SUCCESS;
 }
 
+/* A new connection: connected, checked (the schema version) and with every
+ * statement prepared, or refused with the reason recorded. */
+static apr_status_t conn_open(cmp_db_t *db, apr_pool_t *p, PGconn **out)
+{
+    PGconn *conn = PQconnectdb(db->conf->conninfo);
+    const char *why = NULL;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (PQstatus(conn) != CONNECTION_OK) {
+        const char *text = cmp_db_text(p, PQerrorMessage(conn));
+
+        why = apr_psprintf(p, "cannot connect to PostgreSQL: %s: %s", text,
+                           connect_fix(p, conn, text));
+        rv = APR_ECONNREFUSED;
+    } else if (db->conf->check != NULL
+               && (rv = db->conf->check(p, conn, &why)) != APR_SUCCESS) {
+        rv = APR_ECONNREFUSED;
+    } else if (conn_prepare(p, conn, db->stmts, &why) != APR_SUCCESS) {
+        rv = APR_ECONNREFUSED;
+    }
+    if (rv != APR_SUCCESS) {
+        set_state(db, 1, why);
+        PQfinish(conn);
+        return rv;
+    }
+    set_state(db, 0, NULL);
+    *out = conn;
+    return APR_SUCCESS;
+}
+
 static apr_status_t conn_construct(void **resource, void *params,
                                    apr_pool_t *pool)
 {
     cmp_db_t *db = params;
-    PGconn *conn = PQconnectdb(db->conf->conninfo);
+    apr_pool_t *tmp;
+    PGconn *conn = NULL;
+    apr_status_t rv;
 
-    if (PQstatus(conn) != CONNECTION_OK) {
-        cmp_log(CMP_LOG_ERR, CMPLOGNO(10102) "cannot connect to PostgreSQL: %s",
-                PQerrorMessage(conn));
-        PQfinish(conn);
-        return APR_ECONNREFUSED;
-    }
-    if (conn_prepare(conn, db->stmts) != APR_SUCCESS) {
-        PQfinish(conn);
-        return APR_EGENERAL;
-    }
-    *resource = conn;
-    return APR_SUCCESS;
+    /* pool is the list's, for its life: the texts go in a pool of their own */
+    if ((rv = apr_pool_create(&tmp, NULL)) != APR_SUCCESS)
+        return rv;
+    rv = conn_open(db, tmp, &conn);
+    apr_pool_destroy(tmp);
+    if (rv == APR_SUCCESS)
+        *resource = conn;
+    return rv;
 }
 
 static apr_status_t conn_destruct(void *resource, void *params,
@@ -74,6 +196,11 @@ apr_status_t cmp_db_create(apr_pool_t *p, const cmp_db_conf_t *conf,
 
     db->conf = conf;
     db->stmts = stmts;
+#if APR_HAS_THREADS
+    rv = apr_thread_mutex_create(&db->mutex, APR_THREAD_MUTEX_DEFAULT, p);
+    if (rv != APR_SUCCESS)
+        return rv;
+#endif
     rv = apr_reslist_create(&db->list, 0, conf->max_conns, conf->max_conns,
                             conf->ttl, conn_construct, conn_destruct, db, p);
     if (rv != APR_SUCCESS)
@@ -86,6 +213,36 @@ apr_status_t cmp_db_create(apr_pool_t *p, const cmp_db_conf_t *conf,
 int cmp_db_max_conns(const cmp_db_t *db)
 {
     return db->conf->max_conns;
+}
+
+const char *cmp_db_unavailable(cmp_db_t *db, apr_pool_t *p)
+{
+    const char *why = NULL;
+
+    state_lock(db);
+    if (db->down)
+        why = apr_pstrdup(p, db->why);
+    state_unlock(db);
+    return why;
+}
+
+apr_status_t cmp_db_probe(cmp_db_t *db, apr_pool_t *p, const char **why)
+{
+    PGconn *conn;
+    apr_status_t rv;
+
+    *why = NULL;
+    rv = cmp_db_acquire(db, p, &conn);
+    /* A pooled connection was checked when it was made; the schema may have
+     * moved since (a migration): check again. */
+    if (rv == APR_SUCCESS && db->conf->check != NULL
+            && (rv = db->conf->check(p, conn, why)) != APR_SUCCESS)
+        set_state(db, 1, *why);
+    if (rv != APR_SUCCESS && *why == NULL)
+        *why = cmp_db_unavailable(db, p);
+    if (rv != APR_SUCCESS && *why == NULL)
+        *why = "no connection came free in time";
+    return rv;
 }
 
 static int conn_usable(PGconn *conn)
@@ -171,7 +328,7 @@ static apr_status_t finish(apr_pool_t *p, PGconn *conn, const char *what,
                                   || strncmp(state, "22", 2) == 0)
                 ? CMP_LOG_DEBUG : CMP_LOG_WARN,
                 CMPLOGNO(10103) "statement %s failed: %s", what,
-                PQresultErrorMessage(r));
+                cmp_db_text(p, PQresultErrorMessage(r)));
         PQclear(r);
         return PQstatus(conn) == CONNECTION_OK ? APR_EGENERAL : APR_ECONNRESET;
     }

@@ -15,8 +15,14 @@ typedef struct {
 
 typedef struct cmp_db_t cmp_db_t;
 
+/* Run on every new connection before its statements are prepared: not
+ * APR_SUCCESS (and *why, from p, with what to do) refuses the connection. */
+typedef apr_status_t cmp_db_check_fn(apr_pool_t *p, PGconn *conn,
+                                     const char **why);
+
 typedef struct {
     const char *conninfo;
+    cmp_db_check_fn *check;           /* NULL: none */
     int max_conns;                    /* hard maximum per process */
     apr_interval_time_t ttl;          /* idle connections older than this close */
     apr_interval_time_t acquire_timeout;
@@ -41,6 +47,19 @@ int cmp_db_max_conns(const cmp_db_t *db);
 typedef apr_status_t cmp_db_first_fn(apr_pool_t *p, PGconn *conn, void *baton);
 apr_status_t cmp_db_first(cmp_db_t *db, apr_pool_t *p, cmp_db_first_fn *fn,
                           void *baton, PGconn **conn);
+
+/* NULL while the last connection this process tried to make was made;
+ * else why it was not, with the fix (from p). Connections are made as they
+ * are needed, so no database is needed to create the pool. */
+const char *cmp_db_unavailable(cmp_db_t *db, apr_pool_t *p);
+
+/* The health check: a connection for p, checked anew. Not APR_SUCCESS:
+ * *why says why the database cannot be used, with the fix. */
+apr_status_t cmp_db_probe(cmp_db_t *db, apr_pool_t *p, const char **why);
+
+/* A libpq text as one log line: newlines and indents become single spaces,
+ * the trailing newline goes. */
+const char *cmp_db_text(apr_pool_t *p, const char *msg);
 
 /* Execute a prepared statement; the result is cleared with pool p.
  * Parameters are text unless lens[i] > 0 marks binary (bytea). On failure the

@@ -7,6 +7,10 @@
 static cmp_log_fn *log_fn;
 static void *log_baton;
 static cmp_log_level_e log_max = CMP_LOG_WARN;
+/* A request thread's own target and level, while it is bound. */
+static __thread void *bound_baton;
+static __thread int bound;
+static __thread cmp_log_level_e bound_max;
 
 void cmp_log_set(cmp_log_fn *fn, void *baton, cmp_log_level_e max_level)
 {
@@ -15,9 +19,22 @@ void cmp_log_set(cmp_log_fn *fn, void *baton, cmp_log_level_e max_level)
     log_max = max_level;
 }
 
+void cmp_log_bind(void *baton, cmp_log_level_e max_level)
+{
+    bound_baton = baton;
+    bound_max = max_level;
+    bound = 1;
+}
+
+void cmp_log_unbind(void)
+{
+    bound = 0;
+    bound_baton = NULL;
+}
+
 int cmp_log_enabled(cmp_log_level_e level)
 {
-    return log_fn != NULL && level <= log_max;
+    return log_fn != NULL && level <= (bound ? bound_max : log_max);
 }
 
 void cmp_log_emit(cmp_log_level_e level, const char *file, int line,
@@ -31,5 +48,5 @@ void cmp_log_emit(cmp_log_level_e level, const char *file, int line,
     va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
-    log_fn(log_baton, level, file, line, buf);
+    log_fn(bound ? bound_baton : log_baton, level, file, line, buf);
 }

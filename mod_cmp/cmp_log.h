@@ -15,6 +15,11 @@ typedef void cmp_log_fn(void *baton, cmp_log_level_e level, const char *file,
 
 /* Set once at start-up, before any request thread runs. */
 void cmp_log_set(cmp_log_fn *fn, void *baton, cmp_log_level_e max_level);
+/* While a thread works for one request, its lines go to that request's
+ * baton, up to that request's level (a vhost's or a Location's LogLevel);
+ * cmp_log_unbind() returns the thread to the global target. */
+void cmp_log_bind(void *baton, cmp_log_level_e max_level);
+void cmp_log_unbind(void);
 int cmp_log_enabled(cmp_log_level_e level);
 void cmp_log_emit(cmp_log_level_e level, const char *file, int line,
                   const char *fmt, ...)

@@ -3,6 +3,7 @@
 #include <apr_thread_mutex.h>
 #include <libpq-fe.h>
 
+#include "cmp_db.h"
 #include "cmp_log.h"
 #include "cmp_notify.h"
 
@@ -43,15 +44,25 @@ static void connect_listener(cmp_notify_t *n)
     PGresult *r;
 
     if (PQstatus(c) != CONNECTION_OK) {
-        cmp_log(CMP_LOG_WARN, CMPLOGNO(10701) "configuration listener cannot "
-                "connect: %s", PQerrorMessage(c));
+        /* tried every second while the database is away: the health check
+         * reports the outage once, this is for debugging */
+        if (cmp_log_enabled(CMP_LOG_DEBUG)) {
+            apr_pool_t *tmp;
+
+            if (apr_pool_create(&tmp, NULL) == APR_SUCCESS) {
+                cmp_log(CMP_LOG_DEBUG, CMPLOGNO(10701) "configuration listener "
+                        "cannot connect: %s", cmp_db_text(tmp, PQerrorMessage(c)));
+                apr_pool_destroy(tmp);
+            }
+        }
         PQfinish(c);
         return;
     }
     r = PQexec(c, "LISTEN cmp_config");
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         cmp_log(CMP_LOG_WARN, CMPLOGNO(10702) "LISTEN cmp_config failed: %s",
-                PQresultErrorMessage(r));
+                PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) != NULL
+                ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : "no reason given");
         PQclear(r);
         PQfinish(c);
         return;
@@ -100,7 +111,7 @@ static void drain(cmp_notify_t *n)
     if (n->conn == NULL)
         return;
     if (PQconsumeInput(n->conn) != 1 || PQstatus(n->conn) != CONNECTION_OK) {
-        cmp_log(CMP_LOG_WARN, CMPLOGNO(10703) "configuration listener lost its "
+        cmp_log(CMP_LOG_INFO, CMPLOGNO(10703) "configuration listener lost its "
                 "connection; resolving profiles from the database until it is back");
         go_down(n);
         return;

@@ -107,30 +107,40 @@ apr_status_t cmp_store_schema_version(apr_pool_t *p, PGconn *c, int *version)
     return rv;
 }
 
-apr_status_t cmp_store_read_schema(apr_pool_t *p, const char *conninfo,
-                                   int *version, const char **why)
+int cmp_store_schema_supported(int version)
 {
-    PGconn *conn = PQconnectdb(conninfo);
-    PGresult *r = NULL;
-    apr_status_t rv = APR_EGENERAL;
+    return version >= CMP_SCHEMA_VERSION && version <= CMP_SCHEMA_VERSION + 1;
+}
 
-    *version = 0;
-    if (PQstatus(conn) != CONNECTION_OK) {
-        *why = apr_pstrdup(p, PQerrorMessage(conn));
-        rv = APR_ECONNREFUSED;
-        goto out;
-    }
-    r = PQexec(conn, SQL_SCHEMA);
+apr_status_t cmp_store_check_schema(apr_pool_t *p, PGconn *conn,
+                                    const char **why)
+{
+    PGresult *r = PQexec(conn, SQL_SCHEMA);
+    const char *state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    int version;
+
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        *why = apr_pstrdup(p, PQresultErrorMessage(r));
-        goto out;
+        *why = state != NULL && strcmp(state, "42P01") == 0
+               ? "the database holds no mod_cmp schema: apply the migrations "
+                 "(cmp-db-migrate, or scripts/db-migrate.sh)"
+               : apr_psprintf(p, "cannot read the schema version: %s",
+                              cmp_db_text(p, PQresultErrorMessage(r)));
+        PQclear(r);
+        return APR_EGENERAL;
     }
-    *version = (int)cmp_db_ll(r, 0, 0);
-    rv = APR_SUCCESS;
-out:
+    version = (int)cmp_db_ll(r, 0, 0);
     PQclear(r);
-    PQfinish(conn);
-    return rv;
+    if (cmp_store_schema_supported(version))
+        return APR_SUCCESS;
+    *why = version < CMP_SCHEMA_VERSION
+           ? apr_psprintf(p, "the database schema is version %d, this mod_cmp "
+                          "needs %d (or %d): apply the migrations (cmp-db-migrate, "
+                          "or scripts/db-migrate.sh)", version, CMP_SCHEMA_VERSION,
+                          CMP_SCHEMA_VERSION + 1)
+           : apr_psprintf(p, "the database schema is version %d, newer than this "
+                          "mod_cmp can use (%d or %d): upgrade mod_cmp on this "
+                          "node", version, CMP_SCHEMA_VERSION, CMP_SCHEMA_VERSION + 1);
+    return APR_EGENERAL;
 }
 
 apr_status_t cmp_store_head(apr_pool_t *p, PGconn *c, int by_ra,

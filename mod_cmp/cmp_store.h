@@ -12,7 +12,10 @@
 
 #include "cmp_db.h"
 
-/* The schema version this build expects (sql/NNN_*.sql, highest NNN). */
+/* The schema version this build expects (sql/NNN_*.sql, highest NNN). It
+ * also works with the next one: migrations are additive first (new tables,
+ * columns with defaults), destructive only one version later, so nodes can
+ * be upgraded one by one after the database (README, Upgrading). */
 #define CMP_SCHEMA_VERSION 4
 
 extern const cmp_db_stmt_t cmp_store_stmts[];
@@ -27,11 +30,12 @@ typedef struct {
 } cmp_store_head_t;
 
 apr_status_t cmp_store_schema_version(apr_pool_t *p, PGconn *c, int *version);
-/* The same on a connection of its own (the start-up check, before any
- * pool exists): APR_ECONNREFUSED when it cannot connect, APR_EGENERAL when
- * it cannot read the version; *why says what failed, from p. */
-apr_status_t cmp_store_read_schema(apr_pool_t *p, const char *conninfo,
-                                   int *version, const char **why);
+/* Whether this build works with a database at that schema version. */
+int cmp_store_schema_supported(int version);
+/* The check of every new connection (a cmp_db_check_fn): the schema must
+ * be one this build supports; *why says what to do when it is not. */
+apr_status_t cmp_store_check_schema(apr_pool_t *p, PGconn *conn,
+                                    const char **why);
 
 /* Ids, versions and enabled flags of the profile chain a URL names.
  * *found = 0 when no CMP Profile (by_ra = 0) or RA Profile has that name. */

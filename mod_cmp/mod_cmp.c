@@ -59,8 +59,19 @@ typedef struct {
 
 typedef struct {
     apr_off_t max_request;
-    const char *default_profile;
+    const char *default_profile; /* CMPDefaultProfile: /.well-known/cmp alone */
+    const char *profile;         /* CMPProfile: the only one served here */
+    const char *location;        /* the <Location> path CMPProfile was set in;
+                                    NULL for a pattern (LocationMatch) */
 } cmp_dir_conf_t;
+
+/* RFC 9483 3.3 / IANA "CMP Well-Known URI Path Segments": the operation a
+ * client may name after the profile. */
+static const char *const operation_labels[] = {
+    "initialization", "certification", "keyupdate", "pkcs10", "revocation",
+    "getcacerts", "getrootupdate", "getcertreqtemplate", "getcrls", "nested",
+    NULL
+};
 
 /* ---- configuration ------------------------------------------------------- */
 
@@ -89,6 +100,13 @@ static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
                                                : base->max_request;
     c->default_profile = add->default_profile != NULL ? add->default_profile
                                                       : base->default_profile;
+    if (add->profile != NULL) {
+        c->profile = add->profile;
+        c->location = add->location;
+    } else {
+        c->profile = base->profile;
+        c->location = base->location;
+    }
     return c;
 }
 
@@ -150,10 +168,31 @@ static const char *set_max_request(cmd_parms *cmd, void *dconf, const char *arg)
     return err;
 }
 
-static const char *set_default_profile(cmd_parms *cmd, void *dconf,
-                                       const char *arg)
+static const char *set_profile(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    ((cmp_dir_conf_t *)dconf)->default_profile = arg;
+    cmp_dir_conf_t *c = dconf;
+    const ap_directive_t *sect = cmd->directive->parent;
+
+    if (!cmp_name_valid(arg))
+        return apr_pstrcat(cmd->pool, cmd->directive->directive, " '", arg,
+                           "' is not a profile name (letters, digits, '-', "
+                           "'_', '.')", NULL);
+    if (strcmp(cmd->directive->directive, "CMPDefaultProfile") == 0) {
+        c->default_profile = arg;
+        return NULL;
+    }
+    c->profile = arg;
+    /* The path the profile is served at: that of its <Location>, where the
+     * request path may go on only by an operation label. */
+    c->location = NULL;
+    if (sect != NULL && strcasecmp(sect->directive, "<Location") == 0
+            && cmd->path != NULL) {
+        apr_size_t n = strlen(cmd->path);
+
+        while (n > 0 && cmd->path[n - 1] == '/')
+            n--;
+        c->location = apr_pstrndup(cmd->pool, cmd->path, n);
+    }
     return NULL;
 }
 
@@ -172,57 +211,71 @@ static const command_rec cmp_cmds[] = {
     AP_INIT_TAKE1("CMPMaxRequestSize", set_max_request, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "largest CMP request body in bytes (default 262144)"),
-    AP_INIT_TAKE1("CMPDefaultProfile", set_default_profile, NULL,
+    AP_INIT_TAKE1("CMPProfile", set_profile, NULL, RSRC_CONF | ACCESS_CONF,
+                  "the CMP Profile this location serves (and no other)"),
+    AP_INIT_TAKE1("CMPDefaultProfile", set_profile, NULL,
                   RSRC_CONF | ACCESS_CONF,
-                  "CMP Profile served at /.well-known/cmp"),
+                  "CMP Profile served at /.well-known/cmp itself (RFC 9811 "
+                  "paths with /p/<name> name their own)"),
     {NULL}
 };
 
 /* ---- logging from the core ----------------------------------------------- */
 
+/* The core's lines go to a request (its vhost's log, with its client and
+ * its LogLevel) while a thread works for one, else to the main server. */
+typedef struct {
+    server_rec *s;
+    request_rec *r;
+} log_target_t;
+
+static log_target_t main_target;
+
 static void core_log(void *baton, cmp_log_level_e level, const char *file,
                      int line, const char *msg)
 {
-    ap_log_error(file, line, APLOG_MODULE_INDEX, (int)level, 0, baton, "%s",
-                 msg);
+    const log_target_t *t = baton;
+
+    if (t->r != NULL)
+        ap_log_rerror(file, line, APLOG_MODULE_INDEX, (int)level, 0, t->r,
+                      "%s", msg);
+    else
+        ap_log_error(file, line, APLOG_MODULE_INDEX, (int)level, 0, t->s,
+                     "%s", msg);
+}
+
+static cmp_log_level_e core_level(int level)
+{
+    return level > APLOG_DEBUG ? CMP_LOG_DEBUG : (cmp_log_level_e)level;
 }
 
 static void connect_core_log(server_rec *s)
 {
-    int level = ap_get_server_module_loglevel(s, APLOG_MODULE_INDEX);
+    main_target.s = s;
+    main_target.r = NULL;
+    cmp_log_set(core_log, &main_target,
+                core_level(ap_get_server_module_loglevel(s, APLOG_MODULE_INDEX)));
+}
 
-    cmp_log_set(core_log, s, level > APLOG_DEBUG ? CMP_LOG_DEBUG
-                                                 : (cmp_log_level_e)level);
+static apr_status_t unbind_log(void *data)
+{
+    cmp_log_unbind();
+    return APR_SUCCESS;
+}
+
+/* Until the request's pool goes, this thread's core lines are the
+ * request's. */
+static void cmp_bind_log(request_rec *r)
+{
+    log_target_t *t = apr_palloc(r->pool, sizeof(*t));
+
+    t->s = r->server;
+    t->r = r;
+    cmp_log_bind(t, core_level(ap_get_request_module_loglevel(r, APLOG_MODULE_INDEX)));
+    apr_pool_cleanup_register(r->pool, t, unbind_log, apr_pool_cleanup_null);
 }
 
 /* ---- start-up -------------------------------------------------------------- */
-
-static int check_schema(apr_pool_t *p, server_rec *s, const char *conninfo)
-{
-    int version = -1;
-    const char *why = NULL;
-    apr_status_t rv = cmp_store_read_schema(p, conninfo, &version, &why);
-
-    if (rv == APR_ECONNREFUSED) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, CMPLOGNO(10001)
-                     "cannot connect to the CMP database: %s", why);
-        return 0;
-    }
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, CMPLOGNO(10018)
-                     "cannot read the schema version of the CMP database (%s): "
-                     "apply the migrations in sql/ (scripts/db-migrate.sh)", why);
-        return 0;
-    }
-    if (version != CMP_SCHEMA_VERSION) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, CMPLOGNO(10002)
-                     "the CMP database schema is version %d, this mod_cmp "
-                     "needs %d: apply the migrations in sql/ "
-                     "(scripts/db-migrate.sh)", version, CMP_SCHEMA_VERSION);
-        return 0;
-    }
-    return 1;
-}
 
 static apr_status_t sweep_cb(int state, void *data, apr_pool_t *pool)
 {
@@ -235,6 +288,37 @@ static apr_status_t sweep_cb(int state, void *data, apr_pool_t *pool)
     if (cmp_server_sweep(c->server, pool, &n) == APR_SUCCESS && n > 0)
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, CMPLOGNO(10003)
                      "rejected %d certificate(s) not confirmed in time", n);
+    return APR_SUCCESS;
+}
+
+/* The server-wide view of the database, from one child (a singleton
+ * watchdog): one line when it becomes unusable, saying why and what to do,
+ * and one when it is back. Each child finds out by itself, as its requests
+ * need connections; this is only what the administrator reads. */
+static apr_status_t health_cb(int state, void *data, apr_pool_t *pool)
+{
+    static int last = -1;                 /* -1 unknown, 0 down, 1 up */
+    static char last_why[512];
+    server_rec *s = data;
+    cmp_srv_conf_t *c = srv_conf(s);
+    const char *why = NULL;
+    int up;
+
+    if (state != AP_WATCHDOG_STATE_RUNNING || c->server == NULL)
+        return APR_SUCCESS;
+    up = cmp_db_probe(c->shared.db, pool, &why) == APR_SUCCESS;
+    if (up && last != 1)
+        ap_log_error(APLOG_MARK, last == 0 ? APLOG_NOTICE : APLOG_INFO, 0, s,
+                     CMPLOGNO(10020) "the CMP database is %s",
+                     last == 0 ? "available again: CMP and the admin API serve"
+                               : "available");
+    else if (!up && (last != 0 || strcmp(last_why, why) != 0))
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, CMPLOGNO(10021)
+                     "the CMP database cannot be used: %s. Until it can, CMP "
+                     "requests get a systemFailure error and the admin API 503; "
+                     "mod_cmp retries every second, no restart needed", why);
+    apr_cpystrn(last_why, up ? "" : why, sizeof(last_why));
+    last = up;
     return APR_SUCCESS;
 }
 
@@ -255,7 +339,7 @@ static void start_watchdogs(apr_pool_t *pconf, server_rec *s, cmp_srv_conf_t *c)
         APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
     APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *reg_wd =
         APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
-    ap_watchdog_t *sweep = NULL, *upkeep = NULL;
+    ap_watchdog_t *sweep = NULL, *upkeep = NULL, *health = NULL;
     int secs = c->sweep_seconds != UNSET ? c->sweep_seconds
                                          : DEFAULT_SWEEP_SECONDS;
 
@@ -270,6 +354,11 @@ static void start_watchdogs(apr_pool_t *pconf, server_rec *s, cmp_srv_conf_t *c)
             || reg_wd(sweep, apr_time_from_sec(secs), s, sweep_cb) != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CMPLOGNO(10005)
                      "cannot register the confirmation sweep with mod_watchdog");
+    if (get_wd(&health, "_cmp_health_", 0, 1, pconf) != APR_SUCCESS
+            || reg_wd(health, apr_time_from_sec(1), s, health_cb) != APR_SUCCESS)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CMPLOGNO(10022)
+                     "cannot register the database health check with "
+                     "mod_watchdog: database outages are logged per request only");
     if (get_wd(&upkeep, "_cmp_upkeep_", 0, 0, pconf) != APR_SUCCESS
             || reg_wd(upkeep, apr_time_from_sec(1), s, maintain_cb) != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CMPLOGNO(10015)
@@ -280,6 +369,7 @@ static int cmp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                            apr_pool_t *ptemp, server_rec *s)
 {
     cmp_srv_conf_t *c = srv_conf(s);
+    cmp_secret_key_t *key;
     const char *why = NULL;
 
     /* The first pass only checks the configuration. */
@@ -302,25 +392,30 @@ static int cmp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      "CMPDatabase is not set: CMP endpoints answer 503");
         return OK;
     }
+    /* Nothing here stops Apache: the other sites serve whatever is wrong
+     * with ours. The database is not touched at all (children connect as
+     * they need, as the user they run as; the health check reports). */
+    c->key = NULL;
     if (c->key_file == NULL) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, CMPLOGNO(10007)
                      "CMPSecretKeyFile is not set: mod_cmp cannot read the "
-                     "secrets in its database");
-        return HTTP_INTERNAL_SERVER_ERROR;
+                     "secrets in its database; CMP endpoints answer 503");
+        return OK;
     }
-    c->key = apr_pcalloc(pconf, sizeof(*c->key));
-    if (cmp_secret_key_load(c->key_file, c->key, &why) != APR_SUCCESS) {
+    key = apr_pcalloc(pconf, sizeof(*key));
+    if (cmp_secret_key_load(c->key_file, key, &why) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, CMPLOGNO(10008)
-                     "CMPSecretKeyFile %s: %s", c->key_file, why);
-        return HTTP_INTERNAL_SERVER_ERROR;
+                     "CMPSecretKeyFile %s: %s; CMP endpoints answer 503",
+                     c->key_file, why);
+        return OK;
     }
     if (!cmp_err_init()) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, CMPLOGNO(10009)
-                     "cannot register mod_cmp's error texts with OpenSSL");
-        return HTTP_INTERNAL_SERVER_ERROR;
+                     "cannot register mod_cmp's error texts with OpenSSL; CMP "
+                     "endpoints answer 503");
+        return OK;
     }
-    if (!check_schema(ptemp, s, c->conninfo))
-        return HTTP_INTERNAL_SERVER_ERROR;
+    c->key = key;
     connect_core_log(s);
     start_watchdogs(pconf, s, c);
     return OK;
@@ -340,6 +435,7 @@ static void cmp_child_init(apr_pool_t *pchild, server_rec *s)
     ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
     dbc = apr_pcalloc(pchild, sizeof(*dbc));
     dbc->conninfo = c->conninfo;
+    dbc->check = cmp_store_check_schema;
     dbc->max_conns = c->max_conns != UNSET ? c->max_conns
                                            : (threads > 0 ? threads : 1);
     dbc->ttl = apr_time_from_sec(300);
@@ -360,38 +456,82 @@ static void cmp_child_init(apr_pool_t *pchild, server_rec *s)
 
 /* ---- the handler ----------------------------------------------------------- */
 
-/* Which profile the URL names; 0 when the URL is none of ours. */
+static int is_operation(const char *seg)
+{
+    const char *const *l;
+
+    for (l = operation_labels; *l != NULL; l++)
+        if (strcmp(seg, *l) == 0)
+            return 1;
+    return 0;
+}
+
+/* What may follow a profile in a path: nothing, "/", or "/" and one
+ * operation label. */
+static int profile_tail_ok(const char *m)
+{
+    if (*m == '\0' || strcmp(m, "/") == 0)
+        return 1;
+    return *m == '/' && is_operation(m + 1);
+}
+
+/* Which profile the URL names; 0 when the URL is none of ours (*why says
+ * why, for the log). */
 static int route_of(request_rec *r, const cmp_dir_conf_t *dc, cmp_route_e *route,
-                    const char **name)
+                    const char **name, const char **why)
 {
     const char *u = r->uri, *m;
 
+    *route = CMP_ROUTE_CMP_PROFILE;
+    /* CMPProfile pins the location to one profile: no path form reaches
+     * another from here. */
+    if (dc->profile != NULL) {
+        *name = dc->profile;
+        if (dc->location == NULL)
+            return 1;
+        if (strncmp(u, dc->location, strlen(dc->location)) == 0
+                && profile_tail_ok(u + strlen(dc->location)))
+            return 1;
+        *why = apr_pstrcat(r->pool, "CMPProfile ", dc->profile, " is served at ",
+                           dc->location, " alone, or followed by an operation "
+                           "label (RFC 9483 3.3)", NULL);
+        return 0;
+    }
     if ((m = strstr(u, "/.well-known/cmp")) != NULL) {
         m += strlen("/.well-known/cmp");
-        *route = CMP_ROUTE_CMP_PROFILE;
-        if (*m == '\0' || strcmp(m, "/") == 0) {
+        if (profile_tail_ok(m)) {
             *name = dc->default_profile != NULL ? dc->default_profile : "";
             return 1;
         }
-        if (strncmp(m, "/p/", 3) != 0)
-            return 0;
         /* RFC 9811 3.3: /p/{profile}[/{operation}] */
-        *name = ap_getword(r->pool, &m, '/');    /* "" */
-        *name = ap_getword(r->pool, &m, '/');    /* "p" */
-        *name = ap_getword(r->pool, &m, '/');
-        return cmp_name_valid(*name) && strchr(m, '/') == NULL;
-    }
-    if ((m = strstr(u, "/protocols/cmp/")) == NULL)
+        if (strncmp(m, "/p/", 3) == 0) {
+            const char *slash = strchr(m + 3, '/');
+
+            *name = slash != NULL ? apr_pstrndup(r->pool, m + 3, slash - (m + 3))
+                                  : m + 3;
+            if (cmp_name_valid(*name) && profile_tail_ok(slash != NULL ? slash : ""))
+                return 1;
+        }
+        *why = "RFC 9811 paths are /.well-known/cmp[/p/<profile>][/<operation>]";
         return 0;
-    m += strlen("/protocols/cmp/");
-    if (strncmp(m, "raProfile/", 10) == 0) {
-        *route = CMP_ROUTE_RA_PROFILE;
-        m += 10;
-    } else {
-        *route = CMP_ROUTE_CMP_PROFILE;
     }
-    *name = m;
-    return cmp_name_valid(m);
+    if ((m = strstr(u, "/protocols/cmp/")) != NULL) {
+        m += strlen("/protocols/cmp/");
+        if (strncmp(m, "raProfile/", 10) == 0) {
+            *route = CMP_ROUTE_RA_PROFILE;
+            m += 10;
+        }
+        *name = m;
+        if (cmp_name_valid(m))
+            return 1;
+        *why = ".../protocols/cmp/<profile> and .../protocols/cmp/raProfile/"
+               "<profile> name one profile";
+        return 0;
+    }
+    *why = "this location names no CMP Profile: set CMPProfile <name> in its "
+           "<Location>, or serve the RFC 9811 (/.well-known/cmp/p/<name>) or "
+           "CZERTAINLY (.../protocols/cmp/<name>) paths";
+    return 0;
 }
 
 static int is_pkixcmp(const char *ct)
@@ -467,7 +607,7 @@ static int cmp_handler(request_rec *r)
     cmp_srv_conf_t *sc;
     cmp_dir_conf_t *dc;
     cmp_route_e route;
-    const char *name;
+    const char *name, *why = NULL;
     char *body = NULL;
     apr_size_t len = 0;
     cmp_response_t resp;
@@ -477,10 +617,15 @@ static int cmp_handler(request_rec *r)
     if (r->handler == NULL || strcmp(r->handler, CMP_HANDLER) != 0)
         return DECLINED;
     dc = ap_get_module_config(r->per_dir_config, &cmp_module);
-    if (!route_of(r, dc, &route, &name))
+    if (!route_of(r, dc, &route, &name, &why)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CMPLOGNO(10019)
+                      "no CMP endpoint at %s: %s", r->uri, why);
         return HTTP_NOT_FOUND;
+    }
     if (r->method_number != M_POST) {
-        /* the Allow header of a 405 is made from r->allowed_methods */
+        /* The Allow header of a 405: httpd 2.4 builds it from r->allowed
+         * (the method bits) and, in some releases, r->allowed_methods. */
+        r->allowed = AP_METHOD_BIT << M_POST;
         ap_allow_methods(r, REPLACE_ALLOW, "POST", NULL);
         return HTTP_METHOD_NOT_ALLOWED;
     }
@@ -495,6 +640,7 @@ static int cmp_handler(request_rec *r)
         return HTTP_BAD_REQUEST;
     /* Database and key are global: they live in the main server's config. */
     sc = srv_conf(ap_server_conf);
+    cmp_bind_log(r);
     if (sc->server == NULL) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CMPLOGNO(10011)
                       "mod_cmp is not configured (CMPDatabase, "
@@ -538,6 +684,7 @@ static void cmp_register_hooks(apr_pool_t *p)
 {
     APR_REGISTER_OPTIONAL_FN(cmp_shared);
     APR_REGISTER_OPTIONAL_FN(cmp_read_body);
+    APR_REGISTER_OPTIONAL_FN(cmp_bind_log);
     ap_hook_post_config(cmp_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(cmp_child_init, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(cmp_handler, NULL, NULL, APR_HOOK_MIDDLE);

@@ -24,4 +24,8 @@ APR_DECLARE_OPTIONAL_FN(const cmp_shared_t *, cmp_shared, (void));
 APR_DECLARE_OPTIONAL_FN(int, cmp_read_body, (request_rec *r, apr_off_t max,
                                              char **out, apr_size_t *len));
 
+/* Until r's pool goes, the core's lines from this thread go to r's log
+ * (its vhost's ErrorLog, with its client), at r's LogLevel for cmp. */
+APR_DECLARE_OPTIONAL_FN(void, cmp_bind_log, (request_rec *r));
+
 #endif

@@ -37,7 +37,7 @@ typedef struct {
 typedef struct {
     int status;
     json_t *body;                    /* owned by the request pool; NULL = none */
-    const char *location;
+    const char *location;            /* below the API's root: "/cmpProfiles/<uuid>" */
 } admin_resp_t;
 
 /* The route the request names is run; every change, in one transaction with
@@ -46,6 +46,10 @@ void admin_dispatch(admin_req_t *rq, admin_resp_t *rs);
 
 /* The segments of a path below the API prefix ("/a/b" -> "a", "b"). */
 apr_array_header_t *admin_path_segments(apr_pool_t *p, const char *path);
+
+/* Whether a path's first segment is one of the API's top-level resources
+ * ("cmpProfiles", "authorities", "openapi.json", ...). */
+int admin_is_resource(const char *seg, apr_size_t len);
 
 /* The arguments of a query string, URL-decoded; NULL when one is not
  * (a malformed escape, or %00), *bad naming it. */

@@ -220,7 +220,7 @@ static void create_authority(admin_req_t *rq, admin_resp_t *rs)
     rq->audit_object = apr_pstrcat(rq->p, "authority:", PQgetvalue(r, 0, 0), NULL);
     if (load_one(rq, rs, PQgetvalue(r, 0, 0), &o))
         goto out;
-    rs->location = apr_pstrcat(rq->p, "/api/v1/authorities/", PQgetvalue(r, 0, 0), NULL);
+    rs->location = apr_pstrcat(rq->p, "/authorities/", PQgetvalue(r, 0, 0), NULL);
     admin_json(rq, rs, 201, json_incref(o));
 out:
     material_free(&m);

@@ -309,7 +309,7 @@ static void create_profile(admin_req_t *rq, admin_resp_t *rs)
     rq->audit_object = apr_pstrcat(rq->p, "cmpProfile:", PQgetvalue(r, 0, 0), NULL);
     if (load_one(rq, rs, PQgetvalue(r, 0, 0), &o))
         return;
-    rs->location = apr_pstrcat(rq->p, "/api/v1/cmpProfiles/", PQgetvalue(r, 0, 0),
+    rs->location = apr_pstrcat(rq->p, "/cmpProfiles/", PQgetvalue(r, 0, 0),
                                NULL);
     admin_json(rq, rs, 201, json_incref(o));
 }

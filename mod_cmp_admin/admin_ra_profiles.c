@@ -219,7 +219,7 @@ static void create(admin_req_t *rq, admin_resp_t *rs)
     if (admin_sql_json(rq, rs, "SELECT " RA_JSON "::text" RA_FROM
                        "WHERE a.uuid = $1::uuid AND r.uuid = $2::uuid", 2, vals, &o))
         return;
-    rs->location = apr_pstrcat(rq->p, "/api/v1/authorities/", vals[0],
+    rs->location = apr_pstrcat(rq->p, "/authorities/", vals[0],
                                "/raProfiles/", vals[1], NULL);
     admin_json(rq, rs, 201, json_incref(o));
 }

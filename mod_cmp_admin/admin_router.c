@@ -50,6 +50,22 @@ const char *const *admin_route_list(void)
     return list;
 }
 
+int admin_is_resource(const char *seg, apr_size_t len)
+{
+    int i, j;
+
+    for (i = 0; route_sets[i] != NULL; i++)
+        for (j = 0; route_sets[i][j].pattern != NULL; j++) {
+            const char *pat = route_sets[i][j].pattern + 1;
+            const char *end = strchr(pat, '/');
+            apr_size_t n = end != NULL ? (apr_size_t)(end - pat) : strlen(pat);
+
+            if (n == len && strncmp(pat, seg, len) == 0)
+                return 1;
+        }
+    return 0;
+}
+
 /* ---- responses ----------------------------------------------------------- */
 
 void admin_json(admin_req_t *rq, admin_resp_t *rs, int status, json_t *body)

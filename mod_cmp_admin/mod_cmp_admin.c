@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* mod_cmp_admin: httpd glue for the JSON "Core CMP API" under /api/v1.
+/* mod_cmp_admin: httpd glue for the JSON "Core CMP API", served wherever
+ * the administrator maps the handler (the API's root is that Location):
  *
  *   <Location /api/v1>
  *       SetHandler cmp-admin
@@ -34,16 +35,36 @@
 #include "mod_cmp.h"
 
 #define ADMIN_HANDLER "cmp-admin"
-#define ADMIN_PREFIX "/api/v1"
 #define MAX_BODY (1024 * 1024)
 
 module AP_MODULE_DECLARE_DATA cmp_admin_module;
 
 static APR_OPTIONAL_FN_TYPE(cmp_shared) *get_shared;
 static APR_OPTIONAL_FN_TYPE(cmp_read_body) *read_body;
+static APR_OPTIONAL_FN_TYPE(cmp_bind_log) *bind_log;
 /* Set at each start: the core library is of another version than this
  * module, which then answers 503. */
 static int core_skew;
+
+/* The API's root for this request: the URI up to the first segment that is
+ * one of the API's resources. httpd does not tell a handler which
+ * <Location> mapped it, so the API serves under any path that has no such
+ * segment itself ("/api/v1", "/pki/admin/api"; not "/certificates/api").
+ * NULL: the URI names no resource. */
+static const char *api_root(request_rec *r)
+{
+    const char *seg = r->uri;
+
+    while ((seg = strchr(seg, '/')) != NULL) {
+        const char *end = strchr(seg + 1, '/');
+        apr_size_t n = end != NULL ? (apr_size_t)(end - seg - 1) : strlen(seg + 1);
+
+        if (n > 0 && admin_is_resource(seg + 1, n))
+            return apr_pstrndup(r->pool, r->uri, seg - r->uri);
+        seg++;
+    }
+    return NULL;
+}
 
 static const char *actor_of(request_rec *r)
 {
@@ -55,8 +76,14 @@ static const char *actor_of(request_rec *r)
                                "SSL_CLIENT_VERIFY");
     dn = ap_ssl_var_lookup(r->pool, r->server, r->connection, r,
                            "SSL_CLIENT_S_DN");
-    if (verify != NULL && strcmp(verify, "SUCCESS") == 0 && dn != NULL && *dn)
-        return apr_pstrcat(r->pool, "cert:", dn, NULL);
+    /* a subject is only unique under its issuer */
+    if (verify != NULL && strcmp(verify, "SUCCESS") == 0 && dn != NULL && *dn) {
+        const char *issuer = ap_ssl_var_lookup(r->pool, r->server, r->connection,
+                                               r, "SSL_CLIENT_I_DN");
+
+        return apr_pstrcat(r->pool, "cert:", dn, " (issuer ",
+                           issuer != NULL ? issuer : "?", ")", NULL);
+    }
     return NULL;
 }
 
@@ -105,9 +132,14 @@ static int problem(request_rec *r, int status, const char *msg)
 {
     json_t *b = cmp_json_message(r->pool, msg);
 
-    if (status == HTTP_UNAUTHORIZED)
+    /* A challenge only where Basic is what the location asks for; with
+     * client certificates there is nothing a browser could answer. */
+    if (status == HTTP_UNAUTHORIZED && ap_auth_type(r) != NULL
+            && strcasecmp(ap_auth_type(r), "Basic") == 0)
         apr_table_setn(r->err_headers_out, "WWW-Authenticate",
-                       "Basic realm=\"mod_cmp admin\"");
+                       apr_psprintf(r->pool, "Basic realm=\"%s\"",
+                                    ap_auth_name(r) != NULL ? ap_auth_name(r)
+                                                            : "mod_cmp admin"));
     return send_json(r, status, b, NULL);
 }
 
@@ -142,13 +174,11 @@ static int admin_handler(request_rec *r)
     admin_resp_t rs;
     char *body = NULL;
     apr_size_t len = 0;
-    const char *why = NULL, *base;
+    const char *why = NULL, *base, *root;
     int status;
 
     if (r->handler == NULL || strcmp(r->handler, ADMIN_HANDLER) != 0)
         return DECLINED;
-    if (strncmp(r->uri, ADMIN_PREFIX, strlen(ADMIN_PREFIX)) != 0)
-        return HTTP_NOT_FOUND;
     memset(&rq, 0, sizeof(rq));
     rq.p = r->pool;
     rq.method = method_of(r);
@@ -160,6 +190,12 @@ static int admin_handler(request_rec *r)
     }
     if ((rq.actor = actor_of(r)) == NULL)
         return problem(r, HTTP_UNAUTHORIZED, "authentication required");
+    if ((root = api_root(r)) == NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CMPLOGNO(10605) "%s names no "
+                      "resource of the admin API (see GET <root>/openapi.json)",
+                      r->uri);
+        return problem(r, HTTP_NOT_FOUND, "no such resource");
+    }
     if (rq.method != ADMIN_GET && !same_origin(r))
         return problem(r, HTTP_FORBIDDEN, "cross-origin requests are refused");
     if (core_skew)
@@ -173,6 +209,8 @@ static int admin_handler(request_rec *r)
                       "loaded or not configured (CMPDatabase, CMPSecretKeyFile)");
         return problem(r, HTTP_SERVICE_UNAVAILABLE, "the CMP database is not configured");
     }
+    if (bind_log != NULL)
+        bind_log(r);
     status = read_body(r, MAX_BODY, &body, &len);
     if (status == HTTP_REQUEST_ENTITY_TOO_LARGE)
         return problem(r, status, "the request body is too large");
@@ -191,10 +229,15 @@ static int admin_handler(request_rec *r)
         return problem(r, HTTP_BAD_REQUEST,
                        apr_psprintf(r->pool, "query argument '%s' is not URL-encoded "
                                     "text", why));
-    if (cmp_db_acquire(shared->db, r->pool, &rq.conn) != APR_SUCCESS)
-        return problem(r, HTTP_SERVICE_UNAVAILABLE, "the database is unavailable");
+    if (cmp_db_acquire(shared->db, r->pool, &rq.conn) != APR_SUCCESS) {
+        /* the caller is an administrator: the reason is for them */
+        why = cmp_db_unavailable(shared->db, r->pool);
+        return problem(r, HTTP_SERVICE_UNAVAILABLE,
+                       apr_pstrcat(r->pool, "the database is unavailable",
+                                   why != NULL ? ": " : "", why, NULL));
+    }
     rq.key = shared->key;
-    rq.path = r->uri + strlen(ADMIN_PREFIX);
+    rq.path = r->uri + strlen(root);
     rq.seg = admin_path_segments(r->pool, rq.path);
     base = ap_construct_url(r->pool, "", r);
     rq.cmp_base = apr_pstrndup(r->pool, base, strlen(base) > 0 && base[strlen(base) - 1] == '/'
@@ -205,7 +248,9 @@ static int admin_handler(request_rec *r)
     if (rs.status >= 500)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CMPLOGNO(10602) "%s %s failed with %d",
                       r->method, r->uri, rs.status);
-    return send_json(r, rs.status, rs.body, rs.location);
+    return send_json(r, rs.status, rs.body,
+                     rs.location != NULL ? apr_pstrcat(r->pool, root, rs.location, NULL)
+                                         : NULL);
 }
 
 /* The core library is mod_cmp's, one per process (its log goes through
@@ -232,6 +277,7 @@ static void admin_child_init(apr_pool_t *p, server_rec *s)
 {
     get_shared = APR_RETRIEVE_OPTIONAL_FN(cmp_shared);
     read_body = APR_RETRIEVE_OPTIONAL_FN(cmp_read_body);
+    bind_log = APR_RETRIEVE_OPTIONAL_FN(cmp_bind_log);
 }
 
 static void admin_register_hooks(apr_pool_t *p)

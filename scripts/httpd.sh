@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # An httpd instance under $VAR_DIR/$HTTPD_INSTANCE (default: httpd) that loads
 # the modules from build/, listening on $HTTP_PORT and $HTTPS_PORT.
-#   httpd.sh start | stop | foreground | conf
+#   httpd.sh start | stop | graceful | foreground | conf
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 INSTANCE=${HTTPD_INSTANCE:-httpd}
@@ -67,10 +67,18 @@ stop() {
   kill -9 "$p" 2>/dev/null || true
 }
 
+# A graceful restart (what logrotate does every night): children finish
+# their requests, new ones read the configuration anew.
+graceful() {
+  running || die "httpd ($INSTANCE) is not running"
+  env ${HTTPD_PRELOAD:+LD_PRELOAD=$HTTPD_PRELOAD} "$HTTPD_BIN" -f "$CONF" -k graceful
+}
+
 case "${1:-}" in
   start) start ;;
   stop) stop ;;
+  graceful) graceful ;;
   conf) conf ;;
   foreground) conf; exec "$HTTPD_BIN" -f "$CONF" -DFOREGROUND ;;
-  *) die "usage: httpd.sh start|stop|foreground|conf" ;;
+  *) die "usage: httpd.sh start|stop|graceful|foreground|conf" ;;
 esac

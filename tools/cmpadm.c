@@ -121,6 +121,7 @@ static void connect_db(apr_pool_t *p, admin_req_t *rq, cmp_secret_key_t *key)
     cmp_db_t *db = NULL;
 
     conf.conninfo = getenv("DATABASE_URL");
+    conf.check = cmp_store_check_schema;
     conf.max_conns = 1;
     conf.ttl = apr_time_from_sec(60);
     conf.acquire_timeout = apr_time_from_sec(10);
@@ -129,9 +130,13 @@ static void connect_db(apr_pool_t *p, admin_req_t *rq, cmp_secret_key_t *key)
     if (cmp_secret_key_load(keyfile, key, &why) != APR_SUCCESS)
         fail(keyfile, why);
     rq->key = key;
-    if (cmp_db_create(p, &conf, cmp_store_stmts, &db) != APR_SUCCESS
-            || cmp_db_acquire(db, p, &rq->conn) != APR_SUCCESS)
-        fail("cannot connect to the database", conf.conninfo);
+    if (cmp_db_create(p, &conf, cmp_store_stmts, &db) != APR_SUCCESS)
+        fail("cannot set up the database pool", "out of memory");
+    if (cmp_db_acquire(db, p, &rq->conn) != APR_SUCCESS) {
+        why = cmp_db_unavailable(db, p);
+        fail("the database (DATABASE_URL) cannot be used",
+             why != NULL ? why : "no connection");
+    }
 }
 
 int main(int argc, char **argv)

@@ -80,12 +80,13 @@ pbm_params() {
 
 resp_text() { openssl asn1parse -inform DER -in "$T/resp.der" 2>/dev/null | grep UTF8STRING; }
 
-as_superuser() {   # SQL as the cluster's superuser, over the private socket
-  local run=$VAR_DIR/pg/run
+as_superuser() {   # SQL (or - for stdin) as the cluster's superuser, over the private socket, in $AS_DB
+  local run=$VAR_DIR/pg/run what=(-c "$1")
+  [ "$1" = - ] && what=(-f -)
   if [ "$(id -u)" = 0 ]; then
-    runuser -u postgres -- psql -X -At -h "$run" -p "$PG_PORT" -U postgres -d cmp -c "$1"
+    runuser -u postgres -- psql -X -At -h "$run" -p "$PG_PORT" -U postgres -d "${AS_DB:-cmp}" "${what[@]}"
   else
-    psql -X -At -h "$run" -p "$PG_PORT" -U postgres -d cmp -c "$1"
+    psql -X -At -h "$run" -p "$PG_PORT" -U postgres -d "${AS_DB:-cmp}" "${what[@]}"
   fi
 }
 

@@ -17,6 +17,8 @@ export T LOG
 . "$ROOT/tests/integration/lib.sh"
 
 stop_all() {
+  HTTPD_INSTANCE=httpd3 HTTP_PORT=$((HTTP_PORT + 2)) HTTPS_PORT=$((HTTPS_PORT + 2)) \
+      bash "$ROOT/scripts/httpd.sh" stop
   HTTPD_INSTANCE=httpd2 HTTP_PORT=$HTTP2_PORT HTTPS_PORT=$HTTPS2_PORT bash "$ROOT/scripts/httpd.sh" stop
   bash "$ROOT/scripts/httpd.sh" stop
   bash "$ROOT/scripts/pg.sh" stop
@@ -121,12 +123,17 @@ main() {
     exit 1
   fi
   local f
+  # ONLY=<glob>: just the test files whose names match (while developing)
   for f in "$ROOT"/tests/integration/t_*.sh; do
+    # shellcheck disable=SC2254
+    case $(basename "$f") in ${ONLY:-*}) ;; *) continue ;; esac
     # shellcheck disable=SC1090
     . "$f"
   done
   run_test "error logs hold no unexpected errors" check_error_logs
   for f in "$ROOT"/tests/integration/last_*.sh; do
+    # shellcheck disable=SC2254
+    case $(basename "$f") in ${ONLY:-*}) ;; *) continue ;; esac
     # shellcheck disable=SC1090
     . "$f"
   done

@@ -108,6 +108,7 @@ void unit_db_setup(void)
 
     unit_pool_setup();
     unit_dbconf.conninfo = getenv("CMP_TEST_DATABASE_URL");
+    unit_dbconf.check = cmp_store_check_schema;
     unit_dbconf.max_conns = 4;
     unit_dbconf.ttl = apr_time_from_sec(60);
     unit_dbconf.acquire_timeout = apr_time_from_sec(5);

@@ -4,6 +4,7 @@
  * its demo profile. Environment: CMP_TEST_DATABASE_URL, CMP_TEST_VAR_DIR. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <apr_strings.h>
@@ -26,6 +27,9 @@ static void demo_head(cmp_store_head_t *h)
     ck_assert(found);
 }
 
+#define CMP_STR_(x) #x
+#define CMP_STR(x) CMP_STR_(x)
+
 START_TEST(schema_and_heads)
 {
     cmp_store_head_t h, r;
@@ -41,6 +45,72 @@ START_TEST(schema_and_heads)
     ck_assert_int_eq(r.ra_id, h.ra_id);
     ck_assert_int_eq(cmp_store_head(upool, unit_conn, 0, "no'such;profile", &r, &found), APR_SUCCESS);
     ck_assert(!found);
+}
+END_TEST
+
+START_TEST(schema_range_and_db_health)
+{
+    cmp_db_conf_t bad = unit_dbconf;
+    cmp_db_t *d;
+    PGconn *c;
+    const char *why = NULL;
+
+    /* a node works with its own schema version and the next one */
+    ck_assert(cmp_store_schema_supported(CMP_SCHEMA_VERSION));
+    ck_assert(cmp_store_schema_supported(CMP_SCHEMA_VERSION + 1));
+    ck_assert(!cmp_store_schema_supported(CMP_SCHEMA_VERSION - 1));
+    ck_assert(!cmp_store_schema_supported(CMP_SCHEMA_VERSION + 2));
+    ck_assert_int_eq(cmp_store_check_schema(upool, unit_conn, &why), APR_SUCCESS);
+    ck_assert_ptr_null(cmp_db_unavailable(unit_db, upool));
+    ck_assert_int_eq(cmp_db_probe(unit_db, upool, &why), APR_SUCCESS);
+    ck_assert_ptr_null(why);
+
+    /* libpq's multi-line texts become one line */
+    ck_assert_str_eq(cmp_db_text(upool, "connection failed: refused\n\tIs the server running?\n"),
+                     "connection failed: refused Is the server running?");
+
+    /* no database needed to create the pool; the reason and the fix come
+     * with the first connection that fails */
+    bad.conninfo = "host=127.0.0.1 port=1 dbname=cmp user=cmp connect_timeout=2";
+    ck_assert_int_eq(cmp_db_create(upool, &bad, cmp_store_stmts, &d), APR_SUCCESS);
+    ck_assert_ptr_null(cmp_db_unavailable(d, upool));
+    ck_assert_int_ne(cmp_db_acquire(d, upool, &c), APR_SUCCESS);
+    why = cmp_db_unavailable(d, upool);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_ptr_nonnull(strstr(why, "is PostgreSQL running"));
+    ck_assert_ptr_null(strchr(why, '\n'));
+    ck_assert_int_ne(cmp_db_probe(d, upool, &why), APR_SUCCESS);
+    ck_assert_ptr_nonnull(strstr(why, "cannot connect to PostgreSQL"));
+}
+END_TEST
+
+/* A schema this build cannot use refuses the connection, saying what to do. */
+START_TEST(schema_mismatch_refuses_connections)
+{
+    PGresult *r;
+    cmp_db_t *d;
+    PGconn *c;
+    const char *why = NULL;
+
+    r = PQexec(unit_conn, "BEGIN; INSERT INTO schema_version (version, name) VALUES "
+                          "(" CMP_STR(CMP_SCHEMA_VERSION) " + 2, 'unit-future')");
+    ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    ck_assert_int_ne(cmp_store_check_schema(upool, unit_conn, &why), APR_SUCCESS);
+    ck_assert_ptr_nonnull(strstr(why, "upgrade mod_cmp"));
+    r = PQexec(unit_conn, "ROLLBACK");
+    PQclear(r);
+
+    /* a database without the schema at all */
+    ck_assert_int_eq(cmp_db_create(upool, &unit_dbconf, cmp_store_stmts, &d), APR_SUCCESS);
+    ck_assert_int_eq(cmp_db_acquire(d, upool, &c), APR_SUCCESS);
+    r = PQexec(c, "BEGIN; ALTER TABLE schema_version RENAME TO schema_version_unit");
+    ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    ck_assert_int_ne(cmp_store_check_schema(upool, c, &why), APR_SUCCESS);
+    ck_assert_ptr_nonnull(strstr(why, "apply the migrations"));
+    r = PQexec(c, "ROLLBACK");
+    PQclear(r);
 }
 END_TEST
 
@@ -325,6 +395,8 @@ Suite *suite_store(void)
     tcase_set_timeout(tc, 30);
     tcase_add_checked_fixture(tc, unit_db_setup, unit_db_teardown);
     tcase_add_test(tc, schema_and_heads);
+    tcase_add_test(tc, schema_range_and_db_health);
+    tcase_add_test(tc, schema_mismatch_refuses_connections);
     tcase_add_test(tc, issue_confirm_revoke);
     tcase_add_test(tc, expiry_sweep);
     tcase_add_test(tc, profile_cache_follows_versions);
