@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* mod_cmp management console: a static page that talks only to the Core CMP
- * API (/api/v1). Everything that comes from the server is shown as text
+ * API, found relative to the page (index.html's meta cmp-api, by default
+ * ../api/v1: the console at <prefix>/ui/, the API at <prefix>/api/v1). Everything that comes from the server is shown as text
  * (textContent), never as HTML. No build step, no external resources. */
 'use strict';
 
-const API = '/api/v1';
+const API = new URL(document.querySelector('meta[name="cmp-api"]')?.content || '../api/v1',
+                    location.href).pathname.replace(/\/$/, '');
 const main = document.getElementById('main');
 
 /* ---- small helpers ------------------------------------------------------- */

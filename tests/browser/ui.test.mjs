@@ -15,7 +15,7 @@ const WORK = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'cmp-ui-'));
 const env = Object.fromEntries(fs.readFileSync(path.join(VAR_DIR, 'demo.env'), 'utf8')
   .split('\n').filter(l => l.includes('=')).map(l => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 const password = fs.readFileSync(env.ADMIN_PASSWORD_FILE, 'utf8').trim();
-const UI = env.ADMIN_UI_URL;
+const UI = process.env.UI_URL || env.ADMIN_UI_URL;   // UI_URL: the console mounted elsewhere
 const RUN = Date.now().toString(36);          // names unique per run
 const CA = 'ui-ca-' + RUN, RA = 'ui-ra-' + RUN, CMP = 'ui-cmp-' + RUN, DEV = 'ui-dev-' + RUN;
 
