@@ -53,6 +53,7 @@ typedef struct {
     int sweep_seconds;
     int core_skew;               /* the core library is of another version */
     cmp_secret_key_t *key;       /* loaded in post_config, before fork */
+    apr_array_header_t *named;   /* named_profile_t: what the config names */
     cmp_server_t *server;        /* per process, made in child_init */
     cmp_shared_t shared;         /* what mod_cmp_admin uses, per process */
 } cmp_srv_conf_t;
@@ -168,15 +169,42 @@ static const char *set_max_request(cmd_parms *cmd, void *dconf, const char *arg)
     return err;
 }
 
+/* Every profile the configuration names, with where: checked against the
+ * database once it can be read (health_cb). Kept with the configuration's
+ * pool, so a reload starts a new list. */
+typedef struct {
+    const char *name, *where;
+} named_profile_t;
+
+#define NAMED_KEY "cmp_named_profiles"
+
+static apr_array_header_t *named_profiles(apr_pool_t *pconf)
+{
+    void *v = NULL;
+
+    apr_pool_userdata_get(&v, NAMED_KEY, pconf);
+    if (v == NULL) {
+        v = apr_array_make(pconf, 4, sizeof(named_profile_t));
+        apr_pool_userdata_setn(v, NAMED_KEY, NULL, pconf);
+    }
+    return v;
+}
+
 static const char *set_profile(cmd_parms *cmd, void *dconf, const char *arg)
 {
     cmp_dir_conf_t *c = dconf;
     const ap_directive_t *sect = cmd->directive->parent;
+    named_profile_t *np;
 
     if (!cmp_name_valid(arg))
         return apr_pstrcat(cmd->pool, cmd->directive->directive, " '", arg,
                            "' is not a profile name (letters, digits, '-', "
                            "'_', '.')", NULL);
+    np = apr_array_push(named_profiles(cmd->pool));
+    np->name = arg;
+    np->where = apr_psprintf(cmd->pool, "%s %s, %s line %d",
+                             cmd->directive->directive, arg,
+                             cmd->directive->filename, cmd->directive->line_num);
     if (strcmp(cmd->directive->directive, "CMPDefaultProfile") == 0) {
         c->default_profile = arg;
         return NULL;
@@ -291,6 +319,29 @@ static apr_status_t sweep_cb(int state, void *data, apr_pool_t *pool)
     return APR_SUCCESS;
 }
 
+/* A CMPProfile or CMPDefaultProfile whose profile is not in the database
+ * serves nothing but refusals: said once, when the database is first read. */
+static void check_named_profiles(server_rec *s, cmp_srv_conf_t *c, apr_pool_t *p)
+{
+    PGconn *conn;
+    int i;
+
+    if (c->named == NULL || c->named->nelts == 0
+            || cmp_db_acquire(c->shared.db, p, &conn) != APR_SUCCESS)
+        return;
+    for (i = 0; i < c->named->nelts; i++) {
+        const named_profile_t *np = &APR_ARRAY_IDX(c->named, i, named_profile_t);
+        cmp_store_head_t h;
+        int found = 0;
+
+        if (cmp_store_head(p, conn, 0, np->name, &h, &found) == APR_SUCCESS
+                && !found)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CMPLOGNO(10023)
+                         "%s: there is no CMP Profile named %s: requests there "
+                         "are refused until one is created", np->where, np->name);
+    }
+}
+
 /* The server-wide view of the database, from one child (a singleton
  * watchdog): one line when it becomes unusable, saying why and what to do,
  * and one when it is back. Each child finds out by itself, as its requests
@@ -307,6 +358,8 @@ static apr_status_t health_cb(int state, void *data, apr_pool_t *pool)
     if (state != AP_WATCHDOG_STATE_RUNNING || c->server == NULL)
         return APR_SUCCESS;
     up = cmp_db_probe(c->shared.db, pool, &why) == APR_SUCCESS;
+    if (up && last != 1)
+        check_named_profiles(s, c, pool);
     if (up && last != 1)
         ap_log_error(APLOG_MARK, last == 0 ? APLOG_NOTICE : APLOG_INFO, 0, s,
                      CMPLOGNO(10020) "the CMP database is %s",
@@ -375,6 +428,7 @@ static int cmp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     /* The first pass only checks the configuration. */
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
         return OK;
+    c->named = named_profiles(pconf);
     c->core_skew = strcmp(cmp_core_version(), CMP_MODULE_VERSION) != 0;
     if (c->core_skew) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, CMPLOGNO(10016)

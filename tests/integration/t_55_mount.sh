@@ -23,6 +23,10 @@ mount_setup() {
 <Location /pki/nothing>
     SetHandler cmp-server
 </Location>
+<Location /pki/ghost>
+    SetHandler cmp-server
+    CMPProfile ghost-profile
+</Location>
 # the shipped module confs, as Debian's mods-enabled would include them
 Include "$ROOT/conf/cmp_admin.conf"
 # a second site on the same address: the first vhost stays the default
@@ -81,6 +85,11 @@ mount_checks() {
   [ "$(post "$base/pki/nothing" "$T/mnt1-ir.der")" = 404 ] || fail "no 404 without a profile" || return 1
   grep -q "CMP10019: no CMP endpoint at /pki/nothing: this location names no CMP Profile: set CMPProfile" \
       "$VAR_DIR/httpd/error.log" || fail "the 404 is not explained in the log" || return 1
+  # a profile the configuration names but the database does not have: said once
+  local i; for i in $(seq 1 30); do
+    grep -q "CMP10023: CMPProfile ghost-profile, .*mount-test.conf line [0-9]*: there is no CMP Profile named ghost-profile" \
+        "$VAR_DIR/httpd/error.log" && break; sleep 0.1; done
+  [ "$i" -lt 30 ] || fail "no warning about CMPProfile ghost-profile" || return 1
   # the well-known and CZERTAINLY forms keep working where they are configured
   cmp -cmd ir -server "$base/.well-known/cmp/p/demo/initialization" $(mac_args) -newkey "$T/mnt1.key" \
       -subject /CN=mnt5 -certout "$T/mnt5.pem" >/dev/null || fail "RFC 9811 path with a label" || return 1
