@@ -168,14 +168,49 @@ bench: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/cmpbench
 	@bash tests/bench/run.sh
 
-# Installs the modules and their conf/ snippets into Debian's Apache layout;
-# then: a2enmod cmp cmp_admin (after editing mods-available/cmp.conf).
+# Installs into Debian's Apache layout everything an existing Apache needs:
+# the modules and their core library, the confs (never overwriting an edited
+# one: the new version goes beside it as .dist), an example site, the
+# console and JSON error documents, the migrations with cmp-db-migrate, and
+# cmpadm. Then: README, "In an existing Apache".
 LIBEXECDIR := $(if $(APXS),$(shell $(APXS) -q LIBEXECDIR 2>/dev/null))
+PREFIX     ?= /usr/local
+DATADIR    := $(PREFIX)/share/mod-cmp
+CONFDIR    := /etc/mod-cmp
+APACHEDIR  := /etc/apache2
+# conf-install SOURCE TARGET: install; a TARGET edited since the last install
+# (its sum is not the one recorded then) stays, the new version beside it
+define conf-install
+	@sums=$(DESTDIR)$(DATADIR)/conf-sums; touch $$sums; \
+	if [ -e $(2) ] && ! cmp -s $(1) $(2) \
+	    && ! grep -qx "$$(md5sum <$(2) | cut -d' ' -f1) $(2)" $$sums; then \
+	  install -m 644 $(1) $(2).dist; \
+	  echo "install: $(2) was edited; the new version is $(2).dist"; \
+	else install -m 644 $(1) $(2); \
+	  { grep -v " $(2)$$" $$sums || true; echo "$$(md5sum <$(1) | cut -d' ' -f1) $(2)"; } >$$sums.tmp \
+	  && mv $$sums.tmp $$sums; fi
+endef
 install: all
+	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(APACHEDIR)/mods-available \
+	    $(DESTDIR)$(APACHEDIR)/sites-available $(DESTDIR)$(DATADIR)/ui $(DESTDIR)$(DATADIR)/api-errors \
+	    $(DESTDIR)$(DATADIR)/sql $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin \
+	    $(DESTDIR)$(PREFIX)/share/doc/mod-cmp
+	install -d -m 755 $(DESTDIR)$(CONFDIR)
 	install -m 644 $(CORE_SO) $(BUILD)/mod_cmp.so $(BUILD)/mod_cmp_admin.so $(DESTDIR)$(LIBEXECDIR)/
-	install -m 644 conf/cmp.load conf/cmp_admin.load conf/cmp_admin.conf $(DESTDIR)/etc/apache2/mods-available/
-	test -e $(DESTDIR)/etc/apache2/mods-available/cmp.conf || install -m 644 conf/cmp.conf $(DESTDIR)/etc/apache2/mods-available/
-	install -m 755 $(BUILD)/cmpadm $(DESTDIR)/usr/local/bin/
+	$(call conf-install,conf/cmp.load,$(DESTDIR)$(APACHEDIR)/mods-available/cmp.load)
+	$(call conf-install,conf/cmp.conf,$(DESTDIR)$(APACHEDIR)/mods-available/cmp.conf)
+	$(call conf-install,conf/cmp_admin.load,$(DESTDIR)$(APACHEDIR)/mods-available/cmp_admin.load)
+	$(call conf-install,conf/cmp_admin.conf,$(DESTDIR)$(APACHEDIR)/mods-available/cmp_admin.conf)
+	@sed 's|/usr/share/mod-cmp|$(DATADIR)|g' conf/mod-cmp-site.conf >$(BUILD)/mod-cmp-site.conf
+	$(call conf-install,$(BUILD)/mod-cmp-site.conf,$(DESTDIR)$(APACHEDIR)/sites-available/mod-cmp.conf)
+	install -m 644 htdocs/ui/* $(DESTDIR)$(DATADIR)/ui/
+	install -m 644 htdocs/api-errors/* $(DESTDIR)$(DATADIR)/api-errors/
+	install -m 644 sql/*.sql $(DESTDIR)$(DATADIR)/sql/
+	sed 's|^sql_dir=.*|sql_dir=$${CMP_SQL_DIR:-$(DATADIR)/sql}|' scripts/db-migrate.sh \
+	    >$(DESTDIR)$(PREFIX)/sbin/cmp-db-migrate
+	chmod 755 $(DESTDIR)$(PREFIX)/sbin/cmp-db-migrate
+	install -m 755 $(BUILD)/cmpadm $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 docs/directives.md README.md LICENSE $(DESTDIR)$(PREFIX)/share/doc/mod-cmp/
 
 clean:
 	rm -rf $(BUILD)
