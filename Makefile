@@ -49,7 +49,7 @@ TOOLS      := $(BUILD)/cmpadm
 TEST_TOOLS := $(BUILD)/cmpclient $(BUILD)/cmpbench $(BUILD)/skew/mod_cmp_admin.so
 UNIT_BIN   := $(BUILD)/unit_tests
 
-.PHONY: all deps run start stop test unit integration bench clean install
+.PHONY: all deps run start stop test unit integration bench clean install deb
 
 all: $(MODULES) $(TOOLS)
 
@@ -211,6 +211,10 @@ install: all
 	chmod 755 $(DESTDIR)$(PREFIX)/sbin/cmp-db-migrate
 	install -m 755 $(BUILD)/cmpadm $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 docs/directives.md README.md LICENSE $(DESTDIR)$(PREFIX)/share/doc/mod-cmp/
+
+# The Debian package libapache2-mod-cmp (debian/, dh_apache2) in build/deb/.
+deb: deps
+	@bash scripts/deb.sh
 
 clean:
 	rm -rf $(BUILD)
