@@ -133,11 +133,22 @@ static apr_status_t conn_prepare(apr_pool_t *p, PGconn *conn,
     return APR_SUCCESS;
 }
 
+PGconn *cmp_db_connect(const char *conninfo)
+{
+    /* A default the connection string may override (it comes after): an
+     * unreachable host must not hold a request for the kernel's TCP
+     * timeout, minutes. */
+    static const char *const keys[] = {"connect_timeout", "dbname", NULL};
+    const char *vals[] = {"10", conninfo, NULL};
+
+    return PQconnectdbParams(keys, vals, 1);
+}
+
 /* A new connection: connected, checked (the schema version) and with every
  * statement prepared, or refused with the reason recorded. */
 static apr_status_t conn_open(cmp_db_t *db, apr_pool_t *p, PGconn **out)
 {
-    PGconn *conn = PQconnectdb(db->conf->conninfo);
+    PGconn *conn = cmp_db_connect(db->conf->conninfo);
     const char *why = NULL;
     apr_status_t rv = APR_SUCCESS;
 

@@ -57,6 +57,9 @@ const char *cmp_db_unavailable(cmp_db_t *db, apr_pool_t *p);
  * *why says why the database cannot be used, with the fix. */
 apr_status_t cmp_db_probe(cmp_db_t *db, apr_pool_t *p, const char **why);
 
+/* PQconnectdb with a connect_timeout of 10 s unless conninfo sets one. */
+PGconn *cmp_db_connect(const char *conninfo);
+
 /* A libpq text as one log line: newlines and indents become single spaces,
  * the trailing newline goes. */
 const char *cmp_db_text(apr_pool_t *p, const char *msg);

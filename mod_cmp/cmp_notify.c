@@ -40,7 +40,7 @@ static void go_down(cmp_notify_t *n)
 /* Under the lock. */
 static void connect_listener(cmp_notify_t *n)
 {
-    PGconn *c = PQconnectdb(n->conninfo);
+    PGconn *c = cmp_db_connect(n->conninfo);
     PGresult *r;
 
     if (PQstatus(c) != CONNECTION_OK) {

@@ -36,9 +36,15 @@ Include "$ROOT/conf/cmp_admin.conf"
 <VirtualHost 127.0.0.1:$HTTP_PORT>
     ServerName other.test
     DocumentRoot "$MNT_SITE"
+    ErrorLog "$VAR_DIR/httpd/other-error.log"
+    LogLevel warn cmp:debug
     <Directory "$MNT_SITE">
         Require all granted
     </Directory>
+    <Location /vh/enroll>
+        SetHandler cmp-server
+        CMPProfile demo
+    </Location>
 </VirtualHost>
 CONF
   cat >"$MNT_VHOST" <<CONF
@@ -118,6 +124,17 @@ mount_checks() {
   code=$(curl -s -o "$T/mnt-other" -w '%{http_code}' -H "Host: other.test" "$base/api/v1/x")
   [ "$code" = 200 ] && grep -q "the other site's own file" "$T/mnt-other" \
     || fail "the other site's /api/v1/x answered $code: $(head -c 200 "$T/mnt-other")" || return 1
+  # a vhost's own ErrorLog and LogLevel cmp:debug: the request's lines, the
+  # core's included, go there with the client; none to the main log
+  : >"$VAR_DIR/httpd/other-error.log"
+  curl -s -o /dev/null -H "Host: other.test" -H "Content-Type: application/pkixcmp" \
+       --data-binary @"$T/mnt1-ir.der" "$base/vh/enroll"
+  sleep 0.3
+  grep -q "\[cmp:debug\] .*\[client 127.0.0.1:[0-9]*\] openssl " "$VAR_DIR/httpd/other-error.log" \
+    || fail "no core debug line with the client in the vhost's log: $(head -c 400 "$VAR_DIR/httpd/other-error.log")" || return 1
+  grep -q "\[cmp:info\] .*\[client 127.0.0.1:[0-9]*\] CMP10014: .*to demo refused" "$VAR_DIR/httpd/other-error.log" \
+    || fail "the refusal is not in the vhost's log" || return 1
+  ! grep -q "cmp:debug" "$VAR_DIR/httpd/error.log" || fail "debug lines in the main log" || return 1
   # the console under the other prefix finds the API relative to itself
   (cd "$ROOT/tests/browser" && VAR_DIR=$VAR_DIR SHOTS=$ROOT/tests/out/screenshots/moved \
      UI_URL=https://127.0.0.1:$HTTPS_PORT/pki/admin/ui/ \
