@@ -86,8 +86,8 @@ static const char *connect_fix(apr_pool_t *p, PGconn *conn, const char *text)
             || strstr(text, "could not connect") != NULL
             || strstr(text, "timeout") != NULL
             || strstr(text, "could not translate host name") != NULL)
-        return "is PostgreSQL running, and listening at the host and port "
-               "CMPDatabase names?";
+        return "check that PostgreSQL runs and listens at the host and port "
+               "CMPDatabase names";
     return "check CMPDatabase";
 }
 
@@ -155,7 +155,7 @@ static apr_status_t conn_open(cmp_db_t *db, apr_pool_t *p, PGconn **out)
     if (PQstatus(conn) != CONNECTION_OK) {
         const char *text = cmp_db_text(p, PQerrorMessage(conn));
 
-        why = apr_psprintf(p, "cannot connect to PostgreSQL: %s: %s", text,
+        why = apr_psprintf(p, "cannot connect to PostgreSQL (%s); %s", text,
                            connect_fix(p, conn, text));
         rv = APR_ECONNREFUSED;
     } else if (db->conf->check != NULL

@@ -368,8 +368,8 @@ static apr_status_t health_cb(int state, void *data, apr_pool_t *pool)
     else if (!up && (last != 0 || strcmp(last_why, why) != 0))
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, CMPLOGNO(10021)
                      "the CMP database cannot be used: %s. Until it can, CMP "
-                     "requests get a systemFailure error and the admin API 503; "
-                     "mod_cmp retries every second, no restart needed", why);
+                     "requests get an error message and the admin API a 503; "
+                     "mod_cmp tries again every second, no restart needed", why);
     apr_cpystrn(last_why, up ? "" : why, sizeof(last_why));
     last = up;
     return APR_SUCCESS;

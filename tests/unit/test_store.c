@@ -77,7 +77,7 @@ START_TEST(schema_range_and_db_health)
     ck_assert_int_ne(cmp_db_acquire(d, upool, &c), APR_SUCCESS);
     why = cmp_db_unavailable(d, upool);
     ck_assert_ptr_nonnull(why);
-    ck_assert_ptr_nonnull(strstr(why, "is PostgreSQL running"));
+    ck_assert_ptr_nonnull(strstr(why, "check that PostgreSQL runs"));
     ck_assert_ptr_null(strchr(why, '\n'));
     ck_assert_int_ne(cmp_db_probe(d, upool, &why), APR_SUCCESS);
     ck_assert_ptr_nonnull(strstr(why, "cannot connect to PostgreSQL"));
