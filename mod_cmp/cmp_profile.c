@@ -326,13 +326,11 @@ static void cache_put(cmp_profile_cache_t *cache, cmp_profile_t *pr,
     cache->slots[i] = pr;
 }
 
-apr_status_t cmp_profile_get(cmp_profile_cache_t *cache, apr_pool_t *p,
-                             PGconn *c, const cmp_store_head_t *head,
-                             const cmp_profile_t **out)
+/* The cached profile of head's versions, one more reference taken; NULL
+ * when it is not cached. */
+static cmp_profile_t *cached(cmp_profile_cache_t *cache, const cmp_store_head_t *head)
 {
-    cmp_profile_t *pr = NULL, *dropped;
-    ref_t *ref;
-    apr_status_t rv;
+    cmp_profile_t *pr = NULL;
     int i;
 
     lock(cache);
@@ -344,6 +342,27 @@ apr_status_t cmp_profile_get(cmp_profile_cache_t *cache, apr_pool_t *p,
         }
     }
     unlock(cache);
+    return pr;
+}
+
+static void hand_out(cmp_profile_cache_t *cache, apr_pool_t *p,
+                     cmp_profile_t *pr, const cmp_profile_t **out)
+{
+    ref_t *ref = apr_palloc(p, sizeof(*ref));
+
+    ref->cache = cache;
+    ref->prof = pr;
+    apr_pool_cleanup_register(p, ref, ref_cleanup, apr_pool_cleanup_null);
+    *out = pr;
+}
+
+apr_status_t cmp_profile_get(cmp_profile_cache_t *cache, apr_pool_t *p,
+                             PGconn *c, const cmp_store_head_t *head,
+                             const cmp_profile_t **out)
+{
+    cmp_profile_t *pr = cached(cache, head), *dropped;
+    apr_status_t rv;
+
     if (pr == NULL) {
         if ((rv = profile_load(cache, p, c, head, &pr)) != APR_SUCCESS)
             return rv;
@@ -352,11 +371,19 @@ apr_status_t cmp_profile_get(cmp_profile_cache_t *cache, apr_pool_t *p,
         unlock(cache);
         profile_free(dropped);
     }
-    ref = apr_palloc(p, sizeof(*ref));
-    ref->cache = cache;
-    ref->prof = pr;
-    apr_pool_cleanup_register(p, ref, ref_cleanup, apr_pool_cleanup_null);
-    *out = pr;
+    hand_out(cache, p, pr, out);
+    return APR_SUCCESS;
+}
+
+apr_status_t cmp_profile_peek(cmp_profile_cache_t *cache, apr_pool_t *p,
+                              const cmp_store_head_t *head,
+                              const cmp_profile_t **out)
+{
+    cmp_profile_t *pr = cached(cache, head);
+
+    if (pr == NULL)
+        return APR_NOTFOUND;
+    hand_out(cache, p, pr, out);
     return APR_SUCCESS;
 }
 

@@ -45,6 +45,12 @@ apr_status_t cmp_profile_get(cmp_profile_cache_t *cache, apr_pool_t *p,
                              PGconn *c, const cmp_store_head_t *head,
                              const cmp_profile_t **out);
 
+/* The same from the cache alone (no database): APR_NOTFOUND when it holds
+ * no entry of these versions. */
+apr_status_t cmp_profile_peek(cmp_profile_cache_t *cache, apr_pool_t *p,
+                              const cmp_store_head_t *head,
+                              const cmp_profile_t **out);
+
 /* Parse concatenated DER certificates. */
 STACK_OF(X509) *cmp_profile_certs(const unsigned char *der, size_t len);
 

@@ -87,6 +87,24 @@ static int head_get(cmp_resolver_t *rs, const char *key, apr_uint64_t gen,
     return hit;
 }
 
+/* 1 when the slot holds key, under whatever generation: what was last known
+ * of it, for when the database cannot say. */
+static int head_last(cmp_resolver_t *rs, const char *key, cmp_store_head_t *h,
+                     int *found)
+{
+    head_slot_t *s = head_slot(rs, key);
+    int hit;
+
+    heads_lock(rs, 1);
+    hit = s->gen != 0 && strcmp(s->key, key) == 0;
+    if (hit) {
+        *h = s->head;
+        *found = s->found;
+    }
+    heads_lock(rs, 0);
+    return hit;
+}
+
 static void head_put(cmp_resolver_t *rs, const char *key, apr_uint64_t gen,
                      const cmp_store_head_t *h, int found)
 {
@@ -158,6 +176,23 @@ static apr_status_t read_head(cmp_resolver_t *rs, apr_pool_t *p, int by_ra,
     return rv;
 }
 
+/* The database cannot be asked: the profile last known under that name,
+ * if this process still holds it, only to protect the refusal with. */
+static void last_known(cmp_resolver_t *rs, apr_pool_t *p, int by_ra,
+                       const char *name, const cmp_profile_t **prof)
+{
+    char key[262];
+    cmp_store_head_t h;
+    int found = 0;
+
+    if (rs->heads == NULL || strlen(name) >= 256)
+        return;
+    apr_snprintf(key, sizeof(key), "%c%s", by_ra ? 'r' : 'c', name);
+    if (head_last(rs, key, &h, &found) && found && h.cmp_id != 0 && h.ra_id != 0
+            && cmp_profile_peek(rs->cache, p, &h, prof) != APR_SUCCESS)
+        *prof = NULL;
+}
+
 cmp_reason_e cmp_resolve(cmp_resolver_t *rs, apr_pool_t *p, int by_ra,
                          const char *name, PGconn **conn,
                          const cmp_profile_t **prof)
@@ -168,8 +203,10 @@ cmp_reason_e cmp_resolve(cmp_resolver_t *rs, apr_pool_t *p, int by_ra,
 
     memset(&h, 0, sizeof(h));
     *prof = NULL;
-    if (read_head(rs, p, by_ra, name, conn, &h, &found) != APR_SUCCESS)
+    if (read_head(rs, p, by_ra, name, conn, &h, &found) != APR_SUCCESS) {
+        last_known(rs, p, by_ra, name, prof);
         return CMP_E_DATABASE;
+    }
     if (!found)
         return by_ra ? CMP_E_RA_PROFILE_NOT_FOUND : CMP_E_PROFILE_NOT_FOUND;
     r = check_head(by_ra, &h);

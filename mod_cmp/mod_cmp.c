@@ -60,7 +60,9 @@ typedef struct {
 
 typedef struct {
     apr_off_t max_request;
-    const char *default_profile; /* CMPDefaultProfile: /.well-known/cmp alone */
+    const char *default_profile; /* CMPDefaultProfile: /.well-known/cmp alone,
+                                    or the location where it is set */
+    const char *default_location;
     const char *profile;         /* CMPProfile: the only one served here */
     const char *location;        /* the <Location> path CMPProfile was set in;
                                     NULL for a pattern (LocationMatch) */
@@ -99,8 +101,13 @@ static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 
     c->max_request = add->max_request != UNSET ? add->max_request
                                                : base->max_request;
-    c->default_profile = add->default_profile != NULL ? add->default_profile
-                                                      : base->default_profile;
+    if (add->default_profile != NULL) {
+        c->default_profile = add->default_profile;
+        c->default_location = add->default_location;
+    } else {
+        c->default_profile = base->default_profile;
+        c->default_location = base->default_location;
+    }
     if (add->profile != NULL) {
         c->profile = add->profile;
         c->location = add->location;
@@ -194,32 +201,34 @@ static const char *set_profile(cmd_parms *cmd, void *dconf, const char *arg)
 {
     cmp_dir_conf_t *c = dconf;
     const ap_directive_t *sect = cmd->directive->parent;
+    const char *where = NULL;
     named_profile_t *np;
 
     if (!cmp_name_valid(arg))
         return apr_pstrcat(cmd->pool, cmd->directive->directive, " '", arg,
-                           "' is not a profile name (letters, digits, '-', "
-                           "'_', '.')", NULL);
+                           "' is not a profile name (1 to 255 letters, digits, "
+                           "'-', '.', '_', '~')", NULL);
     np = apr_array_push(named_profiles(cmd->pool));
     np->name = arg;
     np->where = apr_psprintf(cmd->pool, "%s %s, %s line %d",
                              cmd->directive->directive, arg,
                              cmd->directive->filename, cmd->directive->line_num);
-    if (strcmp(cmd->directive->directive, "CMPDefaultProfile") == 0) {
-        c->default_profile = arg;
-        return NULL;
-    }
-    c->profile = arg;
     /* The path the profile is served at: that of its <Location>, where the
      * request path may go on only by an operation label. */
-    c->location = NULL;
     if (sect != NULL && strcasecmp(sect->directive, "<Location") == 0
             && cmd->path != NULL) {
         apr_size_t n = strlen(cmd->path);
 
         while (n > 0 && cmd->path[n - 1] == '/')
             n--;
-        c->location = apr_pstrndup(cmd->pool, cmd->path, n);
+        where = apr_pstrndup(cmd->pool, cmd->path, n);
+    }
+    if (strcmp(cmd->directive->directive, "CMPDefaultProfile") == 0) {
+        c->default_profile = arg;
+        c->default_location = where;
+    } else {
+        c->profile = arg;
+        c->location = where;
     }
     return NULL;
 }
@@ -581,6 +590,14 @@ static int route_of(request_rec *r, const cmp_dir_conf_t *dc, cmp_route_e *route
         *why = ".../protocols/cmp/<profile> and .../protocols/cmp/raProfile/"
                "<profile> name one profile";
         return 0;
+    }
+    /* CMPDefaultProfile in a <Location> of its own: that path (and its
+     * operation labels) goes to it */
+    if (dc->default_profile != NULL && dc->default_location != NULL
+            && strncmp(u, dc->default_location, strlen(dc->default_location)) == 0
+            && profile_tail_ok(u + strlen(dc->default_location))) {
+        *name = dc->default_profile;
+        return 1;
     }
     *why = "this location names no CMP Profile: set CMPProfile <name> in its "
            "<Location>, or serve the RFC 9811 (/.well-known/cmp/p/<name>) or "

@@ -156,3 +156,28 @@ t_old_node_on_next_schema() {
 }
 run_test "rolling upgrade: a node keeps enrolling on a database migrated one version ahead; two ahead is refused clearly" \
     t_old_node_on_next_schema
+
+# An outage while a profile is cached: the refusal is protected as the
+# profile says (here: signed), so a client that trusts the CA reads it.
+t_outage_refusal_protected() {
+  local rc=0 one=$VAR_DIR/httpd3/conf.d/one-child.conf
+  mkdir -p "$(dirname "$one")"
+  # one child, so that the request in the outage meets the one that cached
+  printf 'ServerLimit 1\nStartServers 1\nMaxRequestWorkers 16\nMinSpareThreads 1\nMaxSpareThreads 16\n' >"$one"
+  h3_fresh || fail "Apache did not start" || rc=1
+  [ "$rc" = 0 ] && { h3_enrolls_within 10 || rc=1; }
+  if [ "$rc" = 0 ]; then
+    bash "$ROOT/scripts/pg.sh" stop
+    newkey "$T/h3p.key" ec
+    cmp -cmd ir -server "$H3_CMP" $(mac_args) -newkey "$T/h3p.key" -subject /CN=h3p >/dev/null \
+      && { fail "enrolled without a database"; rc=1; }
+    expect_output 'StatusString: "database unavailable"' || rc=1
+    ! grep -q "missing protection" "$T/last.out" || { fail "the refusal was not protected"; rc=1; }
+    bash "$ROOT/scripts/pg.sh" start >/dev/null
+  fi
+  rm -f "$one"
+  h3 stop
+  return $rc
+}
+run_test "database down while the profile is cached: the error message is protected as the profile says" \
+    t_outage_refusal_protected

@@ -20,6 +20,10 @@ mount_setup() {
     SetHandler cmp-server
     CMPProfile demo
 </LocationMatch>
+<Location /pki/legacy>
+    SetHandler cmp-server
+    CMPDefaultProfile demo
+</Location>
 <Location /pki/nothing>
     SetHandler cmp-server
 </Location>
@@ -81,6 +85,8 @@ mount_checks() {
   newkey "$T/mnt2.key" ec
   cmp -cmd ir -server "$base/pki/enroll/initialization" $(mac_args) -newkey "$T/mnt2.key" \
       -subject /CN=mnt2 -certout "$T/mnt2.pem" >/dev/null || fail "ir to .../initialization" || return 1
+  cmp -cmd ir -server "$base/pki/legacy" $(mac_args) -newkey "$T/mnt2.key" \
+      -subject /CN=mnt2b -certout "$T/mnt2b.pem" >/dev/null || fail "ir to a CMPDefaultProfile location" || return 1
   cmp -cmd ir -server "$base/regex/abc/cmp" $(mac_args) -newkey "$T/mnt2.key" \
       -subject /CN=mnt3 -certout "$T/mnt3.pem" >/dev/null || fail "ir to a LocationMatch" || return 1
   # the location serves its profile and no other: path forms do not escape it

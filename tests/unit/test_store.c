@@ -251,6 +251,11 @@ START_TEST(profile_cache_follows_versions)
     ck_assert_int_eq(c->ra_ver, a->ra_ver + 1);
     /* a is still usable: its request holds a reference until the pool ends */
     ck_assert_str_eq(a->ra_name, "demo");
+    /* peek: the cache alone, no database */
+    ck_assert_int_eq(cmp_profile_peek(cache, upool, &h, &b), APR_SUCCESS);
+    ck_assert_ptr_eq(b, c);
+    h.ra_ver += 100;
+    ck_assert_int_eq(cmp_profile_peek(cache, upool, &h, &b), APR_NOTFOUND);
 }
 END_TEST
 
