@@ -230,6 +230,64 @@ apr_status_t cmp_view_protected_part(apr_pool_t *p, const cmp_view_t *v,
     return ppart_der(p, v->msg->header, v->msg->body, der, len);
 }
 
+/* ErrorMsgContent (RFC 9810 5.3.21), and a PKIMessage with that body: the
+ * header, protection and extraCerts as encoded. */
+typedef struct {
+    OSSL_CMP_PKISI *status;
+    ASN1_INTEGER *errorCode;
+    STACK_OF(ASN1_UTF8STRING) *errorDetails;
+} CMPV_ERRMSG;
+ASN1_SEQUENCE(CMPV_ERRMSG) = {
+    ASN1_SIMPLE(CMPV_ERRMSG, status, OSSL_CMP_PKISI),
+    ASN1_OPT(CMPV_ERRMSG, errorCode, ASN1_INTEGER),
+    ASN1_SEQUENCE_OF_OPT(CMPV_ERRMSG, errorDetails, ASN1_UTF8STRING)
+} static_ASN1_SEQUENCE_END(CMPV_ERRMSG)
+
+typedef struct {
+    ASN1_TYPE *header;
+    CMPV_ERRMSG *body;
+    ASN1_TYPE *protection;
+    ASN1_TYPE *extraCerts;
+} CMPV_ERROR_MSG;
+ASN1_SEQUENCE(CMPV_ERROR_MSG) = {
+    ASN1_SIMPLE(CMPV_ERROR_MSG, header, ASN1_ANY),
+    ASN1_EXP(CMPV_ERROR_MSG, body, CMPV_ERRMSG, 23),
+    ASN1_EXP_OPT(CMPV_ERROR_MSG, protection, ASN1_ANY, 0),
+    ASN1_EXP_OPT(CMPV_ERROR_MSG, extraCerts, ASN1_ANY, 1)
+} static_ASN1_SEQUENCE_END(CMPV_ERROR_MSG)
+
+apr_status_t cmp_asn1_error_status(apr_pool_t *p, const unsigned char *der,
+                                   long len, const OSSL_CMP_PKISI *si,
+                                   unsigned char **out, apr_size_t *out_len)
+{
+    const unsigned char *q = der;
+    CMPV_ERROR_MSG *m = (CMPV_ERROR_MSG *)ASN1_item_d2i(NULL, &q, len,
+                                                        ASN1_ITEM_rptr(CMPV_ERROR_MSG));
+    OSSL_CMP_PKISI *dup = NULL;
+    unsigned char *enc = NULL;
+    apr_status_t rv = APR_EGENERAL;
+    int n;
+
+    if (m == NULL || q != der + len) {
+        rv = APR_EINVAL;
+        goto done;
+    }
+    if ((dup = OSSL_CMP_PKISI_dup(si)) == NULL)
+        goto done;
+    OSSL_CMP_PKISI_free(m->body->status);
+    m->body->status = dup;
+    if ((n = ASN1_item_i2d((const ASN1_VALUE *)m, &enc,
+                           ASN1_ITEM_rptr(CMPV_ERROR_MSG))) <= 0)
+        goto done;
+    *out = apr_pmemdup(p, enc, (apr_size_t)n);
+    *out_len = (apr_size_t)n;
+    rv = APR_SUCCESS;
+done:
+    OPENSSL_free(enc);
+    ASN1_item_free((ASN1_VALUE *)m, ASN1_ITEM_rptr(CMPV_ERROR_MSG));
+    return rv;
+}
+
 apr_status_t cmp_asn1_protect(apr_pool_t *p, const unsigned char *der,
                               long len, const X509_ALGOR *alg,
                               cmp_mac_fn fn, const void *arg,

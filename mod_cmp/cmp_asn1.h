@@ -60,6 +60,14 @@ apr_status_t cmp_asn1_protect(apr_pool_t *p, const unsigned char *der,
                               cmp_mac_fn fn, const void *arg,
                               unsigned char **out, apr_size_t *out_len);
 
+/* An error PKIMessage (der) with its PKIStatusInfo replaced by si; header,
+ * errorCode, errorDetails and extraCerts as they were, the protection now
+ * stale (the caller protects anew). APR_EINVAL when der is no error
+ * message. From p. */
+apr_status_t cmp_asn1_error_status(apr_pool_t *p, const unsigned char *der,
+                                   long len, const OSSL_CMP_PKISI *si,
+                                   unsigned char **out, apr_size_t *out_len);
+
 /* CRLReason of the first RevDetails of an rr body; -1 when none is given. */
 int cmp_view_rr_reason(const cmp_view_t *v);
 

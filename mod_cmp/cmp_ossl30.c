@@ -2,7 +2,9 @@
 /* What OpenSSL 3.0's CMP server needs worked around, in one place, so that
  * each can be dropped for the OpenSSL versions that no longer need it:
  *   - error messages: its server builds one only from the oldest error on
- *     its queue (cmp_srv_error_message);
+ *     its queue, and always with the failInfo badRequest; we put in the
+ *     PKIStatusInfo of our reason and protect the message anew
+ *     (cmp_srv_error_message);
  *   - certConf: it keeps what a certConf is checked against in the context
  *     that answered the ir (cmp_srv_prepare_certconf);
  *   - key decoding: every SubjectPublicKeyInfo d2i meets sets up a decoder
@@ -13,7 +15,10 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 
+#include "cmp_asn1.h"
+#include "cmp_err.h"
 #include "cmp_key.h"
+#include "cmp_log.h"
 #include "cmp_ossl.h"
 #include "cmp_server_int.h"
 
@@ -37,6 +42,47 @@ static int refuse_every_sender(OSSL_CMP_CTX *ctx)
          && OSSL_CMP_CTX_set1_expected_sender(ctx, name);
     X509_NAME_free(name);
     return ok;
+}
+
+/* rsp, OpenSSL's error message, with the PKIStatusInfo of reason (its
+ * failInfo from cmp_err.c), protected anew by ctx as OpenSSL protected it:
+ * the same transactionID, a fresh protection, or none when it had none.
+ * rsp itself when that cannot be done. */
+static OSSL_CMP_MSG *with_reason_status(apr_pool_t *p, OSSL_CMP_CTX *ctx,
+                                        OSSL_CMP_MSG *rsp, cmp_reason_e reason)
+{
+    OSSL_CMP_PKISI *si = OSSL_CMP_STATUSINFO_new(OSSL_CMP_PKISTATUS_rejection,
+                                                 1 << cmp_err_failinfo_bit(reason),
+                                                 cmp_err_text(reason));
+    const ASN1_OCTET_STRING *tid =
+        OSSL_CMP_HDR_get0_transactionID(OSSL_CMP_MSG_get0_header(rsp));
+    unsigned char *der = NULL, *out = NULL;
+    const unsigned char *q;
+    apr_size_t out_len = 0;
+    OSSL_CMP_MSG *m = NULL;
+    int n;
+
+    if (si != NULL && tid != NULL && (n = i2d_OSSL_CMP_MSG(rsp, &der)) > 0
+            && cmp_asn1_error_status(p, der, n, si, &out, &out_len) == APR_SUCCESS) {
+        q = out;
+        m = d2i_OSSL_CMP_MSG(NULL, &q, (long)out_len);
+        if (m != NULL && (q != out + out_len
+                          || !OSSL_CMP_CTX_set1_transactionID(ctx, tid)
+                          || !OSSL_CMP_MSG_update_transactionID(ctx, m))) {
+            OSSL_CMP_MSG_free(m);
+            m = NULL;
+        }
+    }
+    OPENSSL_free(der);
+    OSSL_CMP_PKISI_free(si);
+    if (m == NULL) {
+        cmp_log(CMP_LOG_WARN, CMPLOGNO(10406) "the error message keeps "
+                "OpenSSL's failInfo badRequest: it could not be rebuilt for '%s'",
+                cmp_err_text(reason));
+        return rsp;
+    }
+    OSSL_CMP_MSG_free(rsp);
+    return m;
 }
 
 /* An error PKIMessage carrying our reason as statusString. OpenSSL builds it:
@@ -65,6 +111,8 @@ OSSL_CMP_MSG *cmp_srv_error_message(apr_pool_t *p, const OSSL_CMP_MSG *msg,
         return NULL;
     cmp_err_raise(reason, "%s", detail != NULL ? detail : "");
     rsp = OSSL_CMP_SRV_process_request(srv, msg);
+    if (rsp != NULL && OSSL_CMP_MSG_get_bodytype(rsp) == CMP_BODY_ERROR)
+        rsp = with_reason_status(p, ctx, rsp, reason);
     ERR_clear_error();
     return rsp;
 }

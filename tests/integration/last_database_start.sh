@@ -22,10 +22,9 @@ h3_degraded() {
   newkey "$T/h3.key" ec
   cmp -cmd ir -server "$H3_CMP" $(mac_args) -newkey "$T/h3.key" -subject /CN=h3 \
       -unprotected_errors >/dev/null && fail "enrolled while the database cannot be used"
-  # an error PKIMessage (OpenSSL's server gives every error message the
-  # failInfo badRequest: issue 12), with the reason in statusString
+  # an error PKIMessage: failInfo systemUnavail, the reason in statusString
   expect_output "received ERROR" || return 1
-  expect_output 'StatusString: "database unavailable"' || return 1
+  expect_output 'PKIFailureInfo: systemUnavail; StatusString: "database unavailable"' || return 1
   code=$(curl -s -o "$T/h3-api.json" -w '%{http_code}' --cacert "$ADMIN_CA_FILE" \
            -u "$ADMIN_USER:$(cat "$ADMIN_PASSWORD_FILE")" "https://127.0.0.1:$H3S/api/v1/cmpProfiles")
   [ "$code" = 503 ] || fail "admin API answered $code, not 503"
@@ -171,7 +170,7 @@ t_outage_refusal_protected() {
     newkey "$T/h3p.key" ec
     cmp -cmd ir -server "$H3_CMP" $(mac_args) -newkey "$T/h3p.key" -subject /CN=h3p >/dev/null \
       && { fail "enrolled without a database"; rc=1; }
-    expect_output 'StatusString: "database unavailable"' || rc=1
+    expect_output 'PKIFailureInfo: systemUnavail; StatusString: "database unavailable"' || rc=1
     ! grep -q "missing protection" "$T/last.out" || { fail "the refusal was not protected"; rc=1; }
     bash "$ROOT/scripts/pg.sh" start >/dev/null
   fi

@@ -60,8 +60,10 @@ t_untrusted_signer() {
   cmp -cmd ir -server "$BASE/sig" -trusted "$CA_CERT_FILE" -cert "$F/stranger.pem" -key "$F/stranger.key" \
       -newkey "$T/b1.key" -subject /CN=b2 && fail "stranger accepted"
   expect_output "signer certificate is not trusted"
+  expect_output "PKIFailureInfo: signerNotTrusted"
   cmp -cmd ir -server "$BASE/sig" $(mac_args) -newkey "$T/b1.key" -subject /CN=b2 && fail "MAC accepted on signature profile"
   expect_output "protection method not allowed"
+  expect_output "PKIFailureInfo: wrongIntegrity"
   [ "$(cert_count)" = "$n0" ] || fail "stored"
 }
 run_test "signature by an untrusted certificate; MAC where signatures are required" t_untrusted_signer
@@ -71,6 +73,8 @@ t_unprotected() {
   cmp -cmd ir -server "$CMP_URL" -trusted "$CA_CERT_FILE" -unprotected_requests -unprotected_errors \
       -newkey "$T/b1.key" -subject /CN=b3 && fail "unprotected accepted"
   expect_output "request is not protected"
+  # the failInfo of the reason (RFC 9483 3.6.4), not OpenSSL's fixed badRequest
+  expect_output "PKIFailureInfo: badMessageCheck"
   [ "$(cert_count)" = "$n0" ] || fail "stored"
 }
 run_test "unprotected request -> error message" t_unprotected

@@ -285,7 +285,9 @@ static OSSL_CMP_MSG *to_core(OSSL_CMP_CTX *ctx, const OSSL_CMP_MSG *req)
     return out;
 }
 
-static X509 *enroll(const char *cn)
+/* An ir through the core; *failinfo (when asked) the failInfo bits of a
+ * refusal as the client read it, -1 when it read none. */
+static X509 *enroll_info(const char *cn, int *failinfo)
 {
     OSSL_CMP_CTX *ctx = OSSL_CMP_CTX_new(NULL, NULL);
     X509_STORE *ts = X509_STORE_new();
@@ -310,11 +312,19 @@ static X509 *enroll(const char *cn)
     cert = OSSL_CMP_exec_IR_ses(ctx);
     if (cert != NULL)
         X509_up_ref(cert);
-    else
+    else if (failinfo == NULL)
         ERR_print_errors_fp(stderr);
+    if (failinfo != NULL)
+        *failinfo = OSSL_CMP_CTX_get_failInfoCode(ctx);
+    ERR_clear_error();
     OSSL_CMP_CTX_free(ctx);
     X509_NAME_free(n);
     return cert;
+}
+
+static X509 *enroll(const char *cn)
+{
+    return enroll_info(cn, NULL);
 }
 
 static void make_node(cmp_server_t **node)
@@ -343,6 +353,29 @@ START_TEST(core_enrolls_across_nodes)
     ck_assert(found);
     ck_assert_str_eq(c.status, "valid");
     X509_free(cert);
+}
+END_TEST
+
+/* A refusal the core decides before OpenSSL's handlers is an error message
+ * with that reason's failInfo (not OpenSSL's fixed badRequest), protected
+ * anew so that the client accepts it. */
+START_TEST(core_error_carries_failinfo)
+{
+    PGresult *r;
+    X509 *cert;
+    int failinfo = 0;
+
+    make_node(&node_ir);
+    make_node(&node_conf);
+    r = PQexec(unit_conn, "UPDATE cmp_profile SET enabled = false WHERE name = 'demo'");
+    ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    cert = enroll_info("unit-refused", &failinfo);
+    r = PQexec(unit_conn, "UPDATE cmp_profile SET enabled = true WHERE name = 'demo'");
+    ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    ck_assert_ptr_null(cert);
+    ck_assert_int_eq(failinfo, 1 << OSSL_CMP_PKIFAILUREINFO_notAuthorized);
 }
 END_TEST
 
@@ -407,6 +440,7 @@ Suite *suite_store(void)
     tcase_add_test(tc, profile_cache_follows_versions);
     tcase_add_test(tc, core_enrolls_across_nodes);
     tcase_add_test(tc, core_refuses_garbage);
+    tcase_add_test(tc, core_error_carries_failinfo);
     tcase_add_test(tc, notify_moves_generation);
     suite_add_tcase(s, tc);
     return s;
