@@ -153,7 +153,9 @@ unit: $(UNIT_BIN)
 	@CK_FORK=yes $(UNIT_BIN)
 
 tests/browser/node_modules/.installed: tests/browser/package.json tests/browser/package-lock.json
-	@cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	@cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1 \
+	    || npm ci --no-audit --no-fund --loglevel=error
+	@bash tests/browser/node.sh --version >/dev/null
 	@touch $@
 
 integration: all $(TEST_TOOLS) $(UNIT_BIN) tests/browser/node_modules/.installed

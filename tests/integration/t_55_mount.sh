@@ -144,7 +144,7 @@ mount_checks() {
   # the console under the other prefix finds the API relative to itself
   (cd "$ROOT/tests/browser" && VAR_DIR=$VAR_DIR SHOTS=$ROOT/tests/out/screenshots/moved \
      UI_URL=https://127.0.0.1:$HTTPS_PORT/pki/admin/ui/ \
-     node --test --test-name-pattern='every page renders' ui.test.mjs) >"$T/mnt-browser.out" 2>&1 \
+     bash node.sh --test --test-name-pattern='every page renders' ui.test.mjs) >"$T/mnt-browser.out" 2>&1 \
     || { tail -30 "$T/mnt-browser.out"; fail "the console under /pki/admin/ui/"; }
 }
 

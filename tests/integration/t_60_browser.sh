@@ -7,7 +7,7 @@
 t_browser_console() {
   local shots=$ROOT/tests/out/screenshots
   rm -rf "$shots"
-  (cd "$ROOT/tests/browser" && VAR_DIR=$VAR_DIR SHOTS=$shots node --test ui.test.mjs)
+  (cd "$ROOT/tests/browser" && VAR_DIR=$VAR_DIR SHOTS=$shots bash node.sh --test ui.test.mjs)
   local n; n=$(ls "$shots"/*.png 2>/dev/null | wc -l)
   [ "$n" -ge 8 ] || fail "only $n screenshots"
 }
