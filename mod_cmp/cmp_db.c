@@ -237,17 +237,35 @@ const char *cmp_db_unavailable(cmp_db_t *db, apr_pool_t *p)
     return why;
 }
 
+typedef struct {
+    cmp_db_t *db;
+    const char *why;
+} probe_t;
+
+/* The check on a pooled connection: one that broke while idle (a restart,
+ * pg_terminate_backend) is no verdict on the database, the next is tried. */
+static apr_status_t probe_check(apr_pool_t *p, PGconn *conn, void *baton)
+{
+    probe_t *pb = baton;
+
+    pb->why = NULL;
+    if (pb->db->conf->check == NULL
+            || pb->db->conf->check(p, conn, &pb->why) == APR_SUCCESS)
+        return APR_SUCCESS;
+    return PQstatus(conn) == CONNECTION_OK ? APR_EGENERAL : APR_ECONNRESET;
+}
+
 apr_status_t cmp_db_probe(cmp_db_t *db, apr_pool_t *p, const char **why)
 {
+    probe_t pb = {db, NULL};
     PGconn *conn;
     apr_status_t rv;
 
-    *why = NULL;
-    rv = cmp_db_acquire(db, p, &conn);
     /* A pooled connection was checked when it was made; the schema may have
      * moved since (a migration): check again. */
-    if (rv == APR_SUCCESS && db->conf->check != NULL
-            && (rv = db->conf->check(p, conn, why)) != APR_SUCCESS)
+    rv = cmp_db_first(db, p, probe_check, &pb, &conn);
+    *why = pb.why;
+    if (rv != APR_SUCCESS && *why != NULL && rv != APR_ECONNRESET)
         set_state(db, 1, *why);
     if (rv != APR_SUCCESS && *why == NULL)
         *why = cmp_db_unavailable(db, p);

@@ -84,6 +84,34 @@ START_TEST(schema_range_and_db_health)
 }
 END_TEST
 
+/* The health check is not fooled by a pooled connection that died while idle
+ * (after pg_terminate_backend, as after a database restart). */
+START_TEST(probe_survives_dead_pooled_connection)
+{
+    cmp_db_t *d;
+    PGconn *c;
+    PGresult *r;
+    apr_pool_t *lease;
+    const char *why = NULL;
+    char sql[96];
+    int i;
+
+    ck_assert_int_eq(cmp_db_create(upool, &unit_dbconf, cmp_store_stmts, &d), APR_SUCCESS);
+    apr_pool_create(&lease, upool);
+    ck_assert_int_eq(cmp_db_acquire(d, lease, &c), APR_SUCCESS);
+    snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%d)", PQbackendPID(c));
+    apr_pool_destroy(lease);            /* back in the pool, idle */
+    r = PQexec(unit_conn, sql);
+    ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+    PQclear(r);
+    for (i = 0; i < 3; i++) {
+        ck_assert_int_eq(cmp_db_probe(d, upool, &why), APR_SUCCESS);
+        ck_assert_ptr_null(why);
+    }
+    ck_assert_ptr_null(cmp_db_unavailable(d, upool));
+}
+END_TEST
+
 /* A schema this build cannot use refuses the connection, saying what to do. */
 START_TEST(schema_mismatch_refuses_connections)
 {
@@ -435,6 +463,7 @@ Suite *suite_store(void)
     tcase_add_test(tc, schema_and_heads);
     tcase_add_test(tc, schema_range_and_db_health);
     tcase_add_test(tc, schema_mismatch_refuses_connections);
+    tcase_add_test(tc, probe_survives_dead_pooled_connection);
     tcase_add_test(tc, issue_confirm_revoke);
     tcase_add_test(tc, expiry_sweep);
     tcase_add_test(tc, profile_cache_follows_versions);
