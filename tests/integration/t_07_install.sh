@@ -52,7 +52,7 @@ LoadModule cmp_admin_module $d/usr/lib/apache2/modules/mod_cmp_admin.so
 Include "$d/etc/apache2/mods-available/cmp.conf"
 Include "$d/etc/apache2/mods-available/cmp_admin.conf"
 CONF
-  "$HTTPD_BIN" -t -f "$T/inst-httpd.conf" >"$T/inst-t.out" 2>&1 \
+  env ${HTTPD_PRELOAD:+LD_PRELOAD=$HTTPD_PRELOAD} "$HTTPD_BIN" -t -f "$T/inst-httpd.conf" >"$T/inst-t.out" 2>&1 \
     || { cat "$T/inst-t.out"; fail "configtest with the installed modules and confs"; }
 }
 run_test "make install: modules, confs (an edited one kept), example site, console, migrations, cmp-db-migrate, cmpadm" \
