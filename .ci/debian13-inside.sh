@@ -95,6 +95,8 @@ for i in $(seq 1 20); do
 done
 [ "$ok" = 1 ] || { cat $w/cmp.out; tail -20 /var/log/apache2/error.log; exit 1; }
 openssl verify -CAfile $w/ca.pem $w/dev.pem
+code=$(curl -s -o /dev/null -w '%{http_code}' -X TRACE http://127.0.0.1/.well-known/cmp/p/devices)
+[ "$code" = 405 ] || { echo "TRACE answered $code: the example site sets TraceEnable off" >&2; exit 1; }
 say "the admin API: 200 with an administrator's certificate, JSON 403 without"
 code=$(curl -sk -o $w/api.json -w '%{http_code}' --cert $w/alice.pem --key $w/alice.key \
          https://127.0.0.1/admin/api/v1/cmpProfiles)

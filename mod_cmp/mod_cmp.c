@@ -560,8 +560,10 @@ static int route_of(request_rec *r, const cmp_dir_conf_t *dc, cmp_route_e *route
                            "label (RFC 9483 3.3)", NULL);
         return 0;
     }
-    if ((m = strstr(u, "/.well-known/cmp")) != NULL) {
-        m += strlen("/.well-known/cmp");
+    /* well-known URIs are at the root of the origin (RFC 8615) */
+    if (strncmp(u, "/.well-known/cmp", 16) == 0
+            && (u[16] == '\0' || u[16] == '/')) {
+        m = u + strlen("/.well-known/cmp");
         if (profile_tail_ok(m)) {
             *name = dc->default_profile != NULL ? dc->default_profile : "";
             return 1;

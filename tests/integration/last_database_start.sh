@@ -165,18 +165,30 @@ t_outage_refusal_protected() {
   printf 'ServerLimit 1\nStartServers 1\nMaxRequestWorkers 16\nMinSpareThreads 1\nMaxSpareThreads 16\n' >"$one"
   h3_fresh || fail "Apache did not start" || rc=1
   [ "$rc" = 0 ] && { h3_enrolls_within 10 || rc=1; }
+  # and one through a profile whose responses are MAC-protected
+  local rsa=(-server "http://127.0.0.1:$H3P/api/v1/protocols/cmp/rsa" -ref rsa
+             -secret "file:$T/fx/rsa-secret.txt" -trusted "$T/fx/rsaca.pem")
+  newkey "$T/h3r.key" ec
+  [ "$rc" = 0 ] && { cmp -cmd ir "${rsa[@]}" -newkey "$T/h3r.key" -subject /CN=h3r \
+                       -certout "$T/h3r.pem" >/dev/null || { fail "rsa enrollment"; rc=1; }; }
   if [ "$rc" = 0 ]; then
     bash "$ROOT/scripts/pg.sh" stop
     newkey "$T/h3p.key" ec
+    # signed responses: a signed error
     cmp -cmd ir -server "$H3_CMP" $(mac_args) -newkey "$T/h3p.key" -subject /CN=h3p >/dev/null \
       && { fail "enrolled without a database"; rc=1; }
     expect_output 'PKIFailureInfo: systemUnavail; StatusString: "database unavailable"' || rc=1
     ! grep -q "missing protection" "$T/last.out" || { fail "the refusal was not protected"; rc=1; }
+    # MAC-protected responses: a MAC-protected error
+    cmp -cmd ir "${rsa[@]}" -newkey "$T/h3p.key" -subject /CN=h3p2 >/dev/null \
+      && { fail "enrolled without a database"; rc=1; }
+    expect_output 'PKIFailureInfo: systemUnavail; StatusString: "database unavailable"' || rc=1
+    ! grep -q "missing protection" "$T/last.out" || { fail "the MAC profile's refusal was not protected"; rc=1; }
     bash "$ROOT/scripts/pg.sh" start >/dev/null
   fi
   rm -f "$one"
   h3 stop
   return $rc
 }
-run_test "database down while the profile is cached: the error message is protected as the profile says" \
+run_test "database down while the profile is cached: the error message is signed or MAC-protected as the profile says" \
     t_outage_refusal_protected

@@ -214,6 +214,16 @@ t_http_level() {
   [ "$(post "$CMP_URL" "$T/big.bin")" = 413 ] || fail "10 MB body"
   [ "$(curl -s -o /dev/null -w '%{http_code}' "$CMP_URL")" = 405 ] || fail "GET"
   curl -s -D - -o /dev/null "$CMP_URL" | grep -qi '^Allow: POST' || fail "no Allow header"
+  # TRACE is httpd's own (answered before any handler): the shipped confs
+  # and the demo set TraceEnable off, so nothing is echoed
+  local h
+  h=$(curl -s -D - -o /dev/null -X TRACE "$CMP_URL")
+  [[ $h == *" 405"* ]] || fail "TRACE on CMP: $(head -1 <<<"$h")"
+  h=$(curl -s -D - -o /dev/null -X TRACE --cacert "$ADMIN_CA_FILE" \
+        -u "$ADMIN_USER:$(cat "$ADMIN_PASSWORD_FILE")" "$ADMIN_URL/cmpProfiles")
+  [[ $h == *" 405"* ]] || fail "TRACE on the admin API: $(head -1 <<<"$h")"
+  # /.well-known/cmp only at the root of the origin (RFC 8615)
+  [ "$(post "$BASE/demo/.well-known/cmp" "$T/hl1-ir.der")" = 404 ] || fail "well-known inside a path"
   [ "$(post "$CMP_URL" "$T/hl1-ir.der" application/json)" = 415 ] || fail "content type"
   [ "$(post "$BASE/a/b" "$T/hl1-ir.der")" = 404 ] || fail "unknown path"
   [ "$(post "$BASE/bad%20name" "$T/hl1-ir.der")" = 404 ] || fail "bad name"
