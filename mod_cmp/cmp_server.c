@@ -105,6 +105,8 @@ static apr_status_t respond_error(req_t *rq, cmp_reason_e reason,
 
     resp->reason = reason;
     resp->detail = apr_pstrdup(rq->p, detail != NULL ? detail : "");
+    /* without a profile there are no credentials to protect it with */
+    resp->unprotected = rq->prof == NULL;
     if (m == NULL)
         return APR_EGENERAL;
     cmp_own_msg(rq->p, m);

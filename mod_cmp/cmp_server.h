@@ -25,6 +25,7 @@ typedef struct {
     int req_body;               /* the request's PKIBody type */
     cmp_reason_e reason;        /* why it was refused, CMP_E_NONE when not */
     const char *detail;         /* readable detail of the refusal */
+    int unprotected;            /* an error sent unprotected: no profile known */
 } cmp_response_t;
 
 /* Per process, after fork: db and the secret key must outlive p. With a

@@ -739,10 +739,12 @@ static int cmp_handler(request_rec *r)
         ap_log_rerror(APLOG_MARK,
                       resp.reason == CMP_E_DATABASE || resp.reason == CMP_E_INTERNAL
                       ? APLOG_ERR : APLOG_INFO, 0, r, CMPLOGNO(10014)
-                      "CMP request (body %d) to %s refused: %s%s%s", resp.req_body,
+                      "CMP request (body %d) to %s refused: %s%s%s%s", resp.req_body,
                       name, cmp_err_text(resp.reason),
                       resp.detail && *resp.detail ? ": " : "",
-                      resp.detail ? resp.detail : "");
+                      resp.detail ? resp.detail : "",
+                      resp.unprotected ? " (the error went unprotected: no profile "
+                                         "is known to protect it with)" : "");
     return send_response(r, &resp);
 }
 

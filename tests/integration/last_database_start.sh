@@ -66,6 +66,8 @@ t_start_without_database() {
   # one line per state change from the whole server, not one per second per child
   [ "$(h3_lines 'CMP10021')" -le 2 ] || fail "the outage was logged $(h3_lines CMP10021) times"
   h3_log "CMP10021: the CMP database cannot be used: cannot connect to PostgreSQL (.*); check that PostgreSQL runs" || return 1
+  # nothing was known to protect the error with, and the refusal line says so
+  h3_log "CMP10014: .*database unavailable.*(the error went unprotected: no profile is known" || return 1
   ! grep -q 'CMP10701' "$H3LOG" || fail "the listener logs every attempt"
   ! grep -q '\\n' "$H3LOG" || fail "a literal \\n in the log"
   bash "$ROOT/scripts/pg.sh" start >/dev/null
