@@ -206,22 +206,29 @@ const ASN1_BIT_STRING *cmp_view_protection_bits(const cmp_view_t *v)
     return v->msg->protection;
 }
 
-static apr_status_t ppart_der(apr_pool_t *p, CMPV_HEADER *header,
-                              ASN1_TYPE *body, unsigned char **der, int *len)
+/* The DER of val (of item it), from p. */
+static apr_status_t item_der(apr_pool_t *p, const ASN1_VALUE *val,
+                             const ASN1_ITEM *it, unsigned char **der, int *len)
 {
-    CMPV_PPART pp;
     unsigned char *d = NULL;
-    int n;
+    int n = ASN1_item_i2d(val, &d, it);
 
-    pp.header = header;
-    pp.body = body;
-    n = ASN1_item_i2d((const ASN1_VALUE *)&pp, &d, ASN1_ITEM_rptr(CMPV_PPART));
     if (n <= 0)
         return APR_EGENERAL;
     *der = apr_pmemdup(p, d, (apr_size_t)n);
     *len = n;
     OPENSSL_free(d);
     return APR_SUCCESS;
+}
+
+static apr_status_t ppart_der(apr_pool_t *p, CMPV_HEADER *header,
+                              ASN1_TYPE *body, unsigned char **der, int *len)
+{
+    CMPV_PPART pp;
+
+    pp.header = header;
+    pp.body = body;
+    return item_der(p, (const ASN1_VALUE *)&pp, ASN1_ITEM_rptr(CMPV_PPART), der, len);
 }
 
 apr_status_t cmp_view_protected_part(apr_pool_t *p, const cmp_view_t *v,
@@ -264,9 +271,8 @@ apr_status_t cmp_asn1_error_status(apr_pool_t *p, const unsigned char *der,
     CMPV_ERROR_MSG *m = (CMPV_ERROR_MSG *)ASN1_item_d2i(NULL, &q, len,
                                                         ASN1_ITEM_rptr(CMPV_ERROR_MSG));
     OSSL_CMP_PKISI *dup = NULL;
-    unsigned char *enc = NULL;
     apr_status_t rv = APR_EGENERAL;
-    int n;
+    int n = 0;
 
     if (m == NULL || q != der + len) {
         rv = APR_EINVAL;
@@ -276,14 +282,10 @@ apr_status_t cmp_asn1_error_status(apr_pool_t *p, const unsigned char *der,
         goto done;
     OSSL_CMP_PKISI_free(m->body->status);
     m->body->status = dup;
-    if ((n = ASN1_item_i2d((const ASN1_VALUE *)m, &enc,
-                           ASN1_ITEM_rptr(CMPV_ERROR_MSG))) <= 0)
-        goto done;
-    *out = apr_pmemdup(p, enc, (apr_size_t)n);
-    *out_len = (apr_size_t)n;
-    rv = APR_SUCCESS;
+    rv = item_der(p, (const ASN1_VALUE *)m, ASN1_ITEM_rptr(CMPV_ERROR_MSG), out, &n);
+    if (rv == APR_SUCCESS)
+        *out_len = (apr_size_t)n;
 done:
-    OPENSSL_free(enc);
     ASN1_item_free((ASN1_VALUE *)m, ASN1_ITEM_rptr(CMPV_ERROR_MSG));
     return rv;
 }
@@ -296,10 +298,10 @@ apr_status_t cmp_asn1_protect(apr_pool_t *p, const unsigned char *der,
     const unsigned char *q = der;
     CMPV_MSG_LITE *m = (CMPV_MSG_LITE *)ASN1_item_d2i(NULL, &q, len,
                                                       ASN1_ITEM_rptr(CMPV_MSG_LITE));
-    unsigned char *pp = NULL, mac[EVP_MAX_MD_SIZE], *enc = NULL;
+    unsigned char *pp = NULL, mac[EVP_MAX_MD_SIZE];
     ASN1_BIT_STRING *bits = NULL;
     size_t mac_len = 0;
-    int pp_len = 0, n;
+    int pp_len = 0, n = 0;
     apr_status_t rv = APR_EGENERAL;
 
     if (m == NULL || q != der + len) {
@@ -321,15 +323,11 @@ apr_status_t cmp_asn1_protect(apr_pool_t *p, const unsigned char *der,
     bits->flags |= ASN1_STRING_FLAG_BITS_LEFT;
     ASN1_TYPE_set(m->protection, V_ASN1_BIT_STRING, bits);
     bits = NULL;
-    if ((n = ASN1_item_i2d((const ASN1_VALUE *)m, &enc,
-                           ASN1_ITEM_rptr(CMPV_MSG_LITE))) <= 0)
-        goto done;
-    *out = apr_pmemdup(p, enc, (apr_size_t)n);
-    *out_len = (apr_size_t)n;
-    rv = APR_SUCCESS;
+    rv = item_der(p, (const ASN1_VALUE *)m, ASN1_ITEM_rptr(CMPV_MSG_LITE), out, &n);
+    if (rv == APR_SUCCESS)
+        *out_len = (apr_size_t)n;
 done:
     OPENSSL_cleanse(mac, sizeof(mac));
-    OPENSSL_free(enc);
     ASN1_BIT_STRING_free(bits);
     ASN1_item_free((ASN1_VALUE *)m, ASN1_ITEM_rptr(CMPV_MSG_LITE));
     return rv;

@@ -70,7 +70,9 @@ static void heads_lock(cmp_resolver_t *rs, int on)
 #endif
 }
 
-/* 1 when the slot holds key under generation gen. */
+/* 1 when the slot holds key under generation gen; gen 0: under whatever
+ * generation (what was last known of it, for when the database cannot say;
+ * real generations start at 1). */
 static int head_get(cmp_resolver_t *rs, const char *key, apr_uint64_t gen,
                     cmp_store_head_t *h, int *found)
 {
@@ -78,7 +80,7 @@ static int head_get(cmp_resolver_t *rs, const char *key, apr_uint64_t gen,
     int hit;
 
     heads_lock(rs, 1);
-    hit = s->gen == gen && strcmp(s->key, key) == 0;
+    hit = s->gen != 0 && (gen == 0 || s->gen == gen) && strcmp(s->key, key) == 0;
     if (hit) {
         *h = s->head;
         *found = s->found;
@@ -87,22 +89,10 @@ static int head_get(cmp_resolver_t *rs, const char *key, apr_uint64_t gen,
     return hit;
 }
 
-/* 1 when the slot holds key, under whatever generation: what was last known
- * of it, for when the database cannot say. */
-static int head_last(cmp_resolver_t *rs, const char *key, cmp_store_head_t *h,
-                     int *found)
+/* The slot key of a name: 'r' or 'c' (RA or CMP Profile) and the name. */
+static void head_key(char *key, apr_size_t size, int by_ra, const char *name)
 {
-    head_slot_t *s = head_slot(rs, key);
-    int hit;
-
-    heads_lock(rs, 1);
-    hit = s->gen != 0 && strcmp(s->key, key) == 0;
-    if (hit) {
-        *h = s->head;
-        *found = s->found;
-    }
-    heads_lock(rs, 0);
-    return hit;
+    apr_snprintf(key, size, "%c%s", by_ra ? 'r' : 'c', name);
 }
 
 static void head_put(cmp_resolver_t *rs, const char *key, apr_uint64_t gen,
@@ -167,7 +157,7 @@ static apr_status_t read_head(cmp_resolver_t *rs, apr_pool_t *p, int by_ra,
     int cacheable = rs->notify != NULL && strlen(name) < 256
                     && cmp_notify_generation(rs->notify, &gen);
 
-    apr_snprintf(key, sizeof(key), "%c%s", by_ra ? 'r' : 'c', name);
+    head_key(key, sizeof(key), by_ra, name);
     if (cacheable && head_get(rs, key, gen, h, found))
         return cmp_db_acquire(rs->db, p, conn);
     rv = cmp_db_first(rs->db, p, query_head, &q, conn);
@@ -187,8 +177,8 @@ static void last_known(cmp_resolver_t *rs, apr_pool_t *p, int by_ra,
 
     if (rs->heads == NULL || strlen(name) >= 256)
         return;
-    apr_snprintf(key, sizeof(key), "%c%s", by_ra ? 'r' : 'c', name);
-    if (head_last(rs, key, &h, &found) && found && h.cmp_id != 0 && h.ra_id != 0
+    head_key(key, sizeof(key), by_ra, name);
+    if (head_get(rs, key, 0, &h, &found) && found && h.cmp_id != 0 && h.ra_id != 0
             && cmp_profile_peek(rs->cache, p, &h, prof) != APR_SUCCESS)
         *prof = NULL;
 }
