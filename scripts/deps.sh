@@ -12,9 +12,18 @@ pkgs=(build-essential pkg-config apache2 apache2-utils apache2-dev libapr1-dev l
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 ssl_pkgs=(libssl3 libssl-dev openssl)
 
+installed() {
+  # On Debian 13 postgresql-contrib is only a name the server package
+  # provides: what it stands for, pgcrypto, is there when its control file is.
+  if [ "$1" = postgresql-contrib ] && compgen -G "/usr/share/postgresql/*/extension/pgcrypto.control" >/dev/null; then
+    return 0
+  fi
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
+
 missing=()
 for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  installed "$p" || missing+=("$p")
 done
 
 outdated() {
