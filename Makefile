@@ -46,7 +46,7 @@ ADMIN_OBJS := $(patsubst mod_cmp_admin/%.c,$(BUILD)/admin/%.o,$(ADMIN_SRCS)) \
 ADMIN_LIB  := $(BUILD)/libcmpadmin.a
 MODULES    := $(CORE_SO) $(BUILD)/mod_cmp.so $(BUILD)/mod_cmp_admin.so
 TOOLS      := $(BUILD)/cmpadm
-TEST_TOOLS := $(BUILD)/cmpclient $(BUILD)/cmpbench $(BUILD)/skew/mod_cmp_admin.so
+TEST_TOOLS := $(BUILD)/cmpclient $(BUILD)/cmpmutate $(BUILD)/cmpbench $(BUILD)/skew/mod_cmp_admin.so
 UNIT_BIN   := $(BUILD)/unit_tests
 
 .PHONY: all deps run start stop test unit integration bench clean install deb
@@ -126,6 +126,10 @@ $(BUILD)/cmpadm: tools/cmpadm.c $(ADMIN_LIB) $(CORE_LIB)
 $(BUILD)/cmpclient: tests/tools/cmpclient.c
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) $< -lssl -lcrypto -o $@
+
+$(BUILD)/cmpmutate: tests/tools/cmpmutate.c $(CORE_LIB)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) -Imod_cmp $< $(CORE_LIB) $(CORE_LIBS) -o $@
 
 $(BUILD)/cmpbench: tests/bench/cmpbench.c
 	@echo "  LD      $@"

@@ -22,6 +22,11 @@ ASN1_SEQUENCE(CMPV_ITAV) = {
     ASN1_OPT(CMPV_ITAV, value, ASN1_ANY)
 } static_ASN1_SEQUENCE_END(CMPV_ITAV)
 
+typedef STACK_OF(CMPV_ITAV) CMPV_GENINFO;
+ASN1_ITEM_TEMPLATE(CMPV_GENINFO) =
+    ASN1_EX_TEMPLATE_TYPE(ASN1_TFLG_SEQUENCE_OF, 0, generalInfo, CMPV_ITAV)
+static_ASN1_ITEM_TEMPLATE_END(CMPV_GENINFO)
+
 /* PKIHeader (RFC 4210 5.1.1, EXPLICIT TAGS) */
 typedef struct {
     ASN1_INTEGER *pvno;
@@ -130,6 +135,54 @@ ASN1_SEQUENCE(CMPV_PKISI) = {
     ASN1_OPT(CMPV_PKISI, failInfo, ASN1_BIT_STRING)
 } static_ASN1_SEQUENCE_END(CMPV_PKISI)
 
+/* The bodies that carry a PKIStatusInfo, as far as cmp_asn1_status_of
+ * reads them: ErrorMsgContent, CertRepMessage, RevRepContent. */
+typedef struct {
+    CMPV_PKISI *status;
+    ASN1_INTEGER *errorCode;
+    STACK_OF(ASN1_UTF8STRING) *errorDetails;
+} CMPV_ERRV;
+ASN1_SEQUENCE(CMPV_ERRV) = {
+    ASN1_SIMPLE(CMPV_ERRV, status, CMPV_PKISI),
+    ASN1_OPT(CMPV_ERRV, errorCode, ASN1_INTEGER),
+    ASN1_SEQUENCE_OF_OPT(CMPV_ERRV, errorDetails, ASN1_UTF8STRING)
+} static_ASN1_SEQUENCE_END(CMPV_ERRV)
+
+typedef struct {
+    ASN1_INTEGER *certReqId;
+    CMPV_PKISI *status;
+    ASN1_TYPE *certifiedKeyPair;
+    ASN1_OCTET_STRING *rspInfo;
+} CMPV_CERTRESP;
+DEFINE_STACK_OF(CMPV_CERTRESP)
+ASN1_SEQUENCE(CMPV_CERTRESP) = {
+    ASN1_SIMPLE(CMPV_CERTRESP, certReqId, ASN1_INTEGER),
+    ASN1_SIMPLE(CMPV_CERTRESP, status, CMPV_PKISI),
+    ASN1_OPT(CMPV_CERTRESP, certifiedKeyPair, ASN1_SEQUENCE),
+    ASN1_OPT(CMPV_CERTRESP, rspInfo, ASN1_OCTET_STRING)
+} static_ASN1_SEQUENCE_END(CMPV_CERTRESP)
+
+typedef struct {
+    ASN1_TYPE *caPubs;
+    STACK_OF(CMPV_CERTRESP) *response;
+} CMPV_CERTREP;
+ASN1_SEQUENCE(CMPV_CERTREP) = {
+    ASN1_EXP_OPT(CMPV_CERTREP, caPubs, ASN1_ANY, 1),
+    ASN1_SEQUENCE_OF(CMPV_CERTREP, response, CMPV_CERTRESP)
+} static_ASN1_SEQUENCE_END(CMPV_CERTREP)
+
+DEFINE_STACK_OF(CMPV_PKISI)
+typedef struct {
+    STACK_OF(CMPV_PKISI) *status;
+    ASN1_TYPE *revCerts;
+    ASN1_TYPE *crls;
+} CMPV_REVREP;
+ASN1_SEQUENCE(CMPV_REVREP) = {
+    ASN1_SEQUENCE_OF(CMPV_REVREP, status, CMPV_PKISI),
+    ASN1_EXP_OPT(CMPV_REVREP, revCerts, ASN1_ANY, 0),
+    ASN1_EXP_OPT(CMPV_REVREP, crls, ASN1_ANY, 1)
+} static_ASN1_SEQUENCE_END(CMPV_REVREP)
+
 /* PKIMessage with only the header decoded (body and extraCerts left as
  * encoded): read for the nonce, and edited to protect a response we made */
 typedef struct {
@@ -191,9 +244,18 @@ cmp_prot_e cmp_view_protection(const cmp_view_t *v)
 
     if (alg == NULL || v->msg->protection == NULL)
         return CMP_PROT_NONE;
-    if (OBJ_obj2nid(alg->algorithm) == NID_id_PasswordBasedMAC)
+    switch (OBJ_obj2nid(alg->algorithm)) {
+    case NID_id_PasswordBasedMAC:
         return CMP_PROT_MAC;
-    return CMP_PROT_SIG;
+    case NID_pbmac1: case NID_hmac_sha1: case NID_hmacWithSHA224:
+    case NID_hmacWithSHA256: case NID_hmacWithSHA384: case NID_hmacWithSHA512:
+    case NID_hmac_sha3_224: case NID_hmac_sha3_256:
+    case NID_hmac_sha3_384: case NID_hmac_sha3_512:
+    case NID_kmac128: case NID_kmac256:
+        return CMP_PROT_OTHER_MAC;
+    default:
+        return CMP_PROT_SIG;
+    }
 }
 
 const X509_ALGOR *cmp_view_protection_alg(const cmp_view_t *v)
@@ -235,59 +297,6 @@ apr_status_t cmp_view_protected_part(apr_pool_t *p, const cmp_view_t *v,
                                      unsigned char **der, int *len)
 {
     return ppart_der(p, v->msg->header, v->msg->body, der, len);
-}
-
-/* ErrorMsgContent (RFC 9810 5.3.21), and a PKIMessage with that body: the
- * header, protection and extraCerts as encoded. */
-typedef struct {
-    OSSL_CMP_PKISI *status;
-    ASN1_INTEGER *errorCode;
-    STACK_OF(ASN1_UTF8STRING) *errorDetails;
-} CMPV_ERRMSG;
-ASN1_SEQUENCE(CMPV_ERRMSG) = {
-    ASN1_SIMPLE(CMPV_ERRMSG, status, OSSL_CMP_PKISI),
-    ASN1_OPT(CMPV_ERRMSG, errorCode, ASN1_INTEGER),
-    ASN1_SEQUENCE_OF_OPT(CMPV_ERRMSG, errorDetails, ASN1_UTF8STRING)
-} static_ASN1_SEQUENCE_END(CMPV_ERRMSG)
-
-typedef struct {
-    ASN1_TYPE *header;
-    CMPV_ERRMSG *body;
-    ASN1_TYPE *protection;
-    ASN1_TYPE *extraCerts;
-} CMPV_ERROR_MSG;
-ASN1_SEQUENCE(CMPV_ERROR_MSG) = {
-    ASN1_SIMPLE(CMPV_ERROR_MSG, header, ASN1_ANY),
-    ASN1_EXP(CMPV_ERROR_MSG, body, CMPV_ERRMSG, 23),
-    ASN1_EXP_OPT(CMPV_ERROR_MSG, protection, ASN1_ANY, 0),
-    ASN1_EXP_OPT(CMPV_ERROR_MSG, extraCerts, ASN1_ANY, 1)
-} static_ASN1_SEQUENCE_END(CMPV_ERROR_MSG)
-
-apr_status_t cmp_asn1_error_status(apr_pool_t *p, const unsigned char *der,
-                                   long len, const OSSL_CMP_PKISI *si,
-                                   unsigned char **out, apr_size_t *out_len)
-{
-    const unsigned char *q = der;
-    CMPV_ERROR_MSG *m = (CMPV_ERROR_MSG *)ASN1_item_d2i(NULL, &q, len,
-                                                        ASN1_ITEM_rptr(CMPV_ERROR_MSG));
-    OSSL_CMP_PKISI *dup = NULL;
-    apr_status_t rv = APR_EGENERAL;
-    int n = 0;
-
-    if (m == NULL || q != der + len) {
-        rv = APR_EINVAL;
-        goto done;
-    }
-    if ((dup = OSSL_CMP_PKISI_dup(si)) == NULL)
-        goto done;
-    OSSL_CMP_PKISI_free(m->body->status);
-    m->body->status = dup;
-    rv = item_der(p, (const ASN1_VALUE *)m, ASN1_ITEM_rptr(CMPV_ERROR_MSG), out, &n);
-    if (rv == APR_SUCCESS)
-        *out_len = (apr_size_t)n;
-done:
-    ASN1_item_free((ASN1_VALUE *)m, ASN1_ITEM_rptr(CMPV_ERROR_MSG));
-    return rv;
 }
 
 apr_status_t cmp_asn1_protect(apr_pool_t *p, const unsigned char *der,
@@ -371,6 +380,172 @@ const ASN1_OCTET_STRING *cmp_view_transaction_id(const cmp_view_t *v)
 STACK_OF(X509) *cmp_view_extra_certs(const cmp_view_t *v)
 {
     return v->msg->extraCerts;
+}
+
+long cmp_view_pvno(const cmp_view_t *v)
+{
+    long n = ASN1_INTEGER_get(v->msg->header->pvno);
+
+    return n >= 0 && n < 1000 ? n : -1;
+}
+
+const ASN1_GENERALIZEDTIME *cmp_view_message_time(const cmp_view_t *v)
+{
+    return v->msg->header->messageTime;
+}
+
+const ASN1_OCTET_STRING *cmp_view_recip_nonce(const cmp_view_t *v)
+{
+    return v->msg->header->recipNonce;
+}
+
+int cmp_view_sender_type(const cmp_view_t *v)
+{
+    return v->msg->header->sender != NULL ? v->msg->header->sender->type : -1;
+}
+
+int cmp_view_body_type(const cmp_view_t *v)
+{
+    const ASN1_TYPE *body = v->msg->body;
+    const unsigned char *d;
+
+    if (body == NULL || body->type != V_ASN1_OTHER
+            || body->value.asn1_string == NULL
+            || body->value.asn1_string->length < 2)
+        return -1;
+    d = body->value.asn1_string->data;
+    /* [n] EXPLICIT: context-specific, constructed, n below 31 */
+    if ((d[0] & 0xe0) != 0xa0 || (d[0] & 0x1f) == 0x1f)
+        return -1;
+    return d[0] & 0x1f;
+}
+
+/* id-it-confirmWaitTime (RFC 9810 5.1.1.2) */
+#define OID_CONFIRM_WAIT_TIME "1.3.6.1.5.5.7.4.14"
+
+const char *cmp_view_general_info_problem(const cmp_view_t *v, int body,
+                                          int *bad_format)
+{
+    const STACK_OF(CMPV_ITAV) *gi = v->msg->header->generalInfo;
+    ASN1_OBJECT *cwt = OBJ_txt2obj(OID_CONFIRM_WAIT_TIME, 1);
+    const char *bad = NULL;
+    int i, implicit = 0, wait = 0;
+
+    *bad_format = 0;
+    for (i = 0; bad == NULL && i < sk_CMPV_ITAV_num(gi); i++) {
+        const CMPV_ITAV *it = sk_CMPV_ITAV_value(gi, i);
+
+        if (OBJ_obj2nid(it->type) == NID_id_it_implicitConfirm) {
+            implicit = 1;
+            if (it->value != NULL && it->value->type != V_ASN1_NULL) {
+                *bad_format = 1;
+                bad = "the value of implicitConfirm must be NULL";
+            }
+        } else if (cwt != NULL && OBJ_cmp(it->type, cwt) == 0) {
+            wait = 1;
+            if (it->value == NULL
+                    || it->value->type != V_ASN1_GENERALIZEDTIME) {
+                *bad_format = 1;
+                bad = "the value of confirmWaitTime must be a GeneralizedTime";
+            }
+        }
+    }
+    ASN1_OBJECT_free(cwt);
+    if (bad != NULL)
+        return bad;
+    if (implicit && wait)
+        return "implicitConfirm and confirmWaitTime exclude each other";
+    if (implicit && body != 0 && body != 2 && body != 4 && body != 7)
+        return "implicitConfirm is allowed in ir, cr, p10cr and kur only";
+    if (wait)
+        return "confirmWaitTime is for responses (ip, cp, kup) only";
+    return NULL;
+}
+
+static int edit_bytes(ASN1_OCTET_STRING **field, const cmp_edit_bytes_t *b)
+{
+    if (b->what == CMP_EDIT_KEEP)
+        return 1;
+    ASN1_OCTET_STRING_free(*field);
+    *field = NULL;
+    if (b->what == CMP_EDIT_DROP)
+        return 1;
+    return (*field = ASN1_OCTET_STRING_new()) != NULL
+           && ASN1_OCTET_STRING_set(*field, b->data, b->len);
+}
+
+static int edit_header(CMPV_HEADER *h, const cmp_edit_t *e)
+{
+    if (e->pvno >= 0 && !ASN1_INTEGER_set(h->pvno, e->pvno))
+        return 0;
+    if (!edit_bytes(&h->transactionID, &e->tid)
+            || !edit_bytes(&h->senderNonce, &e->nonce)
+            || !edit_bytes(&h->recipNonce, &e->recip_nonce)
+            || !edit_bytes(&h->senderKID, &e->kid))
+        return 0;
+    if (e->time != CMP_EDIT_KEEP) {
+        ASN1_GENERALIZEDTIME_free(h->messageTime);
+        h->messageTime = NULL;
+        if (e->time == CMP_EDIT_SET
+                && (h->messageTime = ASN1_GENERALIZEDTIME_set(NULL, e->time_value))
+                       == NULL)
+            return 0;
+    }
+    if (e->general_info != CMP_EDIT_KEEP) {
+        const unsigned char *q = e->general_info_der;
+
+        ASN1_item_free((ASN1_VALUE *)h->generalInfo, ASN1_ITEM_rptr(CMPV_GENINFO));
+        h->generalInfo = NULL;
+        if (e->general_info == CMP_EDIT_SET
+                && (h->generalInfo = (CMPV_GENINFO *)ASN1_item_d2i(
+                        NULL, &q, e->general_info_len,
+                        ASN1_ITEM_rptr(CMPV_GENINFO))) == NULL)
+            return 0;
+    }
+    return 1;
+}
+
+apr_status_t cmp_asn1_edit(apr_pool_t *p, const unsigned char *der, long len,
+                           const cmp_edit_t *e, unsigned char **out,
+                           apr_size_t *out_len)
+{
+    const unsigned char *q = der;
+    CMPV_MSG_LITE *m = (CMPV_MSG_LITE *)ASN1_item_d2i(NULL, &q, len,
+                                                      ASN1_ITEM_rptr(CMPV_MSG_LITE));
+    apr_status_t rv = APR_EGENERAL;
+    int n = 0;
+
+    if (m == NULL || q != der + len) {
+        rv = APR_EINVAL;
+        goto done;
+    }
+    if (!edit_header(m->header, e))
+        goto done;
+    if (e->body_der != NULL) {
+        ASN1_TYPE *b = NULL;
+
+        q = e->body_der;
+        if ((b = d2i_ASN1_TYPE(NULL, &q, e->body_len)) == NULL)
+            goto done;
+        ASN1_TYPE_free(m->body);
+        m->body = b;
+    }
+    if (e->drop_protection) {
+        X509_ALGOR_free(m->header->protectionAlg);
+        m->header->protectionAlg = NULL;
+        ASN1_TYPE_free(m->protection);
+        m->protection = NULL;
+    }
+    if (e->drop_extra_certs) {
+        ASN1_TYPE_free(m->extraCerts);
+        m->extraCerts = NULL;
+    }
+    rv = item_der(p, (const ASN1_VALUE *)m, ASN1_ITEM_rptr(CMPV_MSG_LITE), out, &n);
+    if (rv == APR_SUCCESS)
+        *out_len = (apr_size_t)n;
+done:
+    ASN1_item_free((ASN1_VALUE *)m, ASN1_ITEM_rptr(CMPV_MSG_LITE));
+    return rv;
 }
 
 static int reason_from_exts(const STACK_OF(X509_EXTENSION) *exts)
@@ -545,6 +720,159 @@ apr_status_t cmp_template_read(const OSSL_CRMF_CERTTEMPLATE *tmpl,
         *not_after = time_of(type, validity, "notAfter");
     }
     return APR_SUCCESS;
+}
+
+/* The content of a [n] EXPLICIT body as an item of it: freed by the caller */
+static ASN1_VALUE *body_as(const ASN1_TYPE *body, const ASN1_ITEM *it)
+{
+    const unsigned char *q, *start;
+    long clen = 0;
+    int tag = 0, cls = 0;
+
+    if (body == NULL || body->type != V_ASN1_OTHER || body->value.asn1_string == NULL)
+        return NULL;
+    q = start = body->value.asn1_string->data;
+    if (ASN1_get_object(&q, &clen, &tag, &cls, body->value.asn1_string->length)
+            & 0x80)
+        return NULL;
+    return ASN1_item_d2i(NULL, &q, clen, it);
+}
+
+apr_status_t cmp_asn1_status_of(apr_pool_t *p, const unsigned char *der,
+                                long len, int *body, int *status,
+                                unsigned long *failinfo, const char **text)
+{
+    cmp_view_t *v = NULL;
+    CMPV_PKISI *si = NULL;
+    ASN1_VALUE *b = NULL;
+    const ASN1_ITEM *it = NULL;
+    apr_status_t rv = APR_EINVAL;
+    int i;
+
+    *text = "";
+    *failinfo = 0;
+    *status = -1;
+    if (cmp_view_decode(p, der, len, &v) != APR_SUCCESS)
+        return APR_EINVAL;
+    *body = cmp_view_body_type(v);
+    switch (*body) {
+    case CMP_BODY_ERROR:
+        it = ASN1_ITEM_rptr(CMPV_ERRV);
+        if ((b = body_as(v->msg->body, it)) != NULL)
+            si = ((CMPV_ERRV *)b)->status;
+        break;
+    case CMP_BODY_IP: case CMP_BODY_CP: case CMP_BODY_KUP:
+        it = ASN1_ITEM_rptr(CMPV_CERTREP);
+        if ((b = body_as(v->msg->body, it)) != NULL
+                && sk_CMPV_CERTRESP_num(((CMPV_CERTREP *)b)->response) > 0)
+            si = sk_CMPV_CERTRESP_value(((CMPV_CERTREP *)b)->response, 0)->status;
+        break;
+    case CMP_BODY_RP:
+        it = ASN1_ITEM_rptr(CMPV_REVREP);
+        if ((b = body_as(v->msg->body, it)) != NULL)
+            si = sk_CMPV_PKISI_value(((CMPV_REVREP *)b)->status, 0);
+        break;
+    default:
+        return APR_EINVAL;
+    }
+    if (si != NULL) {
+        *status = (int)ASN1_INTEGER_get(si->status);
+        for (i = 0; si->failInfo != NULL && i < 27; i++)
+            if (ASN1_BIT_STRING_get_bit(si->failInfo, i))
+                *failinfo |= 1UL << i;
+        for (i = 0; i < sk_ASN1_UTF8STRING_num(si->statusString); i++) {
+            const ASN1_UTF8STRING *s = sk_ASN1_UTF8STRING_value(si->statusString, i);
+
+            *text = apr_pstrcat(p, *text, i > 0 ? "; " : "",
+                                apr_pstrmemdup(p, (const char *)s->data,
+                                               (apr_size_t)s->length), NULL);
+        }
+        rv = APR_SUCCESS;
+    }
+    ASN1_item_free(b, it);
+    return rv;
+}
+
+/* body, a [tag] EXPLICIT element, made anew around content val of item it */
+static ASN1_TYPE *body_of(const ASN1_VALUE *val, const ASN1_ITEM *it, int tag)
+{
+    unsigned char *content = NULL, *buf, *q;
+    int clen = ASN1_item_i2d(val, &content, it), total;
+    ASN1_STRING *s = NULL;
+    ASN1_TYPE *t = NULL;
+
+    if (clen <= 0)
+        return NULL;
+    total = ASN1_object_size(1, clen, tag);
+    if (total > 0 && (buf = OPENSSL_malloc((size_t)total)) != NULL) {
+        q = buf;
+        ASN1_put_object(&q, 1, clen, tag, V_ASN1_CONTEXT_SPECIFIC);
+        memcpy(q, content, (size_t)clen);
+        if ((s = ASN1_STRING_type_new(V_ASN1_OTHER)) != NULL
+                && (t = ASN1_TYPE_new()) != NULL) {
+            ASN1_STRING_set0(s, buf, total);
+            ASN1_TYPE_set(t, V_ASN1_OTHER, s);
+            s = NULL;
+        } else {
+            OPENSSL_free(buf);
+        }
+    }
+    ASN1_STRING_free(s);
+    OPENSSL_free(content);
+    return t;
+}
+
+apr_status_t cmp_asn1_set_status(apr_pool_t *p, const unsigned char *der,
+                                 long len, const OSSL_CMP_PKISI *si,
+                                 unsigned char **out, apr_size_t *out_len)
+{
+    const unsigned char *q = der;
+    CMPV_MSG_LITE *m = (CMPV_MSG_LITE *)ASN1_item_d2i(NULL, &q, len,
+                                                      ASN1_ITEM_rptr(CMPV_MSG_LITE));
+    unsigned char *si_der = NULL;
+    CMPV_PKISI *vsi = NULL, **slot = NULL;
+    ASN1_VALUE *b = NULL;
+    const ASN1_ITEM *it = NULL;
+    ASN1_TYPE *nb;
+    apr_status_t rv = APR_EINVAL;
+    int n = 0, tag = -1;
+
+    if (m == NULL || q != der + len)
+        goto done;
+    if (m->body->type == V_ASN1_OTHER && m->body->value.asn1_string->length > 0)
+        tag = m->body->value.asn1_string->data[0] & 0x1f;
+    if (tag == CMP_BODY_ERROR) {
+        it = ASN1_ITEM_rptr(CMPV_ERRV);
+        if ((b = body_as(m->body, it)) != NULL)
+            slot = &((CMPV_ERRV *)b)->status;
+    } else if (tag == CMP_BODY_IP || tag == CMP_BODY_CP || tag == CMP_BODY_KUP) {
+        it = ASN1_ITEM_rptr(CMPV_CERTREP);
+        if ((b = body_as(m->body, it)) != NULL
+                && sk_CMPV_CERTRESP_num(((CMPV_CERTREP *)b)->response) > 0)
+            slot = &sk_CMPV_CERTRESP_value(((CMPV_CERTREP *)b)->response, 0)->status;
+    }
+    if (slot == NULL)
+        goto done;
+    rv = APR_EGENERAL;
+    n = i2d_OSSL_CMP_PKISI(si, &si_der);
+    q = si_der;
+    if (n <= 0 || (vsi = (CMPV_PKISI *)ASN1_item_d2i(NULL, &q, n,
+                                                      ASN1_ITEM_rptr(CMPV_PKISI))) == NULL)
+        goto done;
+    ASN1_item_free((ASN1_VALUE *)*slot, ASN1_ITEM_rptr(CMPV_PKISI));
+    *slot = vsi;
+    if ((nb = body_of(b, it, tag)) == NULL)
+        goto done;
+    ASN1_TYPE_free(m->body);
+    m->body = nb;
+    rv = item_der(p, (const ASN1_VALUE *)m, ASN1_ITEM_rptr(CMPV_MSG_LITE), out, &n);
+    if (rv == APR_SUCCESS)
+        *out_len = (apr_size_t)n;
+done:
+    OPENSSL_free(si_der);
+    ASN1_item_free(b, it);
+    ASN1_item_free((ASN1_VALUE *)m, ASN1_ITEM_rptr(CMPV_MSG_LITE));
+    return rv;
 }
 
 int cmp_pkisi_status(const OSSL_CMP_PKISI *si)

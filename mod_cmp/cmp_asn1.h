@@ -15,8 +15,9 @@
 
 typedef enum {
     CMP_PROT_NONE = 0,
-    CMP_PROT_MAC,
-    CMP_PROT_SIG
+    CMP_PROT_MAC,               /* PasswordBasedMac */
+    CMP_PROT_SIG,
+    CMP_PROT_OTHER_MAC          /* PBMAC1, HMAC, KMAC (RFC 9481 6) */
 } cmp_prot_e;
 
 /* PKIBody choice numbers (RFC 4210 5.1.2); OpenSSL 3.0 has no public names. */
@@ -60,13 +61,69 @@ apr_status_t cmp_asn1_protect(apr_pool_t *p, const unsigned char *der,
                               cmp_mac_fn fn, const void *arg,
                               unsigned char **out, apr_size_t *out_len);
 
-/* An error PKIMessage (der) with its PKIStatusInfo replaced by si; header,
- * errorCode, errorDetails and extraCerts as they were, the protection now
- * stale (the caller protects anew). APR_EINVAL when der is no error
- * message. From p. */
-apr_status_t cmp_asn1_error_status(apr_pool_t *p, const unsigned char *der,
-                                   long len, const OSSL_CMP_PKISI *si,
-                                   unsigned char **out, apr_size_t *out_len);
+/* A response (der) with its PKIStatusInfo replaced by si: that of an
+ * error body, or of the first CertResponse of ip/cp/kup; the rest as it
+ * was, the protection now stale (the caller protects anew). APR_EINVAL for
+ * other bodies. From p. */
+apr_status_t cmp_asn1_set_status(apr_pool_t *p, const unsigned char *der,
+                                 long len, const OSSL_CMP_PKISI *si,
+                                 unsigned char **out, apr_size_t *out_len);
+
+/* PKIHeader fields for the generic checks (RFC 9483 3.1, 3.5). */
+/* pvno; -1 when it is no small non-negative integer */
+long cmp_view_pvno(const cmp_view_t *v);
+const ASN1_GENERALIZEDTIME *cmp_view_message_time(const cmp_view_t *v);
+const ASN1_OCTET_STRING *cmp_view_recip_nonce(const cmp_view_t *v);
+/* The GeneralName type of the sender (GEN_DIRNAME ...). */
+int cmp_view_sender_type(const cmp_view_t *v);
+/* The PKIBody choice number, read from the body's tag; -1 when odd. */
+int cmp_view_body_type(const cmp_view_t *v);
+/* What RFC 9483 3.1 forbids in generalInfo for a request of this body
+ * (implicitConfirm with a value other than NULL or in a message that cannot
+ * ask for it, confirmWaitTime not a GeneralizedTime or beside
+ * implicitConfirm), with the failInfo-bearing reason in *bad_format (1:
+ * malformed value, 0: not allowed here); NULL when nothing. */
+const char *cmp_view_general_info_problem(const cmp_view_t *v, int body,
+                                          int *bad_format);
+
+/* Changes to a PKIMessage's header (cmp_asn1_edit). */
+typedef enum { CMP_EDIT_KEEP = 0, CMP_EDIT_DROP, CMP_EDIT_SET } cmp_edit_e;
+typedef struct {
+    cmp_edit_e what;
+    const unsigned char *data;
+    int len;
+} cmp_edit_bytes_t;
+typedef struct {
+    long pvno;                      /* < 0: keep */
+    cmp_edit_bytes_t tid, nonce, recip_nonce, kid;
+    cmp_edit_e time;                /* SET: time_value */
+    time_t time_value;
+    cmp_edit_e general_info;        /* SET: general_info DER (a SEQUENCE OF
+                                     * InfoTypeAndValue) */
+    const unsigned char *general_info_der;
+    int general_info_len;
+    const unsigned char *body_der;  /* NULL: keep; else a whole PKIBody TLV */
+    int body_len;
+    int drop_protection;            /* protection and protectionAlg */
+    int drop_extra_certs;
+} cmp_edit_t;
+
+/* The PKIMessage der with its header changed as e says; the body and
+ * extraCerts carried over as encoded (or the body replaced); the
+ * protection kept (then stale) unless dropped. From p. APR_EINVAL when der
+ * is no PKIMessage. Used for stand-in messages and by the test tools. */
+apr_status_t cmp_asn1_edit(apr_pool_t *p, const unsigned char *der, long len,
+                           const cmp_edit_t *e, unsigned char **out,
+                           apr_size_t *out_len);
+
+/* The PKIStatusInfo of a response or of a client's error message: of an
+ * error body, of the first CertResponse of ip/cp/kup, or the first status
+ * of rp. *body is the PKIBody type; *text the statusString lines joined by
+ * "; " (from p, "" when none); *failinfo the failInfo bits (bit n is
+ * 1 << n). APR_EINVAL for other bodies or what does not decode. */
+apr_status_t cmp_asn1_status_of(apr_pool_t *p, const unsigned char *der,
+                                long len, int *body, int *status,
+                                unsigned long *failinfo, const char **text);
 
 /* CRLReason of the first RevDetails of an rr body; -1 when none is given. */
 int cmp_view_rr_reason(const cmp_view_t *v);

@@ -45,6 +45,14 @@ static const reason_t reasons[CMP_E_MAX] = {
     [CMP_E_INTERNAL] = {"internal server error", OSSL_CMP_PKIFAILUREINFO_systemFailure},
     [CMP_E_BAD_POP] = {"proof of possession does not verify", OSSL_CMP_PKIFAILUREINFO_badPOP},
     [CMP_E_BAD_REVOCATION_REASON] = {"revocation reason not allowed", OSSL_CMP_PKIFAILUREINFO_badRequest},
+    [CMP_E_BAD_DATA_FORMAT] = {"message not formatted as RFC 9483 requires", OSSL_CMP_PKIFAILUREINFO_badDataFormat},
+    [CMP_E_UNSUPPORTED_VERSION] = {"protocol version not supported", OSSL_CMP_PKIFAILUREINFO_unsupportedVersion},
+    [CMP_E_BAD_SENDER_NONCE] = {"senderNonce not acceptable", OSSL_CMP_PKIFAILUREINFO_badSenderNonce},
+    [CMP_E_BAD_RECIP_NONCE] = {"recipNonce not acceptable", OSSL_CMP_PKIFAILUREINFO_badRecipientNonce},
+    [CMP_E_BAD_TIME] = {"messageTime too far from the server's time", OSSL_CMP_PKIFAILUREINFO_badTime},
+    [CMP_E_BAD_SENDER] = {"sender or senderKID does not identify the protection key", OSSL_CMP_PKIFAILUREINFO_badMessageCheck},
+    [CMP_E_BAD_ALG] = {"protection algorithm not supported", OSSL_CMP_PKIFAILUREINFO_badAlg},
+    [CMP_E_BAD_REQUEST] = {"request not acceptable", OSSL_CMP_PKIFAILUREINFO_badRequest},
 };
 
 static int err_lib;

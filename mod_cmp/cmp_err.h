@@ -43,6 +43,14 @@ typedef enum {
     CMP_E_INTERNAL,
     CMP_E_BAD_POP,              /* (after the others: codes stay as they were) */
     CMP_E_BAD_REVOCATION_REASON,
+    CMP_E_BAD_DATA_FORMAT,
+    CMP_E_UNSUPPORTED_VERSION,
+    CMP_E_BAD_SENDER_NONCE,
+    CMP_E_BAD_RECIP_NONCE,
+    CMP_E_BAD_TIME,
+    CMP_E_BAD_SENDER,
+    CMP_E_BAD_ALG,
+    CMP_E_BAD_REQUEST,
     CMP_E_MAX
 } cmp_reason_e;
 

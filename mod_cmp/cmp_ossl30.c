@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <apr_strings.h>
+#include <openssl/crmferr.h>
+#include <openssl/cmperr.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
 
@@ -44,16 +47,11 @@ static int refuse_every_sender(OSSL_CMP_CTX *ctx)
     return ok;
 }
 
-/* rsp, OpenSSL's error message, with the PKIStatusInfo of reason (its
- * failInfo from cmp_err.c), protected anew by ctx as OpenSSL protected it:
- * the same transactionID, a fresh protection, or none when it had none.
- * rsp itself when that cannot be done. */
-static OSSL_CMP_MSG *with_reason_status(apr_pool_t *p, OSSL_CMP_CTX *ctx,
-                                        OSSL_CMP_MSG *rsp, cmp_reason_e reason)
+OSSL_CMP_MSG *cmp_srv_restatus(apr_pool_t *p, OSSL_CMP_CTX *ctx,
+                               OSSL_CMP_MSG *rsp, cmp_reason_e reason,
+                               const char *detail)
 {
-    OSSL_CMP_PKISI *si = OSSL_CMP_STATUSINFO_new(OSSL_CMP_PKISTATUS_rejection,
-                                                 1 << cmp_err_failinfo_bit(reason),
-                                                 cmp_err_text(reason));
+    OSSL_CMP_PKISI *si = cmp_srv_rejection(reason, detail);
     const ASN1_OCTET_STRING *tid =
         OSSL_CMP_HDR_get0_transactionID(OSSL_CMP_MSG_get0_header(rsp));
     unsigned char *der = NULL, *out = NULL;
@@ -63,7 +61,7 @@ static OSSL_CMP_MSG *with_reason_status(apr_pool_t *p, OSSL_CMP_CTX *ctx,
     int n;
 
     if (si != NULL && tid != NULL && (n = i2d_OSSL_CMP_MSG(rsp, &der)) > 0
-            && cmp_asn1_error_status(p, der, n, si, &out, &out_len) == APR_SUCCESS) {
+            && cmp_asn1_set_status(p, der, n, si, &out, &out_len) == APR_SUCCESS) {
         q = out;
         m = d2i_OSSL_CMP_MSG(NULL, &q, (long)out_len);
         if (m != NULL && (q != out + out_len
@@ -83,6 +81,73 @@ static OSSL_CMP_MSG *with_reason_status(apr_pool_t *p, OSSL_CMP_CTX *ctx,
     }
     OSSL_CMP_MSG_free(rsp);
     return m;
+}
+
+/* What OpenSSL's failInfo means when its error queue says nothing. */
+static cmp_reason_e from_failinfo(unsigned long fi, const char **detail)
+{
+    if (fi & (1UL << OSSL_CMP_PKIFAILUREINFO_badPOP)) {
+        *detail = "the POP is not a signature over certReq that the server "
+                  "checks (raVerified is never accepted from a client)";
+        return CMP_E_BAD_POP;
+    }
+    if (fi & (1UL << OSSL_CMP_PKIFAILUREINFO_badCertTemplate)) {
+        *detail = "refused by OpenSSL's CMP server";
+        return CMP_E_BAD_TEMPLATE;
+    }
+    if (fi & (1UL << OSSL_CMP_PKIFAILUREINFO_badDataFormat)) {
+        *detail = "refused by OpenSSL's CMP server";
+        return CMP_E_BAD_DATA_FORMAT;
+    }
+    *detail = "refused by OpenSSL's CMP server";
+    return CMP_E_BAD_REQUEST;
+}
+
+cmp_reason_e cmp_srv_ossl_refusal(apr_pool_t *p, unsigned long failinfo,
+                                  const char **detail)
+{
+    unsigned long e = ERR_peek_last_error();
+    const char *data = NULL, *text;
+    int lib = ERR_GET_LIB(e), r = ERR_GET_REASON(e), flags = 0;
+    cmp_reason_e reason = CMP_E_BAD_REQUEST;
+
+    if (e == 0)
+        return from_failinfo(failinfo, detail);
+    (void)ERR_peek_last_error_data(&data, &flags);
+    text = ERR_reason_error_string(e);
+    *detail = apr_psprintf(p, "%s%s%s", text != NULL ? text : "refused by "
+                           "OpenSSL's CMP server", data != NULL && *data
+                           && (flags & ERR_TXT_STRING) ? ": " : "",
+                           data != NULL && (flags & ERR_TXT_STRING) ? data : "");
+    if (lib == ERR_LIB_CRMF) {
+        switch (r) {
+        case CRMF_R_POPO_MISSING_PUBLIC_KEY: case CRMF_R_POPO_MISSING_SUBJECT:
+            reason = CMP_E_BAD_TEMPLATE;
+            break;
+        case CRMF_R_POPO_MISSING: case CRMF_R_POPO_RAVERIFIED_NOT_ACCEPTED:
+        case CRMF_R_POPO_INCONSISTENT_PUBLIC_KEY:
+        case CRMF_R_UNSUPPORTED_POPO_METHOD: case CRMF_R_POPOSKINPUT_NOT_SUPPORTED:
+            reason = CMP_E_BAD_POP;
+            break;
+        }
+    } else if (lib == ERR_LIB_CMP) {
+        switch (r) {
+        case CMP_R_UNEXPECTED_PVNO:
+            reason = CMP_E_UNSUPPORTED_VERSION;
+            break;
+        case CMP_R_RECIPNONCE_UNMATCHED:
+            reason = CMP_E_BAD_RECIP_NONCE;
+            break;
+        case CMP_R_MULTIPLE_REQUESTS_NOT_SUPPORTED: case CMP_R_CERTREQMSG_NOT_FOUND:
+        case CMP_R_BAD_REQUEST_ID:
+            reason = CMP_E_BAD_DATA_FORMAT;
+            break;
+        }
+    } else if (lib == ERR_LIB_X509 || lib == ERR_LIB_ASN1 || lib == ERR_LIB_EVP) {
+        /* a p10cr whose signature does not verify */
+        reason = CMP_E_BAD_POP;
+    }
+    return reason;
 }
 
 /* An error PKIMessage carrying our reason as statusString. OpenSSL builds it:
@@ -112,7 +177,7 @@ OSSL_CMP_MSG *cmp_srv_error_message(apr_pool_t *p, const OSSL_CMP_MSG *msg,
     cmp_err_raise(reason, "%s", detail != NULL ? detail : "");
     rsp = OSSL_CMP_SRV_process_request(srv, msg);
     if (rsp != NULL && OSSL_CMP_MSG_get_bodytype(rsp) == CMP_BODY_ERROR)
-        rsp = with_reason_status(p, ctx, rsp, reason);
+        rsp = cmp_srv_restatus(p, ctx, rsp, reason, detail);
     ERR_clear_error();
     return rsp;
 }

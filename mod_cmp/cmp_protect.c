@@ -39,31 +39,54 @@ int cmp_srv_request_protection(const req_t *rq, OSSL_CMP_CTX *ctx)
 
 /* ---- the request ------------------------------------------------------- */
 
-static int kid_matches(const ASN1_OCTET_STRING *kid, X509 *cert)
-{
-    const ASN1_OCTET_STRING *skid = X509_get0_subject_key_id(cert);
-
-    return kid == NULL || skid == NULL || ASN1_OCTET_STRING_cmp(kid, skid) == 0;
-}
-
-/* RFC 4210 5.1.1 / RFC 9483 3.3: the protecting certificate comes first in
- * extraCerts; take the first whose subject is the sender. */
-static X509 *find_signer(const cmp_view_t *v)
+/* RFC 4210 5.1.1 / RFC 9483 3.1, 3.3: the protecting certificate comes
+ * first in extraCerts; its subject is the sender, and senderKID is its
+ * subjectKeyIdentifier when it has one. The first certificate whose subject
+ * is the sender is taken. */
+static cmp_reason_e find_signer(const cmp_view_t *v, X509 **signer,
+                                char *why, size_t n)
 {
     STACK_OF(X509) *extra = cmp_view_extra_certs(v);
     const X509_NAME *sender = cmp_view_sender(v);
+    const ASN1_OCTET_STRING *kid = cmp_view_sender_kid(v), *skid;
     int i;
 
-    if (sender == NULL)
-        return NULL;
-    for (i = 0; i < sk_X509_num(extra); i++) {
+    *signer = NULL;
+    if (sk_X509_num(extra) == 0) {
+        snprintf(why, n, "no extraCerts: the protection certificate must "
+                 "come first in them");
+        return CMP_E_UNTRUSTED_SIGNER;
+    }
+    for (i = 0; sender != NULL && i < sk_X509_num(extra); i++) {
         X509 *x = sk_X509_value(extra, i);
 
-        if (X509_NAME_cmp(X509_get_subject_name(x), sender) == 0
-                && kid_matches(cmp_view_sender_kid(v), x))
-            return x;
+        if (X509_NAME_cmp(X509_get_subject_name(x), sender) != 0)
+            continue;
+        skid = X509_get0_subject_key_id(x);
+        if (skid != NULL && kid == NULL) {
+            snprintf(why, n, "no senderKID, and the protection certificate "
+                     "has a subjectKeyIdentifier");
+            return CMP_E_BAD_SENDER;
+        }
+        if (skid != NULL && ASN1_OCTET_STRING_cmp(kid, skid) != 0) {
+            snprintf(why, n, "senderKID is not the subjectKeyIdentifier of "
+                     "the protection certificate");
+            return CMP_E_BAD_SENDER;
+        }
+        *signer = x;
+        return CMP_E_NONE;
     }
-    return NULL;
+    /* a certificate that senderKID names, but another sender */
+    for (i = 0; kid != NULL && i < sk_X509_num(extra); i++) {
+        skid = X509_get0_subject_key_id(sk_X509_value(extra, i));
+        if (skid != NULL && ASN1_OCTET_STRING_cmp(kid, skid) == 0) {
+            snprintf(why, n, "the sender is not the subject of the protection "
+                     "certificate that senderKID names");
+            return CMP_E_BAD_SENDER;
+        }
+    }
+    snprintf(why, n, "no certificate of the sender in extraCerts");
+    return CMP_E_UNTRUSTED_SIGNER;
 }
 
 static cmp_reason_e check_mac(req_t *rq, char *why, size_t n)
@@ -76,6 +99,11 @@ static cmp_reason_e check_mac(req_t *rq, char *why, size_t n)
     if (pr->secret == NULL) {
         snprintf(why, n, "the CMP Profile has no shared secret");
         return CMP_E_PROTECTION_NOT_ALLOWED;
+    }
+    /* RFC 9483 4.1.5: senderKID names the shared secret */
+    if (cmp_view_sender_kid(rq->view) == NULL) {
+        snprintf(why, n, "a MAC-protected request without senderKID");
+        return CMP_E_BAD_SENDER;
     }
     if (rq->body == CMP_BODY_KUR) {
         snprintf(why, n, "kur must be signed with the certificate to update");
@@ -129,13 +157,11 @@ static cmp_reason_e check_signer_ours(req_t *rq, char *why, size_t n)
 static cmp_reason_e check_signature(req_t *rq, char *why, size_t n)
 {
     OSSL_CMP_CTX *vctx;
-    X509 *signer = find_signer(rq->view);
+    X509 *signer = NULL;
     cmp_reason_e r;
 
-    if (signer == NULL) {
-        snprintf(why, n, "no certificate of the sender in extraCerts");
-        return CMP_E_UNTRUSTED_SIGNER;
-    }
+    if ((r = find_signer(rq->view, &signer, why, n)) != CMP_E_NONE)
+        return r;
     if ((vctx = cmp_ossl_cmp_ctx(rq->p)) == NULL
             || !OSSL_CMP_CTX_set1_srvCert(vctx, signer)
             || !OSSL_CMP_CTX_set1_untrusted(vctx, cmp_view_extra_certs(rq->view)))
@@ -168,6 +194,11 @@ cmp_reason_e cmp_srv_check_protection(req_t *rq, char *why, size_t n)
         return check_mac(rq, why, n);
     case CMP_PROT_SIG:
         return check_signature(rq, why, n);
+    case CMP_PROT_OTHER_MAC:
+        snprintf(why, n, "%s: this server takes PasswordBasedMac "
+                 "(1.2.840.113533.7.66.13) for MAC-based protection",
+                 OBJ_nid2sn(OBJ_obj2nid(cmp_view_protection_alg(rq->view)->algorithm)));
+        return CMP_E_BAD_ALG;
     default:
         snprintf(why, n, "unprotected requests are never accepted");
         return CMP_E_UNPROTECTED;

@@ -24,6 +24,7 @@ struct cmp_server_t {
     cmp_notify_t *notify;       /* NULL: profiles resolved from the database */
     cmp_resolver_t *resolver;
     cmp_refusals_t *refusals;
+    long time_tolerance;        /* messageTime, seconds either way; 0: any */
 };
 
 apr_status_t cmp_server_create(apr_pool_t *p, cmp_db_t *db,
@@ -47,8 +48,14 @@ apr_status_t cmp_server_create(apr_pool_t *p, cmp_db_t *db,
                                   &srv->resolver)) != APR_SUCCESS)
         return rv;
     srv->refusals = cmp_refusals_create(p);
+    srv->time_tolerance = CMP_DEFAULT_TIME_TOLERANCE;
     *out = srv;
     return APR_SUCCESS;
+}
+
+void cmp_server_set_time_tolerance(cmp_server_t *srv, long seconds)
+{
+    srv->time_tolerance = seconds;
 }
 
 void cmp_server_maintain(cmp_server_t *srv, apr_pool_t *p)
@@ -58,7 +65,7 @@ void cmp_server_maintain(cmp_server_t *srv, apr_pool_t *p)
     cmp_refusals_flush(srv->refusals, srv->db, p);
 }
 
-static OSSL_CMP_PKISI *status_rejection(cmp_reason_e reason, const char *detail)
+OSSL_CMP_PKISI *cmp_srv_rejection(cmp_reason_e reason, const char *detail)
 {
     char text[600];
 
@@ -79,7 +86,7 @@ OSSL_CMP_PKISI *cmp_srv_refuse(req_t *rq, cmp_reason_e reason,
                                const char *detail)
 {
     cmp_srv_note(rq, reason, detail);
-    return status_rejection(reason, detail);
+    return cmp_srv_rejection(reason, detail);
 }
 
 static apr_status_t to_der(apr_pool_t *p, const OSSL_CMP_MSG *m,
@@ -199,18 +206,37 @@ static int is_cert_request(int body)
            || body == CMP_BODY_KUR;
 }
 
+/* An error, or a certificate response whose status is rejection. */
+static int refused(apr_pool_t *p, const OSSL_CMP_MSG *rsp, unsigned long *fi)
+{
+    unsigned char *der = NULL;
+    int n = i2d_OSSL_CMP_MSG(rsp, &der), body = -1, status = -1;
+    const char *text = NULL;
+
+    if (n > 0)
+        (void)cmp_asn1_status_of(p, der, n, &body, &status, fi, &text);
+    OPENSSL_free(der);
+    return body == CMP_BODY_ERROR
+           || ((body == CMP_BODY_IP || body == CMP_BODY_CP || body == CMP_BODY_KUP)
+               && status == OSSL_CMP_PKISTATUS_rejection);
+}
+
 static apr_status_t process(req_t *rq, cmp_response_t *resp)
 {
     OSSL_CMP_SRV_CTX *srv;
     OSSL_CMP_MSG *rsp;
     const char *detail = NULL;
     cmp_reason_e r;
+    unsigned long fi = 0;
     char why[400] = "";
 
+    if ((r = cmp_srv_check_header(rq->view, rq->body, rq->srv->time_tolerance,
+                                  why, sizeof(why))) != CMP_E_NONE)
+        return respond_error(rq, r, why, resp);
+    if (rq->undecodable != NULL)
+        return respond_error(rq, CMP_E_BAD_DATA_FORMAT, rq->undecodable, resp);
     if (!body_supported(rq->body))
         return respond_error(rq, CMP_E_UNSUPPORTED_BODY, NULL, resp);
-    if (cmp_view_transaction_id(rq->view) == NULL)
-        return respond_error(rq, CMP_E_TX_UNKNOWN, "no transactionID", resp);
     if ((r = cmp_srv_check_protection(rq, why, sizeof(why))) != CMP_E_NONE)
         return respond_error(rq, r, why, resp);
     if (is_cert_request(rq->body) && cmp_srv_own_pop(rq) != APR_SUCCESS)
@@ -224,6 +250,17 @@ static apr_status_t process(req_t *rq, cmp_response_t *resp)
     rsp = OSSL_CMP_SRV_process_request(srv, rq->msg);
     if (rsp == NULL)
         return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
+    if (rq->reason == CMP_E_NONE
+            && (OSSL_CMP_MSG_get_bodytype(rsp) == CMP_BODY_ERROR
+                || (is_cert_request(rq->body) && rq->issued == NULL))
+            && refused(rq->p, rsp, &fi)) {
+        /* refused by OpenSSL's server itself: its statusString is the
+         * oldest error on its queue, a leftover; say what it decided */
+        r = cmp_srv_ossl_refusal(rq->p, fi, &detail);
+        cmp_srv_note(rq, r, detail);
+        rsp = cmp_srv_restatus(rq->p, OSSL_CMP_SRV_CTX_get0_cmp_ctx(srv), rsp,
+                               r, detail);
+    }
     cmp_own_msg(rq->p, rsp);
     if (to_der(rq->p, rsp, resp) != APR_SUCCESS
             || (rq->pbm != NULL
@@ -252,6 +289,58 @@ static apr_status_t process(req_t *rq, cmp_response_t *resp)
     return APR_SUCCESS;
 }
 
+/* A PKIMessage that OpenSSL does not decode but our view of the header does
+ * (RFC 9480 and 9810 additions OpenSSL 3.0 lacks, odd generalInfo values):
+ * answered in CMP all the same, through a stand-in OpenSSL can read, the
+ * request's header with the body replaced by an empty pkiConf. */
+static OSSL_CMP_MSG *standin(apr_pool_t *p, const unsigned char *der,
+                             apr_size_t len)
+{
+    static const unsigned char pkiconf[] = {0xb3, 0x02, 0x05, 0x00};
+    cmp_edit_t e;
+    unsigned char *out = NULL;
+    const unsigned char *q;
+    apr_size_t out_len = 0;
+    OSSL_CMP_MSG *m;
+
+    memset(&e, 0, sizeof(e));
+    e.pvno = OSSL_CMP_PVNO;
+    e.general_info = CMP_EDIT_DROP;
+    e.body_der = pkiconf;
+    e.body_len = sizeof(pkiconf);
+    e.drop_protection = 1;
+    e.drop_extra_certs = 1;
+    if (cmp_asn1_edit(p, der, (long)len, &e, &out, &out_len) != APR_SUCCESS)
+        return NULL;
+    q = out;
+    m = d2i_OSSL_CMP_MSG(NULL, &q, (long)out_len);
+    if (m != NULL)
+        cmp_own_msg(p, m);
+    return m;
+}
+
+/* RFC 9483 3.1 asks for DER: a message in BER (indefinite or long-form
+ * lengths, say) is not encoded by OpenSSL as it came. */
+static int is_der(const OSSL_CMP_MSG *msg, const unsigned char *der,
+                  apr_size_t len)
+{
+    unsigned char *again = NULL;
+    int n = i2d_OSSL_CMP_MSG(msg, &again), same;
+
+    same = n == (int)len && memcmp(again, der, len) == 0;
+    OPENSSL_free(again);
+    return same;
+}
+
+/* OpenSSL's text for the last reason on its queue, from p. */
+static const char *ossl_reason(apr_pool_t *p)
+{
+    unsigned long e = ERR_peek_last_error();
+    const char *s = e != 0 ? ERR_reason_error_string(e) : NULL;
+
+    return apr_pstrdup(p, s != NULL ? s : "unknown reason");
+}
+
 apr_status_t cmp_server_handle(cmp_server_t *srv, apr_pool_t *p,
                                cmp_route_e route, const char *name,
                                const unsigned char *der, apr_size_t len,
@@ -262,6 +351,8 @@ apr_status_t cmp_server_handle(cmp_server_t *srv, apr_pool_t *p,
     req_t *rq;
     cmp_reason_e r;
     apr_status_t rv;
+    const char *undecodable = NULL;
+    cmp_view_t *view = NULL;
 
     memset(resp, 0, sizeof(*resp));
     ERR_clear_error();
@@ -271,25 +362,35 @@ apr_status_t cmp_server_handle(cmp_server_t *srv, apr_pool_t *p,
     msg = (OSSL_CMP_MSG *)ASN1_item_d2i_ex(NULL, &q, (long)len,
                                            ASN1_ITEM_rptr(OSSL_CMP_MSG),
                                            srv->keyless, NULL);
-    if (msg == NULL || q != der + len) {
+    if (msg != NULL && q != der + len) {
         OSSL_CMP_MSG_free(msg);
+        msg = NULL;
+    }
+    if (msg == NULL)
+        undecodable = apr_pstrcat(p, "OpenSSL cannot decode the message: ",
+                                  ossl_reason(p), NULL);
+    else if (!is_der(msg, der, len))
+        undecodable = "the message is not DER encoded";
+    if (msg != NULL)
+        cmp_own_msg(p, msg);
+    ERR_clear_error();
+    if (cmp_view_decode(p, der, (long)len, &view) != APR_SUCCESS
+            || (msg == NULL && (msg = standin(p, der, len)) == NULL)) {
         ERR_clear_error();
         cmp_refusals_count(srv->refusals, CMP_E_NONE);
         return APR_EINVAL;
     }
-    cmp_own_msg(p, msg);
     rq = apr_pcalloc(p, sizeof(*rq));
     rq->srv = srv;
     rq->p = p;
     rq->msg = msg;
     rq->der = der;
     rq->len = len;
-    rq->body = OSSL_CMP_MSG_get_bodytype(msg);
+    rq->view = view;
+    rq->undecodable = undecodable;
+    rq->body = undecodable != NULL ? cmp_view_body_type(view)
+                                   : OSSL_CMP_MSG_get_bodytype(msg);
     resp->req_body = rq->body;
-    if (cmp_view_decode(p, der, (long)len, &rq->view) != APR_SUCCESS) {
-        ERR_clear_error();
-        return APR_EINVAL;
-    }
     r = cmp_resolve(srv->resolver, p, route == CMP_ROUTE_RA_PROFILE, name,
                     &rq->conn, &rq->prof);
     if (r != CMP_E_NONE)

@@ -37,6 +37,11 @@ apr_status_t cmp_server_create(apr_pool_t *p, cmp_db_t *db,
                                const char *listen_conninfo,
                                cmp_server_t **out);
 
+/* How far a request's messageTime may be from the server's clock, in
+ * seconds either way (RFC 9483 3.5, badTime); 0 accepts any. */
+#define CMP_DEFAULT_TIME_TOLERANCE 600
+void cmp_server_set_time_tolerance(cmp_server_t *srv, long seconds);
+
 /* Background upkeep, about once a second: reconnects the configuration
  * listener and adds the refusals counted in memory to the database. */
 void cmp_server_maintain(cmp_server_t *srv, apr_pool_t *p);

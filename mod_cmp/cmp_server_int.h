@@ -46,14 +46,27 @@ typedef struct {
     const cmp_pbm_t *pbm;
     cmp_reason_e reason;
     const char *detail;
+    const char *undecodable;        /* why OpenSSL cannot take the message
+                                     * as it is (msg is then a stand-in) */
 } req_t;
 
 /* cmp_server.c: a refusal from a callback, remembered for the log line of
  * the request (cmp_srv_note) and answered as a rejection (cmp_srv_refuse). */
+/* A rejection PKIStatusInfo: the reason's failInfo, its text and detail. */
+CMP_INTERNAL OSSL_CMP_PKISI *cmp_srv_rejection(cmp_reason_e reason,
+                                               const char *detail);
 CMP_INTERNAL void cmp_srv_note(req_t *rq, cmp_reason_e reason,
                                const char *detail);
 CMP_INTERNAL OSSL_CMP_PKISI *cmp_srv_refuse(req_t *rq, cmp_reason_e reason,
                                             const char *detail);
+
+/* cmp_header.c: CMP_E_NONE when the header of the request passes the
+ * generic checks of RFC 9483 3.5 (messageTime within time_tolerance
+ * seconds, when given and the tolerance is not 0); else the reason, with
+ * detail in why. */
+CMP_INTERNAL cmp_reason_e cmp_srv_check_header(const cmp_view_t *v, int body,
+                                               long time_tolerance, char *why,
+                                               size_t n);
 
 /* cmp_protect.c: CMP_E_NONE when the request's protection is one the
  * profile takes and verifies (rq->prot, rq->signer, rq->pbm are set); else
@@ -77,6 +90,19 @@ CMP_INTERNAL OSSL_CMP_MSG *cmp_srv_error_message(apr_pool_t *p,
                                                  const cmp_profile_t *pr,
                                                  cmp_reason_e reason,
                                                  const char *detail);
+/* rsp, an error message, with the PKIStatusInfo of reason and detail (its
+ * failInfo from cmp_err.c), protected anew by ctx as it was; rsp itself
+ * when that cannot be done. */
+CMP_INTERNAL OSSL_CMP_MSG *cmp_srv_restatus(apr_pool_t *p, OSSL_CMP_CTX *ctx,
+                                            OSSL_CMP_MSG *rsp,
+                                            cmp_reason_e reason,
+                                            const char *detail);
+/* The reason for a refusal OpenSSL's server made by itself: from the last
+ * error on its queue (the first ones can be leftovers of earlier steps),
+ * else from the failInfo bits it gave (failinfo). */
+CMP_INTERNAL cmp_reason_e cmp_srv_ossl_refusal(apr_pool_t *p,
+                                               unsigned long failinfo,
+                                               const char **detail);
 CMP_INTERNAL cmp_reason_e cmp_srv_prepare_certconf(req_t *rq,
                                                    OSSL_CMP_SRV_CTX *srv,
                                                    const char **detail);

@@ -51,6 +51,7 @@ typedef struct {
     const char *key_file;
     int max_conns;
     int sweep_seconds;
+    int time_tolerance;          /* CMPMessageTimeTolerance, seconds; 0: off */
     int core_skew;               /* the core library is of another version */
     cmp_secret_key_t *key;       /* loaded in post_config, before fork */
     apr_array_header_t *named;   /* named_profile_t: what the config names */
@@ -84,6 +85,7 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
 
     c->max_conns = UNSET;
     c->sweep_seconds = UNSET;
+    c->time_tolerance = UNSET;
     return c;
 }
 
@@ -163,6 +165,20 @@ static const char *set_sweep(cmd_parms *cmd, void *dummy, const char *arg)
 
     return err != NULL ? err
                        : set_positive(cmd, arg, &srv_conf(cmd->server)->sweep_seconds);
+}
+
+static const char *set_time_tolerance(cmd_parms *cmd, void *dummy,
+                                      const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    if (err != NULL)
+        return err;
+    if (strcmp(arg, "0") == 0 || strcasecmp(arg, "off") == 0) {
+        srv_conf(cmd->server)->time_tolerance = 0;
+        return NULL;
+    }
+    return set_positive(cmd, arg, &srv_conf(cmd->server)->time_tolerance);
 }
 
 static const char *set_max_request(cmd_parms *cmd, void *dconf, const char *arg)
@@ -245,6 +261,9 @@ static const command_rec cmp_cmds[] = {
     AP_INIT_TAKE1("CMPConfirmSweepInterval", set_sweep, NULL, RSRC_CONF,
                   "seconds between sweeps that reject certificates whose "
                   "certConf did not come in time (default 60)"),
+    AP_INIT_TAKE1("CMPMessageTimeTolerance", set_time_tolerance, NULL, RSRC_CONF,
+                  "seconds a request's messageTime may be off the server's "
+                  "clock either way (default 600; 0 or off: not checked)"),
     AP_INIT_TAKE1("CMPMaxRequestSize", set_max_request, NULL,
                   RSRC_CONF | ACCESS_CONF,
                   "largest CMP request body in bytes (default 262144)"),
@@ -507,6 +526,8 @@ static void cmp_child_init(apr_pool_t *pchild, server_rec *s)
     if (rv == APR_SUCCESS)
         rv = cmp_server_create(pchild, db, c->key, c->conninfo, &c->server);
     if (rv == APR_SUCCESS) {
+        if (c->time_tolerance != UNSET)
+            cmp_server_set_time_tolerance(c->server, c->time_tolerance);
         c->shared.db = db;
         c->shared.key = c->key;
     }

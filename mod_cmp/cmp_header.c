@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The generic checks of a request's header (RFC 9483 3.1 and 3.5) that need
+ * neither its protection nor the database, made on the header as our view
+ * decoded it: before the protection is checked (nothing here costs more
+ * than a comparison), and for messages OpenSSL cannot decode as well. */
+#include <stdio.h>
+#include <time.h>
+
+#include <openssl/x509v3.h>
+
+#include "cmp_server_int.h"
+
+/* RFC 9483 3.1: 128 bits of random data for transactionID and senderNonce;
+ * more than 64 octets is no nonce anyone sends, and is not stored. */
+#define ID_MIN 16
+#define ID_MAX 64
+
+static int first_message(int body)
+{
+    return body == CMP_BODY_IR || body == CMP_BODY_CR || body == CMP_BODY_P10CR
+           || body == CMP_BODY_KUR || body == CMP_BODY_RR || body == CMP_BODY_GENM;
+}
+
+static int pvno_ok(long pvno)
+{
+#ifdef OSSL_CMP_PVNO_3
+    return pvno == OSSL_CMP_PVNO_2 || pvno == OSSL_CMP_PVNO_3;
+#else
+    return pvno == OSSL_CMP_PVNO;
+#endif
+}
+
+static cmp_reason_e check_time(const cmp_view_t *v, long tolerance,
+                               char *why, size_t n)
+{
+    const ASN1_GENERALIZEDTIME *t = cmp_view_message_time(v);
+    int days = 0, secs = 0;
+    long off;
+
+    /* messageTime is RECOMMENDED, not required (RFC 9483 3.1) */
+    if (t == NULL || tolerance <= 0)
+        return CMP_E_NONE;
+    if (!ASN1_TIME_diff(&days, &secs, NULL, t)) {
+        snprintf(why, n, "messageTime is not a valid time");
+        return CMP_E_BAD_TIME;
+    }
+    off = (long)days * 86400 + secs;
+    if (off > tolerance || off < -tolerance) {
+        snprintf(why, n, "messageTime is %ld s %s the server's clock; at most "
+                 "%ld s are accepted", off < 0 ? -off : off,
+                 off < 0 ? "behind" : "ahead of", tolerance);
+        return CMP_E_BAD_TIME;
+    }
+    return CMP_E_NONE;
+}
+
+cmp_reason_e cmp_srv_check_header(const cmp_view_t *v, int body,
+                                  long time_tolerance, char *why, size_t n)
+{
+    const ASN1_OCTET_STRING *tid = cmp_view_transaction_id(v);
+    const ASN1_OCTET_STRING *nonce = cmp_view_sender_nonce(v);
+    const char *gi;
+    long pvno = cmp_view_pvno(v);
+    int bad_format = 0;
+
+    if (!pvno_ok(pvno)) {
+        snprintf(why, n, "pvno %ld; this server speaks %s", pvno,
+#ifdef OSSL_CMP_PVNO_3
+                 "cmp2000 (2) and cmp2021 (3)"
+#else
+                 "cmp2000 (2) only: cmp2021 (3) needs a newer OpenSSL"
+#endif
+                 );
+        return CMP_E_UNSUPPORTED_VERSION;
+    }
+    if (tid == NULL) {
+        snprintf(why, n, "no transactionID");
+        return CMP_E_BAD_DATA_FORMAT;
+    }
+    if (tid->length < ID_MIN || tid->length > ID_MAX) {
+        snprintf(why, n, "a transactionID of %d octets; %d to %d are accepted",
+                 tid->length, ID_MIN, ID_MAX);
+        return CMP_E_BAD_DATA_FORMAT;
+    }
+    if (nonce == NULL || nonce->length < ID_MIN || nonce->length > ID_MAX) {
+        if (nonce == NULL)
+            snprintf(why, n, "no senderNonce");
+        else
+            snprintf(why, n, "a senderNonce of %d octets; %d to %d are "
+                     "accepted", nonce->length, ID_MIN, ID_MAX);
+        return CMP_E_BAD_SENDER_NONCE;
+    }
+    if (first_message(body) && cmp_view_recip_nonce(v) != NULL) {
+        snprintf(why, n, "a recipNonce in the first message of a transaction");
+        return CMP_E_BAD_RECIP_NONCE;
+    }
+    if (body == CMP_BODY_CERTCONF && cmp_view_recip_nonce(v) == NULL) {
+        snprintf(why, n, "a certConf without recipNonce");
+        return CMP_E_BAD_RECIP_NONCE;
+    }
+    if (cmp_view_sender_type(v) != GEN_DIRNAME) {
+        snprintf(why, n, "the sender is not a directoryName");
+        return CMP_E_BAD_SENDER;
+    }
+    if ((gi = cmp_view_general_info_problem(v, body, &bad_format)) != NULL) {
+        snprintf(why, n, "%s", gi);
+        return bad_format ? CMP_E_BAD_DATA_FORMAT : CMP_E_BAD_REQUEST;
+    }
+    return check_time(v, time_tolerance, why, n);
+}

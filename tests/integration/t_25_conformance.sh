@@ -1,0 +1,151 @@
+# SPDX-License-Identifier: Apache-2.0
+# RFC 9483 conformance: each row of the README's refusal table, checked for
+# the body type, PKIStatus, failInfo and statusString of the answer. Headers
+# no client sends are made by tests/tools/cmpmutate from a request that
+# `openssl cmp` wrote, MACed again with the shared secret so that the change
+# reaches the checks behind the protection.
+
+SECRET_VALUE=$(cat "$CMP_SECRET_FILE")
+
+# A fresh transactionID for each mutated request: 16 random octets.
+fresh_tid() { openssl rand -hex 16; }
+
+# the base request: an ir that openssl cmp sent (and got a certificate for)
+conf_base() {
+  [ -s "$T/conf-ir.der" ] && return 0
+  newkey "$T/conf.key" ec
+  cmp -cmd ir -server "$CMP_URL" $(mac_args) -newkey "$T/conf.key" -subject /CN=conf \
+      -implicit_confirm -reqout "$T/conf-ir.der" -certout "$T/conf.pem"
+}
+
+# mutate NAME EDITS...: the base ir with a fresh transactionID, edited, MACed
+# again, posted to the demo profile; the answer shown in $T/NAME.show
+mutate() {
+  local name=$1; shift
+  conf_base
+  "$BUILD/cmpmutate" -in "$T/conf-ir.der" -out "$T/$name.der" -secret "$SECRET_VALUE" \
+      -tid "$(fresh_tid)" "$@"
+  [ "$(post "$CMP_URL" "$T/$name.der")" = 200 ] || fail "$name: HTTP $(cat "$T/resp.der" | head -c 200)"
+  "$BUILD/cmpmutate" -show "$T/resp.der" | tee "$T/$name.show"
+}
+
+# expect_answer NAME BODY STATUS FAILINFO TEXT: the answer of mutate NAME
+expect_answer() {
+  local s; s=$(cat "$T/$1.show")
+  [[ $s == "body=$2 status=$3 failInfo=$4 text="* ]] || fail "$1: got '$s', wanted body=$2 status=$3 failInfo=$4"
+  [[ $s == *"$5"* ]] || fail "$1: statusString lacks '$5': $s"
+}
+
+t_conf_base() { conf_base; [ -s "$T/conf-ir.der" ] || fail "no base request"; }
+run_test "the base request: an ir that openssl cmp sends" t_conf_base
+
+t_conf_pvno() {
+  local n0; n0=$(cert_count)
+  mutate pvno1 -pvno 1
+  expect_answer pvno1 error 2 unsupportedVersion "protocol version not supported: pvno 1"
+  mutate pvno5 -pvno 5
+  expect_answer pvno5 error 2 unsupportedVersion "pvno 5"
+  [ "$(cert_count)" = "$n0" ] || fail "stored"
+}
+run_test "pvno other than 2 -> unsupportedVersion" t_conf_pvno
+
+t_conf_transaction_id() {
+  local n0; n0=$(cert_count)
+  mutate tid-none -tid none
+  expect_answer tid-none error 2 badDataFormat "no transactionID"
+  mutate tid-empty -tid ""
+  expect_answer tid-empty error 2 badDataFormat "a transactionID of 0 octets"
+  mutate tid-1 -tid 01
+  expect_answer tid-1 error 2 badDataFormat "a transactionID of 1 octets"
+  mutate tid-big -tid "$(openssl rand -hex 2048)"
+  expect_answer tid-big error 2 badDataFormat "a transactionID of 2048 octets"
+  [ "$(cert_count)" = "$n0" ] || fail "stored"
+  [ "$(sql "SELECT count(*) FROM cmp_transaction WHERE length(transaction_id) < 16")" = 0 ] \
+      || fail "a short transactionID was stored"
+}
+run_test "transactionID missing, empty, 1 octet, 2 KB -> badDataFormat, nothing stored" t_conf_transaction_id
+
+t_conf_nonces() {
+  local n0; n0=$(cert_count)
+  mutate nonce-none -nonce none
+  expect_answer nonce-none error 2 badSenderNonce "senderNonce not acceptable: no senderNonce"
+  mutate nonce-short -nonce 12345678
+  expect_answer nonce-short error 2 badSenderNonce "a senderNonce of 4 octets"
+  mutate recip-first -recipnonce "$(openssl rand -hex 16)"
+  expect_answer recip-first error 2 badRecipientNonce "a recipNonce in the first message"
+  [ "$(cert_count)" = "$n0" ] || fail "stored"
+}
+run_test "senderNonce missing or short, recipNonce in a first message -> badSenderNonce, badRecipientNonce" \
+    t_conf_nonces
+
+t_conf_message_time() {
+  local n0; n0=$(cert_count)
+  mutate time-ahead -time +3600
+  expect_answer time-ahead error 2 badTime "messageTime is 3600 s ahead of the server's clock"
+  mutate time-past -time -86400000
+  expect_answer time-past error 2 badTime "behind the server's clock"
+  [ "$(cert_count)" = "$n0" ] || fail "stored"
+  # messageTime is RECOMMENDED only: without it, and a little off, accepted
+  mutate time-none -time none
+  expect_answer time-none ip 0 "" ""
+  mutate time-near -time -30
+  expect_answer time-near ip 0 "" ""
+}
+run_test "messageTime far ahead or long past -> badTime; absent or near -> accepted" t_conf_message_time
+
+t_conf_sender_kid() {
+  local n0; n0=$(cert_count)
+  mutate kid-none -kid none
+  expect_answer kid-none error 2 badMessageCheck "a MAC-protected request without senderKID"
+  [ "$(cert_count)" = "$n0" ] || fail "stored"
+}
+run_test "MAC-protected request without senderKID -> badMessageCheck" t_conf_sender_kid
+
+# generalInfo, as DER: implicitConfirm with the value INTEGER 1 (not NULL);
+# implicitConfirm (NULL) beside confirmWaitTime; confirmWaitTime as UTCTime
+IC_INT=300f300d06082b060105050704 IC_INT+=0d020101
+IC_AND_WAIT=302b300c06082b0601050507040d0500301b06082b0601050507040e180f32303330303130313030303030305a
+WAIT_UTC=301b301906082b0601050507040e170d3330303130313030303030305a
+t_conf_general_info() {
+  local n0; n0=$(cert_count)
+  mutate gi-ic-int -geninfo "$IC_INT"
+  expect_answer gi-ic-int error 2 badDataFormat "the value of implicitConfirm must be NULL"
+  mutate gi-ic-wait -geninfo "$IC_AND_WAIT"
+  expect_answer gi-ic-wait error 2 badRequest "implicitConfirm and confirmWaitTime exclude each other"
+  mutate gi-wait-utc -geninfo "$WAIT_UTC"
+  expect_answer gi-wait-utc error 2 badDataFormat "confirmWaitTime must be a GeneralizedTime"
+  [ "$(cert_count)" = "$n0" ] || fail "stored"
+}
+run_test "generalInfo: implicitConfirm not NULL, beside confirmWaitTime, confirmWaitTime as UTCTime" \
+    t_conf_general_info
+
+t_conf_ber() {
+  local n0; n0=$(cert_count)
+  mutate ber -ber
+  expect_answer ber error 2 badDataFormat "the message is not DER encoded"
+  [ "$(cert_count)" = "$n0" ] || fail "stored"
+}
+run_test "indefinite-length BER -> badDataFormat" t_conf_ber
+
+# Refusals OpenSSL's server makes by itself carry its decision, not the
+# leftover of its protection pass ("missing secret")
+t_conf_openssl_refusals() {
+  local n0; n0=$(cert_count)
+  newkey "$T/conf-pop.key" ec
+  cmp -cmd ir -server "$CMP_URL" $(mac_args) -newkey "$T/conf-pop.key" -subject /CN=cpop \
+      -popo 0 -reqout "$T/conf-ravf.der" && fail "raVerified accepted"
+  [ "$(post "$CMP_URL" "$T/conf-ravf.der")" = 200 ] || fail "status"
+  "$BUILD/cmpmutate" -show "$T/resp.der" | tee "$T/ravf.show"
+  grep -q "status=2 failInfo=badPOP text=proof of possession does not verify" "$T/ravf.show" \
+      || fail "raVerified: $(cat "$T/ravf.show")"
+  grep -q "missing secret" "$T/ravf.show" && fail "stale reason"
+  [ "$(cert_count)" = "$n0" ] || fail "stored"
+}
+run_test "refusals OpenSSL's server decides: its own reason and failInfo, no stale text" \
+    t_conf_openssl_refusals
+
+t_conf_still_serving() {
+  mutate good
+  expect_answer good ip 0 "" ""
+}
+run_test "an unchanged request (fresh transactionID) still gets its certificate" t_conf_still_serving
