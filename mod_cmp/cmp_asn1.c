@@ -875,6 +875,30 @@ done:
     return rv;
 }
 
+apr_status_t cmp_asn1_wrap(apr_pool_t *p, int tag, int context,
+                           const unsigned char *const *ders, const int *lens,
+                           int n, unsigned char **out, int *out_len)
+{
+    unsigned char *q;
+    long content = 0;
+    int i, total;
+
+    for (i = 0; i < n; i++)
+        content += lens[i];
+    if (content > 0x7fffffffL / 2
+            || (total = ASN1_object_size(1, (int)content, tag)) <= 0)
+        return APR_EINVAL;
+    q = *out = apr_palloc(p, (apr_size_t)total);
+    ASN1_put_object(&q, 1, (int)content, tag,
+                    context ? V_ASN1_CONTEXT_SPECIFIC : V_ASN1_UNIVERSAL);
+    for (i = 0; i < n; i++) {
+        memcpy(q, ders[i], (size_t)lens[i]);
+        q += lens[i];
+    }
+    *out_len = total;
+    return APR_SUCCESS;
+}
+
 int cmp_pkisi_status(const OSSL_CMP_PKISI *si)
 {
     unsigned char *der = NULL;

@@ -125,6 +125,12 @@ apr_status_t cmp_asn1_status_of(apr_pool_t *p, const unsigned char *der,
                                 long len, int *body, int *status,
                                 unsigned long *failinfo, const char **text);
 
+/* The DER elements ders[0..n-1] inside one constructed element: a
+ * universal tag (V_ASN1_SEQUENCE) or, with context, [tag]. From p. */
+apr_status_t cmp_asn1_wrap(apr_pool_t *p, int tag, int context,
+                           const unsigned char *const *ders, const int *lens,
+                           int n, unsigned char **out, int *out_len);
+
 /* CRLReason of the first RevDetails of an rr body; -1 when none is given. */
 int cmp_view_rr_reason(const cmp_view_t *v);
 

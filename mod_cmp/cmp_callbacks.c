@@ -280,10 +280,235 @@ static void error_cb(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *msg,
     cmp_srv_note(rq, CMP_E_NONE, "transaction aborted by the client");
 }
 
+/* General messages (RFC 9483 4.3; RFC 9810 5.3.19): the id-it-* types.
+ * The genp is made as DER here and put in place of the (empty) one OpenSSL
+ * builds (process() in cmp_server.c): OpenSSL versions differ in how they
+ * hold an infoValue (3.0 as ANY, later ones typed per infoType). */
+#define IT(n) "1.3.6.1.5.5.7.4." #n
+
+typedef struct {
+    apr_pool_t *p;
+    apr_array_header_t *itavs;      /* DER of each InfoTypeAndValue */
+    apr_array_header_t *lens;
+} genp_t;
+
+/* An InfoTypeAndValue of type oid; value (DER) NULL: absent. */
+static int add_itav(genp_t *g, const char *oid, const unsigned char *value,
+                    int value_len)
+{
+    ASN1_OBJECT *type = OBJ_txt2obj(oid, 1);
+    unsigned char *odr = NULL, *out = NULL;
+    const unsigned char *parts[2];
+    int n = type != NULL ? i2d_ASN1_OBJECT(type, &odr) : 0, lens[2], out_len = 0;
+    apr_status_t rv;
+
+    ASN1_OBJECT_free(type);
+    if (n <= 0)
+        return 0;
+    parts[0] = odr;
+    lens[0] = n;
+    parts[1] = value;
+    lens[1] = value_len;
+    rv = cmp_asn1_wrap(g->p, V_ASN1_SEQUENCE, 0, parts, lens, value != NULL ? 2 : 1,
+                       &out, &out_len);
+    OPENSSL_free(odr);
+    if (rv != APR_SUCCESS)
+        return 0;
+    APR_ARRAY_PUSH(g->itavs, const unsigned char *) = out;
+    APR_ARRAY_PUSH(g->lens, int) = out_len;
+    return 1;
+}
+
+/* caCerts: the issuing CA and its chain, as SEQUENCE OF CMPCertificate */
+static int add_ca_certs(genp_t *g, const cmp_profile_t *pr)
+{
+    STACK_OF(X509) *chain = ca_chain_out(pr);
+    int i, n = sk_X509_num(chain), ok = n > 0, len = 0;
+    const unsigned char **ders = apr_pcalloc(g->p, sizeof(*ders) * (n + 1));
+    int *lens = apr_pcalloc(g->p, sizeof(*lens) * (n + 1));
+    unsigned char *seq = NULL;
+
+    for (i = 0; ok && i < n; i++) {
+        unsigned char *d = NULL;
+
+        if ((ok = (lens[i] = i2d_X509(sk_X509_value(chain, i), &d)) > 0))
+            ders[i] = apr_pmemdup(g->p, d, (apr_size_t)lens[i]);
+        OPENSSL_free(d);
+    }
+    sk_X509_pop_free(chain, X509_free);
+    return ok && cmp_asn1_wrap(g->p, V_ASN1_SEQUENCE, 0, ders, lens, n, &seq,
+                               &len) == APR_SUCCESS
+           && add_itav(g, IT(17), seq, len);
+}
+
+/* certReqTemplate: CertReqTemplateContent with the extensions every
+ * certificate of the RA Profile gets (basicConstraints, keyUsage,
+ * extendedKeyUsage), which a request cannot change */
+static int add_template(genp_t *g, const cmp_profile_t *pr)
+{
+    OSSL_CRMF_MSG *crm = OSSL_CRMF_MSG_new();
+    STACK_OF(X509_EXTENSION) *exts = NULL;
+    unsigned char *d = NULL, *seq = NULL;
+    const unsigned char *der[1];
+    int len[1], seq_len = 0, ok = 0;
+
+    if (crm != NULL && pr->policy.exts != NULL
+            && (exts = sk_X509_EXTENSION_deep_copy(pr->policy.exts,
+                                                   X509_EXTENSION_dup,
+                                                   X509_EXTENSION_free)) != NULL
+            && OSSL_CRMF_MSG_set0_extensions(crm, exts)) {
+        exts = NULL;
+        len[0] = ASN1_item_i2d((const ASN1_VALUE *)OSSL_CRMF_MSG_get0_tmpl(crm),
+                               &d, ASN1_ITEM_rptr(OSSL_CRMF_CERTTEMPLATE));
+        der[0] = d;
+        ok = len[0] > 0
+             && cmp_asn1_wrap(g->p, V_ASN1_SEQUENCE, 0, der, len, 1, &seq,
+                              &seq_len) == APR_SUCCESS
+             && add_itav(g, IT(19), seq, seq_len);
+    }
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    OPENSSL_free(d);
+    OSSL_CRMF_MSG_free(crm);
+    return ok;
+}
+
+/* unsupportedOIDs (RFC 9810 5.3.19.7): the types we do not know */
+static int add_unsupported(genp_t *g, const STACK_OF(ASN1_OBJECT) *unknown)
+{
+    int i, n = sk_ASN1_OBJECT_num(unknown), ok = 1, len = 0;
+    const unsigned char **ders = apr_pcalloc(g->p, sizeof(*ders) * (n + 1));
+    int *lens = apr_pcalloc(g->p, sizeof(*lens) * (n + 1));
+    unsigned char *seq = NULL;
+
+    for (i = 0; ok && i < n; i++) {
+        unsigned char *d = NULL;
+
+        if ((ok = (lens[i] = i2d_ASN1_OBJECT(sk_ASN1_OBJECT_value(unknown, i),
+                                             &d)) > 0))
+            ders[i] = apr_pmemdup(g->p, d, (apr_size_t)lens[i]);
+        OPENSSL_free(d);
+    }
+    return ok && cmp_asn1_wrap(g->p, V_ASN1_SEQUENCE, 0, ders, lens, n, &seq,
+                               &len) == APR_SUCCESS
+           && add_itav(g, IT(7), seq, len);
+}
+
+typedef enum { IT_ECHO, IT_CA_CERTS, IT_ROOT_CA_CERT, IT_TEMPLATE, IT_CRLS }
+    it_answer_e;
+
+static const struct {
+    const char *oid, *name;
+    it_answer_e answer;
+    int value_allowed;          /* the genm may carry a value */
+} known_types[] = {
+    {IT(17), "caCerts", IT_CA_CERTS, 0},
+    {IT(20), "rootCaCert", IT_ROOT_CA_CERT, 1},
+    {IT(19), "certReqTemplate", IT_TEMPLATE, 0},
+    {IT(22), "crlStatusList", IT_CRLS, 1},
+    /* RFC 9810 5.3.19: asked without value; answered without one, as we
+     * have nothing to add to what the profile's responses say */
+    {IT(2), "signKeyPairTypes", IT_ECHO, 0},
+    {IT(3), "encKeyPairTypes", IT_ECHO, 0},
+    {IT(4), "preferredSymmAlg", IT_ECHO, 0},
+    {IT(5), "caKeyUpdateInfo", IT_ECHO, 0},
+    {IT(6), "currentCRL", IT_ECHO, 0},
+    {IT(10), "keyPairParamReq", IT_ECHO, 1},
+    {IT(16), "suppLangTags", IT_ECHO, 1},
+};
+#define N_KNOWN_TYPES (sizeof(known_types) / sizeof(known_types[0]))
+
+static int genm_refuse(req_t *rq, const char *detail)
+{
+    cmp_srv_note(rq, CMP_E_BAD_REQUEST, detail);
+    cmp_err_raise(CMP_E_BAD_REQUEST, "%s", detail);
+    return 0;
+}
+
+static int genm_answer(req_t *rq, genp_t *g, const STACK_OF(OSSL_CMP_ITAV) *in,
+                       STACK_OF(ASN1_OBJECT) *unknown)
+{
+    int i;
+
+    for (i = 0; i < sk_OSSL_CMP_ITAV_num(in); i++) {
+        const OSSL_CMP_ITAV *it = sk_OSSL_CMP_ITAV_value(in, i);
+        const ASN1_OBJECT *type = OSSL_CMP_ITAV_get0_type(it);
+        char oid[80];
+        size_t k;
+        int ok;
+
+        if (OBJ_obj2txt(oid, sizeof(oid), type, 1) <= 0)
+            oid[0] = '\0';
+        for (k = 0; k < N_KNOWN_TYPES; k++)
+            if (strcmp(known_types[k].oid, oid) == 0)
+                break;
+        if (k == N_KNOWN_TYPES) {
+            ASN1_OBJECT *dup = OBJ_dup(type);
+
+            if (dup == NULL || !sk_ASN1_OBJECT_push(unknown, dup)) {
+                ASN1_OBJECT_free(dup);
+                return 0;
+            }
+            continue;
+        }
+        if (OSSL_CMP_ITAV_get0_value(it) != NULL && !known_types[k].value_allowed)
+            return genm_refuse(rq, apr_psprintf(rq->p, "a genm of %s carries no "
+                                                "infoValue (RFC 9483 4.3)",
+                                                known_types[k].name));
+        switch (known_types[k].answer) {
+        case IT_CA_CERTS:
+            ok = add_ca_certs(g, rq->prof);
+            break;
+        case IT_ROOT_CA_CERT:
+            /* RFC 9483 4.3.2: no root CA key update is available */
+            ok = add_itav(g, IT(18), NULL, 0);
+            break;
+        case IT_TEMPLATE:
+            ok = add_template(g, rq->prof);
+            break;
+        case IT_CRLS:
+            /* RFC 9483 4.3.4: no CRL is published (yet), so none is newer */
+            ok = add_itav(g, IT(23), NULL, 0);
+            break;
+        default:
+            ok = add_itav(g, known_types[k].oid, NULL, 0);
+            break;
+        }
+        if (!ok)
+            return 0;
+    }
+    return sk_ASN1_OBJECT_num(unknown) == 0 || add_unsupported(g, unknown);
+}
+
 static int genm_cb(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *msg,
                    const STACK_OF(OSSL_CMP_ITAV) *in,
                    STACK_OF(OSSL_CMP_ITAV) **out)
 {
+    req_t *rq = OSSL_CMP_SRV_CTX_get0_custom_ctx(srv_ctx);
+    STACK_OF(ASN1_OBJECT) *unknown = sk_ASN1_OBJECT_new_null();
+    unsigned char *seq = NULL, *body = NULL;
+    const unsigned char *part[1];
+    int seq_len = 0, body_len = 0, part_len[1], ok;
+    genp_t g;
+
+    g.p = rq->p;
+    g.itavs = apr_array_make(rq->p, 4, sizeof(const unsigned char *));
+    g.lens = apr_array_make(rq->p, 4, sizeof(int));
+    ok = unknown != NULL && genm_answer(rq, &g, in, unknown)
+         && cmp_asn1_wrap(rq->p, V_ASN1_SEQUENCE, 0,
+                          (const unsigned char *const *)g.itavs->elts,
+                          (const int *)g.lens->elts, g.itavs->nelts, &seq,
+                          &seq_len) == APR_SUCCESS;
+    sk_ASN1_OBJECT_pop_free(unknown, ASN1_OBJECT_free);
+    if (!ok)
+        return 0;
+    part[0] = seq;
+    part_len[0] = seq_len;
+    if (cmp_asn1_wrap(rq->p, CMP_BODY_GENP, 1, part, part_len, 1, &body,
+                      &body_len) != APR_SUCCESS)
+        return 0;
+    rq->genp_body = body;
+    rq->genp_len = body_len;
+    /* OpenSSL builds an empty genp; its body is replaced by ours */
     *out = sk_OSSL_CMP_ITAV_new_null();
     return *out != NULL;
 }

@@ -47,6 +47,22 @@ static int refuse_every_sender(OSSL_CMP_CTX *ctx)
     return ok;
 }
 
+/* der, a message we made, as an OSSL_CMP_MSG with the transactionID of
+ * tid, protected anew by ctx; NULL when that cannot be done. */
+static OSSL_CMP_MSG *reprotect(OSSL_CMP_CTX *ctx, const ASN1_OCTET_STRING *tid,
+                               const unsigned char *der, apr_size_t len)
+{
+    const unsigned char *q = der;
+    OSSL_CMP_MSG *m = d2i_OSSL_CMP_MSG(NULL, &q, (long)len);
+
+    if (m != NULL && (q != der + len || !OSSL_CMP_CTX_set1_transactionID(ctx, tid)
+                      || !OSSL_CMP_MSG_update_transactionID(ctx, m))) {
+        OSSL_CMP_MSG_free(m);
+        m = NULL;
+    }
+    return m;
+}
+
 OSSL_CMP_MSG *cmp_srv_restatus(apr_pool_t *p, OSSL_CMP_CTX *ctx,
                                OSSL_CMP_MSG *rsp, cmp_reason_e reason,
                                const char *detail)
@@ -55,22 +71,13 @@ OSSL_CMP_MSG *cmp_srv_restatus(apr_pool_t *p, OSSL_CMP_CTX *ctx,
     const ASN1_OCTET_STRING *tid =
         OSSL_CMP_HDR_get0_transactionID(OSSL_CMP_MSG_get0_header(rsp));
     unsigned char *der = NULL, *out = NULL;
-    const unsigned char *q;
     apr_size_t out_len = 0;
     OSSL_CMP_MSG *m = NULL;
     int n;
 
     if (si != NULL && tid != NULL && (n = i2d_OSSL_CMP_MSG(rsp, &der)) > 0
-            && cmp_asn1_set_status(p, der, n, si, &out, &out_len) == APR_SUCCESS) {
-        q = out;
-        m = d2i_OSSL_CMP_MSG(NULL, &q, (long)out_len);
-        if (m != NULL && (q != out + out_len
-                          || !OSSL_CMP_CTX_set1_transactionID(ctx, tid)
-                          || !OSSL_CMP_MSG_update_transactionID(ctx, m))) {
-            OSSL_CMP_MSG_free(m);
-            m = NULL;
-        }
-    }
+            && cmp_asn1_set_status(p, der, n, si, &out, &out_len) == APR_SUCCESS)
+        m = reprotect(ctx, tid, out, out_len);
     OPENSSL_free(der);
     OSSL_CMP_PKISI_free(si);
     if (m == NULL) {
@@ -79,6 +86,30 @@ OSSL_CMP_MSG *cmp_srv_restatus(apr_pool_t *p, OSSL_CMP_CTX *ctx,
                 cmp_err_text(reason));
         return rsp;
     }
+    OSSL_CMP_MSG_free(rsp);
+    return m;
+}
+
+OSSL_CMP_MSG *cmp_srv_rebody(apr_pool_t *p, OSSL_CMP_CTX *ctx,
+                             OSSL_CMP_MSG *rsp, const unsigned char *body,
+                             int len)
+{
+    const ASN1_OCTET_STRING *tid =
+        OSSL_CMP_HDR_get0_transactionID(OSSL_CMP_MSG_get0_header(rsp));
+    unsigned char *der = NULL, *out = NULL;
+    apr_size_t out_len = 0;
+    OSSL_CMP_MSG *m = NULL;
+    cmp_edit_t e;
+    int n;
+
+    memset(&e, 0, sizeof(e));
+    e.pvno = -1;
+    e.body_der = body;
+    e.body_len = len;
+    if (tid != NULL && (n = i2d_OSSL_CMP_MSG(rsp, &der)) > 0
+            && cmp_asn1_edit(p, der, n, &e, &out, &out_len) == APR_SUCCESS)
+        m = reprotect(ctx, tid, out, out_len);
+    OPENSSL_free(der);
     OSSL_CMP_MSG_free(rsp);
     return m;
 }

@@ -260,7 +260,16 @@ static apr_status_t process(req_t *rq, cmp_response_t *resp)
         cmp_srv_note(rq, r, detail);
         rsp = cmp_srv_restatus(rq->p, OSSL_CMP_SRV_CTX_get0_cmp_ctx(srv), rsp,
                                r, detail);
+    } else if (rq->reason != CMP_E_NONE
+               && OSSL_CMP_MSG_get_bodytype(rsp) == CMP_BODY_ERROR) {
+        /* a callback's refusal: OpenSSL gave it the failInfo badRequest */
+        rsp = cmp_srv_restatus(rq->p, OSSL_CMP_SRV_CTX_get0_cmp_ctx(srv), rsp,
+                               rq->reason, rq->detail);
     }
+    if (rq->genp_body != NULL && OSSL_CMP_MSG_get_bodytype(rsp) == CMP_BODY_GENP
+            && (rsp = cmp_srv_rebody(rq->p, OSSL_CMP_SRV_CTX_get0_cmp_ctx(srv),
+                                     rsp, rq->genp_body, rq->genp_len)) == NULL)
+        return respond_error(rq, CMP_E_INTERNAL, "the genp could not be made", resp);
     cmp_own_msg(rq->p, rsp);
     if (to_der(rq->p, rsp, resp) != APR_SUCCESS
             || (rq->pbm != NULL
@@ -394,7 +403,7 @@ apr_status_t cmp_server_handle(cmp_server_t *srv, apr_pool_t *p,
     r = cmp_resolve(srv->resolver, p, route == CMP_ROUTE_RA_PROFILE, name,
                     &rq->conn, &rq->prof);
     if (r != CMP_E_NONE)
-        rv = respond_error(rq, r, name, resp);
+        rv = respond_error(rq, r, r == CMP_E_DATABASE ? NULL : name, resp);
     else
         rv = process(rq, resp);
     if (resp->reason != CMP_E_NONE)

@@ -46,6 +46,9 @@ typedef struct {
     const cmp_pbm_t *pbm;
     cmp_reason_e reason;
     const char *detail;
+    const unsigned char *genp_body; /* the genp's PKIBody, DER, made by
+                                     * genm_cb */
+    int genp_len;
     const char *undecodable;        /* why OpenSSL cannot take the message
                                      * as it is (msg is then a stand-in) */
 } req_t;
@@ -97,6 +100,11 @@ CMP_INTERNAL OSSL_CMP_MSG *cmp_srv_restatus(apr_pool_t *p, OSSL_CMP_CTX *ctx,
                                             OSSL_CMP_MSG *rsp,
                                             cmp_reason_e reason,
                                             const char *detail);
+/* rsp with its PKIBody replaced by body (DER), protected anew by ctx as
+ * it was; NULL when that cannot be done (rsp is then freed). */
+CMP_INTERNAL OSSL_CMP_MSG *cmp_srv_rebody(apr_pool_t *p, OSSL_CMP_CTX *ctx,
+                                          OSSL_CMP_MSG *rsp,
+                                          const unsigned char *body, int len);
 /* The reason for a refusal OpenSSL's server made by itself: from the last
  * error on its queue (the first ones can be leftovers of earlier steps),
  * else from the failInfo bits it gave (failinfo). */

@@ -144,6 +144,46 @@ t_conf_openssl_refusals() {
 run_test "refusals OpenSSL's server decides: its own reason and failInfo, no stale text" \
     t_conf_openssl_refusals
 
+# General messages (RFC 9483 4.3)
+t_conf_genm_ca_certs() {
+  # openssl cmp asks for caCerts; the genp carries the CA certificate
+  cmp -cmd genm -server "$CMP_URL" $(mac_args) -infotype caCerts -rspout "$T/cacerts-rsp.der"
+  expect_output "caCerts"
+  local ca; ca=$(openssl x509 -in "$CA_CERT_FILE" -outform DER | xxd -p | tr -d '\n')
+  xxd -p "$T/cacerts-rsp.der" | tr -d '\n' | grep -q "$ca" || fail "the CA certificate is not in the genp"
+  "$BUILD/cmpclient" -cmd genm -url "$CMP_URL" -secret "$SECRET_VALUE" -ref demo -trusted "$CA_CERT_FILE" \
+      -infotype 1.3.6.1.5.5.7.4.17 -rspout "$T/genm-ca.der" | tee "$T/genm-ca.out"
+  [ "$(cat "$T/genm-ca.out")" = "itav 1.3.6.1.5.5.7.4.17 value" ] || fail "caCerts"
+  # the value: SEQUENCE OF the CA certificate
+  xxd -p "$T/genm-ca.der" | tr -d '\n' | grep -q "06082b0601050507041130.*$ca" || fail "caCerts value"
+}
+run_test "genm caCerts (openssl cmp and cmpclient): the CA certificate in a SEQUENCE" t_conf_genm_ca_certs
+
+t_conf_genm_others() {
+  local g=("$BUILD/cmpclient" -cmd genm -url "$CMP_URL" -secret "$SECRET_VALUE" -ref demo
+           -trusted "$CA_CERT_FILE" -rspout "$T/genp.der")
+  hex() { xxd -p "$T/genp.der" | tr -d '\n'; }
+  # rootCaCert -> rootCaKeyUpdate without value: no update available
+  "${g[@]}" -infotype 1.3.6.1.5.5.7.4.20 | tee "$T/genm.out"
+  [ "$(cat "$T/genm.out")" = "itav 1.3.6.1.5.5.7.4.18 absent" ] || fail "rootCaKeyUpdate"
+  # certReqTemplate: a CertTemplate with the RA Profile's extensions
+  # (keyUsage 2.5.29.15 = 0603551d0f)
+  "${g[@]}" -infotype 1.3.6.1.5.5.7.4.19 | tee "$T/genm.out"
+  [ "$(cat "$T/genm.out")" = "itav 1.3.6.1.5.5.7.4.19 value" ] || fail "certReqTemplate"
+  hex | grep -q "06082b06010505070413.*0603551d0f" || fail "certReqTemplate value"
+  # a type RFC 9810 lists, asked without value: echoed without value
+  "${g[@]}" -infotype 1.3.6.1.5.5.7.4.2 | tee "$T/genm.out"
+  [ "$(cat "$T/genm.out")" = "itav 1.3.6.1.5.5.7.4.2 absent" ] || fail "signKeyPairTypes"
+  # crlStatusList -> crls without value: no CRL is published
+  "${g[@]}" -infotype 1.3.6.1.5.5.7.4.22 | tee "$T/genm.out"
+  [ "$(cat "$T/genm.out")" = "itav 1.3.6.1.5.5.7.4.23 absent" ] || fail "crls"
+  # an unknown type: named back in unsupportedOIDs (1.2.3.4 = 06032a0304)
+  "${g[@]}" -infotype 1.2.3.4 | tee "$T/genm.out"
+  [ "$(cat "$T/genm.out")" = "itav 1.3.6.1.5.5.7.4.7 value" ] || fail "unsupportedOIDs"
+  hex | grep -q "06082b06010505070407300506032a0304" || fail "unsupportedOIDs value"
+}
+run_test "genm rootCaCert, certReqTemplate, signKeyPairTypes, crlStatusList, unknown type" t_conf_genm_others
+
 t_conf_still_serving() {
   mutate good
   expect_answer good ip 0 "" ""

@@ -10,7 +10,11 @@
  *             -newkey K -subject DN [-cmd ir|cr] [-implicit]
  *             [-mode ok|wronghash|reject|badpop] [-certout F]
  *
- * Exit status 0 when the enrollment succeeded as the client sees it. */
+ * With -cmd genm -infotype OID it sends a general message asking for OID
+ * (no value) and prints each InfoTypeAndValue of the genp, one per line:
+ * "itav OID absent" or "itav OID value"; -rspout FILE keeps the response.
+ *
+ * Exit status 0 when the enrollment (or genm) succeeded as the client sees it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +32,7 @@ typedef struct {
 
 static url_t url1, url2;
 static int have_url2;
+static const char *rspout;          /* -rspout: the last response, DER */
 static const char *mode = "ok";
 
 static void die(const char *msg)
@@ -63,8 +68,13 @@ static OSSL_CMP_MSG *transfer(OSSL_CMP_CTX *ctx, const OSSL_CMP_MSG *req)
 {
     int body = OSSL_CMP_MSG_get_bodytype(req);
 
+    OSSL_CMP_MSG *rsp;
+
     use_url(ctx, have_url2 && (body == 24 || body == 23) ? &url2 : &url1);
-    return OSSL_CMP_MSG_http_perform(ctx, req);
+    rsp = OSSL_CMP_MSG_http_perform(ctx, req);
+    if (rsp != NULL && rspout != NULL && !OSSL_CMP_MSG_write(rspout, rsp))
+        die("cannot write -rspout");
+    return rsp;
 }
 
 static int certconf_cb(OSSL_CMP_CTX *ctx, X509 *cert, int fail_info,
@@ -116,11 +126,42 @@ static X509 *read_cert(const char *file)
     return x;
 }
 
+static int genm(OSSL_CMP_CTX *ctx, const char *infotype)
+{
+    ASN1_OBJECT *type = infotype != NULL ? OBJ_txt2obj(infotype, 1) : NULL;
+    OSSL_CMP_ITAV *itav = type != NULL ? OSSL_CMP_ITAV_create(type, NULL) : NULL;
+    STACK_OF(OSSL_CMP_ITAV) *got;
+    int i;
+
+    if (itav == NULL || !OSSL_CMP_CTX_push0_genm_ITAV(ctx, itav))
+        die("need -infotype OID");
+    if ((got = OSSL_CMP_exec_GENM_ses(ctx)) == NULL) {
+        char buf[512];
+
+        fprintf(stderr, "cmpclient: genm failed: %s\n",
+                OSSL_CMP_CTX_snprint_PKIStatus(ctx, buf, sizeof(buf))
+                    ? buf : "no status");
+        ERR_print_errors_fp(stderr);
+        return 1;
+    }
+    for (i = 0; i < sk_OSSL_CMP_ITAV_num(got); i++) {
+        const OSSL_CMP_ITAV *it = sk_OSSL_CMP_ITAV_value(got, i);
+        char oid[80];
+
+        /* how OpenSSL holds a value depends on its type: -rspout has it */
+        OBJ_obj2txt(oid, sizeof(oid), OSSL_CMP_ITAV_get0_type(it), 1);
+        printf("itav %s %s\n", oid,
+               OSSL_CMP_ITAV_get0_value(it) != NULL ? "value" : "absent");
+    }
+    sk_OSSL_CMP_ITAV_pop_free(got, OSSL_CMP_ITAV_free);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *secret = NULL, *ref = "test", *certf = NULL, *keyf = NULL;
     const char *trusted = NULL, *newkey = NULL, *subject = NULL;
-    const char *cmd = "ir", *certout = NULL;
+    const char *cmd = "ir", *certout = NULL, *infotype = NULL;
     int implicit = 0, i;
     OSSL_CMP_CTX *ctx;
     X509 *newcert;
@@ -141,9 +182,12 @@ int main(int argc, char **argv)
         else if (strcmp(a, "-cmd") == 0) cmd = argv[++i];
         else if (strcmp(a, "-mode") == 0) mode = argv[++i];
         else if (strcmp(a, "-certout") == 0) certout = argv[++i];
+        else if (strcmp(a, "-infotype") == 0) infotype = argv[++i];
+        else if (strcmp(a, "-rspout") == 0) rspout = argv[++i];
         else die("unknown option");
     }
-    if (url1.host == NULL || trusted == NULL || newkey == NULL || subject == NULL)
+    if (url1.host == NULL || trusted == NULL
+            || (strcmp(cmd, "genm") != 0 && (newkey == NULL || subject == NULL)))
         die("need -url, -trusted, -newkey and -subject");
     if ((ctx = OSSL_CMP_CTX_new(NULL, NULL)) == NULL)
         die("out of memory");
@@ -180,6 +224,8 @@ int main(int argc, char **argv)
     } else {
         die("need -secret or -cert and -key");
     }
+    if (strcmp(cmd, "genm") == 0)
+        return genm(ctx, infotype);
     {
         X509_NAME *n = X509_NAME_new();
         EVP_PKEY *k = read_key(newkey);
