@@ -183,6 +183,26 @@ ASN1_SEQUENCE(CMPV_REVREP) = {
     ASN1_EXP_OPT(CMPV_REVREP, crls, ASN1_ANY, 1)
 } static_ASN1_SEQUENCE_END(CMPV_REVREP)
 
+/* CertStatus and CertConfirmContent (RFC 9810 5.3.18, EXPLICIT TAGS) */
+typedef struct {
+    ASN1_OCTET_STRING *certHash;
+    ASN1_INTEGER *certReqId;
+    CMPV_PKISI *statusInfo;
+    X509_ALGOR *hashAlg;
+} CMPV_CERTSTATUS;
+DEFINE_STACK_OF(CMPV_CERTSTATUS)
+ASN1_SEQUENCE(CMPV_CERTSTATUS) = {
+    ASN1_SIMPLE(CMPV_CERTSTATUS, certHash, ASN1_OCTET_STRING),
+    ASN1_SIMPLE(CMPV_CERTSTATUS, certReqId, ASN1_INTEGER),
+    ASN1_OPT(CMPV_CERTSTATUS, statusInfo, CMPV_PKISI),
+    ASN1_EXP_OPT(CMPV_CERTSTATUS, hashAlg, X509_ALGOR, 0)
+} static_ASN1_SEQUENCE_END(CMPV_CERTSTATUS)
+
+typedef STACK_OF(CMPV_CERTSTATUS) CMPV_CERTCONF;
+ASN1_ITEM_TEMPLATE(CMPV_CERTCONF) =
+    ASN1_EX_TEMPLATE_TYPE(ASN1_TFLG_SEQUENCE_OF, 0, certConf, CMPV_CERTSTATUS)
+static_ASN1_ITEM_TEMPLATE_END(CMPV_CERTCONF)
+
 /* PKIMessage with only the header decoded (body and extraCerts left as
  * encoded): read for the nonce, and edited to protect a response we made */
 typedef struct {
@@ -820,6 +840,29 @@ static ASN1_TYPE *body_of(const ASN1_VALUE *val, const ASN1_ITEM *it, int tag)
     ASN1_STRING_free(s);
     OPENSSL_free(content);
     return t;
+}
+
+apr_status_t cmp_view_certconf(const cmp_view_t *v, cmp_certconf_info_t *out)
+{
+    CMPV_CERTCONF *cc;
+    const CMPV_CERTSTATUS *cs;
+
+    memset(out, 0, sizeof(*out));
+    out->status = -1;
+    if (cmp_view_body_type(v) != CMP_BODY_CERTCONF
+            || (cc = (CMPV_CERTCONF *)body_as(v->msg->body,
+                                              ASN1_ITEM_rptr(CMPV_CERTCONF))) == NULL)
+        return APR_EINVAL;
+    out->count = sk_CMPV_CERTSTATUS_num(cc);
+    if ((cs = sk_CMPV_CERTSTATUS_value(cc, 0)) != NULL) {
+        if (cs->statusInfo != NULL) {
+            out->status = (int)ASN1_INTEGER_get(cs->statusInfo->status);
+            out->has_failinfo = cs->statusInfo->failInfo != NULL;
+        }
+        out->has_hash_alg = cs->hashAlg != NULL;
+    }
+    ASN1_item_free((ASN1_VALUE *)cc, ASN1_ITEM_rptr(CMPV_CERTCONF));
+    return APR_SUCCESS;
 }
 
 apr_status_t cmp_asn1_set_status(apr_pool_t *p, const unsigned char *der,

@@ -131,6 +131,18 @@ apr_status_t cmp_asn1_wrap(apr_pool_t *p, int tag, int context,
                            const unsigned char *const *ders, const int *lens,
                            int n, unsigned char **out, int *out_len);
 
+/* What the body of a certConf holds (RFC 9810 5.3.18): how many
+ * CertStatus, and of the first its PKIStatus (-1: no statusInfo), whether
+ * that carries a failInfo, and whether it has the v3 hashAlg. APR_EINVAL
+ * when the body is no CertConfirmContent. */
+typedef struct {
+    int count;
+    int status;
+    int has_failinfo;
+    int has_hash_alg;
+} cmp_certconf_info_t;
+apr_status_t cmp_view_certconf(const cmp_view_t *v, cmp_certconf_info_t *out);
+
 /* CRLReason of the first RevDetails of an rr body; -1 when none is given. */
 int cmp_view_rr_reason(const cmp_view_t *v);
 

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The generic checks of a request's header (RFC 9483 3.1 and 3.5) that need
- * neither its protection nor the database, made on the header as our view
- * decoded it: before the protection is checked (nothing here costs more
- * than a comparison), and for messages OpenSSL cannot decode as well. */
+/* The generic checks of a request (RFC 9483 3.1, 3.5). Those of the header
+ * need neither the protection nor the database: made on the header as our
+ * view decoded it, before the protection is checked (nothing there costs
+ * more than a comparison), for messages OpenSSL cannot decode as well. Those
+ * of a certConf need its transaction, loaded from the database. */
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
+
+#include <apr_strings.h>
 
 #include <openssl/x509v3.h>
 
@@ -107,4 +111,53 @@ cmp_reason_e cmp_srv_check_header(const cmp_view_t *v, int body,
         return bad_format ? CMP_E_BAD_DATA_FORMAT : CMP_E_BAD_REQUEST;
     }
     return check_time(v, time_tolerance, why, n);
+}
+
+static int same_bytes(const ASN1_OCTET_STRING *a, const unsigned char *b,
+                      apr_size_t n)
+{
+    return a != NULL && (apr_size_t)a->length == n
+           && memcmp(a->data, b, n) == 0;
+}
+
+cmp_reason_e cmp_srv_check_certconf(req_t *rq, const char **detail)
+{
+    cmp_certconf_info_t cc;
+    cmp_view_t *first = NULL;
+    const ASN1_OCTET_STRING *n1;
+
+    if (cmp_view_certconf(rq->view, &cc) != APR_SUCCESS) {
+        *detail = "the certConf body does not decode";
+        return CMP_E_BAD_DATA_FORMAT;
+    }
+    if (cc.count != 1) {
+        *detail = apr_psprintf(rq->p, "%d CertStatus; one certificate was "
+                               "issued in this transaction", cc.count);
+        return CMP_E_BAD_REQUEST;
+    }
+    if (cc.status == OSSL_CMP_PKISTATUS_accepted && cc.has_failinfo) {
+        *detail = "a CertStatus of accepted with a failInfo";
+        return CMP_E_BAD_REQUEST;
+    }
+    if (!same_bytes(cmp_view_recip_nonce(rq->view), rq->tx.nonce,
+                    (apr_size_t)rq->tx.nonce_len)) {
+        *detail = "recipNonce is not the senderNonce of the server's response";
+        return CMP_E_BAD_RECIP_NONCE;
+    }
+    if (cmp_view_decode(rq->p, rq->tx.req_der, (long)rq->tx.req_len, &first)
+            != APR_SUCCESS)
+        return CMP_E_INTERNAL;
+    n1 = cmp_view_sender_nonce(first);
+    if (n1 != NULL && same_bytes(cmp_view_sender_nonce(rq->view), n1->data,
+                                 (apr_size_t)n1->length)) {
+        *detail = "the certConf reuses the senderNonce of the request";
+        return CMP_E_BAD_SENDER_NONCE;
+    }
+    if (cmp_view_protection(first) != rq->prot) {
+        *detail = rq->prot == CMP_PROT_MAC
+                  ? "a MAC-protected certConf for a signed request"
+                  : "a signed certConf for a MAC-protected request";
+        return CMP_E_PROTECTION_NOT_ALLOWED;
+    }
+    return CMP_E_NONE;
 }

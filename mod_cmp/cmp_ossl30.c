@@ -230,6 +230,7 @@ cmp_reason_e cmp_srv_prepare_certconf(req_t *rq, OSSL_CMP_SRV_CTX *srv,
     OSSL_CMP_MSG *orig, *rsp;
     ASN1_OCTET_STRING *nonce;
     static const unsigned char scratch[] = "mod_cmp certConf replay";
+    cmp_reason_e r;
     int found = 0, ok;
 
     if (tid == NULL)
@@ -246,6 +247,8 @@ cmp_reason_e cmp_srv_prepare_certconf(req_t *rq, OSSL_CMP_SRV_CTX *srv,
     }
     if (rq->tx.expired)
         return CMP_E_TX_EXPIRED;
+    if ((r = cmp_srv_check_certconf(rq, detail)) != CMP_E_NONE)
+        return r;
     q = rq->tx.cert_der;
     rq->replay_cert = d2i_X509(NULL, &q, (long)rq->tx.cert_len);
     q = rq->tx.req_der;

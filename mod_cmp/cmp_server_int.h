@@ -71,6 +71,12 @@ CMP_INTERNAL cmp_reason_e cmp_srv_check_header(const cmp_view_t *v, int body,
                                                long time_tolerance, char *why,
                                                size_t n);
 
+/* cmp_header.c: a certConf checked against its transaction (rq->tx): one
+ * CertStatus, no failInfo beside accepted, fresh senderNonce, the recipNonce
+ * of our response, the protection of the request (RFC 9483 3.5, 4.1). */
+CMP_INTERNAL cmp_reason_e cmp_srv_check_certconf(req_t *rq,
+                                                 const char **detail);
+
 /* cmp_protect.c: CMP_E_NONE when the request's protection is one the
  * profile takes and verifies (rq->prot, rq->signer, rq->pbm are set); else
  * the reason, with detail in why. */

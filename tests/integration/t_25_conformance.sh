@@ -144,6 +144,60 @@ t_conf_openssl_refusals() {
 run_test "refusals OpenSSL's server decides: its own reason and failInfo, no stale text" \
     t_conf_openssl_refusals
 
+# certConf (RFC 9483 4.1, 3.5): a transaction left waiting by cmpclient
+# -mode noconf, whose certConf (written, not sent) is then changed
+# cc_wait NAME CMPCLIENT-ARGS...: $T/NAME-cc.der, and the ip in $T/NAME-ip.der
+cc_wait() {
+  local n=$1; shift
+  newkey "$T/$n.key" ec
+  "$BUILD/cmpclient" -url "$CMP_URL" -trusted "$CA_CERT_FILE" -newkey "$T/$n.key" -subject "$n" \
+      -mode noconf -reqout "$T/$n-cc.der" -rspout "$T/$n-ip.der" "$@" >"$T/$n.out" 2>&1 || true
+  [ -s "$T/$n-cc.der" ] && [ -s "$T/$n-ip.der" ] || { cat "$T/$n.out"; fail "$n: no waiting transaction"; }
+}
+# cc_send NAME TAG EDITS...: the certConf of NAME changed, answer in $T/TAG.show
+cc_send() {
+  local n=$1 tag=$2; shift 2
+  "$BUILD/cmpmutate" -in "$T/$n-cc.der" -out "$T/$tag.der" -secret "$SECRET_VALUE" "$@"
+  [ "$(post "$CMP_URL" "$T/$tag.der")" = 200 ] || fail "$tag: HTTP"
+  "$BUILD/cmpmutate" -show "$T/resp.der" | tee "$T/$tag.show"
+}
+# one CertStatus (certHash of 32 zero octets, certReqId 0), twice; and one
+# with status accepted and a failInfo
+H32=0420$(printf '0%.0s' {1..64})
+CC_TWO=b8503 CC_TWO+=04e3025${H32}0201003025${H32}020100
+CC_ACCEPTED_FAIL=b832303030 CC_ACCEPTED_FAIL+=2e${H32}0201003007020100030207 CC_ACCEPTED_FAIL+=80
+t_conf_certconf() {
+  cc_wait ccm -secret "$SECRET_VALUE" -ref demo
+  cc_send ccm cc-two -body "$CC_TWO"
+  expect_answer cc-two error 2 badRequest "request not acceptable: 2 CertStatus"
+  cc_send ccm cc-accfail -body "$CC_ACCEPTED_FAIL"
+  expect_answer cc-accfail error 2 badRequest "a CertStatus of accepted with a failInfo"
+  cc_send ccm cc-recip -recipnonce "$(openssl rand -hex 16)"
+  expect_answer cc-recip error 2 badRecipientNonce "recipNonce is not the senderNonce of the server's response"
+  cc_send ccm cc-norecip -recipnonce none
+  expect_answer cc-norecip error 2 badRecipientNonce "a certConf without recipNonce"
+  # the ip's recipNonce is the senderNonce of the ir
+  local ir_nonce; ir_nonce=$("$BUILD/cmpmutate" -nonces "$T/ccm-ip.der" | cut -d' ' -f2)
+  cc_send ccm cc-reuse -nonce "$ir_nonce"
+  expect_answer cc-reuse error 2 badSenderNonce "the certConf reuses the senderNonce of the request"
+  [ "$(sql "SELECT status FROM certificate WHERE subject_dn = 'CN=ccm'")" = pending ] || fail "not pending"
+  # the certConf as the client made it still confirms
+  [ "$(post "$CMP_URL" "$T/ccm-cc.der")" = 200 ] || fail "HTTP"
+  "$BUILD/cmpmutate" -show "$T/resp.der" | grep -q "^body=pkiconf" || fail "$("$BUILD/cmpmutate" -show "$T/resp.der")"
+  [ "$(sql "SELECT status FROM certificate WHERE subject_dn = 'CN=ccm'")" = valid ] || fail "not valid"
+}
+run_test "certConf: two CertStatus, accepted with failInfo, wrong/missing recipNonce, reused senderNonce" \
+    t_conf_certconf
+
+t_conf_certconf_protection() {
+  fx_cert ccs-signer
+  cc_wait ccs -cert "$T/ccs-signer.pem" -key "$T/ccs-signer.key" -cmd cr
+  cc_send ccs cc-mac -pbmfrom "$T/conf-ir.der"
+  expect_answer cc-mac error 2 wrongIntegrity "a MAC-protected certConf for a signed request"
+  [ "$(sql "SELECT status FROM certificate WHERE subject_dn = 'CN=ccs'")" = pending ] || fail "not pending"
+}
+run_test "certConf MAC-protected after a signed request -> wrongIntegrity" t_conf_certconf_protection
+
 # General messages (RFC 9483 4.3)
 t_conf_genm_ca_certs() {
   # openssl cmp asks for caCerts; the genp carries the CA certificate

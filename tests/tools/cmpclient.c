@@ -4,11 +4,13 @@
  * server than its ir (two nodes, one database), confirm with a wrong
  * certHash, reject the certificate in the certConf, or send an ir whose
  * proof of possession does not verify (badpop: the template's key is
- * replaced after the POP was signed with -newkey).
+ * replaced after the POP was signed with -newkey), or leave the transaction
+ * waiting (noconf: the certConf is written to -reqout, not sent).
  *
  *   cmpclient -url URL [-url2 URL] -secret S | -cert C -key K  -trusted CA
  *             -newkey K -subject DN [-cmd ir|cr] [-implicit]
- *             [-mode ok|wronghash|reject|badpop] [-certout F]
+ *             [-mode ok|wronghash|reject|badpop|noconf] [-certout F]
+ *             [-reqout F] [-rspout F]
  *
  * With -cmd genm -infotype OID it sends a general message asking for OID
  * (no value) and prints each InfoTypeAndValue of the genp, one per line:
@@ -33,6 +35,7 @@ typedef struct {
 static url_t url1, url2;
 static int have_url2;
 static const char *rspout;          /* -rspout: the last response, DER */
+static const char *reqout;          /* -reqout: the last request, DER */
 static const char *mode = "ok";
 
 static void die(const char *msg)
@@ -70,6 +73,11 @@ static OSSL_CMP_MSG *transfer(OSSL_CMP_CTX *ctx, const OSSL_CMP_MSG *req)
 
     OSSL_CMP_MSG *rsp;
 
+    if (reqout != NULL && !OSSL_CMP_MSG_write(reqout, req))
+        die("cannot write -reqout");
+    /* noconf: the transaction is left waiting for its certConf */
+    if (body == 24 && strcmp(mode, "noconf") == 0)
+        return NULL;
     use_url(ctx, have_url2 && (body == 24 || body == 23) ? &url2 : &url1);
     rsp = OSSL_CMP_MSG_http_perform(ctx, req);
     if (rsp != NULL && rspout != NULL && !OSSL_CMP_MSG_write(rspout, rsp))
@@ -184,6 +192,7 @@ int main(int argc, char **argv)
         else if (strcmp(a, "-certout") == 0) certout = argv[++i];
         else if (strcmp(a, "-infotype") == 0) infotype = argv[++i];
         else if (strcmp(a, "-rspout") == 0) rspout = argv[++i];
+        else if (strcmp(a, "-reqout") == 0) reqout = argv[++i];
         else die("unknown option");
     }
     if (url1.host == NULL || trusted == NULL

@@ -5,13 +5,15 @@
  * change reaches the checks behind the protection; and it shows what a
  * response says. Both through the core's own ASN.1 code (cmp_asn1.h).
  *
- *   cmpmutate -in REQ -out OUT [-secret S] [-tid HEX|none] [-nonce HEX|none]
+ *   cmpmutate -in REQ -out OUT [-secret S [-pbmfrom MSG]] [-tid HEX|none] [-nonce HEX|none]
  *             [-recipnonce HEX|none] [-kid TEXT|none] [-time none|+S|-S]
  *             [-pvno N] [-geninfo HEX|none] [-body HEX] [-ber]
+ *   cmpmutate -nonces MSG      prints: <senderNonce hex> <recipNonce hex|->
  *   cmpmutate -show RESP
  *     prints: body=<name> status=<n> failInfo=<name,...> text=<statusString>
  *
- * HEX is hex digits ("" for zero octets). -ber re-encodes the outer SEQUENCE
+ * -pbmfrom takes the PBMParameter of another (MAC-protected) message, to MAC
+ * one that was signed. HEX is hex digits ("" for zero octets). -ber re-encodes the outer SEQUENCE
  * with an indefinite length (BER, not DER). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,6 +120,31 @@ static int show(const char *file)
     return 0;
 }
 
+static void print_hex(const ASN1_OCTET_STRING *s)
+{
+    int i;
+
+    if (s == NULL)
+        printf("-");
+    for (i = 0; s != NULL && i < s->length; i++)
+        printf("%02x", s->data[i]);
+}
+
+static int nonces(const char *file)
+{
+    long len;
+    unsigned char *der = read_all(file, &len);
+    cmp_view_t *v;
+
+    if (cmp_view_decode(pool, der, len, &v) != APR_SUCCESS)
+        die("not a PKIMessage");
+    print_hex(cmp_view_sender_nonce(v));
+    printf(" ");
+    print_hex(cmp_view_recip_nonce(v));
+    printf("\n");
+    return 0;
+}
+
 /* The outer SEQUENCE with an indefinite length: 30 80 <content> 00 00. */
 static unsigned char *to_ber(const unsigned char *der, apr_size_t *len)
 {
@@ -139,7 +166,7 @@ static unsigned char *to_ber(const unsigned char *der, apr_size_t *len)
 
 int main(int argc, char **argv)
 {
-    const char *in = NULL, *outf = NULL, *secret = NULL;
+    const char *in = NULL, *outf = NULL, *secret = NULL, *pbmfrom = NULL;
     cmp_edit_t e;
     int i, ber = 0;
     long len;
@@ -151,6 +178,8 @@ int main(int argc, char **argv)
     apr_pool_create(&pool, NULL);
     if (argc == 3 && strcmp(argv[1], "-show") == 0)
         return show(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "-nonces") == 0)
+        return nonces(argv[2]);
     memset(&e, 0, sizeof(e));
     e.pvno = -1;
     for (i = 1; i < argc; i++) {
@@ -163,6 +192,7 @@ int main(int argc, char **argv)
         if (strcmp(a, "-in") == 0) in = v;
         else if (strcmp(a, "-out") == 0) outf = v;
         else if (strcmp(a, "-secret") == 0) secret = v;
+        else if (strcmp(a, "-pbmfrom") == 0) pbmfrom = v;
         else if (strcmp(a, "-tid") == 0) hex_bytes(v, &e.tid);
         else if (strcmp(a, "-nonce") == 0) hex_bytes(v, &e.nonce);
         else if (strcmp(a, "-recipnonce") == 0) hex_bytes(v, &e.recip_nonce);
@@ -205,7 +235,12 @@ int main(int argc, char **argv)
         cmp_pbm_t *k = NULL;
         const char *why = NULL;
 
-        if (cmp_view_decode(pool, out, (long)out_len, &v) != APR_SUCCESS
+        long plen = (long)out_len;
+        unsigned char *pder = out;
+
+        if (pbmfrom != NULL)
+            pder = read_all(pbmfrom, &plen);
+        if (cmp_view_decode(pool, pder, plen, &v) != APR_SUCCESS
                 || cmp_view_protection_alg(v) == NULL
                 || cmp_pbm_derive(pool, cmp_view_protection_alg(v),
                                   (const unsigned char *)secret, strlen(secret),
