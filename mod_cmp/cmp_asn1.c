@@ -570,15 +570,19 @@ done:
 
 static int reason_from_exts(const STACK_OF(X509_EXTENSION) *exts)
 {
+    int i = X509v3_get_ext_by_NID(exts, NID_crl_reason, -1);
     ASN1_ENUMERATED *e;
-    int reason = -1, crit = 0;
+    long reason;
 
-    e = X509V3_get_d2i(exts, NID_crl_reason, &crit, NULL);
-    if (e != NULL) {
-        reason = (int)ASN1_ENUMERATED_get(e);
-        ASN1_ENUMERATED_free(e);
-    }
-    return reason;
+    if (i < 0)
+        return -1;
+    if (X509v3_get_ext_by_NID(exts, NID_crl_reason, i) >= 0)
+        return CMP_RR_REASON_BAD;       /* two of them */
+    if ((e = X509V3_EXT_d2i(X509v3_get_ext(exts, i))) == NULL)
+        return CMP_RR_REASON_BAD;
+    reason = ASN1_ENUMERATED_get(e);
+    ASN1_ENUMERATED_free(e);
+    return reason >= 0 && reason < 1000 ? (int)reason : CMP_RR_REASON_BAD;
 }
 
 int cmp_view_rr_reason(const cmp_view_t *v)

@@ -143,7 +143,9 @@ typedef struct {
 } cmp_certconf_info_t;
 apr_status_t cmp_view_certconf(const cmp_view_t *v, cmp_certconf_info_t *out);
 
-/* CRLReason of the first RevDetails of an rr body; -1 when none is given. */
+/* CRLReason of the first RevDetails of an rr body; -1 when none is given,
+ * CMP_RR_REASON_BAD when there are two or one that does not decode. */
+#define CMP_RR_REASON_BAD (-2)
 int cmp_view_rr_reason(const cmp_view_t *v);
 
 /* PKIStatus of a PKIStatusInfo (3.0 has no getter); -1 when unreadable. */

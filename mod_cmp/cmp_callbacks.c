@@ -182,6 +182,15 @@ static OSSL_CMP_PKISI *rr_cb(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *msg,
     if (issuer == NULL || serial == NULL)
         return cmp_srv_refuse(rq, CMP_E_CERT_UNKNOWN,
                               "issuer and serial are required");
+    reason = cmp_view_rr_reason(rq->view);
+    if (reason == CMP_RR_REASON_BAD)
+        return cmp_srv_refuse(rq, CMP_E_BAD_REVOCATION_REASON, "two CRLReason "
+                              "extensions, or one that does not decode");
+    if (reason < 0)
+        reason = 0;     /* unspecified */
+    if (!cmp_store_revocation_reason_ok(reason))
+        return cmp_srv_refuse(rq, CMP_E_BAD_REVOCATION_REASON,
+                              apr_psprintf(rq->p, "CRLReason %d", reason));
     hex = cmp_issue_serial_hex(rq->p, serial);
     if (X509_NAME_cmp(issuer, X509_get_subject_name(pr->ca.cert)) != 0)
         return cmp_srv_refuse(rq, CMP_E_CERT_UNKNOWN,
@@ -195,15 +204,12 @@ static OSSL_CMP_PKISI *rr_cb(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *msg,
     if (strcmp(row.status, "valid") != 0)
         return cmp_srv_refuse(rq, CMP_E_CERT_REVOKED,
                               apr_pstrcat(rq->p, "serial ", hex, NULL));
+    if (rq->signer_revoked)
+        return cmp_srv_refuse(rq, CMP_E_SIGNER_REVOKED, "the rr is signed by a "
+                              "revoked certificate");
     if (rq->prot != CMP_PROT_MAC && !signer_is(rq, issuer, serial))
         return cmp_srv_refuse(rq, CMP_E_NOT_AUTHORIZED, "only the holder or the "
                               "profile's shared secret may revoke");
-    reason = cmp_view_rr_reason(rq->view);
-    if (reason < 0)
-        reason = 0;     /* unspecified */
-    if (!cmp_store_revocation_reason_ok(reason))
-        return cmp_srv_refuse(rq, CMP_E_BAD_REVOCATION_REASON,
-                              apr_psprintf(rq->p, "CRLReason %d", reason));
     actor = rq->prot == CMP_PROT_MAC
             ? apr_pstrcat(rq->p, "cmp:", pr->cmp_name, ":shared-secret", NULL)
             : apr_pstrcat(rq->p, "cmp:",

@@ -145,6 +145,12 @@ static cmp_reason_e check_signer_ours(req_t *rq, char *why, size_t n)
         snprintf(why, n, "the signer certificate was not issued by this CA");
         return CMP_E_UNTRUSTED_SIGNER;
     }
+    if (rq->body == CMP_BODY_RR && strcmp(rq->signer_row.status, "revoked") == 0) {
+        /* RFC 9483 4.2: answered in the rp, with certRevoked (rr_cb) */
+        rq->signer_revoked = 1;
+        rq->signer_ours = 1;
+        return CMP_E_NONE;
+    }
     if (strcmp(rq->signer_row.status, "valid") != 0 || rq->signer_row.expired) {
         snprintf(why, n, "the signer certificate is %s",
                  rq->signer_row.expired ? "expired" : rq->signer_row.status);

@@ -32,6 +32,7 @@ typedef struct {
     X509 *signer;                   /* verified signer of a signed request */
     cmp_store_cert_t signer_row;    /* when the signer is one of ours */
     int signer_ours;
+    int signer_revoked;             /* an rr signed by a revoked one of ours */
     EVP_PKEY *req_key;              /* the template's key, when we checked
                                      * the POP with it (see own_pop) */
     int pop_failed;                 /* ... and it did not verify */

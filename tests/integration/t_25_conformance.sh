@@ -198,6 +198,33 @@ t_conf_certconf_protection() {
 }
 run_test "certConf MAC-protected after a signed request -> wrongIntegrity" t_conf_certconf_protection
 
+# Revocation (RFC 9483 4.2)
+t_conf_rr_reason() {
+  fx_cert rr20
+  # the rr openssl cmp makes (reason 1) is written, not sent: no server there
+  openssl cmp -cmd rr -server 127.0.0.1:1 $(mac_args) -oldcert "$T/rr20.pem" -revreason 1 \
+      -reqout "$T/rr20.der" >/dev/null 2>&1 || true
+  # CRLReason extension (2.5.29.21) with the value 20 instead of 1
+  xxd -p "$T/rr20.der" | tr -d '\n' | sed 's/0603551d1504030a0101/0603551d1504030a0114/' \
+      | xxd -r -p >"$T/rr20-bad.der"
+  [ "$(md5sum <"$T/rr20.der")" != "$(md5sum <"$T/rr20-bad.der")" ] || fail "no CRLReason found to change"
+  "$BUILD/cmpmutate" -in "$T/rr20-bad.der" -out "$T/rr20-send.der" -secret "$SECRET_VALUE" -tid "$(fresh_tid)"
+  [ "$(post "$CMP_URL" "$T/rr20-send.der")" = 200 ] || fail "HTTP"
+  "$BUILD/cmpmutate" -show "$T/resp.der" | tee "$T/rr20.show"
+  expect_answer rr20 rp 2 badRequest "revocation reason not allowed: CRLReason 20"
+  [ "$(cert_status "$T/rr20.pem")" = valid ] || fail "revoked"
+}
+run_test "rr with an unknown CRLReason (20) -> rp rejection badRequest, nothing revoked" t_conf_rr_reason
+
+t_conf_rr_by_revoked() {
+  fx_revoked rrv
+  cmp -cmd rr -server "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/rrv.pem" -key "$T/rrv.key" \
+      -oldcert "$T/rrv.pem" -rspout "$T/rrv-rsp.der" && fail "accepted"
+  "$BUILD/cmpmutate" -show "$T/rrv-rsp.der" | tee "$T/rrv.show"
+  expect_answer rrv rp 2 certRevoked "certificate already revoked"
+}
+run_test "rr signed by a revoked certificate -> rp with certRevoked" t_conf_rr_by_revoked
+
 # General messages (RFC 9483 4.3)
 t_conf_genm_ca_certs() {
   # openssl cmp asks for caCerts; the genp carries the CA certificate
