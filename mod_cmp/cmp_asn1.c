@@ -503,6 +503,24 @@ static int edit_header(CMPV_HEADER *h, const cmp_edit_t *e)
             || !edit_bytes(&h->recipNonce, &e->recip_nonce)
             || !edit_bytes(&h->senderKID, &e->kid))
         return 0;
+    if (e->sender_email != NULL) {
+        ASN1_IA5STRING *s = ASN1_IA5STRING_new();
+
+        if (s == NULL || !ASN1_STRING_set(s, e->sender_email, -1)) {
+            ASN1_IA5STRING_free(s);
+            return 0;
+        }
+        GENERAL_NAME_set0_value(h->sender, GEN_EMAIL, s);
+    }
+    if (e->prot_alg_oid != NULL) {
+        ASN1_OBJECT *o = OBJ_txt2obj(e->prot_alg_oid, 1);
+
+        if (o == NULL || h->protectionAlg == NULL
+                || !X509_ALGOR_set0(h->protectionAlg, o, V_ASN1_UNDEF, NULL)) {
+            ASN1_OBJECT_free(o);
+            return 0;
+        }
+    }
     if (e->time != CMP_EDIT_KEEP) {
         ASN1_GENERALIZEDTIME_free(h->messageTime);
         h->messageTime = NULL;

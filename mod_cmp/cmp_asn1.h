@@ -106,6 +106,8 @@ typedef struct {
     int body_len;
     int drop_protection;            /* protection and protectionAlg */
     int drop_extra_certs;
+    const char *sender_email;       /* sender as an rfc822Name instead */
+    const char *prot_alg_oid;       /* protectionAlg: this OID, no parameters */
 } cmp_edit_t;
 
 /* The PKIMessage der with its header changed as e says; the body and

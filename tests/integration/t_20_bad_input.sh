@@ -8,6 +8,7 @@ t_wrong_secret() {
   cmp -cmd ir -server "$CMP_URL" -ref demo -secret pass:not-the-secret -trusted "$CA_CERT_FILE" \
       -newkey "$T/b1.key" -subject /CN=b1 -certout "$T/b1.pem" && fail "accepted"
   expect_output "MAC protection does not verify"
+  expect_output "PKIFailureInfo: badMessageCheck"
   [ "$(cert_count)" = "$n0" ] || fail "stored"
 }
 run_test "wrong shared secret -> error message, nothing stored" t_wrong_secret
@@ -29,21 +30,21 @@ t_profile_states() {
   local n0; n0=$(cert_count)
   cmp -cmd ir -server "$BASE/nosuchprofile" $(mac_args) -unprotected_errors \
       -newkey "$T/b1.key" -subject /CN=b1 && fail "unknown profile accepted"
-  expect_output "CMP Profile not found"
+  expect_output "PKIFailureInfo: badRequest; StatusString: \"CMP Profile not found: nosuchprofile"
   cmp -cmd ir -server "$BASE/raProfile/nosuchra" $(mac_args) -unprotected_errors \
       -newkey "$T/b1.key" -subject /CN=b1 && fail "unknown RA profile accepted"
-  expect_output "RA Profile not found"
+  expect_output "PKIFailureInfo: badRequest; StatusString: \"RA Profile not found: nosuchra"
   cmp -cmd ir -server "$BASE/off" $(mac_args) -newkey "$T/b1.key" -subject /CN=b1 && fail "disabled accepted"
-  expect_output "CMP Profile is disabled"
+  expect_output "PKIFailureInfo: notAuthorized; StatusString: \"CMP Profile is disabled"
   cmp -cmd ir -server "$BASE/raProfile/raoff" $(mac_args) -newkey "$T/b1.key" -subject /CN=b1 \
       && fail "disabled RA accepted"
-  expect_output "RA Profile is disabled"
+  expect_output "PKIFailureInfo: notAuthorized; StatusString: \"RA Profile is disabled"
   cmp -cmd ir -server "$BASE/viaraoff" $(mac_args) -unprotected_errors -newkey "$T/b1.key" -subject /CN=b1 \
       && fail "CMP Profile with disabled RA Profile accepted"
   expect_output "RA Profile is disabled"
   cmp -cmd ir -server "$BASE/nodefault" $(mac_args) -unprotected_errors -newkey "$T/b1.key" -subject /CN=b1 \
       && fail "profile without default RA accepted"
-  expect_output "no default RA Profile"
+  expect_output "PKIFailureInfo: systemUnavail; StatusString: \"CMP Profile has no default RA Profile"
   # disabling and enabling takes effect at once
   sql "UPDATE cmp_profile SET enabled = false WHERE name = 'demo'"
   cmp -cmd ir -server "$CMP_URL" $(mac_args) -newkey "$T/b1.key" -subject /CN=b1 && fail "disabled demo accepted"
@@ -88,11 +89,11 @@ t_kur_refused() {
   # a revoked certificate
   cmp -cmd kur -server "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/kr1.pem" -key "$T/kr1.key" \
       -newkey "$T/k1.key" && fail "kur with revoked cert accepted"
-  expect_output "revoked"
+  expect_output "PKIFailureInfo: certRevoked; StatusString: \"signer certificate is revoked or not valid: the signer certificate is revoked"
   # foreign certificate: the manufacturer's, on the profile that trusts it for ir
   cmp -cmd kur -server "$BASE/sig" -trusted "$CA_CERT_FILE" -cert "$F/idevid.pem" -key "$F/idevid.key" \
       -newkey "$T/k1.key" && fail "kur with foreign cert accepted"
-  expect_output "key update must be signed by a valid certificate of this RA Profile"
+  expect_output "PKIFailureInfo: notAuthorized; StatusString: \"key update must be signed by a valid certificate of this RA Profile"
   # foreign certificate: one of ours, but of another RA Profile (an EC one:
   # OpenSSL 3.0's client cannot sign CMP messages with Ed25519)
   cmp -cmd kur -server "$BASE/strict" -trusted "$CA_CERT_FILE" -cert "$T/kr2.pem" -key "$T/kr2.key" \
@@ -100,7 +101,7 @@ t_kur_refused() {
   expect_output "key update must be signed by a valid certificate of this RA Profile"
   # MAC-protected kur
   cmp -cmd kur -server "$CMP_URL" $(mac_args) -oldcert "$T/kr2.pem" -newkey "$T/k1.key" && fail "MAC kur accepted"
-  expect_output "protection method not allowed"
+  expect_output "PKIFailureInfo: wrongIntegrity; StatusString: \"protection method not allowed for this request: kur must be signed"
   [ "$(cert_count)" = "$n0" ] || fail "stored"
 }
 run_test "kur with a revoked or foreign certificate, or MAC-protected" t_kur_refused
@@ -127,6 +128,7 @@ t_certconf_wrong_hash() {
       -newkey "$T/c1.key" -subject c1 -mode wronghash >"$T/last.out" 2>&1 && fail "wrong hash accepted"
   cat "$T/last.out"
   expect_output "certHash does not match"
+  expect_output "PKIFailureInfo: badCertId"
   [ "$(sql "SELECT status FROM certificate WHERE subject_dn = 'CN=c1'")" = pending ] || fail "not pending"
 }
 run_test "certConf with a wrong certHash -> error, certificate stays unconfirmed" t_certconf_wrong_hash
@@ -171,10 +173,12 @@ t_certconf_unknown_and_replayed() {
   fx_cert cc1 ec -reqout "$T/cc1-ir.der,$T/cc1-cc.der"
   # cc1's certConf again: its transaction is closed
   [ "$(post "$CMP_URL" "$T/cc1-cc.der")" = 200 ] || fail "status"
-  resp_text | grep -q "transaction is not waiting" || fail "replayed certConf: $(resp_text)"
+  "$BUILD/cmpmutate" -show "$T/resp.der" | grep -q "^body=error status=2 failInfo=badRequest text=transaction is not waiting for this message" \
+      || fail "replayed certConf: $("$BUILD/cmpmutate" -show "$T/resp.der")"
   # cc1's certConf at another profile (same secret): no such transaction there
   [ "$(post "$BASE/strict" "$T/cc1-cc.der")" = 200 ] || fail "status"
-  resp_text | grep -q "unknown transaction" || fail "unknown transaction: $(resp_text)"
+  "$BUILD/cmpmutate" -show "$T/resp.der" | grep -q "^body=error status=2 failInfo=badRequest text=unknown transaction" \
+      || fail "unknown transaction: $("$BUILD/cmpmutate" -show "$T/resp.der")"
 }
 run_test "certConf for an unknown or closed transaction" t_certconf_unknown_and_replayed
 

@@ -23,7 +23,9 @@ conf_base() {
 mutate() {
   local name=$1; shift
   conf_base
-  "$BUILD/cmpmutate" -in "$T/conf-ir.der" -out "$T/$name.der" -secret "$SECRET_VALUE" \
+  local mac=(-secret "$SECRET_VALUE")
+  [ -n "${NOMAC:-}" ] && mac=()
+  "$BUILD/cmpmutate" -in "${BASE_MSG:-$T/conf-ir.der}" -out "$T/$name.der" "${mac[@]}" \
       -tid "$(fresh_tid)" "$@"
   [ "$(post "$CMP_URL" "$T/$name.der")" = 200 ] || fail "$name: HTTP $(cat "$T/resp.der" | head -c 200)"
   "$BUILD/cmpmutate" -show "$T/resp.der" | tee "$T/$name.show"
@@ -101,6 +103,37 @@ t_conf_sender_kid() {
 }
 run_test "MAC-protected request without senderKID -> badMessageCheck" t_conf_sender_kid
 
+t_conf_sender_name() {
+  local n0; n0=$(cert_count)
+  mutate sender822 -sender822 device@example.com
+  expect_answer sender822 error 2 badMessageCheck "the sender is not a directoryName"
+  [ "$(cert_count)" = "$n0" ] || fail "stored"
+}
+run_test "sender not a directoryName -> badMessageCheck" t_conf_sender_name
+
+t_conf_mac_algorithms() {
+  local n0; n0=$(cert_count)
+  # PBMAC1 (RFC 9481 6.1.2) and a bare HMAC: refused before any MAC is computed
+  NOMAC=1 mutate pbmac1 -protalg 1.2.840.113549.1.5.14
+  expect_answer pbmac1 error 2 badAlg "protection algorithm not supported: PBMAC1"
+  NOMAC=1 mutate hmac -protalg 1.2.840.113549.2.9
+  expect_answer hmac error 2 badAlg "protection algorithm not supported: hmacWithSHA256"
+  [ "$(cert_count)" = "$n0" ] || fail "stored"
+}
+run_test "PBMAC1 and HMAC protection -> badAlg" t_conf_mac_algorithms
+
+t_conf_body() {
+  local n0; n0=$(cert_count)
+  # an ir body OpenSSL cannot decode ([0] holding an INTEGER), header readable
+  mutate body-bad -body a003020101
+  expect_answer body-bad error 2 badDataFormat "OpenSSL cannot decode the message"
+  # pollReq: not served (no request is ever answered with waiting)
+  mutate body-poll -geninfo none -body b90730053003020100
+  expect_answer body-poll error 2 badRequest "message type not supported"
+  [ "$(cert_count)" = "$n0" ] || fail "stored"
+}
+run_test "a body OpenSSL cannot decode -> badDataFormat; pollReq -> badRequest" t_conf_body
+
 # generalInfo, as DER: implicitConfirm with the value INTEGER 1 (not NULL);
 # implicitConfirm (NULL) beside confirmWaitTime; confirmWaitTime as UTCTime
 IC_INT=300f300d06082b060105050704 IC_INT+=0d020101
@@ -119,6 +152,21 @@ t_conf_general_info() {
 run_test "generalInfo: implicitConfirm not NULL, beside confirmWaitTime, confirmWaitTime as UTCTime" \
     t_conf_general_info
 
+IC_NULL=300e300c06082b060105050704 IC_NULL+=0d0500
+WAIT_ONLY=301d301b06082b0601050507040e180f32303330303130313030303030305a
+t_conf_general_info_place() {
+  cmp -cmd genm -server "$CMP_URL" $(mac_args) -reqout "$T/conf-genm.der"
+  BASE_MSG=$T/conf-genm.der mutate gi-ic-genm -geninfo "$IC_NULL"
+  expect_answer gi-ic-genm error 2 badRequest "implicitConfirm is allowed in ir, cr, p10cr and kur only"
+  mutate gi-wait -geninfo "$WAIT_ONLY"
+  expect_answer gi-wait error 2 badRequest "confirmWaitTime is for responses (ip, cp, kup) only"
+  # a genm of caCerts with a value (NULL) where none is due
+  BASE_MSG=$T/conf-genm.der mutate genm-value -body b510300e300c06082b060105050704110500
+  expect_answer genm-value error 2 badRequest "a genm of caCerts carries no infoValue"
+}
+run_test "implicitConfirm in a genm, confirmWaitTime in a request, a genm value where none is due -> badRequest" \
+    t_conf_general_info_place
+
 t_conf_ber() {
   local n0; n0=$(cert_count)
   mutate ber -ber
@@ -126,6 +174,17 @@ t_conf_ber() {
   [ "$(cert_count)" = "$n0" ] || fail "stored"
 }
 run_test "indefinite-length BER -> badDataFormat" t_conf_ber
+
+t_conf_transaction_in_use() {
+  local tid; tid=$(fresh_tid)
+  mutate tiu-1 -tid "$tid"
+  expect_answer tiu-1 ip 0 "" ""
+  local n0; n0=$(cert_count)
+  mutate tiu-2 -tid "$tid"
+  expect_answer tiu-2 error 2 transactionIdInUse "transactionID already in use"
+  [ "$(cert_count)" = "$n0" ] || fail "stored"
+}
+run_test "a transactionID already used -> transactionIdInUse" t_conf_transaction_in_use
 
 # Refusals OpenSSL's server makes by itself carry its decision, not the
 # leftover of its protection pass ("missing secret")

@@ -8,6 +8,7 @@
  *   cmpmutate -in REQ -out OUT [-secret S [-pbmfrom MSG]] [-tid HEX|none] [-nonce HEX|none]
  *             [-recipnonce HEX|none] [-kid TEXT|none] [-time none|+S|-S]
  *             [-pvno N] [-geninfo HEX|none] [-body HEX] [-ber]
+ *             [-sender822 TEXT] [-protalg OID]
  *   cmpmutate -nonces MSG      prints: <senderNonce hex> <recipNonce hex|->
  *   cmpmutate -show RESP
  *     prints: body=<name> status=<n> failInfo=<name,...> text=<statusString>
@@ -208,6 +209,8 @@ int main(int argc, char **argv)
             e.time = strcmp(v, "none") == 0 ? CMP_EDIT_DROP : CMP_EDIT_SET;
             e.time_value = time(NULL) + atol(v);
         } else if (strcmp(a, "-pvno") == 0) e.pvno = atol(v);
+        else if (strcmp(a, "-sender822") == 0) e.sender_email = v;
+        else if (strcmp(a, "-protalg") == 0) e.prot_alg_oid = v;
         else if (strcmp(a, "-geninfo") == 0) {
             cmp_edit_bytes_t b;
 
