@@ -168,14 +168,15 @@ t_policy() {
   newkey "$T/p1.key" rsa
   cmp -cmd ir -server "$BASE/strict" $(mac_args) -newkey "$T/p1.key" -subject /CN=dev-1 -certout "$T/p1.pem" \
       && fail "RSA key accepted"
-  expect_output "badAlg"
+  expect_output 'PKIStatus: rejection; PKIFailureInfo: badAlg; StatusString: "public key not allowed by the RA Profile'
+  expect_output "received CP\|received IP"
   newkey "$T/p2.key" ec
   cmp -cmd ir -server "$BASE/strict" $(mac_args) -newkey "$T/p2.key" -subject /CN=printer -certout "$T/p2.pem" \
       && fail "subject accepted"
-  expect_output "badCertTemplate"
+  expect_output 'PKIStatus: rejection; PKIFailureInfo: badCertTemplate; StatusString: "subject not allowed by the RA Profile' 
   cmp -cmd ir -server "$BASE/strict" $(mac_args) -newkey "$T/p2.key" -subject /CN=dev-2 \
       -sans "dev2.example" -certout "$T/p2.pem" && fail "SAN accepted"
-  expect_output "subjectAltName not allowed"
+  expect_output 'PKIFailureInfo: badCertTemplate; StatusString: "subjectAltName not allowed by the RA Profile' 
   [ "$(cert_count)" = "$n0" ] || fail "a refused request stored a certificate"
   cmp -cmd ir -server "$BASE/strict" $(mac_args) -newkey "$T/p2.key" -subject /CN=dev-2 -certout "$T/p2.pem"
   [ "$(cert_status "$T/p2.pem")" = valid ] || fail "dev-2 not valid"
