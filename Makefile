@@ -49,7 +49,7 @@ TOOLS      := $(BUILD)/cmpadm
 TEST_TOOLS := $(BUILD)/cmpclient $(BUILD)/cmpmutate $(BUILD)/cmpbench $(BUILD)/skew/mod_cmp_admin.so
 UNIT_BIN   := $(BUILD)/unit_tests
 
-.PHONY: all deps run start stop test unit integration bench clean install deb
+.PHONY: all deps run start stop test unit integration bench fuzz clean install deb
 
 all: $(MODULES) $(TOOLS)
 
@@ -173,6 +173,30 @@ test: deps
 bench: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/cmpbench
 	@bash tests/bench/run.sh
+
+# libFuzzer targets (tests/fuzz/*.c): the core compiled again by clang with
+# ASan and UBSan, each target run FUZZ_SECONDS (default 60) by run.sh.
+FUZZ_CC     := clang
+FUZZ_FLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+               -fno-sanitize-recover=undefined -std=gnu11 $(APR_CPP) $(APR_INC) \
+               -I$(PG_INC) -Imod_cmp
+FUZZ_OBJS   := $(patsubst mod_cmp/%.c,$(BUILD)/fuzz/core/%.o,$(CORE_SRCS))
+FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(BUILD)/fuzz/core/%.o: mod_cmp/%.c $(wildcard mod_cmp/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (fuzz)"
+	@$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
+	@echo "  LD      $@"
+	@$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJS) $(CORE_LIBS) -o $@
+
+.SECONDARY: $(FUZZ_OBJS)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+	@bash tests/fuzz/run.sh
 
 # Installs into Debian's Apache layout everything an existing Apache needs:
 # the modules and their core library, the confs (never overwriting an edited

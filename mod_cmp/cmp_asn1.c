@@ -265,9 +265,9 @@ cmp_prot_e cmp_view_protection(const cmp_view_t *v)
     if (alg == NULL || v->msg->protection == NULL)
         return CMP_PROT_NONE;
     switch (OBJ_obj2nid(alg->algorithm)) {
-    case NID_id_PasswordBasedMAC:
+    case NID_id_PasswordBasedMAC: case NID_pbmac1:
         return CMP_PROT_MAC;
-    case NID_pbmac1: case NID_hmac_sha1: case NID_hmacWithSHA224:
+    case NID_hmac_sha1: case NID_hmacWithSHA224:
     case NID_hmacWithSHA256: case NID_hmacWithSHA384: case NID_hmacWithSHA512:
     case NID_hmac_sha3_224: case NID_hmac_sha3_256:
     case NID_hmac_sha3_384: case NID_hmac_sha3_512:

@@ -15,9 +15,9 @@
 
 typedef enum {
     CMP_PROT_NONE = 0,
-    CMP_PROT_MAC,               /* PasswordBasedMac */
+    CMP_PROT_MAC,               /* PasswordBasedMac, PBMAC1 */
     CMP_PROT_SIG,
-    CMP_PROT_OTHER_MAC          /* PBMAC1, HMAC, KMAC (RFC 9481 6) */
+    CMP_PROT_OTHER_MAC          /* HMAC, KMAC (RFC 9481 6.2) */
 } cmp_prot_e;
 
 /* PKIBody choice numbers (RFC 4210 5.1.2); OpenSSL 3.0 has no public names. */

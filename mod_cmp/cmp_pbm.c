@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/x509.h>
 
 #include "cmp_pbm.h"
 
@@ -23,6 +24,16 @@ ASN1_SEQUENCE(CMPV_PBMPARAM) = {
     ASN1_SIMPLE(CMPV_PBMPARAM, mac, X509_ALGOR)
 } static_ASN1_SEQUENCE_END(CMPV_PBMPARAM)
 
+/* PBMAC1-params (RFC 8018 A.5, RFC 9481 6.1.2) */
+typedef struct {
+    X509_ALGOR *keyDerivationFunc;
+    X509_ALGOR *messageAuthScheme;
+} CMPV_PBMAC1PARAM;
+ASN1_SEQUENCE(CMPV_PBMAC1PARAM) = {
+    ASN1_SIMPLE(CMPV_PBMAC1PARAM, keyDerivationFunc, X509_ALGOR),
+    ASN1_SIMPLE(CMPV_PBMAC1PARAM, messageAuthScheme, X509_ALGOR)
+} static_ASN1_SEQUENCE_END(CMPV_PBMAC1PARAM)
+
 struct cmp_pbm_t {
     const X509_ALGOR *alg;
     char mac_md[64];            /* digest of the HMAC */
@@ -36,46 +47,131 @@ static apr_status_t pbm_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-static CMPV_PBMPARAM *params_of(const X509_ALGOR *alg)
+/* The parameters of alg, when its OID is nid, decoded as item it. */
+static ASN1_VALUE *params_of(const X509_ALGOR *alg, int nid, const ASN1_ITEM *it)
 {
     const ASN1_OBJECT *oid;
     const void *pval;
     const ASN1_STRING *s;
     const unsigned char *q;
     int ptype;
-    CMPV_PBMPARAM *pbm;
+    ASN1_VALUE *v;
 
     if (alg == NULL)
         return NULL;
     X509_ALGOR_get0(&oid, &ptype, &pval, alg);
-    if (OBJ_obj2nid(oid) != NID_id_PasswordBasedMAC || ptype != V_ASN1_SEQUENCE
-            || pval == NULL)
+    if (OBJ_obj2nid(oid) != nid || ptype != V_ASN1_SEQUENCE || pval == NULL)
         return NULL;
     s = pval;
     q = s->data;
-    pbm = (CMPV_PBMPARAM *)ASN1_item_d2i(NULL, &q, s->length,
-                                         ASN1_ITEM_rptr(CMPV_PBMPARAM));
-    if (pbm != NULL && q != s->data + s->length) {
-        ASN1_item_free((ASN1_VALUE *)pbm, ASN1_ITEM_rptr(CMPV_PBMPARAM));
+    v = ASN1_item_d2i(NULL, &q, s->length, it);
+    if (v != NULL && q != s->data + s->length) {
+        ASN1_item_free(v, it);
         return NULL;
     }
-    return pbm;
+    return v;
+}
+
+/* The digest name of an HMAC algorithm (hmacWithSHA256 ...); 0 if none. */
+static int hmac_digest(const X509_ALGOR *alg, char *name, size_t n)
+{
+    int md_nid = NID_undef;
+
+    return alg != NULL
+           && EVP_PBE_find(EVP_PBE_TYPE_PRF, OBJ_obj2nid(alg->algorithm), NULL,
+                           &md_nid, NULL)
+           && md_nid != NID_undef
+           && OBJ_obj2txt(name, (int)n, OBJ_nid2obj(md_nid), 0) > 0;
+}
+
+static cmp_pbm_t *new_key(apr_pool_t *p)
+{
+    cmp_pbm_t *k = apr_pcalloc(p, sizeof(*k));
+
+    apr_pool_cleanup_register(p, k, pbm_cleanup, apr_pool_cleanup_null);
+    return k;
+}
+
+/* PBMAC1: the key is PBKDF2 of the secret; the MAC an HMAC with it. */
+static apr_status_t pbmac1_derive(apr_pool_t *p, const X509_ALGOR *alg,
+                                  const unsigned char *secret,
+                                  size_t secret_len, cmp_pbm_t **out,
+                                  const char **why)
+{
+    CMPV_PBMAC1PARAM *pm = (CMPV_PBMAC1PARAM *)params_of(
+        alg, NID_pbmac1, ASN1_ITEM_rptr(CMPV_PBMAC1PARAM));
+    PBKDF2PARAM *kdf = NULL;
+    const EVP_MD *prf;
+    char prf_md[64];
+    cmp_pbm_t *k;
+    int64_t iter = 0, key_len = 0;
+    apr_status_t rv = APR_EINVAL;
+
+    *why = "malformed PBMAC1-params";
+    if (pm == NULL || (kdf = (PBKDF2PARAM *)params_of(
+                           pm->keyDerivationFunc, NID_id_pbkdf2,
+                           ASN1_ITEM_rptr(PBKDF2PARAM))) == NULL)
+        goto done;
+    *why = "the PBKDF2 salt is not an OCTET STRING";
+    if (kdf->salt == NULL || kdf->salt->type != V_ASN1_OCTET_STRING)
+        goto done;
+    *why = "iterationCount out of bounds";
+    if (!ASN1_INTEGER_get_int64(&iter, kdf->iter)
+            || iter < CMP_PBM_MIN_ITERATIONS || iter > CMP_PBM_MAX_ITERATIONS)
+        goto done;
+    *why = "unsupported PBKDF2 pseudo-random function";
+    /* an absent prf is hmacWithSHA1 (RFC 8018 A.2) */
+    if (kdf->prf == NULL)
+        strcpy(prf_md, "SHA1");
+    else if (!hmac_digest(kdf->prf, prf_md, sizeof(prf_md)))
+        goto done;
+    k = new_key(p);
+    *why = "unsupported MAC algorithm";
+    if (!hmac_digest(pm->messageAuthScheme, k->mac_md, sizeof(k->mac_md)))
+        goto done;
+    *why = "keyLength out of bounds";
+    if (kdf->keylength == NULL)
+        key_len = EVP_MD_get_size(EVP_get_digestbyname(k->mac_md));
+    else if (!ASN1_INTEGER_get_int64(&key_len, kdf->keylength))
+        goto done;
+    if (key_len < 16 || key_len > EVP_MAX_MD_SIZE)
+        goto done;
+    *why = "cannot compute the MAC key";
+    rv = APR_EGENERAL;
+    if ((prf = EVP_get_digestbyname(prf_md)) == NULL
+            || !PKCS5_PBKDF2_HMAC((const char *)secret, (int)secret_len,
+                                  kdf->salt->value.octet_string->data,
+                                  kdf->salt->value.octet_string->length,
+                                  (int)iter, prf, (int)key_len, k->key))
+        goto done;
+    k->key_len = (unsigned int)key_len;
+    k->alg = alg;
+    *out = k;
+    *why = NULL;
+    rv = APR_SUCCESS;
+done:
+    PBKDF2PARAM_free(kdf);
+    ASN1_item_free((ASN1_VALUE *)pm, ASN1_ITEM_rptr(CMPV_PBMAC1PARAM));
+    return rv;
 }
 
 apr_status_t cmp_pbm_derive(apr_pool_t *p, const X509_ALGOR *alg,
                             const unsigned char *secret, size_t secret_len,
                             cmp_pbm_t **out, const char **why)
 {
-    CMPV_PBMPARAM *pbm = params_of(alg);
+    CMPV_PBMPARAM *pbm;
     EVP_MD *owf = NULL;
     EVP_MD_CTX *md = NULL;
     cmp_pbm_t *k = NULL;
     char name[64];
     int64_t iter = 0, i;
-    int mac_md_nid = NID_undef;
     apr_status_t rv = APR_EINVAL;
 
     *out = NULL;
+    if (alg != NULL && OBJ_obj2nid(alg->algorithm) == NID_pbmac1)
+        return pbmac1_derive(p, alg, secret, secret_len, out, why);
+    pbm = (CMPV_PBMPARAM *)params_of(alg, NID_id_PasswordBasedMAC,
+                                     ASN1_ITEM_rptr(CMPV_PBMPARAM));
     *why = "malformed PBMParameter";
     if (pbm == NULL)
         goto done;
@@ -89,14 +185,8 @@ apr_status_t cmp_pbm_derive(apr_pool_t *p, const X509_ALGOR *alg,
             || (EVP_MD_get_flags(owf) & EVP_MD_FLAG_XOF) != 0)
         goto done;
     *why = "unsupported MAC algorithm";
-    if (!EVP_PBE_find(EVP_PBE_TYPE_PRF, OBJ_obj2nid(pbm->mac->algorithm), NULL,
-                      &mac_md_nid, NULL)
-            || mac_md_nid == NID_undef)
-        goto done;
-    k = apr_pcalloc(p, sizeof(*k));
-    apr_pool_cleanup_register(p, k, pbm_cleanup, apr_pool_cleanup_null);
-    if (OBJ_obj2txt(k->mac_md, sizeof(k->mac_md), OBJ_nid2obj(mac_md_nid), 0)
-            <= 0)
+    k = new_key(p);
+    if (!hmac_digest(pbm->mac, k->mac_md, sizeof(k->mac_md)))
         goto done;
     *why = "cannot compute the MAC key";
     rv = APR_EGENERAL;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* PasswordBasedMac (RFC 4211 4.4, RFC 4210 5.1.3.1) with the base key
+/* PasswordBasedMac (RFC 4211 4.4, RFC 4210 5.1.3.1), and PBMAC1 (RFC 9481
+ * 6.1.2), with the base key
  * derived once per request: the key is OWF applied iterationCount times to
  * the secret and the salt, which is most of the cost of a MAC. RFC 4210
  * recommends keeping the PBMParameter constant within a transaction, so a
@@ -20,7 +21,9 @@
 typedef struct cmp_pbm_t cmp_pbm_t;
 
 /* The base key of the PBMParameter in alg (id-PasswordBasedMac) for the
- * secret; the key is wiped when p is cleared. APR_EINVAL with *why set when
+ * secret, or the PBKDF2 key of the PBMAC1-params in alg (id-PBMAC1, RFC 9481
+ * 6.1.2: PBKDF2 with an HMAC as PRF, an HMAC as MAC, iterationCount within
+ * the same bounds, keyLength 16 to 64 octets); the key is wiped when p is cleared. APR_EINVAL with *why set when
  * the parameters are malformed, out of bounds or name an algorithm we do
  * not have. alg must outlive the result. */
 apr_status_t cmp_pbm_derive(apr_pool_t *p, const X509_ALGOR *alg,

@@ -117,7 +117,8 @@ static cmp_reason_e check_mac(req_t *rq, char *why, size_t n)
     rv = cmp_pbm_derive(rq->p, cmp_view_protection_alg(rq->view), pr->secret,
                         pr->secret_len, &k, &bad);
     if (rv != APR_SUCCESS) {
-        snprintf(why, n, "PasswordBasedMac: %s", bad);
+        snprintf(why, n, "%s: %s", OBJ_nid2sn(OBJ_obj2nid(
+                     cmp_view_protection_alg(rq->view)->algorithm)), bad);
         /* parameters we refuse are the sender's fault, a failing digest ours */
         return rv == APR_EINVAL ? CMP_E_BAD_MAC : CMP_E_INTERNAL;
     }
@@ -201,8 +202,8 @@ cmp_reason_e cmp_srv_check_protection(req_t *rq, char *why, size_t n)
     case CMP_PROT_SIG:
         return check_signature(rq, why, n);
     case CMP_PROT_OTHER_MAC:
-        snprintf(why, n, "%s: this server takes PasswordBasedMac "
-                 "(1.2.840.113533.7.66.13) for MAC-based protection",
+        snprintf(why, n, "%s: this server takes PasswordBasedMac and PBMAC1 "
+                 "for MAC-based protection (RFC 9481 6.1)",
                  OBJ_nid2sn(OBJ_obj2nid(cmp_view_protection_alg(rq->view)->algorithm)));
         return CMP_E_BAD_ALG;
     default:

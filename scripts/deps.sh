@@ -7,7 +7,7 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config apache2 apache2-utils apache2-dev libapr1-dev libaprutil1-dev
       libssl-dev openssl libjansson-dev libpq-dev postgresql postgresql-contrib
-      check libsubunit-dev curl ca-certificates procps jq chromium)
+      check libsubunit-dev curl ca-certificates procps jq chromium clang)
 # Node.js runs the browser tests (playwright-core from the npm registry)
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 ssl_pkgs=(libssl3 libssl-dev openssl)

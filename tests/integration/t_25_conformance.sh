@@ -113,14 +113,36 @@ run_test "sender not a directoryName -> badMessageCheck" t_conf_sender_name
 
 t_conf_mac_algorithms() {
   local n0; n0=$(cert_count)
-  # PBMAC1 (RFC 9481 6.1.2) and a bare HMAC: refused before any MAC is computed
-  NOMAC=1 mutate pbmac1 -protalg 1.2.840.113549.1.5.14
-  expect_answer pbmac1 error 2 badAlg "protection algorithm not supported: PBMAC1"
+  # a bare HMAC or KMAC (RFC 9481 6.2): refused before any MAC is computed
   NOMAC=1 mutate hmac -protalg 1.2.840.113549.2.9
   expect_answer hmac error 2 badAlg "protection algorithm not supported: hmacWithSHA256"
   [ "$(cert_count)" = "$n0" ] || fail "stored"
 }
-run_test "PBMAC1 and HMAC protection -> badAlg" t_conf_mac_algorithms
+run_test "HMAC protection -> badAlg" t_conf_mac_algorithms
+
+# PBMAC1 (RFC 9481 6.1.2): accepted as PasswordBasedMac is; a profile with
+# MAC-protected responses answers with the request's PBMAC1 parameters
+t_conf_pbmac1() {
+  mutate pbmac1 -pbmac1
+  expect_answer pbmac1 ip 0 "" ""
+  # the wrong secret
+  "$BUILD/cmpmutate" -in "$T/conf-ir.der" -out "$T/pbmac1-bad.der" -secret not-the-secret -pbmac1 -tid "$(fresh_tid)"
+  [ "$(post "$CMP_URL" "$T/pbmac1-bad.der")" = 200 ] || fail "HTTP"
+  "$BUILD/cmpmutate" -show "$T/resp.der" | tee "$T/pbmac1-bad.show"
+  expect_answer pbmac1-bad error 2 badMessageCheck "MAC protection does not verify"
+  # the RSA CA's profile 'rsa' MACs its responses
+  fx_rsaca_cert pbm-rsa
+  openssl cmp -cmd cr -server "$BASE/rsa" -ref rsa -secret "file:$T/fx/rsa-secret.txt" \
+      -trusted "$T/fx/rsaca.pem" -newkey "$T/pbm-rsa.key" -subject /CN=pbm-rsa2 -implicit_confirm \
+      -reqout "$T/rsa-cr.der" -certout "$T/pbm-rsa2.pem" >/dev/null 2>&1 || fail "rsa cr"
+  "$BUILD/cmpmutate" -in "$T/rsa-cr.der" -out "$T/rsa-pbmac1.der" -secret "$(cat "$T/fx/rsa-secret.txt")" \
+      -pbmac1 -tid "$(fresh_tid)"
+  [ "$(post "$BASE/rsa" "$T/rsa-pbmac1.der")" = 200 ] || fail "HTTP"
+  "$BUILD/cmpmutate" -show "$T/resp.der" | grep -q "^body=cp status=0" || fail "$("$BUILD/cmpmutate" -show "$T/resp.der")"
+  "$BUILD/cmpmutate" -check "$(cat "$T/fx/rsa-secret.txt")" "$T/resp.der" | tee "$T/pbmac1-check.out"
+  grep -q "^mac ok (PBMAC1)" "$T/pbmac1-check.out" || fail "the response is not PBMAC1-protected"
+}
+run_test "PBMAC1-protected requests accepted; MAC-protected responses use the request's PBMAC1" t_conf_pbmac1
 
 t_conf_body() {
   local n0; n0=$(cert_count)

@@ -8,13 +8,15 @@
  *   cmpmutate -in REQ -out OUT [-secret S [-pbmfrom MSG]] [-tid HEX|none] [-nonce HEX|none]
  *             [-recipnonce HEX|none] [-kid TEXT|none] [-time none|+S|-S]
  *             [-pvno N] [-geninfo HEX|none] [-body HEX] [-ber]
- *             [-sender822 TEXT] [-protalg OID]
+ *             [-sender822 TEXT] [-protalg OID] [-pbmac1]
+ *   cmpmutate -check SECRET RESP   prints "mac ok" when RESP's MAC verifies
  *   cmpmutate -nonces MSG      prints: <senderNonce hex> <recipNonce hex|->
  *   cmpmutate -show RESP
  *     prints: body=<name> status=<n> failInfo=<name,...> text=<statusString>
  *
  * -pbmfrom takes the PBMParameter of another (MAC-protected) message, to MAC
- * one that was signed. HEX is hex digits ("" for zero octets). -ber re-encodes the outer SEQUENCE
+ * one that was signed; -pbmac1 MACs with PBMAC1 (PBKDF2-HMAC-SHA256, 1000
+ * iterations, a 32-octet key, HMAC-SHA256) instead. HEX is hex digits ("" for zero octets). -ber re-encodes the outer SEQUENCE
  * with an indefinite length (BER, not DER). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +26,8 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <openssl/asn1.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
 
 #include "cmp_asn1.h"
 #include "cmp_pbm.h"
@@ -146,6 +150,87 @@ static int nonces(const char *file)
     return 0;
 }
 
+/* An AlgorithmIdentifier of nid whose parameters are the DER der. */
+static X509_ALGOR *alg_with(int nid, const unsigned char *der, int len)
+{
+    X509_ALGOR *a = X509_ALGOR_new();
+    ASN1_STRING *s = ASN1_STRING_new();
+
+    if (a == NULL || s == NULL || !ASN1_STRING_set(s, der, len)
+            || !X509_ALGOR_set0(a, OBJ_nid2obj(nid), V_ASN1_SEQUENCE, s))
+        die("cannot make an AlgorithmIdentifier");
+    return a;
+}
+
+/* PBMAC1 with PBKDF2-HMAC-SHA256 (1000 iterations, a 32-octet key) and
+ * HMAC-SHA256 (RFC 9481 6.1.2) */
+static X509_ALGOR *pbmac1_alg(void)
+{
+    PBKDF2PARAM *kdf = PBKDF2PARAM_new();
+    ASN1_OCTET_STRING *salt = ASN1_OCTET_STRING_new();
+    unsigned char rnd[16], *kdf_der = NULL, *kalg_der = NULL, *malg_der = NULL, *seq;
+    const unsigned char *parts[2];
+    int lens[2], seq_len = 0, n;
+    X509_ALGOR *kalg, *malg = X509_ALGOR_new();
+
+    if (kdf == NULL || salt == NULL || malg == NULL || RAND_bytes(rnd, 16) != 1
+            || !ASN1_OCTET_STRING_set(salt, rnd, 16)
+            || !ASN1_INTEGER_set(kdf->iter, 1000)
+            || (kdf->keylength = ASN1_INTEGER_new()) == NULL
+            || !ASN1_INTEGER_set(kdf->keylength, 32)
+            || (kdf->prf = X509_ALGOR_new()) == NULL
+            || !X509_ALGOR_set0(kdf->prf, OBJ_nid2obj(NID_hmacWithSHA256),
+                                V_ASN1_NULL, NULL)
+            || !X509_ALGOR_set0(malg, OBJ_nid2obj(NID_hmacWithSHA256),
+                                V_ASN1_NULL, NULL))
+        die("cannot make PBMAC1 parameters");
+    ASN1_TYPE_set(kdf->salt, V_ASN1_OCTET_STRING, salt);
+    n = i2d_PBKDF2PARAM(kdf, &kdf_der);
+    kalg = alg_with(NID_id_pbkdf2, kdf_der, n);
+    lens[0] = i2d_X509_ALGOR(kalg, &kalg_der);
+    lens[1] = i2d_X509_ALGOR(malg, &malg_der);
+    parts[0] = kalg_der;
+    parts[1] = malg_der;
+    if (lens[0] <= 0 || lens[1] <= 0
+            || cmp_asn1_wrap(pool, V_ASN1_SEQUENCE, 0, parts, lens, 2, &seq,
+                             &seq_len) != APR_SUCCESS)
+        die("cannot encode PBMAC1 parameters");
+    OPENSSL_free(kdf_der);
+    OPENSSL_free(kalg_der);
+    OPENSSL_free(malg_der);
+    X509_ALGOR_free(kalg);
+    X509_ALGOR_free(malg);
+    PBKDF2PARAM_free(kdf);
+    return alg_with(NID_pbmac1, seq, seq_len);
+}
+
+/* "mac ok" when the MAC of the message in file verifies with secret */
+static int check(const char *secret, const char *file)
+{
+    long len;
+    unsigned char *der = read_all(file, &len);
+    cmp_view_t *v;
+    cmp_pbm_t *k = NULL;
+    const char *why = NULL;
+
+    if (cmp_view_decode(pool, der, len, &v) != APR_SUCCESS)
+        die("not a PKIMessage");
+    if (cmp_view_protection(v) != CMP_PROT_MAC) {
+        printf("not MAC-protected\n");
+        return 1;
+    }
+    if (cmp_pbm_derive(pool, cmp_view_protection_alg(v),
+                       (const unsigned char *)secret, strlen(secret), &k, &why)
+            != APR_SUCCESS || !cmp_pbm_verify(k, pool, v)) {
+        printf("mac bad (%s)\n", OBJ_nid2sn(OBJ_obj2nid(
+                   cmp_view_protection_alg(v)->algorithm)));
+        return 1;
+    }
+    printf("mac ok (%s)\n", OBJ_nid2sn(OBJ_obj2nid(
+               cmp_view_protection_alg(v)->algorithm)));
+    return 0;
+}
+
 /* The outer SEQUENCE with an indefinite length: 30 80 <content> 00 00. */
 static unsigned char *to_ber(const unsigned char *der, apr_size_t *len)
 {
@@ -168,6 +253,7 @@ static unsigned char *to_ber(const unsigned char *der, apr_size_t *len)
 int main(int argc, char **argv)
 {
     const char *in = NULL, *outf = NULL, *secret = NULL, *pbmfrom = NULL;
+    int pbmac1 = 0;
     cmp_edit_t e;
     int i, ber = 0;
     long len;
@@ -181,12 +267,15 @@ int main(int argc, char **argv)
         return show(argv[2]);
     if (argc == 3 && strcmp(argv[1], "-nonces") == 0)
         return nonces(argv[2]);
+    if (argc == 4 && strcmp(argv[1], "-check") == 0)
+        return check(argv[2], argv[3]);
     memset(&e, 0, sizeof(e));
     e.pvno = -1;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
         if (strcmp(a, "-ber") == 0) { ber = 1; continue; }
+        if (strcmp(a, "-pbmac1") == 0) { pbmac1 = 1; continue; }
         if (v == NULL)
             die("an option lacks its value");
         i++;
@@ -241,11 +330,16 @@ int main(int argc, char **argv)
         long plen = (long)out_len;
         unsigned char *pder = out;
 
+        const X509_ALGOR *alg = NULL;
+
         if (pbmfrom != NULL)
             pder = read_all(pbmfrom, &plen);
-        if (cmp_view_decode(pool, pder, plen, &v) != APR_SUCCESS
-                || cmp_view_protection_alg(v) == NULL
-                || cmp_pbm_derive(pool, cmp_view_protection_alg(v),
+        if (pbmac1)
+            alg = pbmac1_alg();
+        else if (cmp_view_decode(pool, pder, plen, &v) == APR_SUCCESS)
+            alg = cmp_view_protection_alg(v);
+        if (alg == NULL
+                || cmp_pbm_derive(pool, alg,
                                   (const unsigned char *)secret, strlen(secret),
                                   &k, &why) != APR_SUCCESS
                 || cmp_pbm_protect(k, pool, out, out_len, &out, &out_len)

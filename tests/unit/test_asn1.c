@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <string.h>
+#include <time.h>
 
 #include <openssl/asn1t.h>
 #include <openssl/cmp.h>
@@ -9,6 +10,7 @@
 #include "cmp_issue.h"
 #include "cmp_key.h"
 #include "cmp_pbm.h"
+#include "cmp_server_int.h"
 #include "unit.h"
 
 static OSSL_CMP_MSG *captured;
@@ -506,6 +508,134 @@ START_TEST(pop_checked_with_the_built_key)
 }
 END_TEST
 
+/* ---- the generic header checks (RFC 9483 3.5) --------------------------- */
+
+/* The header check of der changed as e says. */
+static cmp_reason_e check_edited(const unsigned char *der, int len,
+                                 const cmp_edit_t *e, long tolerance)
+{
+    unsigned char *out = NULL;
+    apr_size_t out_len = 0;
+    cmp_view_t *v = NULL;
+    char why[300];
+
+    ck_assert_int_eq(cmp_asn1_edit(upool, der, len, e, &out, &out_len), APR_SUCCESS);
+    ck_assert_int_eq(cmp_view_decode(upool, out, (long)out_len, &v), APR_SUCCESS);
+    return cmp_srv_check_header(v, cmp_view_body_type(v), tolerance, why, sizeof(why));
+}
+
+START_TEST(header_checks)
+{
+    int len;
+    unsigned char *der = client_ir(1, &len);
+    static const unsigned char shorty[4] = {1, 2, 3, 4};
+    cmp_edit_t e;
+
+    memset(&e, 0, sizeof(e));
+    e.pvno = -1;
+    ck_assert_int_eq(check_edited(der, len, &e, 600), CMP_E_NONE);
+    e.pvno = 1;
+    ck_assert_int_eq(check_edited(der, len, &e, 600), CMP_E_UNSUPPORTED_VERSION);
+    e.pvno = -1;
+    e.tid.what = CMP_EDIT_DROP;
+    ck_assert_int_eq(check_edited(der, len, &e, 600), CMP_E_BAD_DATA_FORMAT);
+    e.tid.what = CMP_EDIT_SET;
+    e.tid.data = shorty;
+    e.tid.len = 4;
+    ck_assert_int_eq(check_edited(der, len, &e, 600), CMP_E_BAD_DATA_FORMAT);
+    e.tid.what = CMP_EDIT_KEEP;
+    e.nonce = e.tid;
+    e.nonce.what = CMP_EDIT_SET;
+    ck_assert_int_eq(check_edited(der, len, &e, 600), CMP_E_BAD_SENDER_NONCE);
+    e.nonce.what = CMP_EDIT_DROP;
+    ck_assert_int_eq(check_edited(der, len, &e, 600), CMP_E_BAD_SENDER_NONCE);
+    e.nonce.what = CMP_EDIT_KEEP;
+    e.recip_nonce.what = CMP_EDIT_SET;
+    e.recip_nonce.data = (const unsigned char *)"0123456789abcdef";
+    e.recip_nonce.len = 16;
+    ck_assert_int_eq(check_edited(der, len, &e, 600), CMP_E_BAD_RECIP_NONCE);
+    e.recip_nonce.what = CMP_EDIT_KEEP;
+    e.time = CMP_EDIT_SET;
+    e.time_value = time(NULL) + 3600;
+    ck_assert_int_eq(check_edited(der, len, &e, 600), CMP_E_BAD_TIME);
+    ck_assert_int_eq(check_edited(der, len, &e, 0), CMP_E_NONE);    /* off */
+    e.time_value = time(NULL) - 60;
+    ck_assert_int_eq(check_edited(der, len, &e, 600), CMP_E_NONE);
+    e.time = CMP_EDIT_DROP;     /* RECOMMENDED, not required */
+    ck_assert_int_eq(check_edited(der, len, &e, 600), CMP_E_NONE);
+    e.time = CMP_EDIT_KEEP;
+    e.sender_email = "device@example.com";
+    ck_assert_int_eq(check_edited(der, len, &e, 600), CMP_E_BAD_SENDER);
+    OPENSSL_free(der);
+}
+END_TEST
+
+/* A certConf body of two CertStatus is counted; an ip's status is read. */
+START_TEST(certconf_and_status_views)
+{
+    int len;
+    unsigned char *der = client_ir(1, &len), *out = NULL;
+    apr_size_t out_len = 0;
+    cmp_certconf_info_t cc;
+    cmp_view_t *v = NULL;
+    cmp_edit_t e;
+    int body = -1, status = -1;
+    unsigned long fi = 0;
+    const char *text = NULL;
+    /* two CertStatus {certHash, certReqId 0}; then one accepted + failInfo */
+    static const unsigned char two[] = {
+        0xb8, 0x14, 0x30, 0x12, 0x30, 0x07, 0x04, 0x02, 0xaa, 0xbb, 0x02, 0x01,
+        0x00, 0x30, 0x07, 0x04, 0x02, 0xaa, 0xbb, 0x02, 0x01, 0x00};
+    static const unsigned char acc_fail[] = {
+        0xb8, 0x14, 0x30, 0x12, 0x30, 0x10, 0x04, 0x02, 0xaa, 0xbb, 0x02, 0x01,
+        0x00, 0x30, 0x07, 0x02, 0x01, 0x00, 0x03, 0x02, 0x07, 0x80};
+
+    memset(&e, 0, sizeof(e));
+    e.pvno = -1;
+    e.body_der = two;
+    e.body_len = sizeof(two);
+    ck_assert_int_eq(cmp_asn1_edit(upool, der, len, &e, &out, &out_len), APR_SUCCESS);
+    ck_assert_int_eq(cmp_view_decode(upool, out, (long)out_len, &v), APR_SUCCESS);
+    ck_assert_int_eq(cmp_view_body_type(v), CMP_BODY_CERTCONF);
+    ck_assert_int_eq(cmp_view_certconf(v, &cc), APR_SUCCESS);
+    ck_assert_int_eq(cc.count, 2);
+    ck_assert_int_eq(cc.status, -1);
+    e.body_der = acc_fail;
+    e.body_len = sizeof(acc_fail);
+    ck_assert_int_eq(cmp_asn1_edit(upool, der, len, &e, &out, &out_len), APR_SUCCESS);
+    ck_assert_int_eq(cmp_view_decode(upool, out, (long)out_len, &v), APR_SUCCESS);
+    ck_assert_int_eq(cmp_view_certconf(v, &cc), APR_SUCCESS);
+    ck_assert_int_eq(cc.count, 1);
+    ck_assert_int_eq(cc.status, 0);
+    ck_assert(cc.has_failinfo);
+    ck_assert(!cc.has_hash_alg);
+    /* an ir is no certConf, nor a response with a status */
+    ck_assert_int_eq(cmp_view_decode(upool, der, len, &v), APR_SUCCESS);
+    ck_assert_int_eq(cmp_view_certconf(v, &cc), APR_EINVAL);
+    ck_assert_int_eq(cmp_asn1_status_of(upool, der, len, &body, &status, &fi, &text),
+                     APR_EINVAL);
+    OPENSSL_free(der);
+}
+END_TEST
+
+/* PBMAC1 parameters that do not decode, and a bare HMAC, are refused. */
+START_TEST(pbmac1_refuses_malformed_parameters)
+{
+    X509_ALGOR *a = X509_ALGOR_new();
+    ASN1_STRING *s = ASN1_STRING_new();
+    static const unsigned char junk[] = {0x30, 0x03, 0x02, 0x01, 0x01};
+    cmp_pbm_t *k = NULL;
+    const char *why = NULL;
+
+    ck_assert(ASN1_STRING_set(s, junk, sizeof(junk)));
+    ck_assert(X509_ALGOR_set0(a, OBJ_nid2obj(NID_pbmac1), V_ASN1_SEQUENCE, s));
+    ck_assert_int_eq(cmp_pbm_derive(upool, a, secret, 6, &k, &why), APR_EINVAL);
+    ck_assert_str_eq(why, "malformed PBMAC1-params");
+    ck_assert_ptr_null(k);
+    X509_ALGOR_free(a);
+}
+END_TEST
+
 Suite *suite_asn1(void)
 {
     Suite *s = suite_create("asn1");
@@ -516,12 +646,15 @@ Suite *suite_asn1(void)
     tcase_add_test(tc, rr_reason_and_signature);
     tcase_add_test(tc, garbage_is_refused);
     tcase_add_test(tc, pool_owns_the_view);
+    tcase_add_test(tc, header_checks);
+    tcase_add_test(tc, certconf_and_status_views);
     suite_add_tcase(s, tc);
     tc = tcase_create("pbm");
     tcase_add_checked_fixture(tc, unit_pool_setup, unit_pool_teardown);
     tcase_add_test(tc, pbm_verifies_the_request);
     tcase_add_test(tc, pbm_protects_with_the_request_parameters);
     tcase_add_test(tc, pbm_refuses_what_it_cannot_compute);
+    tcase_add_test(tc, pbmac1_refuses_malformed_parameters);
     suite_add_tcase(s, tc);
     tc = tcase_create("keys");
     tcase_add_checked_fixture(tc, unit_pool_setup, unit_pool_teardown);

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* libFuzzer target: what mod_cmp reads of an untrusted request before any
+ * profile or database is involved. The bytes go through the header view and
+ * its generic checks (RFC 9483 3.5), the certConf, rr and status views, the
+ * stand-in a message OpenSSL cannot decode is answered through, and OpenSSL's
+ * own decoding with the DER re-encoding check. Run by `make fuzz`. */
+#include <stdint.h>
+#include <string.h>
+
+#include <apr_general.h>
+#include <openssl/cmp.h>
+#include <openssl/err.h>
+
+#include "cmp_asn1.h"
+#include "cmp_server_int.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static apr_pool_t *root;
+
+static void standin(apr_pool_t *p, const uint8_t *data, size_t size)
+{
+    static const unsigned char pkiconf[] = {0xb3, 0x02, 0x05, 0x00};
+    unsigned char *out = NULL;
+    const unsigned char *q;
+    apr_size_t out_len = 0;
+    OSSL_CMP_MSG *m;
+    cmp_edit_t e;
+
+    memset(&e, 0, sizeof(e));
+    e.pvno = 2;
+    e.general_info = CMP_EDIT_DROP;
+    e.body_der = pkiconf;
+    e.body_len = sizeof(pkiconf);
+    e.drop_protection = 1;
+    e.drop_extra_certs = 1;
+    if (cmp_asn1_edit(p, data, (long)size, &e, &out, &out_len) != APR_SUCCESS)
+        return;
+    q = out;
+    m = d2i_OSSL_CMP_MSG(NULL, &q, (long)out_len);
+    OSSL_CMP_MSG_free(m);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    apr_pool_t *p;
+    cmp_view_t *v = NULL;
+    const unsigned char *q = data;
+    OSSL_CMP_MSG *m;
+
+    if (root == NULL) {
+        apr_initialize();
+        apr_pool_create(&root, NULL);
+    }
+    if (size > 0x7fffffff)
+        return 0;
+    apr_pool_create(&p, root);
+    if (cmp_view_decode(p, data, (long)size, &v) == APR_SUCCESS) {
+        char why[400];
+        int body = cmp_view_body_type(v), bad = 0, b = 0, status = 0;
+        unsigned long fi = 0;
+        const char *text = NULL;
+        cmp_certconf_info_t cc;
+
+        (void)cmp_srv_check_header(v, body, 600, why, sizeof(why));
+        (void)cmp_view_general_info_problem(v, body, &bad);
+        (void)cmp_view_certconf(v, &cc);
+        (void)cmp_view_rr_reason(v);
+        (void)cmp_view_protection(v);
+        (void)cmp_asn1_status_of(p, data, (long)size, &b, &status, &fi, &text);
+        standin(p, data, size);
+    }
+    m = d2i_OSSL_CMP_MSG(NULL, &q, (long)size);
+    if (m != NULL) {
+        unsigned char *again = NULL;
+        int n = i2d_OSSL_CMP_MSG(m, &again);
+
+        if (n > 0 && (size_t)n == size)
+            (void)memcmp(again, data, size);
+        OPENSSL_free(again);
+        OSSL_CMP_MSG_free(m);
+    }
+    apr_pool_destroy(p);
+    ERR_clear_error();
+    return 0;
+}
