@@ -194,7 +194,8 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
 
 .SECONDARY: $(FUZZ_OBJS)
 
-fuzz: deps
+fuzz:
+	@bash scripts/deps.sh fuzz
 	@$(MAKE) --no-print-directory $(FUZZ_BINS)
 	@bash tests/fuzz/run.sh
 

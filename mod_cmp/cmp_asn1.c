@@ -882,9 +882,53 @@ apr_status_t cmp_view_certconf(const cmp_view_t *v, cmp_certconf_info_t *out)
             out->has_failinfo = cs->statusInfo->failInfo != NULL;
         }
         out->has_hash_alg = cs->hashAlg != NULL;
+        out->hash_nid = cs->hashAlg != NULL ? OBJ_obj2nid(cs->hashAlg->algorithm)
+                                            : NID_undef;
     }
     ASN1_item_free((ASN1_VALUE *)cc, ASN1_ITEM_rptr(CMPV_CERTCONF));
     return APR_SUCCESS;
+}
+
+apr_status_t cmp_asn1_certconf_v2(apr_pool_t *p, const unsigned char *der,
+                                  long len, unsigned char **out,
+                                  apr_size_t *out_len)
+{
+    cmp_view_t *v = NULL;
+    CMPV_CERTCONF *cc;
+    unsigned char *body = NULL;
+    int i, body_len;
+    cmp_edit_t e;
+    apr_status_t rv;
+    ASN1_TYPE *nb;
+
+    if (cmp_view_decode(p, der, len, &v) != APR_SUCCESS
+            || cmp_view_body_type(v) != CMP_BODY_CERTCONF
+            || (cc = (CMPV_CERTCONF *)body_as(v->msg->body,
+                                              ASN1_ITEM_rptr(CMPV_CERTCONF))) == NULL)
+        return APR_EINVAL;
+    for (i = 0; i < sk_CMPV_CERTSTATUS_num(cc); i++) {
+        CMPV_CERTSTATUS *cs = sk_CMPV_CERTSTATUS_value(cc, i);
+
+        X509_ALGOR_free(cs->hashAlg);
+        cs->hashAlg = NULL;
+    }
+    nb = body_of((const ASN1_VALUE *)cc, ASN1_ITEM_rptr(CMPV_CERTCONF),
+                 CMP_BODY_CERTCONF);
+    ASN1_item_free((ASN1_VALUE *)cc, ASN1_ITEM_rptr(CMPV_CERTCONF));
+    if (nb == NULL)
+        return APR_EGENERAL;
+    body_len = i2d_ASN1_TYPE(nb, &body);
+    ASN1_TYPE_free(nb);
+    if (body_len <= 0)
+        return APR_EGENERAL;
+    memset(&e, 0, sizeof(e));
+    e.pvno = 2;
+    e.body_der = body;
+    e.body_len = body_len;
+    e.drop_protection = 1;
+    rv = cmp_asn1_edit(p, der, len, &e, out, out_len);
+    OPENSSL_free(body);
+    return rv;
 }
 
 apr_status_t cmp_asn1_set_status(apr_pool_t *p, const unsigned char *der,

@@ -142,8 +142,16 @@ typedef struct {
     int status;
     int has_failinfo;
     int has_hash_alg;
+    int hash_nid;           /* the digest hashAlg names; NID_undef if none */
 } cmp_certconf_info_t;
 apr_status_t cmp_view_certconf(const cmp_view_t *v, cmp_certconf_info_t *out);
+
+/* A certConf (der) as OpenSSL 3.0 can decode it: the v3 hashAlg taken out
+ * of its CertStatus, pvno 2, no protection (it was checked on der). From
+ * p; APR_EINVAL when der is no certConf. */
+apr_status_t cmp_asn1_certconf_v2(apr_pool_t *p, const unsigned char *der,
+                                  long len, unsigned char **out,
+                                  apr_size_t *out_len);
 
 /* CRLReason of the first RevDetails of an rr body; -1 when none is given,
  * CMP_RR_REASON_BAD when there are two or one that does not decode. */

@@ -228,6 +228,26 @@ static OSSL_CMP_PKISI *rr_cb(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *msg,
 
 /* ---- confirmation, errors, general messages ------------------------------ */
 
+/* The certHash of cert: with the digest of the certConf's hashAlg, else
+ * with that of the certificate's signature (RFC 9810 5.3.18). */
+static ASN1_OCTET_STRING *cert_hash(X509 *cert, int hash_nid)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    ASN1_OCTET_STRING *h;
+
+    if (hash_nid == NID_undef || hash_nid == 0)
+        return X509_digest_sig(cert, NULL, NULL);
+    if (!X509_digest(cert, EVP_get_digestbynid(hash_nid), md, &n)
+            || (h = ASN1_OCTET_STRING_new()) == NULL)
+        return NULL;
+    if (!ASN1_OCTET_STRING_set(h, md, (int)n)) {
+        ASN1_OCTET_STRING_free(h);
+        return NULL;
+    }
+    return h;
+}
+
 static int certconf_cb(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *msg,
                        int certReqId, const ASN1_OCTET_STRING *certHash,
                        const OSSL_CMP_PKISI *si)
@@ -237,7 +257,7 @@ static int certconf_cb(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *msg,
     int accepted, updated = 0, same;
 
     rq->certconf_seen = 1;
-    mine = X509_digest_sig(rq->replay_cert, NULL, NULL);
+    mine = cert_hash(rq->replay_cert, rq->certconf_hash_nid);
     same = mine != NULL && certHash != NULL
            && ASN1_OCTET_STRING_cmp(mine, certHash) == 0;
     ASN1_OCTET_STRING_free(mine);

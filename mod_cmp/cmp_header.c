@@ -25,12 +25,14 @@ static int first_message(int body)
            || body == CMP_BODY_KUR || body == CMP_BODY_RR || body == CMP_BODY_GENM;
 }
 
-static int pvno_ok(long pvno)
+/* pvno 3 (RFC 9810 7): where OpenSSL speaks it, and for a certConf with
+ * hashAlg, which we take on any OpenSSL */
+static int pvno_ok(long pvno, int body)
 {
 #ifdef OSSL_CMP_PVNO_3
     return pvno == OSSL_CMP_PVNO_2 || pvno == OSSL_CMP_PVNO_3;
 #else
-    return pvno == OSSL_CMP_PVNO;
+    return pvno == OSSL_CMP_PVNO || (pvno == 3 && body == CMP_BODY_CERTCONF);
 #endif
 }
 
@@ -67,7 +69,7 @@ cmp_reason_e cmp_srv_check_header(const cmp_view_t *v, int body,
     long pvno = cmp_view_pvno(v);
     int bad_format = 0;
 
-    if (!pvno_ok(pvno)) {
+    if (!pvno_ok(pvno, body)) {
         snprintf(why, n, "pvno %ld; this server speaks %s", pvno,
 #ifdef OSSL_CMP_PVNO_3
                  "cmp2000 (2) and cmp2021 (3)"
@@ -135,6 +137,12 @@ cmp_reason_e cmp_srv_check_certconf(req_t *rq, const char **detail)
                                "issued in this transaction", cc.count);
         return CMP_E_BAD_REQUEST;
     }
+    if (cc.has_hash_alg && (cc.hash_nid == NID_undef
+                            || EVP_get_digestbynid(cc.hash_nid) == NULL)) {
+        *detail = "hashAlg names no digest this server has";
+        return CMP_E_BAD_ALG;
+    }
+    rq->certconf_hash_nid = cc.hash_nid;
     if (cc.status == OSSL_CMP_PKISTATUS_accepted && cc.has_failinfo) {
         *detail = "a CertStatus of accepted with a failInfo";
         return CMP_E_BAD_REQUEST;

@@ -328,6 +328,26 @@ static OSSL_CMP_MSG *standin(apr_pool_t *p, const unsigned char *der,
     return m;
 }
 
+/* A certConf with the hashAlg of RFC 9810 (pvno 3), which OpenSSL 3.0 does
+ * not decode: handed to it without hashAlg (cmp_srv_check_certconf() keeps
+ * the digest for the certHash check); NULL when that does not decode. */
+static OSSL_CMP_MSG *certconf_v2(apr_pool_t *p, const unsigned char *der,
+                                 apr_size_t len)
+{
+    unsigned char *out = NULL;
+    const unsigned char *q;
+    apr_size_t out_len = 0;
+    OSSL_CMP_MSG *m;
+
+    if (cmp_asn1_certconf_v2(p, der, (long)len, &out, &out_len) != APR_SUCCESS)
+        return NULL;
+    q = out;
+    if ((m = d2i_OSSL_CMP_MSG(NULL, &q, (long)out_len)) != NULL)
+        cmp_own_msg(p, m);
+    ERR_clear_error();
+    return m;
+}
+
 /* RFC 9483 3.1 asks for DER: a message in BER (indefinite or long-form
  * lengths, say) is not encoded by OpenSSL as it came. */
 static int is_der(const OSSL_CMP_MSG *msg, const unsigned char *der,
@@ -383,8 +403,11 @@ apr_status_t cmp_server_handle(cmp_server_t *srv, apr_pool_t *p,
     if (msg != NULL)
         cmp_own_msg(p, msg);
     ERR_clear_error();
-    if (cmp_view_decode(p, der, (long)len, &view) != APR_SUCCESS
-            || (msg == NULL && (msg = standin(p, der, len)) == NULL)) {
+    if (cmp_view_decode(p, der, (long)len, &view) == APR_SUCCESS && msg == NULL
+            && cmp_view_body_type(view) == CMP_BODY_CERTCONF
+            && (msg = certconf_v2(p, der, len)) != NULL)
+        undecodable = NULL;
+    if (view == NULL || (msg == NULL && (msg = standin(p, der, len)) == NULL)) {
         ERR_clear_error();
         cmp_refusals_count(srv->refusals, CMP_E_NONE);
         return APR_EINVAL;

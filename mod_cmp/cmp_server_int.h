@@ -42,6 +42,8 @@ typedef struct {
     X509 *replay_cert;              /* certConf: certificate of the transaction */
     cmp_store_tx_t tx;
     int certconf_seen;
+    int certconf_hash_nid;          /* the certConf's hashAlg (RFC 9810), or
+                                     * NID_undef: the signature's digest */
     /* the verified MAC key of the request, when the response is MAC-protected
      * too: the response reuses its PBMParameter (RFC 4210 5.1.3.1) */
     const cmp_pbm_t *pbm;

@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Installs the Debian 12 packages mod_cmp needs to build, run and test, when
+# Installs the Debian 12 packages mod_cmp needs to build, run and test (with
+# the argument fuzz: and to fuzz), when
 # they are missing, and brings OpenSSL to the current Debian (security)
 # update: OpenSSL 3.0's CMP server has fixes there, and Debian's mod_ssl is
 # built against it. Needs root for apt-get; does nothing when all is in place.
 set -euo pipefail
 pkgs=(build-essential pkg-config apache2 apache2-utils apache2-dev libapr1-dev libaprutil1-dev
       libssl-dev openssl libjansson-dev libpq-dev postgresql postgresql-contrib
-      check libsubunit-dev curl ca-certificates procps jq chromium clang)
+      check libsubunit-dev curl ca-certificates procps jq chromium)
+# `deps.sh fuzz` (make fuzz): clang with libFuzzer and the sanitizers too
+if [ "${1:-}" = fuzz ]; then
+  pkgs+=(clang)
+  # Debian 13's clang leaves libFuzzer's runtime to a recommended package
+  v=$(apt-cache depends clang 2>/dev/null | sed -n 's/.*Depends: clang-\([0-9]*\)$/\1/p' | head -1)
+  [ -n "$v" ] && apt-cache show "libclang-rt-$v-dev" >/dev/null 2>&1 && pkgs+=("libclang-rt-$v-dev")
+fi
 # Node.js runs the browser tests (playwright-core from the npm registry)
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 ssl_pkgs=(libssl3 libssl-dev openssl)

@@ -279,6 +279,21 @@ t_conf_certconf_protection() {
 }
 run_test "certConf MAC-protected after a signed request -> wrongIntegrity" t_conf_certconf_protection
 
+# certConf with the hashAlg of RFC 9810 (pvno 3): taken on OpenSSL 3.0 too
+t_conf_certconf_hash_alg() {
+  cc_wait cch -secret "$SECRET_VALUE" -ref demo -certout "$T/cch.pem"
+  local h; h=$(openssl x509 -in "$T/cch.pem" -outform DER | openssl dgst -sha256 -r | cut -d' ' -f1)
+  # hashAlg with an OID that names no digest -> badAlg
+  cc_send cch cch-bad -pvno 3 -body "b8323030302e0420${h}020100a007300506032a0304"
+  expect_answer cch-bad error 2 badAlg "hashAlg names no digest this server has"
+  # CertStatus {SHA-256 of the certificate, certReqId 0, hashAlg sha256}
+  cc_send cch cch-ok -pvno 3 -body "b838303630340420${h}020100a00d300b0609608648016503040201"
+  grep -q "^body=pkiconf" "$T/cch-ok.show" || fail "hashAlg certConf: $(cat "$T/cch-ok.show")"
+  [ "$(sql "SELECT status FROM certificate WHERE subject_dn = 'CN=cch'")" = valid ] || fail "not valid"
+}
+run_test "certConf with hashAlg (pvno 3): the certHash checked with that digest; an unknown one -> badAlg" \
+    t_conf_certconf_hash_alg
+
 # Revocation (RFC 9483 4.2)
 t_conf_rr_reason() {
   fx_cert rr20

@@ -85,9 +85,18 @@ static OSSL_CMP_MSG *transfer(OSSL_CMP_CTX *ctx, const OSSL_CMP_MSG *req)
     return rsp;
 }
 
+static const char *noconf_certout;  /* noconf: the certificate received */
+
 static int certconf_cb(OSSL_CMP_CTX *ctx, X509 *cert, int fail_info,
                        const char **txt)
 {
+    if (strcmp(mode, "noconf") == 0 && noconf_certout != NULL) {
+        FILE *f = fopen(noconf_certout, "w");
+
+        if (f == NULL || !PEM_write_X509(f, cert))
+            die("cannot write -certout");
+        fclose(f);
+    }
     if (strcmp(mode, "wronghash") == 0) {
         /* Confirm another certificate than the one received: signing it
          * anew (3.0's setters keep the cached encoding; signing does not)
@@ -235,6 +244,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "genm") == 0)
         return genm(ctx, infotype);
+    noconf_certout = certout;
     {
         X509_NAME *n = X509_NAME_new();
         EVP_PKEY *k = read_key(newkey);
