@@ -180,6 +180,8 @@ static apr_status_t load_cmp(cmp_profile_t *pr, apr_pool_t *p, PGconn *c,
     pr->implicit_confirm = cmp_db_bool(r, 0, 8);
     pr->confirm_timeout = (int)cmp_db_ll(r, 0, 9);
     pr->variant = col(r, 10);
+    pr->revoke_on_key_update = cmp_db_bool(r, 0, 11);
+    pr->mac_revocation = cmp_db_bool(r, 0, 12);
     return APR_SUCCESS;
 }
 

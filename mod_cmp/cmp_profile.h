@@ -30,6 +30,9 @@ typedef struct cmp_profile_t {
     STACK_OF(X509) *ca_chain;
     int implicit_confirm;
     int confirm_timeout;
+    int revoke_on_key_update;      /* a confirmed kur revokes (superseded)
+                                    * the certificate it replaces */
+    int mac_revocation;            /* rr may be MAC-protected */
     cmp_policy_t policy;
 } cmp_profile_t;
 

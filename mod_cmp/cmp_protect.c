@@ -109,6 +109,11 @@ static cmp_reason_e check_mac(req_t *rq, char *why, size_t n)
         snprintf(why, n, "kur must be signed with the certificate to update");
         return CMP_E_PROTECTION_NOT_ALLOWED;
     }
+    if (rq->body == CMP_BODY_RR && !pr->mac_revocation) {
+        snprintf(why, n, "rr must be signed by the certificate to revoke (the "
+                 "CMP Profile does not allow MAC-protected revocation)");
+        return CMP_E_PROTECTION_NOT_ALLOWED;
+    }
     if (!pr->mac_requests && (rq->body == CMP_BODY_IR || rq->body == CMP_BODY_CR
                               || rq->body == CMP_BODY_P10CR)) {
         snprintf(why, n, "the CMP Profile requires signed requests");
@@ -189,6 +194,11 @@ static cmp_reason_e check_signature(req_t *rq, char *why, size_t n)
             && (!rq->signer_ours || rq->signer_row.ra_id != rq->prof->ra_id)) {
         snprintf(why, n, "%s", cmp_issue_name_text(rq->p, X509_get_subject_name(signer)));
         return CMP_E_KUR_OLD_CERT;
+    }
+    if (rq->body == CMP_BODY_KUR && rq->signer_row.being_replaced) {
+        snprintf(why, n, "a key update of this certificate waits for its "
+                 "certConf");
+        return CMP_E_BAD_REQUEST;
     }
     return CMP_E_NONE;
 }

@@ -39,7 +39,8 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
      "LEFT JOIN cmp_profile c ON c.id = r.cmp_profile_id WHERE r.name = $1"},
     {"cmp_load_cmp", "SELECT p.name, p.request_protection, "
      "p.response_protection, p.shared_secret_enc, s.cert, s.chain, s.key_enc, "
-     "p.trust_anchors, p.allow_implicit_confirm, p.confirm_timeout_s, p.variant "
+     "p.trust_anchors, p.allow_implicit_confirm, p.confirm_timeout_s, p.variant, "
+     "p.revoke_on_key_update, p.allow_mac_revocation "
      "FROM cmp_profile p LEFT JOIN signing_credential s "
      "ON s.id = p.signing_credential_id WHERE p.id = $1"},
     {"cmp_load_ra", "SELECT name, validity_days, "
@@ -58,27 +59,40 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
      "sender_nonce, request_der, expires_at) SELECT $14, $13, $12, $16, $17, "
      "c.id, $18, $19, $20, now() + make_interval(secs => $21) FROM c "
      "RETURNING certificate_id"},
-    {S_ISSUE_DONE, "INSERT INTO certificate (authority_id, serial, issuer_dn, "
-     "subject_dn, sans, not_before, not_after, key_type, key_fingerprint, der, "
-     "status, ra_profile_id, cmp_profile_id, transaction_id, replaces_id) VALUES "
-     "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, nullif($12::bigint, 0), "
-     "nullif($13::bigint, 0), $14, "
-     "nullif($15, 0)) RETURNING id"},
+    /* a valid certificate that replaces another (kur, implicitly confirmed)
+     * supersedes it when its CMP Profile says so (RFC 9483 4.1.3) */
+    {S_ISSUE_DONE, "WITH c AS (INSERT INTO certificate (authority_id, serial, "
+     "issuer_dn, subject_dn, sans, not_before, not_after, key_type, "
+     "key_fingerprint, der, status, ra_profile_id, cmp_profile_id, "
+     "transaction_id, replaces_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+     "$10, $11, nullif($12::bigint, 0), nullif($13::bigint, 0), $14, "
+     "nullif($15, 0)) RETURNING id), s AS (UPDATE certificate SET status = "
+     "'revoked', revocation_reason = 4, revoked_at = now() WHERE id = "
+     "nullif($15::bigint, 0) AND status = 'valid' AND $11 = 'valid' AND "
+     "(SELECT revoke_on_key_update FROM cmp_profile WHERE id = "
+     "nullif($13::bigint, 0))) SELECT id FROM c"},
     {S_TX_GET, "SELECT t.id, t.state, t.expires_at < now(), t.sender_nonce, "
      "t.request_der, t.cert_hash, t.cmp_profile_id, t.ra_profile_id, c.der, "
      "c.id FROM cmp_transaction t JOIN certificate c ON c.id = t.certificate_id "
      "WHERE t.transaction_id = $1"},
+    /* ... and so does one confirmed by certConf */
     {S_TX_FINISH, "WITH t AS (UPDATE cmp_transaction SET state = "
      "CASE WHEN $2 THEN 'confirmed' ELSE 'rejected' END, updated_at = now(), "
      "request_der = NULL WHERE id = $1 AND state = 'waiting_conf' "
-     "RETURNING certificate_id) UPDATE certificate SET "
+     "RETURNING certificate_id, cmp_profile_id), c AS (UPDATE certificate SET "
      "status = CASE WHEN $2 THEN 'valid' ELSE 'rejected' END, "
      "revoked_at = CASE WHEN $2 THEN NULL ELSE now() END, "
      "revocation_reason = CASE WHEN $2 THEN NULL ELSE 5 END "
      "WHERE id IN (SELECT certificate_id FROM t) AND status = 'pending' "
-     "RETURNING id"},
-    {S_CERT_GET, "SELECT id, status, coalesce(ra_profile_id, 0), "
-     "not_after < now() FROM certificate WHERE authority_id = $1 AND serial = $2"},
+     "RETURNING id, replaces_id), s AS (UPDATE certificate o SET status = "
+     "'revoked', revocation_reason = 4, revoked_at = now() FROM c WHERE $2 "
+     "AND o.id = c.replaces_id AND o.status = 'valid' AND (SELECT "
+     "p.revoke_on_key_update FROM cmp_profile p JOIN t ON p.id = "
+     "t.cmp_profile_id)) SELECT id FROM c"},
+    {S_CERT_GET, "SELECT c.id, c.status, coalesce(c.ra_profile_id, 0), "
+     "c.not_after < now(), EXISTS (SELECT 1 FROM certificate r WHERE "
+     "r.replaces_id = c.id AND r.status = 'pending') FROM certificate c "
+     "WHERE c.authority_id = $1 AND c.serial = $2"},
     {S_REVOKE, "WITH c AS (UPDATE certificate SET status = 'revoked', "
      "revocation_reason = $2, revoked_at = now() WHERE id = $1 "
      "AND status = 'valid' RETURNING id, serial), a AS (INSERT INTO "
@@ -329,6 +343,7 @@ apr_status_t cmp_store_cert_get(apr_pool_t *p, PGconn *c,
         out->status = apr_pstrdup(p, PQgetvalue(r, 0, 1));
         out->ra_id = cmp_db_ll(r, 0, 2);
         out->expired = cmp_db_bool(r, 0, 3);
+        out->being_replaced = cmp_db_bool(r, 0, 4);
     }
     return APR_SUCCESS;
 }

@@ -16,7 +16,7 @@
  * also works with the next one: migrations are additive first (new tables,
  * columns with defaults), destructive only one version later, so nodes can
  * be upgraded one by one after the database (README, Upgrading). */
-#define CMP_SCHEMA_VERSION 4
+#define CMP_SCHEMA_VERSION 5
 
 extern const cmp_db_stmt_t cmp_store_stmts[];
 
@@ -90,6 +90,7 @@ typedef struct {
     long long id, ra_id;
     const char *status;
     int expired;
+    int being_replaced;     /* a kur of it waits for its certConf */
 } cmp_store_cert_t;
 
 apr_status_t cmp_store_cert_get(apr_pool_t *p, PGconn *c,

@@ -25,7 +25,9 @@
     "'signingCertificateUuid', s.uuid, 'raProfileUuid', r.uuid, 'raProfile', " \
     "CASE WHEN r.id IS NULL THEN NULL ELSE json_build_object('uuid', r.uuid, " \
     "'name', r.name, 'enabled', r.enabled, 'authorityUuid', a.uuid) END, " \
-    "'allowImplicitConfirm', p.allow_implicit_confirm, 'confirmTimeout', " \
+    "'allowImplicitConfirm', p.allow_implicit_confirm, 'revokeOnKeyUpdate', " \
+    "p.revoke_on_key_update, 'allowMacRevocation', p.allow_mac_revocation, " \
+    "'confirmTimeout', " \
     "p.confirm_timeout_s, 'raProfiles', (SELECT coalesce(json_agg(" \
     "json_build_object('uuid', x.uuid, 'name', x.name) ORDER BY x.name), '[]') " \
     "FROM ra_profile x WHERE x.cmp_profile_id = p.id), 'createdAt', " \
@@ -102,7 +104,7 @@ static void get_profile(admin_req_t *rq, admin_resp_t *rs)
 typedef struct {
     const char *name, *description, *variant, *req, *resp, *secret;
     const char *signing, *ra, *anchors;
-    int implicit;
+    int implicit, revoke_on_kur, mac_rr;
     long long timeout;
     /* derived */
     const char *req_db, *resp_db;
@@ -128,6 +130,8 @@ static int read_fields(admin_req_t *rq, admin_resp_t *rs, profile_in_t *in)
 
     memset(in, 0, sizeof(*in));
     in->implicit = 1;
+    in->revoke_on_kur = 1;
+    in->mac_rr = 0;
     in->timeout = 300;
     in->description = "";
     if (admin_need_object(rq, rs)
@@ -141,6 +145,8 @@ static int read_fields(admin_req_t *rq, admin_resp_t *rs, profile_in_t *in)
             || admin_type_error(rq, rs, cmp_json_str(b, "raProfileUuid", &in->ra), "raProfileUuid", "a string")
             || admin_type_error(rq, rs, cmp_json_str(b, "trustAnchors", &in->anchors), "trustAnchors", "a string (PEM)")
             || admin_type_error(rq, rs, cmp_json_bool(b, "allowImplicitConfirm", &in->implicit), "allowImplicitConfirm", "a boolean")
+            || admin_type_error(rq, rs, cmp_json_bool(b, "revokeOnKeyUpdate", &in->revoke_on_kur), "revokeOnKeyUpdate", "a boolean")
+            || admin_type_error(rq, rs, cmp_json_bool(b, "allowMacRevocation", &in->mac_rr), "allowMacRevocation", "a boolean")
             || admin_type_error(rq, rs, got = cmp_json_int(b, "confirmTimeout", &in->timeout), "confirmTimeout", "a number"))
         return 1;
     (void)got;
@@ -273,14 +279,16 @@ static void params(admin_req_t *rq, const profile_in_t *in, const char **vals,
     /* the secret is kept only while something uses it */
     vals[11] = strcmp(in->req_db, "shared_secret") == 0
                || strcmp(in->resp_db, "shared_secret") == 0 ? "true" : "false";
+    vals[12] = in->revoke_on_kur ? "true" : "false";
+    vals[13] = in->mac_rr ? "true" : "false";
 }
 
 static void create_profile(admin_req_t *rq, admin_resp_t *rs)
 {
     json_t *errs = cmp_json_own(rq->p, json_array()), *o;
     profile_in_t in;
-    const char *vals[12];
-    int lens[12] = {0};
+    const char *vals[14];
+    int lens[14] = {0};
     PGresult *r;
 
     if (read_fields(rq, rs, &in))
@@ -300,11 +308,12 @@ static void create_profile(admin_req_t *rq, admin_resp_t *rs)
     if (admin_sql(rq, rs, "INSERT INTO cmp_profile (name, description, variant, "
                   "request_protection, response_protection, shared_secret_enc, "
                   "signing_credential_id, default_ra_profile_id, trust_anchors, "
-                  "allow_implicit_confirm, confirm_timeout_s, enabled) VALUES ($1, "
+                  "allow_implicit_confirm, confirm_timeout_s, enabled, "
+                  "revoke_on_key_update, allow_mac_revocation) VALUES ($1, "
                   "$2, $3, $4, $5, CASE WHEN $12::boolean THEN $6::bytea END, "
                   "(SELECT id FROM signing_credential WHERE uuid = $7::uuid), "
                   "(SELECT id FROM ra_profile WHERE uuid = $8::uuid), $9, $10, "
-                  "$11::int, false) RETURNING uuid", 12, vals, lens, &r))
+                  "$11::int, false, $13, $14) RETURNING uuid", 14, vals, lens, &r))
         return;
     rq->audit_object = apr_pstrcat(rq->p, "cmpProfile:", PQgetvalue(r, 0, 0), NULL);
     if (load_one(rq, rs, PQgetvalue(r, 0, 0), &o))
@@ -318,8 +327,8 @@ static void edit_profile(admin_req_t *rq, admin_resp_t *rs)
 {
     json_t *errs = cmp_json_own(rq->p, json_array()), *cur;
     profile_in_t in;
-    const char *vals[12], *uuid = admin_seg(rq, 1);
-    int lens[12] = {0};
+    const char *vals[14], *uuid = admin_seg(rq, 1);
+    int lens[14] = {0};
     PGresult *r;
 
     if (read_fields(rq, rs, &in) || load_one(rq, rs, uuid, &cur))
@@ -344,7 +353,8 @@ static void edit_profile(admin_req_t *rq, admin_resp_t *rs)
                   "= (SELECT id FROM signing_credential WHERE uuid = $7::uuid), "
                   "default_ra_profile_id = (SELECT id FROM ra_profile WHERE uuid = "
                   "$8::uuid), trust_anchors = $9, allow_implicit_confirm = $10, "
-                  "confirm_timeout_s = $11::int WHERE uuid = $1::uuid", 12, vals,
+                  "confirm_timeout_s = $11::int, revoke_on_key_update = $13, "
+                  "allow_mac_revocation = $14 WHERE uuid = $1::uuid", 14, vals,
                   lens, &r))
         return;
     if (!load_one(rq, rs, uuid, &cur))

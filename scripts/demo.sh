@@ -46,6 +46,8 @@ if [ -z "$ra" ]; then
          "extendedKeyUsage": ["clientAuth", "serverAuth"]}' | jq -r .uuid)
   adm PATCH "/authorities/$ca/raProfiles/$ra/enable" >/dev/null
 fi
+# The demo takes rr protected with its shared secret too (allowMacRevocation),
+# so that the quick start can revoke with the secret it enrolled with.
 if [ -z "$(adm_uuid /cmpProfiles demo)" ]; then
   cred=$(jq -n --rawfile c <(cat "$D/signer.pem" "$D/ca.pem") --rawfile k "$D/signer.key" \
            '{certificate: $c, privateKey: $k}' \
@@ -55,7 +57,7 @@ if [ -z "$(adm_uuid /cmpProfiles demo)" ]; then
           '{name: "demo", description: "Demo CMP Profile", variant: "v2",
             requestProtectionMethod: "sharedSecret", sharedSecret: $s,
             responseProtectionMethod: "signature", signingCertificateUuid: $cred,
-            raProfileUuid: $ra}' \
+            raProfileUuid: $ra, allowMacRevocation: true}' \
         | adm POST /cmpProfiles - | jq -r .uuid)
   adm PATCH "/cmpProfiles/$cmp/enable" >/dev/null
   adm PATCH "/authorities/$ca/raProfiles/$ra/protocols/cmp/activate/$cmp" >/dev/null

@@ -173,6 +173,8 @@ async function cmpProfileForm(existing) {
   const ra = select([['', '— none —'], ...((ras.data || []).map(r => [r.uuid, r.name]))], e.raProfileUuid || '');
   const anchors = h('textarea', { value: e.trustAnchors || '' });
   const implicit = h('input', { type: 'checkbox', checked: e.allowImplicitConfirm !== false });
+  const supersede = h('input', { type: 'checkbox', checked: e.revokeOnKeyUpdate !== false });
+  const macRr = h('input', { type: 'checkbox', checked: e.allowMacRevocation === true });
   const secretField = field('cp-secret', 'Shared secret', secret, existing ? 'leave blank to keep the stored secret' : null);
   const signerField = field('cp-signer', 'Signing certificate', signer);
   const anchorsField = field('cp-anchors', 'Trust anchors for signed requests (PEM)', anchors);
@@ -196,13 +198,20 @@ async function cmpProfileForm(existing) {
     field('cp-rsp', 'Response protection', rsp), secretField, signerField,
     field('cp-ra', 'Default RA Profile', ra), anchorsField,
     h('div', { class: 'field' }, h('label', { for: 'cp-implicit' }, implicit, ' Grant implicitConfirm when asked')),
+    h('div', { class: 'field' }, h('label', { for: 'cp-supersede' }, supersede,
+      ' Revoke a certificate (superseded) once its key update is confirmed')),
+    h('div', { class: 'field' }, h('label', { for: 'cp-macrr' }, macRr,
+      ' Accept revocation requests protected with the shared secret (not only signed by the certificate)')),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, existing ? 'Save' : 'Create'),
       h('button', { type: 'button', class: 'secondary', onclick: () => form.remove() }, 'Cancel')));
   implicit.id = 'cp-implicit';
+  supersede.id = 'cp-supersede';
+  macRr.id = 'cp-macrr';
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const body = { variant: variant.value, requestProtectionMethod: req.value, responseProtectionMethod: rsp.value,
-      description: desc.value, allowImplicitConfirm: implicit.checked, trustAnchors: anchors.value };
+      description: desc.value, allowImplicitConfirm: implicit.checked, revokeOnKeyUpdate: supersede.checked,
+      allowMacRevocation: macRr.checked, trustAnchors: anchors.value };
     if (!existing) body.name = name.value;
     if (!secretField.hidden) body.sharedSecret = secret.value;
     if (!signerField.hidden && signer.value) body.signingCertificateUuid = signer.value;

@@ -321,6 +321,79 @@ t_conf_rr_by_revoked() {
 }
 run_test "rr signed by a revoked certificate -> rp with certRevoked" t_conf_rr_by_revoked
 
+# rr protected with the shared secret: a CMP Profile option, off by default
+# (RFC 9483 4.2); the demo turns it on, "strict" keeps the default
+t_conf_mac_rr() {
+  newkey "$T/mrr.key" ec
+  cmp -cmd ir -server "$BASE/strict" $(mac_args) -newkey "$T/mrr.key" -subject /CN=dev-77 -certout "$T/mrr.pem"
+  cmp -cmd rr -server "$BASE/strict" $(mac_args) -oldcert "$T/mrr.pem" -rspout "$T/mrr-rsp.der" \
+      && fail "MAC rr accepted"
+  "$BUILD/cmpmutate" -show "$T/mrr-rsp.der" | tee "$T/mrr.show"
+  expect_answer mrr error 2 wrongIntegrity "rr must be signed by the certificate to revoke"
+  [ "$(cert_status "$T/mrr.pem")" = valid ] || fail "revoked"
+  # signed by the holder: revoked
+  cmp -cmd rr -server "$BASE/strict" -trusted "$CA_CERT_FILE" -cert "$T/mrr.pem" -key "$T/mrr.key" \
+      -oldcert "$T/mrr.pem"
+  [ "$(cert_status "$T/mrr.pem")" = revoked ] || fail "not revoked"
+  # the API shows the options, with their defaults
+  api GET "/cmpProfiles/$(adm_uuid /cmpProfiles strict)" >/dev/null
+  [ "$(jf .allowMacRevocation)|$(jf .revokeOnKeyUpdate)" = "false|true" ] || fail "strict: $(cat "$T/api.json")"
+  api GET "/cmpProfiles/$(adm_uuid /cmpProfiles demo)" >/dev/null
+  [ "$(jf .allowMacRevocation)" = true ] || fail "demo allows MAC rr"
+}
+run_test "MAC-protected rr refused unless the CMP Profile allows it (off by default); the holder's signed rr taken" \
+    t_conf_mac_rr
+
+# kur (RFC 9483 4.1.3): the replaced certificate is revoked (superseded) once
+# the new one is confirmed; a second kur waits for the first's certConf
+t_conf_kur_supersedes() {
+  fx_cert ku1
+  newkey "$T/ku1b.key" ec
+  cmp -cmd kur -server "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/ku1.pem" -key "$T/ku1.key" \
+      -newkey "$T/ku1b.key" -implicit_confirm -certout "$T/ku1b.pem"
+  [ "$(cert_status "$T/ku1b.pem")" = valid ] || fail "new not valid"
+  [ "$(sql "SELECT status || '|' || revocation_reason FROM certificate WHERE serial = '$(serial_of "$T/ku1.pem")'")" \
+      = "revoked|4" ] || fail "the replaced certificate is not revoked (superseded)"
+  # the replaced certificate serves nothing more
+  newkey "$T/ku1c.key" ec
+  cmp -cmd kur -server "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/ku1.pem" -key "$T/ku1.key" \
+      -newkey "$T/ku1c.key" -implicit_confirm -rspout "$T/ku1c-rsp.der" && fail "kur by the replaced certificate"
+  "$BUILD/cmpmutate" -show "$T/ku1c-rsp.der" | tee "$T/ku1c.show"
+  expect_answer ku1c error 2 certRevoked "signer certificate is revoked or not valid"
+  # a kur waiting for its certConf: a second one is refused; the certConf
+  # then confirms and supersedes
+  fx_cert ku2
+  newkey "$T/ku2b.key" ec
+  "$BUILD/cmpclient" -cmd kur -url "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/ku2.pem" -key "$T/ku2.key" \
+      -newkey "$T/ku2b.key" -subject ku2 -mode noconf -reqout "$T/ku2-cc.der" >"$T/ku2.out" 2>&1 || true
+  [ -s "$T/ku2-cc.der" ] || { cat "$T/ku2.out"; fail "no waiting kur"; }
+  newkey "$T/ku2c.key" ec
+  cmp -cmd kur -server "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/ku2.pem" -key "$T/ku2.key" \
+      -newkey "$T/ku2c.key" -implicit_confirm -rspout "$T/ku2c-rsp.der" && fail "a second kur accepted"
+  "$BUILD/cmpmutate" -show "$T/ku2c-rsp.der" | tee "$T/ku2c.show"
+  expect_answer ku2c error 2 badRequest "a key update of this certificate waits for its certConf"
+  [ "$(cert_status "$T/ku2.pem")" = valid ] || fail "revoked before the certConf"
+  [ "$(post "$CMP_URL" "$T/ku2-cc.der")" = 200 ] || fail "HTTP"
+  "$BUILD/cmpmutate" -show "$T/resp.der" | grep -q "^body=pkiconf" || fail "certConf: $("$BUILD/cmpmutate" -show "$T/resp.der")"
+  [ "$(cert_status "$T/ku2.pem")" = revoked ] || fail "not superseded after the certConf"
+}
+run_test "kur: the replaced certificate revoked (superseded) on confirmation; a second kur before it refused" \
+    t_conf_kur_supersedes
+
+t_conf_kur_keeps() {
+  local ra signer
+  ra=$(adm_uuid /raProfiles demo)
+  signer=$(cat "$VAR_DIR/demo/signer.uuid")
+  fx_cmp_profile "$(fx_demo_secret '{name: "keep", signingCertificateUuid: $sig, raProfileUuid: $ra,
+                                     revokeOnKeyUpdate: false}' "$ra" "$signer")" enable >/dev/null
+  fx_cert ku3
+  newkey "$T/ku3b.key" ec
+  cmp -cmd kur -server "$BASE/keep" -trusted "$CA_CERT_FILE" -cert "$T/ku3.pem" -key "$T/ku3.key" \
+      -newkey "$T/ku3b.key" -implicit_confirm -certout "$T/ku3b.pem"
+  [ "$(cert_status "$T/ku3.pem")|$(cert_status "$T/ku3b.pem")" = "valid|valid" ] || fail "the old one was revoked"
+}
+run_test "kur on a CMP Profile with revokeOnKeyUpdate false: the replaced certificate stays valid" t_conf_kur_keeps
+
 # General messages (RFC 9483 4.3)
 t_conf_genm_ca_certs() {
   # openssl cmp asks for caCerts; the genp carries the CA certificate

@@ -8,7 +8,7 @@
  * waiting (noconf: the certConf is written to -reqout, not sent).
  *
  *   cmpclient -url URL [-url2 URL] -secret S | -cert C -key K  -trusted CA
- *             -newkey K -subject DN [-cmd ir|cr] [-implicit]
+ *             -newkey K -subject DN [-cmd ir|cr|kur] [-implicit]
  *             [-mode ok|wronghash|reject|badpop|noconf] [-certout F]
  *             [-reqout F] [-rspout F]
  *
@@ -273,7 +273,8 @@ int main(int argc, char **argv)
         EVP_PKEY_free(other);
     } else {
         newcert = strcmp(cmd, "cr") == 0 ? OSSL_CMP_exec_CR_ses(ctx)
-                                         : OSSL_CMP_exec_IR_ses(ctx);
+                  : strcmp(cmd, "kur") == 0 ? OSSL_CMP_exec_KUR_ses(ctx)
+                  : OSSL_CMP_exec_IR_ses(ctx);
     }
     if (newcert == NULL) {
         char buf[512];
