@@ -889,6 +889,49 @@ apr_status_t cmp_view_certconf(const cmp_view_t *v, cmp_certconf_info_t *out)
     return APR_SUCCESS;
 }
 
+int cmp_view_genm_itavs(const cmp_view_t *v, apr_pool_t *p, const char ***oids,
+                        int **has_value)
+{
+    CMPV_GENINFO *sk;
+    int i, n;
+
+    if (cmp_view_body_type(v) != CMP_BODY_GENM
+            || (sk = (CMPV_GENINFO *)body_as(v->msg->body,
+                                             ASN1_ITEM_rptr(CMPV_GENINFO))) == NULL)
+        return -1;
+    n = sk_CMPV_ITAV_num(sk);
+    *oids = apr_pcalloc(p, sizeof(**oids) * (size_t)(n + 1));
+    *has_value = apr_pcalloc(p, sizeof(**has_value) * (size_t)(n + 1));
+    for (i = 0; i < n; i++) {
+        const CMPV_ITAV *it = sk_CMPV_ITAV_value(sk, i);
+        char oid[80];
+
+        if (OBJ_obj2txt(oid, sizeof(oid), it->type, 1) <= 0)
+            oid[0] = '\0';
+        (*oids)[i] = apr_pstrdup(p, oid);
+        (*has_value)[i] = it->value != NULL;
+    }
+    ASN1_item_free((ASN1_VALUE *)sk, ASN1_ITEM_rptr(CMPV_GENINFO));
+    return n;
+}
+
+apr_status_t cmp_asn1_standin(apr_pool_t *p, const unsigned char *der,
+                              long len, unsigned char **out,
+                              apr_size_t *out_len)
+{
+    static const unsigned char pkiconf[] = {0xb3, 0x02, 0x05, 0x00};
+    cmp_edit_t e;
+
+    memset(&e, 0, sizeof(e));
+    e.pvno = 2;
+    e.general_info = CMP_EDIT_DROP;
+    e.body_der = pkiconf;
+    e.body_len = sizeof(pkiconf);
+    e.drop_protection = 1;
+    e.drop_extra_certs = 1;
+    return cmp_asn1_edit(p, der, len, &e, out, out_len);
+}
+
 apr_status_t cmp_asn1_certconf_v2(apr_pool_t *p, const unsigned char *der,
                                   long len, unsigned char **out,
                                   apr_size_t *out_len)

@@ -146,6 +146,19 @@ typedef struct {
 } cmp_certconf_info_t;
 apr_status_t cmp_view_certconf(const cmp_view_t *v, cmp_certconf_info_t *out);
 
+/* The InfoTypeAndValues of a genm body as our view reads them (values as
+ * ANY, whatever OpenSSL makes of them): their OIDs (dotted, from p) and
+ * whether each has a value; the count, -1 when the body is no genm. */
+int cmp_view_genm_itavs(const cmp_view_t *v, apr_pool_t *p, const char ***oids,
+                        int **has_value);
+
+/* The stand-in for a message OpenSSL cannot decode but our view can: its
+ * header (pvno 2, no generalInfo) with an empty pkiConf for body, no
+ * protection and no extraCerts, for OpenSSL to answer in CMP. From p. */
+apr_status_t cmp_asn1_standin(apr_pool_t *p, const unsigned char *der,
+                              long len, unsigned char **out,
+                              apr_size_t *out_len);
+
 /* A certConf (der) as OpenSSL 3.0 can decode it: the v3 hashAlg taken out
  * of its CertStatus, pvno 2, no protection (it was checked on der). From
  * p; APR_EINVAL when der is no certConf. */

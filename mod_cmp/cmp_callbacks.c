@@ -97,6 +97,7 @@ static OSSL_CMP_PKISI *cert_request_cb(OSSL_CMP_SRV_CTX *srv_ctx,
     req_t *rq = OSSL_CMP_SRV_CTX_get0_custom_ctx(srv_ctx);
     const cmp_profile_t *pr = rq->prof;
     wanted_t w;
+    cmp_grant_t grant;
     X509 *cert = NULL;
     char why[300];
     cmp_reason_e r;
@@ -134,16 +135,30 @@ static OSSL_CMP_PKISI *cert_request_cb(OSSL_CMP_SRV_CTX *srv_ctx,
         wanted_free(&w);
         return cmp_srv_refuse(rq, r, why);
     }
+    r = cmp_policy_grant(&pr->policy, w.pubkey, w.exts, rq->p, &grant, why,
+                         sizeof(why));
+    if (r != CMP_E_NONE) {
+        wanted_free(&w);
+        return cmp_srv_refuse(rq, r, why);
+    }
     rq->key_type = EVP_PKEY_get0_type_name(w.pubkey);
     if (cmp_issue_build(&pr->ca, &pr->policy, w.subject, w.spki, w.exts,
-                        w.not_after, &cert) != APR_SUCCESS) {
+                        w.not_after, &grant, &cert) != APR_SUCCESS) {
         wanted_free(&w);
         ERR_clear_error();
         return cmp_srv_refuse(rq, CMP_E_INTERNAL,
                               "signing the certificate failed");
     }
     wanted_free(&w);
-    si = OSSL_CMP_STATUSINFO_new(OSSL_CMP_PKISTATUS_accepted, 0, NULL);
+    /* RFC 4210 5.2.3: what was issued otherwise than asked is said */
+    si = grant.mods != NULL
+         ? OSSL_CMP_STATUSINFO_new(OSSL_CMP_PKISTATUS_grantedWithMods, 0,
+                                   grant.mods)
+         : OSSL_CMP_STATUSINFO_new(OSSL_CMP_PKISTATUS_accepted, 0, NULL);
+    if (grant.mods != NULL)
+        cmp_srv_note(rq, CMP_E_NONE, apr_pstrcat(rq->p, "granted with "
+                                                 "modifications: ", grant.mods,
+                                                 NULL));
     if (si == NULL || !X509_up_ref(cert)) {
         OSSL_CMP_PKISI_free(si);
         X509_free(cert);
@@ -443,11 +458,24 @@ static const struct {
 };
 #define N_KNOWN_TYPES (sizeof(known_types) / sizeof(known_types[0]))
 
-static int genm_refuse(req_t *rq, const char *detail)
+cmp_reason_e cmp_srv_check_genm(const req_t *rq, char *why, size_t n)
 {
-    cmp_srv_note(rq, CMP_E_BAD_REQUEST, detail);
-    cmp_err_raise(CMP_E_BAD_REQUEST, "%s", detail);
-    return 0;
+    const char **oids = NULL;
+    int *has_value = NULL, count, i;
+    size_t k;
+
+    count = cmp_view_genm_itavs(rq->view, rq->p, &oids, &has_value);
+    for (i = 0; i < count; i++) {
+        for (k = 0; k < N_KNOWN_TYPES; k++)
+            if (strcmp(known_types[k].oid, oids[i]) == 0)
+                break;
+        if (k < N_KNOWN_TYPES && has_value[i] && !known_types[k].value_allowed) {
+            snprintf(why, n, "a genm of %s carries no infoValue (RFC 9483 4.3)",
+                     known_types[k].name);
+            return CMP_E_BAD_REQUEST;
+        }
+    }
+    return CMP_E_NONE;
 }
 
 static int genm_answer(req_t *rq, genp_t *g, const STACK_OF(OSSL_CMP_ITAV) *in,
@@ -476,10 +504,6 @@ static int genm_answer(req_t *rq, genp_t *g, const STACK_OF(OSSL_CMP_ITAV) *in,
             }
             continue;
         }
-        if (OSSL_CMP_ITAV_get0_value(it) != NULL && !known_types[k].value_allowed)
-            return genm_refuse(rq, apr_psprintf(rq->p, "a genm of %s carries no "
-                                                "infoValue (RFC 9483 4.3)",
-                                                known_types[k].name));
         switch (known_types[k].answer) {
         case IT_CA_CERTS:
             ok = add_ca_certs(g, rq->prof);

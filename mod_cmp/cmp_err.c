@@ -53,6 +53,7 @@ static const reason_t reasons[CMP_E_MAX] = {
     [CMP_E_BAD_SENDER] = {"sender or senderKID does not identify the protection key", OSSL_CMP_PKIFAILUREINFO_badMessageCheck},
     [CMP_E_BAD_ALG] = {"protection algorithm not supported", OSSL_CMP_PKIFAILUREINFO_badAlg},
     [CMP_E_BAD_REQUEST] = {"request not acceptable", OSSL_CMP_PKIFAILUREINFO_badRequest},
+    [CMP_E_UNACCEPTED_EXTENSION] = {"requested extension not accepted", OSSL_CMP_PKIFAILUREINFO_unacceptedExtension},
 };
 
 static int err_lib;

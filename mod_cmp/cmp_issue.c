@@ -68,7 +68,24 @@ const char *cmp_issue_name_text(apr_pool_t *p, const X509_NAME *name)
 /* The policy's extensions (made once), then the key identifiers: the
  * subject's is the SHA-1 of its key bits (RFC 5280 4.2.1.2, what OpenSSL's
  * "hash" computes), the authority's the CA's own (RFC 5280 4.2.1.1). */
-static int add_exts(X509 *cert, const cmp_ca_t *ca, const cmp_policy_t *pol)
+/* keyUsage of the KU_* bits, critical when the RA Profile's is */
+static int add_ku(X509 *cert, int bits, int critical)
+{
+    ASN1_BIT_STRING *bs = ASN1_BIT_STRING_new();
+    int i, ok;
+
+    for (i = 0; bs != NULL && i < 9; i++)
+        if ((bits & (i < 8 ? 0x80 >> i : KU_DECIPHER_ONLY))
+                && !ASN1_BIT_STRING_set_bit(bs, i, 1))
+            break;
+    ok = bs != NULL && i == 9
+         && X509_add1_ext_i2d(cert, NID_key_usage, bs, critical, X509V3_ADD_APPEND);
+    ASN1_BIT_STRING_free(bs);
+    return ok;
+}
+
+static int add_exts(X509 *cert, const cmp_ca_t *ca, const cmp_policy_t *pol,
+                    const cmp_grant_t *grant)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
@@ -82,9 +99,19 @@ static int add_exts(X509 *cert, const cmp_ca_t *ca, const cmp_policy_t *pol)
                 "valid", pol->bad_ext);
         goto out;
     }
-    for (i = 0; i < sk_X509_EXTENSION_num(pol->exts); i++)
-        if (!X509_add_ext(cert, sk_X509_EXTENSION_value(pol->exts, i), -1))
+    for (i = 0; i < sk_X509_EXTENSION_num(pol->exts); i++) {
+        X509_EXTENSION *ext = sk_X509_EXTENSION_value(pol->exts, i);
+
+        /* the keyUsage of the key's type (cmp_policy_grant) */
+        if (grant != NULL && grant->ku_bits >= 0
+                && OBJ_obj2nid(X509_EXTENSION_get_object(ext)) == NID_key_usage) {
+            if (!add_ku(cert, grant->ku_bits, pol->ku_critical))
+                goto out;
+            continue;
+        }
+        if (!X509_add_ext(cert, ext, -1))
             goto out;
+    }
     if (skid == NULL || !X509_pubkey_digest(cert, EVP_sha1(), md, &n)
             || !ASN1_OCTET_STRING_set(skid, md, (int)n)
             || !X509_add1_ext_i2d(cert, NID_subject_key_identifier, skid, 0,
@@ -183,7 +210,8 @@ static int sign_cert(X509 *cert, EVP_PKEY *key)
 apr_status_t cmp_issue_build(const cmp_ca_t *ca, const cmp_policy_t *pol,
                              const X509_NAME *subject, const X509_PUBKEY *spki,
                              const STACK_OF(X509_EXTENSION) *req_exts,
-                             const ASN1_TIME *req_not_after, X509 **out)
+                             const ASN1_TIME *req_not_after,
+                             const cmp_grant_t *grant, X509 **out)
 {
     X509 *cert = X509_new();
     ASN1_INTEGER *serial = cmp_issue_serial();
@@ -199,7 +227,7 @@ apr_status_t cmp_issue_build(const cmp_ca_t *ca, const cmp_policy_t *pol,
             || !copy_spki(cert, spki)
             || !set_validity(cert, ca->cert, pol->validity_days, req_not_after))
         goto out;
-    if (!add_exts(cert, ca, pol))
+    if (!add_exts(cert, ca, pol, grant))
         goto out;
     san = X509v3_get_ext_by_NID(req_exts, NID_subject_alt_name, -1);
     if (san >= 0 && pol->allow_san

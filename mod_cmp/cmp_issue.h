@@ -17,12 +17,15 @@ typedef struct {
 /* Builds and signs the certificate. subject and the SubjectPublicKeyInfo
  * come from the request (copied as they are: no key is decoded or encoded),
  * extensions from the policy (SAN copied from req_exts when present);
- * req_not_after may only shorten the validity. The CA key's own default
- * digest is used, so any key type OpenSSL signs with works. */
+ * req_not_after may only shorten the validity; grant (cmp_policy_grant,
+ * NULL: the policy as it is) sets the keyUsage for the key's type. The CA
+ * key's own default digest is used, so any key type OpenSSL signs with
+ * works. */
 apr_status_t cmp_issue_build(const cmp_ca_t *ca, const cmp_policy_t *pol,
                              const X509_NAME *subject, const X509_PUBKEY *spki,
                              const STACK_OF(X509_EXTENSION) *req_exts,
-                             const ASN1_TIME *req_not_after, X509 **out);
+                             const ASN1_TIME *req_not_after,
+                             const cmp_grant_t *grant, X509 **out);
 
 /* A self-signed CA certificate (keyCertSign, cRLSign) for key; NULL when
  * it cannot be made. */

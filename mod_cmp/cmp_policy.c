@@ -198,8 +198,26 @@ static int push_conf_ext(cmp_policy_t *pol, int nid, const char *value)
     return 1;
 }
 
+/* The keyUsage bits of an extension stack (KU_*), -1 when it has none. */
+static int ku_bits_of(const STACK_OF(X509_EXTENSION) *exts, int *critical)
+{
+    ASN1_BIT_STRING *ku;
+    int crit = 0, bits = 0, i;
+
+    if ((ku = X509V3_get_d2i(exts, NID_key_usage, &crit, NULL)) == NULL)
+        return crit == -1 ? -1 : -2;        /* -2: malformed or twice */
+    for (i = 0; i < 9; i++)
+        if (ASN1_BIT_STRING_get_bit(ku, i))
+            bits |= i < 8 ? 0x80 >> i : KU_DECIPHER_ONLY;
+    ASN1_BIT_STRING_free(ku);
+    if (critical != NULL)
+        *critical = crit;
+    return bits;
+}
+
 static void make_exts(cmp_policy_t *pol)
 {
+    pol->ku_bits = -1;
     if ((pol->exts = sk_X509_EXTENSION_new_null()) == NULL
             || !push_conf_ext(pol, NID_basic_constraints, "critical,CA:FALSE")
             || !push_conf_ext(pol, NID_key_usage, pol->key_usage)
@@ -207,7 +225,10 @@ static void make_exts(cmp_policy_t *pol)
         sk_X509_EXTENSION_pop_free(pol->exts, X509_EXTENSION_free);
         pol->exts = NULL;
         ERR_clear_error();
+        return;
     }
+    pol->ku_bits = ku_bits_of(pol->exts, &pol->ku_critical);
+    ERR_clear_error();
 }
 
 int cmp_policy_init(cmp_policy_t *pol, const cmp_policy_spec_t *spec,
@@ -330,4 +351,138 @@ cmp_reason_e cmp_policy_check(const cmp_policy_t *pol, const X509_NAME *subject,
         return CMP_E_POLICY_SAN;
     }
     return check_subject(pol, subject, has_san, why, whylen);
+}
+
+/* ---- what a request is granted ------------------------------------------- */
+
+#define KU_SIGNING (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION | KU_KEY_CERT_SIGN \
+                    | KU_CRL_SIGN)
+#define KU_ENCIPHERING (KU_KEY_ENCIPHERMENT | KU_DATA_ENCIPHERMENT)
+
+/* The policy's keyUsage bits as a key of this type can have them. */
+static int ku_for_key(int bits, EVP_PKEY *key)
+{
+    if (EVP_PKEY_is_a(key, "RSA") || EVP_PKEY_is_a(key, "RSA-PSS"))
+        return bits;
+    if (EVP_PKEY_is_a(key, "EC")) {
+        /* RFC 5480 3: an EC key agrees on keys, it does not encipher them */
+        if (bits & KU_ENCIPHERING)
+            bits = (bits & ~KU_ENCIPHERING) | KU_KEY_AGREEMENT;
+        return bits;
+    }
+    /* EdDSA (RFC 8410), ML-DSA, SLH-DSA ...: signatures only */
+    return bits & KU_SIGNING;
+}
+
+static const char *ku_text(apr_pool_t *p, int bits)
+{
+    static const struct { int bit; const char *name; } names[] = {
+        {KU_DIGITAL_SIGNATURE, "digitalSignature"},
+        {KU_NON_REPUDIATION, "nonRepudiation"},
+        {KU_KEY_ENCIPHERMENT, "keyEncipherment"},
+        {KU_DATA_ENCIPHERMENT, "dataEncipherment"},
+        {KU_KEY_AGREEMENT, "keyAgreement"}, {KU_KEY_CERT_SIGN, "keyCertSign"},
+        {KU_CRL_SIGN, "cRLSign"}, {KU_ENCIPHER_ONLY, "encipherOnly"},
+        {KU_DECIPHER_ONLY, "decipherOnly"}};
+    const char *s = "";
+    size_t i;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (bits & names[i].bit)
+            s = apr_pstrcat(p, s, *s ? "," : "", names[i].name, NULL);
+    return *s ? s : "none";
+}
+
+static void add_mod(apr_pool_t *p, const char **mods, const char *what)
+{
+    *mods = *mods == NULL ? what : apr_pstrcat(p, *mods, "; ", what, NULL);
+}
+
+cmp_reason_e cmp_policy_grant(const cmp_policy_t *pol, EVP_PKEY *key,
+                              const STACK_OF(X509_EXTENSION) *req,
+                              apr_pool_t *p, cmp_grant_t *out, char *why,
+                              size_t whylen)
+{
+    int i, asked;
+
+    out->ku_bits = -1;
+    out->mods = NULL;
+    if (pol->ku_bits >= 0) {
+        int kb = ku_for_key(pol->ku_bits, key);
+
+        if (kb == 0) {
+            snprintf(why, whylen, "the RA Profile's keyUsage (%s) leaves nothing "
+                     "a %s key can do", ku_text(p, pol->ku_bits),
+                     EVP_PKEY_get0_type_name(key));
+            return CMP_E_POLICY_KEY;
+        }
+        if (kb != pol->ku_bits)
+            out->ku_bits = kb;
+    }
+    for (i = 0; i < sk_X509_EXTENSION_num(req); i++) {
+        X509_EXTENSION *ext = sk_X509_EXTENSION_value(req, i);
+        int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+        char oid[80];
+
+        switch (nid) {
+        case NID_subject_alt_name:              /* cmp_policy_check's */
+        case NID_subject_key_identifier:        /* made from the key */
+        case NID_authority_key_identifier:
+            break;
+        case NID_basic_constraints: {
+            BASIC_CONSTRAINTS *bc = X509V3_EXT_d2i(ext);
+            int ca = bc != NULL && bc->ca, path = bc != NULL && bc->pathlen != NULL;
+
+            BASIC_CONSTRAINTS_free(bc);
+            if (bc == NULL || ca || path) {
+                snprintf(why, whylen, "%s", bc == NULL ? "basicConstraints does "
+                         "not decode" : ca ? "an RA Profile issues end-entity "
+                         "certificates: cA cannot be asked" : "pathLenConstraint "
+                         "without cA (RFC 5280 4.2.1.9)");
+                ERR_clear_error();
+                return CMP_E_BAD_TEMPLATE;
+            }
+            break;
+        }
+        case NID_key_usage: {
+            STACK_OF(X509_EXTENSION) *one = sk_X509_EXTENSION_new_null();
+            int issued = out->ku_bits >= 0 ? out->ku_bits : pol->ku_bits;
+
+            asked = one != NULL && sk_X509_EXTENSION_push(one, ext)
+                    ? ku_bits_of(one, NULL) : -2;
+            sk_X509_EXTENSION_free(one);
+            ERR_clear_error();
+            if (asked == -2) {
+                snprintf(why, whylen, "keyUsage does not decode");
+                return CMP_E_BAD_TEMPLATE;
+            }
+            if (asked != issued)
+                add_mod(p, &out->mods, apr_psprintf(p, "keyUsage %s issued, %s "
+                                                    "asked", ku_text(p, issued),
+                                                    ku_text(p, asked)));
+            break;
+        }
+        case NID_ext_key_usage: {
+            int j = X509v3_get_ext_by_NID(pol->exts, NID_ext_key_usage, -1);
+            ASN1_OCTET_STRING *mine = j >= 0
+                ? X509_EXTENSION_get_data(X509v3_get_ext(pol->exts, j)) : NULL;
+
+            if (mine == NULL || ASN1_OCTET_STRING_cmp(mine, X509_EXTENSION_get_data(ext)) != 0)
+                add_mod(p, &out->mods, mine == NULL
+                        ? "extendedKeyUsage asked, none issued"
+                        : "extendedKeyUsage issued as the RA Profile says, not "
+                          "as asked");
+            break;
+        }
+        default:
+            OBJ_obj2txt(oid, sizeof(oid), X509_EXTENSION_get_object(ext), 0);
+            if (X509_EXTENSION_get_critical(ext)) {
+                snprintf(why, whylen, "critical extension %s is not issued by "
+                         "this RA Profile", oid);
+                return CMP_E_UNACCEPTED_EXTENSION;
+            }
+            add_mod(p, &out->mods, apr_psprintf(p, "extension %s not issued", oid));
+        }
+    }
+    return CMP_E_NONE;
 }

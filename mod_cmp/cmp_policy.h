@@ -28,6 +28,8 @@ typedef struct {
      * bad_ext (the issuance is refused then, and says so) */
     STACK_OF(X509_EXTENSION) *exts;
     char bad_ext[160];
+    int ku_bits;             /* the keyUsage bits of exts (KU_*); -1: none */
+    int ku_critical;
 } cmp_policy_t;
 
 /* An RA Profile's policy as the database holds it (ra_profile's columns in
@@ -66,5 +68,24 @@ cmp_reason_e cmp_policy_check(const cmp_policy_t *pol, const X509_NAME *subject,
                               EVP_PKEY *pubkey,
                               const STACK_OF(X509_EXTENSION) *exts,
                               char *why, size_t whylen);
+
+/* What a request gets beside its subject and key: the keyUsage bits its key
+ * can have (RFC 5480 for EC: keyAgreement where the RA Profile says
+ * keyEncipherment; RFC 8410 and signature-only keys: no encipherment or
+ * agreement; -1: the RA Profile's keyUsage as it is), and, when what the
+ * request's extensions ask differs from what is issued, a text saying so
+ * (the response is then grantedWithMods). */
+typedef struct {
+    int ku_bits;
+    const char *mods;            /* from p; NULL: issued as asked */
+} cmp_grant_t;
+
+/* CMP_E_NONE and *out; else the reason (a CA certificate or a pathLen asked:
+ * badCertTemplate; an unknown critical extension: unacceptedExtension; no
+ * keyUsage the key can have: badAlg), with detail in why. */
+cmp_reason_e cmp_policy_grant(const cmp_policy_t *pol, EVP_PKEY *key,
+                              const STACK_OF(X509_EXTENSION) *req,
+                              apr_pool_t *p, cmp_grant_t *out, char *why,
+                              size_t whylen);
 
 #endif

@@ -233,6 +233,9 @@ static apr_status_t process(req_t *rq, cmp_response_t *resp)
     if ((r = cmp_srv_check_header(rq->view, rq->body, rq->srv->time_tolerance,
                                   why, sizeof(why))) != CMP_E_NONE)
         return respond_error(rq, r, why, resp);
+    if (rq->body == CMP_BODY_GENM
+            && (r = cmp_srv_check_genm(rq, why, sizeof(why))) != CMP_E_NONE)
+        return respond_error(rq, r, why, resp);
     if (rq->undecodable != NULL)
         return respond_error(rq, CMP_E_BAD_DATA_FORMAT, rq->undecodable, resp);
     if (!body_supported(rq->body))
@@ -305,21 +308,12 @@ static apr_status_t process(req_t *rq, cmp_response_t *resp)
 static OSSL_CMP_MSG *standin(apr_pool_t *p, const unsigned char *der,
                              apr_size_t len)
 {
-    static const unsigned char pkiconf[] = {0xb3, 0x02, 0x05, 0x00};
-    cmp_edit_t e;
     unsigned char *out = NULL;
     const unsigned char *q;
     apr_size_t out_len = 0;
     OSSL_CMP_MSG *m;
 
-    memset(&e, 0, sizeof(e));
-    e.pvno = OSSL_CMP_PVNO;
-    e.general_info = CMP_EDIT_DROP;
-    e.body_der = pkiconf;
-    e.body_len = sizeof(pkiconf);
-    e.drop_protection = 1;
-    e.drop_extra_certs = 1;
-    if (cmp_asn1_edit(p, der, (long)len, &e, &out, &out_len) != APR_SUCCESS)
+    if (cmp_asn1_standin(p, der, (long)len, &out, &out_len) != APR_SUCCESS)
         return NULL;
     q = out;
     m = d2i_OSSL_CMP_MSG(NULL, &q, (long)out_len);

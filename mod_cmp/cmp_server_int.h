@@ -92,6 +92,11 @@ CMP_INTERNAL int cmp_srv_response_protection(OSSL_CMP_CTX *ctx,
  * profile says, or none where the request's MAC key is reused. */
 CMP_INTERNAL int cmp_srv_request_protection(const req_t *rq, OSSL_CMP_CTX *ctx);
 
+/* cmp_callbacks.c: CMP_E_NONE unless a genm carries an infoValue where RFC
+ * 9483 4.3 has none (read from our view, whatever OpenSSL decodes). */
+CMP_INTERNAL cmp_reason_e cmp_srv_check_genm(const req_t *rq, char *why,
+                                             size_t n);
+
 /* cmp_callbacks.c: OpenSSL's server for the request, our callbacks in it,
  * owned by rq->p; NULL when it cannot be made. */
 CMP_INTERNAL OSSL_CMP_SRV_CTX *cmp_srv_new_ctx(req_t *rq);

@@ -2,8 +2,9 @@
 /* libFuzzer target: what mod_cmp reads of an untrusted request before any
  * profile or database is involved. The bytes go through the header view and
  * its generic checks (RFC 9483 3.5), the certConf, rr and status views, the
- * stand-in a message OpenSSL cannot decode is answered through, and OpenSSL's
- * own decoding with the DER re-encoding check. Run by `make fuzz`. */
+ * stand-in a message OpenSSL cannot decode is answered through, the certConf
+ * without hashAlg for OpenSSL 3.0, and OpenSSL's own decoding with the DER
+ * re-encoding check. Run by `make fuzz`. */
 #include <stdint.h>
 #include <string.h>
 
@@ -20,25 +21,18 @@ static apr_pool_t *root;
 
 static void standin(apr_pool_t *p, const uint8_t *data, size_t size)
 {
-    static const unsigned char pkiconf[] = {0xb3, 0x02, 0x05, 0x00};
     unsigned char *out = NULL;
     const unsigned char *q;
     apr_size_t out_len = 0;
-    OSSL_CMP_MSG *m;
-    cmp_edit_t e;
 
-    memset(&e, 0, sizeof(e));
-    e.pvno = 2;
-    e.general_info = CMP_EDIT_DROP;
-    e.body_der = pkiconf;
-    e.body_len = sizeof(pkiconf);
-    e.drop_protection = 1;
-    e.drop_extra_certs = 1;
-    if (cmp_asn1_edit(p, data, (long)size, &e, &out, &out_len) != APR_SUCCESS)
-        return;
-    q = out;
-    m = d2i_OSSL_CMP_MSG(NULL, &q, (long)out_len);
-    OSSL_CMP_MSG_free(m);
+    if (cmp_asn1_standin(p, data, (long)size, &out, &out_len) == APR_SUCCESS) {
+        q = out;
+        OSSL_CMP_MSG_free(d2i_OSSL_CMP_MSG(NULL, &q, (long)out_len));
+    }
+    if (cmp_asn1_certconf_v2(p, data, (long)size, &out, &out_len) == APR_SUCCESS) {
+        q = out;
+        OSSL_CMP_MSG_free(d2i_OSSL_CMP_MSG(NULL, &q, (long)out_len));
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

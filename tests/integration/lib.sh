@@ -78,6 +78,11 @@ pbm_params() {
            on && /hmac|HMAC/ { on = 0; done = 1 }'
 }
 
+# hexof FILE: its bytes as one line of lower-case hex; unhex: the reverse,
+# stdin to stdout (coreutils and bash only: no xxd on a fresh Debian 13)
+hexof() { od -An -tx1 -v "$1" | tr -d ' \n'; }
+unhex() { local h; h=$(tr -d ' \n'); printf '%b' "$(sed 's/../\\x&/g' <<<"$h")"; }
+
 resp_text() { openssl asn1parse -inform DER -in "$T/resp.der" 2>/dev/null | grep UTF8STRING; }
 
 as_superuser() {   # SQL (or - for stdin) as the cluster's superuser, over the private socket, in $AS_DB

@@ -139,7 +139,7 @@ START_TEST(rr_reason_and_signature)
     cmp_view_t *v;
 
     ck_assert(unit_policy(&pol, 5, "", 0, NULL, 1, "digitalSignature", "", &why));
-    ck_assert_int_eq(cmp_issue_build(&ca, &pol, subj, spki, NULL, NULL, &cert), APR_SUCCESS);
+    ck_assert_int_eq(cmp_issue_build(&ca, &pol, subj, spki, NULL, NULL, NULL, &cert), APR_SUCCESS);
     cert = unit_reparse(cert);
     /* signed by the holder, revoking its own certificate, reason 1 */
     ck_assert(OSSL_CMP_CTX_set1_secretValue(ctx, NULL, 0));

@@ -20,7 +20,7 @@ static void issue_with(const char *ca_type, const char *ee_type)
 
     ck_assert(unit_policy(&pol, 10, "", 0, NULL, 1,
                               "critical,digitalSignature", "clientAuth", &why));
-    ck_assert_int_eq(cmp_issue_build(&ca, &pol, subj, spki, NULL, NULL, &cert),
+    ck_assert_int_eq(cmp_issue_build(&ca, &pol, subj, spki, NULL, NULL, NULL, &cert),
                      APR_SUCCESS);
     cert = unit_reparse(cert);
     ck_assert_int_eq(X509_verify(cert, ca.key), 1);
@@ -89,11 +89,11 @@ START_TEST(validity_rules)
 
     /* 365 days asked by policy, but the CA ends in 30: clamped */
     ck_assert(unit_policy(&pol, 365, "", 0, NULL, 1, "digitalSignature", "", &why));
-    ck_assert_int_eq(cmp_issue_build(&ca, &pol, subj, spki, NULL, NULL, &cert), APR_SUCCESS);
+    ck_assert_int_eq(cmp_issue_build(&ca, &pol, subj, spki, NULL, NULL, NULL, &cert), APR_SUCCESS);
     ck_assert_int_eq(ASN1_TIME_compare(X509_get0_notAfter(cert), X509_get0_notAfter(ca.cert)), 0);
     X509_free(cert);
     /* a shorter validity requested in the template is honoured */
-    ck_assert_int_eq(cmp_issue_build(&ca, &pol, subj, spki, NULL, want, &cert), APR_SUCCESS);
+    ck_assert_int_eq(cmp_issue_build(&ca, &pol, subj, spki, NULL, want, NULL, &cert), APR_SUCCESS);
     ck_assert(ASN1_TIME_diff(&days, &secs, X509_get0_notBefore(cert), X509_get0_notAfter(cert)));
     ck_assert_int_eq(days, 2);
     X509_free(cert);
@@ -101,7 +101,7 @@ START_TEST(validity_rules)
     cmp_policy_clear(&pol);
     /* an invalid key usage in the RA Profile is refused, not ignored */
     ck_assert(unit_policy(&pol, 5, "", 0, NULL, 1, "notAUsage", "", &why));
-    ck_assert_int_ne(cmp_issue_build(&ca, &pol, subj, spki, NULL, NULL, &cert), APR_SUCCESS);
+    ck_assert_int_ne(cmp_issue_build(&ca, &pol, subj, spki, NULL, NULL, NULL, &cert), APR_SUCCESS);
     ck_assert_ptr_null(cert);
     cmp_policy_clear(&pol);
     X509_NAME_free(subj);

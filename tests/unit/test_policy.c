@@ -155,6 +155,75 @@ START_TEST(key_type_aliases)
 }
 END_TEST
 
+/* One extension from its OpenSSL config text. */
+static STACK_OF(X509_EXTENSION) *asked(int nid, const char *value)
+{
+    STACK_OF(X509_EXTENSION) *sk = sk_X509_EXTENSION_new_null();
+    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, NULL, nid, value);
+
+    ck_assert_ptr_nonnull(e);
+    ck_assert(sk_X509_EXTENSION_push(sk, e));
+    return sk;
+}
+
+/* What a request is granted: keyUsage by key type, and what it asked. */
+START_TEST(grant_by_key_type_and_request)
+{
+    cmp_policy_t pol;
+    const char *why = NULL;
+    EVP_PKEY *ec = unit_key("EC"), *ed = unit_key("ED25519"), *rsa = unit_key("RSA");
+    STACK_OF(X509_EXTENSION) *x;
+    cmp_grant_t g;
+    char w[300];
+
+    ck_assert(unit_policy(&pol, 30, "", 0, NULL, 1, "critical,digitalSignature,keyEncipherment",
+                          "clientAuth", &why));
+    /* RSA as the profile says; EC agrees on keys (RFC 5480); EdDSA signs */
+    ck_assert_int_eq(cmp_policy_grant(&pol, rsa, NULL, upool, &g, w, sizeof(w)), CMP_E_NONE);
+    ck_assert_int_eq(g.ku_bits, -1);
+    ck_assert_ptr_null(g.mods);
+    ck_assert_int_eq(cmp_policy_grant(&pol, ec, NULL, upool, &g, w, sizeof(w)), CMP_E_NONE);
+    ck_assert_int_eq(g.ku_bits, KU_DIGITAL_SIGNATURE | KU_KEY_AGREEMENT);
+    ck_assert_int_eq(cmp_policy_grant(&pol, ed, NULL, upool, &g, w, sizeof(w)), CMP_E_NONE);
+    ck_assert_int_eq(g.ku_bits, KU_DIGITAL_SIGNATURE);
+    /* what is asked otherwise is said */
+    x = asked(NID_key_usage, "digitalSignature,keyAgreement");
+    ck_assert_int_eq(cmp_policy_grant(&pol, ec, x, upool, &g, w, sizeof(w)), CMP_E_NONE);
+    ck_assert_ptr_null(g.mods);                 /* as the EC key gets it */
+    ck_assert_int_eq(cmp_policy_grant(&pol, rsa, x, upool, &g, w, sizeof(w)), CMP_E_NONE);
+    ck_assert_str_eq(g.mods, "keyUsage digitalSignature,keyEncipherment issued, "
+                             "digitalSignature,keyAgreement asked");
+    sk_X509_EXTENSION_pop_free(x, X509_EXTENSION_free);
+    x = asked(NID_ext_key_usage, "serverAuth");
+    ck_assert_int_eq(cmp_policy_grant(&pol, rsa, x, upool, &g, w, sizeof(w)), CMP_E_NONE);
+    ck_assert_ptr_nonnull(strstr(g.mods, "extendedKeyUsage"));
+    sk_X509_EXTENSION_pop_free(x, X509_EXTENSION_free);
+    /* refused: a CA, a pathLen, an unknown critical extension */
+    x = asked(NID_basic_constraints, "critical,CA:TRUE");
+    ck_assert_int_eq(cmp_policy_grant(&pol, rsa, x, upool, &g, w, sizeof(w)), CMP_E_BAD_TEMPLATE);
+    sk_X509_EXTENSION_pop_free(x, X509_EXTENSION_free);
+    x = asked(NID_basic_constraints, "CA:FALSE,pathlen:3");
+    ck_assert_int_eq(cmp_policy_grant(&pol, rsa, x, upool, &g, w, sizeof(w)), CMP_E_BAD_TEMPLATE);
+    sk_X509_EXTENSION_pop_free(x, X509_EXTENSION_free);
+    x = asked(NID_basic_constraints, "CA:FALSE");
+    ck_assert_int_eq(cmp_policy_grant(&pol, rsa, x, upool, &g, w, sizeof(w)), CMP_E_NONE);
+    ck_assert_ptr_null(g.mods);
+    sk_X509_EXTENSION_pop_free(x, X509_EXTENSION_free);
+    x = asked(NID_policy_constraints, "critical,requireExplicitPolicy:1");
+    ck_assert_int_eq(cmp_policy_grant(&pol, rsa, x, upool, &g, w, sizeof(w)),
+                     CMP_E_UNACCEPTED_EXTENSION);
+    sk_X509_EXTENSION_pop_free(x, X509_EXTENSION_free);
+    cmp_policy_clear(&pol);
+    /* a keyUsage that leaves nothing the key can do */
+    ck_assert(unit_policy(&pol, 30, "", 0, NULL, 1, "keyEncipherment", "", &why));
+    ck_assert_int_eq(cmp_policy_grant(&pol, ed, NULL, upool, &g, w, sizeof(w)), CMP_E_POLICY_KEY);
+    cmp_policy_clear(&pol);
+    EVP_PKEY_free(ec);
+    EVP_PKEY_free(ed);
+    EVP_PKEY_free(rsa);
+}
+END_TEST
+
 Suite *suite_policy(void)
 {
     Suite *s = suite_create("policy");
@@ -165,6 +234,7 @@ Suite *suite_policy(void)
     tcase_add_test(tc, subject_and_san);
     tcase_add_test(tc, validation_is_the_loaders);
     tcase_add_test(tc, key_type_aliases);
+    tcase_add_test(tc, grant_by_key_type_and_request);
     suite_add_tcase(s, tc);
     return s;
 }
