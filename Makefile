@@ -131,6 +131,10 @@ $(BUILD)/cmpmutate: tests/tools/cmpmutate.c $(CORE_LIB)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -Imod_cmp $< $(CORE_LIB) $(CORE_LIBS) -o $@
 
+$(BUILD)/hdrcost: tests/bench/hdrcost.c $(CORE_LIB)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) -Imod_cmp $< $(CORE_LIB) $(CORE_LIBS) -o $@
+
 $(BUILD)/cmpbench: tests/bench/cmpbench.c
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -pthread $< -lssl -lcrypto -o $@

@@ -327,7 +327,7 @@ apr_status_t cmp_asn1_protect(apr_pool_t *p, const unsigned char *der,
     const unsigned char *q = der;
     CMPV_MSG_LITE *m = (CMPV_MSG_LITE *)ASN1_item_d2i(NULL, &q, len,
                                                       ASN1_ITEM_rptr(CMPV_MSG_LITE));
-    unsigned char *pp = NULL, mac[EVP_MAX_MD_SIZE];
+    unsigned char *pp = NULL, mac[CMP_PROTECT_MAX];
     ASN1_BIT_STRING *bits = NULL;
     size_t mac_len = 0;
     int pp_len = 0, n = 0;
@@ -511,6 +511,17 @@ static int edit_header(CMPV_HEADER *h, const cmp_edit_t *e)
             return 0;
         }
         GENERAL_NAME_set0_value(h->sender, GEN_EMAIL, s);
+    }
+    if (e->sender_cn != NULL) {
+        X509_NAME *n = X509_NAME_new();
+
+        if (n == NULL || !X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
+                                                     (const unsigned char *)e->sender_cn,
+                                                     -1, -1, 0)) {
+            X509_NAME_free(n);
+            return 0;
+        }
+        GENERAL_NAME_set0_value(h->sender, GEN_DIRNAME, n);
     }
     if (e->prot_alg_oid != NULL) {
         ASN1_OBJECT *o = OBJ_txt2obj(e->prot_alg_oid, 1);

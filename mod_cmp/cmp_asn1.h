@@ -49,7 +49,9 @@ const ASN1_BIT_STRING *cmp_view_protection_bits(const cmp_view_t *v);
 apr_status_t cmp_view_protected_part(apr_pool_t *p, const cmp_view_t *v,
                                      unsigned char **der, int *len);
 
-/* Computes the MAC of data into mac (EVP_MAX_MD_SIZE bytes); 1 on success. */
+/* Computes the MAC (or signature) of data into mac, of CMP_PROTECT_MAX
+ * bytes at the most; 1 on success. */
+#define CMP_PROTECT_MAX 1024
 typedef int (*cmp_mac_fn)(const void *arg, const unsigned char *data,
                           size_t len, unsigned char *mac, size_t *mac_len);
 
@@ -107,6 +109,7 @@ typedef struct {
     int drop_protection;            /* protection and protectionAlg */
     int drop_extra_certs;
     const char *sender_email;       /* sender as an rfc822Name instead */
+    const char *sender_cn;          /* sender as the directoryName CN=this */
     const char *prot_alg_oid;       /* protectionAlg: this OID, no parameters */
 } cmp_edit_t;
 

@@ -111,6 +111,31 @@ t_conf_sender_name() {
 }
 run_test "sender not a directoryName -> badMessageCheck" t_conf_sender_name
 
+# Signed requests (RFC 9483 3.1): senderKID is the protection certificate's
+# subjectKeyIdentifier and the sender its subject; signed again by cmpmutate
+t_conf_signed_sender() {
+  fx_cert sgn
+  newkey "$T/sgn-new.key" ec
+  cmp -cmd cr -server "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/sgn.pem" -key "$T/sgn.key" \
+      -newkey "$T/sgn-new.key" -subject /CN=sgn -implicit_confirm -reqout "$T/sgn-cr.der"
+  local n0; n0=$(cert_count)
+  NOMAC=1 BASE_MSG=$T/sgn-cr.der mutate sgn-ok -signkey "$T/sgn.key"
+  expect_answer sgn-ok cp 0 "" ""
+  n0=$(cert_count)
+  NOMAC=1 BASE_MSG=$T/sgn-cr.der mutate sgn-nokid -kid none -signkey "$T/sgn.key"
+  expect_answer sgn-nokid error 2 badMessageCheck "no senderKID, and the protection certificate has a subjectKeyIdentifier"
+  NOMAC=1 BASE_MSG=$T/sgn-cr.der mutate sgn-kid -kid not-the-ski -signkey "$T/sgn.key"
+  expect_answer sgn-kid error 2 badMessageCheck "senderKID is not the subjectKeyIdentifier"
+  NOMAC=1 BASE_MSG=$T/sgn-cr.der mutate sgn-sender -sendercn someone-else -signkey "$T/sgn.key"
+  expect_answer sgn-sender error 2 badMessageCheck "the sender is not the subject of the protection certificate"
+  # a signature that does not verify (signed with another key)
+  NOMAC=1 BASE_MSG=$T/sgn-cr.der mutate sgn-bad -signkey "$T/sgn-new.key"
+  expect_answer sgn-bad error 2 badMessageCheck "signature protection does not verify"
+  [ "$(cert_count)" = "$n0" ] || fail "stored"
+}
+run_test "signed: senderKID missing or not the SKID, sender not the subject, bad signature -> badMessageCheck" \
+    t_conf_signed_sender
+
 t_conf_mac_algorithms() {
   local n0; n0=$(cert_count)
   # a bare HMAC or KMAC (RFC 9481 6.2): refused before any MAC is computed

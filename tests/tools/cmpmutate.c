@@ -8,7 +8,9 @@
  *   cmpmutate -in REQ -out OUT [-secret S [-pbmfrom MSG]] [-tid HEX|none] [-nonce HEX|none]
  *             [-recipnonce HEX|none] [-kid TEXT|none] [-time none|+S|-S]
  *             [-pvno N] [-geninfo HEX|none] [-body HEX] [-ber]
- *             [-sender822 TEXT] [-protalg OID] [-pbmac1]
+ *             [-sender822 TEXT] [-sendercn CN] [-protalg OID] [-pbmac1]
+ *             [-signkey KEY]   (sign again with KEY, ECDSA or RSA with SHA-256,
+ *                               instead of -secret)
  *   cmpmutate -check SECRET RESP   prints "mac ok" when RESP's MAC verifies
  *   cmpmutate -nonces MSG      prints: <senderNonce hex> <recipNonce hex|->
  *   cmpmutate -show RESP
@@ -26,6 +28,8 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <openssl/asn1.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
@@ -204,6 +208,43 @@ static X509_ALGOR *pbmac1_alg(void)
     return alg_with(NID_pbmac1, seq, seq_len);
 }
 
+/* ---- signing again ---------------------------------------------------------- */
+
+static int sign_cb(const void *arg, const unsigned char *data, size_t len,
+                   unsigned char *sig, size_t *sig_len)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int ok;
+
+    *sig_len = CMP_PROTECT_MAX;
+    ok = md != NULL
+         && EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, (EVP_PKEY *)arg) == 1
+         && EVP_DigestSign(md, sig, sig_len, data, len) == 1;
+    EVP_MD_CTX_free(md);
+    return ok;
+}
+
+static void sign_again(const char *keyfile, unsigned char **der, apr_size_t *len)
+{
+    FILE *f = fopen(keyfile, "r");
+    EVP_PKEY *k = f != NULL ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+    X509_ALGOR *alg = X509_ALGOR_new();
+    int nid = k != NULL && EVP_PKEY_is_a(k, "EC") ? NID_ecdsa_with_SHA256
+                                                  : NID_sha256WithRSAEncryption;
+
+    if (f != NULL)
+        fclose(f);
+    if (k == NULL || alg == NULL
+            || !X509_ALGOR_set0(alg, OBJ_nid2obj(nid),
+                                nid == NID_ecdsa_with_SHA256 ? V_ASN1_UNDEF : V_ASN1_NULL,
+                                NULL)
+            || cmp_asn1_protect(pool, *der, (long)*len, alg, sign_cb, k, der, len)
+                   != APR_SUCCESS)
+        die("cannot sign the message again");
+    X509_ALGOR_free(alg);
+    EVP_PKEY_free(k);
+}
+
 /* "mac ok" when the MAC of the message in file verifies with secret */
 static int check(const char *secret, const char *file)
 {
@@ -253,6 +294,7 @@ static unsigned char *to_ber(const unsigned char *der, apr_size_t *len)
 int main(int argc, char **argv)
 {
     const char *in = NULL, *outf = NULL, *secret = NULL, *pbmfrom = NULL;
+    const char *signkey = NULL;
     int pbmac1 = 0;
     cmp_edit_t e;
     int i, ber = 0;
@@ -299,6 +341,8 @@ int main(int argc, char **argv)
             e.time_value = time(NULL) + atol(v);
         } else if (strcmp(a, "-pvno") == 0) e.pvno = atol(v);
         else if (strcmp(a, "-sender822") == 0) e.sender_email = v;
+        else if (strcmp(a, "-sendercn") == 0) e.sender_cn = v;
+        else if (strcmp(a, "-signkey") == 0) signkey = v;
         else if (strcmp(a, "-protalg") == 0) e.prot_alg_oid = v;
         else if (strcmp(a, "-geninfo") == 0) {
             cmp_edit_bytes_t b;
@@ -346,6 +390,8 @@ int main(int argc, char **argv)
                        != APR_SUCCESS)
             die("cannot MAC the message again");
     }
+    if (signkey != NULL)
+        sign_again(signkey, &out, &out_len);
     if (ber)
         out = to_ber(out, &out_len);
     if ((f = fopen(outf, "wb")) == NULL || fwrite(out, 1, out_len, f) != out_len)

@@ -618,6 +618,42 @@ START_TEST(certconf_and_status_views)
 }
 END_TEST
 
+/* CRLReason of an rr: two extensions or one that does not decode are
+ * marked, an unknown value is passed on (the store's rule refuses it). */
+START_TEST(rr_reason_twice_or_odd)
+{
+    int len;
+    unsigned char *der = client_ir(1, &len), *out = NULL;
+    apr_size_t out_len = 0;
+    cmp_view_t *v = NULL;
+    cmp_edit_t e;
+    /* [11] { RevDetails { CertTemplate {}, { CRLReason 1, CRLReason 1 } } } */
+    static const unsigned char two[] = {
+        0xab, 0x20, 0x30, 0x1e, 0x30, 0x1c, 0x30, 0x00, 0x30, 0x18,
+        0x30, 0x0a, 0x06, 0x03, 0x55, 0x1d, 0x15, 0x04, 0x03, 0x0a, 0x01, 0x01,
+        0x30, 0x0a, 0x06, 0x03, 0x55, 0x1d, 0x15, 0x04, 0x03, 0x0a, 0x01, 0x01};
+    /* ... and one CRLReason 20 */
+    static const unsigned char twenty[] = {
+        0xab, 0x14, 0x30, 0x12, 0x30, 0x10, 0x30, 0x00, 0x30, 0x0c,
+        0x30, 0x0a, 0x06, 0x03, 0x55, 0x1d, 0x15, 0x04, 0x03, 0x0a, 0x01, 0x14};
+
+    memset(&e, 0, sizeof(e));
+    e.pvno = -1;
+    e.body_der = two;
+    e.body_len = sizeof(two);
+    ck_assert_int_eq(cmp_asn1_edit(upool, der, len, &e, &out, &out_len), APR_SUCCESS);
+    ck_assert_int_eq(cmp_view_decode(upool, out, (long)out_len, &v), APR_SUCCESS);
+    ck_assert_int_eq(cmp_view_body_type(v), CMP_BODY_RR);
+    ck_assert_int_eq(cmp_view_rr_reason(v), CMP_RR_REASON_BAD);
+    e.body_der = twenty;
+    e.body_len = sizeof(twenty);
+    ck_assert_int_eq(cmp_asn1_edit(upool, der, len, &e, &out, &out_len), APR_SUCCESS);
+    ck_assert_int_eq(cmp_view_decode(upool, out, (long)out_len, &v), APR_SUCCESS);
+    ck_assert_int_eq(cmp_view_rr_reason(v), 20);
+    OPENSSL_free(der);
+}
+END_TEST
+
 /* PBMAC1 parameters that do not decode, and a bare HMAC, are refused. */
 START_TEST(pbmac1_refuses_malformed_parameters)
 {
@@ -648,6 +684,7 @@ Suite *suite_asn1(void)
     tcase_add_test(tc, pool_owns_the_view);
     tcase_add_test(tc, header_checks);
     tcase_add_test(tc, certconf_and_status_views);
+    tcase_add_test(tc, rr_reason_twice_or_odd);
     suite_add_tcase(s, tc);
     tc = tcase_create("pbm");
     tcase_add_checked_fixture(tc, unit_pool_setup, unit_pool_teardown);
