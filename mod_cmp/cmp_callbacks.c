@@ -191,8 +191,9 @@ static OSSL_CMP_PKISI *rr_cb(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *msg,
     req_t *rq = OSSL_CMP_SRV_CTX_get0_custom_ctx(srv_ctx);
     const cmp_profile_t *pr = rq->prof;
     cmp_store_cert_t row;
+    const ASN1_OCTET_STRING *tid;
     const char *hex, *actor;
-    int found = 0, updated = 0, reason;
+    int found = 0, updated = 0, reason, used = 0;
 
     if (issuer == NULL || serial == NULL)
         return cmp_srv_refuse(rq, CMP_E_CERT_UNKNOWN,
@@ -210,6 +211,13 @@ static OSSL_CMP_PKISI *rr_cb(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *msg,
     if (X509_NAME_cmp(issuer, X509_get_subject_name(pr->ca.cert)) != 0)
         return cmp_srv_refuse(rq, CMP_E_CERT_UNKNOWN,
                               cmp_issue_name_text(rq->p, issuer));
+    /* the first message of a transaction: not one an enrollment used */
+    tid = cmp_view_transaction_id(rq->view);
+    if (cmp_store_tid_used(rq->p, rq->conn, tid->data, tid->length, &used)
+            != APR_SUCCESS)
+        return cmp_srv_refuse(rq, CMP_E_DATABASE, NULL);
+    if (used)
+        return cmp_srv_refuse(rq, CMP_E_TX_IN_USE, "an enrollment used it");
     if (cmp_store_cert_get(rq->p, rq->conn, pr->auth_id, hex, &row, &found)
             != APR_SUCCESS)
         return cmp_srv_refuse(rq, CMP_E_DATABASE, NULL);

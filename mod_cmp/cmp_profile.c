@@ -182,6 +182,7 @@ static apr_status_t load_cmp(cmp_profile_t *pr, apr_pool_t *p, PGconn *c,
     pr->variant = col(r, 10);
     pr->revoke_on_key_update = cmp_db_bool(r, 0, 11);
     pr->mac_revocation = cmp_db_bool(r, 0, 12);
+    pr->secret_ref = PQgetisnull(r, 0, 13) ? NULL : col(r, 13);
     return APR_SUCCESS;
 }
 

@@ -33,6 +33,8 @@ typedef struct cmp_profile_t {
     int revoke_on_key_update;      /* a confirmed kur revokes (superseded)
                                     * the certificate it replaces */
     int mac_revocation;            /* rr may be MAC-protected */
+    char *secret_ref;              /* the senderKID MAC requests carry; NULL:
+                                    * any */
     cmp_policy_t policy;
 } cmp_profile_t;
 

@@ -92,6 +92,7 @@ static cmp_reason_e find_signer(const cmp_view_t *v, X509 **signer,
 static cmp_reason_e check_mac(req_t *rq, char *why, size_t n)
 {
     const cmp_profile_t *pr = rq->prof;
+    const ASN1_OCTET_STRING *kid;
     cmp_pbm_t *k = NULL;
     const char *bad = NULL;
     apr_status_t rv;
@@ -100,9 +101,17 @@ static cmp_reason_e check_mac(req_t *rq, char *why, size_t n)
         snprintf(why, n, "the CMP Profile has no shared secret");
         return CMP_E_PROTECTION_NOT_ALLOWED;
     }
-    /* RFC 9483 4.1.5: senderKID names the shared secret */
-    if (cmp_view_sender_kid(rq->view) == NULL) {
+    /* RFC 9483 3.1: senderKID names the shared secret */
+    kid = cmp_view_sender_kid(rq->view);
+    if (kid == NULL) {
         snprintf(why, n, "a MAC-protected request without senderKID");
+        return CMP_E_BAD_SENDER;
+    }
+    if (pr->secret_ref != NULL
+            && ((size_t)kid->length != strlen(pr->secret_ref)
+                || memcmp(kid->data, pr->secret_ref, (size_t)kid->length) != 0)) {
+        snprintf(why, n, "senderKID does not name this CMP Profile's shared "
+                 "secret");
         return CMP_E_BAD_SENDER;
     }
     if (rq->body == CMP_BODY_KUR) {

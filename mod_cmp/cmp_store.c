@@ -24,6 +24,7 @@
 #define S_REVOKE "cmp_revoke"
 #define S_EXPIRE "cmp_expire"
 #define S_REFUSALS "cmp_refusals"
+#define S_TID_USED "cmp_tid_used"
 
 #define HEAD_COLS \
     "c.id, c.version, c.enabled, r.id, r.version, r.enabled, " \
@@ -40,7 +41,7 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
     {"cmp_load_cmp", "SELECT p.name, p.request_protection, "
      "p.response_protection, p.shared_secret_enc, s.cert, s.chain, s.key_enc, "
      "p.trust_anchors, p.allow_implicit_confirm, p.confirm_timeout_s, p.variant, "
-     "p.revoke_on_key_update, p.allow_mac_revocation "
+     "p.revoke_on_key_update, p.allow_mac_revocation, p.shared_secret_reference "
      "FROM cmp_profile p LEFT JOIN signing_credential s "
      "ON s.id = p.signing_credential_id WHERE p.id = $1"},
     {"cmp_load_ra", "SELECT name, validity_days, "
@@ -105,6 +106,8 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
      "SET status = 'rejected', revoked_at = now(), revocation_reason = 5 "
      "WHERE id IN (SELECT certificate_id FROM t) AND status = 'pending' "
      "RETURNING id"},
+    {S_TID_USED, "SELECT EXISTS (SELECT 1 FROM certificate WHERE transaction_id "
+     "= $1) OR EXISTS (SELECT 1 FROM cmp_transaction WHERE transaction_id = $1)"},
     {S_REFUSALS, "INSERT INTO cmp_refusal_count (day, reason, count) VALUES "
      "(current_date, $1, $2) ON CONFLICT (day, reason) DO UPDATE SET count = "
      "cmp_refusal_count.count + EXCLUDED.count"},
@@ -313,6 +316,19 @@ apr_status_t cmp_store_tx_get(apr_pool_t *p, PGconn *c,
     tx->cert_der = cmp_db_bytea(p, r, 0, 8, &tx->cert_len);
     tx->cert_id = cmp_db_ll(r, 0, 9);
     return APR_SUCCESS;
+}
+
+apr_status_t cmp_store_tid_used(apr_pool_t *p, PGconn *c,
+                               const unsigned char *tid, int tid_len, int *used)
+{
+    const char *vals[1] = {(const char *)tid};
+    int lens[1] = {tid_len};
+    PGresult *r;
+    apr_status_t rv = cmp_db_exec(p, c, S_TID_USED, 1, vals, lens, &r, NULL);
+
+    if (rv == APR_SUCCESS)
+        *used = cmp_db_bool(r, 0, 0);
+    return rv;
 }
 
 apr_status_t cmp_store_tx_finish(apr_pool_t *p, PGconn *c, long long tx_id,

@@ -81,6 +81,10 @@ typedef struct {
 apr_status_t cmp_store_tx_get(apr_pool_t *p, PGconn *c,
                               const unsigned char *tid, int tid_len,
                               cmp_store_tx_t *tx, int *found);
+/* *used = 1 when a certificate or a transaction holds this transactionID
+ * (an enrollment made it, finished or not). */
+apr_status_t cmp_store_tid_used(apr_pool_t *p, PGconn *c,
+                               const unsigned char *tid, int tid_len, int *used);
 /* Close a waiting transaction: accepted -> certificate valid, else rejected.
  * *updated = 0 when it was no longer waiting (raced by another node). */
 apr_status_t cmp_store_tx_finish(apr_pool_t *p, PGconn *c, long long tx_id,

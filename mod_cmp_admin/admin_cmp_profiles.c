@@ -27,6 +27,7 @@
     "'name', r.name, 'enabled', r.enabled, 'authorityUuid', a.uuid) END, " \
     "'allowImplicitConfirm', p.allow_implicit_confirm, 'revokeOnKeyUpdate', " \
     "p.revoke_on_key_update, 'allowMacRevocation', p.allow_mac_revocation, " \
+    "'sharedSecretReference', p.shared_secret_reference, " \
     "'confirmTimeout', " \
     "p.confirm_timeout_s, 'raProfiles', (SELECT coalesce(json_agg(" \
     "json_build_object('uuid', x.uuid, 'name', x.name) ORDER BY x.name), '[]') " \
@@ -103,7 +104,7 @@ static void get_profile(admin_req_t *rq, admin_resp_t *rs)
 
 typedef struct {
     const char *name, *description, *variant, *req, *resp, *secret;
-    const char *signing, *ra, *anchors;
+    const char *signing, *ra, *anchors, *secret_ref;
     int implicit, revoke_on_kur, mac_rr;
     long long timeout;
     /* derived */
@@ -147,11 +148,14 @@ static int read_fields(admin_req_t *rq, admin_resp_t *rs, profile_in_t *in)
             || admin_type_error(rq, rs, cmp_json_bool(b, "allowImplicitConfirm", &in->implicit), "allowImplicitConfirm", "a boolean")
             || admin_type_error(rq, rs, cmp_json_bool(b, "revokeOnKeyUpdate", &in->revoke_on_kur), "revokeOnKeyUpdate", "a boolean")
             || admin_type_error(rq, rs, cmp_json_bool(b, "allowMacRevocation", &in->mac_rr), "allowMacRevocation", "a boolean")
+            || admin_type_error(rq, rs, cmp_json_str(b, "sharedSecretReference", &in->secret_ref), "sharedSecretReference", "a string")
             || admin_type_error(rq, rs, got = cmp_json_int(b, "confirmTimeout", &in->timeout), "confirmTimeout", "a number"))
         return 1;
     (void)got;
     if (in->secret != NULL && *in->secret == '\0')
         in->secret = NULL;
+    if (in->secret_ref != NULL && *in->secret_ref == '\0')
+        in->secret_ref = NULL;
     return 0;
 }
 
@@ -197,6 +201,9 @@ static void check_rules(admin_req_t *rq, profile_in_t *in, int has_stored_secret
         json_array_append_new(errs, json_string("raProfileUuid is not a UUID"));
     if (in->timeout < 1 || in->timeout > 86400)
         json_array_append_new(errs, json_string("confirmTimeout must be 1..86400 seconds"));
+    if (in->secret_ref != NULL && strlen(in->secret_ref) > 128)
+        json_array_append_new(errs, json_string("sharedSecretReference must be 1 "
+                                                "to 128 characters"));
     if (in->anchors != NULL && *in->anchors) {
         STACK_OF(X509) *tas = admin_parse_certs(in->anchors);
 
@@ -281,14 +288,15 @@ static void params(admin_req_t *rq, const profile_in_t *in, const char **vals,
                || strcmp(in->resp_db, "shared_secret") == 0 ? "true" : "false";
     vals[12] = in->revoke_on_kur ? "true" : "false";
     vals[13] = in->mac_rr ? "true" : "false";
+    vals[14] = in->secret_ref;
 }
 
 static void create_profile(admin_req_t *rq, admin_resp_t *rs)
 {
     json_t *errs = cmp_json_own(rq->p, json_array()), *o;
     profile_in_t in;
-    const char *vals[14];
-    int lens[14] = {0};
+    const char *vals[15];
+    int lens[15] = {0};
     PGresult *r;
 
     if (read_fields(rq, rs, &in))
@@ -309,11 +317,12 @@ static void create_profile(admin_req_t *rq, admin_resp_t *rs)
                   "request_protection, response_protection, shared_secret_enc, "
                   "signing_credential_id, default_ra_profile_id, trust_anchors, "
                   "allow_implicit_confirm, confirm_timeout_s, enabled, "
-                  "revoke_on_key_update, allow_mac_revocation) VALUES ($1, "
+                  "revoke_on_key_update, allow_mac_revocation, "
+                  "shared_secret_reference) VALUES ($1, "
                   "$2, $3, $4, $5, CASE WHEN $12::boolean THEN $6::bytea END, "
                   "(SELECT id FROM signing_credential WHERE uuid = $7::uuid), "
                   "(SELECT id FROM ra_profile WHERE uuid = $8::uuid), $9, $10, "
-                  "$11::int, false, $13, $14) RETURNING uuid", 14, vals, lens, &r))
+                  "$11::int, false, $13, $14, $15) RETURNING uuid", 15, vals, lens, &r))
         return;
     rq->audit_object = apr_pstrcat(rq->p, "cmpProfile:", PQgetvalue(r, 0, 0), NULL);
     if (load_one(rq, rs, PQgetvalue(r, 0, 0), &o))
@@ -327,8 +336,8 @@ static void edit_profile(admin_req_t *rq, admin_resp_t *rs)
 {
     json_t *errs = cmp_json_own(rq->p, json_array()), *cur;
     profile_in_t in;
-    const char *vals[14], *uuid = admin_seg(rq, 1);
-    int lens[14] = {0};
+    const char *vals[15], *uuid = admin_seg(rq, 1);
+    int lens[15] = {0};
     PGresult *r;
 
     if (read_fields(rq, rs, &in) || load_one(rq, rs, uuid, &cur))
@@ -354,8 +363,8 @@ static void edit_profile(admin_req_t *rq, admin_resp_t *rs)
                   "default_ra_profile_id = (SELECT id FROM ra_profile WHERE uuid = "
                   "$8::uuid), trust_anchors = $9, allow_implicit_confirm = $10, "
                   "confirm_timeout_s = $11::int, revoke_on_key_update = $13, "
-                  "allow_mac_revocation = $14 WHERE uuid = $1::uuid", 14, vals,
-                  lens, &r))
+                  "allow_mac_revocation = $14, shared_secret_reference = $15 "
+                  "WHERE uuid = $1::uuid", 15, vals, lens, &r))
         return;
     if (!load_one(rq, rs, uuid, &cur))
         admin_json(rq, rs, 200, json_incref(cur));

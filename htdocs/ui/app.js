@@ -176,6 +176,9 @@ async function cmpProfileForm(existing) {
   const supersede = h('input', { type: 'checkbox', checked: e.revokeOnKeyUpdate !== false });
   const macRr = h('input', { type: 'checkbox', checked: e.allowMacRevocation === true });
   const secretField = field('cp-secret', 'Shared secret', secret, existing ? 'leave blank to keep the stored secret' : null);
+  const secretRef = h('input', { value: e.sharedSecretReference || '', maxlength: 128 });
+  const secretRefField = field('cp-secret-ref', 'Shared secret reference (senderKID)', secretRef,
+    'the senderKID MAC-protected requests must carry (openssl cmp -ref); blank: any');
   const signerField = field('cp-signer', 'Signing certificate', signer);
   const anchorsField = field('cp-anchors', 'Trust anchors for signed requests (PEM)', anchors);
   const errors = h('div');
@@ -186,6 +189,7 @@ async function cmpProfileForm(existing) {
       if (gpp) s.value = 'signature';
     }
     secretField.hidden = !(req.value === 'sharedSecret' || rsp.value === 'sharedSecret');
+    secretRefField.hidden = secretField.hidden;
     signerField.hidden = rsp.value !== 'signature';
     anchorsField.hidden = req.value !== 'signature';
   };
@@ -195,7 +199,7 @@ async function cmpProfileForm(existing) {
     h('h3', {}, existing ? `Edit CMP Profile ${e.name}` : 'New CMP Profile'), errors,
     field('cp-name', 'Name', name), field('cp-desc', 'Description', desc),
     field('cp-variant', 'Variant', variant), field('cp-req', 'Request protection', req),
-    field('cp-rsp', 'Response protection', rsp), secretField, signerField,
+    field('cp-rsp', 'Response protection', rsp), secretField, secretRefField, signerField,
     field('cp-ra', 'Default RA Profile', ra), anchorsField,
     h('div', { class: 'field' }, h('label', { for: 'cp-implicit' }, implicit, ' Grant implicitConfirm when asked')),
     h('div', { class: 'field' }, h('label', { for: 'cp-supersede' }, supersede,
@@ -214,6 +218,7 @@ async function cmpProfileForm(existing) {
       allowMacRevocation: macRr.checked, trustAnchors: anchors.value };
     if (!existing) body.name = name.value;
     if (!secretField.hidden) body.sharedSecret = secret.value;
+    body.sharedSecretReference = secretRefField.hidden ? '' : secretRef.value;
     if (!signerField.hidden && signer.value) body.signingCertificateUuid = signer.value;
     if (ra.value) body.raProfileUuid = ra.value;
     const res = existing ? await api('PUT', '/cmpProfiles/' + e.uuid, body) : await api('POST', '/cmpProfiles', body);

@@ -103,6 +103,26 @@ t_conf_sender_kid() {
 }
 run_test "MAC-protected request without senderKID -> badMessageCheck" t_conf_sender_kid
 
+# sharedSecretReference: the senderKID a profile's MAC requests must carry
+t_conf_secret_reference() {
+  local ra signer
+  ra=$(adm_uuid /raProfiles demo)
+  signer=$(cat "$VAR_DIR/demo/signer.uuid")
+  fx_cmp_profile "$(fx_demo_secret '{name: "withref", signingCertificateUuid: $sig, raProfileUuid: $ra,
+                                     sharedSecretReference: "device-secret-7"}' "$ra" "$signer")" enable >/dev/null
+  api GET "/cmpProfiles/$(adm_uuid /cmpProfiles withref)" >/dev/null
+  [ "$(jf .sharedSecretReference)" = device-secret-7 ] || fail "API: $(cat "$T/api.json")"
+  newkey "$T/wr.key" ec
+  cmp -cmd ir -server "$BASE/withref" -ref other -secret "file:$CMP_SECRET_FILE" -trusted "$CA_CERT_FILE" \
+      -newkey "$T/wr.key" -subject /CN=wr -rspout "$T/wr-rsp.der" && fail "another senderKID accepted"
+  "$BUILD/cmpmutate" -show "$T/wr-rsp.der" | tee "$T/wr.show"
+  expect_answer wr error 2 badMessageCheck "senderKID does not name this CMP Profile's shared secret"
+  cmp -cmd ir -server "$BASE/withref" -ref device-secret-7 -secret "file:$CMP_SECRET_FILE" \
+      -trusted "$CA_CERT_FILE" -newkey "$T/wr.key" -subject /CN=wr -certout "$T/wr.pem"
+  [ "$(cert_status "$T/wr.pem")" = valid ] || fail "not enrolled with the reference"
+}
+run_test "sharedSecretReference set: another senderKID -> badMessageCheck; the reference enrolls" t_conf_secret_reference
+
 t_conf_sender_name() {
   local n0; n0=$(cert_count)
   mutate sender822 -sender822 device@example.com
@@ -335,6 +355,20 @@ t_conf_rr_reason() {
   [ "$(cert_status "$T/rr20.pem")" = valid ] || fail "revoked"
 }
 run_test "rr with an unknown CRLReason (20) -> rp rejection badRequest, nothing revoked" t_conf_rr_reason
+
+t_conf_rr_used_tid() {
+  conf_base
+  fx_cert rrt
+  openssl cmp -cmd rr -server 127.0.0.1:1 $(mac_args) -oldcert "$T/rrt.pem" -reqout "$T/rrt.der" >/dev/null 2>&1 || true
+  # the transactionID of a finished enrollment (the base ir's)
+  local used; used=$("$BUILD/cmpmutate" -nonces "$T/conf-ir.der" | cut -d' ' -f3)
+  "$BUILD/cmpmutate" -in "$T/rrt.der" -out "$T/rrt-send.der" -secret "$SECRET_VALUE" -tid "$used"
+  [ "$(post "$CMP_URL" "$T/rrt-send.der")" = 200 ] || fail "HTTP"
+  "$BUILD/cmpmutate" -show "$T/resp.der" | tee "$T/rrt.show"
+  expect_answer rrt rp 2 transactionIdInUse "transactionID already in use: an enrollment used it"
+  [ "$(cert_status "$T/rrt.pem")" = valid ] || fail "revoked"
+}
+run_test "rr with the transactionID of a finished enrollment -> transactionIdInUse, nothing revoked" t_conf_rr_used_tid
 
 t_conf_rr_by_revoked() {
   fx_revoked rrv

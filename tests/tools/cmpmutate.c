@@ -13,6 +13,7 @@
  *                               instead of -secret)
  *   cmpmutate -check SECRET RESP   prints "mac ok" when RESP's MAC verifies
  *   cmpmutate -nonces MSG      prints: <senderNonce hex> <recipNonce hex|->
+ *                              <transactionID hex>
  *   cmpmutate -show RESP
  *     prints: body=<name> status=<n> failInfo=<name,...> text=<statusString>
  *
@@ -150,6 +151,8 @@ static int nonces(const char *file)
     print_hex(cmp_view_sender_nonce(v));
     printf(" ");
     print_hex(cmp_view_recip_nonce(v));
+    printf(" ");
+    print_hex(cmp_view_transaction_id(v));
     printf("\n");
     return 0;
 }
