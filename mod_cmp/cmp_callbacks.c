@@ -392,16 +392,18 @@ static int add_ca_certs(genp_t *g, const cmp_profile_t *pr)
 
 /* certReqTemplate: CertReqTemplateContent with the extensions every
  * certificate of the RA Profile gets (basicConstraints, keyUsage,
- * extendedKeyUsage), which a request cannot change */
+ * extendedKeyUsage), which a request cannot change, and the keySpec of the
+ * key types it allows */
 static int add_template(genp_t *g, const cmp_profile_t *pr)
 {
     OSSL_CRMF_MSG *crm = OSSL_CRMF_MSG_new();
     STACK_OF(X509_EXTENSION) *exts = NULL;
-    unsigned char *d = NULL, *seq = NULL;
-    const unsigned char *der[1];
-    int len[1], seq_len = 0, ok = 0;
+    unsigned char *d = NULL, *seq = NULL, *spec = NULL;
+    const unsigned char *der[2];
+    int len[2], seq_len = 0, spec_len = 0, ok = 0;
 
     if (crm != NULL && pr->policy.exts != NULL
+            && cmp_policy_key_spec(&pr->policy, g->p, &spec, &spec_len)
             && (exts = sk_X509_EXTENSION_deep_copy(pr->policy.exts,
                                                    X509_EXTENSION_dup,
                                                    X509_EXTENSION_free)) != NULL
@@ -410,9 +412,11 @@ static int add_template(genp_t *g, const cmp_profile_t *pr)
         len[0] = ASN1_item_i2d((const ASN1_VALUE *)OSSL_CRMF_MSG_get0_tmpl(crm),
                                &d, ASN1_ITEM_rptr(OSSL_CRMF_CERTTEMPLATE));
         der[0] = d;
+        der[1] = spec;
+        len[1] = spec_len;
         ok = len[0] > 0
-             && cmp_asn1_wrap(g->p, V_ASN1_SEQUENCE, 0, der, len, 1, &seq,
-                              &seq_len) == APR_SUCCESS
+             && cmp_asn1_wrap(g->p, V_ASN1_SEQUENCE, 0, der, len,
+                              spec != NULL ? 2 : 1, &seq, &seq_len) == APR_SUCCESS
              && add_itav(g, IT(19), seq, seq_len);
     }
     sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);

@@ -10,6 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "cmp_asn1.h"
 #include "cmp_policy.h"
 
 static char *dupstr(const char *s)
@@ -485,4 +486,108 @@ cmp_reason_e cmp_policy_grant(const cmp_policy_t *pol, EVP_PKEY *key,
         }
     }
     return CMP_E_NONE;
+}
+
+/* ---- certReqTemplate keySpec ---------------------------------------------- */
+
+#define OID_REGCTRL_ALGID "1.3.6.1.5.5.7.5.1.11"
+#define OID_REGCTRL_RSAKEYLEN "1.3.6.1.5.5.7.5.1.12"
+
+/* AttributeTypeAndValue { oid, value } appended to the list */
+static int add_control(apr_pool_t *p, apr_array_header_t *ders,
+                       apr_array_header_t *lens, const char *oid,
+                       const unsigned char *value, int value_len)
+{
+    ASN1_OBJECT *o = OBJ_txt2obj(oid, 1);
+    unsigned char *od = NULL, *out = NULL;
+    const unsigned char *parts[2];
+    int pl[2], n = o != NULL ? i2d_ASN1_OBJECT(o, &od) : 0, out_len = 0, ok;
+
+    ASN1_OBJECT_free(o);
+    parts[0] = od;
+    pl[0] = n;
+    parts[1] = value;
+    pl[1] = value_len;
+    ok = n > 0 && cmp_asn1_wrap(p, V_ASN1_SEQUENCE, 0, parts, pl, 2, &out,
+                                &out_len) == APR_SUCCESS;
+    OPENSSL_free(od);
+    if (ok) {
+        APR_ARRAY_PUSH(ders, const unsigned char *) = out;
+        APR_ARRAY_PUSH(lens, int) = out_len;
+    }
+    return ok;
+}
+
+/* id-regCtrl-algId: AlgorithmIdentifier of nid, with the curve param_nid */
+static int add_alg(apr_pool_t *p, apr_array_header_t *ders,
+                   apr_array_header_t *lens, int nid, int param_nid)
+{
+    X509_ALGOR *a = X509_ALGOR_new();
+    unsigned char *d = NULL;
+    int n = 0, ok;
+
+    ok = a != NULL
+         && X509_ALGOR_set0(a, OBJ_nid2obj(nid),
+                            param_nid != NID_undef ? V_ASN1_OBJECT : V_ASN1_UNDEF,
+                            param_nid != NID_undef ? OBJ_nid2obj(param_nid) : NULL)
+         && (n = i2d_X509_ALGOR(a, &d)) > 0
+         && add_control(p, ders, lens, OID_REGCTRL_ALGID, d, n);
+    OPENSSL_free(d);
+    X509_ALGOR_free(a);
+    return ok;
+}
+
+static int add_rsa_len(apr_pool_t *p, apr_array_header_t *ders,
+                       apr_array_header_t *lens, int min_bits)
+{
+    ASN1_INTEGER *i = ASN1_INTEGER_new();
+    unsigned char *d = NULL;
+    /* NIST SP 800-57: the modulus for a security strength */
+    long bits = min_bits <= 112 ? 2048 : min_bits <= 128 ? 3072
+                : min_bits <= 192 ? 7680 : 15360;
+    int n = 0, ok;
+
+    ok = i != NULL && ASN1_INTEGER_set(i, bits) && (n = i2d_ASN1_INTEGER(i, &d)) > 0
+         && add_control(p, ders, lens, OID_REGCTRL_RSAKEYLEN, d, n);
+    OPENSSL_free(d);
+    ASN1_INTEGER_free(i);
+    return ok;
+}
+
+int cmp_policy_key_spec(const cmp_policy_t *pol, apr_pool_t *p,
+                        unsigned char **der, int *len)
+{
+    static const struct { int curve, bits; } curves[] = {
+        {NID_X9_62_prime256v1, 128}, {NID_secp384r1, 192}, {NID_secp521r1, 256}};
+    apr_array_header_t *ders = apr_array_make(p, 4, sizeof(const unsigned char *));
+    apr_array_header_t *lens = apr_array_make(p, 4, sizeof(int));
+    int i, ok = 1;
+    size_t c;
+
+    *der = NULL;
+    *len = 0;
+    if (pol->n_key_types == 0)
+        return 1;
+    for (i = 0; ok && i < pol->n_key_types; i++) {
+        const char *t = pol->key_types[i];
+
+        if (strcasecmp(t, "EC") == 0 || strcasecmp(t, "id-ecPublicKey") == 0) {
+            for (c = 0; ok && c < sizeof(curves) / sizeof(curves[0]); c++)
+                if (curves[c].bits >= pol->min_security_bits)
+                    ok = add_alg(p, ders, lens, NID_X9_62_id_ecPublicKey,
+                                 curves[c].curve);
+        } else if (strcasecmp(t, "RSA") == 0 || strcasecmp(t, "rsaEncryption") == 0) {
+            ok = add_rsa_len(p, ders, lens, pol->min_security_bits);
+        } else if (strcasecmp(t, "ED25519") == 0 && pol->min_security_bits <= 128) {
+            ok = add_alg(p, ders, lens, NID_ED25519, NID_undef);
+        } else if (strcasecmp(t, "ED448") == 0 && pol->min_security_bits <= 224) {
+            ok = add_alg(p, ders, lens, NID_ED448, NID_undef);
+        }
+    }
+    if (!ok || ders->nelts == 0)
+        return ok;
+    return cmp_asn1_wrap(p, V_ASN1_SEQUENCE, 0,
+                         (const unsigned char *const *)ders->elts,
+                         (const int *)lens->elts, ders->nelts, der, len)
+           == APR_SUCCESS;
 }

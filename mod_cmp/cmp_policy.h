@@ -69,6 +69,13 @@ cmp_reason_e cmp_policy_check(const cmp_policy_t *pol, const X509_NAME *subject,
                               const STACK_OF(X509_EXTENSION) *exts,
                               char *why, size_t whylen);
 
+/* The keySpec of a certReqTemplate (RFC 9483 4.3.3): Controls with one
+ * id-regCtrl-algId per EC curve or EdDSA algorithm and an id-regCtrl-rsaKeyLen
+ * for RSA that the RA Profile allows at its minimum strength; *der NULL when
+ * it allows any key type. 0 on failure. */
+int cmp_policy_key_spec(const cmp_policy_t *pol, apr_pool_t *p,
+                        unsigned char **der, int *len);
+
 /* What a request gets beside its subject and key: the keyUsage bits its key
  * can have (RFC 5480 for EC: keyAgreement where the RA Profile says
  * keyEncipherment; RFC 8410 and signature-only keys: no encipherment or

@@ -525,6 +525,13 @@ t_conf_genm_others() {
   "${g[@]}" -infotype 1.3.6.1.5.5.7.4.19 | tee "$T/genm.out"
   [ "$(cat "$T/genm.out")" = "itav 1.3.6.1.5.5.7.4.19 value" ] || fail "certReqTemplate"
   hex | grep -q "06082b06010505070413.*0603551d0f" || fail "certReqTemplate value"
+  # the demo allows any key type: no keySpec; "strict" allows EC: one
+  # id-regCtrl-algId (2b060105050705010b) per curve, P-256 (2a8648ce3d030107) first
+  hex | grep -q "2b060105050705010b" && fail "keySpec where any key type goes"
+  "$BUILD/cmpclient" -cmd genm -url "$BASE/strict" -secret "$SECRET_VALUE" -ref demo \
+      -trusted "$CA_CERT_FILE" -rspout "$T/genp.der" -infotype 1.3.6.1.5.5.7.4.19 | tee "$T/genm.out"
+  hex | grep -q "06092b060105050705010b301306072a8648ce3d020106082a8648ce3d030107" \
+      || fail "strict: no keySpec with P-256"
   # a type RFC 9810 lists, asked without value: echoed without value
   "${g[@]}" -infotype 1.3.6.1.5.5.7.4.2 | tee "$T/genm.out"
   [ "$(cat "$T/genm.out")" = "itav 1.3.6.1.5.5.7.4.2 absent" ] || fail "signKeyPairTypes"

@@ -224,6 +224,42 @@ START_TEST(grant_by_key_type_and_request)
 }
 END_TEST
 
+/* occurrences of needle in hay */
+static int count_of(const unsigned char *hay, int n, const unsigned char *needle, int m)
+{
+    int i, c = 0;
+
+    for (i = 0; i + m <= n; i++)
+        c += memcmp(hay + i, needle, (size_t)m) == 0;
+    return c;
+}
+
+/* certReqTemplate keySpec: by key type and minimum strength */
+START_TEST(key_spec_of_the_policy)
+{
+    static const unsigned char algid[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x05, 0x01, 0x0b};
+    static const unsigned char rsalen7680[] = {0x02, 0x02, 0x1e, 0x00};
+    static const unsigned char p256[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};
+    cmp_policy_t pol;
+    const char *why = NULL;
+    unsigned char *der = NULL;
+    int len = 0;
+
+    ck_assert(unit_policy(&pol, 30, "", 0, NULL, 1, "", "", &why));
+    ck_assert(cmp_policy_key_spec(&pol, upool, &der, &len));
+    ck_assert_ptr_null(der);                    /* any key type: no keySpec */
+    cmp_policy_clear(&pol);
+    ck_assert(unit_policy(&pol, 30, "EC, RSA, ED25519", 192, NULL, 1, "", "", &why));
+    ck_assert(cmp_policy_key_spec(&pol, upool, &der, &len));
+    ck_assert_ptr_nonnull(der);
+    /* P-384 and P-521 (not P-256), RSA 7680, no Ed25519 (128 bits) */
+    ck_assert_int_eq(count_of(der, len, algid, sizeof(algid)), 2);
+    ck_assert_int_eq(count_of(der, len, p256, sizeof(p256)), 0);
+    ck_assert_int_eq(count_of(der, len, rsalen7680, sizeof(rsalen7680)), 1);
+    cmp_policy_clear(&pol);
+}
+END_TEST
+
 Suite *suite_policy(void)
 {
     Suite *s = suite_create("policy");
@@ -235,6 +271,7 @@ Suite *suite_policy(void)
     tcase_add_test(tc, validation_is_the_loaders);
     tcase_add_test(tc, key_type_aliases);
     tcase_add_test(tc, grant_by_key_type_and_request);
+    tcase_add_test(tc, key_spec_of_the_policy);
     suite_add_tcase(s, tc);
     return s;
 }
