@@ -440,14 +440,22 @@ int cmp_view_body_type(const cmp_view_t *v)
     return d[0] & 0x1f;
 }
 
-/* id-it-confirmWaitTime (RFC 9810 5.1.1.2) */
-#define OID_CONFIRM_WAIT_TIME "1.3.6.1.5.5.7.4.14"
+/* id-it-confirmWaitTime (RFC 9810 5.1.1.2), 1.3.6.1.5.5.7.4.14, as encoded
+ * (OpenSSL 3.0 has no NID for it) */
+static const unsigned char oid_confirm_wait_time[] = {
+    0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x04, 0x0e};
+
+static int is_confirm_wait_time(const ASN1_OBJECT *o)
+{
+    return OBJ_length(o) == sizeof(oid_confirm_wait_time)
+           && memcmp(OBJ_get0_data(o), oid_confirm_wait_time,
+                     sizeof(oid_confirm_wait_time)) == 0;
+}
 
 const char *cmp_view_general_info_problem(const cmp_view_t *v, int body,
                                           int *bad_format)
 {
     const STACK_OF(CMPV_ITAV) *gi = v->msg->header->generalInfo;
-    ASN1_OBJECT *cwt = OBJ_txt2obj(OID_CONFIRM_WAIT_TIME, 1);
     const char *bad = NULL;
     int i, implicit = 0, wait = 0;
 
@@ -461,7 +469,7 @@ const char *cmp_view_general_info_problem(const cmp_view_t *v, int body,
                 *bad_format = 1;
                 bad = "the value of implicitConfirm must be NULL";
             }
-        } else if (cwt != NULL && OBJ_cmp(it->type, cwt) == 0) {
+        } else if (is_confirm_wait_time(it->type)) {
             wait = 1;
             if (it->value == NULL
                     || it->value->type != V_ASN1_GENERALIZEDTIME) {
@@ -470,7 +478,6 @@ const char *cmp_view_general_info_problem(const cmp_view_t *v, int body,
             }
         }
     }
-    ASN1_OBJECT_free(cwt);
     if (bad != NULL)
         return bad;
     if (implicit && wait)

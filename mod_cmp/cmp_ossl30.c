@@ -47,20 +47,52 @@ static int refuse_every_sender(OSSL_CMP_CTX *ctx)
     return ok;
 }
 
-/* der, a message we made, as an OSSL_CMP_MSG with the transactionID of
- * tid, protected anew by ctx; NULL when that cannot be done. */
-static OSSL_CMP_MSG *reprotect(OSSL_CMP_CTX *ctx, const ASN1_OCTET_STRING *tid,
-                               const unsigned char *der, apr_size_t len)
-{
-    const unsigned char *q = der;
-    OSSL_CMP_MSG *m = d2i_OSSL_CMP_MSG(NULL, &q, (long)len);
+/* A response rsp changed by fn (on its DER, with arg) and protected anew by
+ * ctx as OpenSSL protected it, with the same transactionID; NULL when that
+ * cannot be done. rsp is left to the caller. */
+typedef apr_status_t (*change_fn)(apr_pool_t *p, const unsigned char *der,
+                                  long len, const void *arg,
+                                  unsigned char **out, apr_size_t *out_len);
 
-    if (m != NULL && (q != der + len || !OSSL_CMP_CTX_set1_transactionID(ctx, tid)
-                      || !OSSL_CMP_MSG_update_transactionID(ctx, m))) {
-        OSSL_CMP_MSG_free(m);
-        m = NULL;
+static OSSL_CMP_MSG *changed(apr_pool_t *p, OSSL_CMP_CTX *ctx,
+                             const OSSL_CMP_MSG *rsp, change_fn fn,
+                             const void *arg)
+{
+    const ASN1_OCTET_STRING *tid =
+        OSSL_CMP_HDR_get0_transactionID(OSSL_CMP_MSG_get0_header(rsp));
+    unsigned char *der = NULL, *out = NULL;
+    const unsigned char *q;
+    apr_size_t out_len = 0;
+    OSSL_CMP_MSG *m = NULL;
+    int n;
+
+    if (tid != NULL && (n = i2d_OSSL_CMP_MSG(rsp, &der)) > 0
+            && fn(p, der, n, arg, &out, &out_len) == APR_SUCCESS) {
+        q = out;
+        m = d2i_OSSL_CMP_MSG(NULL, &q, (long)out_len);
+        if (m != NULL && (q != out + out_len
+                          || !OSSL_CMP_CTX_set1_transactionID(ctx, tid)
+                          || !OSSL_CMP_MSG_update_transactionID(ctx, m))) {
+            OSSL_CMP_MSG_free(m);
+            m = NULL;
+        }
     }
+    OPENSSL_free(der);
     return m;
+}
+
+static apr_status_t set_status(apr_pool_t *p, const unsigned char *der,
+                               long len, const void *si, unsigned char **out,
+                               apr_size_t *out_len)
+{
+    return cmp_asn1_set_status(p, der, len, si, out, out_len);
+}
+
+static apr_status_t set_body(apr_pool_t *p, const unsigned char *der, long len,
+                             const void *e, unsigned char **out,
+                             apr_size_t *out_len)
+{
+    return cmp_asn1_edit(p, der, len, e, out, out_len);
 }
 
 OSSL_CMP_MSG *cmp_srv_restatus(apr_pool_t *p, OSSL_CMP_CTX *ctx,
@@ -68,17 +100,8 @@ OSSL_CMP_MSG *cmp_srv_restatus(apr_pool_t *p, OSSL_CMP_CTX *ctx,
                                const char *detail)
 {
     OSSL_CMP_PKISI *si = cmp_srv_rejection(reason, detail);
-    const ASN1_OCTET_STRING *tid =
-        OSSL_CMP_HDR_get0_transactionID(OSSL_CMP_MSG_get0_header(rsp));
-    unsigned char *der = NULL, *out = NULL;
-    apr_size_t out_len = 0;
-    OSSL_CMP_MSG *m = NULL;
-    int n;
+    OSSL_CMP_MSG *m = si != NULL ? changed(p, ctx, rsp, set_status, si) : NULL;
 
-    if (si != NULL && tid != NULL && (n = i2d_OSSL_CMP_MSG(rsp, &der)) > 0
-            && cmp_asn1_set_status(p, der, n, si, &out, &out_len) == APR_SUCCESS)
-        m = reprotect(ctx, tid, out, out_len);
-    OPENSSL_free(der);
     OSSL_CMP_PKISI_free(si);
     if (m == NULL) {
         cmp_log(CMP_LOG_WARN, CMPLOGNO(10406) "the error message keeps "
@@ -94,22 +117,14 @@ OSSL_CMP_MSG *cmp_srv_rebody(apr_pool_t *p, OSSL_CMP_CTX *ctx,
                              OSSL_CMP_MSG *rsp, const unsigned char *body,
                              int len)
 {
-    const ASN1_OCTET_STRING *tid =
-        OSSL_CMP_HDR_get0_transactionID(OSSL_CMP_MSG_get0_header(rsp));
-    unsigned char *der = NULL, *out = NULL;
-    apr_size_t out_len = 0;
-    OSSL_CMP_MSG *m = NULL;
     cmp_edit_t e;
-    int n;
+    OSSL_CMP_MSG *m;
 
     memset(&e, 0, sizeof(e));
     e.pvno = -1;
     e.body_der = body;
     e.body_len = len;
-    if (tid != NULL && (n = i2d_OSSL_CMP_MSG(rsp, &der)) > 0
-            && cmp_asn1_edit(p, der, n, &e, &out, &out_len) == APR_SUCCESS)
-        m = reprotect(ctx, tid, out, out_len);
-    OPENSSL_free(der);
+    m = changed(p, ctx, rsp, set_body, &e);
     OSSL_CMP_MSG_free(rsp);
     return m;
 }

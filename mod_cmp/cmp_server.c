@@ -301,43 +301,33 @@ static apr_status_t process(req_t *rq, cmp_response_t *resp)
     return APR_SUCCESS;
 }
 
-/* A PKIMessage that OpenSSL does not decode but our view of the header does
- * (RFC 9480 and 9810 additions OpenSSL 3.0 lacks, odd generalInfo values):
- * answered in CMP all the same, through a stand-in OpenSSL can read, the
- * request's header with the body replaced by an empty pkiConf. */
-static OSSL_CMP_MSG *standin(apr_pool_t *p, const unsigned char *der,
-                             apr_size_t len)
+/* A form of a request that OpenSSL can decode, made by one of our
+ * builders (cmp_asn1.h), as an OSSL_CMP_MSG owned by p; NULL when that
+ * cannot be had. The builders:
+ *   cmp_asn1_standin: a message OpenSSL does not decode but our view of the
+ *     header does (RFC 9480 and 9810 additions OpenSSL 3.0 lacks, odd
+ *     generalInfo values), answered in CMP all the same through the
+ *     request's header with an empty pkiConf for body;
+ *   cmp_asn1_certconf_v2: a certConf with the hashAlg of RFC 9810 (pvno 3)
+ *     handed to OpenSSL 3.0 without it (cmp_srv_check_certconf() keeps the
+ *     digest for the certHash check). */
+typedef apr_status_t (*rebuild_fn)(apr_pool_t *p, const unsigned char *der,
+                                   long len, unsigned char **out,
+                                   apr_size_t *out_len);
+
+static OSSL_CMP_MSG *rebuilt(apr_pool_t *p, rebuild_fn fn,
+                             const unsigned char *der, apr_size_t len)
 {
     unsigned char *out = NULL;
     const unsigned char *q;
     apr_size_t out_len = 0;
-    OSSL_CMP_MSG *m;
+    OSSL_CMP_MSG *m = NULL;
 
-    if (cmp_asn1_standin(p, der, (long)len, &out, &out_len) != APR_SUCCESS)
-        return NULL;
-    q = out;
-    m = d2i_OSSL_CMP_MSG(NULL, &q, (long)out_len);
-    if (m != NULL)
-        cmp_own_msg(p, m);
-    return m;
-}
-
-/* A certConf with the hashAlg of RFC 9810 (pvno 3), which OpenSSL 3.0 does
- * not decode: handed to it without hashAlg (cmp_srv_check_certconf() keeps
- * the digest for the certHash check); NULL when that does not decode. */
-static OSSL_CMP_MSG *certconf_v2(apr_pool_t *p, const unsigned char *der,
-                                 apr_size_t len)
-{
-    unsigned char *out = NULL;
-    const unsigned char *q;
-    apr_size_t out_len = 0;
-    OSSL_CMP_MSG *m;
-
-    if (cmp_asn1_certconf_v2(p, der, (long)len, &out, &out_len) != APR_SUCCESS)
-        return NULL;
-    q = out;
-    if ((m = d2i_OSSL_CMP_MSG(NULL, &q, (long)out_len)) != NULL)
-        cmp_own_msg(p, m);
+    if (fn(p, der, (long)len, &out, &out_len) == APR_SUCCESS) {
+        q = out;
+        if ((m = d2i_OSSL_CMP_MSG(NULL, &q, (long)out_len)) != NULL)
+            cmp_own_msg(p, m);
+    }
     ERR_clear_error();
     return m;
 }
@@ -399,9 +389,10 @@ apr_status_t cmp_server_handle(cmp_server_t *srv, apr_pool_t *p,
     ERR_clear_error();
     if (cmp_view_decode(p, der, (long)len, &view) == APR_SUCCESS && msg == NULL
             && cmp_view_body_type(view) == CMP_BODY_CERTCONF
-            && (msg = certconf_v2(p, der, len)) != NULL)
+            && (msg = rebuilt(p, cmp_asn1_certconf_v2, der, len)) != NULL)
         undecodable = NULL;
-    if (view == NULL || (msg == NULL && (msg = standin(p, der, len)) == NULL)) {
+    if (view == NULL || (msg == NULL
+                             && (msg = rebuilt(p, cmp_asn1_standin, der, len)) == NULL)) {
         ERR_clear_error();
         cmp_refusals_count(srv->refusals, CMP_E_NONE);
         return APR_EINVAL;

@@ -171,9 +171,7 @@ t_conf_pbmac1() {
   mutate pbmac1 -pbmac1
   expect_answer pbmac1 ip 0 "" ""
   # the wrong secret
-  "$BUILD/cmpmutate" -in "$T/conf-ir.der" -out "$T/pbmac1-bad.der" -secret not-the-secret -pbmac1 -tid "$(fresh_tid)"
-  [ "$(post "$CMP_URL" "$T/pbmac1-bad.der")" = 200 ] || fail "HTTP"
-  "$BUILD/cmpmutate" -show "$T/resp.der" | tee "$T/pbmac1-bad.show"
+  mutate pbmac1-bad -secret not-the-secret -pbmac1
   expect_answer pbmac1-bad error 2 badMessageCheck "MAC protection does not verify"
   # the RSA CA's profile 'rsa' MACs its responses
   fx_rsaca_cert pbm-rsa
@@ -348,9 +346,7 @@ t_conf_rr_reason() {
   # CRLReason extension (2.5.29.21) with the value 20 instead of 1
   hexof "$T/rr20.der" | sed 's/0603551d1504030a0101/0603551d1504030a0114/' | unhex >"$T/rr20-bad.der"
   [ "$(md5sum <"$T/rr20.der")" != "$(md5sum <"$T/rr20-bad.der")" ] || fail "no CRLReason found to change"
-  "$BUILD/cmpmutate" -in "$T/rr20-bad.der" -out "$T/rr20-send.der" -secret "$SECRET_VALUE" -tid "$(fresh_tid)"
-  [ "$(post "$CMP_URL" "$T/rr20-send.der")" = 200 ] || fail "HTTP"
-  "$BUILD/cmpmutate" -show "$T/resp.der" | tee "$T/rr20.show"
+  BASE_MSG=$T/rr20-bad.der mutate rr20
   expect_answer rr20 rp 2 badRequest "revocation reason not allowed: CRLReason 20"
   [ "$(cert_status "$T/rr20.pem")" = valid ] || fail "revoked"
 }
@@ -362,9 +358,7 @@ t_conf_rr_used_tid() {
   openssl cmp -cmd rr -server 127.0.0.1:1 $(mac_args) -oldcert "$T/rrt.pem" -reqout "$T/rrt.der" >/dev/null 2>&1 || true
   # the transactionID of a finished enrollment (the base ir's)
   local used; used=$("$BUILD/cmpmutate" -nonces "$T/conf-ir.der" | cut -d' ' -f3)
-  "$BUILD/cmpmutate" -in "$T/rrt.der" -out "$T/rrt-send.der" -secret "$SECRET_VALUE" -tid "$used"
-  [ "$(post "$CMP_URL" "$T/rrt-send.der")" = 200 ] || fail "HTTP"
-  "$BUILD/cmpmutate" -show "$T/resp.der" | tee "$T/rrt.show"
+  BASE_MSG=$T/rrt.der mutate rrt -tid "$used"
   expect_answer rrt rp 2 transactionIdInUse "transactionID already in use: an enrollment used it"
   [ "$(cert_status "$T/rrt.pem")" = valid ] || fail "revoked"
 }

@@ -510,17 +510,26 @@ END_TEST
 
 /* ---- the generic header checks (RFC 9483 3.5) --------------------------- */
 
-/* The header check of der changed as e says. */
-static cmp_reason_e check_edited(const unsigned char *der, int len,
-                                 const cmp_edit_t *e, long tolerance)
+/* The view of der changed as e says. */
+static cmp_view_t *view_edited(const unsigned char *der, int len,
+                               const cmp_edit_t *e)
 {
     unsigned char *out = NULL;
     apr_size_t out_len = 0;
     cmp_view_t *v = NULL;
-    char why[300];
 
     ck_assert_int_eq(cmp_asn1_edit(upool, der, len, e, &out, &out_len), APR_SUCCESS);
     ck_assert_int_eq(cmp_view_decode(upool, out, (long)out_len, &v), APR_SUCCESS);
+    return v;
+}
+
+/* The header check of der changed as e says. */
+static cmp_reason_e check_edited(const unsigned char *der, int len,
+                                 const cmp_edit_t *e, long tolerance)
+{
+    cmp_view_t *v = view_edited(der, len, e);
+    char why[300];
+
     return cmp_srv_check_header(v, cmp_view_body_type(v), tolerance, why, sizeof(why));
 }
 
@@ -574,8 +583,7 @@ END_TEST
 START_TEST(certconf_and_status_views)
 {
     int len;
-    unsigned char *der = client_ir(1, &len), *out = NULL;
-    apr_size_t out_len = 0;
+    unsigned char *der = client_ir(1, &len);
     cmp_certconf_info_t cc;
     cmp_view_t *v = NULL;
     cmp_edit_t e;
@@ -594,16 +602,14 @@ START_TEST(certconf_and_status_views)
     e.pvno = -1;
     e.body_der = two;
     e.body_len = sizeof(two);
-    ck_assert_int_eq(cmp_asn1_edit(upool, der, len, &e, &out, &out_len), APR_SUCCESS);
-    ck_assert_int_eq(cmp_view_decode(upool, out, (long)out_len, &v), APR_SUCCESS);
+    v = view_edited(der, len, &e);
     ck_assert_int_eq(cmp_view_body_type(v), CMP_BODY_CERTCONF);
     ck_assert_int_eq(cmp_view_certconf(v, &cc), APR_SUCCESS);
     ck_assert_int_eq(cc.count, 2);
     ck_assert_int_eq(cc.status, -1);
     e.body_der = acc_fail;
     e.body_len = sizeof(acc_fail);
-    ck_assert_int_eq(cmp_asn1_edit(upool, der, len, &e, &out, &out_len), APR_SUCCESS);
-    ck_assert_int_eq(cmp_view_decode(upool, out, (long)out_len, &v), APR_SUCCESS);
+    v = view_edited(der, len, &e);
     ck_assert_int_eq(cmp_view_certconf(v, &cc), APR_SUCCESS);
     ck_assert_int_eq(cc.count, 1);
     ck_assert_int_eq(cc.status, 0);
@@ -623,8 +629,7 @@ END_TEST
 START_TEST(rr_reason_twice_or_odd)
 {
     int len;
-    unsigned char *der = client_ir(1, &len), *out = NULL;
-    apr_size_t out_len = 0;
+    unsigned char *der = client_ir(1, &len);
     cmp_view_t *v = NULL;
     cmp_edit_t e;
     /* [11] { RevDetails { CertTemplate {}, { CRLReason 1, CRLReason 1 } } } */
@@ -641,14 +646,12 @@ START_TEST(rr_reason_twice_or_odd)
     e.pvno = -1;
     e.body_der = two;
     e.body_len = sizeof(two);
-    ck_assert_int_eq(cmp_asn1_edit(upool, der, len, &e, &out, &out_len), APR_SUCCESS);
-    ck_assert_int_eq(cmp_view_decode(upool, out, (long)out_len, &v), APR_SUCCESS);
+    v = view_edited(der, len, &e);
     ck_assert_int_eq(cmp_view_body_type(v), CMP_BODY_RR);
     ck_assert_int_eq(cmp_view_rr_reason(v), CMP_RR_REASON_BAD);
     e.body_der = twenty;
     e.body_len = sizeof(twenty);
-    ck_assert_int_eq(cmp_asn1_edit(upool, der, len, &e, &out, &out_len), APR_SUCCESS);
-    ck_assert_int_eq(cmp_view_decode(upool, out, (long)out_len, &v), APR_SUCCESS);
+    v = view_edited(der, len, &e);
     ck_assert_int_eq(cmp_view_rr_reason(v), 20);
     OPENSSL_free(der);
 }
