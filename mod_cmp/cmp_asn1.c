@@ -714,6 +714,21 @@ OSSL_CRMF_MSG *cmp_msg_first_crm(OSSL_CMP_MSG *msg, int *count)
     return sk_OSSL_CRMF_MSG_value(reqs, 0);
 }
 
+X509_REQ *cmp_msg_p10cr(OSSL_CMP_MSG *msg)
+{
+    const ASN1_ITEM *type = NULL;
+    const void *body = field_of(ASN1_ITEM_rptr(OSSL_CMP_MSG), msg, "body", &type);
+    const char *name = NULL;
+    int sel = -1;
+    X509_REQ *csr;
+
+    if (body == NULL)
+        return NULL;
+    csr = choice_of(type, body, &sel, &name, &type);
+    return csr != NULL && sel == CMP_BODY_P10CR
+           && type == ASN1_ITEM_rptr(X509_REQ) ? csr : NULL;
+}
+
 int cmp_crmf_verify_sig_pop(const OSSL_CRMF_MSG *crm, EVP_PKEY *pkey)
 {
     const ASN1_ITEM *it = ASN1_ITEM_rptr(OSSL_CRMF_MSG), *req_it = NULL,

@@ -190,6 +190,8 @@ apr_status_t cmp_template_read(const OSSL_CRMF_CERTTEMPLATE *tmpl,
 /* The first CertReqMsg of an ir, cr or kur as OpenSSL decoded it, and how
  * many there are; NULL for other bodies. */
 OSSL_CRMF_MSG *cmp_msg_first_crm(OSSL_CMP_MSG *msg, int *count);
+/* The CSR of a p10cr as OpenSSL decoded it; NULL for other bodies. */
+X509_REQ *cmp_msg_p10cr(OSSL_CMP_MSG *msg);
 
 /* The signature proof of possession of crm (RFC 4211 4.1) verified with
  * pkey, as OpenSSL's OSSL_CRMF_MSGS_verify_popo checks a signature over

@@ -111,6 +111,8 @@ static OSSL_CMP_PKISI *cert_request_cb(OSSL_CMP_SRV_CTX *srv_ctx,
         *certOut = rq->replay_cert;
         return OSSL_CMP_STATUSINFO_new(OSSL_CMP_PKISTATUS_accepted, 0, NULL);
     }
+    if (rq->key_refused != NULL)
+        return cmp_srv_refuse(rq, CMP_E_KEY_FORM, rq->key_refused);
     if (rq->pop_failed)
         return cmp_srv_refuse(rq, CMP_E_BAD_POP, "the POP signature does not "
                               "verify with the public key of the template");
@@ -592,9 +594,10 @@ OSSL_CMP_SRV_CTX *cmp_srv_new_ctx(req_t *rq)
     if (!OSSL_CMP_SRV_CTX_init(srv, rq, cert_request_cb, rr_cb, genm_cb,
                                error_cb, certconf_cb, NULL)
             || !OSSL_CMP_SRV_CTX_set_accept_unprotected(srv, 1)
-            /* a POP cmp_srv_own_pop() verified stands as raVerified; a request sent
-             * with raVerified is never accepted */
-            || !OSSL_CMP_SRV_CTX_set_accept_raverified(srv, rq->req_key != NULL)
+            /* a POP cmp_srv_own_pop() verified (or a key it refused) stands
+             * as raVerified; a request sent with raVerified is never accepted */
+            || !OSSL_CMP_SRV_CTX_set_accept_raverified(srv, rq->req_key != NULL
+                                                          || rq->key_refused != NULL)
             || !OSSL_CMP_SRV_CTX_set_grant_implicit_confirm(srv,
                                                              rq->prof->implicit_confirm)
             || !cmp_srv_request_protection(rq, ctx))

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/asn1t.h>
@@ -150,5 +151,139 @@ EVP_PKEY *cmp_key_from_spki(const X509_PUBKEY *spki)
                                               NULL, pk, (size_t)pklen);
     default:
         return NULL;
+    }
+}
+
+/* ---- the one form a key may take ----------------------------------------- */
+
+static int refuse(char *why, size_t whylen, const char *fmt, const char *arg)
+{
+    snprintf(why, whylen, fmt, arg);
+    return 0;
+}
+
+static int ec_form_ok(const X509_ALGOR *alg, const unsigned char *pk, int pklen,
+                      const int *curves, int n_curves, char *why, size_t whylen)
+{
+    const void *pval;
+    int ptype, nid, i;
+
+    X509_ALGOR_get0(NULL, &ptype, &pval, alg);
+    if (ptype != V_ASN1_OBJECT)
+        return refuse(why, whylen, "%s", "the EC key has explicit or implicit "
+                      "curve parameters; only named curves are accepted "
+                      "(RFC 5480 2.1.1)");
+    nid = OBJ_obj2nid(pval);
+    for (i = 0; i < n_curves; i++)
+        if (curves[i] == nid)
+            break;
+    if (i == n_curves || nid == NID_undef) {
+        char name[80];
+
+        OBJ_obj2txt(name, sizeof(name), pval, 0);
+        return refuse(why, whylen, "EC curve %s is not allowed by the RA "
+                      "Profile (allowedEcCurves)", name);
+    }
+    /* uncompressed (04) or compressed (02, 03) only: RFC 5480 2.2 */
+    if (pk[0] != 0x04 && pk[0] != 0x02 && pk[0] != 0x03)
+        return refuse(why, whylen, "%s", "the EC point is neither compressed "
+                      "nor uncompressed (RFC 5480 2.2)");
+    return 1;
+}
+
+static int rsa_form_ok(const X509_ALGOR *alg, const unsigned char *pk,
+                       int pklen, char *why, size_t whylen)
+{
+    const unsigned char *q = pk;
+    CMPV_RSAPUB *r = NULL;
+    BIGNUM *n = NULL, *e = NULL, *e_max = NULL;
+    int ptype, ok = 0, bits;
+
+    X509_ALGOR_get0(NULL, &ptype, NULL, alg);
+    if (ptype != V_ASN1_NULL) {
+        refuse(why, whylen, "%s", "rsaEncryption parameters must be NULL "
+               "(RFC 8017 A.1)");
+        goto done;
+    }
+    r = (CMPV_RSAPUB *)ASN1_item_d2i(NULL, &q, pklen, ASN1_ITEM_rptr(CMPV_RSAPUB));
+    if (r == NULL || q != pk + pklen
+            || (n = ASN1_INTEGER_to_BN(r->n, NULL)) == NULL
+            || (e = ASN1_INTEGER_to_BN(r->e, NULL)) == NULL) {
+        refuse(why, whylen, "%s", "the RSAPublicKey does not parse as DER");
+        goto done;
+    }
+    bits = BN_num_bits(n);
+    if (BN_is_negative(n) || !BN_is_odd(n) || bits < CMP_KEY_RSA_MIN_BITS
+            || bits > CMP_KEY_RSA_MAX_BITS) {
+        snprintf(why, whylen, "the RSA modulus (%d bits) must be odd and of "
+                 "%d..%d bits", bits, CMP_KEY_RSA_MIN_BITS, CMP_KEY_RSA_MAX_BITS);
+        goto done;
+    }
+    /* FIPS 186-5 A.1.1: e odd, 2^16 < e < 2^256 */
+    if ((e_max = BN_new()) == NULL || !BN_set_bit(e_max, 256))
+        goto done;
+    if (BN_is_negative(e) || !BN_is_odd(e) || BN_num_bits(e) <= 16
+            || BN_cmp(e, e_max) >= 0) {
+        char *dec = BN_bn2dec(e);
+
+        refuse(why, whylen, "the RSA public exponent %s must be odd and "
+               "between 2^16 and 2^256 (FIPS 186-5)", dec != NULL ? dec : "?");
+        OPENSSL_free(dec);
+        goto done;
+    }
+    ok = 1;
+done:
+    BN_free(n);
+    BN_free(e);
+    BN_free(e_max);
+    ASN1_item_free((ASN1_VALUE *)r, ASN1_ITEM_rptr(CMPV_RSAPUB));
+    return ok;
+}
+
+/* RFC 8410 3: no parameters, a key of the algorithm's length */
+static int raw_form_ok(const X509_ALGOR *alg, int pklen, int want,
+                       const char *name, char *why, size_t whylen)
+{
+    int ptype;
+
+    X509_ALGOR_get0(NULL, &ptype, NULL, alg);
+    if (ptype != V_ASN1_UNDEF)
+        return refuse(why, whylen, "the %s key has parameters (RFC 8410 3: "
+                      "absent)", name);
+    if (pklen != want)
+        return refuse(why, whylen, "the %s key has the wrong length", name);
+    return 1;
+}
+
+int cmp_key_form_ok(const X509_PUBKEY *spki, const int *curves, int n_curves,
+                    char *why, size_t whylen)
+{
+    ASN1_OBJECT *oid = NULL;
+    const unsigned char *pk = NULL;
+    X509_ALGOR *alg = NULL;
+    int pklen = 0;
+
+    why[0] = '\0';
+    if (spki == NULL)
+        return 1;
+    if (!X509_PUBKEY_get0_param(&oid, &pk, &pklen, &alg, (X509_PUBKEY *)spki)
+            || pk == NULL || pklen <= 0)
+        return refuse(why, whylen, "%s", "the public key is empty");
+    switch (OBJ_obj2nid(oid)) {
+    case NID_X9_62_id_ecPublicKey:
+        return ec_form_ok(alg, pk, pklen, curves, n_curves, why, whylen);
+    case NID_rsaEncryption:
+        return rsa_form_ok(alg, pk, pklen, why, whylen);
+    case NID_ED25519:
+        return raw_form_ok(alg, pklen, 32, "Ed25519", why, whylen);
+    case NID_ED448:
+        return raw_form_ok(alg, pklen, 57, "Ed448", why, whylen);
+    case NID_X25519:
+        return raw_form_ok(alg, pklen, 32, "X25519", why, whylen);
+    case NID_X448:
+        return raw_form_ok(alg, pklen, 56, "X448", why, whylen);
+    default:
+        /* other algorithms: OpenSSL decodes them, the policy judges them */
+        return 1;
     }
 }

@@ -25,4 +25,18 @@ apr_status_t cmp_key_keyless_ctx(apr_pool_t *p, OSSL_LIB_CTX **out);
  * caller frees it. */
 EVP_PKEY *cmp_key_from_spki(const X509_PUBKEY *spki);
 
+/* RSA moduli a request may carry, whatever the RA Profile's strength */
+#define CMP_KEY_RSA_MIN_BITS 2048
+#define CMP_KEY_RSA_MAX_BITS 16384
+
+/* Whether spki has the one form its algorithm allows, checked on the
+ * undecoded key before any use of it: EC on a named curve of curves (no
+ * explicit parameters: RFC 5480 2.1.1), its point compressed or not; RSA
+ * with NULL parameters, an odd modulus of CMP_KEY_RSA_MIN_BITS..MAX_BITS
+ * and an odd exponent 2^16 < e < 2^256 (FIPS 186-5 A.1.1); EdDSA and XDH
+ * without parameters, of their length (RFC 8410). Other algorithms are
+ * left to OpenSSL and the policy (1). 0 with the reason in why. */
+int cmp_key_form_ok(const X509_PUBKEY *spki, const int *curves, int n_curves,
+                    char *why, size_t whylen);
+
 #endif

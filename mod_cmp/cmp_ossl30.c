@@ -314,7 +314,11 @@ static apr_status_t redecode(req_t *rq)
     return APR_SUCCESS;
 }
 
-/* The request was parsed without decoding keys (cmp_key.h). For the usual
+/* The request was parsed without decoding keys (cmp_key.h). First the
+ * key's form is checked on its undecoded parts (cmp_policy_check_key_form):
+ * a key in another form is never decoded or used, its POP is not checked
+ * (OpenSSL is told raVerified, or for a p10cr finds no key), and
+ * cert_request_cb() or process() refuse it with badAlg. For the usual
  * ir, cr or kur (one CertReqMsg, a signature POP over certReq, a key we can
  * build) we build the template's key and check the POP with it as OpenSSL
  * would; OpenSSL is then told that the POP was checked (raVerified), and
@@ -328,13 +332,28 @@ apr_status_t cmp_srv_own_pop(req_t *rq)
     const X509_PUBKEY *spki = NULL;
     const ASN1_TIME *nb, *na;
     EVP_PKEY *k = NULL;
-    int n = 0, v;
+    int n = 0, v, have = 0;
+    char why[200];
 
-    if (rq->body != CMP_BODY_P10CR)
+    if (rq->body != CMP_BODY_P10CR) {
         crm = cmp_msg_first_crm((OSSL_CMP_MSG *)rq->msg, &n);
-    if (crm != NULL && n == 1
-            && cmp_template_read(OSSL_CRMF_MSG_get0_tmpl(crm), &spki, &nb, &na)
-                   == APR_SUCCESS
+        have = crm != NULL
+               && cmp_template_read(OSSL_CRMF_MSG_get0_tmpl(crm), &spki, &nb,
+                                    &na) == APR_SUCCESS;
+    } else {
+        X509_REQ *csr = cmp_msg_p10cr((OSSL_CMP_MSG *)rq->msg);
+
+        have = csr != NULL && (spki = X509_REQ_get_X509_PUBKEY(csr)) != NULL;
+    }
+    if (have && cmp_policy_check_key_form(&rq->prof->policy, spki, why,
+                                          sizeof(why)) != CMP_E_NONE) {
+        rq->key_refused = apr_pstrdup(rq->p, why);
+        if (crm != NULL && !OSSL_CRMF_MSG_create_popo(OSSL_CRMF_POPO_RAVERIFIED,
+                                                      crm, NULL, NULL, NULL, NULL))
+            return APR_EGENERAL;
+        return APR_SUCCESS;
+    }
+    if (crm != NULL && n == 1 && have
             && (k = cmp_key_from_spki(spki)) != NULL) {
         cmp_own_pkey(rq->p, k);
         v = cmp_crmf_verify_sig_pop(crm, k);

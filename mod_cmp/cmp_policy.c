@@ -7,10 +7,12 @@
 
 #include <apr_strings.h>
 #include <openssl/bio.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
 #include "cmp_asn1.h"
+#include "cmp_key.h"
 #include "cmp_policy.h"
 
 static char *dupstr(const char *s)
@@ -65,6 +67,28 @@ static int ext_parses(int nid, const char *value)
     return ext != NULL;
 }
 
+/* The NID of a curve name (NIST "P-256" or OpenSSL's "prime256v1",
+ * "brainpoolP256r1", "sect571r1"...) that this OpenSSL can use, and its
+ * security bits (half the order's); NID_undef when there is none. */
+static int curve_nid(const char *name, int *bits)
+{
+    int nid = EC_curve_nist2nid(name);
+    EC_GROUP *g;
+
+    if (nid == NID_undef)
+        nid = OBJ_sn2nid(name);
+    if (nid == NID_undef)
+        nid = OBJ_ln2nid(name);
+    if (nid == NID_undef || (g = EC_GROUP_new_by_curve_name(nid)) == NULL) {
+        ERR_clear_error();
+        return NID_undef;
+    }
+    if (bits != NULL)
+        *bits = EC_GROUP_order_bits(g) / 2;
+    EC_GROUP_free(g);
+    return nid;
+}
+
 /* ---- validation (the admin API) ---------------------------------------- */
 
 typedef struct {
@@ -94,6 +118,22 @@ static int check_key_type(void *baton, const char *item)
         report(baton, "allowedKeyTypes: '%s' is not a key type of this OpenSSL",
                item);
     free(name);
+    return 1;
+}
+
+typedef struct {
+    report_t *r;
+    int n;
+} curves_check_t;
+
+static int check_curve(void *baton, const char *item)
+{
+    curves_check_t *c = baton;
+
+    c->n++;
+    if (curve_nid(item, NULL) == NID_undef)
+        report(c->r, "allowedEcCurves: '%s' is not a named curve of this "
+               "OpenSSL", item);
     return 1;
 }
 
@@ -142,6 +182,14 @@ int cmp_policy_validate(apr_pool_t *p, const cmp_policy_spec_t *spec,
         report(&r, "minSecurityBits must be 0..256");
     if (spec->key_types != NULL)
         each_item(spec->key_types, check_key_type, &r);
+    if (spec->ec_curves != NULL) {
+        curves_check_t c = {&r, 0};
+
+        each_item(spec->ec_curves, check_curve, &c);
+        if (c.n == 0)
+            report(&r, "allowedEcCurves must name at least one curve "
+                   "(allowedKeyTypes without EC refuses EC keys)");
+    }
     if (spec->subject_pattern != NULL && *spec->subject_pattern != '\0') {
         if (regcomp(&re, spec->subject_pattern, REG_EXTENDED | REG_NOSUB) != 0)
             report(&r, "subjectPattern is not a valid POSIX extended regular "
@@ -178,6 +226,32 @@ static int split_key_types(cmp_policy_t *pol, const char *list)
         n += *c == ',';
     pol->key_types = calloc((size_t)n, sizeof(char *));
     return pol->key_types != NULL && each_item(list, add_key_type, pol);
+}
+
+static int add_curve(void *baton, const char *item)
+{
+    cmp_policy_t *pol = baton;
+    int bits = 0, nid = curve_nid(item, &bits);
+
+    /* a curve this OpenSSL does not know matches no key */
+    if (nid != NID_undef) {
+        pol->curves[pol->n_curves] = nid;
+        pol->curve_bits[pol->n_curves++] = bits;
+    }
+    return 1;
+}
+
+static int split_curves(cmp_policy_t *pol, const char *list)
+{
+    int n = 1;
+    const char *c;
+
+    for (c = list; *c; c++)
+        n += *c == ',';
+    pol->curves = calloc((size_t)n, sizeof(int));
+    pol->curve_bits = calloc((size_t)n, sizeof(int));
+    return pol->curves != NULL && pol->curve_bits != NULL
+           && each_item(list, add_curve, pol);
 }
 
 static int push_conf_ext(cmp_policy_t *pol, int nid, const char *value)
@@ -242,7 +316,9 @@ int cmp_policy_init(cmp_policy_t *pol, const cmp_policy_spec_t *spec,
     pol->key_usage = dupstr(spec->key_usage);
     pol->ext_key_usage = dupstr(spec->ext_key_usage);
     make_exts(pol);
-    if (!split_key_types(pol, spec->key_types != NULL ? spec->key_types : "")) {
+    if (!split_key_types(pol, spec->key_types != NULL ? spec->key_types : "")
+            || !split_curves(pol, spec->ec_curves != NULL ? spec->ec_curves
+                                  : CMP_POLICY_DEFAULT_CURVES)) {
         *why = "out of memory";
         return 0;
     }
@@ -264,6 +340,8 @@ void cmp_policy_clear(cmp_policy_t *pol)
     for (i = 0; i < pol->n_key_types; i++)
         free(pol->key_types[i]);
     free(pol->key_types);
+    free(pol->curves);
+    free(pol->curve_bits);
     free(pol->key_usage);
     free(pol->ext_key_usage);
     sk_X509_EXTENSION_pop_free(pol->exts, X509_EXTENSION_free);
@@ -296,6 +374,14 @@ static cmp_reason_e check_key(const cmp_policy_t *pol, EVP_PKEY *pkey,
         return CMP_E_POLICY_KEY;
     }
     return CMP_E_NONE;
+}
+
+cmp_reason_e cmp_policy_check_key_form(const cmp_policy_t *pol,
+                                       const X509_PUBKEY *spki, char *why,
+                                       size_t whylen)
+{
+    return cmp_key_form_ok(spki, pol->curves, pol->n_curves, why, whylen)
+           ? CMP_E_NONE : CMP_E_KEY_FORM;
 }
 
 static cmp_reason_e check_subject(const cmp_policy_t *pol,
@@ -557,12 +643,9 @@ static int add_rsa_len(apr_pool_t *p, apr_array_header_t *ders,
 int cmp_policy_key_spec(const cmp_policy_t *pol, apr_pool_t *p,
                         unsigned char **der, int *len)
 {
-    static const struct { int curve, bits; } curves[] = {
-        {NID_X9_62_prime256v1, 128}, {NID_secp384r1, 192}, {NID_secp521r1, 256}};
     apr_array_header_t *ders = apr_array_make(p, 4, sizeof(const unsigned char *));
     apr_array_header_t *lens = apr_array_make(p, 4, sizeof(int));
-    int i, ok = 1;
-    size_t c;
+    int i, c, ok = 1;
 
     *der = NULL;
     *len = 0;
@@ -572,10 +655,10 @@ int cmp_policy_key_spec(const cmp_policy_t *pol, apr_pool_t *p,
         const char *t = pol->key_types[i];
 
         if (strcasecmp(t, "EC") == 0 || strcasecmp(t, "id-ecPublicKey") == 0) {
-            for (c = 0; ok && c < sizeof(curves) / sizeof(curves[0]); c++)
-                if (curves[c].bits >= pol->min_security_bits)
+            for (c = 0; ok && c < pol->n_curves; c++)
+                if (pol->curve_bits[c] >= pol->min_security_bits)
                     ok = add_alg(p, ders, lens, NID_X9_62_id_ecPublicKey,
-                                 curves[c].curve);
+                                 pol->curves[c]);
         } else if (strcasecmp(t, "RSA") == 0 || strcasecmp(t, "rsaEncryption") == 0) {
             ok = add_rsa_len(p, ders, lens, pol->min_security_bits);
         } else if (strcasecmp(t, "ED25519") == 0 && pol->min_security_bits <= 128) {

@@ -30,6 +30,9 @@ typedef struct {
     char bad_ext[160];
     int ku_bits;             /* the keyUsage bits of exts (KU_*); -1: none */
     int ku_critical;
+    int *curves;             /* the named curves EC keys may be on (NIDs) */
+    int *curve_bits;         /* ... and the security bits of each */
+    int n_curves;
 } cmp_policy_t;
 
 /* An RA Profile's policy as the database holds it (ra_profile's columns in
@@ -43,7 +46,14 @@ typedef struct {
     int allow_san;
     const char *key_usage;        /* X509v3 value: "critical,digitalSignature" */
     const char *ext_key_usage;    /* names or OIDs, comma-separated; "" none */
+    const char *ec_curves;        /* curve names (NIST, OpenSSL short names),
+                                   * comma-separated; NULL: the default */
 } cmp_policy_spec_t;
+
+/* The curves of an RA Profile that names none: the NIST prime curves and
+ * the Brainpool r1 curves of at least 256 bits (no binary curves). */
+#define CMP_POLICY_DEFAULT_CURVES \
+    "P-256,P-384,P-521,brainpoolP256r1,brainpoolP384r1,brainpoolP512r1"
 
 #define CMP_POLICY_MAX_DAYS 36500
 #define CMP_POLICY_UNSET INT_MIN   /* a number not given */
@@ -68,6 +78,14 @@ cmp_reason_e cmp_policy_check(const cmp_policy_t *pol, const X509_NAME *subject,
                               EVP_PKEY *pubkey,
                               const STACK_OF(X509_EXTENSION) *exts,
                               char *why, size_t whylen);
+
+/* CMP_E_NONE when the request's key has the one form its algorithm allows
+ * and, for EC, a curve of the RA Profile (cmp_key_form_ok()); else
+ * CMP_E_KEY_FORM (badAlg) with the reason in why. Run on the undecoded key,
+ * before the POP and the rest of the policy. */
+cmp_reason_e cmp_policy_check_key_form(const cmp_policy_t *pol,
+                                       const X509_PUBKEY *spki, char *why,
+                                       size_t whylen);
 
 /* The keySpec of a certReqTemplate (RFC 9483 4.3.3): Controls with one
  * id-regCtrl-algId per EC curve or EdDSA algorithm and an id-regCtrl-rsaKeyLen

@@ -203,6 +203,7 @@ static apr_status_t load_ra(cmp_profile_t *pr, apr_pool_t *p, PGconn *c,
     spec.allow_san = cmp_db_bool(r, 0, 5);
     spec.key_usage = PQgetvalue(r, 0, 6);
     spec.ext_key_usage = PQgetvalue(r, 0, 7);
+    spec.ec_curves = PQgetvalue(r, 0, 8);
     if (!cmp_policy_init(&pr->policy, &spec, why))
         return APR_EINVAL;
     return APR_SUCCESS;

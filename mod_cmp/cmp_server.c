@@ -253,7 +253,13 @@ static apr_status_t process(req_t *rq, cmp_response_t *resp)
     rsp = OSSL_CMP_SRV_process_request(srv, rq->msg);
     if (rsp == NULL)
         return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
-    if (rq->reason == CMP_E_NONE
+    if (rq->key_refused != NULL && rq->reason == CMP_E_NONE
+            && refused(rq->p, rsp, &fi)) {
+        /* a p10cr whose key was not decoded: OpenSSL refused its POP */
+        cmp_srv_note(rq, CMP_E_KEY_FORM, rq->key_refused);
+        rsp = cmp_srv_restatus(rq->p, OSSL_CMP_SRV_CTX_get0_cmp_ctx(srv), rsp,
+                               CMP_E_KEY_FORM, rq->key_refused);
+    } else if (rq->reason == CMP_E_NONE
             && (OSSL_CMP_MSG_get_bodytype(rsp) == CMP_BODY_ERROR
                 || (is_cert_request(rq->body) && rq->issued == NULL))
             && refused(rq->p, rsp, &fi)) {

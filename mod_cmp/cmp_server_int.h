@@ -36,6 +36,8 @@ typedef struct {
     EVP_PKEY *req_key;              /* the template's key, when we checked
                                      * the POP with it (see own_pop) */
     int pop_failed;                 /* ... and it did not verify */
+    const char *key_refused;        /* why the template's key is not in an
+                                     * accepted form (no POP was checked) */
     X509 *issued;                   /* certificate built for ir/cr/p10cr/kur */
     const char *key_type;           /* of its key (static string) */
     long long replaces_id;

@@ -14,7 +14,8 @@
     "json_build_object('uuid', r.uuid, 'name', r.name, 'description', " \
     "r.description, 'enabled', r.enabled, 'authorityUuid', a.uuid, " \
     "'authorityName', a.name, 'validityDays', r.validity_days, " \
-    "'allowedKeyTypes', to_json(r.allowed_key_types), 'minSecurityBits', " \
+    "'allowedKeyTypes', to_json(r.allowed_key_types), 'allowedEcCurves', " \
+    "to_json(r.allowed_ec_curves), 'minSecurityBits', " \
     "r.min_security_bits, 'subjectPattern', r.subject_pattern, " \
     "'allowSubjectAltName', r.allow_san, 'keyUsage', to_json(array_remove(" \
     "string_to_array(r.key_usage, ','), 'critical')), 'extendedKeyUsage', " \
@@ -91,7 +92,7 @@ static void get_one(admin_req_t *rq, admin_resp_t *rs)
  * the default or the stored value). */
 typedef struct {
     const char *description, *validity, *key_types, *min_bits, *pattern;
-    const char *allow_san, *key_usage, *eku;
+    const char *allow_san, *key_usage, *eku, *curves;
     int clear_pattern;
 } policy_in_t;
 
@@ -139,7 +140,7 @@ static int read_policy(admin_req_t *rq, admin_resp_t *rs, json_t *errs,
                        policy_in_t *in)
 {
     cmp_policy_spec_t spec;
-    apr_array_header_t *types, *ku, *eku, *msgs;
+    apr_array_header_t *types, *ku, *eku, *curves, *msgs;
     const char *pattern = NULL;
     int san = 0, got, i;
 
@@ -159,7 +160,8 @@ static int read_policy(admin_req_t *rq, admin_resp_t *rs, json_t *errs,
     else if (got == 1 || json_is_null(json_object_get(rq->body, "subjectPattern")))
         in->clear_pattern = 1;
     if (read_strs(rq, rs, "allowedKeyTypes", &types) || read_strs(rq, rs, "keyUsage", &ku)
-            || read_strs(rq, rs, "extendedKeyUsage", &eku))
+            || read_strs(rq, rs, "extendedKeyUsage", &eku)
+            || read_strs(rq, rs, "allowedEcCurves", &curves))
         return 1;
     if (types != NULL)
         in->key_types = spec.key_types = joined(rq, types, "");
@@ -167,6 +169,8 @@ static int read_policy(admin_req_t *rq, admin_resp_t *rs, json_t *errs,
         in->key_usage = spec.key_usage = ku->nelts > 0 ? joined(rq, ku, "critical") : "";
     if (eku != NULL)
         in->eku = spec.ext_key_usage = joined(rq, eku, "");
+    if (curves != NULL)
+        in->curves = spec.ec_curves = joined(rq, curves, "");
     msgs = apr_array_make(rq->p, 4, sizeof(const char *));
     cmp_policy_validate(rq->p, &spec, msgs);
     for (i = 0; i < msgs->nelts; i++)
@@ -177,7 +181,7 @@ static int read_policy(admin_req_t *rq, admin_resp_t *rs, json_t *errs,
 static void create(admin_req_t *rq, admin_resp_t *rs)
 {
     json_t *errs = cmp_json_own(rq->p, json_array()), *o;
-    const char *name = NULL, *vals[10];
+    const char *name = NULL, *vals[11];
     policy_in_t in;
     PGresult *r;
 
@@ -204,15 +208,18 @@ static void create(admin_req_t *rq, admin_resp_t *rs)
     vals[7] = in.allow_san;
     vals[8] = in.key_usage;
     vals[9] = in.eku;
+    vals[10] = in.curves;
     if (admin_sql(rq, rs, "INSERT INTO ra_profile (authority_id, name, "
                   "description, validity_days, allowed_key_types, "
                   "min_security_bits, subject_pattern, allow_san, key_usage, "
-                  "extended_key_usage) SELECT a.id, $2, coalesce($3, ''), "
+                  "extended_key_usage, allowed_ec_curves) SELECT a.id, $2, "
+                  "coalesce($3, ''), "
                   "coalesce($4::int, 365), coalesce(string_to_array(nullif($5, ''), "
                   "','), '{}'), coalesce($6::int, 112), nullif($7, ''), "
                   "coalesce($8::boolean, true), coalesce($9, 'critical,"
-                  "digitalSignature'), coalesce($10, '') FROM authority a "
-                  "WHERE a.uuid = $1::uuid RETURNING uuid", 10, vals, NULL, &r))
+                  "digitalSignature'), coalesce($10, ''), string_to_array("
+                  "coalesce($11, '" CMP_POLICY_DEFAULT_CURVES "'), ',') FROM authority a WHERE a.uuid = $1::uuid RETURNING uuid",
+                  11, vals, NULL, &r))
         return;
     rq->audit_object = apr_pstrcat(rq->p, "raProfile:", PQgetvalue(r, 0, 0), NULL);
     vals[1] = PQgetvalue(r, 0, 0);
@@ -251,6 +258,7 @@ static void edit(admin_req_t *rq, admin_resp_t *rs)
     vals[7] = in.key_usage;
     vals[8] = in.eku;
     vals[9] = in.clear_pattern ? "true" : "false";
+    vals[10] = in.curves;
     if (admin_sql(rq, rs, "UPDATE ra_profile SET description = coalesce($2, "
                   "description), validity_days = coalesce($3::int, validity_days), "
                   "allowed_key_types = CASE WHEN $4::text IS NULL THEN "
@@ -259,8 +267,9 @@ static void edit(admin_req_t *rq, admin_resp_t *rs)
                   "min_security_bits), subject_pattern = CASE WHEN $10::boolean "
                   "THEN NULL ELSE coalesce($6, subject_pattern) END, allow_san = "
                   "coalesce($7::boolean, allow_san), key_usage = coalesce($8, "
-                  "key_usage), extended_key_usage = coalesce($9, extended_key_usage) "
-                  "WHERE uuid = $1::uuid", 10, vals, NULL, &r))
+                  "key_usage), extended_key_usage = coalesce($9, extended_key_usage), "
+                  "allowed_ec_curves = coalesce(string_to_array($11, ','), "
+                  "allowed_ec_curves) WHERE uuid = $1::uuid", 11, vals, NULL, &r))
         return;
     rq->audit_object = apr_pstrcat(rq->p, "raProfile:", vals[0], NULL);
     if (!load_one(rq, rs, &o))

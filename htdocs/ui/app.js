@@ -277,6 +277,7 @@ async function raProfileForm(existing) {
   const desc = h('input', { value: e.description || '' });
   const days = h('input', { type: 'number', min: 1, value: e.validityDays || 365 });
   const types = h('input', { value: (e.allowedKeyTypes || []).join(', '), placeholder: 'EC, RSA, ED25519 (empty: any)' });
+  const curves = h('input', { value: (e.allowedEcCurves || []).join(', '), placeholder: 'P-256, P-384, P-521, brainpoolP256r1, brainpoolP384r1, brainpoolP512r1' });
   const ku = h('input', { value: (e.keyUsage || ['digitalSignature']).join(', ') });
   const eku = h('input', { value: (e.extendedKeyUsage || []).join(', '), placeholder: 'clientAuth, serverAuth' });
   const pattern = h('input', { value: e.subjectPattern || '', placeholder: '^CN=.*$' });
@@ -286,6 +287,7 @@ async function raProfileForm(existing) {
   const form = h('form', { 'aria-label': title }, h('h3', {}, title), errors,
     field('ra-auth', 'Authority', auth), field('ra-name', 'Name', name), field('ra-desc', 'Description', desc),
     field('ra-days', 'Validity (days)', days), field('ra-types', 'Allowed key types', types),
+    field('ra-curves', 'Allowed EC curves', curves, 'named curves only; binary curves only when listed'),
     field('ra-ku', 'Key usage', ku, 'comma-separated, e.g. digitalSignature, keyEncipherment'),
     field('ra-eku', 'Extended key usage', eku), field('ra-pattern', 'Subject pattern (POSIX regex)', pattern),
     h('div', { class: 'field' }, h('label', { for: 'ra-san' }, san, ' Allow subjectAltName')),
@@ -296,6 +298,7 @@ async function raProfileForm(existing) {
     const body = { description: desc.value, validityDays: Number(days.value),
       allowedKeyTypes: csv(types.value), keyUsage: csv(ku.value), extendedKeyUsage: csv(eku.value),
       allowSubjectAltName: san.checked, subjectPattern: pattern.value || null };
+    if (csv(curves.value).length) body.allowedEcCurves = csv(curves.value);
     if (!existing) body.name = name.value;
     const path = `/authorities/${auth.value}/raProfiles` + (existing ? '/' + e.uuid : '');
     const res = await api(existing ? 'PUT' : 'POST', path, body);

@@ -129,7 +129,8 @@ int unit_policy(cmp_policy_t *pol, int days, const char *key_types, int bits,
                 const char *pattern, int allow_san, const char *ku,
                 const char *eku, const char **why)
 {
-    cmp_policy_spec_t spec = {days, bits, key_types, pattern, allow_san, ku, eku};
+    cmp_policy_spec_t spec = {days, bits, key_types, pattern, allow_san, ku, eku,
+                             NULL};
 
     return cmp_policy_init(pol, &spec, why);
 }

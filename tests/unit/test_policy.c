@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <string.h>
 
+#include <openssl/core_names.h>
+#include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
 #include "cmp_policy.h"
@@ -98,11 +100,11 @@ START_TEST(validation_is_the_loaders)
 {
     cmp_policy_spec_t ok = {365, 112, "EC, id-ecPublicKey,RSA", "^CN=", 1,
                             "critical,digitalSignature,keyAgreement",
-                            "serverAuth,1.3.6.1.5.5.7.3.2"};
+                            "serverAuth,1.3.6.1.5.5.7.3.2", NULL};
     cmp_policy_spec_t none = {CMP_POLICY_UNSET, CMP_POLICY_UNSET, NULL, NULL, 0,
-                              NULL, NULL};
+                              NULL, NULL, NULL};
     cmp_policy_spec_t bad = {0, 257, "EC,NOPE", "([", 1, "critical,flying",
-                             "serverAuth,notAnEku"};
+                             "serverAuth,notAnEku", NULL};
     cmp_policy_spec_t eku = ok;
     apr_array_header_t *m;
     cmp_policy_t pol;
@@ -252,11 +254,139 @@ START_TEST(key_spec_of_the_policy)
     ck_assert(unit_policy(&pol, 30, "EC, RSA, ED25519", 192, NULL, 1, "", "", &why));
     ck_assert(cmp_policy_key_spec(&pol, upool, &der, &len));
     ck_assert_ptr_nonnull(der);
-    /* P-384 and P-521 (not P-256), RSA 7680, no Ed25519 (128 bits) */
-    ck_assert_int_eq(count_of(der, len, algid, sizeof(algid)), 2);
+    /* P-384, P-521 and the Brainpool curves of 384 and 512 bits (not
+     * P-256), RSA 7680, no Ed25519 (128 bits) */
+    ck_assert_int_eq(count_of(der, len, algid, sizeof(algid)), 4);
     ck_assert_int_eq(count_of(der, len, p256, sizeof(p256)), 0);
     ck_assert_int_eq(count_of(der, len, rsalen7680, sizeof(rsalen7680)), 1);
     cmp_policy_clear(&pol);
+}
+END_TEST
+
+/* The SubjectPublicKeyInfo of k, parsed as a request's is. */
+static X509_PUBKEY *spki_of(EVP_PKEY *k)
+{
+    unsigned char *der = NULL;
+    const unsigned char *q;
+    int n = i2d_PUBKEY(k, &der);
+    X509_PUBKEY *pk;
+
+    ck_assert_int_gt(n, 0);
+    q = der;
+    pk = d2i_X509_PUBKEY(NULL, &q, n);
+    OPENSSL_free(der);
+    ck_assert_ptr_nonnull(pk);
+    return pk;
+}
+
+static cmp_reason_e form_of(const cmp_policy_t *pol, EVP_PKEY *k, char *why,
+                            size_t whylen)
+{
+    X509_PUBKEY *pk = spki_of(k);
+    cmp_reason_e r = cmp_policy_check_key_form(pol, pk, why, whylen);
+
+    X509_PUBKEY_free(pk);
+    EVP_PKEY_free(k);
+    return r;
+}
+
+static EVP_PKEY *ec_explicit(void)
+{
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    OSSL_PARAM params[3];
+    EVP_PKEY *k = NULL;
+
+    params[0] = OSSL_PARAM_construct_utf8_string("group", "P-256", 0);
+    params[1] = OSSL_PARAM_construct_utf8_string("encoding", "explicit", 0);
+    params[2] = OSSL_PARAM_construct_end();
+    ck_assert(EVP_PKEY_keygen_init(c) > 0);
+    ck_assert(EVP_PKEY_CTX_set_params(c, params) > 0);
+    ck_assert(EVP_PKEY_keygen(c, &k) > 0);
+    EVP_PKEY_CTX_free(c);
+    return k;
+}
+
+static EVP_PKEY *rsa_e(unsigned int e)
+{
+    EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+    BIGNUM *bn = BN_new();
+    EVP_PKEY *k = NULL;
+
+    ck_assert(BN_set_word(bn, e));
+    ck_assert(EVP_PKEY_keygen_init(c) > 0);
+    ck_assert(EVP_PKEY_CTX_set_rsa_keygen_bits(c, 2048) > 0);
+    ck_assert(EVP_PKEY_CTX_set1_rsa_keygen_pubexp(c, bn) > 0);
+    ck_assert(EVP_PKEY_keygen(c, &k) > 0);
+    EVP_PKEY_CTX_free(c);
+    BN_free(bn);
+    return k;
+}
+
+/* Keys in the one form their algorithm allows (issue 13, point 1): named
+ * curves of the RA Profile only, RSA bounds, RFC 8410 forms. */
+START_TEST(key_forms)
+{
+    cmp_policy_spec_t spec = {30, 0, "", NULL, 1, "", "", NULL}, binary;
+    cmp_policy_t pol, bin;
+    const char *why = NULL;
+    char buf[200];
+    X509_PUBKEY *pk;
+    EVP_PKEY *rsa;
+    unsigned char *der = NULL;
+    const unsigned char *bits = NULL;
+    int len = 0;
+    apr_array_header_t *m;
+
+    ck_assert(cmp_policy_init(&pol, &spec, &why));
+    ck_assert_int_eq(form_of(&pol, unit_key("EC"), buf, sizeof(buf)), CMP_E_NONE);
+    ck_assert_int_eq(form_of(&pol, EVP_PKEY_Q_keygen(NULL, NULL, "EC", "brainpoolP384r1"),
+                             buf, sizeof(buf)), CMP_E_NONE);
+    ck_assert_int_eq(form_of(&pol, unit_key("ED25519"), buf, sizeof(buf)), CMP_E_NONE);
+    ck_assert_int_eq(form_of(&pol, unit_key("RSA"), buf, sizeof(buf)), CMP_E_NONE);
+    ck_assert_int_eq(form_of(&pol, ec_explicit(), buf, sizeof(buf)), CMP_E_KEY_FORM);
+    ck_assert_ptr_nonnull(strstr(buf, "named curves"));
+    ck_assert_int_eq(form_of(&pol, EVP_PKEY_Q_keygen(NULL, NULL, "EC", "secp256k1"),
+                             buf, sizeof(buf)), CMP_E_KEY_FORM);
+    ck_assert_str_eq(buf, "EC curve secp256k1 is not allowed by the RA Profile "
+                     "(allowedEcCurves)");
+    ck_assert_int_eq(form_of(&pol, EVP_PKEY_Q_keygen(NULL, NULL, "EC", "sect571r1"),
+                             buf, sizeof(buf)), CMP_E_KEY_FORM);
+    ck_assert_int_eq(form_of(&pol, rsa_e(3), buf, sizeof(buf)), CMP_E_KEY_FORM);
+    ck_assert_str_eq(buf, "the RSA public exponent 3 must be odd and between "
+                     "2^16 and 2^256 (FIPS 186-5)");
+    /* rsaEncryption without its NULL parameters */
+    rsa = unit_key("RSA");
+    pk = spki_of(rsa);
+    ck_assert(X509_PUBKEY_get0_param(NULL, &bits, &len, NULL, pk));
+    der = OPENSSL_memdup(bits, (size_t)len);
+    ck_assert(X509_PUBKEY_set0_param(pk, OBJ_nid2obj(NID_rsaEncryption),
+                                     V_ASN1_UNDEF, NULL, der, len));
+    ck_assert_int_eq(cmp_policy_check_key_form(&pol, pk, buf, sizeof(buf)),
+                     CMP_E_KEY_FORM);
+    ck_assert_ptr_nonnull(strstr(buf, "parameters must be NULL"));
+    X509_PUBKEY_free(pk);
+    EVP_PKEY_free(rsa);
+    cmp_policy_clear(&pol);
+
+    /* a binary curve when the RA Profile names it, and then only it */
+    binary = spec;
+    binary.ec_curves = "sect571r1";
+    ck_assert(cmp_policy_init(&bin, &binary, &why));
+    ck_assert_int_eq(form_of(&bin, EVP_PKEY_Q_keygen(NULL, NULL, "EC", "sect571r1"),
+                             buf, sizeof(buf)), CMP_E_NONE);
+    ck_assert_int_eq(form_of(&bin, unit_key("EC"), buf, sizeof(buf)), CMP_E_KEY_FORM);
+    cmp_policy_clear(&bin);
+
+    /* the admin API's rules over the list */
+    binary.ec_curves = "P-256, nocurve";
+    m = problems(&binary);
+    ck_assert_int_eq(m->nelts, 1);
+    ck_assert_str_eq(msg(m, 0), "allowedEcCurves: 'nocurve' is not a named curve "
+                     "of this OpenSSL");
+    binary.ec_curves = " ";
+    ck_assert_int_eq(problems(&binary)->nelts, 1);
+    binary.ec_curves = "P-256,secp384r1,brainpoolP512r1,secp256k1";
+    ck_assert_int_eq(problems(&binary)->nelts, 0);
 }
 END_TEST
 
@@ -272,6 +402,7 @@ Suite *suite_policy(void)
     tcase_add_test(tc, key_type_aliases);
     tcase_add_test(tc, grant_by_key_type_and_request);
     tcase_add_test(tc, key_spec_of_the_policy);
+    tcase_add_test(tc, key_forms);
     suite_add_tcase(s, tc);
     return s;
 }
