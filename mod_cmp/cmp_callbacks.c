@@ -109,7 +109,13 @@ static OSSL_CMP_PKISI *cert_request_cb(OSSL_CMP_SRV_CTX *srv_ctx,
         if (!X509_up_ref(rq->replay_cert))
             return NULL;
         *certOut = rq->replay_cert;
-        return OSSL_CMP_STATUSINFO_new(OSSL_CMP_PKISTATUS_accepted, 0, NULL);
+        *chainOut = ca_chain_out(pr);
+        if (rq->prot == CMP_PROT_MAC && rq->body == CMP_BODY_IR)
+            *caPubs = ca_chain_out(pr);
+        return rq->mods != NULL
+               ? OSSL_CMP_STATUSINFO_new(OSSL_CMP_PKISTATUS_grantedWithMods, 0,
+                                         rq->mods)
+               : OSSL_CMP_STATUSINFO_new(OSSL_CMP_PKISTATUS_accepted, 0, NULL);
     }
     if (rq->key_refused != NULL)
         return cmp_srv_refuse(rq, CMP_E_KEY_FORM, rq->key_refused);
@@ -157,6 +163,7 @@ static OSSL_CMP_PKISI *cert_request_cb(OSSL_CMP_SRV_CTX *srv_ctx,
          ? OSSL_CMP_STATUSINFO_new(OSSL_CMP_PKISTATUS_grantedWithMods, 0,
                                    grant.mods)
          : OSSL_CMP_STATUSINFO_new(OSSL_CMP_PKISTATUS_accepted, 0, NULL);
+    rq->mods = grant.mods;
     if (grant.mods != NULL)
         cmp_srv_note(rq, CMP_E_NONE, apr_pstrcat(rq->p, "granted with "
                                                  "modifications: ", grant.mods,
@@ -294,8 +301,14 @@ static int certconf_cb(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *msg,
     accepted = si == NULL
                || cmp_pkisi_status(si) == OSSL_CMP_PKISTATUS_accepted
                || cmp_pkisi_status(si) == OSSL_CMP_PKISTATUS_grantedWithMods;
-    if (cmp_store_tx_finish(rq->p, rq->conn, rq->tx.id, accepted, &updated)
-            != APR_SUCCESS) {
+    if (rq->certconf_resent) {
+        /* its pkiConf was lost: answered again, nothing changes */
+        cmp_srv_note(rq, CMP_E_NONE, "the same certConf again: its pkiConf again");
+        return 1;
+    }
+    if (cmp_store_tx_finish(rq->p, rq->conn, rq->tx.id, accepted,
+                            cmp_srv_request_hash(rq), (int)sizeof(rq->req_hash),
+                            &updated) != APR_SUCCESS) {
         cmp_srv_note(rq, CMP_E_DATABASE, NULL);
         cmp_err_raise(CMP_E_DATABASE, NULL);
         return 0;
@@ -327,7 +340,7 @@ static void error_cb(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *msg,
             || !found || tx.cmp_id != rq->prof->cmp_id
             || strcmp(tx.state, "waiting_conf") != 0)
         return;
-    (void)cmp_store_tx_finish(rq->p, rq->conn, tx.id, 0, &updated);
+    (void)cmp_store_tx_finish(rq->p, rq->conn, tx.id, 0, NULL, 0, &updated);
     cmp_srv_note(rq, CMP_E_NONE, "transaction aborted by the client");
 }
 

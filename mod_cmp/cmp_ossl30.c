@@ -257,11 +257,19 @@ cmp_reason_e cmp_srv_prepare_certconf(req_t *rq, OSSL_CMP_SRV_CTX *srv,
             || rq->tx.ra_id != rq->prof->ra_id)
         return CMP_E_TX_UNKNOWN;
     if (strcmp(rq->tx.state, "waiting_conf") != 0 || rq->tx.req_der == NULL) {
-        *detail = rq->tx.state;
-        return CMP_E_TX_STATE;
-    }
-    if (rq->tx.expired)
+        /* the certConf that closed it, sent again after its pkiConf was
+         * lost, is answered again (the request is kept until the expiry) */
+        if (rq->tx.req_der == NULL || rq->tx.conf_hash == NULL
+                || rq->tx.conf_hash_len != sizeof(rq->req_hash)
+                || memcmp(rq->tx.conf_hash, cmp_srv_request_hash(rq),
+                          sizeof(rq->req_hash)) != 0) {
+            *detail = rq->tx.state;
+            return CMP_E_TX_STATE;
+        }
+        rq->certconf_resent = 1;
+    } else if (rq->tx.expired) {
         return CMP_E_TX_EXPIRED;
+    }
     if ((r = cmp_srv_check_certconf(rq, detail)) != CMP_E_NONE)
         return r;
     q = rq->tx.cert_der;

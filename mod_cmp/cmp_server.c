@@ -89,6 +89,14 @@ OSSL_CMP_PKISI *cmp_srv_refuse(req_t *rq, cmp_reason_e reason,
     return cmp_srv_rejection(reason, detail);
 }
 
+const unsigned char *cmp_srv_request_hash(req_t *rq)
+{
+    if (!rq->req_hashed)
+        rq->req_hashed = EVP_Digest(rq->der, rq->len, rq->req_hash, NULL,
+                                    EVP_sha256(), NULL);
+    return rq->req_hash;
+}
+
 static apr_status_t to_der(apr_pool_t *p, const OSSL_CMP_MSG *m,
                            cmp_response_t *resp)
 {
@@ -118,6 +126,19 @@ static apr_status_t respond_error(req_t *rq, cmp_reason_e reason,
         return APR_EGENERAL;
     cmp_own_msg(rq->p, m);
     return to_der(rq->p, m, resp);
+}
+
+/* The response as it goes out: DER, MAC-protected anew with the request's
+ * PBM parameters when the response reuses them. */
+static apr_status_t encode(req_t *rq, const OSSL_CMP_MSG *rsp,
+                           cmp_response_t *resp)
+{
+    if (to_der(rq->p, rsp, resp) != APR_SUCCESS
+            || (rq->pbm != NULL
+                && cmp_pbm_protect(rq->pbm, rq->p, resp->der, resp->len,
+                                   &resp->der, &resp->len) != APR_SUCCESS))
+        return APR_EGENERAL;
+    return APR_SUCCESS;
 }
 
 static const char *body_name(int body)
@@ -160,6 +181,8 @@ static cmp_reason_e store_issued(req_t *rq, OSSL_CMP_CTX *ctx,
     in.tid_len = tid->length;
     in.body_type = body_name(rq->body);
     in.tx_state = granted ? "confirmed" : "waiting_conf";
+    in.req_hash = cmp_srv_request_hash(rq);
+    in.req_hash_len = (int)sizeof(rq->req_hash);
     if (!granted) {
         /* what the certConf will be checked against, on any node */
         if (cmp_asn1_sender_nonce(rq->p, out->der, (long)out->len, &nonce,
@@ -173,6 +196,8 @@ static cmp_reason_e store_issued(req_t *rq, OSSL_CMP_CTX *ctx,
         in.nonce_len = nonce_len;
         in.req_der = rq->der;
         in.req_len = (int)rq->len;
+        in.rsp_der = out->der;
+        in.rsp_len = (int)out->len;
     }
     in.timeout_s = pr->confirm_timeout;
     st = cmp_store_issue(rq->p, rq->conn, &in, &cert_id, &sqlstate);
@@ -221,6 +246,66 @@ static int refused(apr_pool_t *p, const OSSL_CMP_MSG *rsp, unsigned long *fi)
                && status == OSSL_CMP_PKISTATUS_rejection);
 }
 
+/* RFC 6712 3.1: a client that lost its answer sends the same request
+ * again (same transactionID, senderNonce and bytes). It gets the answer
+ * again from what the database holds, and never a second certificate:
+ * the response itself while the transaction waits for its certConf (whose
+ * recipNonce must match it), else one made anew around the certificate
+ * issued then. Anything else that reuses the transactionID, or comes when
+ * the transaction is over, is refused with reason and detail. */
+static apr_status_t answer_resent(req_t *rq, cmp_response_t *resp,
+                                  cmp_reason_e reason, const char *detail)
+{
+    const ASN1_OCTET_STRING *tid = cmp_view_transaction_id(rq->view);
+    const unsigned char *hash = cmp_srv_request_hash(rq), *q;
+    cmp_store_resent_t old;
+    OSSL_CMP_SRV_CTX *srv;
+    OSSL_CMP_MSG *rsp;
+    unsigned long fi;
+    int found = 0, status;
+    const char *text;
+
+    if (cmp_store_resent_get(rq->p, rq->conn, tid->data, tid->length, &old,
+                             &found) != APR_SUCCESS)
+        return respond_error(rq, CMP_E_DATABASE, NULL, resp);
+    if (!found || old.req_hash_len != sizeof(rq->req_hash)
+            || memcmp(old.req_hash, hash, sizeof(rq->req_hash)) != 0
+            || old.cmp_id != rq->prof->cmp_id || old.ra_id != rq->prof->ra_id)
+        return respond_error(rq, reason, detail, resp);
+    if (old.tx_state != NULL) {
+        if (strcmp(old.tx_state, "waiting_conf") != 0 || old.rsp_der == NULL)
+            return respond_error(rq, reason, apr_pstrcat(rq->p, "the same "
+                                 "request again, after its transaction was ",
+                                 old.tx_state, NULL), resp);
+        resp->der = old.rsp_der;
+        resp->len = old.rsp_len;
+        if (cmp_asn1_status_of(rq->p, resp->der, (long)resp->len, &resp->body,
+                               &status, &fi, &text) != APR_SUCCESS)
+            return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
+    } else {
+        if (strcmp(old.status, "valid") != 0)
+            return respond_error(rq, reason, apr_pstrcat(rq->p, "the same "
+                                 "request again, but its certificate is ",
+                                 old.status, NULL), resp);
+        q = old.cert_der;
+        if ((rq->replay_cert = d2i_X509(NULL, &q, (long)old.cert_len)) == NULL)
+            return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
+        cmp_own_x509(rq->p, rq->replay_cert);
+        rq->issued = NULL;
+        ERR_clear_error();
+        if ((srv = cmp_srv_new_ctx(rq)) == NULL
+                || (rsp = OSSL_CMP_SRV_process_request(srv, rq->msg)) == NULL)
+            return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
+        cmp_own_msg(rq->p, rsp);
+        if (encode(rq, rsp, resp) != APR_SUCCESS)
+            return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
+        ERR_clear_error();
+    }
+    resp->reason = CMP_E_NONE;
+    resp->detail = "the same request again: its certificate again";
+    return APR_SUCCESS;
+}
+
 static apr_status_t process(req_t *rq, cmp_response_t *resp)
 {
     OSSL_CMP_SRV_CTX *srv;
@@ -240,8 +325,13 @@ static apr_status_t process(req_t *rq, cmp_response_t *resp)
         return respond_error(rq, CMP_E_BAD_DATA_FORMAT, rq->undecodable, resp);
     if (!body_supported(rq->body))
         return respond_error(rq, CMP_E_UNSUPPORTED_BODY, NULL, resp);
-    if ((r = cmp_srv_check_protection(rq, why, sizeof(why))) != CMP_E_NONE)
+    if ((r = cmp_srv_check_protection(rq, why, sizeof(why))) != CMP_E_NONE) {
+        /* a kur waiting for its certConf, sent again */
+        if (r == CMP_E_BAD_REQUEST && rq->body == CMP_BODY_KUR
+                && rq->signer_row.being_replaced)
+            return answer_resent(rq, resp, r, why);
         return respond_error(rq, r, why, resp);
+    }
     if (is_cert_request(rq->body) && cmp_srv_own_pop(rq) != APR_SUCCESS)
         return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
     if ((srv = cmp_srv_new_ctx(rq)) == NULL)
@@ -280,23 +370,25 @@ static apr_status_t process(req_t *rq, cmp_response_t *resp)
                                      rsp, rq->genp_body, rq->genp_len)) == NULL)
         return respond_error(rq, CMP_E_INTERNAL, "the genp could not be made", resp);
     cmp_own_msg(rq->p, rsp);
-    if (to_der(rq->p, rsp, resp) != APR_SUCCESS
-            || (rq->pbm != NULL
-                && cmp_pbm_protect(rq->pbm, rq->p, resp->der, resp->len,
-                                   &resp->der, &resp->len) != APR_SUCCESS))
+    if (encode(rq, rsp, resp) != APR_SUCCESS)
         return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
     if (is_cert_request(rq->body) && rq->issued != NULL
             && resp->body != CMP_BODY_ERROR) {
         r = store_issued(rq, OSSL_CMP_SRV_CTX_get0_cmp_ctx(srv), resp, &detail);
+        if (r == CMP_E_TX_IN_USE)
+            return answer_resent(rq, resp, r, detail);
         if (r != CMP_E_NONE)
             return respond_error(rq, r, detail, resp);
     }
     if (rq->body == CMP_BODY_CERTCONF && !rq->certconf_seen
+            && !rq->certconf_resent
             && OSSL_CMP_MSG_get_bodytype(rsp) == CMP_BODY_PKICONF) {
         int updated = 0;
 
         /* An empty certConf rejects the certificate (RFC 4210 5.3.18). */
-        if (cmp_store_tx_finish(rq->p, rq->conn, rq->tx.id, 0, &updated)
+        if (cmp_store_tx_finish(rq->p, rq->conn, rq->tx.id, 0,
+                                cmp_srv_request_hash(rq),
+                                (int)sizeof(rq->req_hash), &updated)
                 != APR_SUCCESS)
             return respond_error(rq, CMP_E_DATABASE, NULL, resp);
         cmp_srv_note(rq, CMP_E_NONE, "certificate rejected by the client");

@@ -41,7 +41,12 @@ typedef struct {
     X509 *issued;                   /* certificate built for ir/cr/p10cr/kur */
     const char *key_type;           /* of its key (static string) */
     long long replaces_id;
-    X509 *replay_cert;              /* certConf: certificate of the transaction */
+    X509 *replay_cert;              /* certConf, or a resent request: the
+                                     * certificate of the transaction */
+    const char *mods;               /* grantedWithMods text of the issuance */
+    unsigned char req_hash[32];     /* SHA-256 of der (cmp_srv_request_hash) */
+    int req_hashed;
+    int certconf_resent;            /* the certConf that closed it, again */
     cmp_store_tx_t tx;
     int certconf_seen;
     int certconf_hash_nid;          /* the certConf's hashAlg (RFC 9810), or
@@ -57,6 +62,9 @@ typedef struct {
     const char *undecodable;        /* why OpenSSL cannot take the message
                                      * as it is (msg is then a stand-in) */
 } req_t;
+
+/* cmp_server.c: the SHA-256 of the request's DER, made once. */
+CMP_INTERNAL const unsigned char *cmp_srv_request_hash(req_t *rq);
 
 /* cmp_server.c: a refusal from a callback, remembered for the log line of
  * the request (cmp_srv_note) and answered as a rejection (cmp_srv_refuse). */

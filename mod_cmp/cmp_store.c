@@ -25,6 +25,7 @@
 #define S_EXPIRE "cmp_expire"
 #define S_REFUSALS "cmp_refusals"
 #define S_TID_USED "cmp_tid_used"
+#define S_RESENT "cmp_resent"
 
 #define HEAD_COLS \
     "c.id, c.version, c.enabled, r.id, r.version, r.enabled, " \
@@ -53,33 +54,36 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
     {S_ISSUE, "WITH c AS (INSERT INTO certificate (authority_id, serial, "
      "issuer_dn, subject_dn, sans, not_before, not_after, key_type, "
      "key_fingerprint, der, status, ra_profile_id, cmp_profile_id, "
-     "transaction_id, replaces_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-     "$9, $10, $11, $12, $13, $14, nullif($15, 0)) RETURNING id) "
-     "INSERT INTO cmp_transaction (transaction_id, cmp_profile_id, "
-     "ra_profile_id, body_type, state, certificate_id, cert_hash, "
-     "sender_nonce, request_der, expires_at) SELECT $14, $13, $12, $16, $17, "
-     "c.id, $18, $19, $20, now() + make_interval(secs => $21) FROM c "
-     "RETURNING certificate_id"},
+     "transaction_id, replaces_id, request_hash) VALUES ($1, $2, $3, $4, $5, "
+     "$6, $7, $8, $9, $10, $11, $12, $13, $14, nullif($15, 0), $16) "
+     "RETURNING id) INSERT INTO cmp_transaction (transaction_id, "
+     "cmp_profile_id, ra_profile_id, body_type, state, certificate_id, "
+     "cert_hash, sender_nonce, request_der, expires_at, response_der) SELECT "
+     "$14, $13, $12, $17, $18, c.id, $19, $20, $21, now() + "
+     "make_interval(secs => $22), $23 FROM c RETURNING certificate_id"},
     /* a valid certificate that replaces another (kur, implicitly confirmed)
      * supersedes it when its CMP Profile says so (RFC 9483 4.1.3) */
     {S_ISSUE_DONE, "WITH c AS (INSERT INTO certificate (authority_id, serial, "
      "issuer_dn, subject_dn, sans, not_before, not_after, key_type, "
      "key_fingerprint, der, status, ra_profile_id, cmp_profile_id, "
-     "transaction_id, replaces_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
-     "$10, $11, nullif($12::bigint, 0), nullif($13::bigint, 0), $14, "
-     "nullif($15, 0)) RETURNING id), s AS (UPDATE certificate SET status = "
+     "transaction_id, replaces_id, request_hash) VALUES ($1, $2, $3, $4, $5, "
+     "$6, $7, $8, $9, $10, $11, nullif($12::bigint, 0), nullif($13::bigint, 0), "
+     "$14, nullif($15, 0), $16) RETURNING id), s AS (UPDATE certificate SET status = "
      "'revoked', revocation_reason = 4, revoked_at = now() WHERE id = "
      "nullif($15::bigint, 0) AND status = 'valid' AND $11 = 'valid' AND "
      "(SELECT revoke_on_key_update FROM cmp_profile WHERE id = "
      "nullif($13::bigint, 0))) SELECT id FROM c"},
     {S_TX_GET, "SELECT t.id, t.state, t.expires_at < now(), t.sender_nonce, "
      "t.request_der, t.cert_hash, t.cmp_profile_id, t.ra_profile_id, c.der, "
-     "c.id FROM cmp_transaction t JOIN certificate c ON c.id = t.certificate_id "
-     "WHERE t.transaction_id = $1"},
+     "c.id, t.conf_hash FROM cmp_transaction t JOIN certificate c ON c.id = "
+     "t.certificate_id WHERE t.transaction_id = $1"},
     /* ... and so does one confirmed by certConf */
+    /* the request stays until the transaction's expiry: a resent certConf
+     * is answered through it (cmp_srv_prepare_certconf) */
     {S_TX_FINISH, "WITH t AS (UPDATE cmp_transaction SET state = "
      "CASE WHEN $2 THEN 'confirmed' ELSE 'rejected' END, updated_at = now(), "
-     "request_der = NULL WHERE id = $1 AND state = 'waiting_conf' "
+     "conf_hash = $3, response_der = NULL WHERE id = $1 AND state = "
+     "'waiting_conf' "
      "RETURNING certificate_id, cmp_profile_id), c AS (UPDATE certificate SET "
      "status = CASE WHEN $2 THEN 'valid' ELSE 'rejected' END, "
      "revoked_at = CASE WHEN $2 THEN NULL ELSE now() END, "
@@ -101,11 +105,18 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
      "'certificate:' || c.serial, 'ok' FROM c WHERE $3::text IS NOT NULL) "
      "SELECT id FROM c"},
     {S_EXPIRE, "WITH t AS (UPDATE cmp_transaction SET state = 'expired', "
-     "updated_at = now(), request_der = NULL WHERE state = 'waiting_conf' "
-     "AND expires_at < now() RETURNING certificate_id) UPDATE certificate "
+     "updated_at = now(), request_der = NULL, response_der = NULL WHERE "
+     "state = 'waiting_conf' AND expires_at < now() RETURNING certificate_id), "
+     "k AS (UPDATE cmp_transaction SET request_der = NULL WHERE request_der IS "
+     "NOT NULL AND state <> 'waiting_conf' AND expires_at < now()) "
+     "UPDATE certificate "
      "SET status = 'rejected', revoked_at = now(), revocation_reason = 5 "
      "WHERE id IN (SELECT certificate_id FROM t) AND status = 'pending' "
      "RETURNING id"},
+    {S_RESENT, "SELECT c.der, c.request_hash, c.status, t.state, t.response_der, "
+     "coalesce(c.cmp_profile_id, 0), coalesce(c.ra_profile_id, 0) FROM "
+     "certificate c LEFT JOIN cmp_transaction t ON t.certificate_id = c.id "
+     "WHERE c.transaction_id = $1"},
     {S_TID_USED, "SELECT EXISTS (SELECT 1 FROM certificate WHERE transaction_id "
      "= $1) OR EXISTS (SELECT 1 FROM cmp_transaction WHERE transaction_id = $1)"},
     {S_REFUSALS, "INSERT INTO cmp_refusal_count (day, reason, count) VALUES "
@@ -254,8 +265,8 @@ apr_status_t cmp_store_issue(apr_pool_t *p, PGconn *c,
                              const cmp_store_issue_t *in, long long *cert_id,
                              const char **sqlstate)
 {
-    const char *vals[21];
-    int lens[21] = {0};
+    const char *vals[23];
+    int lens[23] = {0};
     PGresult *r;
     apr_status_t rv;
 
@@ -275,17 +286,19 @@ apr_status_t cmp_store_issue(apr_pool_t *p, PGconn *c,
     vals[12] = ll(p, in->cmp_id);
     BIN(13, in->tid, in->tid_len);
     vals[14] = ll(p, in->replaces_id);
-    vals[15] = in->body_type;
-    vals[16] = in->tx_state;
-    BIN(17, in->cert_hash, in->hash_len);
-    BIN(18, in->nonce, in->nonce_len);
-    BIN(19, in->req_der, in->req_len);
-    vals[20] = apr_psprintf(p, "%d", in->timeout_s);
+    BIN(15, in->req_hash, in->req_hash_len);
+    vals[16] = in->body_type;
+    vals[17] = in->tx_state;
+    BIN(18, in->cert_hash, in->hash_len);
+    BIN(19, in->nonce, in->nonce_len);
+    BIN(20, in->req_der, in->req_len);
+    vals[21] = apr_psprintf(p, "%d", in->timeout_s);
+    BIN(22, in->rsp_der, in->rsp_len);
 #undef BIN
     if (in->tx_state != NULL && strcmp(in->tx_state, "waiting_conf") == 0)
-        rv = cmp_db_exec(p, c, S_ISSUE, 21, vals, lens, &r, sqlstate);
+        rv = cmp_db_exec(p, c, S_ISSUE, 23, vals, lens, &r, sqlstate);
     else
-        rv = cmp_db_exec(p, c, S_ISSUE_DONE, 15, vals, lens, &r, sqlstate);
+        rv = cmp_db_exec(p, c, S_ISSUE_DONE, 16, vals, lens, &r, sqlstate);
     if (rv == APR_SUCCESS)
         *cert_id = cmp_db_ll(r, 0, 0);
     return rv;
@@ -315,6 +328,31 @@ apr_status_t cmp_store_tx_get(apr_pool_t *p, PGconn *c,
     tx->ra_id = cmp_db_ll(r, 0, 7);
     tx->cert_der = cmp_db_bytea(p, r, 0, 8, &tx->cert_len);
     tx->cert_id = cmp_db_ll(r, 0, 9);
+    tx->conf_hash = cmp_db_bytea(p, r, 0, 10, &tx->conf_hash_len);
+    return APR_SUCCESS;
+}
+
+apr_status_t cmp_store_resent_get(apr_pool_t *p, PGconn *c,
+                                  const unsigned char *tid, int tid_len,
+                                  cmp_store_resent_t *out, int *found)
+{
+    const char *vals[1] = {(const char *)tid};
+    int lens[1] = {tid_len};
+    PGresult *r;
+    apr_status_t rv = cmp_db_exec(p, c, S_RESENT, 1, vals, lens, &r, NULL);
+
+    if (rv != APR_SUCCESS)
+        return rv;
+    *found = PQntuples(r) == 1;
+    if (!*found)
+        return APR_SUCCESS;
+    out->cert_der = cmp_db_bytea(p, r, 0, 0, &out->cert_len);
+    out->req_hash = cmp_db_bytea(p, r, 0, 1, &out->req_hash_len);
+    out->status = apr_pstrdup(p, PQgetvalue(r, 0, 2));
+    out->tx_state = PQgetisnull(r, 0, 3) ? NULL : apr_pstrdup(p, PQgetvalue(r, 0, 3));
+    out->rsp_der = cmp_db_bytea(p, r, 0, 4, &out->rsp_len);
+    out->cmp_id = cmp_db_ll(r, 0, 5);
+    out->ra_id = cmp_db_ll(r, 0, 6);
     return APR_SUCCESS;
 }
 
@@ -332,11 +370,14 @@ apr_status_t cmp_store_tid_used(apr_pool_t *p, PGconn *c,
 }
 
 apr_status_t cmp_store_tx_finish(apr_pool_t *p, PGconn *c, long long tx_id,
-                                 int accepted, int *updated)
+                                 int accepted, const unsigned char *conf_hash,
+                                 int conf_hash_len, int *updated)
 {
-    const char *vals[2] = {ll(p, tx_id), accepted ? "true" : "false"};
+    const char *vals[3] = {ll(p, tx_id), accepted ? "true" : "false",
+                           (const char *)conf_hash};
+    int lens[3] = {0, 0, conf_hash != NULL ? conf_hash_len : 0};
     PGresult *r;
-    apr_status_t rv = cmp_db_exec(p, c, S_TX_FINISH, 2, vals, NULL, &r, NULL);
+    apr_status_t rv = cmp_db_exec(p, c, S_TX_FINISH, 3, vals, lens, &r, NULL);
 
     if (rv == APR_SUCCESS)
         *updated = PQntuples(r);

@@ -52,6 +52,10 @@ typedef struct {
     const char *not_before, *not_after, *key_type, *status;
     const unsigned char *fpr, *der, *tid, *cert_hash, *nonce, *req_der;
     int fpr_len, der_len, tid_len, hash_len, nonce_len, req_len;
+    const unsigned char *req_hash;  /* SHA-256 of the request */
+    int req_hash_len;
+    const unsigned char *rsp_der;   /* the response, kept while waiting_conf */
+    int rsp_len;
     const char *body_type, *tx_state;
     int timeout_s;
 } cmp_store_issue_t;
@@ -63,8 +67,8 @@ typedef struct {
 apr_status_t cmp_store_cert_columns(apr_pool_t *p, X509 *cert,
                                     const char *key_type, cmp_store_issue_t *in);
 
-/* The certificate row, with a transaction row when tx_state is
- * waiting_conf (ra_id, cmp_id, replaces_id 0: none). A duplicate transactionID gives sqlstate 23505 and stores
+/* The certificate row (with the request's hash), with a transaction row
+ * (with the request and the response) when tx_state is waiting_conf (ra_id, cmp_id, replaces_id 0: none). A duplicate transactionID gives sqlstate 23505 and stores
  * nothing. */
 apr_status_t cmp_store_issue(apr_pool_t *p, PGconn *c,
                              const cmp_store_issue_t *in, long long *cert_id,
@@ -74,8 +78,8 @@ typedef struct {
     long long id, cmp_id, ra_id, cert_id;
     const char *state;
     int expired;
-    unsigned char *nonce, *req_der, *cert_hash, *cert_der;
-    size_t nonce_len, req_len, hash_len, cert_len;
+    unsigned char *nonce, *req_der, *cert_hash, *cert_der, *conf_hash;
+    size_t nonce_len, req_len, hash_len, cert_len, conf_hash_len;
 } cmp_store_tx_t;
 
 apr_status_t cmp_store_tx_get(apr_pool_t *p, PGconn *c,
@@ -85,10 +89,28 @@ apr_status_t cmp_store_tx_get(apr_pool_t *p, PGconn *c,
  * (an enrollment made it, finished or not). */
 apr_status_t cmp_store_tid_used(apr_pool_t *p, PGconn *c,
                                const unsigned char *tid, int tid_len, int *used);
-/* Close a waiting transaction: accepted -> certificate valid, else rejected.
- * *updated = 0 when it was no longer waiting (raced by another node). */
+/* Close a waiting transaction: accepted -> certificate valid, else rejected;
+ * conf_hash (SHA-256 of the certConf; NULL for none) is kept to know that
+ * certConf when it is sent again. *updated = 0 when it was no longer
+ * waiting (raced by another node). */
 apr_status_t cmp_store_tx_finish(apr_pool_t *p, PGconn *c, long long tx_id,
-                                 int accepted, int *updated);
+                                 int accepted, const unsigned char *conf_hash,
+                                 int conf_hash_len, int *updated);
+
+/* What answered the enrollment of a transactionID, for the same request
+ * sent again (RFC 6712 3.1): the certificate, the hash of the request, the
+ * transaction's state (NULL: implicitly confirmed, no transaction row) and
+ * the response while it waits for its certConf. */
+typedef struct {
+    unsigned char *cert_der, *req_hash, *rsp_der;
+    size_t cert_len, req_hash_len, rsp_len;
+    const char *status, *tx_state;
+    long long cmp_id, ra_id;
+} cmp_store_resent_t;
+
+apr_status_t cmp_store_resent_get(apr_pool_t *p, PGconn *c,
+                                  const unsigned char *tid, int tid_len,
+                                  cmp_store_resent_t *out, int *found);
 
 typedef struct {
     long long id, ra_id;

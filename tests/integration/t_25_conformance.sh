@@ -245,7 +245,8 @@ t_conf_transaction_in_use() {
   mutate tiu-1 -tid "$tid"
   expect_answer tiu-1 ip 0 "" ""
   local n0; n0=$(cert_count)
-  mutate tiu-2 -tid "$tid"
+  # (the same bytes again would be a resend, answered again: t_27)
+  mutate tiu-2 -tid "$tid" -nonce "$(openssl rand -hex 16)"
   expect_answer tiu-2 error 2 transactionIdInUse "transactionID already in use"
   [ "$(cert_count)" = "$n0" ] || fail "stored"
 }

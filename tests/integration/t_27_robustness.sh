@@ -62,3 +62,83 @@ t_key_forms_api() {
   expect_status 204 DELETE "/authorities/$auth/raProfiles/$u"
 }
 run_test "allowedEcCurves in the API: the default list, 422 naming an unknown curve, kept across edits" t_key_forms_api
+
+# ---- a request sent again after its answer was lost (RFC 6712 3.1) --------
+
+SECRET_VALUE=$(cat "$CMP_SECRET_FILE")
+tid_of() { "$BUILD/cmpmutate" -nonces "$1" | cut -d' ' -f3; }
+tid_certs() { sql "SELECT count(*) FROM certificate WHERE transaction_id = '\\x$1'"; }
+show() { "$BUILD/cmpmutate" -show "$T/resp.der"; }
+
+t_resent_implicit() {
+  newkey "$T/rsi.key" ec
+  cmp -cmd ir -server "$CMP_URL" $(mac_args) -newkey "$T/rsi.key" -subject /CN=rsi -implicit_confirm \
+      -reqout "$T/rsi-ir.der" -certout "$T/rsi.pem" || fail "first ir"
+  openssl x509 -in "$T/rsi.pem" -outform DER -out "$T/rsi.cer"
+  local tid n0; tid=$(tid_of "$T/rsi-ir.der") n0=$(cert_count)
+  [ "$(post "$CMP_URL" "$T/rsi-ir.der")" = 200 ] || fail "HTTP"
+  [[ $(show) == "body=ip status=0 "* ]] || fail "resent ir: $(show)"
+  hexof "$T/resp.der" | grep -q "$(hexof "$T/rsi.cer")" || fail "the answer does not carry the first certificate"
+  [ "$(tid_certs "$tid")" = 1 ] || fail "$(tid_certs "$tid") certificates for the transaction"
+  [ "$(cert_status "$T/rsi.pem")" = valid ] || fail "status"
+  # another request with that transactionID is still refused
+  "$BUILD/cmpmutate" -in "$T/rsi-ir.der" -out "$T/rsi-other.der" -secret "$SECRET_VALUE" \
+      -tid "$tid" -nonce "$(openssl rand -hex 16)"
+  [ "$(post "$CMP_URL" "$T/rsi-other.der")" = 200 ] || fail "HTTP"
+  [[ $(show) == "body=error status=2 failInfo=transactionIdInUse text=transactionID already in use"* ]] \
+      || fail "another request with the transactionID: $(show)"
+  [ "$(tid_certs "$tid")" = 1 ] || fail "a second certificate"
+  [ "$(cert_count)" = "$n0" ] || fail "stored"
+}
+run_test "an implicitly confirmed ir sent again gets its certificate again; another request with its transactionID is refused" \
+    t_resent_implicit
+
+t_resent_waiting() {
+  newkey "$T/rsw.key" ec
+  "$BUILD/cmpclient" -url "$CMP_URL" -trusted "$CA_CERT_FILE" -secret "$SECRET_VALUE" -newkey "$T/rsw.key" \
+      -subject rsw -mode noconf -irout "$T/rsw-ir.der" -reqout "$T/rsw-cc.der" -rspout "$T/rsw-ip.der" \
+      -certout "$T/rsw.pem" >"$T/rsw.out" 2>&1 || true
+  [ -s "$T/rsw-ir.der" ] && [ -s "$T/rsw-cc.der" ] && [ -s "$T/rsw-ip.der" ] || { cat "$T/rsw.out"; fail "no waiting transaction"; }
+  local tid; tid=$(tid_of "$T/rsw-ir.der")
+  # the ip was lost: the same ir gets the same ip, byte for byte
+  [ "$(post "$CMP_URL" "$T/rsw-ir.der")" = 200 ] || fail "HTTP"
+  command cmp -s "$T/resp.der" "$T/rsw-ip.der" || fail "a different answer: $(show)"
+  [ "$(tid_certs "$tid")" = 1 ] || fail "a second certificate"
+  # its certConf (whose recipNonce is that ip's senderNonce) confirms it
+  [ "$(post "$CMP_URL" "$T/rsw-cc.der")" = 200 ] || fail "HTTP"
+  [[ $(show) == body=pkiconf* ]] || fail "certConf: $(show)"
+  [ "$(cert_status "$T/rsw.pem")" = valid ] || fail "not valid"
+  # the pkiConf was lost: the same certConf gets a pkiConf again
+  [ "$(post "$CMP_URL" "$T/rsw-cc.der")" = 200 ] || fail "HTTP"
+  [[ $(show) == body=pkiconf* ]] || fail "resent certConf: $(show)"
+  [ "$(cert_status "$T/rsw.pem")" = valid ] || fail "not valid after the resent certConf"
+  [ "$(tid_certs "$tid")" = 1 ] || fail "a second certificate"
+  # a different certConf, or the ir once the transaction is over: refused
+  "$BUILD/cmpmutate" -in "$T/rsw-cc.der" -out "$T/rsw-cc2.der" -secret "$SECRET_VALUE" -nonce "$(openssl rand -hex 16)"
+  [ "$(post "$CMP_URL" "$T/rsw-cc2.der")" = 200 ] || fail "HTTP"
+  [[ $(show) == "body=error status=2 failInfo=badRequest text=transaction is not waiting for this message: confirmed"* ]] \
+      || fail "another certConf: $(show)"
+  [ "$(post "$CMP_URL" "$T/rsw-ir.der")" = 200 ] || fail "HTTP"
+  [[ $(show) == "body=error status=2 failInfo=transactionIdInUse text=transactionID already in use: the same request again, after its transaction was confirmed"* ]] \
+      || fail "the ir after the certConf: $(show)"
+  [ "$(sql "SELECT count(*) FROM certificate WHERE subject_dn = 'CN=rsw' AND status = 'valid'")" = 1 ] \
+      || fail "not exactly one valid certificate"
+}
+run_test "an ir and its certConf sent again after lost answers get the same ip and a pkiConf: one certificate" \
+    t_resent_waiting
+
+t_resent_kur() {
+  fx_cert rsk
+  newkey "$T/rsk2.key" ec
+  "$BUILD/cmpclient" -cmd kur -url "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/rsk.pem" -key "$T/rsk.key" \
+      -newkey "$T/rsk2.key" -subject rsk -mode noconf -irout "$T/rsk-kur.der" -reqout "$T/rsk-cc.der" \
+      -rspout "$T/rsk-kup.der" >"$T/rsk.out" 2>&1 || true
+  [ -s "$T/rsk-kur.der" ] && [ -s "$T/rsk-kup.der" ] || { cat "$T/rsk.out"; fail "no waiting kur"; }
+  [ "$(post "$CMP_URL" "$T/rsk-kur.der")" = 200 ] || fail "HTTP"
+  command cmp -s "$T/resp.der" "$T/rsk-kup.der" || fail "a different answer: $(show)"
+  [ "$(post "$CMP_URL" "$T/rsk-cc.der")" = 200 ] || fail "HTTP"
+  [[ $(show) == body=pkiconf* ]] || fail "certConf: $(show)"
+  [ "$(sql "SELECT count(*) FROM certificate WHERE subject_dn = 'CN=rsk' AND status = 'valid'")" = 1 ] \
+      || fail "not exactly one valid certificate"
+}
+run_test "a kur sent again while it waits for its certConf gets the same kup" t_resent_kur

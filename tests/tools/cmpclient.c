@@ -10,7 +10,9 @@
  *   cmpclient -url URL [-url2 URL] -secret S | -cert C -key K  -trusted CA
  *             -newkey K -subject DN [-cmd ir|cr|kur] [-implicit]
  *             [-mode ok|wronghash|reject|badpop|noconf] [-certout F]
- *             [-reqout F] [-rspout F]
+ *             [-reqout F] [-rspout F] [-irout F]
+ *
+ * -irout keeps the first request (the ir, cr or kur), -reqout the last.
  *
  * With -cmd genm -infotype OID it sends a general message asking for OID
  * (no value) and prints each InfoTypeAndValue of the genp, one per line:
@@ -36,6 +38,7 @@ static url_t url1, url2;
 static int have_url2;
 static const char *rspout;          /* -rspout: the last response, DER */
 static const char *reqout;          /* -reqout: the last request, DER */
+static const char *irout;           /* -irout: the ir, cr or kur, DER */
 static const char *mode = "ok";
 
 static void die(const char *msg)
@@ -75,6 +78,9 @@ static OSSL_CMP_MSG *transfer(OSSL_CMP_CTX *ctx, const OSSL_CMP_MSG *req)
 
     if (reqout != NULL && !OSSL_CMP_MSG_write(reqout, req))
         die("cannot write -reqout");
+    if (irout != NULL && (body == 0 || body == 2 || body == 7)
+            && !OSSL_CMP_MSG_write(irout, req))
+        die("cannot write -irout");
     /* noconf: the transaction is left waiting for its certConf */
     if (body == 24 && strcmp(mode, "noconf") == 0)
         return NULL;
@@ -202,6 +208,7 @@ int main(int argc, char **argv)
         else if (strcmp(a, "-infotype") == 0) infotype = argv[++i];
         else if (strcmp(a, "-rspout") == 0) rspout = argv[++i];
         else if (strcmp(a, "-reqout") == 0) reqout = argv[++i];
+        else if (strcmp(a, "-irout") == 0) irout = argv[++i];
         else die("unknown option");
     }
     if (url1.host == NULL || trusted == NULL

@@ -196,11 +196,14 @@ START_TEST(issue_confirm_revoke)
     cmp_store_issue_t in;
     cmp_store_tx_t tx;
     cmp_store_cert_t c;
-    unsigned char tid[16];
+    unsigned char tid[16], conf[32];
+    char sql[200];
     const char *serial = rand_serial(), *state = NULL;
     long long id = 0;
     int found = 0, n = 0;
+    PGresult *r;
 
+    memset(conf, 0xc0, sizeof(conf));
     demo_head(&h);
     fake_issue(&in, &h, tid, serial, 300);
     ck_assert_int_eq(cmp_store_issue(upool, unit_conn, &in, &id, &state), APR_SUCCESS);
@@ -218,12 +221,25 @@ START_TEST(issue_confirm_revoke)
     ck_assert(!tx.expired);
     ck_assert_int_eq(tx.nonce_len, 16);
     ck_assert_int_eq(tx.req_len, 10);
-    ck_assert_int_eq(cmp_store_tx_finish(upool, unit_conn, tx.id, 1, &n), APR_SUCCESS);
+    ck_assert_int_eq(cmp_store_tx_finish(upool, unit_conn, tx.id, 1, conf, 32, &n), APR_SUCCESS);
     ck_assert_int_eq(n, 1);
-    ck_assert_int_eq(cmp_store_tx_finish(upool, unit_conn, tx.id, 1, &n), APR_SUCCESS);
+    ck_assert_int_eq(cmp_store_tx_finish(upool, unit_conn, tx.id, 1, NULL, 0, &n), APR_SUCCESS);
     ck_assert_int_eq(n, 0);
+    /* the request and the certConf's hash stay for a resent certConf ... */
+    ck_assert_int_eq(cmp_store_tx_get(upool, unit_conn, tid, 16, &tx, &found), APR_SUCCESS);
+    ck_assert_ptr_nonnull(tx.req_der);
+    ck_assert_int_eq(tx.conf_hash_len, 32);
+    ck_assert_mem_eq(tx.conf_hash, conf, 32);
+    /* ... until the transaction's expiry */
+    snprintf(sql, sizeof(sql), "UPDATE cmp_transaction SET expires_at = "
+             "now() - interval '1 second' WHERE id = %lld", tx.id);
+    r = PQexec(unit_conn, sql);
+    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK, "%s", PQresultErrorMessage(r));
+    PQclear(r);
+    ck_assert_int_eq(cmp_store_expire(upool, unit_conn, &n), APR_SUCCESS);
     ck_assert_int_eq(cmp_store_tx_get(upool, unit_conn, tid, 16, &tx, &found), APR_SUCCESS);
     ck_assert_ptr_null(tx.req_der);
+    ck_assert_str_eq(tx.state, "confirmed");
 
     ck_assert_int_eq(cmp_store_cert_get(upool, unit_conn, h.auth_id, serial, &c, &found), APR_SUCCESS);
     ck_assert(found);
