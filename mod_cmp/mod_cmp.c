@@ -561,6 +561,25 @@ static int profile_tail_ok(const char *m)
 
 /* Which profile the URL names; 0 when the URL is none of ours (*why says
  * why, for the log). */
+/* What follows "<location>/" in the URI when the <Location> the request is
+ * served from (core's: the last section merged, whatever module set the
+ * handler) has a path ending in /protocols/cmp; NULL otherwise. */
+static const char *czertainly_name(request_rec *r)
+{
+    static const char tail[] = "/protocols/cmp";
+    const core_dir_config *cd = ap_get_core_module_config(r->per_dir_config);
+    const char *d = cd != NULL && cd->r == NULL ? cd->d : NULL;
+    apr_size_t n = d != NULL ? strlen(d) : 0;
+
+    while (n > 0 && d[n - 1] == '/')
+        n--;
+    if (n < sizeof(tail) - 1 || strncmp(d + n - (sizeof(tail) - 1), tail,
+                                        sizeof(tail) - 1) != 0
+            || strncmp(r->uri, d, n) != 0 || r->uri[n] != '/')
+        return NULL;
+    return r->uri + n + 1;
+}
+
 static int route_of(request_rec *r, const cmp_dir_conf_t *dc, cmp_route_e *route,
                     const char **name, const char **why)
 {
@@ -601,8 +620,9 @@ static int route_of(request_rec *r, const cmp_dir_conf_t *dc, cmp_route_e *route
         *why = "RFC 9811 paths are /.well-known/cmp[/p/<profile>][/<operation>]";
         return 0;
     }
-    if ((m = strstr(u, "/protocols/cmp/")) != NULL) {
-        m += strlen("/protocols/cmp/");
+    /* CZERTAINLY: <Location .../protocols/cmp>, then <name> or
+     * raProfile/<name> right after the location's path */
+    if ((m = czertainly_name(r)) != NULL) {
         if (strncmp(m, "raProfile/", 10) == 0) {
             *route = CMP_ROUTE_RA_PROFILE;
             m += 10;
@@ -624,7 +644,7 @@ static int route_of(request_rec *r, const cmp_dir_conf_t *dc, cmp_route_e *route
     }
     *why = "this location names no CMP Profile: set CMPProfile <name> in its "
            "<Location>, or serve the RFC 9811 (/.well-known/cmp/p/<name>) or "
-           "CZERTAINLY (.../protocols/cmp/<name>) paths";
+           "CZERTAINLY (<Location .../protocols/cmp>, then /<name>) paths";
     return 0;
 }
 

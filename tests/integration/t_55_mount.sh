@@ -93,6 +93,11 @@ mount_checks() {
   [ "$(post "$base/pki/enroll/protocols/cmp/rsa" "$T/mnt1-ir.der")" = 404 ] \
     || fail "a pinned location served another profile's path" || return 1
   [ "$(post "$base/pki/enroll/bogus" "$T/mnt1-ir.der")" = 404 ] || fail "an unknown label was served" || return 1
+  # the CZERTAINLY form only right under a <Location .../protocols/cmp>
+  [ "$(post "$base/pki/nothing/protocols/cmp/demo" "$T/mnt1-ir.der")" = 404 ] \
+    || fail "/protocols/cmp/<name> served below another location" || return 1
+  [ "$(post "$base/pki/legacy/x/protocols/cmp/raProfile/demo" "$T/mnt1-ir.der")" = 404 ] \
+    || fail "/protocols/cmp/raProfile/<name> served below another location" || return 1
   # a location with the handler and no profile: 404, and the log says why
   [ "$(post "$base/pki/nothing" "$T/mnt1-ir.der")" = 404 ] || fail "no 404 without a profile" || return 1
   grep -q "CMP10019: no CMP endpoint at /pki/nothing: this location names no CMP Profile: set CMPProfile" \
