@@ -7,6 +7,8 @@
 #   make start/stop the same in the background
 #   make test       unit + integration tests (what CI runs)
 #   make bench      benchmarks (not part of make test)
+#   make sancheck   the integration suite again, the core and both modules
+#                   under ASan, UBSan and LeakSanitizer (in build/san)
 
 SHELL      := /bin/bash
 VAR_DIR    ?= var
@@ -21,7 +23,7 @@ APR_INC    := $(shell apr-1-config --includes 2>/dev/null)
 APR_CPP    := $(shell apr-1-config --cppflags 2>/dev/null)
 PG_INC     := $(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 
-BUILD      := build
+BUILD      ?= build
 WARN       := -Wall -Wextra -Werror -Wmissing-prototypes -Wstrict-prototypes \
               -Wshadow -Wformat-security -Wno-unused-parameter
 SAN        ?=
@@ -49,7 +51,8 @@ TOOLS      := $(BUILD)/cmpadm
 TEST_TOOLS := $(BUILD)/cmpclient $(BUILD)/cmpmutate $(BUILD)/cmpbench $(BUILD)/skew/mod_cmp_admin.so
 UNIT_BIN   := $(BUILD)/unit_tests
 
-.PHONY: all deps run start stop test unit integration bench fuzz clean install deb
+.PHONY: all deps run start stop test unit integration bench fuzz clean install deb \
+        sancheck testbins
 
 all: $(MODULES) $(TOOLS)
 
@@ -174,6 +177,19 @@ test: deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory integration
 
+testbins: all $(UNIT_BIN) $(TEST_TOOLS)
+
+# The integration suite (and the unit suites) once more with everything of
+# ours built into build/san under AddressSanitizer, UBSan and LeakSanitizer;
+# httpd preloads the ASan runtime and its children report leaks when they
+# exit (tests/san/run.sh, suppressions in tests/san/lsan.supp).
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+             -fno-omit-frame-pointer
+sancheck: deps
+	@$(MAKE) --no-print-directory BUILD=build/san SAN="$(SAN_FLAGS)" CFLAGS="-O1 -g" testbins
+	@$(MAKE) --no-print-directory tests/browser/node_modules/.installed
+	@BUILD_DIR=$(CURDIR)/build/san bash tests/san/run.sh
+
 bench: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/cmpbench
 	@bash tests/bench/run.sh
@@ -184,7 +200,8 @@ FUZZ_CC     := clang
 FUZZ_FLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
                -fno-sanitize-recover=undefined -std=gnu11 $(APR_CPP) $(APR_INC) \
                -I$(PG_INC) -Imod_cmp
-FUZZ_OBJS   := $(patsubst mod_cmp/%.c,$(BUILD)/fuzz/core/%.o,$(CORE_SRCS))
+FUZZ_OBJS   := $(patsubst mod_cmp/%.c,$(BUILD)/fuzz/core/%.o,$(CORE_SRCS)) \
+               $(patsubst mod_cmp_admin/%.c,$(BUILD)/fuzz/admin/%.o,$(ADMIN_SRCS))
 FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 $(BUILD)/fuzz/core/%.o: mod_cmp/%.c $(wildcard mod_cmp/*.h)
@@ -192,9 +209,19 @@ $(BUILD)/fuzz/core/%.o: mod_cmp/%.c $(wildcard mod_cmp/*.h)
 	@echo "  CC      $< (fuzz)"
 	@$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
+$(BUILD)/fuzz/admin/%.o: mod_cmp_admin/%.c $(wildcard mod_cmp_admin/*.h) $(wildcard mod_cmp/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (fuzz)"
+	@$(FUZZ_CC) $(FUZZ_FLAGS) -Imod_cmp_admin -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/fuzz/admin/openapi_json.o: $(BUILD)/admin/openapi_json.c
+	@mkdir -p $(dir $@)
+	@$(FUZZ_CC) $(FUZZ_FLAGS) -c $< -o $@
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS) $(BUILD)/fuzz/admin/openapi_json.o
 	@echo "  LD      $@"
-	@$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJS) $(CORE_LIBS) -o $@
+	@$(FUZZ_CC) $(FUZZ_FLAGS) -Imod_cmp_admin -fsanitize=fuzzer $< $(FUZZ_OBJS) \
+	    $(BUILD)/fuzz/admin/openapi_json.o $(CORE_LIBS) -o $@
 
 .SECONDARY: $(FUZZ_OBJS)
 

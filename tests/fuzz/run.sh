@@ -29,11 +29,44 @@ if [ -z "$(ls -A "$SEEDS")" ]; then
   rm -rf "$w"
   [ -n "$(ls -A "$SEEDS")" ] || { echo "fuzz: no seed request was written" >&2; exit 1; }
 fi
+# fuzz_keys: "\0" + a SubjectPublicKeyInfo, "\1" + a MAC protectionAlg
+KSEEDS=$OUT/seeds-keys
+if [ ! -s "$KSEEDS/mac-pbm" ]; then
+  mkdir -p "$KSEEDS"
+  w=$(mktemp -d)
+  for k in "EC -pkeyopt ec_paramgen_curve:P-256" \
+           "EC -pkeyopt ec_paramgen_curve:P-384 -pkeyopt ec_param_enc:explicit" \
+           "RSA -pkeyopt rsa_keygen_bits:2048" "ED25519" "X448"; do
+    n=$(echo "$k" | tr -c 'A-Za-z0-9' _)
+    # shellcheck disable=SC2086
+    openssl genpkey -algorithm $k -out "$w/k.pem" 2>/dev/null || continue
+    { printf '\0'; openssl pkey -in "$w/k.pem" -pubout -outform DER; } >"$KSEEDS/spki-$n"
+  done
+  # the protectionAlg (header [1]) of a PasswordBasedMac-protected request
+  line=$(openssl asn1parse -inform DER -in "$SEEDS/ir-mac.der" | grep -A1 'd=2 .*cont \[ 1 \]' | tail -1)
+  off=$(echo "$line" | sed 's/^ *\([0-9]*\):.*/\1/')
+  hl=$(echo "$line" | sed 's/.*hl= *\([0-9]*\).*/\1/')
+  l=$(echo "$line" | sed 's/.* l= *\([0-9]*\).*/\1/')
+  { printf '\1'; tail -c +$((off + 1)) "$SEEDS/ir-mac.der" | head -c $((hl + l)); } >"$KSEEDS/mac-pbm"
+  rm -rf "$w"
+fi
+# fuzz_admin: path, query and JSON body, NUL-separated
+ASEEDS=$OUT/seeds-admin
+if [ ! -s "$ASEEDS/ra" ]; then
+  mkdir -p "$ASEEDS"
+  printf '%s\0%s\0%s' /authorities/00000000-0000-0000-0000-000000000000/raProfiles '' \
+    '{"name":"p1","validityDays":30,"allowedKeyTypes":["RSA","EC"],"allowedEcCurves":["P-256","sect571r1"],"minSecurityBits":128,"keyUsage":["digitalSignature","keyAgreement"],"extendedKeyUsage":["serverAuth","1.3.6.1.5.5.7.3.2"],"subjectPattern":"^CN=.*$","allowSubjectAltName":false}' \
+    >"$ASEEDS/ra"
+  printf '%s\0%s\0%s' /certificates 'status=valid&serial=%7a&offset=10&limit=5&subject=a%20b' '' >"$ASEEDS/query"
+  printf '%s\0%s\0%s' /cmpProfiles '' '{"name":"x","variant":"v2","sharedSecret":"s","confirmTimeout":60}' >"$ASEEDS/cmp"
+fi
 for t in "$OUT"/fuzz_*; do
   [ -x "$t" ] || continue
   name=$(basename "$t")
+  seeds=$SEEDS
+  [ -d "$OUT/seeds-${name#fuzz_}" ] && seeds=$OUT/seeds-${name#fuzz_}
   mkdir -p "$OUT/corpus/$name"
-  echo "fuzz: $name for ${SECONDS_EACH}s ($(ls "$SEEDS" | wc -l) seeds)"
+  echo "fuzz: $name for ${SECONDS_EACH}s ($(ls "$seeds" | wc -l) seeds)"
   (cd "$OUT" && "$t" -max_total_time="$SECONDS_EACH" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-      -print_final_stats=1 "$OUT/corpus/$name" "$SEEDS" 2>&1 | tail -12)
+      -print_final_stats=1 "$OUT/corpus/$name" "$seeds" 2>&1 | tail -12)
 done

@@ -11,7 +11,8 @@ export PG_PORT=${TEST_PG_PORT:-55433}
 HTTP2_PORT=$((HTTP_PORT + 1)) HTTPS2_PORT=$((HTTPS_PORT + 1))
 T=$ROOT/tests/out/work
 LOG=$ROOT/tests/out/integration.log
-BUILD=$ROOT/build
+BUILD=${BUILD_DIR:-$ROOT/build}   # build/san for make sancheck
+export BUILD_DIR=$BUILD
 export T LOG
 
 . "$ROOT/tests/integration/lib.sh"
