@@ -102,7 +102,7 @@ define apxs-module
 	@echo "  APXS    $@"
 	@cp $(3) $(1)/$(2).c
 	@cd $(1) && $(APXS) -c -o $(2).la $(addprefix -Wc$(comma),$(WARN) $(SAN) -I$(CURDIR)/mod_cmp -I$(PG_INC) $(4)) \
-	    $(if $(SAN),-Wl$(comma)$(SAN)) '-Wl,-Wl,-rpath,\$$ORIGIN' $(2).c $(5) -L$(CURDIR)/$(BUILD) -lcmpcore $(CORE_LIBS) \
+	    $(addprefix -Wl$(comma),$(SAN)) '-Wl,-Wl,-rpath,\$$ORIGIN' $(2).c $(5) -L$(CURDIR)/$(BUILD) -lcmpcore $(CORE_LIBS) \
 	    >$(2).log 2>&1 || { cat $(2).log; false; }
 	@cp $(1)/.libs/$(2).so $@.tmp && mv $@.tmp $@
 endef

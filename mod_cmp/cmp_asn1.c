@@ -501,6 +501,19 @@ static int edit_bytes(ASN1_OCTET_STRING **field, const cmp_edit_bytes_t *b)
            && ASN1_OCTET_STRING_set(*field, b->data, b->len);
 }
 
+/* The sender replaced by a new GeneralName of type and value (taken). */
+static int set_sender(CMPV_HEADER *h, int type, void *value)
+{
+    GENERAL_NAME *g = GENERAL_NAME_new();
+
+    if (g == NULL)
+        return 0;
+    GENERAL_NAME_set0_value(g, type, value);
+    GENERAL_NAME_free(h->sender);
+    h->sender = g;
+    return 1;
+}
+
 static int edit_header(CMPV_HEADER *h, const cmp_edit_t *e)
 {
     if (e->pvno >= 0 && !ASN1_INTEGER_set(h->pvno, e->pvno))
@@ -517,7 +530,10 @@ static int edit_header(CMPV_HEADER *h, const cmp_edit_t *e)
             ASN1_IA5STRING_free(s);
             return 0;
         }
-        GENERAL_NAME_set0_value(h->sender, GEN_EMAIL, s);
+        if (!set_sender(h, GEN_EMAIL, s)) {
+            ASN1_IA5STRING_free(s);
+            return 0;
+        }
     }
     if (e->sender_cn != NULL) {
         X509_NAME *n = X509_NAME_new();
@@ -528,7 +544,10 @@ static int edit_header(CMPV_HEADER *h, const cmp_edit_t *e)
             X509_NAME_free(n);
             return 0;
         }
-        GENERAL_NAME_set0_value(h->sender, GEN_DIRNAME, n);
+        if (!set_sender(h, GEN_DIRNAME, n)) {
+            X509_NAME_free(n);
+            return 0;
+        }
     }
     if (e->prot_alg_oid != NULL) {
         ASN1_OBJECT *o = OBJ_txt2obj(e->prot_alg_oid, 1);

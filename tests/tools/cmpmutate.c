@@ -307,6 +307,7 @@ int main(int argc, char **argv)
     FILE *f;
 
     apr_initialize();
+    atexit(apr_terminate);      /* the pool's cleanups free what it owns */
     apr_pool_create(&pool, NULL);
     if (argc == 3 && strcmp(argv[1], "-show") == 0)
         return show(argv[2]);
