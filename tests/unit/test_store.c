@@ -268,7 +268,6 @@ START_TEST(expiry_sweep)
     /* the sweep of a running httpd (CMPConfirmSweepInterval) may come
      * first: then this one finds nothing left, and the outcome is the same */
     ck_assert_int_eq(cmp_store_expire(upool, unit_conn, &n), APR_SUCCESS);
-    ck_assert_int_ge(n, 0);
     ck_assert_int_eq(cmp_store_cert_get(upool, unit_conn, h.auth_id, serial, &c, &found), APR_SUCCESS);
     ck_assert_str_eq(c.status, "rejected");
 }
