@@ -263,26 +263,10 @@ START_TEST(key_spec_of_the_policy)
 }
 END_TEST
 
-/* The SubjectPublicKeyInfo of k, parsed as a request's is. */
-static X509_PUBKEY *spki_of(EVP_PKEY *k)
-{
-    unsigned char *der = NULL;
-    const unsigned char *q;
-    int n = i2d_PUBKEY(k, &der);
-    X509_PUBKEY *pk;
-
-    ck_assert_int_gt(n, 0);
-    q = der;
-    pk = d2i_X509_PUBKEY(NULL, &q, n);
-    OPENSSL_free(der);
-    ck_assert_ptr_nonnull(pk);
-    return pk;
-}
-
 static cmp_reason_e form_of(const cmp_policy_t *pol, EVP_PKEY *k, char *why,
                             size_t whylen)
 {
-    X509_PUBKEY *pk = spki_of(k);
+    X509_PUBKEY *pk = unit_spki(k);
     cmp_reason_e r = cmp_policy_check_key_form(pol, pk, why, whylen);
 
     X509_PUBKEY_free(pk);
@@ -356,7 +340,7 @@ START_TEST(key_forms)
                      "2^16 and 2^256 (FIPS 186-5)");
     /* rsaEncryption without its NULL parameters */
     rsa = unit_key("RSA");
-    pk = spki_of(rsa);
+    pk = unit_spki(rsa);
     ck_assert(X509_PUBKEY_get0_param(NULL, &bits, &len, NULL, pk));
     der = OPENSSL_memdup(bits, (size_t)len);
     ck_assert(X509_PUBKEY_set0_param(pk, OBJ_nid2obj(NID_rsaEncryption),
