@@ -48,6 +48,7 @@ static void profile_free(cmp_profile_t *pr)
     free(pr->ra_name);
     free(pr->auth_name);
     free(pr->variant);
+    free(pr->secret_ref);
     cmp_secret_free(pr->secret, pr->secret_len);
     X509_free(pr->signer);
     EVP_PKEY_free(pr->signer_key);

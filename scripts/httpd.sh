@@ -63,8 +63,12 @@ stop() {
   running || return 0
   local p; p=$(pid)
   "$HTTPD_BIN" -f "$CONF" -k stop 2>/dev/null || kill "$p" 2>/dev/null || true
-  for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
-  kill -9 "$p" 2>/dev/null || true
+  # the daemon leads its process group: wait for all of it (children under
+  # a sanitizer take seconds to exit), then kill what is left of it, so that
+  # no child keeps the listening sockets
+  for _ in $(seq 1 300); do kill -0 -- "-$p" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 -- "-$p" 2>/dev/null || kill -9 "$p" 2>/dev/null || true
+  sleep 0.5
 }
 
 # A graceful restart (what logrotate does every night): children finish
