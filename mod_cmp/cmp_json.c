@@ -120,7 +120,63 @@ char *cmp_json_text(apr_pool_t *p, const json_t *j, apr_size_t *len)
     return out;
 }
 
+/* The length of the UTF-8 sequence at s (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF), 0 when there is none. */
+static size_t utf8_seq(const unsigned char *s)
+{
+    unsigned char lo = 0x80, hi = 0xbf;
+    size_t n, i;
+
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        n = 2;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        n = 3;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        n = 4;
+    else
+        return 0;
+    if (s[0] == 0xe0)
+        lo = 0xa0;
+    else if (s[0] == 0xed)
+        hi = 0x9f;
+    else if (s[0] == 0xf0)
+        lo = 0x90;
+    else if (s[0] == 0xf4)
+        hi = 0x8f;
+    for (i = 1; i < n; i++) {
+        if (s[i] < (i == 1 ? lo : 0x80) || s[i] > (i == 1 ? hi : 0xbf))
+            return 0;
+    }
+    return n;
+}
+
+const char *cmp_json_utf8(apr_pool_t *p, const char *text)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    char *out, *o;
+    size_t n;
+
+    while (*s != '\0' && (n = utf8_seq(s)) > 0)
+        s += n;
+    if (*s == '\0')
+        return text;
+    o = out = apr_palloc(p, strlen(text) + 1);
+    for (s = (const unsigned char *)text; *s != '\0'; s += n > 0 ? n : 1) {
+        n = utf8_seq(s);
+        if (n == 0)
+            *o++ = '?';
+        else {
+            memcpy(o, s, n);
+            o += n;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 json_t *cmp_json_message(apr_pool_t *p, const char *text)
 {
-    return cmp_json_own(p, json_pack("{s:s}", "message", text));
+    return cmp_json_own(p, json_pack("{s:s}", "message", cmp_json_utf8(p, text)));
 }

@@ -30,4 +30,9 @@ char *cmp_json_text(apr_pool_t *p, const json_t *j, apr_size_t *len);
 /* {"message": text} */
 json_t *cmp_json_message(apr_pool_t *p, const char *text);
 
+/* text when it is UTF-8, else a copy from p with '?' for each byte that is
+ * not part of a UTF-8 sequence: what a JSON string can hold of a request's
+ * bytes (a path or query argument decoded from %XX). */
+const char *cmp_json_utf8(apr_pool_t *p, const char *text);
+
 #endif

@@ -95,7 +95,7 @@ apr_status_t cmp_profile_cache_create(apr_pool_t *p,
 STACK_OF(X509) *cmp_profile_certs(const unsigned char *der, size_t len)
 {
     STACK_OF(X509) *sk = sk_X509_new_null();
-    const unsigned char *q = der, *end = der + len;
+    const unsigned char *q = der, *end = der != NULL ? der + len : NULL;
 
     if (sk == NULL)
         return NULL;

@@ -10,6 +10,7 @@
 
 #include "admin.h"
 #include "cmp_log.h"
+#include "cmp_profile.h"
 
 static void openapi(admin_req_t *rq, admin_resp_t *rs);
 
@@ -261,21 +262,20 @@ int admin_only(admin_req_t *rq, admin_resp_t *rs, json_t *list,
 
 char *admin_pem_of(apr_pool_t *p, const unsigned char *der, size_t len)
 {
-    const unsigned char *q = der, *end = der + len;
+    STACK_OF(X509) *certs = cmp_profile_certs(der, len);
     BIO *b = BIO_new(BIO_s_mem());
     char *data = NULL, *out;
     long n;
+    int i;
 
-    if (b == NULL)
+    if (b == NULL || certs == NULL) {
+        BIO_free(b);
+        sk_X509_pop_free(certs, X509_free);
         return apr_pstrdup(p, "");
-    while (der != NULL && q < end) {
-        X509 *x = d2i_X509(NULL, &q, end - q);
-
-        if (x == NULL)
-            break;
-        PEM_write_bio_X509(b, x);
-        X509_free(x);
     }
+    for (i = 0; i < sk_X509_num(certs); i++)
+        PEM_write_bio_X509(b, sk_X509_value(certs, i));
+    sk_X509_pop_free(certs, X509_free);
     n = BIO_get_mem_data(b, &data);
     out = apr_pstrndup(p, n > 0 ? data : "", n > 0 ? (apr_size_t)n : 0);
     BIO_free(b);

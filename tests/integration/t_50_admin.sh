@@ -202,6 +202,9 @@ t_certificates_api() {
   expect_status 400 GET "/certificates?status=%00"
   expect_status 400 GET "/certificates?serial=%zz"
   jf .message | grep -q "query argument 'serial'" || fail "bad escape message"
+  # a path that is no UTF-8 once decoded: a 404 with its message all the same
+  expect_status 404 GET "/certificates/x%E9"
+  [ "$(jf .message)" = "no such resource: /certificates/x?" ] || fail "404 message: $(cat "$T/api.json")"
   expect_status 422 POST "/certificates/$uuid/revoke" '{"reason":"bored"}'
   expect_status 422 POST "/certificates/$uuid/revoke" '{"reason":"removeFromCRL"}'
   expect_status 422 POST "/certificates/$uuid/revoke" '{"reason":8}'

@@ -120,6 +120,23 @@ END_TEST
 /* Every json_t a request makes (its body, what the database returned, the
  * answer) belongs to the request pool: clearing the pool frees them all,
  * on success and on every refusal. */
+START_TEST(messages_are_utf8)
+{
+    admin_resp_t rs;
+
+    /* a path decoded from %E9 (no UTF-8): jansson refuses such a string,
+     * and the 404 had no message at all (found by fuzz_admin) */
+    rs = call(ADMIN_GET, "/x\xe9", NULL);
+    ck_assert_int_eq(rs.status, 404);
+    ck_assert_str_eq(message(&rs), "no such resource: /x?");
+    ck_assert_str_eq(cmp_json_utf8(upool, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91"),
+                     "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91");
+    ck_assert_str_eq(cmp_json_utf8(upool, "\xc0\x80|\xed\xa0\x80|\xf4\x90\x80\x80|\xe2\x82"),
+                     "??|???|????|??");
+    ck_assert_str_eq(cmp_json_utf8(upool, "\xff\xfe"), "??");
+}
+END_TEST
+
 START_TEST(json_belongs_to_the_request_pool)
 {
     static const char *const gets[] = {
@@ -157,6 +174,7 @@ Suite *suite_dispatch(void)
     tcase_add_test(tc, routes_statuses_bodies);
     tcase_add_test(tc, audit_failure_commits_nothing);
     tcase_add_test(tc, json_belongs_to_the_request_pool);
+    tcase_add_test(tc, messages_are_utf8);
     suite_add_tcase(s, tc);
     return s;
 }
