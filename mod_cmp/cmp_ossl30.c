@@ -49,7 +49,12 @@ static int refuse_every_sender(OSSL_CMP_CTX *ctx)
 
 /* A response rsp changed by fn (on its DER, with arg) and protected anew by
  * ctx as OpenSSL protected it, with the same transactionID; NULL when that
- * cannot be done. rsp is left to the caller. */
+ * cannot be done. rsp is left to the caller. Its extraCerts are dropped
+ * before OpenSSL decodes it again and added anew by the protection, as
+ * they were made (the signer's chain, then extraCertsOut): decoding them
+ * cost OpenSSL 3.0 a key decoder set-up per certificate, most of what an
+ * error message cost. The changed messages (errors, rejections without a
+ * certificate, genp) carry no other extraCerts. */
 typedef apr_status_t (*change_fn)(apr_pool_t *p, const unsigned char *der,
                                   long len, const void *arg,
                                   unsigned char **out, apr_size_t *out_len);
@@ -64,10 +69,15 @@ static OSSL_CMP_MSG *changed(apr_pool_t *p, OSSL_CMP_CTX *ctx,
     const unsigned char *q;
     apr_size_t out_len = 0;
     OSSL_CMP_MSG *m = NULL;
+    cmp_edit_t e;
     int n;
 
+    memset(&e, 0, sizeof(e));
+    e.pvno = -1;
+    e.drop_extra_certs = 1;
     if (tid != NULL && (n = i2d_OSSL_CMP_MSG(rsp, &der)) > 0
-            && fn(p, der, n, arg, &out, &out_len) == APR_SUCCESS) {
+            && fn(p, der, n, arg, &out, &out_len) == APR_SUCCESS
+            && cmp_asn1_edit(p, out, (long)out_len, &e, &out, &out_len) == APR_SUCCESS) {
         q = out;
         m = d2i_OSSL_CMP_MSG(NULL, &q, (long)out_len);
         if (m != NULL && (q != out + out_len
