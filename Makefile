@@ -48,7 +48,11 @@ ADMIN_OBJS := $(patsubst mod_cmp_admin/%.c,$(BUILD)/admin/%.o,$(ADMIN_SRCS)) \
 ADMIN_LIB  := $(BUILD)/libcmpadmin.a
 MODULES    := $(CORE_SO) $(BUILD)/mod_cmp.so $(BUILD)/mod_cmp_admin.so
 TOOLS      := $(BUILD)/cmpadm
-TEST_TOOLS := $(BUILD)/cmpclient $(BUILD)/cmpmutate $(BUILD)/cmpbench $(BUILD)/skew/mod_cmp_admin.so
+# the fuzz targets once more without libFuzzer: make test replays the
+# checked-in corpus with them (tests/fuzz/replay.c)
+REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/replay/%,$(wildcard tests/fuzz/fuzz_*.c))
+TEST_TOOLS := $(BUILD)/cmpclient $(BUILD)/cmpmutate $(BUILD)/cmpbench $(BUILD)/skew/mod_cmp_admin.so \
+              $(REPLAY_BINS)
 UNIT_BIN   := $(BUILD)/unit_tests
 
 .PHONY: all deps run start stop test unit integration bench fuzz clean install deb \
@@ -134,6 +138,12 @@ $(BUILD)/cmpmutate: tests/tools/cmpmutate.c $(CORE_LIB)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -Imod_cmp $< $(CORE_LIB) $(CORE_LIBS) -o $@
 
+$(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(ADMIN_LIB) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) -Imod_cmp_admin tests/fuzz/replay.c $< $(ADMIN_LIB) $(CORE_LIB) \
+	    $(CORE_LIBS) -o $@
+
 $(BUILD)/hdrcost: tests/bench/hdrcost.c $(CORE_LIB)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -Imod_cmp $< $(CORE_LIB) $(CORE_LIBS) -o $@
@@ -195,14 +205,16 @@ bench: deps
 	@bash tests/bench/run.sh
 
 # libFuzzer targets (tests/fuzz/*.c): the core compiled again by clang with
-# ASan and UBSan, each target run FUZZ_SECONDS (default 60) by run.sh.
+# ASan and UBSan, each target run FUZZ_SECONDS (default 60) by run.sh;
+# fuzz_server against a scratch PostgreSQL with the demo profiles.
 FUZZ_CC     := clang
 FUZZ_FLAGS  := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
                -fno-sanitize-recover=undefined -std=gnu11 $(APR_CPP) $(APR_INC) \
                -I$(PG_INC) -Imod_cmp
 FUZZ_OBJS   := $(patsubst mod_cmp/%.c,$(BUILD)/fuzz/core/%.o,$(CORE_SRCS)) \
                $(patsubst mod_cmp_admin/%.c,$(BUILD)/fuzz/admin/%.o,$(ADMIN_SRCS))
-FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c)) \
+               $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/replay/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 $(BUILD)/fuzz/core/%.o: mod_cmp/%.c $(wildcard mod_cmp/*.h)
 	@mkdir -p $(dir $@)
@@ -223,11 +235,18 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS) $(BUILD)/fuzz/admin/openapi_json.o
 	@$(FUZZ_CC) $(FUZZ_FLAGS) -Imod_cmp_admin -fsanitize=fuzzer $< $(FUZZ_OBJS) \
 	    $(BUILD)/fuzz/admin/openapi_json.o $(CORE_LIBS) -o $@
 
+# the same without libFuzzer, for leaks judged at exit (tests/fuzz/run.sh)
+$(BUILD)/fuzz/replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(FUZZ_OBJS) $(BUILD)/fuzz/admin/openapi_json.o
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	@$(FUZZ_CC) $(FUZZ_FLAGS) -Imod_cmp_admin -fsanitize=fuzzer-no-link tests/fuzz/replay.c $< \
+	    $(FUZZ_OBJS) $(BUILD)/fuzz/admin/openapi_json.o $(CORE_LIBS) -o $@
+
 .SECONDARY: $(FUZZ_OBJS)
 
 fuzz:
 	@bash scripts/deps.sh fuzz
-	@$(MAKE) --no-print-directory $(FUZZ_BINS)
+	@$(MAKE) --no-print-directory all $(FUZZ_BINS)
 	@bash tests/fuzz/run.sh
 
 # Installs into Debian's Apache layout everything an existing Apache needs:

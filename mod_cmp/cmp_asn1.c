@@ -611,9 +611,14 @@ apr_status_t cmp_asn1_edit(apr_pool_t *p, const unsigned char *der, long len,
         ASN1_TYPE_free(m->protection);
         m->protection = NULL;
     }
-    if (e->drop_extra_certs) {
+    if (e->drop_extra_certs || e->extra_certs_der != NULL) {
         ASN1_TYPE_free(m->extraCerts);
         m->extraCerts = NULL;
+    }
+    if (e->extra_certs_der != NULL) {
+        q = e->extra_certs_der;
+        if ((m->extraCerts = d2i_ASN1_TYPE(NULL, &q, e->extra_certs_len)) == NULL)
+            goto done;
     }
     rv = item_der(p, (const ASN1_VALUE *)m, ASN1_ITEM_rptr(CMPV_MSG_LITE), out, &n);
     if (rv == APR_SUCCESS)

@@ -108,6 +108,9 @@ typedef struct {
     int body_len;
     int drop_protection;            /* protection and protectionAlg */
     int drop_extra_certs;
+    const unsigned char *extra_certs_der; /* NULL: keep; else these extraCerts
+                                           * (a SEQUENCE OF CMPCertificate) */
+    int extra_certs_len;
     const char *sender_email;       /* sender as an rfc822Name instead */
     const char *sender_cn;          /* sender as the directoryName CN=this */
     const char *prot_alg_oid;       /* protectionAlg: this OID, no parameters */

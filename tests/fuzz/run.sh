@@ -1,72 +1,39 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # make fuzz: the libFuzzer targets, each for FUZZ_SECONDS (default 60), from
-# a seed corpus of requests `openssl cmp` writes (-reqout; no server is
-# there, nothing is sent). A crash or a sanitizer report fails the run and
-# leaves the input in build/fuzz/.
+# the checked-in seed corpus (tests/fuzz/corpus/TARGET, written by seeds.sh)
+# and every crash ever found (tests/fuzz/crashes/TARGET); what a run adds to
+# the corpus stays in build/fuzz/corpus. fuzz_server runs against a scratch
+# PostgreSQL with the demo profiles (tests/fuzz/db.sh). A crash or a
+# sanitizer report fails the run and leaves the input in build/fuzz/.
+#   FUZZ_TARGETS="fuzz_server ..."   only these
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT=$ROOT/build/fuzz
 SECONDS_EACH=${FUZZ_SECONDS:-60}
-SEEDS=$OUT/seeds
-mkdir -p "$SEEDS" "$OUT/corpus"
-if [ -z "$(ls -A "$SEEDS")" ]; then
-  w=$(mktemp -d)
-  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$w/k.pem" 2>/dev/null
-  openssl req -x509 -new -key "$w/k.pem" -subj /CN=fuzz -days 2 -out "$w/c.pem" 2>/dev/null
-  openssl req -new -key "$w/k.pem" -subj /CN=fuzz -out "$w/csr.pem" 2>/dev/null
-  mac=(-server 127.0.0.1:1 -ref fuzz -secret pass:fuzz -msg_timeout 1 -certout "$w/out.pem")
-  sig=(-server 127.0.0.1:1 -cert "$w/c.pem" -key "$w/k.pem" -msg_timeout 1 -certout "$w/out.pem")
-  for c in ir cr; do
-    openssl cmp -cmd $c "${mac[@]}" -newkey "$w/k.pem" -subject /CN=fuzz -reqout "$SEEDS/$c-mac.der" >/dev/null 2>&1 || true
-    openssl cmp -cmd $c "${sig[@]}" -newkey "$w/k.pem" -subject /CN=fuzz -implicit_confirm \
-        -reqout "$SEEDS/$c-sig.der" >/dev/null 2>&1 || true
-  done
-  openssl cmp -cmd p10cr "${mac[@]}" -csr "$w/csr.pem" -reqout "$SEEDS/p10cr.der" >/dev/null 2>&1 || true
-  openssl cmp -cmd kur "${sig[@]}" -newkey "$w/k.pem" -reqout "$SEEDS/kur.der" >/dev/null 2>&1 || true
-  openssl cmp -cmd rr "${sig[@]}" -oldcert "$w/c.pem" -revreason 1 -reqout "$SEEDS/rr.der" >/dev/null 2>&1 || true
-  openssl cmp -cmd genm "${mac[@]}" -infotype signKeyPairTypes -reqout "$SEEDS/genm.der" >/dev/null 2>&1 || true
-  rm -rf "$w"
-  [ -n "$(ls -A "$SEEDS")" ] || { echo "fuzz: no seed request was written" >&2; exit 1; }
-fi
-# fuzz_keys: "\0" + a SubjectPublicKeyInfo, "\1" + a MAC protectionAlg
-KSEEDS=$OUT/seeds-keys
-if [ ! -s "$KSEEDS/mac-pbm" ]; then
-  mkdir -p "$KSEEDS"
-  w=$(mktemp -d)
-  for k in "EC -pkeyopt ec_paramgen_curve:P-256" \
-           "EC -pkeyopt ec_paramgen_curve:P-384 -pkeyopt ec_param_enc:explicit" \
-           "RSA -pkeyopt rsa_keygen_bits:2048" "ED25519" "X448"; do
-    n=$(echo "$k" | tr -c 'A-Za-z0-9' _)
-    # shellcheck disable=SC2086
-    openssl genpkey -algorithm $k -out "$w/k.pem" 2>/dev/null || continue
-    { printf '\0'; openssl pkey -in "$w/k.pem" -pubout -outform DER; } >"$KSEEDS/spki-$n"
-  done
-  # the protectionAlg (header [1]) of a PasswordBasedMac-protected request
-  line=$(openssl asn1parse -inform DER -in "$SEEDS/ir-mac.der" | grep -A1 'd=2 .*cont \[ 1 \]' | tail -1)
-  off=$(echo "$line" | sed 's/^ *\([0-9]*\):.*/\1/')
-  hl=$(echo "$line" | sed 's/.*hl= *\([0-9]*\).*/\1/')
-  l=$(echo "$line" | sed 's/.* l= *\([0-9]*\).*/\1/')
-  { printf '\1'; tail -c +$((off + 1)) "$SEEDS/ir-mac.der" | head -c $((hl + l)); } >"$KSEEDS/mac-pbm"
-  rm -rf "$w"
-fi
-# fuzz_admin: path, query and JSON body, NUL-separated
-ASEEDS=$OUT/seeds-admin
-if [ ! -s "$ASEEDS/ra" ]; then
-  mkdir -p "$ASEEDS"
-  printf '%s\0%s\0%s' /authorities/00000000-0000-0000-0000-000000000000/raProfiles '' \
-    '{"name":"p1","validityDays":30,"allowedKeyTypes":["RSA","EC"],"allowedEcCurves":["P-256","sect571r1"],"minSecurityBits":128,"keyUsage":["digitalSignature","keyAgreement"],"extendedKeyUsage":["serverAuth","1.3.6.1.5.5.7.3.2"],"subjectPattern":"^CN=.*$","allowSubjectAltName":false}' \
-    >"$ASEEDS/ra"
-  printf '%s\0%s\0%s' /certificates 'status=valid&serial=%7a&offset=10&limit=5&subject=a%20b' '' >"$ASEEDS/query"
-  printf '%s\0%s\0%s' /cmpProfiles '' '{"name":"x","variant":"v2","sharedSecret":"s","confirmTimeout":60}' >"$ASEEDS/cmp"
-fi
+export VAR_DIR=$OUT/var PG_PORT=${FUZZ_PG_PORT:-55439} HTTP_PORT=18992 HTTPS_PORT=18993
+. "$ROOT/tests/fuzz/db.sh"
+fuzz_db_start
+trap fuzz_db_stop EXIT
 for t in "$OUT"/fuzz_*; do
-  [ -x "$t" ] || continue
+  [ -x "$t" ] && [ -f "$t" ] || continue
   name=$(basename "$t")
-  seeds=$SEEDS
-  [ -d "$OUT/seeds-${name#fuzz_}" ] && seeds=$OUT/seeds-${name#fuzz_}
+  case " ${FUZZ_TARGETS:-$name} " in *" $name "*) ;; *) continue ;; esac
+  seeds=$ROOT/tests/fuzz/corpus/$name crashes=$ROOT/tests/fuzz/crashes/$name
   mkdir -p "$OUT/corpus/$name"
-  echo "fuzz: $name for ${SECONDS_EACH}s ($(ls "$seeds" | wc -l) seeds)"
+  echo "fuzz: $name for ${SECONDS_EACH}s ($(ls "$seeds" | wc -l) seeds, $(ls "$crashes" | grep -vc README) crashes)"
+  # the database targets' long-lived state (profile cache, connections) is
+  # held in APR pool memory, which LeakSanitizer does not scan (Debian's APR
+  # maps it): their leaks are judged at exit, after every pool is freed, by
+  # the same target without libFuzzer (build/fuzz/replay) over what the run
+  # found
+  leaks=1
+  case $name in fuzz_server|fuzz_admin) leaks=0 ;; esac
   (cd "$OUT" && "$t" -max_total_time="$SECONDS_EACH" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-      -print_final_stats=1 "$OUT/corpus/$name" "$seeds" 2>&1 | tail -12)
+      -detect_leaks=$leaks -print_final_stats=1 -artifact_prefix="$OUT/$name-" \
+      "$OUT/corpus/$name" "$seeds" "$crashes" 2>&1 | tail -12)
+  if [ $leaks = 0 ]; then
+    echo "fuzz: $name: the corpus once more, leaks checked at exit"
+    (cd "$OUT" && "$OUT/replay/$name" "$OUT/corpus/$name" "$seeds" "$crashes" 2>&1 | tail -40)
+  fi
 done
