@@ -124,7 +124,37 @@ static const char *protection_db(const char *api)
     return NULL;
 }
 
-static int read_fields(admin_req_t *rq, admin_resp_t *rs, profile_in_t *in)
+/* What a PUT leaves out keeps its stored value (cur, the profile as GET
+ * shows it), as an RA Profile's PUT does; a null clears what may be empty
+ * (raProfileUuid, signingCertificateUuid, sharedSecretReference,
+ * trustAnchors). cur is NULL for a POST: the defaults. */
+static void stored_fields(const json_t *cur, profile_in_t *in)
+{
+    long long timeout;
+
+    (void)cmp_json_str(cur, "description", &in->description);
+    (void)cmp_json_str(cur, "variant", &in->variant);
+    (void)cmp_json_str(cur, "requestProtectionMethod", &in->req);
+    (void)cmp_json_str(cur, "responseProtectionMethod", &in->resp);
+    (void)cmp_json_str(cur, "signingCertificateUuid", &in->signing);
+    (void)cmp_json_str(cur, "raProfileUuid", &in->ra);
+    (void)cmp_json_str(cur, "trustAnchors", &in->anchors);
+    (void)cmp_json_str(cur, "sharedSecretReference", &in->secret_ref);
+    (void)cmp_json_bool(cur, "allowImplicitConfirm", &in->implicit);
+    (void)cmp_json_bool(cur, "revokeOnKeyUpdate", &in->revoke_on_kur);
+    (void)cmp_json_bool(cur, "allowMacRevocation", &in->mac_rr);
+    if (cmp_json_int(cur, "confirmTimeout", &timeout) == 1)
+        in->timeout = timeout;
+}
+
+static void null_clears(const json_t *b, const char *key, const char **field)
+{
+    if (json_is_null(json_object_get(b, key)))
+        *field = NULL;
+}
+
+static int read_fields(admin_req_t *rq, admin_resp_t *rs, const json_t *cur,
+                       profile_in_t *in)
 {
     const json_t *b = rq->body;
     int got;
@@ -135,6 +165,8 @@ static int read_fields(admin_req_t *rq, admin_resp_t *rs, profile_in_t *in)
     in->mac_rr = 0;
     in->timeout = 300;
     in->description = "";
+    if (cur != NULL)
+        stored_fields(cur, in);
     if (admin_need_object(rq, rs)
             || admin_type_error(rq, rs, cmp_json_str(b, "name", &in->name), "name", "a string")
             || admin_type_error(rq, rs, cmp_json_str(b, "description", &in->description), "description", "a string")
@@ -152,6 +184,10 @@ static int read_fields(admin_req_t *rq, admin_resp_t *rs, profile_in_t *in)
             || admin_type_error(rq, rs, got = cmp_json_int(b, "confirmTimeout", &in->timeout), "confirmTimeout", "a number"))
         return 1;
     (void)got;
+    null_clears(b, "signingCertificateUuid", &in->signing);
+    null_clears(b, "raProfileUuid", &in->ra);
+    null_clears(b, "sharedSecretReference", &in->secret_ref);
+    null_clears(b, "trustAnchors", &in->anchors);
     if (in->secret != NULL && *in->secret == '\0')
         in->secret = NULL;
     if (in->secret_ref != NULL && *in->secret_ref == '\0')
@@ -299,7 +335,7 @@ static void create_profile(admin_req_t *rq, admin_resp_t *rs)
     int lens[15] = {0};
     PGresult *r;
 
-    if (read_fields(rq, rs, &in))
+    if (read_fields(rq, rs, NULL, &in))
         return;
     if (in.name == NULL || !cmp_name_valid(in.name))
         json_array_append_new(errs, json_string("name is required and may hold "
@@ -340,7 +376,7 @@ static void edit_profile(admin_req_t *rq, admin_resp_t *rs)
     int lens[15] = {0};
     PGresult *r;
 
-    if (read_fields(rq, rs, &in) || load_one(rq, rs, uuid, &cur))
+    if (load_one(rq, rs, uuid, &cur) || read_fields(rq, rs, cur, &in))
         return;
     if (in.name != NULL && strcmp(in.name, json_string_value(json_object_get(cur, "name"))) != 0)
         json_array_append_new(errs, json_string("name cannot be changed"));

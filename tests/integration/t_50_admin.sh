@@ -95,6 +95,18 @@ t_cmp_profile_lifecycle() {
   expect_status 200 PUT "/cmpProfiles/$uuid" '{"variant":"v2","requestProtectionMethod":"sharedSecret","sharedSecret":"","responseProtectionMethod":"signature","signingCertificateUuid":"'"$sig"'","raProfileUuid":"'"$ra"'","description":"edited","confirmTimeout":60}'
   [ "$(jf .description)" = edited ] && [ "$(jf .confirmTimeout)" = 60 ] || fail "edit not applied"
   expect_status 422 PUT "/cmpProfiles/$uuid" '{"name":"renamed","variant":"v2","requestProtectionMethod":"sharedSecret","responseProtectionMethod":"signature","signingCertificateUuid":"'"$sig"'"}'
+  # what a PUT leaves out keeps its value (editing the description reset the
+  # confirmation timeout and unlinked the RA Profile); null clears what may be empty
+  expect_status 200 PUT "/cmpProfiles/$uuid" '{"description":"only this"}'
+  [ "$(jf .description)" = "only this" ] && [ "$(jf .confirmTimeout)" = 60 ] \
+    && [ "$(jf .raProfileUuid)" = "$ra" ] && [ "$(jf .signingCertificateUuid)" = "$sig" ] \
+    && [ "$(jf .responseProtectionMethod)" = signature ] && [ "$(jf .hasSharedSecret)" = true ] \
+    || fail "a PUT reset what it left out: $(cat "$T/api.json")"
+  expect_status 200 PUT "/cmpProfiles/$uuid" '{"raProfileUuid":null,"confirmTimeout":120}'
+  [ "$(jf .raProfileUuid)" = null ] && [ "$(jf .confirmTimeout)" = 120 ] && [ "$(jf .description)" = "only this" ] \
+    || fail "null did not clear raProfileUuid: $(cat "$T/api.json")"
+  expect_status 200 PUT "/cmpProfiles/$uuid" '{"raProfileUuid":"'"$ra"'"}'
+  [ "$(jf .raProfileUuid)" = "$ra" ] || fail "raProfileUuid not set again"
   # the kept secret still works on the CMP endpoint once enabled
   expect_status 204 PATCH "/cmpProfiles/$uuid/enable"
   newkey "$T/l1.key" ec
