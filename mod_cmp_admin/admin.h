@@ -117,6 +117,9 @@ typedef struct {
     admin_method_e method;
     const char *pattern;             /* literal segments and {param}s */
     admin_handler_fn *fn;
+    const char *query;               /* the query arguments it takes, each
+                                      * between spaces: " limit offset ";
+                                      * NULL: none (any other is a 400) */
 } admin_route_t;
 
 /* Each resource file's routes, ended by a {.pattern = NULL} entry. */

@@ -307,12 +307,12 @@ static void delete_authority(admin_req_t *rq, admin_resp_t *rs)
 }
 
 const admin_route_t admin_authority_routes[] = {
-    {ADMIN_GET, "/authorities", list_authorities},
-    {ADMIN_POST, "/authorities", create_authority},
-    {ADMIN_GET, "/authorities/{uuid}", get_authority},
-    {ADMIN_PUT, "/authorities/{uuid}", edit_authority},
-    {ADMIN_DELETE, "/authorities/{uuid}", delete_authority},
-    {ADMIN_PATCH, "/authorities/{uuid}/enable", enable_authority},
-    {ADMIN_PATCH, "/authorities/{uuid}/disable", disable_authority},
-    {ADMIN_OTHER, NULL, NULL}
+    {ADMIN_GET, "/authorities", list_authorities, NULL},
+    {ADMIN_POST, "/authorities", create_authority, NULL},
+    {ADMIN_GET, "/authorities/{uuid}", get_authority, NULL},
+    {ADMIN_PUT, "/authorities/{uuid}", edit_authority, NULL},
+    {ADMIN_DELETE, "/authorities/{uuid}", delete_authority, NULL},
+    {ADMIN_PATCH, "/authorities/{uuid}/enable", enable_authority, NULL},
+    {ADMIN_PATCH, "/authorities/{uuid}/disable", disable_authority, NULL},
+    {ADMIN_OTHER, NULL, NULL, NULL}
 };

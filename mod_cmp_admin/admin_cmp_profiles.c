@@ -195,6 +195,20 @@ static int read_fields(admin_req_t *rq, admin_resp_t *rs, const json_t *cur,
     return 0;
 }
 
+/* A shared secret is guessed offline from one MAC-protected message (the
+ * PBM's iteration count is the client's choice), so a short one is
+ * refused; the console's generator makes 32 random characters. */
+#define ADMIN_SECRET_MIN_CHARS 12
+
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s != '\0'; s++)
+        n += ((unsigned char)*s & 0xc0) != 0x80;
+    return n;
+}
+
 /* CZERTAINLY's rules (CmpProfileServiceImpl), plus ours. */
 static void check_rules(admin_req_t *rq, profile_in_t *in, int has_stored_secret,
                         json_t *errs)
@@ -235,6 +249,9 @@ static void check_rules(admin_req_t *rq, profile_in_t *in, int has_stored_secret
         json_array_append_new(errs, json_string("signingCertificateUuid is not a UUID"));
     if (in->ra != NULL && !admin_is_uuid(in->ra))
         json_array_append_new(errs, json_string("raProfileUuid is not a UUID"));
+    if (in->secret != NULL && utf8_chars(in->secret) < ADMIN_SECRET_MIN_CHARS)
+        json_array_append_new(errs, json_sprintf("sharedSecret must be at least %d "
+                                                 "characters", ADMIN_SECRET_MIN_CHARS));
     if (in->timeout < 1 || in->timeout > 86400)
         json_array_append_new(errs, json_string("confirmTimeout must be 1..86400 seconds"));
     if (in->secret_ref != NULL && strlen(in->secret_ref) > 128)
@@ -580,17 +597,17 @@ static void set_default_ra(admin_req_t *rq, admin_resp_t *rs)
 }
 
 const admin_route_t admin_cmp_profile_routes[] = {
-    {ADMIN_GET, "/cmpProfiles", list_profiles},
-    {ADMIN_POST, "/cmpProfiles", create_profile},
-    {ADMIN_DELETE, "/cmpProfiles/delete", bulk_delete_plain},
-    {ADMIN_DELETE, "/cmpProfiles/delete/force", bulk_delete_force},
-    {ADMIN_PATCH, "/cmpProfiles/enable", bulk_enable},
-    {ADMIN_PATCH, "/cmpProfiles/disable", bulk_disable},
-    {ADMIN_GET, "/cmpProfiles/{uuid}", get_profile},
-    {ADMIN_PUT, "/cmpProfiles/{uuid}", edit_profile},
-    {ADMIN_DELETE, "/cmpProfiles/{uuid}", delete_profile},
-    {ADMIN_PATCH, "/cmpProfiles/{uuid}/enable", enable_profile},
-    {ADMIN_PATCH, "/cmpProfiles/{uuid}/disable", disable_profile},
-    {ADMIN_PATCH, "/cmpProfiles/{uuid}/raProfiles/{uuid}", set_default_ra},
-    {ADMIN_OTHER, NULL, NULL}
+    {ADMIN_GET, "/cmpProfiles", list_profiles, NULL},
+    {ADMIN_POST, "/cmpProfiles", create_profile, NULL},
+    {ADMIN_DELETE, "/cmpProfiles/delete", bulk_delete_plain, NULL},
+    {ADMIN_DELETE, "/cmpProfiles/delete/force", bulk_delete_force, NULL},
+    {ADMIN_PATCH, "/cmpProfiles/enable", bulk_enable, NULL},
+    {ADMIN_PATCH, "/cmpProfiles/disable", bulk_disable, NULL},
+    {ADMIN_GET, "/cmpProfiles/{uuid}", get_profile, NULL},
+    {ADMIN_PUT, "/cmpProfiles/{uuid}", edit_profile, NULL},
+    {ADMIN_DELETE, "/cmpProfiles/{uuid}", delete_profile, NULL},
+    {ADMIN_PATCH, "/cmpProfiles/{uuid}/enable", enable_profile, NULL},
+    {ADMIN_PATCH, "/cmpProfiles/{uuid}/disable", disable_profile, NULL},
+    {ADMIN_PATCH, "/cmpProfiles/{uuid}/raProfiles/{uuid}", set_default_ra, NULL},
+    {ADMIN_OTHER, NULL, NULL, NULL}
 };

@@ -282,9 +282,29 @@ static void remove_one(admin_req_t *rq, admin_resp_t *rs)
     json_t *o;
     PGresult *r;
 
+    const char *force = apr_table_get(rq->query, "force");
+
     if (load_one(rq, rs, &o))
         return;
+    if (force != NULL && strcmp(force, "true") != 0 && strcmp(force, "false") != 0) {
+        admin_error(rq, rs, 400, "force must be true or false");
+        return;
+    }
     rq->audit_object = apr_pstrcat(rq->p, "raProfile:", vals[0], NULL);
+    /* a CMP Profile whose default it is could no longer serve: refused
+     * unless forced, which unlinks it there (the foreign key sets NULL) */
+    if (admin_sql(rq, rs, "SELECT string_agg(p.name, ', ' ORDER BY p.name) FROM "
+                  "cmp_profile p JOIN ra_profile r ON r.id = p.default_ra_profile_id "
+                  "WHERE r.uuid = $1::uuid HAVING count(*) > 0", 1, vals, NULL, &r))
+        return;
+    if (PQntuples(r) > 0 && (force == NULL || strcmp(force, "true") != 0)) {
+        admin_invalid(rq, rs, json_pack("[s]", apr_psprintf(rq->p,
+            "RA Profile %s is the default RA Profile of CMP Profile %s, which could "
+            "no longer serve: set another default there first, or delete with "
+            "?force=true, which unlinks it", json_string_value(json_object_get(o, "name")),
+            PQgetvalue(r, 0, 0))));
+        return;
+    }
     if (!admin_sql(rq, rs, "DELETE FROM ra_profile WHERE uuid = $1::uuid", 1, vals,
                    NULL, &r))
         admin_no_content(rs);
@@ -389,16 +409,16 @@ static void deactivate_cmp(admin_req_t *rq, admin_resp_t *rs)
 
 #define RA "/authorities/{uuid}/raProfiles/{uuid}"
 const admin_route_t admin_ra_profile_routes[] = {
-    {ADMIN_GET, "/raProfiles", list_all},
-    {ADMIN_GET, "/authorities/{uuid}/raProfiles", list_of_authority},
-    {ADMIN_POST, "/authorities/{uuid}/raProfiles", create},
-    {ADMIN_GET, RA, get_one},
-    {ADMIN_PUT, RA, edit},
-    {ADMIN_DELETE, RA, remove_one},
-    {ADMIN_PATCH, RA "/enable", enable},
-    {ADMIN_PATCH, RA "/disable", disable},
-    {ADMIN_GET, RA "/protocols/cmp", get_cmp},
-    {ADMIN_PATCH, RA "/protocols/cmp/activate/{uuid}", activate_cmp},
-    {ADMIN_PATCH, RA "/protocols/cmp/deactivate", deactivate_cmp},
-    {ADMIN_OTHER, NULL, NULL}
+    {ADMIN_GET, "/raProfiles", list_all, NULL},
+    {ADMIN_GET, "/authorities/{uuid}/raProfiles", list_of_authority, NULL},
+    {ADMIN_POST, "/authorities/{uuid}/raProfiles", create, NULL},
+    {ADMIN_GET, RA, get_one, NULL},
+    {ADMIN_PUT, RA, edit, NULL},
+    {ADMIN_DELETE, RA, remove_one, " force "},
+    {ADMIN_PATCH, RA "/enable", enable, NULL},
+    {ADMIN_PATCH, RA "/disable", disable, NULL},
+    {ADMIN_GET, RA "/protocols/cmp", get_cmp, NULL},
+    {ADMIN_PATCH, RA "/protocols/cmp/activate/{uuid}", activate_cmp, NULL},
+    {ADMIN_PATCH, RA "/protocols/cmp/deactivate", deactivate_cmp, NULL},
+    {ADMIN_OTHER, NULL, NULL, NULL}
 };

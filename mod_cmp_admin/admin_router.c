@@ -15,8 +15,8 @@
 static void openapi(admin_req_t *rq, admin_resp_t *rs);
 
 static const admin_route_t own_routes[] = {
-    {ADMIN_GET, "/openapi.json", openapi},
-    {ADMIN_OTHER, NULL, NULL}
+    {ADMIN_GET, "/openapi.json", openapi, NULL},
+    {ADMIN_OTHER, NULL, NULL, NULL}
 };
 
 static const admin_route_t *const route_sets[] = {
@@ -157,16 +157,16 @@ apr_table_t *admin_query_args(apr_pool_t *p, const char *args, const char **bad)
     *bad = NULL;
     for (pair = apr_strtok(copy, "&", &save); pair != NULL;
          pair = apr_strtok(NULL, "&", &save)) {
-        char *eq = strchr(pair, '=');
+        char *eq = strchr(pair, '='), *value = eq != NULL ? eq + 1 : apr_pstrdup(p, "");
 
-        if (eq == NULL)
-            continue;
-        *eq = '\0';
-        if (!unescape(pair) || !unescape(eq + 1)) {
+        if (eq != NULL)
+            *eq = '\0';
+        if (!unescape(pair) || !unescape(value)) {
             *bad = pair;
             return NULL;
         }
-        apr_table_set(t, pair, eq + 1);
+        /* added, not set: the route refuses an argument given twice */
+        apr_table_add(t, pair, value);
     }
     return t;
 }
@@ -393,6 +393,38 @@ static const char *result_text(admin_req_t *rq, const admin_resp_t *rs)
     return "error";
 }
 
+/* A query argument the route does not take, or one given twice, is a 400
+ * that names it: never silently ignored. */
+static int bad_query(admin_req_t *rq, admin_resp_t *rs, const admin_route_t *rt)
+{
+    const apr_array_header_t *a = apr_table_elts(rq->query);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)a->elts;
+    int i, j;
+
+    for (i = 0; i < a->nelts; i++) {
+        const char *key = e[i].key;
+
+        if (rt->query == NULL || strchr(key, ' ') != NULL || *key == '\0'
+                || strstr(rt->query, apr_pstrcat(rq->p, " ", key, " ", NULL)) == NULL) {
+            if (rt->query == NULL)
+                admin_error(rq, rs, 400, "unknown query argument '%s': %s takes none",
+                            key, rq->path);
+            else
+                admin_error(rq, rs, 400, "unknown query argument '%s': %s takes%s",
+                            key, rq->path, apr_pstrndup(rq->p, rt->query,
+                                                        strlen(rt->query) - 1));
+            return 1;
+        }
+        for (j = 0; j < i; j++) {
+            if (strcmp(e[j].key, key) == 0) {
+                admin_error(rq, rs, 400, "query argument '%s' given more than once", key);
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
 void admin_dispatch(admin_req_t *rq, admin_resp_t *rs)
 {
     const admin_route_t *rt;
@@ -409,6 +441,8 @@ void admin_dispatch(admin_req_t *rq, admin_resp_t *rs)
             admin_error(rq, rs, 404, "no such resource: %s", rq->path);
         return;
     }
+    if (bad_query(rq, rs, rt))
+        return;
     if (rt->method == ADMIN_GET) {
         rt->fn(rq, rs);
         return;

@@ -189,7 +189,7 @@ out:
 }
 
 const admin_route_t admin_signing_routes[] = {
-    {ADMIN_GET, "/cmpProfiles/signingCertificates", list_signing},
-    {ADMIN_POST, "/cmpProfiles/signingCertificates", create_signing},
-    {ADMIN_OTHER, NULL, NULL}
+    {ADMIN_GET, "/cmpProfiles/signingCertificates", list_signing, NULL},
+    {ADMIN_POST, "/cmpProfiles/signingCertificates", create_signing, NULL},
+    {ADMIN_OTHER, NULL, NULL, NULL}
 };

@@ -164,18 +164,29 @@ async function cmpProfileForm(existing) {
   const e = existing || {};
   const name = h('input', { value: e.name || '', required: true, disabled: !!existing });
   const desc = h('input', { value: e.description || '' });
-  const variant = select([['v2', 'CMPv2'], ['v2_3gpp', 'CMPv2 3GPP'], ['v3', 'CMPv3']], e.variant || 'v2');
+  const variant = select([['v2', 'CMPv2'], ['v2_3gpp', 'CMPv2 3GPP'], ['v3', 'CMPv3 (not supported yet)']], e.variant || 'v2');
+  variant.querySelector('option[value="v3"]').disabled = true;
   const req = select([['sharedSecret', 'Shared secret'], ['signature', 'Signature']], e.requestProtectionMethod || 'sharedSecret');
   const rsp = select([['sharedSecret', 'Shared secret'], ['signature', 'Signature']], e.responseProtectionMethod || 'signature');
   const secret = h('input', { type: 'password', autocomplete: 'new-password',
     placeholder: e.hasSharedSecret ? 'unchanged (a secret is set)' : '' });
+  // 24 random bytes as 32 base64url characters, shown so that it can be copied
+  const generate = h('button', { type: 'button', class: 'secondary', onclick: () => {
+    const b = crypto.getRandomValues(new Uint8Array(24));
+    secret.type = 'text';
+    secret.value = btoa(String.fromCharCode(...b)).replace(/\+/g, '-').replace(/\//g, '_');
+  } }, 'Generate a secret');
+  const timeout = h('input', { type: 'number', min: 1, max: 86400, required: true,
+    value: String(e.confirmTimeout || 300) });
   const signer = select([['', '— choose —'], ...((signers.data || []).map(s => [s.uuid, `${s.subjectDn} (${s.serialNumber})`]))], e.signingCertificateUuid || '');
   const ra = select([['', '— none —'], ...((ras.data || []).map(r => [r.uuid, r.name]))], e.raProfileUuid || '');
   const anchors = h('textarea', { value: e.trustAnchors || '' });
   const implicit = h('input', { type: 'checkbox', checked: e.allowImplicitConfirm !== false });
   const supersede = h('input', { type: 'checkbox', checked: e.revokeOnKeyUpdate !== false });
   const macRr = h('input', { type: 'checkbox', checked: e.allowMacRevocation === true });
-  const secretField = field('cp-secret', 'Shared secret', secret, existing ? 'leave blank to keep the stored secret' : null);
+  const secretField = field('cp-secret', 'Shared secret', secret,
+    (existing ? 'leave blank to keep the stored secret; ' : '') + 'at least 12 characters');
+  secretField.append(generate);
   const secretRef = h('input', { value: e.sharedSecretReference || '', maxlength: 128 });
   const secretRefField = field('cp-secret-ref', 'Shared secret reference (senderKID)', secretRef,
     'the senderKID MAC-protected requests must carry (openssl cmp -ref); blank: any');
@@ -201,6 +212,8 @@ async function cmpProfileForm(existing) {
     field('cp-variant', 'Variant', variant), field('cp-req', 'Request protection', req),
     field('cp-rsp', 'Response protection', rsp), secretField, secretRefField, signerField,
     field('cp-ra', 'Default RA Profile', ra), anchorsField,
+    field('cp-timeout', 'Confirmation timeout (seconds)', timeout,
+      'how long an issued certificate waits for the client\'s certConf before it is rejected'),
     h('div', { class: 'field' }, h('label', { for: 'cp-implicit' }, implicit, ' Grant implicitConfirm when asked')),
     h('div', { class: 'field' }, h('label', { for: 'cp-supersede' }, supersede,
       ' Revoke a certificate (superseded) once its key update is confirmed')),
@@ -215,12 +228,13 @@ async function cmpProfileForm(existing) {
     ev.preventDefault();
     const body = { variant: variant.value, requestProtectionMethod: req.value, responseProtectionMethod: rsp.value,
       description: desc.value, allowImplicitConfirm: implicit.checked, revokeOnKeyUpdate: supersede.checked,
-      allowMacRevocation: macRr.checked, trustAnchors: anchors.value };
+      allowMacRevocation: macRr.checked, trustAnchors: anchors.value, confirmTimeout: Number(timeout.value) };
     if (!existing) body.name = name.value;
     if (!secretField.hidden) body.sharedSecret = secret.value;
     body.sharedSecretReference = secretRefField.hidden ? '' : secretRef.value;
-    if (!signerField.hidden && signer.value) body.signingCertificateUuid = signer.value;
-    if (ra.value) body.raProfileUuid = ra.value;
+    // what is left empty is cleared (null); a PUT keeps what it does not name
+    if (!signerField.hidden) body.signingCertificateUuid = signer.value || null;
+    body.raProfileUuid = ra.value || null;
     const res = existing ? await api('PUT', '/cmpProfiles/' + e.uuid, body) : await api('POST', '/cmpProfiles', body);
     if (!res.ok) { errors.replaceChildren(errorBox(res)); return; }
     cmpProfiles(`CMP Profile ${res.data.name} saved` + (existing ? '' : ' (disabled until you enable it)'));

@@ -101,6 +101,12 @@ test('create an Authority, an RA Profile and a CMP Profile through the forms', a
   await page.locator('#cp-desc').fill('<img src=x onerror=alert(1)>');
   await page.locator('#cp-rsp').selectOption('sharedSecret');
   assert.equal(await page.locator('#cp-signer').isVisible(), false, 'signing certificate shown for MAC responses');
+  // the generator: 32 random characters, shown so that they can be copied
+  await page.getByRole('button', { name: 'Generate a secret' }).click();
+  const generated = await page.locator('#cp-secret').inputValue();
+  assert.match(generated, /^[A-Za-z0-9_-]{32}$/);
+  assert.equal(await page.locator('#cp-secret').getAttribute('type'), 'text');
+  assert.equal(await page.locator('#cp-timeout').inputValue(), '300');
   await page.locator('#cp-secret').fill('ui-secret-123');
   await page.locator('#cp-ra').selectOption({ label: RA });
   await page.getByRole('button', { name: 'Create' }).click();
@@ -123,13 +129,16 @@ test('an invalid form shows the API messages', async () => {
   await go('#/cmp-profiles');
   await page.getByRole('button', { name: 'New CMP Profile' }).click();
   await page.locator('#cp-name').fill('bad name');
-  await page.locator('#cp-variant').selectOption('v3');
+  // CMPv3 is shown, not offered: the API would refuse it
+  assert.equal(await page.locator('#cp-variant option[value="v3"]').isDisabled(), true);
+  await page.locator('#cp-req').selectOption('sharedSecret');
+  await page.locator('#cp-secret').fill('too-short');
   await page.getByRole('button', { name: 'Create' }).click();
   const box = page.getByRole('alert');
   await box.waitFor();
   const text = await box.innerText();
   assert.match(text, /422/);
-  assert.match(text, /CMPv3 is not supported yet/);
+  assert.match(text, /sharedSecret must be at least 12 characters/);
   assert.match(text, /name is required/);
   await shot('cmp-profile-form-errors');
 });

@@ -80,7 +80,7 @@ t_cmp_profile_lifecycle() {
   jf '.[]' | grep -q "3GPP" || fail "3GPP rule"
   expect_status 422 POST /cmpProfiles '{"name":"nosecret","variant":"v2","requestProtectionMethod":"sharedSecret","responseProtectionMethod":"sharedSecret"}'
   jf '.[]' | grep -q "Shared secret cannot be empty" || fail "secret rule"
-  expect_status 404 POST /cmpProfiles '{"name":"nosig","variant":"v2","requestProtectionMethod":"sharedSecret","sharedSecret":"x","responseProtectionMethod":"signature","signingCertificateUuid":"00000000-0000-0000-0000-000000000000"}'
+  expect_status 404 POST /cmpProfiles '{"name":"nosig","variant":"v2","requestProtectionMethod":"sharedSecret","sharedSecret":"x-secret-long","responseProtectionMethod":"signature","signingCertificateUuid":"00000000-0000-0000-0000-000000000000"}'
   # create: 201, Location, disabled, secret never shown
   expect_status 201 POST /cmpProfiles '{"name":"life","description":"<img src=x onerror=alert(1)> '"'"'; DROP TABLE x; --","variant":"v2","requestProtectionMethod":"sharedSecret","sharedSecret":"TopSecret-123","responseProtectionMethod":"signature","signingCertificateUuid":"'"$sig"'","raProfileUuid":"'"$ra"'"}' -D "$T/headers"
   uuid=$(jf .uuid)
@@ -90,7 +90,10 @@ t_cmp_profile_lifecycle() {
   [ "$(jf .cmpUrl)" = "https://127.0.0.1:$HTTPS_PORT/api/v1/protocols/cmp/life" ] || fail "cmpUrl $(jf .cmpUrl)"
   [ "$(jf .hasSharedSecret)" = true ] || fail "hasSharedSecret"
   ! grep -q TopSecret "$T/api.json" || fail "secret in a response"
-  expect_status 409 POST /cmpProfiles '{"name":"life","variant":"v2","requestProtectionMethod":"sharedSecret","sharedSecret":"x","responseProtectionMethod":"sharedSecret"}'
+  expect_status 409 POST /cmpProfiles '{"name":"life","variant":"v2","requestProtectionMethod":"sharedSecret","sharedSecret":"x-secret-long","responseProtectionMethod":"sharedSecret"}'
+  # a secret shorter than 12 characters is refused
+  expect_status 422 POST /cmpProfiles '{"name":"shortsecret","variant":"v2","requestProtectionMethod":"sharedSecret","sharedSecret":"elevenchars","responseProtectionMethod":"sharedSecret"}'
+  jq -e 'index("sharedSecret must be at least 12 characters") != null' "$T/api.json" >/dev/null || fail "short secret message: $(cat "$T/api.json")"
   # edit: a blank secret keeps the stored one; the name cannot change
   expect_status 200 PUT "/cmpProfiles/$uuid" '{"variant":"v2","requestProtectionMethod":"sharedSecret","sharedSecret":"","responseProtectionMethod":"signature","signingCertificateUuid":"'"$sig"'","raProfileUuid":"'"$ra"'","description":"edited","confirmTimeout":60}'
   [ "$(jf .description)" = edited ] && [ "$(jf .confirmTimeout)" = 60 ] || fail "edit not applied"
@@ -107,6 +110,11 @@ t_cmp_profile_lifecycle() {
     || fail "null did not clear raProfileUuid: $(cat "$T/api.json")"
   expect_status 200 PUT "/cmpProfiles/$uuid" '{"raProfileUuid":"'"$ra"'"}'
   [ "$(jf .raProfileUuid)" = "$ra" ] || fail "raProfileUuid not set again"
+  expect_status 200 PUT "/cmpProfiles/$uuid" '{"sharedSecretReference":"kid-1"}'
+  [ "$(jf .sharedSecretReference)" = kid-1 ] || fail "sharedSecretReference not set"
+  expect_status 200 PUT "/cmpProfiles/$uuid" '{"sharedSecretReference":null,"trustAnchors":null}'
+  [ "$(jf .sharedSecretReference)" = null ] && [ "$(jf .trustAnchors)" = "" ] \
+    && [ "$(jf .raProfileUuid)" = "$ra" ] || fail "null did not clear: $(cat "$T/api.json")"
   # the kept secret still works on the CMP endpoint once enabled
   expect_status 204 PATCH "/cmpProfiles/$uuid/enable"
   newkey "$T/l1.key" ec
@@ -181,7 +189,18 @@ t_ra_profiles_and_authorities() {
   [ "$(jq -r '.[] | select(.name == "demo") | .enabledProtocols[0]' "$T/api.json")" = CMP ] || fail "enabledProtocols"
   expect_status 204 PATCH "/authorities/$ca/raProfiles/$ra/enable"
   expect_status 422 DELETE "/authorities/$ca"
-  expect_status 204 DELETE "/authorities/$ca/raProfiles/$ra"
+  # an RA Profile that a CMP Profile serves by default: refused, naming it,
+  # unless forced, which unlinks it there
+  expect_status 201 POST /cmpProfiles '{"name":"uses-p1","variant":"v2","requestProtectionMethod":"sharedSecret","sharedSecret":"x-secret-long","responseProtectionMethod":"sharedSecret","raProfileUuid":"'"$ra"'"}'
+  local uses; uses=$(jf .uuid)
+  expect_status 422 DELETE "/authorities/$ca/raProfiles/$ra"
+  jf '.[0]' | grep -q "RA Profile p1 is the default RA Profile of CMP Profile uses-p1" || fail "delete refusal: $(cat "$T/api.json")"
+  expect_status 400 DELETE "/authorities/$ca/raProfiles/$ra?force=yes"
+  expect_status 200 GET "/authorities/$ca/raProfiles/$ra"
+  expect_status 204 DELETE "/authorities/$ca/raProfiles/$ra?force=true"
+  expect_status 200 GET "/cmpProfiles/$uses"
+  [ "$(jf .raProfileUuid)" = null ] || fail "the forced delete left the link"
+  expect_status 204 DELETE "/cmpProfiles/$uses"
   expect_status 204 PATCH "/authorities/$ca/disable"
   expect_status 204 DELETE "/authorities/$ca"
   expect_status 404 GET "/authorities/$ca"
@@ -212,6 +231,18 @@ t_certificates_api() {
   jf .message | grep -q "limit must be a whole number 1..1000" || fail "limit message"
   expect_status 400 GET "/certificates?offset=3000000000"
   expect_status 400 GET "/certificates?status=%00"
+  # no argument is silently ignored: unknown, repeated, or a date PostgreSQL
+  # would read its own way ("tomorrow")
+  expect_status 400 GET "/certificates?stauts=valid"
+  jf .message | grep -q "unknown query argument 'stauts'" || fail "unknown argument message"
+  expect_status 400 GET "/raProfiles?limit=5"
+  expect_status 400 GET "/certificates?status=valid&status=revoked"
+  expect_status 400 GET "/certificates?expiresAfter=tomorrow"
+  jf .message | grep -q "expiresAfter must be a date" || fail "date message"
+  expect_status 400 GET "/certificates?expiresBefore=2027-02-30"
+  expect_status 400 GET "/certificates?expiresBefore=2027-01-31T12:00:00"
+  expect_status 200 GET "/certificates?expiresBefore=2100-01-31&expiresAfter=2000-01-01T00:00:00.5%2B02:00"
+  [ "$(jf .total)" -ge 1 ] || fail "the date filters found nothing"
   expect_status 400 GET "/certificates?serial=%zz"
   jf .message | grep -q "query argument 'serial'" || fail "bad escape message"
   # a path that is no UTF-8 once decoded: a 404 with its message all the same
@@ -291,7 +322,7 @@ t_remaining_endpoints_and_exact_strings() {
   expect_status 204 PATCH "/authorities/$ca/raProfiles/$ra/disable"
   expect_status 404 PATCH "/authorities/$ca/raProfiles/$zero/disable"
   # CMP Profile with MAC responses; default RA Profile set and activation undone
-  expect_status 201 POST /cmpProfiles "$(jq -n --arg d "$evil" '{name:"str-cmp",description:$d,variant:"v2",requestProtectionMethod:"sharedSecret",responseProtectionMethod:"sharedSecret",sharedSecret:"a'\''\"; --",trustAnchors:""}')"
+  expect_status 201 POST /cmpProfiles "$(jq -n --arg d "$evil" '{name:"str-cmp",description:$d,variant:"v2",requestProtectionMethod:"sharedSecret",responseProtectionMethod:"sharedSecret",sharedSecret:"a'\''\"; -- and more",trustAnchors:""}')"
   cmp=$(jf .uuid)
   [ "$(jf .description)" = "$evil" ] && [ "$(jf .cmpUrl)" = null ] || fail "CMP strings / cmpUrl without RA"
   expect_status 204 PATCH "/cmpProfiles/$cmp/raProfiles/$ra"
@@ -313,7 +344,7 @@ t_remaining_endpoints_and_exact_strings() {
   expect_status 200 PUT "/authorities/$ca/raProfiles/$ra" '{"subjectPattern":null}'
   expect_status 200 GET "/authorities/$ca"
   jf .certificate >"$T/str-ca.pem"
-  cmp -cmd ir -server "$BASE/str-cmp" -ref s -secret "pass:a'\"; --" -trusted "$T/str-ca.pem" \
+  cmp -cmd ir -server "$BASE/str-cmp" -ref s -secret "pass:a'\"; -- and more" -trusted "$T/str-ca.pem" \
       -newkey "$T/s9.key" -subject /CN=s9 -certout "$T/s9.pem"
   verify_cert "$T/s9.pem" "$T/str-ca.pem"
   # expiry window filter
@@ -321,7 +352,7 @@ t_remaining_endpoints_and_exact_strings() {
   [ "$(jf .total)" = 0 ] || fail "expiresBefore"
   expect_status 200 GET "/certificates?expiresAfter=2000-01-01T00:00:00Z&expiresBefore=2100-01-01T00:00:00Z&limit=1"
   [ "$(jf .total)" -gt 1 ] && [ "$(jf '.certificates | length')" = 1 ] || fail "expiry window"
-  expect_status 422 GET "/certificates?expiresBefore=yesterday-ish"
+  expect_status 400 GET "/certificates?expiresBefore=yesterday-ish"
   # the strings are in the database exactly as sent
   [ "$(sql "SELECT description FROM ra_profile WHERE name = 'str-ra'")" = "$evil" ] || fail "stored RA description"
   [ "$(sql "SELECT count(*) FROM ra_profile")" -gt 1 ] || fail "ra_profile table damaged"
@@ -352,7 +383,7 @@ CNF
   local old; old=$(jf .uuid)
   expect_status 200 GET /cmpProfiles/signingCertificates
   ! jq -e --arg u "$old" '.[] | select(.uuid == $u)' "$T/api.json" >/dev/null || fail "expired signer listed"
-  expect_status 422 POST /cmpProfiles '{"name":"oldsig","variant":"v2","requestProtectionMethod":"sharedSecret","sharedSecret":"x","responseProtectionMethod":"signature","signingCertificateUuid":"'"$old"'"}'
+  expect_status 422 POST /cmpProfiles '{"name":"oldsig","variant":"v2","requestProtectionMethod":"sharedSecret","sharedSecret":"x-secret-long","responseProtectionMethod":"signature","signingCertificateUuid":"'"$old"'"}'
   jf '.[]' | grep -q "cannot be used" || fail "message"
 }
 run_test "an expired signing certificate is neither listed nor accepted" t_expired_signer_not_eligible

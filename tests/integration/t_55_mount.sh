@@ -116,7 +116,7 @@ mount_checks() {
   ADMIN_BASE=https://127.0.0.1:$HTTPS_PORT/pki/admin/api/v1 expect_status 200 GET /cmpProfiles || return 1
   jf '.[].name' | grep -qx demo || fail "no demo profile listed" || return 1
   ADMIN_BASE=https://127.0.0.1:$HTTPS_PORT/pki/admin/api/v1 expect_status 201 POST /cmpProfiles \
-      '{"name": "mnt-moved", "variant": "v2", "requestProtectionMethod": "sharedSecret", "sharedSecret": "x",
+      '{"name": "mnt-moved", "variant": "v2", "requestProtectionMethod": "sharedSecret", "sharedSecret": "x-secret-long",
         "responseProtectionMethod": "sharedSecret"}' -D "$T/mnt-headers" || return 1
   grep -qi "^Location: /pki/admin/api/v1/cmpProfiles/" "$T/mnt-headers" \
     || fail "the Location header ignores the prefix: $(grep -i ^location "$T/mnt-headers")" || return 1

@@ -380,6 +380,9 @@ Suite *suite_policy(void)
     TCase *tc = tcase_create("policy");
 
     tcase_add_checked_fixture(tc, unit_pool_setup, unit_pool_teardown);
+    /* RSA key generation takes what it takes (prime search), more so on a
+     * busy machine or under the sanitizers: Check's 4 s failed key_forms */
+    tcase_set_timeout(tc, 60);
     tcase_add_test(tc, key_types_and_strength);
     tcase_add_test(tc, subject_and_san);
     tcase_add_test(tc, validation_is_the_loaders);
