@@ -85,6 +85,30 @@ function download(name, text) {
   return a;
 }
 
+/* A destructive change only after a dialog that names what will happen;
+ * Cancel has the focus, so Enter does nothing harmful. */
+function confirmThen(text, label, action) {
+  const cancel = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
+  const dialog = h('dialog', { 'aria-label': 'Confirm: ' + label },
+    h('p', {}, text),
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'danger', onclick: async () => { dialog.close(); dialog.remove(); await action(); } }, label),
+      cancel));
+  cancel.addEventListener('click', () => { dialog.close(); dialog.remove(); });
+  document.body.append(dialog);
+  dialog.showModal();
+  cancel.focus();
+}
+
+/* What a bulk action did, item by item: the API answers 200 with the
+ * items it could not change. */
+function bulkResult(what, uuids, failures, names) {
+  const failed = new Map((Array.isArray(failures) ? failures : []).map(f => [f.uuid, f.message]));
+  return h('div', { class: failed.size ? 'errors' : 'notice', role: failed.size ? 'alert' : 'status' },
+    `${what}: ${uuids.length - failed.size} of ${uuids.length} done`,
+    h('ul', {}, uuids.map(u => h('li', {}, `${names.get(u) || u}: ${failed.has(u) ? 'not done — ' + failed.get(u) : 'done'}`))));
+}
+
 async function act(method, path, body, after) {
   const res = await api(method, path, body);
   if (!res.ok) { main.prepend(errorBox(res)); return res; }
@@ -258,17 +282,26 @@ async function cmpProfiles(notice) {
       h('button', { type: 'button', class: 'secondary', onclick: () => navigator.clipboard && navigator.clipboard.writeText(p.cmpUrl) }, 'Copy')] : '—'),
     h('td', {}, h('div', { class: 'actions' },
       h('button', { type: 'button', class: 'secondary', onclick: () => act('PATCH', `/cmpProfiles/${p.uuid}/${p.enabled ? 'disable' : 'enable'}`, undefined, () => cmpProfiles()) }, p.enabled ? 'Disable' : 'Enable'),
-      h('button', { type: 'button', class: 'danger', onclick: () => act('DELETE', '/cmpProfiles/' + p.uuid, undefined, () => cmpProfiles('deleted')) }, 'Delete')))));
-  const bulk = (path, method) => async () => {
+      h('button', { type: 'button', class: 'danger', 'aria-label': 'Delete ' + p.name, onclick: () =>
+        confirmThen(`Delete CMP Profile ${p.name}? Devices using its URL can no longer enroll; this cannot be undone.`,
+          'Delete', () => act('DELETE', '/cmpProfiles/' + p.uuid, undefined, () => cmpProfiles(`CMP Profile ${p.name} deleted`))) }, 'Delete')))));
+  const names = new Map(res.data.map(p => [p.uuid, p.name]));
+  const bulk = (path, method, what) => () => {
     if (!chosen.size) return;
-    await act(method, path, [...chosen], () => cmpProfiles());
+    const uuids = [...chosen];
+    confirmThen(`${what} ${uuids.length} CMP Profile(s): ${uuids.map(u => names.get(u)).join(', ')}?`, what, async () => {
+      const r = await api(method, path, uuids);
+      if (!r.ok) { main.prepend(errorBox(r)); return; }
+      await cmpProfiles();
+      main.prepend(bulkResult(what, uuids, r.data, names));
+    });
   };
   page('CMP Profiles', notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
     h('div', { class: 'actions' },
       h('button', { type: 'button', onclick: async () => main.append(await cmpProfileForm()) }, 'New CMP Profile'),
-      h('button', { type: 'button', class: 'secondary', onclick: bulk('/cmpProfiles/enable', 'PATCH') }, 'Enable selected'),
-      h('button', { type: 'button', class: 'secondary', onclick: bulk('/cmpProfiles/disable', 'PATCH') }, 'Disable selected'),
-      h('button', { type: 'button', class: 'danger', onclick: bulk('/cmpProfiles/delete', 'DELETE') }, 'Delete selected')),
+      h('button', { type: 'button', class: 'secondary', onclick: bulk('/cmpProfiles/enable', 'PATCH', 'Enable') }, 'Enable selected'),
+      h('button', { type: 'button', class: 'secondary', onclick: bulk('/cmpProfiles/disable', 'PATCH', 'Disable') }, 'Disable selected'),
+      h('button', { type: 'button', class: 'danger', onclick: bulk('/cmpProfiles/delete', 'DELETE', 'Delete') }, 'Delete selected')),
     table(['', 'Name', 'Variant', 'Protection (request / response)', 'Default RA Profile', 'State', 'CMP URL', ''], rows));
 }
 
@@ -343,7 +376,12 @@ async function raProfiles(notice) {
           act('PATCH', `${base}/protocols/cmp/deactivate`, undefined, () => raProfiles()) }, 'Deactivate') : null)),
       h('td', {}, h('div', { class: 'actions' },
         h('button', { type: 'button', class: 'secondary', onclick: () => act('PATCH', `${base}/${r.enabled ? 'disable' : 'enable'}`, undefined, () => raProfiles()) }, r.enabled ? 'Disable' : 'Enable'),
-        h('button', { type: 'button', class: 'danger', onclick: () => act('DELETE', base, undefined, () => raProfiles('deleted')) }, 'Delete'))));
+        h('button', { type: 'button', class: 'danger', 'aria-label': 'Delete ' + r.name, onclick: () => {
+          const users = (cmps.data || []).filter(c => c.raProfileUuid === r.uuid).map(c => c.name);
+          confirmThen(`Delete RA Profile ${r.name}? Nothing can be issued through it any more; this cannot be undone.` +
+            (users.length ? ` It is the default RA Profile of CMP Profile ${users.join(', ')}, which will be unlinked and cannot serve until it gets another.` : ''),
+            'Delete', () => act('DELETE', base + (users.length ? '?force=true' : ''), undefined, () => raProfiles(`RA Profile ${r.name} deleted`)));
+        } }, 'Delete'))));
   });
   page('RA Profiles', notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
     h('div', { class: 'actions' }, h('button', { type: 'button', onclick: async () => main.append(await raProfileForm()) }, 'New RA Profile')),
@@ -438,29 +476,43 @@ async function certificates(query) {
 // delta CRLs only: the API refuses it)
 const REASONS = ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded',
   'cessationOfOperation', 'certificateHold', 'privilegeWithdrawn', 'aACompromise'];
+// the CRLReason codes (RFC 5280 5.3.1; 7 is not used)
+const REASON_NAMES = { 0: 'unspecified', 1: 'keyCompromise', 2: 'cACompromise', 3: 'affiliationChanged',
+  4: 'superseded', 5: 'cessationOfOperation', 6: 'certificateHold', 8: 'removeFromCRL',
+  9: 'privilegeWithdrawn', 10: 'aACompromise' };
 
 async function certificateDetail(uuid) {
   const res = await api('GET', '/certificates/' + uuid);
   if (!res.ok) return page('Certificate', errorBox(res));
   const c = res.data;
   const reason = select(REASONS.map(r => [r, r]), 'unspecified');
-  const dialog = h('dialog', { 'aria-label': 'Confirm revocation' },
-    h('p', {}, 'Revoke this certificate? This cannot be undone.'),
+  const question = h('p');
+  const cancel = h('button', { type: 'button', class: 'secondary', onclick: () => dialog.close() }, 'Cancel');
+  const dialog = h('dialog', { 'aria-label': 'Confirm revocation' }, question,
     h('div', { class: 'actions' },
       h('button', { type: 'button', class: 'danger', id: 'confirm-revoke', onclick: async () => {
         dialog.close();
         await act('POST', `/certificates/${uuid}/revoke`, { reason: reason.value }, () => certificateDetail(uuid));
       } }, 'Revoke'),
-      h('button', { type: 'button', class: 'secondary', onclick: () => dialog.close() }, 'Cancel')));
+      cancel));
+  const ask = () => {
+    // what the chosen reason does, truly: mod_cmp cannot release a hold yet
+    question.textContent = `Revoke ${c.subjectDn || c.serialNumber} with reason ${reason.value}? ` +
+      (reason.value === 'certificateHold'
+        ? 'A hold is a revocation that RFC 5280 lets a CA release, but mod_cmp cannot release it yet: treat it as final.'
+        : 'The certificate stays revoked; this cannot be undone.');
+    dialog.showModal();
+    cancel.focus();
+  };
   const dl = (k, v) => [h('dt', {}, k), h('dd', {}, v === null || v === undefined || v === '' ? '—' : String(v))];
   page('Certificate ' + (c.subjectDn || c.serialNumber),
     h('dl', {}, dl('Subject', c.subjectDn), dl('Subject alternative names', c.subjectAltNames), dl('Issuer', c.issuerDn),
       dl('Serial', c.serialNumber), dl('Valid', `${c.notBefore} – ${c.notAfter}`), dl('Key', c.keyType),
-      dl('Status', c.status), dl('Revocation reason', c.revocationReason), dl('Revoked at', c.revokedAt),
+      dl('Status', c.status), dl('Revocation reason', REASON_NAMES[c.revocationReason] ?? c.revocationReason), dl('Revoked at', c.revokedAt),
       dl('RA Profile', c.raProfile && c.raProfile.name), dl('CMP Profile', c.cmpProfile && c.cmpProfile.name)),
     download((c.serialNumber || 'certificate') + '.pem', c.certificate || ''),
     c.status === 'valid' ? h('div', { class: 'card' }, field('rv-reason', 'Revocation reason', reason),
-      h('button', { type: 'button', class: 'danger', onclick: () => dialog.showModal() }, 'Revoke…')) : null,
+      h('button', { type: 'button', class: 'danger', onclick: ask }, 'Revoke…')) : null,
     dialog, h('h3', {}, 'PEM'), h('pre', {}, c.certificate || ''));
 }
 

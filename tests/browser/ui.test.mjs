@@ -163,9 +163,13 @@ test('enroll with openssl cmp, find the certificate, revoke it, kur is refused',
   await page.getByRole('heading', { name: new RegExp('CN=' + DEV) }).waitFor();
   await page.locator('#rv-reason').selectOption('keyCompromise');
   await page.getByRole('button', { name: 'Revoke…' }).click();
+  // the dialog names what happens, and Cancel has the focus
+  await page.getByText(/with reason keyCompromise\? The certificate stays revoked/).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Cancel');
   await page.locator('#confirm-revoke').click();
   await page.getByText('keyCompromise').first().waitFor({ state: 'detached' }).catch(() => {});
   await page.locator('dd', { hasText: /^revoked$/ }).waitFor();
+  await page.locator('dd', { hasText: /^keyCompromise$/ }).waitFor();   // the reason's name, not 1
   await shot('certificate-detail');
 
   const kur = cmp(['-cmd', 'kur', '-server', env.CMP_BASE_URL + '/' + CMP, '-trusted', 'ca.pem',
@@ -176,6 +180,41 @@ test('enroll with openssl cmp, find the certificate, revoke it, kur is refused',
   sh('curl', ['-s', '-o', 'kur-resp.der', '-H', 'Content-Type: application/pkixcmp', '--data-binary', '@kur.der',
     env.CMP_BASE_URL + '/' + CMP]);
   assert.match(sh('openssl', ['asn1parse', '-inform', 'DER', '-in', 'kur-resp.der']), /revoked/);
+});
+
+test('deletes and bulk actions ask first; bulk results are shown item by item', async () => {
+  const api = (method, p, body) => JSON.parse(sh('curl', ['-s', '--cacert', env.ADMIN_CA_FILE, '-u',
+    `${env.ADMIN_USER}:${password}`, '-X', method, '-H', 'Content-Type: application/json',
+    ...(body ? ['--data', JSON.stringify(body)] : []), env.ADMIN_URL + p]) || 'null');
+  const ca = api('GET', '/raProfiles').find(r => r.name === RA).authorityUuid;
+  const ra = api('POST', `/authorities/${ca}/raProfiles`, { name: 'ui-bulk-ra' });
+  const made = {};
+  for (const n of ['ui-bulk-a', 'ui-bulk-b']) {
+    made[n] = api('POST', '/cmpProfiles', { name: n, variant: 'v2', requestProtectionMethod: 'sharedSecret',
+      responseProtectionMethod: 'sharedSecret', sharedSecret: 'ui-bulk-secret-1' }).uuid;
+  }
+  api('PATCH', `/authorities/${ca}/raProfiles/${ra.uuid}/protocols/cmp/activate/${made['ui-bulk-a']}`);
+  await go('#/cmp-profiles');
+  // a single delete: Cancel keeps the profile
+  await page.getByRole('button', { name: 'Delete ui-bulk-b' }).click();
+  await page.getByText(/Delete CMP Profile ui-bulk-b\? Devices using its URL can no longer enroll/).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Cancel');
+  await page.keyboard.press('Enter');
+  await page.getByRole('row', { name: /ui-bulk-b/ }).waitFor();
+  // a bulk delete where one cannot go (an RA Profile uses ui-bulk-a): each item's result
+  await page.getByRole('checkbox', { name: 'select ui-bulk-a' }).check();
+  await page.getByRole('checkbox', { name: 'select ui-bulk-b' }).check();
+  await page.getByRole('button', { name: 'Delete selected' }).click();
+  await page.getByText('Delete 2 CMP Profile(s): ui-bulk-a, ui-bulk-b?').waitFor();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+  const result = page.getByRole('alert');
+  await result.getByText('Delete: 1 of 2 done').waitFor();
+  await result.getByText(/ui-bulk-a: not done — Cannot remove as there are associated RA Profiles/).waitFor();
+  await result.getByText('ui-bulk-b: done').waitFor();
+  await shot('cmp-profiles-bulk-result');
+  api('DELETE', '/cmpProfiles/delete/force', [made['ui-bulk-a']]);
+  api('DELETE', `/authorities/${ca}/raProfiles/${ra.uuid}`);
+  assert.deepEqual(dialogs, [], 'a script ran or the page failed');
 });
 
 test('every page renders, on a laptop and a phone', async () => {
