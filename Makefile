@@ -9,6 +9,7 @@
 #   make bench      benchmarks (not part of make test)
 #   make sancheck   the integration suite again, the core and both modules
 #                   under ASan, UBSan and LeakSanitizer (in build/san)
+#   make fuzz       the libFuzzer targets of tests/fuzz, FUZZ_SECONDS each
 
 SHELL      := /bin/bash
 VAR_DIR    ?= var
