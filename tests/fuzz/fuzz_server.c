@@ -157,12 +157,27 @@ static void write_variants(apr_pool_t *p, const unsigned char *der, apr_size_t l
     static const unsigned char poll[] = {0xb9, 0x07, 0x30, 0x05, 0x30, 0x03, 0x02, 0x01, 0x00};
     static const unsigned char error[] = {0xb7, 0x07, 0x30, 0x05, 0x30, 0x03, 0x02, 0x01, 0x02};
     static const unsigned char conf[] = {0xb3, 0x02, 0x05, 0x00};
+    /* what a server does not take: responses and bodies RFC 9483 leaves
+     * out, each with an empty SEQUENCE (OF) */
+    static const unsigned char ip[] = {0xa1, 0x04, 0x30, 0x02, 0x30, 0x00};
+    static const unsigned char cp[] = {0xa3, 0x04, 0x30, 0x02, 0x30, 0x00};
+    static const unsigned char kup[] = {0xa8, 0x04, 0x30, 0x02, 0x30, 0x00};
+    static const unsigned char rp[] = {0xac, 0x07, 0x30, 0x05, 0x30, 0x03, 0x02, 0x01, 0x00};
+    static const unsigned char genp[] = {0xb6, 0x02, 0x30, 0x00};
+    static const unsigned char pollrep[] = {0xba, 0x02, 0x30, 0x00};
+    static const unsigned char nested[] = {0xb4, 0x02, 0x30, 0x00};
+    static const unsigned char krr[] = {0xa9, 0x02, 0x30, 0x00};
+    static const unsigned char ccr[] = {0xad, 0x02, 0x30, 0x00};
     static const struct {
         const char *label;
         const unsigned char *body;
         int len;
     } bodies[] = {{"pollreq", poll, sizeof(poll)}, {"error", error, sizeof(error)},
-                  {"pkiconf", conf, sizeof(conf)}};
+                  {"pkiconf", conf, sizeof(conf)}, {"ip", ip, sizeof(ip)},
+                  {"cp", cp, sizeof(cp)}, {"kup", kup, sizeof(kup)}, {"rp", rp, sizeof(rp)},
+                  {"genp", genp, sizeof(genp)}, {"pollrep", pollrep, sizeof(pollrep)},
+                  {"nested", nested, sizeof(nested)}, {"krr", krr, sizeof(krr)},
+                  {"ccr", ccr, sizeof(ccr)}};
     cmp_edit_t e;
     unsigned char *out;
     apr_size_t out_len;
