@@ -305,10 +305,87 @@ async function cmpProfiles(notice) {
     table(['', 'Name', 'Variant', 'Protection (request / response)', 'Default RA Profile', 'State', 'CMP URL', ''], rows));
 }
 
+/* The trust bundle a device needs for this profile's signed responses: the
+ * CA of the default RA Profile, and the signer's issuer when that is
+ * another of our Authorities; a warning when the signer's issuer is not the
+ * RA Profile's CA (devices must then trust both). */
+function trustBundle(p, auths, ra) {
+  const byDn = new Map(auths.map(a => [a.subjectDn, a]));
+  const raCa = ra && auths.find(a => a.uuid === ra.authorityUuid);
+  const pems = [];
+  let warning = null;
+  if (raCa) pems.push(raCa.certificate);
+  if (p.responseProtectionMethod === 'signature' && p.signingCertificate) {
+    const issuer = p.signingCertificate.issuerDn;
+    if (!raCa || raCa.subjectDn !== issuer) {
+      const other = byDn.get(issuer);
+      if (other) pems.push(other.certificate);
+      warning = `The signing certificate is issued by ${issuer}, not by the RA Profile's CA` +
+        (raCa ? ` ${raCa.subjectDn}` : '') + ': devices must trust both' +
+        (other ? ' (the bundle has both).' : `; ${issuer} is not an Authority here, add its certificate to the bundle yourself.`);
+    }
+  }
+  return { pem: pems.join(''), warning };
+}
+
+/* The exact openssl cmp line for this profile at base (scheme://host:port). */
+function clientCommand(p, base, bundleName) {
+  const url = `${base}/api/v1/protocols/cmp/${p.name}`;
+  const lines = [`openssl cmp -cmd ir -server ${url}`];
+  if (base.startsWith('https:')) lines.push('    -tls_used -tls_trusted tls-ca.pem');
+  if (p.requestProtectionMethod === 'sharedSecret')
+    lines.push(`    -ref ${p.sharedSecretReference || 'device-1'} -secret env:CMP_SECRET`);
+  else
+    lines.push('    -cert idevid.pem -key idevid.key');
+  if (p.responseProtectionMethod === 'signature') lines.push(`    -trusted ${bundleName}`);
+  lines.push('    -newkey device.key -subject /CN=device-1 -certout device.pem');
+  return 'openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out device.key\n' +
+    lines.join(' \\\n');
+}
+
 async function cmpProfileDetail(uuid) {
-  const res = await api('GET', '/cmpProfiles/' + uuid);
+  const [res, auths, ras] = await Promise.all([api('GET', '/cmpProfiles/' + uuid), api('GET', '/authorities'),
+    api('GET', '/raProfiles')]);
   if (!res.ok) return page('CMP Profile', errorBox(res));
-  page('CMP Profile ' + res.data.name, await cmpProfileForm(res.data));
+  const p = res.data;
+  const ra = (ras.data || []).find(r => r.uuid === p.raProfileUuid);
+  const origin = p.cmpUrl ? p.cmpUrl.replace(/\/api\/v1\/protocols\/cmp\/.*$/, '') : location.origin;
+  const base = h('input', { value: origin });
+  const bundleName = `${p.name}-trust.pem`;
+  const trust = trustBundle(p, auths.data || [], ra);
+  const command = h('pre', { id: 'cp-command', class: 'mono' });
+  const urls = h('ul', { id: 'cp-urls' });
+  const show = () => {
+    const b = base.value.replace(/\/+$/, '');
+    urls.replaceChildren(
+      h('li', {}, 'CMP Profile: ', h('span', { class: 'mono' }, `${b}/api/v1/protocols/cmp/${p.name}`)),
+      h('li', {}, 'RFC 9811: ', h('span', { class: 'mono' }, `${b}/.well-known/cmp/p/${p.name}`)),
+      ...(p.raProfiles || []).map(r => h('li', {}, `RA Profile ${r.name}: `,
+        h('span', { class: 'mono' }, `${b}/api/v1/protocols/cmp/raProfile/${r.name}`))));
+    command.textContent = clientCommand(p, b, bundleName);
+  };
+  base.addEventListener('input', show);
+  show();
+  const dl = (k, v) => [h('dt', {}, k), h('dd', {}, v === null || v === undefined || v === '' ? '—' : String(v))];
+  const sc = p.signingCertificate;
+  page('CMP Profile ' + p.name,
+    h('dl', {}, dl('State', p.enabled ? 'enabled' : 'disabled (devices are refused)'), dl('Variant', p.variant),
+      dl('Protection (request / response)', `${p.requestProtectionMethod} / ${p.responseProtectionMethod}`),
+      dl('Default RA Profile', ra ? `${ra.name} (Authority ${ra.authorityName})` : 'none: the profile URL cannot issue'),
+      dl('RA Profiles with CMP on this profile', (p.raProfiles || []).map(r => r.name).join(', ')),
+      dl('Signing certificate', sc ? `${sc.subjectDn}, issued by ${sc.issuerDn}, valid until ${sc.notAfter}` : null)),
+    trust.warning ? h('p', { class: 'errors', role: 'note' }, trust.warning) : null,
+    h('h3', {}, 'URLs and client command'),
+    field('cp-base', 'Address devices use (scheme://host:port)', base,
+      'https: the command adds -tls_used and -tls_trusted (the CA of Apache\'s TLS certificate); an http: address of the same Apache works too'),
+    urls,
+    command,
+    h('p', {}, p.requestProtectionMethod === 'sharedSecret'
+      ? 'Set CMP_SECRET to the shared secret in the device\'s environment (the console never shows a stored secret).'
+      : 'idevid.pem / idevid.key: the device\'s certificate from a CA in the profile\'s trust anchors.'),
+    trust.pem ? download(bundleName, trust.pem) : null,
+    h('h3', {}, 'Edit'),
+    await cmpProfileForm(p));
 }
 
 /* ---- RA Profiles ------------------------------------------------------------ */

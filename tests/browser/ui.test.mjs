@@ -182,6 +182,36 @@ test('enroll with openssl cmp, find the certificate, revoke it, kur is refused',
   assert.match(sh('openssl', ['asn1parse', '-inform', 'DER', '-in', 'kur-resp.der']), /revoked/);
 });
 
+test('the page of a CMP Profile shows its URLs and a client command that enrolls as shown', async () => {
+  const demo = JSON.parse(sh('curl', ['-s', '--cacert', env.ADMIN_CA_FILE, '-u', `${env.ADMIN_USER}:${password}`,
+    env.ADMIN_URL + '/cmpProfiles'])).find(p => p.name === 'demo');
+  await go('#/cmp-profiles/' + demo.uuid);
+  const https = new URL(env.ADMIN_URL).origin, http = new URL(env.CMP_BASE_URL).origin;
+  // HTTPS (the console's own address): TLS options and every URL
+  assert.equal(await page.locator('#cp-base').inputValue(), https);
+  let cmd = await page.locator('#cp-command').innerText();
+  assert.match(cmd, new RegExp(`-server ${https}/api/v1/protocols/cmp/demo`));
+  assert.match(cmd, /-tls_used -tls_trusted tls-ca\.pem/);
+  await page.locator('#cp-urls').getByText(`${https}/.well-known/cmp/p/demo`).waitFor();
+  await page.locator('#cp-urls').getByText(`${https}/api/v1/protocols/cmp/raProfile/demo`).waitFor();
+  // the trust bundle for its signed responses, downloaded from the page
+  const [download] = await Promise.all([page.waitForEvent('download'),
+    page.getByRole('link', { name: 'Download demo-trust.pem' }).click()]);
+  await download.saveAs(path.join(WORK, 'demo-trust.pem'));
+  // HTTP: the command as shown, run as it is (the secret from the environment)
+  await page.locator('#cp-base').fill(http);
+  cmd = await page.locator('#cp-command').innerText();
+  assert.doesNotMatch(cmd, /tls_used/);
+  assert.match(cmd, /-secret env:CMP_SECRET/);
+  assert.match(cmd, /-trusted demo-trust\.pem/);
+  await shot('cmp-profile-detail');
+  const secret = fs.readFileSync(env.CMP_SECRET_FILE, 'utf8').trim();
+  const out = sh('bash', ['-c', cmd.replace('/CN=device-1', '/CN=ui-cmd-' + RUN) + ' 2>&1'],
+    { env: { ...process.env, CMP_SECRET: secret } });
+  assert.ok(fs.existsSync(path.join(WORK, 'device.pem')), out);
+  assert.match(sh('openssl', ['verify', '-CAfile', 'demo-trust.pem', 'device.pem']), /device\.pem: OK/);
+});
+
 test('deletes and bulk actions ask first; bulk results are shown item by item', async () => {
   const api = (method, p, body) => JSON.parse(sh('curl', ['-s', '--cacert', env.ADMIN_CA_FILE, '-u',
     `${env.ADMIN_USER}:${password}`, '-X', method, '-H', 'Content-Type: application/json',
