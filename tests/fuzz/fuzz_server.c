@@ -71,6 +71,8 @@ static unsigned char tid_run[8];    /* random per run, then a counter */
 static unsigned long tid_counter;
 static int verbose;                 /* CMP_FUZZ_VERBOSE: each answer on stderr */
 
+static void die(const char *what) __attribute__((noreturn));
+
 static void die(const char *what)
 {
     fprintf(stderr, "fuzz_server: %s\n", what);
@@ -311,7 +313,7 @@ static void make_seeds(void)
     EVP_PKEY *k1 = new_key(), *k2 = new_key(), *k3 = new_key();
     X509 *c1, *c2;
     OSSL_CMP_CTX *ctx;
-    STACK_OF(OSSL_CMP_ITAV) *itavs;
+    STACK_OF(OSSL_CMP_ITAV) *itavs = NULL;
 
     X509_free(enroll("cr", CMP_BODY_CR, k1, NULL, NULL));
     X509_free(enroll("p10cr", CMP_BODY_P10CR, k1, NULL, NULL));
@@ -357,8 +359,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     static cmp_db_conf_t dbc;
     cmp_db_t *db;
     const char *why = NULL;
-    X509 *ca;
-    BIO *b;
+    X509 *ca = NULL;
+    BIO *b = NULL;
     apr_size_t n;
     char *s;
     unsigned char *q;
