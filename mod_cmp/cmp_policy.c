@@ -168,11 +168,167 @@ static void check_ext(report_t *r, int nid, const char *field,
         report(r, "%s '%s' is not an extension OpenSSL can make", field, value);
 }
 
+/* ---- the subject pattern ------------------------------------------------- */
+
+/* glibc's regcomp() copies a bounded repetition's subexpression once per
+ * count, and nested ones multiply: "((a{100}){100}){100}" takes gigabytes
+ * and minutes. So a pattern is measured before it is compiled: the size of
+ * the expression once its repetitions are expanded, in elements (a few
+ * hundred bytes each in glibc), saturating above the limit. */
+#define PATTERN_MAX_CHARS 1024
+#define PATTERN_MAX_ELEMENTS 10000
+#define PATTERN_MAX_DEPTH 64
+
+typedef struct {
+    double alts;     /* the finished alternatives of this group */
+    double branch;   /* the current alternative */
+    double last;     /* the last atom of it, for a repetition to multiply */
+} pattern_group_t;
+
+static double saturate(double n)
+{
+    return n > PATTERN_MAX_ELEMENTS + 1 ? PATTERN_MAX_ELEMENTS + 1 : n;
+}
+
+/* The end of the bracket expression that starts at s ('['), or NULL. */
+static const char *bracket_end(const char *s)
+{
+    s++;
+    if (*s == '^')
+        s++;
+    if (*s == ']')
+        s++;
+    for (; *s != '\0' && *s != ']'; s++) {
+        if (*s == '[' && (s[1] == ':' || s[1] == '.' || s[1] == '=')) {
+            char close = s[1];
+
+            for (s += 2; *s != '\0' && !(*s == close && s[1] == ']'); s++)
+                ;
+            if (*s == '\0')
+                return NULL;
+            s++;
+        }
+    }
+    return *s == ']' ? s : NULL;
+}
+
+/* The repetition "{n}", "{n,}" or "{n,m}" at s: how many copies regcomp
+ * makes of its atom, and its end in *end; 0 when it is not one. */
+static double interval_copies(const char *s, const char **end)
+{
+    char *e;
+    unsigned long n, m;
+
+    if (s[1] < '0' || s[1] > '9')
+        return 0;
+    n = strtoul(s + 1, &e, 10);
+    m = n;
+    if (*e == ',') {
+        if (e[1] >= '0' && e[1] <= '9')
+            m = strtoul(e + 1, &e, 10);
+        else {
+            m = n + 1;   /* {n,}: n copies and a starred one */
+            e++;
+        }
+    }
+    if (*e != '}')
+        return 0;
+    *end = e;
+    return m > n ? (double)m : (double)n + 1;
+}
+
+/* The size of pattern's expansion (saturated above the limit), or -1 when
+ * its groups nest deeper than PATTERN_MAX_DEPTH. Malformed patterns get
+ * some size; regcomp() refuses them afterwards. */
+static double pattern_elements(const char *pattern)
+{
+    pattern_group_t g[PATTERN_MAX_DEPTH + 1], *top = g;
+    const char *s, *end;
+    double copies, atom;
+
+    memset(top, 0, sizeof(*top));
+    for (s = pattern; *s != '\0'; s++) {
+        atom = 1;
+        switch (*s) {
+        case '(':
+            if (top == g + PATTERN_MAX_DEPTH)
+                return -1;
+            memset(++top, 0, sizeof(*top));
+            continue;
+        case ')':
+            if (top == g)
+                break;   /* an ordinary character */
+            atom = saturate(top->alts + top->branch + 1);
+            top--;
+            break;
+        case '|':
+            top->alts = saturate(top->alts + top->branch + 1);
+            top->branch = top->last = 0;
+            continue;
+        case '*':
+        case '?':
+            continue;
+        case '+':   /* "a+" is "aa*": "a++" is four a's, and so on */
+            top->branch = saturate(top->branch + top->last);
+            top->last = saturate(top->last * 2);
+            continue;
+        case '{':
+            copies = interval_copies(s, &end);
+            if (copies == 0)
+                break;
+            top->branch = saturate(top->branch + top->last * (copies - 1));
+            top->last = saturate(top->last * copies);
+            s = end;
+            continue;
+        case '[':
+            end = bracket_end(s);
+            if (end != NULL)
+                s = end;
+            break;
+        case '\\':
+            if (s[1] != '\0')
+                s++;
+            break;
+        default:
+            break;
+        }
+        top->branch = saturate(top->branch + atom);
+        top->last = atom;
+    }
+    while (top > g) {   /* unclosed: regcomp refuses it */
+        atom = saturate(top->alts + top->branch + 1);
+        top--;
+        top->branch = saturate(top->branch + atom);
+    }
+    return saturate(top->alts + top->branch);
+}
+
+/* Compiles a subject pattern into re; NULL, or what is wrong with it
+ * (naming it "subjectPattern", as the API and the console do). */
+static const char *pattern_compile(regex_t *re, const char *pattern)
+{
+    double n;
+
+    if (strlen(pattern) > PATTERN_MAX_CHARS)
+        return "subjectPattern is longer than 1024 characters";
+    n = pattern_elements(pattern);
+    if (n < 0)
+        return "subjectPattern nests groups deeper than 64";
+    if (n > PATTERN_MAX_ELEMENTS)
+        return "subjectPattern is too complex: its repetitions expand to "
+               "more than 10000 elements";
+    if (regcomp(re, pattern, REG_EXTENDED | REG_NOSUB) != 0)
+        return "subjectPattern is not a valid POSIX extended regular "
+               "expression";
+    return NULL;
+}
+
 int cmp_policy_validate(apr_pool_t *p, const cmp_policy_spec_t *spec,
                         apr_array_header_t *msgs)
 {
     report_t r = {p, msgs, 0};
     regex_t re;
+    const char *bad;
 
     if (spec->validity_days != CMP_POLICY_UNSET
             && (spec->validity_days < 1 || spec->validity_days > CMP_POLICY_MAX_DAYS))
@@ -191,9 +347,9 @@ int cmp_policy_validate(apr_pool_t *p, const cmp_policy_spec_t *spec,
                    "(allowedKeyTypes without EC refuses EC keys)");
     }
     if (spec->subject_pattern != NULL && *spec->subject_pattern != '\0') {
-        if (regcomp(&re, spec->subject_pattern, REG_EXTENDED | REG_NOSUB) != 0)
-            report(&r, "subjectPattern is not a valid POSIX extended regular "
-                   "expression");
+        bad = pattern_compile(&re, spec->subject_pattern);
+        if (bad != NULL)
+            report(&r, "%s", bad);
         else
             regfree(&re);
     }
@@ -323,11 +479,9 @@ int cmp_policy_init(cmp_policy_t *pol, const cmp_policy_spec_t *spec,
         return 0;
     }
     if (spec->subject_pattern != NULL && *spec->subject_pattern != '\0') {
-        if (regcomp(&pol->subject_re, spec->subject_pattern,
-                    REG_EXTENDED | REG_NOSUB) != 0) {
-            *why = "subject_pattern is not a valid regular expression";
+        *why = pattern_compile(&pol->subject_re, spec->subject_pattern);
+        if (*why != NULL)
             return 0;
-        }
         pol->has_subject_re = 1;
     }
     return 1;

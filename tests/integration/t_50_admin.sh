@@ -172,6 +172,9 @@ t_ra_profiles_and_authorities() {
   # RA Profile policy validation and round trip
   expect_status 422 POST "/authorities/$ca/raProfiles" '{"name":"p1","keyUsage":["flying"],"allowedKeyTypes":["NOPE"],"subjectPattern":"(["}'
   [ "$(jq length "$T/api.json")" = 3 ] || fail "all three problems reported"
+  # a pattern glibc would take gigabytes to compile is refused, quickly
+  expect_status 422 POST "/authorities/$ca/raProfiles" '{"name":"p1","subjectPattern":"((a{100}){100}){100}"}'
+  jf '.[0]' | grep -q "subjectPattern is too complex" || fail "an exploding subjectPattern was not refused as such"
   # the core's rules decide: an EKU OpenSSL's OID parser takes but the
   # extension parser refuses was once stored, and then every issuance failed
   expect_status 422 POST "/authorities/$ca/raProfiles" '{"name":"p1","extendedKeyUsage":["serverAuth","2. "]}'

@@ -138,6 +138,71 @@ START_TEST(validation_is_the_loaders)
 }
 END_TEST
 
+/* A subject pattern whose repetitions would make regcomp() take gigabytes
+ * is refused before it is compiled, by the API and by the loader alike
+ * (fuzz_admin found "((a{100}){100}){100}"-like patterns exhausting 2 GB);
+ * real patterns, bounded repetitions in them included, pass. */
+static const char *pattern_problem(const char *pattern)
+{
+    cmp_policy_spec_t spec = {CMP_POLICY_UNSET, CMP_POLICY_UNSET, NULL,
+                              NULL, 0, NULL, NULL, NULL};
+    apr_array_header_t *m;
+    cmp_policy_t pol;
+    const char *why = NULL, *first;
+
+    spec.subject_pattern = pattern;
+    m = problems(&spec);
+    first = m->nelts > 0 ? msg(m, 0) : NULL;
+    spec.key_types = "";
+    spec.key_usage = "digitalSignature";
+    spec.ext_key_usage = "";
+    if (cmp_policy_init(&pol, &spec, &why)) {
+        ck_assert_ptr_null(first);
+        cmp_policy_clear(&pol);
+    } else {
+        ck_assert_ptr_nonnull(first);
+        ck_assert_str_eq(why, first);
+        cmp_policy_clear(&pol);
+    }
+    return first;
+}
+
+START_TEST(subject_pattern_bounds)
+{
+    char deep[200], longp[1100];
+    const char *too = "subjectPattern is too complex: its repetitions expand "
+                      "to more than 10000 elements";
+
+    ck_assert_ptr_null(pattern_problem(
+        "^CN=[a-z0-9-]{1,63}(\\.[a-z0-9-]{1,63})*,O=Example( GmbH)?$"));
+    ck_assert_ptr_null(pattern_problem("^serialNumber=[0-9]{1,64}(,|$)"));
+    ck_assert_ptr_null(pattern_problem("x{9999}"));
+    ck_assert_ptr_null(pattern_problem("[]{]{2}[[:alpha:]]{100}"));
+    ck_assert_str_eq(pattern_problem("((a{100}){100}){100}"), too);
+    ck_assert_str_eq(pattern_problem("(a|b{1000}){1000}"), too);
+    ck_assert_str_eq(pattern_problem("x{32767}"), too);
+    /* each '+' doubles what it repeats (found by fuzz_admin) */
+    ck_assert_ptr_null(pattern_problem("1..2+++++++++"));
+    ck_assert_str_eq(pattern_problem("1..2++++++++++++++++++++++++++++++"), too);
+    ck_assert_str_eq(pattern_problem("x{1,}{1,}{1,}{200,}{200,}"), too);
+    ck_assert_str_eq(pattern_problem("((((x{20})+)+)+){20}{20}"), too);
+    ck_assert_str_eq(pattern_problem("(x{99}|(y{99}){99}"), too);
+    memset(deep, '(', 65);
+    deep[65] = 'x';
+    memset(deep + 66, ')', 65);
+    deep[131] = '\0';
+    ck_assert_str_eq(pattern_problem(deep),
+                     "subjectPattern nests groups deeper than 64");
+    memset(longp, 'a', 1025);
+    longp[1025] = '\0';
+    ck_assert_str_eq(pattern_problem(longp),
+                     "subjectPattern is longer than 1024 characters");
+    ck_assert_str_eq(pattern_problem("a{2,1}"),
+                     "subjectPattern is not a valid POSIX extended regular "
+                     "expression");
+}
+END_TEST
+
 /* A key type named by an alias matches the keys of that type. */
 START_TEST(key_type_aliases)
 {
@@ -386,6 +451,7 @@ Suite *suite_policy(void)
     tcase_add_test(tc, key_types_and_strength);
     tcase_add_test(tc, subject_and_san);
     tcase_add_test(tc, validation_is_the_loaders);
+    tcase_add_test(tc, subject_pattern_bounds);
     tcase_add_test(tc, key_type_aliases);
     tcase_add_test(tc, grant_by_key_type_and_request);
     tcase_add_test(tc, key_spec_of_the_policy);
