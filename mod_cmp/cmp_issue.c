@@ -194,17 +194,24 @@ static int copy_spki(X509 *cert, const X509_PUBKEY *src)
     return 0;
 }
 
-/* Signs with the key's own default digest, or none where the key type
- * signs without a separate one (Ed25519 and the like). */
-static int sign_cert(X509 *cert, EVP_PKEY *key)
+int cmp_issue_sign_md(EVP_PKEY *key, const EVP_MD **md)
 {
     char name[80];
-    int r = EVP_PKEY_get_default_digest_name(key, name, sizeof(name));
 
-    if (r <= 0)
+    *md = NULL;
+    if (EVP_PKEY_get_default_digest_name(key, name, sizeof(name)) <= 0)
         return 0;
-    return X509_sign(cert, key, strcmp(name, "UNDEF") == 0 ? NULL
-                                                           : EVP_get_digestbyname(name)) > 0;
+    if (strcmp(name, "UNDEF") == 0)
+        return 1;
+    *md = EVP_get_digestbyname(name);
+    return *md != NULL;
+}
+
+static int sign_cert(X509 *cert, EVP_PKEY *key)
+{
+    const EVP_MD *md;
+
+    return cmp_issue_sign_md(key, &md) && X509_sign(cert, key, md) > 0;
 }
 
 apr_status_t cmp_issue_build(const cmp_ca_t *ca, const cmp_policy_t *pol,

@@ -36,6 +36,11 @@ X509 *cmp_issue_root_ca(EVP_PKEY *key, const X509_NAME *subject, int days);
 X509 *cmp_issue_cmp_signer(const cmp_ca_t *ca, EVP_PKEY *key,
                            const X509_NAME *subject, int days);
 
+/* The digest key signs with: its own default one, or NULL where the key
+ * type signs without a separate one (Ed25519, ML-DSA and the like). 0 when
+ * OpenSSL names none it has. Certificates and CRLs are signed with it. */
+int cmp_issue_sign_md(EVP_PKEY *key, const EVP_MD **md);
+
 /* Random positive serial of 128 bits. */
 ASN1_INTEGER *cmp_issue_serial(void);
 

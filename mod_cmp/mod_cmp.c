@@ -9,6 +9,9 @@
  *   <Location /.well-known/cmp>
  *       SetHandler cmp-server
  *   </Location>
+ *   <Location /crl>                      (GET /crl/<Authority>.crl)
+ *       SetHandler cmp-crl
+ *   </Location>
  *
  * Over 500 lines: this is the module's one glue file (directives, start-up,
  * the handler), as apxs builds one source per module; the work is in the core. */
@@ -28,6 +31,7 @@
 #include <openssl/err.h>
 
 #define CMP_DECLARES_MODULE
+#include "cmp_crl.h"
 #include "cmp_db.h"
 #include "cmp_err.h"
 #include "cmp_profile.h"
@@ -39,6 +43,7 @@
 #include "mod_cmp_private.h"
 
 #define CMP_HANDLER "cmp-server"
+#define CRL_HANDLER "cmp-crl"
 #define CMP_CONTENT_TYPE "application/pkixcmp"
 #define DEFAULT_MAX_REQUEST (256 * 1024)
 #define DEFAULT_SWEEP_SECONDS 60
@@ -412,6 +417,32 @@ static apr_status_t maintain_cb(int state, void *data, apr_pool_t *pool)
     return APR_SUCCESS;
 }
 
+/* The CRLs, from one child (a singleton watchdog): made after every
+ * revocation and before they run out (cmp_crl_refresh). A CRL that cannot
+ * be made is said once, and again when the reason changes. */
+static apr_status_t crl_cb(int state, void *data, apr_pool_t *pool)
+{
+    static char last_why[512];
+    server_rec *s = data;
+    cmp_srv_conf_t *c = srv_conf(s);
+    const char *why = NULL;
+    int made = 0;
+
+    if (state != AP_WATCHDOG_STATE_RUNNING || c->server == NULL
+            || cmp_db_unavailable(c->shared.db, pool) != NULL)
+        return APR_SUCCESS;
+    if (cmp_crl_refresh(c->shared.db, c->key, pool, &made, &why) == APR_SUCCESS)
+        last_why[0] = '\0';
+    else if (why != NULL && strcmp(why, last_why) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, CMPLOGNO(10024)
+                     "cannot make a CRL: %s; relying parties get the last one "
+                     "until it can be made (tried again every %d s)", why,
+                     CMP_CRL_INTERVAL_S);
+        apr_cpystrn(last_why, why, sizeof(last_why));
+    }
+    return APR_SUCCESS;
+}
+
 /* Two watchdogs: the confirmation sweep, one for the whole server; and in
  * every child, the upkeep of its configuration listener. */
 static void start_watchdogs(apr_pool_t *pconf, server_rec *s, cmp_srv_conf_t *c)
@@ -420,15 +451,15 @@ static void start_watchdogs(apr_pool_t *pconf, server_rec *s, cmp_srv_conf_t *c)
         APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
     APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *reg_wd =
         APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
-    ap_watchdog_t *sweep = NULL, *upkeep = NULL, *health = NULL;
+    ap_watchdog_t *sweep = NULL, *upkeep = NULL, *health = NULL, *crl = NULL;
     int secs = c->sweep_seconds != UNSET ? c->sweep_seconds
                                          : DEFAULT_SWEEP_SECONDS;
 
     if (get_wd == NULL || reg_wd == NULL) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CMPLOGNO(10004)
                      "mod_watchdog is not loaded: unconfirmed certificates "
-                     "stay pending (never valid), and a lost configuration "
-                     "listener is not reconnected");
+                     "stay pending (never valid), no CRL is made, and a lost "
+                     "configuration listener is not reconnected");
         return;
     }
     if (get_wd(&sweep, "_cmp_sweep_", 0, 1, pconf) != APR_SUCCESS
@@ -440,6 +471,12 @@ static void start_watchdogs(apr_pool_t *pconf, server_rec *s, cmp_srv_conf_t *c)
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CMPLOGNO(10022)
                      "cannot register the database health check with "
                      "mod_watchdog: database outages are logged per request only");
+    if (get_wd(&crl, "_cmp_crl_", 0, 1, pconf) != APR_SUCCESS
+            || reg_wd(crl, apr_time_from_sec(CMP_CRL_INTERVAL_S), s, crl_cb)
+               != APR_SUCCESS)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CMPLOGNO(10025)
+                     "cannot register the CRL job with mod_watchdog: no CRL "
+                     "is made");
     if (get_wd(&upkeep, "_cmp_upkeep_", 0, 0, pconf) != APR_SUCCESS
             || reg_wd(upkeep, apr_time_from_sec(1), s, maintain_cb) != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CMPLOGNO(10015)
@@ -789,6 +826,95 @@ static int cmp_handler(request_rec *r)
     return send_response(r, &resp);
 }
 
+/* ---- the CRLs -------------------------------------------------------------- */
+
+typedef struct {
+    const char *name;
+    cmp_crl_doc_t doc;
+    int found;
+} crl_lookup_t;
+
+static apr_status_t crl_lookup(apr_pool_t *p, PGconn *conn, void *baton)
+{
+    crl_lookup_t *l = baton;
+
+    return cmp_crl_current(p, conn, l->name, 0, &l->doc, &l->found);
+}
+
+/* GET /<location>/<Authority name>.crl: the Authority's current CRL (DER),
+ * cacheable until its nextUpdate, with ETag (the CRL number) and
+ * Last-Modified (thisUpdate) for conditional requests. */
+static int crl_handler(request_rec *r)
+{
+    cmp_srv_conf_t *sc = srv_conf(ap_server_conf);
+    const char *seg = strrchr(r->uri, '/'), *dot;
+    crl_lookup_t l = {NULL, {NULL, 0, 0, 0, 0}, 0};
+    apr_bucket_brigade *bb;
+    PGconn *conn;
+    apr_time_t now = apr_time_now();
+    long max_age;
+    char *date;
+    int status;
+
+    r->allowed = AP_METHOD_BIT << M_GET;
+    if (r->method_number != M_GET) {
+        ap_allow_methods(r, REPLACE_ALLOW, "GET", "HEAD", NULL);
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    dot = seg != NULL ? strrchr(seg, '.') : NULL;
+    if (dot == NULL || strcmp(dot, ".crl") != 0 || dot == seg + 1
+            || strspn(seg + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                               "0123456789._~-") != (size_t)(dot - seg) + 3)
+        return HTTP_NOT_FOUND;
+    l.name = apr_pstrmemdup(r->pool, seg + 1, (apr_size_t)(dot - seg - 1));
+    if (sc->server == NULL)
+        return HTTP_SERVICE_UNAVAILABLE;
+    cmp_bind_log(r);
+    if (cmp_db_first(sc->shared.db, r->pool, crl_lookup, &l, &conn)
+            != APR_SUCCESS) {
+        apr_table_setn(r->headers_out, "Retry-After", "5");
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    if (!l.found) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CMPLOGNO(10026)
+                      "no CRL of an Authority named %s (yet)", l.name);
+        return HTTP_NOT_FOUND;
+    }
+    apr_table_setn(r->headers_out, "ETag",
+                   apr_psprintf(r->pool, "\"crl-%" APR_INT64_T_FMT "\"",
+                                (apr_int64_t)l.doc.number));
+    r->mtime = apr_time_from_sec(l.doc.this_update);
+    ap_set_last_modified(r);
+    date = apr_palloc(r->pool, APR_RFC822_DATE_LEN);
+    apr_rfc822_date(date, apr_time_from_sec(l.doc.next_update));
+    apr_table_setn(r->headers_out, "Expires", date);
+    max_age = (long)(l.doc.next_update - apr_time_sec(now));
+    apr_table_setn(r->headers_out, "Cache-Control",
+                   apr_psprintf(r->pool, "public, max-age=%ld, no-transform",
+                                max_age > 0 ? max_age : 0));
+    status = ap_meets_conditions(r);
+    if (status != OK)
+        return status;
+    ap_set_content_type(r, "application/pkix-crl");
+    ap_set_content_length(r, (apr_off_t)l.doc.len);
+    if (r->header_only)
+        return OK;
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create((const char *)l.doc.der,
+                                                       l.doc.len, r->pool,
+                                                       bb->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
+    return ap_pass_brigade(r->output_filters, bb) == APR_SUCCESS ? OK
+                                                                : AP_FILTER_ERROR;
+}
+
+static int cmp_crl_handler(request_rec *r)
+{
+    if (r->handler == NULL || strcmp(r->handler, CRL_HANDLER) != 0)
+        return DECLINED;
+    return crl_handler(r);
+}
+
 static const cmp_shared_t *cmp_shared(void)
 {
     cmp_srv_conf_t *c = srv_conf(ap_server_conf);
@@ -804,6 +930,7 @@ static void cmp_register_hooks(apr_pool_t *p)
     ap_hook_post_config(cmp_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(cmp_child_init, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(cmp_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(cmp_crl_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(cmp) = {

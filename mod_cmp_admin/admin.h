@@ -5,6 +5,7 @@
 #ifndef ADMIN_H
 #define ADMIN_H
 
+#include <time.h>
 #include <apr_pools.h>
 #include <apr_tables.h>
 #include <jansson.h>
@@ -106,6 +107,10 @@ int admin_only(admin_req_t *rq, admin_resp_t *rs, json_t *list,
 
 /* PEM text of DER certificates (concatenated). */
 char *admin_pem_of(apr_pool_t *p, const unsigned char *der, size_t len);
+/* A CRL (DER) in PEM, from p; NULL when it does not decode. */
+char *admin_crl_pem(apr_pool_t *p, const unsigned char *der, size_t len);
+/* RFC 3339 UTC text of a time, from p. */
+const char *admin_time_text(apr_pool_t *p, time_t t);
 
 /* Requires the body to be a JSON object (400 otherwise). */
 int admin_need_object(admin_req_t *rq, admin_resp_t *rs);

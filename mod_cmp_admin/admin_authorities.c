@@ -8,13 +8,17 @@
 #include <openssl/x509v3.h>
 
 #include "admin.h"
+#include "cmp_crl.h"
 #include "cmp_profile.h"
 #include "admin_pki.h"
 
 #define AUTHORITY_JSON \
     "json_build_object('uuid', a.uuid, 'name', a.name, 'description', " \
     "a.description, 'kind', a.kind, 'enabled', a.enabled, 'createdAt', " \
-    "a.created_at, 'raProfiles', (SELECT coalesce(json_agg(json_build_object(" \
+    "a.created_at, 'crlValiditySeconds', a.crl_validity_s, 'crl', (SELECT " \
+    "json_build_object('crlNumber', c.crl_number, 'thisUpdate', c.this_update, " \
+    "'nextUpdate', c.next_update, 'entries', c.entries) FROM crl c WHERE " \
+    "c.authority_id = a.id AND c.der IS NOT NULL), 'raProfiles', (SELECT coalesce(json_agg(json_build_object(" \
     "'uuid', r.uuid, 'name', r.name) ORDER BY r.name), '[]') FROM ra_profile r " \
     "WHERE r.authority_id = a.id))::text, a.ca_cert"
 
@@ -154,9 +158,31 @@ static void import(admin_req_t *rq, const json_t *body, json_t *errs,
     ERR_clear_error();
 }
 
+/* crlValiditySeconds of a POST or PUT: 1 after a 400 (not an integer);
+ * a range problem goes to errs. *out stays when it is not given. */
+static int crl_validity(admin_req_t *rq, admin_resp_t *rs, json_t *errs,
+                        const char **out)
+{
+    long long v = 0;
+
+    if (admin_type_error(rq, rs, cmp_json_int(rq->body, "crlValiditySeconds", &v),
+                         "crlValiditySeconds", "an integer"))
+        return 1;
+    if (json_object_get(rq->body, "crlValiditySeconds") == NULL)
+        return 0;
+    if (!cmp_crl_validity_ok(v))
+        json_array_append_new(errs, json_sprintf("crlValiditySeconds must be "
+                                                 "%d..%d", CMP_CRL_VALIDITY_MIN,
+                                                 CMP_CRL_VALIDITY_MAX));
+    else
+        *out = apr_psprintf(rq->p, "%" APR_INT64_T_FMT, (apr_int64_t)v);
+    return 0;
+}
+
 static void create_authority(admin_req_t *rq, admin_resp_t *rs)
 {
     const char *name = NULL, *desc = "", *kind = "local", *pem = NULL;
+    const char *validity = NULL;
     const json_t *gen;
     json_t *errs = cmp_json_own(rq->p, json_array()), *o;
     ca_material_t m = {NULL, NULL, NULL};
@@ -167,7 +193,7 @@ static void create_authority(admin_req_t *rq, admin_resp_t *rs)
     int lens[7] = {0};
     PGresult *r;
 
-    if (admin_need_object(rq, rs)
+    if (admin_need_object(rq, rs) || crl_validity(rq, rs, errs, &validity)
             || admin_type_error(rq, rs, cmp_json_str(rq->body, "name", &name), "name", "a string")
             || admin_type_error(rq, rs, cmp_json_str(rq->body, "description", &desc), "description", "a string")
             || admin_type_error(rq, rs, cmp_json_str(rq->body, "kind", &kind), "kind", "a string")
@@ -213,9 +239,11 @@ static void create_authority(admin_req_t *rq, admin_resp_t *rs)
     lens[4] = clen;
     vals[5] = (const char *)key;
     lens[5] = (int)klen;
+    vals[6] = validity;
     if (admin_sql(rq, rs, "INSERT INTO authority (name, description, enabled, "
-                  "ca_cert, ca_chain, ca_key_enc, kind) VALUES ($1, $2, $3, $4, "
-                  "$5, $6, 'local') RETURNING uuid", 6, vals, lens, &r))
+                  "ca_cert, ca_chain, ca_key_enc, kind, crl_validity_s) VALUES "
+                  "($1, $2, $3, $4, $5, $6, 'local', coalesce($7::integer, "
+                  "86400)) RETURNING uuid", 7, vals, lens, &r))
         goto out;
     rq->audit_object = apr_pstrcat(rq->p, "authority:", PQgetvalue(r, 0, 0), NULL);
     if (load_one(rq, rs, PQgetvalue(r, 0, 0), &o))
@@ -228,25 +256,36 @@ out:
 
 static void edit_authority(admin_req_t *rq, admin_resp_t *rs)
 {
-    const char *desc = NULL, *name = NULL;
-    const char *vals[2];
+    const char *desc = NULL, *name = NULL, *validity = NULL;
+    const char *vals[3];
+    json_t *errs = cmp_json_own(rq->p, json_array());
     PGresult *r;
     json_t *o;
 
     if (admin_need_object(rq, rs)
             || admin_type_error(rq, rs, cmp_json_str(rq->body, "description", &desc), "description", "a string")
-            || admin_type_error(rq, rs, cmp_json_str(rq->body, "name", &name), "name", "a string"))
+            || admin_type_error(rq, rs, cmp_json_str(rq->body, "name", &name), "name", "a string")
+            || crl_validity(rq, rs, errs, &validity))
         return;
     if (load_one(rq, rs, admin_seg(rq, 1), &o))
         return;
-    if (name != NULL && strcmp(name, json_string_value(json_object_get(o, "name"))) != 0) {
-        admin_invalid(rq, rs, json_pack("[s]", "name cannot be changed"));
+    if (name != NULL && strcmp(name, json_string_value(json_object_get(o, "name"))) != 0)
+        json_array_append_new(errs, json_string("name cannot be changed"));
+    if (json_array_size(errs) > 0) {
+        admin_invalid(rq, rs, json_incref(errs));
         return;
     }
     vals[0] = admin_seg(rq, 1);
     vals[1] = desc;
-    if (desc != NULL && admin_sql(rq, rs, "UPDATE authority SET description = $2 "
-                                  "WHERE uuid = $1::uuid", 2, vals, NULL, &r))
+    vals[2] = validity;
+    /* a new CRL validity applies to the next CRL, made at once */
+    if ((desc != NULL || validity != NULL)
+            && admin_sql(rq, rs, "WITH a AS (UPDATE authority SET description = "
+                         "coalesce($2, description), crl_validity_s = coalesce("
+                         "$3::integer, crl_validity_s) WHERE uuid = $1::uuid "
+                         "RETURNING id) UPDATE crl SET changes = changes + 1 FROM a "
+                         "WHERE crl.authority_id = a.id AND $3::integer IS NOT NULL",
+                         3, vals, NULL, &r))
         return;
     rq->audit_object = apr_pstrcat(rq->p, "authority:", vals[0], NULL);
     if (!load_one(rq, rs, vals[0], &o))
@@ -306,7 +345,42 @@ static void delete_authority(admin_req_t *rq, admin_resp_t *rs)
         admin_no_content(rs);
 }
 
+/* The current CRL, as the public URL serves it (cmp-crl), in PEM. */
+static void get_crl(admin_req_t *rq, admin_resp_t *rs)
+{
+    cmp_crl_doc_t doc;
+    json_t *o;
+    char *pem;
+    int found = 0;
+
+    if (load_one(rq, rs, admin_seg(rq, 1), &o))
+        return;
+    if (cmp_crl_current(rq->p, rq->conn, admin_seg(rq, 1), 1, &doc, &found)
+            != APR_SUCCESS) {
+        admin_error(rq, rs, 503, "the database cannot be used");
+        return;
+    }
+    if (!found) {
+        admin_error(rq, rs, 404, "Authority %s has no CRL yet: mod_cmp makes "
+                    "the first within seconds of the Authority's creation "
+                    "(mod_watchdog must be loaded)", admin_seg(rq, 1));
+        return;
+    }
+    pem = admin_crl_pem(rq->p, doc.der, doc.len);
+    if (pem == NULL) {
+        admin_error(rq, rs, 500, "the stored CRL does not decode");
+        return;
+    }
+    admin_json(rq, rs, 200, json_pack("{s:I, s:s, s:s, s:s}", "crlNumber",
+                                      (json_int_t)doc.number, "thisUpdate",
+                                      admin_time_text(rq->p, doc.this_update),
+                                      "nextUpdate",
+                                      admin_time_text(rq->p, doc.next_update),
+                                      "pem", pem));
+}
+
 const admin_route_t admin_authority_routes[] = {
+    {ADMIN_GET, "/authorities/{uuid}/crl", get_crl, NULL},
     {ADMIN_GET, "/authorities", list_authorities, NULL},
     {ADMIN_POST, "/authorities", create_authority, NULL},
     {ADMIN_GET, "/authorities/{uuid}", get_authority, NULL},

@@ -12,6 +12,31 @@
 #include "cmp_log.h"
 #include "cmp_profile.h"
 
+char *admin_crl_pem(apr_pool_t *p, const unsigned char *der, size_t len)
+{
+    const unsigned char *q = der;
+    X509_CRL *crl = der != NULL ? d2i_X509_CRL(NULL, &q, (long)len) : NULL;
+    BIO *b = crl != NULL ? BIO_new(BIO_s_mem()) : NULL;
+    char *data = NULL, *out = NULL;
+    long n;
+
+    if (b != NULL && PEM_write_bio_X509_CRL(b, crl)
+            && (n = BIO_get_mem_data(b, &data)) > 0)
+        out = apr_pstrndup(p, data, (apr_size_t)n);
+    BIO_free(b);
+    X509_CRL_free(crl);
+    return out;
+}
+
+const char *admin_time_text(apr_pool_t *p, time_t t)
+{
+    apr_time_exp_t x;
+
+    apr_time_exp_gmt(&x, apr_time_from_sec(t));
+    return apr_psprintf(p, "%04d-%02d-%02dT%02d:%02d:%02dZ", x.tm_year + 1900,
+                        x.tm_mon + 1, x.tm_mday, x.tm_hour, x.tm_min, x.tm_sec);
+}
+
 static void openapi(admin_req_t *rq, admin_resp_t *rs);
 
 static const admin_route_t own_routes[] = {

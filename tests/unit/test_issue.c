@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/x509v3.h>
 
+#include "cmp_crl.h"
 #include "cmp_issue.h"
 #include "unit.h"
 
@@ -113,6 +115,92 @@ START_TEST(validity_rules)
 }
 END_TEST
 
+/* A CRL as RFC 5280 5 has it: v2, the CA's name, thisUpdate/nextUpdate,
+ * CRL number, AKI = the CA's SKI, entries sorted with their reasonCode
+ * (none for unspecified), signed with the CA key's default digest (none
+ * for Ed25519); a relying party's OpenSSL verifies it. */
+static void check_crl(const char *type)
+{
+    cmp_ca_t ca = unit_ca(type);
+    cmp_crl_entry_t e[3] = {{"ff01", 1700000000, 1},
+                            {"1a2b3c4d5e6f708192a3b4c5d6e7f80", 1700000100, 0},
+                            {"7", 1700000200, 6}};
+    X509_CRL *crl = cmp_crl_build(&ca, 42, 1700001000, 1700087400, e, 3);
+    unsigned char *der = NULL;
+    const unsigned char *q;
+    X509_CRL *got;
+    STACK_OF(X509_REVOKED) *revs;
+    ASN1_INTEGER *number;
+    AUTHORITY_KEYID *aki;
+    ASN1_ENUMERATED *reason;
+    BIGNUM *bn;
+    char *hex;
+    int len, i, crit;
+
+    ck_assert_ptr_nonnull(crl);
+    len = i2d_X509_CRL(crl, &der);
+    ck_assert_int_gt(len, 0);
+    q = der;
+    got = d2i_X509_CRL(NULL, &q, len);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_int_eq(X509_CRL_verify(got, X509_get0_pubkey(ca.cert)), 1);
+    ck_assert_int_eq(X509_CRL_get_version(got), X509_CRL_VERSION_2);
+    ck_assert_int_eq(X509_NAME_cmp(X509_CRL_get_issuer(got),
+                                   X509_get_subject_name(ca.cert)), 0);
+    ck_assert_int_eq(ASN1_TIME_cmp_time_t(X509_CRL_get0_lastUpdate(got), 1700001000), 0);
+    ck_assert_int_eq(ASN1_TIME_cmp_time_t(X509_CRL_get0_nextUpdate(got), 1700087400), 0);
+    number = X509_CRL_get_ext_d2i(got, NID_crl_number, &crit, NULL);
+    ck_assert_ptr_nonnull(number);
+    ck_assert_int_eq(ASN1_INTEGER_get(number), 42);
+    ck_assert_int_eq(crit, 0);
+    ASN1_INTEGER_free(number);
+    aki = X509_CRL_get_ext_d2i(got, NID_authority_key_identifier, NULL, NULL);
+    ck_assert_ptr_nonnull(aki);
+    ck_assert_ptr_nonnull(aki->keyid);
+    ck_assert_int_eq(ASN1_OCTET_STRING_cmp(aki->keyid,
+                                           X509_get0_subject_key_id(ca.cert)), 0);
+    AUTHORITY_KEYID_free(aki);
+    revs = X509_CRL_get_REVOKED(got);
+    ck_assert_int_eq(sk_X509_REVOKED_num(revs), 3);
+    for (i = 0; i < 3; i++) {
+        X509_REVOKED *r = sk_X509_REVOKED_value(revs, i);
+        int j;
+
+        bn = ASN1_INTEGER_to_BN(X509_REVOKED_get0_serialNumber(r), NULL);
+        hex = BN_bn2hex(bn);
+        for (j = 0; j < 3 && strcasecmp(hex, e[j].serial_hex) != 0
+                    && !(hex[0] == '0' && strcasecmp(hex + 1, e[j].serial_hex) == 0); j++)
+            ;
+        ck_assert_msg(j < 3, "serial %s is not one revoked", hex);
+        ck_assert_int_eq(ASN1_TIME_cmp_time_t(X509_REVOKED_get0_revocationDate(r),
+                                              e[j].revoked_at), 0);
+        reason = X509_REVOKED_get_ext_d2i(r, NID_crl_reason, NULL, NULL);
+        if (e[j].reason == 0)
+            ck_assert_ptr_null(reason);
+        else
+            ck_assert_int_eq(ASN1_ENUMERATED_get(reason), e[j].reason);
+        ASN1_ENUMERATED_free(reason);
+        OPENSSL_free(hex);
+        BN_free(bn);
+        if (i > 0)   /* sorted by serial */
+            ck_assert_int_lt(ASN1_INTEGER_cmp(X509_REVOKED_get0_serialNumber(
+                                 sk_X509_REVOKED_value(revs, i - 1)),
+                             X509_REVOKED_get0_serialNumber(r)), 0);
+    }
+    X509_CRL_free(got);
+    X509_CRL_free(crl);
+    OPENSSL_free(der);
+    unit_ca_free(&ca);
+}
+
+START_TEST(crls)
+{
+    check_crl("EC");
+    check_crl("ED25519");
+    check_crl("RSA");
+}
+END_TEST
+
 START_TEST(serials)
 {
     int i;
@@ -146,6 +234,7 @@ Suite *suite_issue(void)
     tcase_add_test(tc, rsa_and_ed25519_cas);
     tcase_add_test(tc, validity_rules);
     tcase_add_test(tc, serials);
+    tcase_add_test(tc, crls);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include "cmp_asn1.h"
+#include "cmp_crl.h"
 #include "cmp_notify.h"
 #include "cmp_server.h"
 #include "cmp_store.h"
@@ -251,6 +252,75 @@ START_TEST(issue_confirm_revoke)
 }
 END_TEST
 
+static long long sql_ll(const char *sql)
+{
+    PGresult *r = PQexec(unit_conn, sql);
+    long long v;
+
+    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql,
+                  PQresultErrorMessage(r));
+    v = PQntuples(r) > 0 ? atoll(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    return v;
+}
+
+/* A node makes an Authority's CRL only while no other holds its lock, and
+ * then only once per change: the change counted by the trigger, the CRL
+ * number one up, the stored CRL what cmp_crl_current hands out. (A running
+ * httpd's CRL job may make it first: the outcome is the same.) */
+START_TEST(crl_lock_and_changes)
+{
+    cmp_store_head_t h;
+    cmp_crl_doc_t doc;
+    char sql[300];
+    const char *why = NULL;
+    const unsigned char *q;
+    X509_CRL *crl;
+    ASN1_INTEGER *number;
+    long long before, changes;
+    int made = 0, found = 0;
+
+    demo_head(&h);
+    /* the first CRL (httpd's job has made it by now, or this does) */
+    ck_assert_int_eq(cmp_crl_refresh(unit_db, &unit_skey, upool, &made, &why), APR_SUCCESS);
+    snprintf(sql, sizeof(sql), "SELECT 1 FROM (SELECT pg_advisory_lock(%d, %lld)) l",
+             CMP_CRL_LOCK_CLASS, h.auth_id);
+    (void)sql_ll(sql);
+    snprintf(sql, sizeof(sql), "UPDATE crl SET changes = changes + 1 WHERE "
+             "authority_id = %lld RETURNING changes", h.auth_id);
+    changes = sql_ll(sql);
+    ck_assert_int_gt(changes, 0);
+    snprintf(sql, sizeof(sql), "SELECT crl_number FROM crl WHERE authority_id = %lld",
+             h.auth_id);
+    before = sql_ll(sql);
+    ck_assert_int_gt(before, 0);
+    /* locked: nobody makes it */
+    ck_assert_int_eq(cmp_crl_refresh(unit_db, &unit_skey, upool, &made, &why), APR_SUCCESS);
+    ck_assert_int_eq(sql_ll(sql), before);
+    snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%d, %lld)::int",
+             CMP_CRL_LOCK_CLASS, h.auth_id);
+    ck_assert_int_eq(sql_ll(sql), 1);
+    ck_assert_int_eq(cmp_crl_refresh(unit_db, &unit_skey, upool, &made, &why), APR_SUCCESS);
+    snprintf(sql, sizeof(sql), "SELECT crl_number FROM crl WHERE authority_id = %lld "
+             "AND made_at_changes >= %lld", h.auth_id, changes);
+    ck_assert_int_gt(sql_ll(sql), before);
+    ck_assert_int_eq(cmp_crl_current(upool, unit_conn, "demo", 0, &doc, &found), APR_SUCCESS);
+    ck_assert(found);
+    q = doc.der;
+    crl = d2i_X509_CRL(NULL, &q, (long)doc.len);
+    ck_assert_ptr_nonnull(crl);
+    number = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
+    ck_assert_int_eq(ASN1_INTEGER_get(number), doc.number);
+    ck_assert_int_gt(doc.number, before);
+    ck_assert_int_gt(doc.next_update, doc.this_update);
+    ASN1_INTEGER_free(number);
+    X509_CRL_free(crl);
+    ck_assert_int_eq(cmp_crl_current(upool, unit_conn, "no-such-authority", 0, &doc,
+                                     &found), APR_SUCCESS);
+    ck_assert(!found);
+}
+END_TEST
+
 START_TEST(expiry_sweep)
 {
     cmp_store_head_t h;
@@ -483,6 +553,7 @@ Suite *suite_store(void)
     tcase_add_test(tc, probe_survives_dead_pooled_connection);
     tcase_add_test(tc, issue_confirm_revoke);
     tcase_add_test(tc, expiry_sweep);
+    tcase_add_test(tc, crl_lock_and_changes);
     tcase_add_test(tc, profile_cache_follows_versions);
     tcase_add_test(tc, core_enrolls_across_nodes);
     tcase_add_test(tc, core_refuses_garbage);

@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <string.h>
+
+#include <apr_strings.h>
+#include <apr_time.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "cmp_crl.h"
+#include "cmp_log.h"
+
+/* The Authorities whose CRL is due (see cmp_crl_refresh). Disabled ones
+ * too: their certificates can still be revoked and relied on. */
+#define SQL_DUE \
+    "SELECT a.id FROM authority a LEFT JOIN crl c ON c.authority_id = a.id " \
+    "WHERE a.kind = 'local' AND a.ca_key_enc IS NOT NULL AND (c.der IS NULL " \
+    "OR c.changes <> c.made_at_changes OR c.next_update - now() < " \
+    "make_interval(secs => a.crl_validity_s / 2.0)) ORDER BY a.id"
+
+/* One node at a time per Authority: the lock ends with the transaction. */
+#define CMP_STR_(x) #x
+#define CMP_STR(x) CMP_STR_(x)
+#define SQL_LOCK "SELECT pg_try_advisory_xact_lock(" CMP_STR(CMP_CRL_LOCK_CLASS) \
+    ", ($1::bigint % 2147483647)::int)"
+
+/* The Authority and its CRL state, read under the lock: still due? */
+#define SQL_STATE \
+    "SELECT a.name, a.ca_cert, a.ca_key_enc, a.crl_validity_s, " \
+    "coalesce(c.changes, 0), coalesce(c.crl_number, 0), c.der IS NULL OR " \
+    "c.changes <> c.made_at_changes OR c.next_update - now() < " \
+    "make_interval(secs => a.crl_validity_s / 2.0), " \
+    "extract(epoch from date_trunc('second', now()))::bigint " \
+    "FROM authority a LEFT JOIN crl c ON c.authority_id = a.id WHERE a.id = $1"
+
+/* Revoked and rejected certificates (a rejected one was sent to its
+ * requester all the same) until one CRL after their expiry (RFC 5280
+ * 5.1.2.6: an entry stays until it appeared on a CRL issued beyond the
+ * certificate's validity). */
+#define SQL_ENTRIES \
+    "SELECT serial, extract(epoch from revoked_at)::bigint, " \
+    "coalesce(revocation_reason, 0) FROM certificate WHERE authority_id = $1 " \
+    "AND status IN ('revoked', 'rejected') AND not_after > now() - " \
+    "make_interval(secs => $2) ORDER BY id"
+
+#define SQL_STORE \
+    "INSERT INTO crl (authority_id, changes, made_at_changes, crl_number, " \
+    "this_update, next_update, entries, der, made_ms) VALUES ($1, $2, $2, $3, " \
+    "to_timestamp($4), to_timestamp($5), $6, $7, $8) ON CONFLICT " \
+    "(authority_id) DO UPDATE SET made_at_changes = $2, crl_number = $3, " \
+    "this_update = to_timestamp($4), next_update = to_timestamp($5), " \
+    "entries = $6, der = $7, made_ms = $8"
+
+#define SQL_CURRENT \
+    "SELECT c.der, c.crl_number, extract(epoch from c.this_update)::bigint, " \
+    "extract(epoch from c.next_update)::bigint FROM crl c JOIN authority a " \
+    "ON a.id = c.authority_id WHERE c.der IS NOT NULL AND "
+
+int cmp_crl_validity_ok(long long seconds)
+{
+    return seconds >= CMP_CRL_VALIDITY_MIN && seconds <= CMP_CRL_VALIDITY_MAX;
+}
+
+static int add_entry(X509_CRL *crl, const cmp_crl_entry_t *e)
+{
+    X509_REVOKED *rev = X509_REVOKED_new();
+    BIGNUM *bn = NULL;
+    ASN1_INTEGER *serial = NULL;
+    ASN1_TIME *at = ASN1_TIME_set(NULL, e->revoked_at);
+    ASN1_ENUMERATED *reason = NULL;
+    int ok = rev != NULL && at != NULL
+             && BN_hex2bn(&bn, e->serial_hex) > 0
+             && (serial = BN_to_ASN1_INTEGER(bn, NULL)) != NULL
+             && X509_REVOKED_set_serialNumber(rev, serial)
+             && X509_REVOKED_set_revocationDate(rev, at);
+
+    /* RFC 5280 5.3.1: unspecified is left out rather than sent */
+    if (ok && e->reason > 0)
+        ok = (reason = ASN1_ENUMERATED_new()) != NULL
+             && ASN1_ENUMERATED_set(reason, e->reason)
+             && X509_REVOKED_add1_ext_i2d(rev, NID_crl_reason, reason, 0, 0);
+    if (ok)
+        ok = X509_CRL_add0_revoked(crl, rev);
+    if (!ok)
+        X509_REVOKED_free(rev);
+    ASN1_ENUMERATED_free(reason);
+    ASN1_INTEGER_free(serial);
+    ASN1_TIME_free(at);
+    BN_free(bn);
+    return ok;
+}
+
+/* authorityKeyIdentifier: the CA's subjectKeyIdentifier, or its issuer and
+ * serial when it has none (RFC 5280 5.2.1) */
+static int add_aki(X509_CRL *crl, X509 *ca_cert)
+{
+    X509V3_CTX ctx;
+    X509_EXTENSION *ext;
+    int ok;
+
+    X509V3_set_ctx(&ctx, ca_cert, NULL, NULL, crl, 0);
+    ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_authority_key_identifier,
+                              X509_get0_subject_key_id(ca_cert) != NULL
+                              ? "keyid:always" : "issuer:always");
+    ok = ext != NULL && X509_CRL_add_ext(crl, ext, -1);
+    X509_EXTENSION_free(ext);
+    return ok;
+}
+
+X509_CRL *cmp_crl_build(const cmp_ca_t *ca, long long number,
+                        time_t this_update, time_t next_update,
+                        const cmp_crl_entry_t *entries, int n)
+{
+    X509_CRL *crl = X509_CRL_new();
+    ASN1_TIME *last = ASN1_TIME_set(NULL, this_update);
+    ASN1_TIME *next = ASN1_TIME_set(NULL, next_update);
+    ASN1_INTEGER *num = ASN1_INTEGER_new();
+    const EVP_MD *md;
+    int i, ok = crl != NULL && last != NULL && next != NULL && num != NULL
+                && ASN1_INTEGER_set_int64(num, number)
+                && X509_CRL_set_version(crl, X509_CRL_VERSION_2)
+                && X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca->cert))
+                && X509_CRL_set1_lastUpdate(crl, last)
+                && X509_CRL_set1_nextUpdate(crl, next)
+                && X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0)
+                && add_aki(crl, ca->cert);
+
+    for (i = 0; ok && i < n; i++)
+        ok = add_entry(crl, &entries[i]);
+    ok = ok && X509_CRL_sort(crl) && cmp_issue_sign_md(ca->key, &md)
+         && X509_CRL_sign(crl, ca->key, md) > 0;
+    ASN1_INTEGER_free(num);
+    ASN1_TIME_free(last);
+    ASN1_TIME_free(next);
+    if (!ok) {
+        X509_CRL_free(crl);
+        return NULL;
+    }
+    return crl;
+}
+
+static const char *num(apr_pool_t *p, long long v)
+{
+    return apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)v);
+}
+
+/* Makes and stores the CRL of one Authority, in a transaction of its own
+ * on c; *made = 1 when it did (0: another node holds it, or it is no
+ * longer due). */
+static apr_status_t make_one(apr_pool_t *p, PGconn *c,
+                             const cmp_secret_key_t *key, long long id,
+                             int *made, const char **why)
+{
+    const char *vals[8];
+    int lens[8] = {0};
+    PGresult *r, *e;
+    cmp_ca_t ca = {NULL, NULL};
+    cmp_crl_entry_t *entries;
+    X509_CRL *crl = NULL;
+    const unsigned char *b;
+    unsigned char *der = NULL;
+    size_t n;
+    long long validity, changes, number, now;
+    apr_time_t started = apr_time_now();
+    int i, rows, len;
+    apr_status_t rv;
+
+    *made = 0;
+    vals[0] = num(p, id);
+    rv = cmp_db_query(p, c, "BEGIN", 0, NULL, NULL, &r, NULL);
+    if (rv == APR_SUCCESS)
+        rv = cmp_db_query(p, c, SQL_LOCK, 1, vals, NULL, &r, NULL);
+    if (rv != APR_SUCCESS || !cmp_db_bool(r, 0, 0))
+        goto done;
+    rv = cmp_db_query(p, c, SQL_STATE, 1, vals, NULL, &r, NULL);
+    if (rv != APR_SUCCESS || PQntuples(r) != 1 || !cmp_db_bool(r, 0, 6))
+        goto done;
+    validity = cmp_db_ll(r, 0, 3);
+    changes = cmp_db_ll(r, 0, 4);
+    number = cmp_db_ll(r, 0, 5) + 1;
+    now = cmp_db_ll(r, 0, 7);
+    b = cmp_db_bytea(p, r, 0, 1, &n);
+    ca.cert = b != NULL ? d2i_X509(NULL, &b, (long)n) : NULL;
+    b = cmp_db_bytea(p, r, 0, 2, &n);
+    ca.key = cmp_secret_unseal_key(key, CMP_LABEL_CA_KEY, b, n);
+    if (ca.cert == NULL || ca.key == NULL
+            || !X509_check_private_key(ca.cert, ca.key)) {
+        *why = apr_psprintf(p, "the CA certificate or key of Authority %s does "
+                            "not decode, decrypt or match", PQgetvalue(r, 0, 0));
+        rv = APR_EINVAL;
+        goto done;
+    }
+    vals[1] = num(p, validity);
+    rv = cmp_db_query(p, c, SQL_ENTRIES, 2, vals, NULL, &e, NULL);
+    if (rv != APR_SUCCESS)
+        goto done;
+    rows = PQntuples(e);
+    entries = apr_palloc(p, sizeof(*entries) * (rows > 0 ? rows : 1));
+    for (i = 0; i < rows; i++) {
+        entries[i].serial_hex = PQgetvalue(e, i, 0);
+        entries[i].revoked_at = (time_t)cmp_db_ll(e, i, 1);
+        entries[i].reason = (int)cmp_db_ll(e, i, 2);
+    }
+    crl = cmp_crl_build(&ca, number, (time_t)now, (time_t)(now + validity),
+                        entries, rows);
+    len = crl != NULL ? i2d_X509_CRL(crl, &der) : -1;
+    if (len <= 0) {
+        *why = apr_psprintf(p, "the CRL of Authority %s cannot be made",
+                            PQgetvalue(r, 0, 0));
+        rv = APR_EGENERAL;
+        goto done;
+    }
+    vals[1] = num(p, changes);
+    vals[2] = num(p, number);
+    vals[3] = num(p, now);
+    vals[4] = num(p, now + validity);
+    vals[5] = num(p, rows);
+    vals[6] = (const char *)der;
+    lens[6] = len;
+    vals[7] = num(p, (long long)apr_time_as_msec(apr_time_now() - started));
+    rv = cmp_db_query(p, c, SQL_STORE, 8, vals, lens, &r, NULL);
+    if (rv == APR_SUCCESS)
+        rv = cmp_db_commit(p, c);
+    if (rv == APR_SUCCESS) {
+        *made = 1;
+        cmp_log(CMP_LOG_INFO, "CRL %lld of Authority %ld made: %d entries, "
+                "%s ms", number, (long)id, rows, vals[7]);
+    }
+done:
+    if (*made == 0)
+        (void)cmp_db_query(p, c, "ROLLBACK", 0, NULL, NULL, &r, NULL);
+    OPENSSL_free(der);
+    X509_CRL_free(crl);
+    X509_free(ca.cert);
+    EVP_PKEY_free(ca.key);
+    ERR_clear_error();
+    return rv;
+}
+
+apr_status_t cmp_crl_refresh(cmp_db_t *db, const cmp_secret_key_t *key,
+                             apr_pool_t *p, int *made, const char **why)
+{
+    PGconn *c;
+    PGresult *r;
+    apr_status_t rv, first = APR_SUCCESS;
+    int i, one;
+
+    *made = 0;
+    rv = cmp_db_acquire(db, p, &c);
+    if (rv == APR_SUCCESS)
+        rv = cmp_db_query(p, c, SQL_DUE, 0, NULL, NULL, &r, NULL);
+    if (rv != APR_SUCCESS) {
+        *why = "the database cannot be used";
+        return rv;
+    }
+    for (i = 0; i < PQntuples(r); i++) {
+        apr_pool_t *sub;
+
+        apr_pool_create(&sub, p);
+        rv = make_one(sub, c, key, cmp_db_ll(r, i, 0), &one, why);
+        if (rv != APR_SUCCESS && first == APR_SUCCESS) {
+            first = rv;
+            *why = apr_pstrdup(p, *why != NULL ? *why : "database error");
+        }
+        *made += one;
+        apr_pool_destroy(sub);
+    }
+    return first;
+}
+
+apr_status_t cmp_crl_current(apr_pool_t *p, PGconn *c, const char *authority,
+                             int by_uuid, cmp_crl_doc_t *doc, int *found)
+{
+    const char *vals[1] = {authority};
+    PGresult *r;
+    apr_status_t rv;
+
+    *found = 0;
+    rv = cmp_db_query(p, c, by_uuid ? SQL_CURRENT "a.uuid = $1::uuid"
+                                     : SQL_CURRENT "a.name = $1",
+                      1, vals, NULL, &r, NULL);
+    if (rv != APR_SUCCESS || PQntuples(r) != 1)
+        return rv;
+    doc->der = cmp_db_bytea(p, r, 0, 0, &doc->len);
+    doc->number = cmp_db_ll(r, 0, 1);
+    doc->this_update = (time_t)cmp_db_ll(r, 0, 2);
+    doc->next_update = (time_t)cmp_db_ll(r, 0, 3);
+    *found = doc->der != NULL;
+    return APR_SUCCESS;
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* CRLs of the local Authorities (RFC 5280 5): made by a background job
+ * (cmp_crl_refresh) on one node at a time, stored in the database, served
+ * from there by every node (cmp_crl_current). */
+#ifndef CMP_CRL_H
+#define CMP_CRL_H
+
+#include <time.h>
+#include <apr_pools.h>
+#include <libpq-fe.h>
+#include <openssl/x509.h>
+
+#include "cmp_db.h"
+#include "cmp_issue.h"
+#include "cmp_secret.h"
+
+/* The longest a revocation waits for its CRL, in seconds: the job runs
+ * every CMP_CRL_INTERVAL_S on one child per node (mod_watchdog), plus the
+ * time to make the CRL. */
+#define CMP_CRL_INTERVAL_S 2
+
+/* The class of the PostgreSQL advisory lock (two-key form, the Authority's
+ * id the other key) a node holds while it makes that Authority's CRL. */
+#define CMP_CRL_LOCK_CLASS 7301
+
+/* An Authority's crlValiditySeconds: from thisUpdate to nextUpdate (the
+ * database's check says the same). */
+#define CMP_CRL_VALIDITY_MIN 300
+#define CMP_CRL_VALIDITY_MAX 31622400
+int cmp_crl_validity_ok(long long seconds);
+
+typedef struct {
+    const char *serial_hex;   /* lower-case hex, as the certificate table */
+    time_t revoked_at;
+    int reason;               /* CRLReason; 0 (unspecified) is left out */
+} cmp_crl_entry_t;
+
+/* A signed v2 CRL of ca: CRL number, authorityKeyIdentifier, one entry per
+ * revoked certificate with its reasonCode (RFC 5280 5.3.1), signed with
+ * the CA key's default digest. NULL when it cannot be made. */
+X509_CRL *cmp_crl_build(const cmp_ca_t *ca, long long number,
+                        time_t this_update, time_t next_update,
+                        const cmp_crl_entry_t *entries, int n);
+
+/* Makes and stores the CRL of every local Authority that needs one: none
+ * yet, a revocation since the last one, or half of its validity passed.
+ * One node makes an Authority's CRL at a time (a PostgreSQL advisory
+ * lock); the others skip it. *made counts the CRLs made; a CRL that cannot
+ * be made is named in *why (from p) and the others are still made. */
+apr_status_t cmp_crl_refresh(cmp_db_t *db, const cmp_secret_key_t *key,
+                             apr_pool_t *p, int *made, const char **why);
+
+typedef struct {
+    const unsigned char *der;
+    size_t len;
+    long long number;
+    time_t this_update, next_update;
+} cmp_crl_doc_t;
+
+/* The current CRL of the Authority with that name (by_uuid: that uuid, in
+ * the canonical form the caller has checked), from p; *found = 0 when it has none yet (or there is no such
+ * Authority). */
+apr_status_t cmp_crl_current(apr_pool_t *p, PGconn *c, const char *authority,
+                             int by_uuid, cmp_crl_doc_t *doc, int *found);
+
+#endif

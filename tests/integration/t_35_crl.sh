@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: Apache-2.0
+# CRLs (RFC 5280 5): made by mod_cmp after every revocation, served by every
+# node at /crl/<Authority>.crl (the cmp-crl handler), checked with OpenSSL as
+# a relying party checks them.
+
+CRL1="http://127.0.0.1:$HTTP_PORT/crl"
+CRL2="http://127.0.0.1:$HTTP2_PORT/crl"
+
+# crl_get URL OUT: the CRL at URL into OUT (DER) and OUT.pem, headers in
+# OUT.h; prints the HTTP status.
+crl_get() {
+  local st
+  st=$(curl -s -D "$2.h" -o "$2" -w '%{http_code}' "$1")
+  [ "$st" = 200 ] && openssl crl -inform DER -in "$2" -out "$2.pem" 2>/dev/null
+  echo "$st"
+}
+
+crl_number() { openssl crl -in "$1" -noout -crlnumber | sed 's/^crlNumber=0x//; s/^crlNumber=//'; }
+# the hex serial as openssl crl -text prints it (upper case, even length)
+crl_lists() {
+  local s; s=$(openssl x509 -in "$2" -noout -serial | cut -d= -f2)
+  openssl crl -in "$1" -noout -text | grep -q "Serial Number: $s"
+}
+
+# wait_listed URL CERT OUT: up to 10 s for the CRL at URL to list CERT;
+# prints the seconds it took.
+wait_listed() {
+  local start=$SECONDS i
+  for i in $(seq 1 50); do
+    if [ "$(crl_get "$1" "$3")" = 200 ] && crl_lists "$3.pem" "$2"; then
+      echo $((SECONDS - start)); return 0
+    fi
+    sleep 0.2
+  done
+  fail "$2 not on the CRL at $1 after 10 s"
+}
+
+t_crl_served() {
+  local i st
+  for i in $(seq 1 50); do
+    st=$(crl_get "$CRL1/demo.crl" "$T/c0.crl"); [ "$st" = 200 ] && break; sleep 0.2
+  done
+  [ "$st" = 200 ] || fail "no CRL for demo: $st"
+  grep -qi '^content-type: application/pkix-crl' "$T/c0.crl.h" || fail "content type"
+  grep -qi '^etag: "crl-[0-9]*"' "$T/c0.crl.h" || fail "ETag"
+  grep -qi '^last-modified: ' "$T/c0.crl.h" || fail "Last-Modified"
+  grep -qi '^expires: ' "$T/c0.crl.h" || fail "Expires"
+  grep -qi '^cache-control: public, max-age=[0-9]*' "$T/c0.crl.h" || fail "Cache-Control"
+  # signed by the CA, v2, with a CRL number and the CA's key identifier
+  openssl crl -in "$T/c0.crl.pem" -CAfile "$CA_CERT_FILE" -noout 2>&1 | grep -q "verify OK" \
+    || fail "the CRL does not verify with the CA"
+  openssl crl -in "$T/c0.crl.pem" -noout -text >"$T/c0.txt"
+  grep -q "Version 2" "$T/c0.txt" && grep -q "X509v3 CRL Number" "$T/c0.txt" \
+    && grep -q "X509v3 Authority Key Identifier" "$T/c0.txt" || fail "CRL fields: $(head -20 "$T/c0.txt")"
+  [ "$(openssl crl -in "$T/c0.crl.pem" -noout -issuer -nameopt RFC2253)" = \
+    "issuer=$(openssl x509 -in "$CA_CERT_FILE" -noout -subject -nameopt RFC2253 | cut -d= -f2-)" ] \
+    || fail "issuer is not the CA"
+  # nextUpdate is a day after thisUpdate (the default crlValiditySeconds)
+  local lu nu
+  lu=$(date -d "$(openssl crl -in "$T/c0.crl.pem" -noout -lastupdate | cut -d= -f2)" +%s)
+  nu=$(date -d "$(openssl crl -in "$T/c0.crl.pem" -noout -nextupdate | cut -d= -f2)" +%s)
+  [ $((nu - lu)) = 86400 ] || fail "validity $((nu - lu))"
+  # conditional GET, HEAD, and what is not served
+  local etag
+  etag=$(grep -i '^etag:' "$T/c0.crl.h" | cut -d' ' -f2 | tr -d '\r')
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$CRL1/demo.crl")" = 304 ] \
+    || fail "If-None-Match not answered 304"
+  [ "$(curl -s -I -o /dev/null -w '%{http_code}' "$CRL1/demo.crl")" = 200 ] || fail "HEAD"
+  [ "$(curl -s -o "$T/c.out" -D "$T/c.h" -w '%{http_code}' -X POST --data x "$CRL1/demo.crl")" = 405 ] \
+    && grep -qi '^allow: GET' "$T/c.h" || fail "POST not 405 with Allow"
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$CRL1/nosuchca.crl")" = 404 ] || fail "unknown CA"
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$CRL1/demo.pem")" = 404 ] || fail "other suffix"
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$CRL1/de%20mo.crl")" = 404 ] || fail "bad name"
+  # the same CRL through the API, in PEM
+  local ca
+  ca=$(adm_uuid /authorities demo)
+  expect_status 200 GET "/authorities/$ca/crl"
+  jf .pem | openssl crl -outform DER >"$T/c0-api.der"
+  [ "$(jf .crlNumber)" -ge "$(printf '%d' "0x$(crl_number "$T/c0.crl.pem")")" ] || fail "API CRL number"
+  expect_status 200 GET "/authorities/$ca"
+  [ "$(jf .crlValiditySeconds)" = 86400 ] && [ "$(jf .crl.crlNumber)" -ge 1 ] || fail "Authority's crl fields"
+}
+run_test "each Authority's CRL served at /crl/<name>.crl: signed v2 CRL, cache headers, 304, API" t_crl_served
+
+t_crl_after_revocation() {
+  fx_cert cv1
+  fx_cert cr1
+  crl_get "$CRL1/demo.crl" "$T/c1.crl" >/dev/null
+  local before; before=$(printf '%d' "0x$(crl_number "$T/c1.crl.pem")")
+  # revoked by its holder on node 2, keyCompromise; seen on both nodes
+  cmp -cmd rr -server "$BASE2/demo" -trusted "$CA_CERT_FILE" -cert "$T/cr1.pem" -key "$T/cr1.key" \
+      -oldcert "$T/cr1.pem" -revreason 1
+  expect_output "revocation accepted"
+  local took
+  took=$(wait_listed "$CRL1/demo.crl" "$T/cr1.pem" "$T/c2.crl") || return 1
+  echo "revocation on the CRL after ${took}s (node 1)"
+  [ "$took" -le 6 ] || fail "the CRL took ${took}s"
+  wait_listed "$CRL2/demo.crl" "$T/cr1.pem" "$T/c3.crl" >/dev/null || return 1
+  [ "$(printf '%d' "0x$(crl_number "$T/c2.crl.pem")")" -gt "$before" ] || fail "CRL number did not increase"
+  openssl crl -in "$T/c2.crl.pem" -noout -text | grep -A4 "Serial Number: $(openssl x509 -in "$T/cr1.pem" -noout -serial | cut -d= -f2)" \
+    | grep -q "Key Compromise" || fail "reason not listed"
+  # a relying party: the revoked certificate is refused, the valid one accepted
+  ! openssl verify -crl_check -CRLfile "$T/c2.crl.pem" -CAfile "$CA_CERT_FILE" "$T/cr1.pem" >"$T/v.out" 2>&1 \
+    || fail "a revoked certificate verified with the CRL"
+  grep -q "certificate revoked" "$T/v.out" || fail "not refused as revoked: $(cat "$T/v.out")"
+  openssl verify -crl_check -CRLfile "$T/c2.crl.pem" -CAfile "$CA_CERT_FILE" "$T/cv1.pem" >/dev/null \
+    || fail "a valid certificate was refused with the CRL"
+  # a hold set through the API is listed as such; unspecified has no reason
+  local u
+  u=$(sql "SELECT uuid FROM certificate WHERE serial = '$(serial_of "$T/cv1.pem")'")
+  expect_status 200 POST "/certificates/$u/revoke" '{"reason":"certificateHold"}'
+  wait_listed "$CRL1/demo.crl" "$T/cv1.pem" "$T/c4.crl" >/dev/null || return 1
+  openssl crl -in "$T/c4.crl.pem" -noout -text | grep -A4 "Serial Number: $(openssl x509 -in "$T/cv1.pem" -noout -serial | cut -d= -f2)" \
+    | grep -q "Certificate Hold" || fail "hold not listed"
+}
+run_test "a revocation (rr on node 2, the API) is on both nodes' CRL within seconds; openssl verify -crl_check" t_crl_after_revocation
+
+t_crl_validity_setting() {
+  local ca
+  ca=$(adm_uuid /authorities demo)
+  expect_status 422 PUT "/authorities/$ca" '{"crlValiditySeconds": 299}'
+  jf '.[0]' | grep -q "crlValiditySeconds must be 300" || fail "range not named"
+  expect_status 400 PUT "/authorities/$ca" '{"crlValiditySeconds": "1h"}'
+  expect_status 200 PUT "/authorities/$ca" '{"crlValiditySeconds": 3600}'
+  [ "$(jf .crlValiditySeconds)" = 3600 ] || fail "not stored"
+  local i lu nu
+  for i in $(seq 1 50); do
+    crl_get "$CRL1/demo.crl" "$T/c5.crl" >/dev/null
+    lu=$(date -d "$(openssl crl -in "$T/c5.crl.pem" -noout -lastupdate | cut -d= -f2)" +%s)
+    nu=$(date -d "$(openssl crl -in "$T/c5.crl.pem" -noout -nextupdate | cut -d= -f2)" +%s)
+    [ $((nu - lu)) = 3600 ] && break
+    sleep 0.2
+  done
+  [ $((nu - lu)) = 3600 ] || fail "the next CRL does not use the new validity"
+  expect_status 200 PUT "/authorities/$ca" '{"crlValiditySeconds": 86400}'
+}
+run_test "crlValiditySeconds: checked, stored, and the next CRL made with it at once" t_crl_validity_setting
