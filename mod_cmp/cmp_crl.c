@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -55,6 +57,118 @@
     "SELECT c.der, c.crl_number, extract(epoch from c.this_update)::bigint, " \
     "extract(epoch from c.next_update)::bigint FROM crl c JOIN authority a " \
     "ON a.id = c.authority_id WHERE c.der IS NOT NULL AND "
+
+#define URL_MAX 400
+
+const char *cmp_crl_url_problem(const char *url)
+{
+    const unsigned char *u;
+
+    if (strncmp(url, "http://", 7) != 0 || url[7] == '\0' || url[7] == '/')
+        return "publicUrl must be an http:// URL with a host (RFC 5280: "
+               "relying parties fetch CRLs and CA certificates without TLS, "
+               "which would itself need them)";
+    if (strlen(url) > URL_MAX)
+        return "publicUrl is longer than 400 characters";
+    for (u = (const unsigned char *)url; *u != '\0'; u++)
+        if (*u <= ' ' || *u >= 0x7f || *u == '"' || *u == '<' || *u == '>'
+                || *u == '\\' || *u == '^' || *u == '`' || *u == '{'
+                || *u == '|' || *u == '}')
+            return "publicUrl may hold only the characters of a URI (RFC "
+                   "3986), no spaces";
+    if (strpbrk(url, "?#") != NULL || url[strlen(url) - 1] == '/')
+        return "publicUrl is the base the names are added to: no query, "
+               "fragment or trailing slash";
+    return NULL;
+}
+
+static GENERAL_NAME *uri_name(const char *url)
+{
+    GENERAL_NAME *gn = GENERAL_NAME_new();
+    ASN1_IA5STRING *s = ASN1_IA5STRING_new();
+
+    if (gn == NULL || s == NULL || !ASN1_STRING_set(s, url, -1)) {
+        GENERAL_NAME_free(gn);
+        ASN1_IA5STRING_free(s);
+        return NULL;
+    }
+    GENERAL_NAME_set0_value(gn, GEN_URI, s);
+    return gn;
+}
+
+static X509_EXTENSION *cdp_ext(const char *url)
+{
+    CRL_DIST_POINTS *cdp = sk_DIST_POINT_new_null();
+    DIST_POINT *dp = DIST_POINT_new();
+    GENERAL_NAME *gn = uri_name(url);
+    X509_EXTENSION *ext = NULL;
+
+    if (cdp != NULL && dp != NULL && gn != NULL
+            && (dp->distpoint = DIST_POINT_NAME_new()) != NULL
+            && (dp->distpoint->name.fullname = sk_GENERAL_NAME_new_null()) != NULL
+            && sk_GENERAL_NAME_push(dp->distpoint->name.fullname, gn)) {
+        gn = NULL;
+        dp->distpoint->type = 0;   /* fullName */
+        if (sk_DIST_POINT_push(cdp, dp)) {
+            dp = NULL;
+            ext = X509V3_EXT_i2d(NID_crl_distribution_points, 0, cdp);
+        }
+    }
+    GENERAL_NAME_free(gn);
+    DIST_POINT_free(dp);
+    sk_DIST_POINT_pop_free(cdp, DIST_POINT_free);
+    return ext;
+}
+
+static X509_EXTENSION *aia_ext(const char *url)
+{
+    AUTHORITY_INFO_ACCESS *aia = sk_ACCESS_DESCRIPTION_new_null();
+    ACCESS_DESCRIPTION *ad = ACCESS_DESCRIPTION_new();
+    GENERAL_NAME *gn = uri_name(url);
+    X509_EXTENSION *ext = NULL;
+
+    if (aia != NULL && ad != NULL && gn != NULL) {
+        ASN1_OBJECT_free(ad->method);
+        ad->method = OBJ_nid2obj(NID_ad_ca_issuers);
+        GENERAL_NAME_free(ad->location);
+        ad->location = gn;
+        gn = NULL;
+        if (sk_ACCESS_DESCRIPTION_push(aia, ad)) {
+            ad = NULL;
+            ext = X509V3_EXT_i2d(NID_info_access, 0, aia);
+        }
+    }
+    GENERAL_NAME_free(gn);
+    ACCESS_DESCRIPTION_free(ad);
+    sk_ACCESS_DESCRIPTION_pop_free(aia, ACCESS_DESCRIPTION_free);
+    return ext;
+}
+
+STACK_OF(X509_EXTENSION) *cmp_crl_cert_exts(const char *public_url,
+                                            const char *authority)
+{
+    STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+    size_t n = strlen(public_url) + strlen(authority) + 6;
+    char *url = malloc(n);
+    X509_EXTENSION *cdp = NULL, *aia = NULL;
+    int ok;
+
+    ok = exts != NULL && url != NULL
+         && snprintf(url, n, "%s/%s.crl", public_url, authority) > 0
+         && (cdp = cdp_ext(url)) != NULL
+         && snprintf(url, n, "%s/%s.crt", public_url, authority) > 0
+         && (aia = aia_ext(url)) != NULL
+         && sk_X509_EXTENSION_push(exts, cdp) && (cdp = NULL, 1)
+         && sk_X509_EXTENSION_push(exts, aia) && (aia = NULL, 1);
+    X509_EXTENSION_free(cdp);
+    X509_EXTENSION_free(aia);
+    free(url);
+    if (!ok) {
+        sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+        return NULL;
+    }
+    return exts;
+}
 
 int cmp_crl_validity_ok(long long seconds)
 {
@@ -154,7 +268,7 @@ static apr_status_t make_one(apr_pool_t *p, PGconn *c,
     const char *vals[8];
     int lens[8] = {0};
     PGresult *r, *e;
-    cmp_ca_t ca = {NULL, NULL};
+    cmp_ca_t ca = {NULL, NULL, NULL};
     cmp_crl_entry_t *entries;
     X509_CRL *crl = NULL;
     const unsigned char *b;
@@ -266,6 +380,24 @@ apr_status_t cmp_crl_refresh(cmp_db_t *db, const cmp_secret_key_t *key,
         apr_pool_destroy(sub);
     }
     return first;
+}
+
+apr_status_t cmp_crl_ca_cert(apr_pool_t *p, PGconn *c, const char *authority,
+                             const unsigned char **der, size_t *len,
+                             int *found)
+{
+    const char *vals[1] = {authority};
+    PGresult *r;
+    apr_status_t rv = cmp_db_query(p, c, "SELECT ca_cert FROM authority WHERE "
+                                   "name = $1 AND kind = 'local'", 1, vals,
+                                   NULL, &r, NULL);
+
+    *found = 0;
+    if (rv != APR_SUCCESS || PQntuples(r) != 1)
+        return rv;
+    *der = cmp_db_bytea(p, r, 0, 0, len);
+    *found = *der != NULL;
+    return APR_SUCCESS;
 }
 
 apr_status_t cmp_crl_current(apr_pool_t *p, PGconn *c, const char *authority,

@@ -29,6 +29,17 @@
 #define CMP_CRL_VALIDITY_MAX 31622400
 int cmp_crl_validity_ok(long long seconds);
 
+/* An Authority's publicUrl: where the cmp-crl handler serves its CRL
+ * (<publicUrl>/<name>.crl) and certificate (<publicUrl>/<name>.crt), as
+ * issued certificates name them. NULL when url is one; else what is wrong,
+ * naming the field. */
+const char *cmp_crl_url_problem(const char *url);
+
+/* The extensions that point relying parties there: crlDistributionPoints
+ * and authorityInfoAccess (caIssuers). NULL when they cannot be made. */
+STACK_OF(X509_EXTENSION) *cmp_crl_cert_exts(const char *public_url,
+                                            const char *authority);
+
 typedef struct {
     const char *serial_hex;   /* lower-case hex, as the certificate table */
     time_t revoked_at;
@@ -56,6 +67,12 @@ typedef struct {
     long long number;
     time_t this_update, next_update;
 } cmp_crl_doc_t;
+
+/* The certificate (DER, from p) of the local Authority with that name;
+ * *found = 0 when there is none. */
+apr_status_t cmp_crl_ca_cert(apr_pool_t *p, PGconn *c, const char *authority,
+                             const unsigned char **der, size_t *len,
+                             int *found);
 
 /* The current CRL of the Authority with that name (by_uuid: that uuid, in
  * the canonical form the caller has checked), from p; *found = 0 when it has none yet (or there is no such

@@ -112,6 +112,9 @@ static int add_exts(X509 *cert, const cmp_ca_t *ca, const cmp_policy_t *pol,
         if (!X509_add_ext(cert, ext, -1))
             goto out;
     }
+    for (i = 0; i < sk_X509_EXTENSION_num(ca->exts); i++)
+        if (!X509_add_ext(cert, sk_X509_EXTENSION_value(ca->exts, i), -1))
+            goto out;
     if (skid == NULL || !X509_pubkey_digest(cert, EVP_sha1(), md, &n)
             || !ASN1_OCTET_STRING_set(skid, md, (int)n)
             || !X509_add1_ext_i2d(cert, NID_subject_key_identifier, skid, 0,

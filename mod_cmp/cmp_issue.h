@@ -12,6 +12,9 @@
 typedef struct {
     X509 *cert;
     EVP_PKEY *key;
+    /* added to every certificate it issues: where relying parties find
+     * its CRL and certificate (cmp_crl_cert_exts); NULL: none */
+    STACK_OF(X509_EXTENSION) *exts;
 } cmp_ca_t;
 
 /* Builds and signs the certificate. subject and the SubjectPublicKeyInfo

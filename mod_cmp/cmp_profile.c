@@ -7,6 +7,7 @@
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
 
+#include "cmp_crl.h"
 #include "cmp_log.h"
 #include "cmp_profile.h"
 
@@ -56,6 +57,7 @@ static void profile_free(cmp_profile_t *pr)
     X509_STORE_free(pr->trust);
     X509_free(pr->ca.cert);
     EVP_PKEY_free(pr->ca.key);
+    sk_X509_EXTENSION_pop_free(pr->ca.exts, X509_EXTENSION_free);
     sk_X509_pop_free(pr->ca_chain, X509_free);
     cmp_policy_clear(&pr->policy);
     free(pr);
@@ -241,6 +243,13 @@ static apr_status_t load_authority(cmp_profile_t *pr, apr_pool_t *p, PGconn *c,
     pr->ca.key = cmp_secret_unseal_key(key, CMP_LABEL_CA_KEY, b, n);
     if (pr->ca.key == NULL || !X509_check_private_key(pr->ca.cert, pr->ca.key)) {
         *why = "CA key does not decrypt, parse or match the CA certificate";
+        return APR_EINVAL;
+    }
+    if (!PQgetisnull(r, 0, 5)
+            && (pr->ca.exts = cmp_crl_cert_exts(PQgetvalue(r, 0, 5),
+                                                pr->auth_name)) == NULL) {
+        *why = "the CRL distribution point and caIssuers extensions of the "
+               "Authority's publicUrl cannot be made";
         return APR_EINVAL;
     }
     /* Our own certificates may protect kur, rr and cr. */

@@ -830,6 +830,7 @@ static int cmp_handler(request_rec *r)
 
 typedef struct {
     const char *name;
+    int cert;                    /* the CA certificate, not the CRL */
     cmp_crl_doc_t doc;
     int found;
 } crl_lookup_t;
@@ -838,18 +839,38 @@ static apr_status_t crl_lookup(apr_pool_t *p, PGconn *conn, void *baton)
 {
     crl_lookup_t *l = baton;
 
+    if (l->cert)
+        return cmp_crl_ca_cert(p, conn, l->name, &l->doc.der, &l->doc.len,
+                               &l->found);
     return cmp_crl_current(p, conn, l->name, 0, &l->doc, &l->found);
+}
+
+static int send_der(request_rec *r, const char *type, const cmp_crl_doc_t *doc)
+{
+    apr_bucket_brigade *bb;
+
+    ap_set_content_type(r, type);
+    ap_set_content_length(r, (apr_off_t)doc->len);
+    if (r->header_only)
+        return OK;
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create((const char *)doc->der,
+                                                       doc->len, r->pool,
+                                                       bb->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
+    return ap_pass_brigade(r->output_filters, bb) == APR_SUCCESS ? OK
+                                                                : AP_FILTER_ERROR;
 }
 
 /* GET /<location>/<Authority name>.crl: the Authority's current CRL (DER),
  * cacheable until its nextUpdate, with ETag (the CRL number) and
- * Last-Modified (thisUpdate) for conditional requests. */
+ * Last-Modified (thisUpdate) for conditional requests. .crt: its
+ * certificate (the caIssuers of what it issues, RFC 5280 4.2.2.1). */
 static int crl_handler(request_rec *r)
 {
     cmp_srv_conf_t *sc = srv_conf(ap_server_conf);
     const char *seg = strrchr(r->uri, '/'), *dot;
-    crl_lookup_t l = {NULL, {NULL, 0, 0, 0, 0}, 0};
-    apr_bucket_brigade *bb;
+    crl_lookup_t l = {NULL, 0, {NULL, 0, 0, 0, 0}, 0};
     PGconn *conn;
     apr_time_t now = apr_time_now();
     long max_age;
@@ -862,7 +883,8 @@ static int crl_handler(request_rec *r)
         return HTTP_METHOD_NOT_ALLOWED;
     }
     dot = seg != NULL ? strrchr(seg, '.') : NULL;
-    if (dot == NULL || strcmp(dot, ".crl") != 0 || dot == seg + 1
+    l.cert = dot != NULL && strcmp(dot, ".crt") == 0;
+    if (dot == NULL || (strcmp(dot, ".crl") != 0 && !l.cert) || dot == seg + 1
             || strspn(seg + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                "0123456789._~-") != (size_t)(dot - seg) + 3)
         return HTTP_NOT_FOUND;
@@ -877,8 +899,14 @@ static int crl_handler(request_rec *r)
     }
     if (!l.found) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CMPLOGNO(10026)
-                      "no CRL of an Authority named %s (yet)", l.name);
+                      "no %s of an Authority named %s%s",
+                      l.cert ? "certificate" : "CRL", l.name,
+                      l.cert ? "" : " (yet)");
         return HTTP_NOT_FOUND;
+    }
+    if (l.cert) {
+        apr_table_setn(r->headers_out, "Cache-Control", "public, max-age=3600");
+        return send_der(r, "application/pkix-cert", &l.doc);
     }
     apr_table_setn(r->headers_out, "ETag",
                    apr_psprintf(r->pool, "\"crl-%" APR_INT64_T_FMT "\"",
@@ -895,17 +923,7 @@ static int crl_handler(request_rec *r)
     status = ap_meets_conditions(r);
     if (status != OK)
         return status;
-    ap_set_content_type(r, "application/pkix-crl");
-    ap_set_content_length(r, (apr_off_t)l.doc.len);
-    if (r->header_only)
-        return OK;
-    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create((const char *)l.doc.der,
-                                                       l.doc.len, r->pool,
-                                                       bb->bucket_alloc));
-    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
-    return ap_pass_brigade(r->output_filters, bb) == APR_SUCCESS ? OK
-                                                                : AP_FILTER_ERROR;
+    return send_der(r, "application/pkix-crl", &l.doc);
 }
 
 static int cmp_crl_handler(request_rec *r)

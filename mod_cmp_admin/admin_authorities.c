@@ -15,7 +15,8 @@
 #define AUTHORITY_JSON \
     "json_build_object('uuid', a.uuid, 'name', a.name, 'description', " \
     "a.description, 'kind', a.kind, 'enabled', a.enabled, 'createdAt', " \
-    "a.created_at, 'crlValiditySeconds', a.crl_validity_s, 'crl', (SELECT " \
+    "a.created_at, 'crlValiditySeconds', a.crl_validity_s, 'publicUrl', " \
+    "a.public_url, 'crl', (SELECT " \
     "json_build_object('crlNumber', c.crl_number, 'thisUpdate', c.this_update, " \
     "'nextUpdate', c.next_update, 'entries', c.entries) FROM crl c WHERE " \
     "c.authority_id = a.id AND c.der IS NOT NULL), 'raProfiles', (SELECT coalesce(json_agg(json_build_object(" \
@@ -179,21 +180,44 @@ static int crl_validity(admin_req_t *rq, admin_resp_t *rs, json_t *errs,
     return 0;
 }
 
+/* publicUrl of a POST or PUT: 1 after a 400; a bad URL goes to errs. *out
+ * stays when it is not given; *clear = 1 for null. */
+static int public_url(admin_req_t *rq, admin_resp_t *rs, json_t *errs,
+                      const char **out, int *clear)
+{
+    const char *url = NULL, *bad;
+    int got = cmp_json_str(rq->body, "publicUrl", &url);
+
+    *clear = got != 1 && json_is_null(json_object_get(rq->body, "publicUrl"));
+    if (*clear)
+        return 0;
+    if (admin_type_error(rq, rs, got, "publicUrl", "a string or null"))
+        return 1;
+    if (got != 1)
+        return 0;
+    if ((bad = cmp_crl_url_problem(url)) != NULL)
+        json_array_append_new(errs, json_string(bad));
+    else
+        *out = url;
+    return 0;
+}
+
 static void create_authority(admin_req_t *rq, admin_resp_t *rs)
 {
     const char *name = NULL, *desc = "", *kind = "local", *pem = NULL;
-    const char *validity = NULL;
+    const char *validity = NULL, *url = NULL;
     const json_t *gen;
     json_t *errs = cmp_json_own(rq->p, json_array()), *o;
     ca_material_t m = {NULL, NULL, NULL};
-    int enabled = 1, len = 0, clen = 0;
+    int enabled = 1, len = 0, clen = 0, clear = 0;
     size_t klen = 0;
     unsigned char *der, *key, *chain;
-    const char *vals[7];
-    int lens[7] = {0};
+    const char *vals[8];
+    int lens[8] = {0};
     PGresult *r;
 
     if (admin_need_object(rq, rs) || crl_validity(rq, rs, errs, &validity)
+            || public_url(rq, rs, errs, &url, &clear)
             || admin_type_error(rq, rs, cmp_json_str(rq->body, "name", &name), "name", "a string")
             || admin_type_error(rq, rs, cmp_json_str(rq->body, "description", &desc), "description", "a string")
             || admin_type_error(rq, rs, cmp_json_str(rq->body, "kind", &kind), "kind", "a string")
@@ -240,10 +264,12 @@ static void create_authority(admin_req_t *rq, admin_resp_t *rs)
     vals[5] = (const char *)key;
     lens[5] = (int)klen;
     vals[6] = validity;
+    vals[7] = url;
     if (admin_sql(rq, rs, "INSERT INTO authority (name, description, enabled, "
-                  "ca_cert, ca_chain, ca_key_enc, kind, crl_validity_s) VALUES "
-                  "($1, $2, $3, $4, $5, $6, 'local', coalesce($7::integer, "
-                  "86400)) RETURNING uuid", 7, vals, lens, &r))
+                  "ca_cert, ca_chain, ca_key_enc, kind, crl_validity_s, "
+                  "public_url) VALUES ($1, $2, $3, $4, $5, $6, 'local', "
+                  "coalesce($7::integer, 86400), $8) RETURNING uuid", 8, vals,
+                  lens, &r))
         goto out;
     rq->audit_object = apr_pstrcat(rq->p, "authority:", PQgetvalue(r, 0, 0), NULL);
     if (load_one(rq, rs, PQgetvalue(r, 0, 0), &o))
@@ -256,16 +282,18 @@ out:
 
 static void edit_authority(admin_req_t *rq, admin_resp_t *rs)
 {
-    const char *desc = NULL, *name = NULL, *validity = NULL;
-    const char *vals[3];
+    const char *desc = NULL, *name = NULL, *validity = NULL, *url = NULL;
+    const char *vals[5];
     json_t *errs = cmp_json_own(rq->p, json_array());
     PGresult *r;
     json_t *o;
+    int clear = 0;
 
     if (admin_need_object(rq, rs)
             || admin_type_error(rq, rs, cmp_json_str(rq->body, "description", &desc), "description", "a string")
             || admin_type_error(rq, rs, cmp_json_str(rq->body, "name", &name), "name", "a string")
-            || crl_validity(rq, rs, errs, &validity))
+            || crl_validity(rq, rs, errs, &validity)
+            || public_url(rq, rs, errs, &url, &clear))
         return;
     if (load_one(rq, rs, admin_seg(rq, 1), &o))
         return;
@@ -278,14 +306,18 @@ static void edit_authority(admin_req_t *rq, admin_resp_t *rs)
     vals[0] = admin_seg(rq, 1);
     vals[1] = desc;
     vals[2] = validity;
-    /* a new CRL validity applies to the next CRL, made at once */
-    if ((desc != NULL || validity != NULL)
+    vals[3] = url;
+    vals[4] = clear ? "true" : "false";
+    /* a new CRL validity applies to the next CRL, made at once; a new
+     * publicUrl to the certificates issued from now on */
+    if ((desc != NULL || validity != NULL || url != NULL || clear)
             && admin_sql(rq, rs, "WITH a AS (UPDATE authority SET description = "
                          "coalesce($2, description), crl_validity_s = coalesce("
-                         "$3::integer, crl_validity_s) WHERE uuid = $1::uuid "
-                         "RETURNING id) UPDATE crl SET changes = changes + 1 FROM a "
-                         "WHERE crl.authority_id = a.id AND $3::integer IS NOT NULL",
-                         3, vals, NULL, &r))
+                         "$3::integer, crl_validity_s), public_url = CASE WHEN "
+                         "$5::boolean THEN NULL ELSE coalesce($4, public_url) END "
+                         "WHERE uuid = $1::uuid RETURNING id) UPDATE crl SET "
+                         "changes = changes + 1 FROM a WHERE crl.authority_id = "
+                         "a.id AND $3::integer IS NOT NULL", 5, vals, NULL, &r))
         return;
     rq->audit_object = apr_pstrcat(rq->p, "authority:", vals[0], NULL);
     if (!load_one(rq, rs, vals[0], &o))

@@ -101,7 +101,7 @@ static void create_signing(admin_req_t *rq, admin_resp_t *rs)
         const char *auuid = NULL, *subject = NULL, *type = "EC", *param = NULL;
         long long days = 730;
         X509_NAME *name;
-        cmp_ca_t ca = {NULL, NULL};
+        cmp_ca_t ca = {NULL, NULL, NULL};
 
         if (!json_is_object(issue) || cmp_json_str(issue, "authorityUuid", &auuid) != 1
                 || !admin_is_uuid(auuid) || cmp_json_str(issue, "subject", &subject) != 1

@@ -9,8 +9,12 @@
 --     includes: a CRL is due when they differ. A trigger counts, so every
 --     path that revokes (CMP rr, kur supersession, certConf rejection, the
 --     confirmation sweep, the admin API) is seen.
+--   authority.public_url: where the cmp-crl handler serves the Authority's
+--     CRL and certificate (<public_url>/<name>.crl, .crt); certificates
+--     issued while it is set name them (crlDistributionPoints, caIssuers).
 ALTER TABLE authority ADD COLUMN crl_validity_s integer NOT NULL DEFAULT 86400
     CHECK (crl_validity_s BETWEEN 300 AND 31622400);
+ALTER TABLE authority ADD COLUMN public_url text CHECK (length(public_url) <= 400);
 
 CREATE TABLE crl (
     authority_id    bigint PRIMARY KEY REFERENCES authority(id) ON DELETE CASCADE,

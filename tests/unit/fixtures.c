@@ -34,7 +34,7 @@ X509_NAME *unit_name(const char *cn)
 
 cmp_ca_t unit_ca(const char *type)
 {
-    cmp_ca_t ca;
+    cmp_ca_t ca = {NULL, NULL, NULL};
     X509_NAME *n = unit_name("Unit Test CA");
     X509V3_CTX v3;
     X509_EXTENSION *ext;
@@ -66,6 +66,7 @@ void unit_ca_free(cmp_ca_t *ca)
 {
     X509_free(ca->cert);
     EVP_PKEY_free(ca->key);
+    sk_X509_EXTENSION_pop_free(ca->exts, X509_EXTENSION_free);
 }
 
 X509_PUBKEY *unit_spki(EVP_PKEY *k)

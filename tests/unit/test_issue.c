@@ -201,6 +201,51 @@ START_TEST(crls)
 }
 END_TEST
 
+/* publicUrl: the rules, and the extensions that point at it */
+START_TEST(crl_points)
+{
+    STACK_OF(X509_EXTENSION) *exts;
+    X509 *cert = X509_new();
+    STACK_OF(DIST_POINT) *cdp;
+    AUTHORITY_INFO_ACCESS *aia;
+    GENERAL_NAME *gn;
+    ACCESS_DESCRIPTION *ad;
+    int i;
+
+    ck_assert_ptr_null(cmp_crl_url_problem("http://pki.example.org/crl"));
+    ck_assert_ptr_null(cmp_crl_url_problem("http://[::1]:8080/a,b/c"));
+    ck_assert_ptr_nonnull(cmp_crl_url_problem("https://pki.example.org/crl"));
+    ck_assert_ptr_nonnull(cmp_crl_url_problem("http://"));
+    ck_assert_ptr_nonnull(cmp_crl_url_problem("http:///crl"));
+    ck_assert_ptr_nonnull(cmp_crl_url_problem("http://h/crl/"));
+    ck_assert_ptr_nonnull(cmp_crl_url_problem("http://h/crl?x=1"));
+    ck_assert_ptr_nonnull(cmp_crl_url_problem("http://h/c rl"));
+    ck_assert_ptr_nonnull(cmp_crl_url_problem("http://h/c\x01rl"));
+    ck_assert_ptr_nonnull(cmp_crl_url_problem("http://h/\xc3\xa4"));
+
+    exts = cmp_crl_cert_exts("http://h:8080/a,b", "my-ca");
+    ck_assert_ptr_nonnull(exts);
+    for (i = 0; i < sk_X509_EXTENSION_num(exts); i++)
+        ck_assert(X509_add_ext(cert, sk_X509_EXTENSION_value(exts, i), -1));
+    cdp = X509_get_ext_d2i(cert, NID_crl_distribution_points, NULL, NULL);
+    ck_assert_int_eq(sk_DIST_POINT_num(cdp), 1);
+    gn = sk_GENERAL_NAME_value(sk_DIST_POINT_value(cdp, 0)->distpoint->name.fullname, 0);
+    ck_assert_int_eq(gn->type, GEN_URI);
+    ck_assert_str_eq((const char *)ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier),
+                     "http://h:8080/a,b/my-ca.crl");
+    aia = X509_get_ext_d2i(cert, NID_info_access, NULL, NULL);
+    ck_assert_int_eq(sk_ACCESS_DESCRIPTION_num(aia), 1);
+    ad = sk_ACCESS_DESCRIPTION_value(aia, 0);
+    ck_assert_int_eq(OBJ_obj2nid(ad->method), NID_ad_ca_issuers);
+    ck_assert_str_eq((const char *)ASN1_STRING_get0_data(ad->location->d.uniformResourceIdentifier),
+                     "http://h:8080/a,b/my-ca.crt");
+    sk_DIST_POINT_pop_free(cdp, DIST_POINT_free);
+    AUTHORITY_INFO_ACCESS_free(aia);
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    X509_free(cert);
+}
+END_TEST
+
 START_TEST(serials)
 {
     int i;
@@ -235,6 +280,7 @@ Suite *suite_issue(void)
     tcase_add_test(tc, validity_rules);
     tcase_add_test(tc, serials);
     tcase_add_test(tc, crls);
+    tcase_add_test(tc, crl_points);
     suite_add_tcase(s, tc);
     return s;
 }
