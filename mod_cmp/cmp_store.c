@@ -22,6 +22,7 @@
 #define S_TX_FINISH "cmp_tx_finish"
 #define S_CERT_GET "cmp_cert_get"
 #define S_REVOKE "cmp_revoke"
+#define S_RELEASE "cmp_release"
 #define S_EXPIRE "cmp_expire"
 #define S_REFUSALS "cmp_refusals"
 #define S_TID_USED "cmp_tid_used"
@@ -99,12 +100,20 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
      "c.not_after < now(), EXISTS (SELECT 1 FROM certificate r WHERE "
      "r.replaces_id = c.id AND r.status = 'pending') FROM certificate c "
      "WHERE c.authority_id = $1 AND c.serial = $2"},
+    /* a certificate on hold (certificateHold) may be revoked for good: its
+     * revocation date stays the hold's, since when it was not to be relied
+     * on */
     {S_REVOKE, "WITH c AS (UPDATE certificate SET status = 'revoked', "
-     "revocation_reason = $2, revoked_at = now() WHERE id = $1 "
-     "AND status = 'valid' RETURNING id, serial), a AS (INSERT INTO "
+     "revocation_reason = $2, revoked_at = CASE WHEN status = 'valid' THEN "
+     "now() ELSE revoked_at END WHERE id = $1 AND (status = 'valid' OR "
+     "(status = 'revoked' AND revocation_reason = 6 AND $2::int <> 6)) "
+     "RETURNING id, serial), a AS (INSERT INTO "
      "audit_event (actor, action, object, result) SELECT $3, 'cmp.revoke', "
      "'certificate:' || c.serial, 'ok' FROM c WHERE $3::text IS NOT NULL) "
      "SELECT id FROM c"},
+    {S_RELEASE, "UPDATE certificate SET status = 'valid', revocation_reason "
+     "= NULL, revoked_at = NULL WHERE id = $1 AND status = 'revoked' AND "
+     "revocation_reason = 6 RETURNING id"},
     {S_EXPIRE, "WITH t AS (UPDATE cmp_transaction SET state = 'expired', "
      "updated_at = now(), request_der = NULL, response_der = NULL WHERE "
      "state = 'waiting_conf' AND expires_at < now() RETURNING certificate_id), "
@@ -423,6 +432,18 @@ static const char *const revocation_reasons[] = {
     "superseded", "cessationOfOperation", "certificateHold", NULL,
     "removeFromCRL", "privilegeWithdrawn", "aACompromise"
 };
+
+apr_status_t cmp_store_release(apr_pool_t *p, PGconn *c, long long cert_id,
+                               int *updated)
+{
+    const char *vals[1] = {ll(p, cert_id)};
+    PGresult *r;
+    apr_status_t rv = cmp_db_exec(p, c, S_RELEASE, 1, vals, NULL, &r, NULL);
+
+    if (rv == APR_SUCCESS)
+        *updated = PQntuples(r);
+    return rv;
+}
 
 int cmp_store_revocation_reason_ok(int code)
 {

@@ -123,11 +123,16 @@ apr_status_t cmp_store_cert_get(apr_pool_t *p, PGconn *c,
                                 long long authority_id, const char *serial_hex,
                                 cmp_store_cert_t *out, int *found);
 /* The one way a certificate is revoked (CMP rr, the admin API): a valid
- * certificate becomes revoked with the reason; *updated = 0 when it was not
- * valid (any more). actor, when not NULL, is written as the audit event
+ * certificate becomes revoked with the reason, and one on hold
+ * (certificateHold) revoked for another reason, keeping the hold's date;
+ * *updated = 0 when it was neither (any more). actor, when not NULL, is written as the audit event
  * (the admin API writes its own, in the same transaction). */
 apr_status_t cmp_store_revoke(apr_pool_t *p, PGconn *c, long long cert_id,
                               int reason, const char *actor, int *updated);
+/* Releases a certificate from hold (certificateHold): valid again, off the
+ * next CRL (RFC 5280 5.3.1). *updated = 0 when it was not on hold. */
+apr_status_t cmp_store_release(apr_pool_t *p, PGconn *c, long long cert_id,
+                               int *updated);
 /* RFC 5280 CRLReason codes a revocation may give: 0..10 but 7 (unused) and
  * 8 (removeFromCRL, which delta CRLs use, not a reason to revoke). */
 int cmp_store_revocation_reason_ok(int code);

@@ -220,8 +220,40 @@ static void revoke_certificate(admin_req_t *rq, admin_resp_t *rs)
         return;
     }
     if (!updated) {
-        admin_invalid(rq, rs, json_pack("[s]", "only a valid certificate can be "
-                                        "revoked"));
+        admin_invalid(rq, rs, json_pack("[s]", "only a valid certificate, or "
+                                        "one on hold (certificateHold) for "
+                                        "another reason, can be revoked"));
+        return;
+    }
+    if (!load_one(rq, rs, &o))
+        admin_json(rq, rs, 200, json_incref(o));
+}
+
+/* certificateHold undone: the certificate is valid again and leaves the
+ * next CRL. */
+static void release_certificate(admin_req_t *rq, admin_resp_t *rs)
+{
+    const char *uuid = admin_seg(rq, 1);
+    PGresult *r;
+    json_t *o;
+    int updated = 0;
+    apr_status_t rv;
+
+    if (load_one(rq, rs, &o)
+            || admin_sql(rq, rs, "SELECT id FROM certificate WHERE uuid = $1::uuid",
+                         1, &uuid, NULL, &r))
+        return;
+    rq->audit_object = apr_pstrcat(rq->p, "certificate:", uuid, NULL);
+    rv = cmp_store_release(rq->p, rq->conn, cmp_db_ll(r, 0, 0), &updated);
+    if (rv != APR_SUCCESS) {
+        admin_error(rq, rs, rv == APR_ECONNRESET ? 503 : 500,
+                    "the certificate could not be released");
+        return;
+    }
+    if (!updated) {
+        admin_invalid(rq, rs, json_pack("[s]", "only a certificate on hold "
+                                        "(revoked for certificateHold) can be "
+                                        "released"));
         return;
     }
     if (!load_one(rq, rs, &o))
@@ -273,6 +305,7 @@ const admin_route_t admin_certificate_routes[] = {
      " limit offset subject serial status raProfileUuid cmpProfileUuid expiresBefore expiresAfter "},
     {ADMIN_GET, "/certificates/{uuid}", get_certificate, NULL},
     {ADMIN_POST, "/certificates/{uuid}/revoke", revoke_certificate, NULL},
+    {ADMIN_POST, "/certificates/{uuid}/release", release_certificate, NULL},
     {ADMIN_GET, "/auditLogs", audit_logs, " limit offset "},
     {ADMIN_OTHER, NULL, NULL, NULL}
 };

@@ -501,18 +501,57 @@ function authorityForm() {
   return form;
 }
 
+/* An Authority's revocation settings: how long a CRL is valid, and the
+ * public address of its CRL and certificate that certificates carry. */
+function authorityCrlForm(a) {
+  const validity = h('input', { type: 'number', min: 300, max: 31622400, value: a.crlValiditySeconds });
+  const url = h('input', { value: a.publicUrl || '', placeholder: 'http://pki.example.org/crl' });
+  const errors = h('div');
+  const form = h('form', { 'aria-label': 'Revocation settings of ' + a.name }, h('h3', {}, 'Revocation settings of ' + a.name), errors,
+    field('au-crlvalidity', 'CRL validity (seconds)', validity, 'from a CRL\'s thisUpdate to its nextUpdate; a new CRL follows every revocation within seconds'),
+    field('au-publicurl', 'Public URL', url, 'where relying parties reach the cmp-crl location (http://, no trailing slash); certificates issued from now on name ' +
+      '<public URL>/' + a.name + '.crl and .crt. Empty: none'),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Save'),
+      h('button', { type: 'button', class: 'secondary', onclick: () => form.remove() }, 'Cancel')));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const res = await api('PUT', '/authorities/' + a.uuid,
+      { crlValiditySeconds: Number(validity.value), publicUrl: url.value.trim() || null });
+    if (!res.ok) { errors.replaceChildren(errorBox(res)); return; }
+    authorities(`Revocation settings of ${a.name} saved`);
+  });
+  return form;
+}
+
+async function downloadCrl(a) {
+  const res = await api('GET', `/authorities/${a.uuid}/crl`);
+  if (!res.ok) { main.prepend(errorBox(res)); return; }
+  const link = download(a.name + '.crl.pem', res.data.pem);
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
+
 async function authorities(notice) {
   const res = await api('GET', '/authorities');
   if (!res.ok) return page('Authorities', errorBox(res));
+  const crl = a => a.crl
+    ? h('div', {}, `No. ${a.crl.crlNumber}, ${a.crl.entries} revoked, next update ${String(a.crl.nextUpdate).slice(0, 16).replace('T', ' ')}`,
+      a.publicUrl ? h('div', { class: 'mono' }, a.publicUrl + '/' + a.name + '.crl') : h('div', {}, 'no public URL: certificates name no CRL'),
+      h('button', { type: 'button', class: 'secondary', onclick: () => downloadCrl(a) }, 'Download CRL'))
+    : 'not made yet';
   const rows = res.data.map(a => h('tr', {},
     h('td', {}, a.name, h('div', {}, a.description)),
     h('td', {}, a.subjectDn), h('td', {}, String(a.notAfter).slice(0, 10)), h('td', {}, badge(a.enabled)),
     h('td', {}, download(a.name + '.pem', a.certificate || '')),
+    h('td', {}, crl(a)),
     h('td', {}, h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'secondary', onclick: () => main.append(authorityCrlForm(a)) }, 'Revocation settings'),
       h('button', { type: 'button', class: 'secondary', onclick: () => act('PATCH', `/authorities/${a.uuid}/${a.enabled ? 'disable' : 'enable'}`, undefined, () => authorities()) }, a.enabled ? 'Disable' : 'Enable')))));
   page('Authorities', notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
     h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => main.append(authorityForm()) }, 'New Authority')),
-    table(['Name', 'Subject', 'Valid until', 'State', 'CA certificate', ''], rows));
+    table(['Name', 'Subject', 'Valid until', 'State', 'CA certificate', 'CRL', ''], rows));
 }
 
 /* ---- Certificates --------------------------------------------------------------- */
@@ -562,7 +601,10 @@ async function certificateDetail(uuid) {
   const res = await api('GET', '/certificates/' + uuid);
   if (!res.ok) return page('Certificate', errorBox(res));
   const c = res.data;
-  const reason = select(REASONS.map(r => [r, r]), 'unspecified');
+  const held = c.status === 'revoked' && c.revocationReason === 6;
+  // a hold may be made permanent with any other reason
+  const reason = select(REASONS.filter(r => !held || r !== 'certificateHold').map(r => [r, r]),
+    held ? 'keyCompromise' : 'unspecified');
   const question = h('p');
   const cancel = h('button', { type: 'button', class: 'secondary', onclick: () => dialog.close() }, 'Cancel');
   const dialog = h('dialog', { 'aria-label': 'Confirm revocation' }, question,
@@ -573,11 +615,12 @@ async function certificateDetail(uuid) {
       } }, 'Revoke'),
       cancel));
   const ask = () => {
-    // what the chosen reason does, truly: mod_cmp cannot release a hold yet
+    // what the chosen reason does, truly
     question.textContent = `Revoke ${c.subjectDn || c.serialNumber} with reason ${reason.value}? ` +
       (reason.value === 'certificateHold'
-        ? 'A hold is a revocation that RFC 5280 lets a CA release, but mod_cmp cannot release it yet: treat it as final.'
-        : 'The certificate stays revoked; this cannot be undone.');
+        ? 'The certificate is on hold: listed on the CRL until you release it (then valid again) or revoke it for good.'
+        : held ? 'The hold becomes a revocation for good, dated from the hold; this cannot be undone.'
+          : 'The certificate stays revoked; this cannot be undone.');
     dialog.showModal();
     cancel.focus();
   };
@@ -588,8 +631,12 @@ async function certificateDetail(uuid) {
       dl('Status', c.status), dl('Revocation reason', REASON_NAMES[c.revocationReason] ?? c.revocationReason), dl('Revoked at', c.revokedAt),
       dl('RA Profile', c.raProfile && c.raProfile.name), dl('CMP Profile', c.cmpProfile && c.cmpProfile.name)),
     download((c.serialNumber || 'certificate') + '.pem', c.certificate || ''),
-    c.status === 'valid' ? h('div', { class: 'card' }, field('rv-reason', 'Revocation reason', reason),
-      h('button', { type: 'button', class: 'danger', onclick: ask }, 'Revoke…')) : null,
+    c.status === 'valid' || held ? h('div', { class: 'card' }, field('rv-reason', 'Revocation reason', reason),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', class: 'danger', onclick: ask }, held ? 'Revoke for good…' : 'Revoke…'),
+        held ? h('button', { type: 'button', class: 'secondary', onclick: () => confirmThen(
+          `Release ${c.subjectDn || c.serialNumber} from hold? It is valid again and leaves the next CRL.`, 'Release',
+          () => act('POST', `/certificates/${uuid}/release`, undefined, () => certificateDetail(uuid))) }, 'Release from hold…') : null)) : null,
     dialog, h('h3', {}, 'PEM'), h('pre', {}, c.certificate || ''));
 }
 

@@ -182,6 +182,64 @@ test('enroll with openssl cmp, find the certificate, revoke it, kur is refused',
   assert.match(sh('openssl', ['asn1parse', '-inform', 'DER', '-in', 'kur-resp.der']), /revoked/);
 });
 
+test('a hold is released and then made permanent from the console; the Authority shows and gives its CRL', async () => {
+  const HOLD = DEV + '-hold';
+  sh('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'hold.key']);
+  const ir = cmp(['-cmd', 'ir', '-server', env.CMP_BASE_URL + '/' + CMP, '-ref', 'dev', '-secret', 'pass:ui-secret-123',
+    '-trusted', 'ca.pem', '-newkey', 'hold.key', '-subject', '/CN=' + HOLD, '-certout', 'hold.pem']);
+  assert.ok(ir.ok, ir.out);
+  await go('#/certificates');
+  await page.locator('#ce-subject').fill(HOLD);
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByRole('link', { name: 'CN=' + HOLD }).click();
+  await page.getByRole('heading', { name: new RegExp('CN=' + HOLD) }).waitFor();
+  const hold = async () => {
+    await page.locator('#rv-reason').selectOption('certificateHold');
+    await page.getByRole('button', { name: 'Revoke…' }).click();
+    await page.getByText(/on hold: listed on the CRL until you release it/).waitFor();
+    await page.locator('#confirm-revoke').click();
+    await page.locator('dd', { hasText: /^certificateHold$/ }).waitFor();
+  };
+  await hold();
+  await page.getByRole('button', { name: 'Release from hold…' }).click();
+  await page.getByText(/It is valid again and leaves the next CRL/).waitFor();
+  await page.getByRole('dialog').getByRole('button', { name: 'Release' }).click();
+  await page.locator('dd', { hasText: /^valid$/ }).waitFor();
+  await hold();
+  // certificateHold is not offered again; the default is keyCompromise
+  assert.equal(await page.locator('#rv-reason option[value="certificateHold"]').count(), 0);
+  await page.getByRole('button', { name: 'Revoke for good…' }).click();
+  await page.getByText(/becomes a revocation for good, dated from the hold/).waitFor();
+  await page.locator('#confirm-revoke').click();
+  await page.locator('dd', { hasText: /^keyCompromise$/ }).waitFor();
+  await shot('certificate-hold-made-permanent');
+
+  // the Authority's CRL: made within seconds, listed with its number, downloadable
+  const row = () => page.getByRole('row', { name: new RegExp(CA) });
+  for (let i = 0; i < 30; i++) {
+    await go('#/authorities');
+    if (/No\. \d+, [1-9]\d* revoked/.test(await row().innerText())) break;
+    await page.waitForTimeout(300);
+  }
+  assert.match(await row().innerText(), /No\. \d+, [1-9]\d* revoked, next update/);
+  const [download] = await Promise.all([page.waitForEvent('download'),
+    row().getByRole('button', { name: 'Download CRL' }).click()]);
+  await download.saveAs(path.join(WORK, 'ui.crl.pem'));
+  const crlText = sh('openssl', ['crl', '-in', 'ui.crl.pem', '-CAfile', 'ca.pem', '-noout', '-text']);
+  assert.match(crlText, /Key Compromise/);
+  // its revocation settings: a wrong URL is refused with the API's reason, a right one shown
+  await row().getByRole('button', { name: 'Revocation settings' }).click();
+  await page.locator('#au-publicurl').fill('https://pki.example.org/crl');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText(/publicUrl must be an http:\/\/ URL/).waitFor();
+  await page.locator('#au-publicurl').fill('http://pki.example.org/crl');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText(`Revocation settings of ${CA} saved`).waitFor();
+  await row().getByText(`http://pki.example.org/crl/${CA}.crl`).waitFor();
+  await shot('authorities-crl');
+  assert.deepEqual(dialogs, [], 'a script ran or the page failed');
+});
+
 test('the page of a CMP Profile shows its URLs and a client command that enrolls as shown', async () => {
   const demo = JSON.parse(sh('curl', ['-s', '--cacert', env.ADMIN_CA_FILE, '-u', `${env.ADMIN_USER}:${password}`,
     env.ADMIN_URL + '/cmpProfiles'])).find(p => p.name === 'demo');

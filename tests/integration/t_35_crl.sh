@@ -112,8 +112,40 @@ t_crl_after_revocation() {
   wait_listed "$CRL1/demo.crl" "$T/cv1.pem" "$T/c4.crl" >/dev/null || return 1
   openssl crl -in "$T/c4.crl.pem" -noout -text | grep -A4 "Serial Number: $(openssl x509 -in "$T/cv1.pem" -noout -serial | cut -d= -f2)" \
     | grep -q "Certificate Hold" || fail "hold not listed"
+  local held
+  # released: valid again and off the next CRL
+  expect_status 422 POST "/certificates/$(sql "SELECT uuid FROM certificate WHERE serial = '$(serial_of "$T/cr1.pem")'")/release"
+  jf '.[0]' | grep -q "only a certificate on hold" || fail "a keyCompromise revocation released"
+  expect_status 200 POST "/certificates/$u/release"
+  [ "$(jf .status)" = valid ] || fail "not valid after the release"
+  local i
+  for i in $(seq 1 50); do
+    crl_get "$CRL1/demo.crl" "$T/c7.crl" >/dev/null
+    crl_lists "$T/c7.crl.pem" "$T/cv1.pem" || break
+    sleep 0.2
+  done
+  ! crl_lists "$T/c7.crl.pem" "$T/cv1.pem" || fail "a released certificate still on the CRL"
+  openssl verify -crl_check -CRLfile "$T/c7.crl.pem" -CAfile "$CA_CERT_FILE" "$T/cv1.pem" >/dev/null \
+    || fail "a released certificate refused with the CRL"
+  # held again, then revoked for good: keyCompromise, dated from the hold
+  expect_status 200 POST "/certificates/$u/revoke" '{"reason":"certificateHold"}'
+  held=$(sql "SELECT extract(epoch from revoked_at)::bigint FROM certificate WHERE uuid = '$u'")
+  sleep 1
+  expect_status 422 POST "/certificates/$u/revoke" '{"reason":"certificateHold"}'
+  expect_status 200 POST "/certificates/$u/revoke" '{"reason":"keyCompromise"}'
+  [ "$(sql "SELECT revocation_reason || '|' || extract(epoch from revoked_at)::bigint FROM certificate
+            WHERE uuid = '$u'")" = "1|$held" ] || fail "hold to keyCompromise: reason or date wrong"
+  for i in $(seq 1 50); do
+    crl_get "$CRL1/demo.crl" "$T/c8.crl" >/dev/null
+    openssl crl -in "$T/c8.crl.pem" -noout -text | grep -A4 "Serial Number: $(openssl x509 -in "$T/cv1.pem" -noout -serial | cut -d= -f2)" \
+      | grep -q "Key Compromise" && break
+    sleep 0.2
+  done
+  openssl crl -in "$T/c8.crl.pem" -noout -text | grep -A4 "Serial Number: $(openssl x509 -in "$T/cv1.pem" -noout -serial | cut -d= -f2)" >"$T/e.txt"
+  grep -q "Key Compromise" "$T/e.txt" || fail "keyCompromise not on the CRL: $(cat "$T/e.txt")"
+  [ "$(date -d "$(sed -n 's/.*Revocation Date: //p' "$T/e.txt")" +%s)" = "$held" ] || fail "the CRL's date is not the hold's"
 }
-run_test "a revocation (rr on node 2, the API) is on both nodes' CRL within seconds; openssl verify -crl_check" t_crl_after_revocation
+run_test "a revocation (rr on node 2, the API) is on both nodes' CRL within seconds; openssl verify -crl_check; hold, release, hold made permanent" t_crl_after_revocation
 
 t_crl_validity_setting() {
   local ca
