@@ -60,25 +60,27 @@
 
 #define URL_MAX 400
 
-const char *cmp_crl_url_problem(const char *url)
+const char *cmp_crl_url_problem(apr_pool_t *p, const char *field,
+                                const char *url)
 {
     const unsigned char *u;
 
     if (strncmp(url, "http://", 7) != 0 || url[7] == '\0' || url[7] == '/')
-        return "publicUrl must be an http:// URL with a host (RFC 5280: "
-               "relying parties fetch CRLs and CA certificates without TLS, "
-               "which would itself need them)";
+        return apr_psprintf(p, "%s must be an http:// URL with a host (RFC "
+                            "5280, RFC 6960: relying parties fetch revocation "
+                            "information without TLS, which would itself "
+                            "need it)", field);
     if (strlen(url) > URL_MAX)
-        return "publicUrl is longer than 400 characters";
+        return apr_psprintf(p, "%s is longer than %d characters", field, URL_MAX);
     for (u = (const unsigned char *)url; *u != '\0'; u++)
         if (*u <= ' ' || *u >= 0x7f || *u == '"' || *u == '<' || *u == '>'
                 || *u == '\\' || *u == '^' || *u == '`' || *u == '{'
                 || *u == '|' || *u == '}')
-            return "publicUrl may hold only the characters of a URI (RFC "
-                   "3986), no spaces";
+            return apr_psprintf(p, "%s may hold only the characters of a URI "
+                                "(RFC 3986), no spaces", field);
     if (strpbrk(url, "?#") != NULL || url[strlen(url) - 1] == '/')
-        return "publicUrl is the base the names are added to: no query, "
-               "fragment or trailing slash";
+        return apr_psprintf(p, "%s is the base the Authority's name is added "
+                            "to: no query, fragment or trailing slash", field);
     return NULL;
 }
 
@@ -120,48 +122,55 @@ static X509_EXTENSION *cdp_ext(const char *url)
     return ext;
 }
 
-static X509_EXTENSION *aia_ext(const char *url)
+static int add_access(AUTHORITY_INFO_ACCESS *aia, int nid, const char *url)
 {
-    AUTHORITY_INFO_ACCESS *aia = sk_ACCESS_DESCRIPTION_new_null();
     ACCESS_DESCRIPTION *ad = ACCESS_DESCRIPTION_new();
     GENERAL_NAME *gn = uri_name(url);
-    X509_EXTENSION *ext = NULL;
 
-    if (aia != NULL && ad != NULL && gn != NULL) {
-        ASN1_OBJECT_free(ad->method);
-        ad->method = OBJ_nid2obj(NID_ad_ca_issuers);
-        GENERAL_NAME_free(ad->location);
-        ad->location = gn;
-        gn = NULL;
-        if (sk_ACCESS_DESCRIPTION_push(aia, ad)) {
-            ad = NULL;
-            ext = X509V3_EXT_i2d(NID_info_access, 0, aia);
-        }
+    if (ad == NULL || gn == NULL) {
+        ACCESS_DESCRIPTION_free(ad);
+        GENERAL_NAME_free(gn);
+        return 0;
     }
-    GENERAL_NAME_free(gn);
-    ACCESS_DESCRIPTION_free(ad);
-    sk_ACCESS_DESCRIPTION_pop_free(aia, ACCESS_DESCRIPTION_free);
-    return ext;
+    ASN1_OBJECT_free(ad->method);
+    ad->method = OBJ_nid2obj(nid);
+    GENERAL_NAME_free(ad->location);
+    ad->location = gn;
+    if (!sk_ACCESS_DESCRIPTION_push(aia, ad)) {
+        ACCESS_DESCRIPTION_free(ad);
+        return 0;
+    }
+    return 1;
 }
 
 STACK_OF(X509_EXTENSION) *cmp_crl_cert_exts(const char *public_url,
+                                            const char *ocsp_url,
                                             const char *authority)
 {
     STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
-    size_t n = strlen(public_url) + strlen(authority) + 6;
+    AUTHORITY_INFO_ACCESS *aia = sk_ACCESS_DESCRIPTION_new_null();
+    size_t n = strlen(public_url != NULL ? public_url : "")
+               + strlen(ocsp_url != NULL ? ocsp_url : "") + strlen(authority) + 6;
     char *url = malloc(n);
-    X509_EXTENSION *cdp = NULL, *aia = NULL;
-    int ok;
+    X509_EXTENSION *cdp = NULL, *ai = NULL;
+    int ok = exts != NULL && aia != NULL && url != NULL;
 
-    ok = exts != NULL && url != NULL
-         && snprintf(url, n, "%s/%s.crl", public_url, authority) > 0
-         && (cdp = cdp_ext(url)) != NULL
-         && snprintf(url, n, "%s/%s.crt", public_url, authority) > 0
-         && (aia = aia_ext(url)) != NULL
-         && sk_X509_EXTENSION_push(exts, cdp) && (cdp = NULL, 1)
-         && sk_X509_EXTENSION_push(exts, aia) && (aia = NULL, 1);
+    /* RFC 5280 4.2.2.1: OCSP first, then caIssuers */
+    if (ok && ocsp_url != NULL)
+        ok = snprintf(url, n, "%s/%s", ocsp_url, authority) > 0
+             && add_access(aia, NID_ad_OCSP, url);
+    if (ok && public_url != NULL)
+        ok = snprintf(url, n, "%s/%s.crl", public_url, authority) > 0
+             && (cdp = cdp_ext(url)) != NULL
+             && sk_X509_EXTENSION_push(exts, cdp) && (cdp = NULL, 1)
+             && snprintf(url, n, "%s/%s.crt", public_url, authority) > 0
+             && add_access(aia, NID_ad_ca_issuers, url);
+    if (ok && sk_ACCESS_DESCRIPTION_num(aia) > 0)
+        ok = (ai = X509V3_EXT_i2d(NID_info_access, 0, aia)) != NULL
+             && sk_X509_EXTENSION_push(exts, ai) && (ai = NULL, 1);
     X509_EXTENSION_free(cdp);
-    X509_EXTENSION_free(aia);
+    X509_EXTENSION_free(ai);
+    sk_ACCESS_DESCRIPTION_pop_free(aia, ACCESS_DESCRIPTION_free);
     free(url);
     if (!ok) {
         sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);

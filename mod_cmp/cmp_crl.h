@@ -29,15 +29,19 @@
 #define CMP_CRL_VALIDITY_MAX 31622400
 int cmp_crl_validity_ok(long long seconds);
 
-/* An Authority's publicUrl: where the cmp-crl handler serves its CRL
- * (<publicUrl>/<name>.crl) and certificate (<publicUrl>/<name>.crt), as
- * issued certificates name them. NULL when url is one; else what is wrong,
- * naming the field. */
-const char *cmp_crl_url_problem(const char *url);
+/* An Authority's publicUrl (where the cmp-crl handler serves its CRL,
+ * <publicUrl>/<name>.crl, and certificate, <publicUrl>/<name>.crt) or
+ * ocspUrl (where cmp-ocsp answers, <ocspUrl>/<name>), as issued
+ * certificates name them. NULL when url is one; else what is wrong, naming
+ * the field (from p). */
+const char *cmp_crl_url_problem(apr_pool_t *p, const char *field,
+                                const char *url);
 
 /* The extensions that point relying parties there: crlDistributionPoints
- * and authorityInfoAccess (caIssuers). NULL when they cannot be made. */
+ * and authorityInfoAccess (OCSP, caIssuers), for the URLs given (NULL: not
+ * that one). NULL when they cannot be made. */
 STACK_OF(X509_EXTENSION) *cmp_crl_cert_exts(const char *public_url,
+                                            const char *ocsp_url,
                                             const char *authority);
 
 typedef struct {

@@ -245,11 +245,14 @@ static apr_status_t load_authority(cmp_profile_t *pr, apr_pool_t *p, PGconn *c,
         *why = "CA key does not decrypt, parse or match the CA certificate";
         return APR_EINVAL;
     }
-    if (!PQgetisnull(r, 0, 5)
-            && (pr->ca.exts = cmp_crl_cert_exts(PQgetvalue(r, 0, 5),
-                                                pr->auth_name)) == NULL) {
-        *why = "the CRL distribution point and caIssuers extensions of the "
-               "Authority's publicUrl cannot be made";
+    if ((!PQgetisnull(r, 0, 5) || !PQgetisnull(r, 0, 6))
+            && (pr->ca.exts = cmp_crl_cert_exts(
+                    PQgetisnull(r, 0, 5) ? NULL : PQgetvalue(r, 0, 5),
+                    PQgetisnull(r, 0, 6) ? NULL : PQgetvalue(r, 0, 6),
+                    pr->auth_name)) == NULL) {
+        *why = "the CRL distribution point and authorityInfoAccess "
+               "extensions of the Authority's publicUrl and ocspUrl cannot "
+               "be made";
         return APR_EINVAL;
     }
     /* Our own certificates may protect kur, rr and cr. */

@@ -51,7 +51,7 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
      "subject_pattern, allow_san, key_usage, extended_key_usage, "
      "array_to_string(allowed_ec_curves, ',') FROM ra_profile WHERE id = $1"},
     {"cmp_load_authority", "SELECT name, ca_cert, ca_chain, ca_key_enc, kind, "
-     "public_url "
+     "public_url, ocsp_url "
      "FROM authority WHERE id = $1"},
     {S_ISSUE, "WITH c AS (INSERT INTO certificate (authority_id, serial, "
      "issuer_dn, subject_dn, sans, not_before, not_after, key_type, "

@@ -16,6 +16,7 @@
  * Over 500 lines: this is the module's one glue file (directives, start-up,
  * the handler), as apxs builds one source per module; the work is in the core. */
 #include <string.h>
+#include <strings.h>
 
 #include <apr_optional.h>
 #include <apr_strings.h>
@@ -34,6 +35,7 @@
 #include "cmp_crl.h"
 #include "cmp_db.h"
 #include "cmp_err.h"
+#include "cmp_ocsp.h"
 #include "cmp_profile.h"
 #include "cmp_secret.h"
 #include "cmp_server.h"
@@ -44,6 +46,8 @@
 
 #define CMP_HANDLER "cmp-server"
 #define CRL_HANDLER "cmp-crl"
+#define OCSP_HANDLER "cmp-ocsp"
+#define OCSP_MAX_REQUEST (64 * 1024)
 #define CMP_CONTENT_TYPE "application/pkixcmp"
 #define DEFAULT_MAX_REQUEST (256 * 1024)
 #define DEFAULT_SWEEP_SECONDS 60
@@ -61,6 +65,7 @@ typedef struct {
     cmp_secret_key_t *key;       /* loaded in post_config, before fork */
     apr_array_header_t *named;   /* named_profile_t: what the config names */
     cmp_server_t *server;        /* per process, made in child_init */
+    cmp_ocsp_t *ocsp;            /* per process, made in child_init */
     cmp_shared_t shared;         /* what mod_cmp_admin uses, per process */
 } cmp_srv_conf_t;
 
@@ -562,6 +567,8 @@ static void cmp_child_init(apr_pool_t *pchild, server_rec *s)
     rv = cmp_db_create(pchild, dbc, cmp_store_stmts, &db);
     if (rv == APR_SUCCESS)
         rv = cmp_server_create(pchild, db, c->key, c->conninfo, &c->server);
+    if (rv == APR_SUCCESS)
+        rv = cmp_ocsp_create(pchild, db, c->key, &c->ocsp);
     if (rv == APR_SUCCESS) {
         if (c->time_tolerance != UNSET)
             cmp_server_set_time_tolerance(c->server, c->time_tolerance);
@@ -933,6 +940,72 @@ static int cmp_crl_handler(request_rec *r)
     return crl_handler(r);
 }
 
+/* ---- OCSP ------------------------------------------------------------------- */
+
+/* POST <location>/<Authority name> (application/ocsp-request) or GET
+ * <location>/<Authority name>/<base64 request>: the OCSPResponse, HTTP 200
+ * whatever its status (RFC 6960 A.1). */
+static int ocsp_handler(request_rec *r)
+{
+    cmp_srv_conf_t *sc = srv_conf(ap_server_conf);
+    const char *ct, *name = NULL;
+    size_t len = 0;
+    unsigned char *der = NULL;
+    char *body = NULL;
+    apr_size_t blen = 0;
+    cmp_ocsp_answer_t ans;
+    cmp_crl_doc_t doc;
+    int status;
+
+    r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
+    if (r->method_number == M_POST)
+        name = strrchr(r->uri, '/') + 1;
+    else if (r->method_number == M_GET)
+        name = cmp_ocsp_get_request(r->pool, r->uri, &der, &len);
+    else {
+        ap_allow_methods(r, REPLACE_ALLOW, "GET", "POST", NULL);
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    if (name == NULL || !cmp_name_valid(name)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CMPLOGNO(10027)
+                      "no OCSP responder at %s: cmp-ocsp serves POST "
+                      "<location>/<Authority name> and GET <location>/"
+                      "<Authority name>/<base64 request>", r->uri);
+        return HTTP_NOT_FOUND;
+    }
+    if (r->method_number == M_POST) {
+        ct = apr_table_get(r->headers_in, "Content-Type");
+        if (ct == NULL || strncasecmp(ct, "application/ocsp-request", 24) != 0
+                || (ct[24] != '\0' && ct[24] != ';' && ct[24] != ' '))
+            return HTTP_UNSUPPORTED_MEDIA_TYPE;
+        status = cmp_read_body(r, OCSP_MAX_REQUEST, &body, &blen);
+        if (status != OK)
+            return status;
+        der = (unsigned char *)body;
+        len = blen;
+    }
+    if (sc->server == NULL || sc->ocsp == NULL)
+        return HTTP_SERVICE_UNAVAILABLE;
+    cmp_bind_log(r);
+    if (cmp_ocsp_answer(sc->ocsp, r->pool, name, der, len, &ans) != APR_SUCCESS)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    if (ans.status != 0)
+        ap_log_rerror(APLOG_MARK, ans.status == 2 ? APLOG_ERR : APLOG_INFO, 0, r,
+                      CMPLOGNO(10028) "OCSP request to %s answered with status "
+                      "%d: %s", name, ans.status, ans.why);
+    apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
+    doc.der = ans.der;
+    doc.len = ans.len;
+    return send_der(r, "application/ocsp-response", &doc);
+}
+
+static int cmp_ocsp_handler(request_rec *r)
+{
+    if (r->handler == NULL || strcmp(r->handler, OCSP_HANDLER) != 0)
+        return DECLINED;
+    return ocsp_handler(r);
+}
+
 static const cmp_shared_t *cmp_shared(void)
 {
     cmp_srv_conf_t *c = srv_conf(ap_server_conf);
@@ -949,6 +1022,7 @@ static void cmp_register_hooks(apr_pool_t *p)
     ap_hook_child_init(cmp_child_init, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(cmp_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(cmp_crl_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(cmp_ocsp_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(cmp) = {

@@ -16,7 +16,7 @@
     "json_build_object('uuid', a.uuid, 'name', a.name, 'description', " \
     "a.description, 'kind', a.kind, 'enabled', a.enabled, 'createdAt', " \
     "a.created_at, 'crlValiditySeconds', a.crl_validity_s, 'publicUrl', " \
-    "a.public_url, 'crl', (SELECT " \
+    "a.public_url, 'ocspUrl', a.ocsp_url, 'crl', (SELECT " \
     "json_build_object('crlNumber', c.crl_number, 'thisUpdate', c.this_update, " \
     "'nextUpdate', c.next_update, 'entries', c.entries) FROM crl c WHERE " \
     "c.authority_id = a.id AND c.der IS NOT NULL), 'raProfiles', (SELECT coalesce(json_agg(json_build_object(" \
@@ -180,22 +180,22 @@ static int crl_validity(admin_req_t *rq, admin_resp_t *rs, json_t *errs,
     return 0;
 }
 
-/* publicUrl of a POST or PUT: 1 after a 400; a bad URL goes to errs. *out
- * stays when it is not given; *clear = 1 for null. */
-static int public_url(admin_req_t *rq, admin_resp_t *rs, json_t *errs,
-                      const char **out, int *clear)
+/* publicUrl or ocspUrl of a POST or PUT: 1 after a 400; a bad URL goes to
+ * errs. *out stays when it is not given; *clear = 1 for null. */
+static int url_field(admin_req_t *rq, admin_resp_t *rs, json_t *errs,
+                     const char *field, const char **out, int *clear)
 {
     const char *url = NULL, *bad;
-    int got = cmp_json_str(rq->body, "publicUrl", &url);
+    int got = cmp_json_str(rq->body, field, &url);
 
-    *clear = got != 1 && json_is_null(json_object_get(rq->body, "publicUrl"));
+    *clear = got != 1 && json_is_null(json_object_get(rq->body, field));
     if (*clear)
         return 0;
-    if (admin_type_error(rq, rs, got, "publicUrl", "a string or null"))
+    if (admin_type_error(rq, rs, got, field, "a string or null"))
         return 1;
     if (got != 1)
         return 0;
-    if ((bad = cmp_crl_url_problem(url)) != NULL)
+    if ((bad = cmp_crl_url_problem(rq->p, field, url)) != NULL)
         json_array_append_new(errs, json_string(bad));
     else
         *out = url;
@@ -205,19 +205,20 @@ static int public_url(admin_req_t *rq, admin_resp_t *rs, json_t *errs,
 static void create_authority(admin_req_t *rq, admin_resp_t *rs)
 {
     const char *name = NULL, *desc = "", *kind = "local", *pem = NULL;
-    const char *validity = NULL, *url = NULL;
+    const char *validity = NULL, *url = NULL, *ocsp = NULL;
     const json_t *gen;
     json_t *errs = cmp_json_own(rq->p, json_array()), *o;
     ca_material_t m = {NULL, NULL, NULL};
     int enabled = 1, len = 0, clen = 0, clear = 0;
     size_t klen = 0;
     unsigned char *der, *key, *chain;
-    const char *vals[8];
-    int lens[8] = {0};
+    const char *vals[9];
+    int lens[9] = {0};
     PGresult *r;
 
     if (admin_need_object(rq, rs) || crl_validity(rq, rs, errs, &validity)
-            || public_url(rq, rs, errs, &url, &clear)
+            || url_field(rq, rs, errs, "publicUrl", &url, &clear)
+            || url_field(rq, rs, errs, "ocspUrl", &ocsp, &clear)
             || admin_type_error(rq, rs, cmp_json_str(rq->body, "name", &name), "name", "a string")
             || admin_type_error(rq, rs, cmp_json_str(rq->body, "description", &desc), "description", "a string")
             || admin_type_error(rq, rs, cmp_json_str(rq->body, "kind", &kind), "kind", "a string")
@@ -265,11 +266,12 @@ static void create_authority(admin_req_t *rq, admin_resp_t *rs)
     lens[5] = (int)klen;
     vals[6] = validity;
     vals[7] = url;
+    vals[8] = ocsp;
     if (admin_sql(rq, rs, "INSERT INTO authority (name, description, enabled, "
                   "ca_cert, ca_chain, ca_key_enc, kind, crl_validity_s, "
-                  "public_url) VALUES ($1, $2, $3, $4, $5, $6, 'local', "
-                  "coalesce($7::integer, 86400), $8) RETURNING uuid", 8, vals,
-                  lens, &r))
+                  "public_url, ocsp_url) VALUES ($1, $2, $3, $4, $5, $6, "
+                  "'local', coalesce($7::integer, 86400), $8, $9) RETURNING "
+                  "uuid", 9, vals, lens, &r))
         goto out;
     rq->audit_object = apr_pstrcat(rq->p, "authority:", PQgetvalue(r, 0, 0), NULL);
     if (load_one(rq, rs, PQgetvalue(r, 0, 0), &o))
@@ -283,17 +285,19 @@ out:
 static void edit_authority(admin_req_t *rq, admin_resp_t *rs)
 {
     const char *desc = NULL, *name = NULL, *validity = NULL, *url = NULL;
-    const char *vals[5];
+    const char *ocsp = NULL;
+    const char *vals[7];
     json_t *errs = cmp_json_own(rq->p, json_array());
     PGresult *r;
     json_t *o;
-    int clear = 0;
+    int clear = 0, clear_ocsp = 0;
 
     if (admin_need_object(rq, rs)
             || admin_type_error(rq, rs, cmp_json_str(rq->body, "description", &desc), "description", "a string")
             || admin_type_error(rq, rs, cmp_json_str(rq->body, "name", &name), "name", "a string")
             || crl_validity(rq, rs, errs, &validity)
-            || public_url(rq, rs, errs, &url, &clear))
+            || url_field(rq, rs, errs, "publicUrl", &url, &clear)
+            || url_field(rq, rs, errs, "ocspUrl", &ocsp, &clear_ocsp))
         return;
     if (load_one(rq, rs, admin_seg(rq, 1), &o))
         return;
@@ -308,16 +312,21 @@ static void edit_authority(admin_req_t *rq, admin_resp_t *rs)
     vals[2] = validity;
     vals[3] = url;
     vals[4] = clear ? "true" : "false";
-    /* a new CRL validity applies to the next CRL, made at once; a new
-     * publicUrl to the certificates issued from now on */
-    if ((desc != NULL || validity != NULL || url != NULL || clear)
+    vals[5] = ocsp;
+    vals[6] = clear_ocsp ? "true" : "false";
+    /* a new CRL validity applies to the next CRL, made at once; new URLs
+     * to the certificates issued from now on */
+    if ((desc != NULL || validity != NULL || url != NULL || clear
+         || ocsp != NULL || clear_ocsp)
             && admin_sql(rq, rs, "WITH a AS (UPDATE authority SET description = "
                          "coalesce($2, description), crl_validity_s = coalesce("
                          "$3::integer, crl_validity_s), public_url = CASE WHEN "
-                         "$5::boolean THEN NULL ELSE coalesce($4, public_url) END "
-                         "WHERE uuid = $1::uuid RETURNING id) UPDATE crl SET "
-                         "changes = changes + 1 FROM a WHERE crl.authority_id = "
-                         "a.id AND $3::integer IS NOT NULL", 5, vals, NULL, &r))
+                         "$5::boolean THEN NULL ELSE coalesce($4, public_url) END, "
+                         "ocsp_url = CASE WHEN $7::boolean THEN NULL ELSE "
+                         "coalesce($6, ocsp_url) END WHERE uuid = $1::uuid "
+                         "RETURNING id) UPDATE crl SET changes = changes + 1 "
+                         "FROM a WHERE crl.authority_id = a.id AND "
+                         "$3::integer IS NOT NULL", 7, vals, NULL, &r))
         return;
     rq->audit_object = apr_pstrcat(rq->p, "authority:", vals[0], NULL);
     if (!load_one(rq, rs, vals[0], &o))

@@ -15,6 +15,10 @@
 ALTER TABLE authority ADD COLUMN crl_validity_s integer NOT NULL DEFAULT 86400
     CHECK (crl_validity_s BETWEEN 300 AND 31622400);
 ALTER TABLE authority ADD COLUMN public_url text CHECK (length(public_url) <= 400);
+--   authority.ocsp_url: where the cmp-ocsp handler answers for it
+--     (<ocsp_url>/<name>); certificates issued while it is set name it
+--     (authorityInfoAccess OCSP).
+ALTER TABLE authority ADD COLUMN ocsp_url text CHECK (length(ocsp_url) <= 400);
 
 CREATE TABLE crl (
     authority_id    bigint PRIMARY KEY REFERENCES authority(id) ON DELETE CASCADE,

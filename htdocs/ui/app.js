@@ -506,17 +506,20 @@ function authorityForm() {
 function authorityCrlForm(a) {
   const validity = h('input', { type: 'number', min: 300, max: 31622400, value: a.crlValiditySeconds });
   const url = h('input', { value: a.publicUrl || '', placeholder: 'http://pki.example.org/crl' });
+  const ocsp = h('input', { value: a.ocspUrl || '', placeholder: 'http://pki.example.org/ocsp' });
   const errors = h('div');
   const form = h('form', { 'aria-label': 'Revocation settings of ' + a.name }, h('h3', {}, 'Revocation settings of ' + a.name), errors,
     field('au-crlvalidity', 'CRL validity (seconds)', validity, 'from a CRL\'s thisUpdate to its nextUpdate; a new CRL follows every revocation within seconds'),
     field('au-publicurl', 'Public URL', url, 'where relying parties reach the cmp-crl location (http://, no trailing slash); certificates issued from now on name ' +
       '<public URL>/' + a.name + '.crl and .crt. Empty: none'),
+    field('au-ocspurl', 'OCSP URL', ocsp, 'where relying parties reach the cmp-ocsp location (http://); certificates issued from now on name <OCSP URL>/' +
+      a.name + '. Empty: none'),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Save'),
       h('button', { type: 'button', class: 'secondary', onclick: () => form.remove() }, 'Cancel')));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const res = await api('PUT', '/authorities/' + a.uuid,
-      { crlValiditySeconds: Number(validity.value), publicUrl: url.value.trim() || null });
+      { crlValiditySeconds: Number(validity.value), publicUrl: url.value.trim() || null, ocspUrl: ocsp.value.trim() || null });
     if (!res.ok) { errors.replaceChildren(errorBox(res)); return; }
     authorities(`Revocation settings of ${a.name} saved`);
   });
@@ -539,6 +542,7 @@ async function authorities(notice) {
   const crl = a => a.crl
     ? h('div', {}, `No. ${a.crl.crlNumber}, ${a.crl.entries} revoked, next update ${String(a.crl.nextUpdate).slice(0, 16).replace('T', ' ')}`,
       a.publicUrl ? h('div', { class: 'mono' }, a.publicUrl + '/' + a.name + '.crl') : h('div', {}, 'no public URL: certificates name no CRL'),
+      a.ocspUrl ? h('div', { class: 'mono' }, 'OCSP: ' + a.ocspUrl + '/' + a.name) : null,
       h('button', { type: 'button', class: 'secondary', onclick: () => downloadCrl(a) }, 'Download CRL'))
     : 'not made yet';
   const rows = res.data.map(a => h('tr', {},

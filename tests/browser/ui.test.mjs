@@ -233,9 +233,11 @@ test('a hold is released and then made permanent from the console; the Authority
   await page.getByRole('button', { name: 'Save' }).click();
   await page.getByText(/publicUrl must be an http:\/\/ URL/).waitFor();
   await page.locator('#au-publicurl').fill('http://pki.example.org/crl');
+  await page.locator('#au-ocspurl').fill('http://pki.example.org/ocsp');
   await page.getByRole('button', { name: 'Save' }).click();
   await page.getByText(`Revocation settings of ${CA} saved`).waitFor();
   await row().getByText(`http://pki.example.org/crl/${CA}.crl`).waitFor();
+  await row().getByText(`OCSP: http://pki.example.org/ocsp/${CA}`).waitFor();
   await shot('authorities-crl');
   assert.deepEqual(dialogs, [], 'a script ran or the page failed');
 });

@@ -28,7 +28,7 @@ for t in "$OUT"/fuzz_*; do
   # the same target without libFuzzer (build/fuzz/replay) over what the run
   # found
   leaks=1
-  case $name in fuzz_server|fuzz_admin) leaks=0 ;; esac
+  case $name in fuzz_server|fuzz_admin|fuzz_ocsp) leaks=0 ;; esac
   (cd "$OUT" && "$t" -max_total_time="$SECONDS_EACH" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
       -detect_leaks=$leaks -print_final_stats=1 -artifact_prefix="$OUT/$name-" \
       "$OUT/corpus/$name" "$seeds" "$crashes" 2>&1 | tail -12)

@@ -17,8 +17,8 @@ export HTTP_PORT=18990 HTTPS_PORT=18991
 fuzz_db_start
 trap fuzz_db_stop EXIT
 export DATABASE_URL CMP_SECRET_KEY_FILE=$VAR_DIR/secret.key
-rm -rf "$C/fuzz_server" "$C/fuzz_request" "$C/fuzz_keys" "$C/fuzz_admin"
-mkdir -p "$C/fuzz_server" "$C/fuzz_request" "$C/fuzz_keys" "$C/fuzz_admin"
+rm -rf "$C/fuzz_server" "$C/fuzz_request" "$C/fuzz_keys" "$C/fuzz_admin" "$C/fuzz_ocsp"
+mkdir -p "$C/fuzz_server" "$C/fuzz_request" "$C/fuzz_keys" "$C/fuzz_admin" "$C/fuzz_ocsp"
 CMP_FUZZ_SEEDS_OUT=$C/fuzz_server "$BUILD_DIR/replay/fuzz_server" >/dev/null
 # fuzz_request: the same requests (and variants) without the harness's mode byte
 for f in "$C"/fuzz_server/*; do
@@ -62,6 +62,7 @@ for q in "/authorities" "/authorities/$ca" "/statistics/cmpRefusals" \
   printf '%s\0%s\0' "${q%%\?*}" "$(case $q in *\?*) echo "${q#*\?}" ;; esac)" >"$C/fuzz_admin/get-$n"
   n=$((n + 1))
 done
-for t in fuzz_server fuzz_request fuzz_keys fuzz_admin; do
+bash "$ROOT/tests/fuzz/seeds-ocsp.sh" "$CA_CERT_FILE" "$C/fuzz_ocsp"
+for t in fuzz_server fuzz_request fuzz_keys fuzz_admin fuzz_ocsp; do
   echo "seeds: $t $(ls "$C/$t" | wc -l)"
 done

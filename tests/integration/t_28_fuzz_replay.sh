@@ -7,7 +7,7 @@
 
 t_fuzz_replay() {
   local t n before after
-  for t in fuzz_request fuzz_keys fuzz_admin fuzz_server; do
+  for t in fuzz_request fuzz_keys fuzz_admin fuzz_server fuzz_ocsp; do
     [ -x "$BUILD_DIR/replay/$t" ] || fail "no $BUILD_DIR/replay/$t (make testbins)" || return 1
     n=$(find "$ROOT/tests/fuzz/corpus/$t" "$ROOT/tests/fuzz/crashes/$t" -type f ! -name README | wc -l)
     [ "$n" -gt 0 ] || fail "no corpus for $t" || return 1

@@ -176,12 +176,21 @@ t_crl_points_in_certificates() {
   expect_status 422 PUT "/authorities/$ca" '{"publicUrl": "http://pki.example.org/crl/"}'
   expect_status 422 PUT "/authorities/$ca" '{"publicUrl": "http://pki.example.org/c rl"}'
   expect_status 400 PUT "/authorities/$ca" '{"publicUrl": 5}'
-  expect_status 200 PUT "/authorities/$ca" "{\"publicUrl\": \"$CRL1\"}"
-  [ "$(jf .publicUrl)" = "$CRL1" ] || fail "publicUrl not stored"
+  expect_status 422 PUT "/authorities/$ca" '{"ocspUrl": "http://pki.example.org/ocsp?x"}'
+  jf '.[0]' | grep -q "^ocspUrl is the base" || fail "ocspUrl not named"
+  expect_status 200 PUT "/authorities/$ca" "{\"publicUrl\": \"$CRL1\", \"ocspUrl\": \"http://127.0.0.1:$HTTP_PORT/ocsp\"}"
+  [ "$(jf .publicUrl)" = "$CRL1" ] && [ "$(jf .ocspUrl)" = "http://127.0.0.1:$HTTP_PORT/ocsp" ] \
+    || fail "publicUrl/ocspUrl not stored"
   fx_cert cp1
   openssl x509 -in "$T/cp1.pem" -noout -ext crlDistributionPoints,authorityInfoAccess >"$T/cp1.ext"
   grep -q "URI:$CRL1/demo.crl" "$T/cp1.ext" || fail "no CRL distribution point: $(cat "$T/cp1.ext")"
   grep -q "CA Issuers - URI:$CRL1/demo.crt" "$T/cp1.ext" || fail "no caIssuers: $(cat "$T/cp1.ext")"
+  # the OCSP responder it names answers for it
+  [ "$(openssl x509 -in "$T/cp1.pem" -noout -ocsp_uri)" = "http://127.0.0.1:$HTTP_PORT/ocsp/demo" ] \
+    || fail "no OCSP URL: $(cat "$T/cp1.ext")"
+  openssl ocsp -issuer "$CA_CERT_FILE" -CAfile "$CA_CERT_FILE" -cert "$T/cp1.pem" \
+      -url "$(openssl x509 -in "$T/cp1.pem" -noout -ocsp_uri)" >"$T/o.out" 2>&1
+  grep -q "cp1.pem: good" "$T/o.out" || fail "the AIA's responder: $(cat "$T/o.out")"
   # the caIssuers URL serves the CA certificate (DER)
   [ "$(curl -s -o "$T/ca.der" -D "$T/ca.h" -w '%{http_code}' "$CRL1/demo.crt")" = 200 ] \
     && grep -qi '^content-type: application/pkix-cert' "$T/ca.h" || fail "CA certificate not served"
@@ -197,9 +206,10 @@ t_crl_points_in_certificates() {
     || fail "a revoked certificate verified with the downloaded CRL"
   grep -q "certificate revoked" "$T/v.out" || fail "not refused as revoked: $(cat "$T/v.out")"
   # null clears it: certificates issued then name no distribution point
-  expect_status 200 PUT "/authorities/$ca" '{"publicUrl": null}'
-  [ "$(jf .publicUrl)" = null ] || fail "publicUrl not cleared"
+  expect_status 200 PUT "/authorities/$ca" '{"publicUrl": null, "ocspUrl": null}'
+  [ "$(jf .publicUrl)" = null ] && [ "$(jf .ocspUrl)" = null ] || fail "URLs not cleared"
   fx_cert cp2
-  ! openssl x509 -in "$T/cp2.pem" -noout -text | grep -q "CRL Distribution" || fail "CDP after clearing"
+  ! openssl x509 -in "$T/cp2.pem" -noout -text | grep -q "CRL Distribution\|Authority Information" \
+    || fail "CDP or AIA after clearing"
 }
-run_test "publicUrl: issued certificates carry the CRL distribution point and caIssuers; openssl verify -crl_download" t_crl_points_in_certificates
+run_test "publicUrl, ocspUrl: issued certificates carry the CRL distribution point, caIssuers and OCSP; openssl verify -crl_download, openssl ocsp" t_crl_points_in_certificates

@@ -6,6 +6,7 @@
 
 #include "cmp_crl.h"
 #include "cmp_issue.h"
+#include "cmp_ocsp.h"
 #include "unit.h"
 
 static void issue_with(const char *ca_type, const char *ee_type)
@@ -212,18 +213,23 @@ START_TEST(crl_points)
     ACCESS_DESCRIPTION *ad;
     int i;
 
-    ck_assert_ptr_null(cmp_crl_url_problem("http://pki.example.org/crl"));
-    ck_assert_ptr_null(cmp_crl_url_problem("http://[::1]:8080/a,b/c"));
-    ck_assert_ptr_nonnull(cmp_crl_url_problem("https://pki.example.org/crl"));
-    ck_assert_ptr_nonnull(cmp_crl_url_problem("http://"));
-    ck_assert_ptr_nonnull(cmp_crl_url_problem("http:///crl"));
-    ck_assert_ptr_nonnull(cmp_crl_url_problem("http://h/crl/"));
-    ck_assert_ptr_nonnull(cmp_crl_url_problem("http://h/crl?x=1"));
-    ck_assert_ptr_nonnull(cmp_crl_url_problem("http://h/c rl"));
-    ck_assert_ptr_nonnull(cmp_crl_url_problem("http://h/c\x01rl"));
-    ck_assert_ptr_nonnull(cmp_crl_url_problem("http://h/\xc3\xa4"));
+    ck_assert_ptr_null(cmp_crl_url_problem(upool, "publicUrl", "http://pki.example.org/crl"));
+    ck_assert_ptr_null(cmp_crl_url_problem(upool, "publicUrl", "http://[::1]:8080/a,b/c"));
+    ck_assert_ptr_nonnull(cmp_crl_url_problem(upool, "publicUrl", "https://pki.example.org/crl"));
+    ck_assert_ptr_nonnull(cmp_crl_url_problem(upool, "publicUrl", "http://"));
+    ck_assert_ptr_nonnull(cmp_crl_url_problem(upool, "publicUrl", "http:///crl"));
+    ck_assert_ptr_nonnull(cmp_crl_url_problem(upool, "publicUrl", "http://h/crl/"));
+    ck_assert_ptr_nonnull(cmp_crl_url_problem(upool, "publicUrl", "http://h/crl?x=1"));
+    ck_assert_ptr_nonnull(cmp_crl_url_problem(upool, "publicUrl", "http://h/c rl"));
+    ck_assert_ptr_nonnull(cmp_crl_url_problem(upool, "publicUrl", "http://h/c\x01rl"));
+    ck_assert_ptr_nonnull(cmp_crl_url_problem(upool, "publicUrl", "http://h/\xc3\xa4"));
 
-    exts = cmp_crl_cert_exts("http://h:8080/a,b", "my-ca");
+    ck_assert_str_eq(cmp_crl_url_problem(upool, "ocspUrl", "ftp://h"),
+                     "ocspUrl must be an http:// URL with a host (RFC 5280, RFC "
+                     "6960: relying parties fetch revocation information without "
+                     "TLS, which would itself need it)");
+
+    exts = cmp_crl_cert_exts("http://h:8080/a,b", "http://o/ocsp", "my-ca");
     ck_assert_ptr_nonnull(exts);
     for (i = 0; i < sk_X509_EXTENSION_num(exts); i++)
         ck_assert(X509_add_ext(cert, sk_X509_EXTENSION_value(exts, i), -1));
@@ -234,8 +240,12 @@ START_TEST(crl_points)
     ck_assert_str_eq((const char *)ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier),
                      "http://h:8080/a,b/my-ca.crl");
     aia = X509_get_ext_d2i(cert, NID_info_access, NULL, NULL);
-    ck_assert_int_eq(sk_ACCESS_DESCRIPTION_num(aia), 1);
+    ck_assert_int_eq(sk_ACCESS_DESCRIPTION_num(aia), 2);
     ad = sk_ACCESS_DESCRIPTION_value(aia, 0);
+    ck_assert_int_eq(OBJ_obj2nid(ad->method), NID_ad_OCSP);
+    ck_assert_str_eq((const char *)ASN1_STRING_get0_data(ad->location->d.uniformResourceIdentifier),
+                     "http://o/ocsp/my-ca");
+    ad = sk_ACCESS_DESCRIPTION_value(aia, 1);
     ck_assert_int_eq(OBJ_obj2nid(ad->method), NID_ad_ca_issuers);
     ck_assert_str_eq((const char *)ASN1_STRING_get0_data(ad->location->d.uniformResourceIdentifier),
                      "http://h:8080/a,b/my-ca.crt");
@@ -243,6 +253,42 @@ START_TEST(crl_points)
     AUTHORITY_INFO_ACCESS_free(aia);
     sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
     X509_free(cert);
+    /* only an OCSP URL: no distribution point, the AIA with OCSP alone */
+    exts = cmp_crl_cert_exts(NULL, "http://o/ocsp", "my-ca");
+    ck_assert_int_eq(sk_X509_EXTENSION_num(exts), 1);
+    ck_assert_int_eq(OBJ_obj2nid(X509_EXTENSION_get_object(sk_X509_EXTENSION_value(exts, 0))),
+                     NID_info_access);
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+}
+END_TEST
+
+/* The GET form of an OCSP request (RFC 6960 A.1): the Authority's name and
+ * the DER, whether the base64 is URL-encoded or holds raw slashes. */
+START_TEST(ocsp_get_paths)
+{
+    static const unsigned char tlv[] = {0x30, 0x03, 0xff, 0xff, 0xff};
+    unsigned char *der;
+    size_t len;
+    const char *name;
+
+    name = cmp_ocsp_get_request(upool, "/ocsp/demo/MAP%2F%2F%2F8%3D", &der, &len);
+    ck_assert_str_eq(name, "demo");
+    ck_assert_int_eq(len, sizeof(tlv));
+    ck_assert_mem_eq(der, tlv, sizeof(tlv));
+    /* raw slashes: the leftmost split whose rest is one DER object */
+    name = cmp_ocsp_get_request(upool, "/pki/ocsp/my-ca/MAP///8=", &der, &len);
+    ck_assert_str_eq(name, "my-ca");
+    ck_assert_int_eq(len, sizeof(tlv));
+    /* no request that decodes: the last segment is one (malformed) */
+    name = cmp_ocsp_get_request(upool, "/ocsp/demo/bm90IGFuIE9DU1AgcmVxdWVzdA%3D%3D", &der, &len);
+    ck_assert_str_eq(name, "demo");
+    ck_assert_int_eq(len, 0);
+    name = cmp_ocsp_get_request(upool, "/ocsp/demo/MAP%2x", &der, &len);
+    ck_assert_str_eq(name, "demo");
+    ck_assert_int_eq(len, 0);
+    ck_assert_ptr_null(cmp_ocsp_get_request(upool, "/ocsp/", &der, &len));
+    ck_assert_ptr_null(cmp_ocsp_get_request(upool, "/ocsp", &der, &len));
+    ck_assert_ptr_null(cmp_ocsp_get_request(upool, "", &der, &len));
 }
 END_TEST
 
@@ -279,6 +325,7 @@ Suite *suite_issue(void)
     tcase_add_test(tc, rsa_and_ed25519_cas);
     tcase_add_test(tc, validity_rules);
     tcase_add_test(tc, serials);
+    tcase_add_test(tc, ocsp_get_paths);
     tcase_add_test(tc, crls);
     tcase_add_test(tc, crl_points);
     suite_add_tcase(s, tc);

@@ -1,0 +1,457 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <string.h>
+#include <strings.h>
+
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include <openssl/asn1.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ocsp.h>
+
+#include "cmp_issue.h"
+#include "cmp_log.h"
+#include "cmp_ocsp.h"
+
+#define SQL_AUTHORITY \
+    "SELECT id, version, ca_cert, ca_key_enc FROM authority WHERE name = $1 " \
+    "AND kind = 'local'"
+#define SQL_VERSION "SELECT id, version FROM authority WHERE name = $1 AND kind = 'local'"
+#define SQL_STATUS \
+    "SELECT serial, status, extract(epoch from revoked_at)::bigint, " \
+    "coalesce(revocation_reason, 0) FROM certificate WHERE authority_id = $1 " \
+    "AND serial = ANY ($2::text[])"
+
+/* The longest base64 a GET may carry: a request of the most single
+ * requests with long serials fits. */
+#define GET_MAX_CHARS (16 * 1024)
+
+/* An Authority as the responder keeps it. */
+typedef struct ca_entry_t {
+    struct ca_entry_t *next;
+    char *name;
+    long long id, version;
+    X509 *cert;
+    EVP_PKEY *key;
+} ca_entry_t;
+
+struct cmp_ocsp_t {
+    cmp_db_t *db;
+    const cmp_secret_key_t *key;
+    apr_thread_mutex_t *lock;
+    ca_entry_t *cas;
+};
+
+static void entry_free(ca_entry_t *e)
+{
+    X509_free(e->cert);
+    EVP_PKEY_free(e->key);
+    free(e->name);
+    free(e);
+}
+
+static apr_status_t responder_cleanup(void *data)
+{
+    cmp_ocsp_t *o = data;
+
+    while (o->cas != NULL) {
+        ca_entry_t *next = o->cas->next;
+
+        entry_free(o->cas);
+        o->cas = next;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t cmp_ocsp_create(apr_pool_t *p, cmp_db_t *db,
+                             const cmp_secret_key_t *key, cmp_ocsp_t **out)
+{
+    cmp_ocsp_t *o = apr_pcalloc(p, sizeof(*o));
+    apr_status_t rv = apr_thread_mutex_create(&o->lock, APR_THREAD_MUTEX_DEFAULT, p);
+
+    if (rv != APR_SUCCESS)
+        return rv;
+    o->db = db;
+    o->key = key;
+    apr_pool_cleanup_register(p, o, responder_cleanup, apr_pool_cleanup_null);
+    *out = o;
+    return APR_SUCCESS;
+}
+
+static const char *num(apr_pool_t *p, long long v)
+{
+    return apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)v);
+}
+
+/* The Authority's certificate and key (references the caller frees), from
+ * the cache while its version is the database's; *id its id. 0 and *found
+ * = 0: no such local Authority. */
+static apr_status_t load_ca(cmp_ocsp_t *o, apr_pool_t *p, PGconn *c,
+                            const char *name, long long *id, X509 **cert,
+                            EVP_PKEY **key, int *found, const char **why)
+{
+    const char *vals[1] = {name};
+    PGresult *r;
+    ca_entry_t *e, **pe;
+    long long version;
+    const unsigned char *b;
+    size_t n;
+    apr_status_t rv = cmp_db_query(p, c, SQL_VERSION, 1, vals, NULL, &r, NULL);
+
+    *found = 0;
+    *cert = NULL;
+    *key = NULL;
+    if (rv != APR_SUCCESS || PQntuples(r) != 1)
+        return rv;
+    *found = 1;
+    *id = cmp_db_ll(r, 0, 0);
+    version = cmp_db_ll(r, 0, 1);
+    apr_thread_mutex_lock(o->lock);
+    for (e = o->cas; e != NULL; e = e->next)
+        if (e->id == *id && e->version == version && X509_up_ref(e->cert)) {
+            EVP_PKEY_up_ref(e->key);
+            *cert = e->cert;
+            *key = e->key;
+            break;
+        }
+    apr_thread_mutex_unlock(o->lock);
+    if (*cert != NULL)
+        return APR_SUCCESS;
+    rv = cmp_db_query(p, c, SQL_AUTHORITY, 1, vals, NULL, &r, NULL);
+    if (rv != APR_SUCCESS || PQntuples(r) != 1) {
+        *found = 0;
+        return rv;
+    }
+    e = calloc(1, sizeof(*e));
+    if (e == NULL || (e->name = strdup(name)) == NULL) {
+        free(e);
+        *why = "out of memory";
+        return APR_ENOMEM;
+    }
+    e->id = cmp_db_ll(r, 0, 0);
+    e->version = cmp_db_ll(r, 0, 1);
+    b = cmp_db_bytea(p, r, 0, 2, &n);
+    e->cert = b != NULL ? d2i_X509(NULL, &b, (long)n) : NULL;
+    b = cmp_db_bytea(p, r, 0, 3, &n);
+    e->key = cmp_secret_unseal_key(o->key, CMP_LABEL_CA_KEY, b, n);
+    if (e->cert == NULL || e->key == NULL || !X509_check_private_key(e->cert, e->key)) {
+        entry_free(e);
+        *why = "the Authority's certificate or key does not decode, decrypt or match";
+        return APR_EINVAL;
+    }
+    X509_up_ref(e->cert);
+    EVP_PKEY_up_ref(e->key);
+    *cert = e->cert;
+    *key = e->key;
+    *id = e->id;
+    apr_thread_mutex_lock(o->lock);
+    /* replaces the entry of an older version */
+    for (pe = &o->cas; *pe != NULL; pe = &(*pe)->next)
+        if ((*pe)->id == e->id) {
+            ca_entry_t *old = *pe;
+
+            e->next = old->next;
+            *pe = e;
+            entry_free(old);
+            e = NULL;
+            break;
+        }
+    if (e != NULL) {
+        e->next = o->cas;
+        o->cas = e;
+    }
+    apr_thread_mutex_unlock(o->lock);
+    return APR_SUCCESS;
+}
+
+/* An unsigned OCSPResponse of that status into out. */
+static apr_status_t error_response(apr_pool_t *p, int status, const char *why,
+                                   cmp_ocsp_answer_t *out)
+{
+    OCSP_RESPONSE *resp = OCSP_response_create(status, NULL);
+    unsigned char *der = NULL;
+    int len = resp != NULL ? i2d_OCSP_RESPONSE(resp, &der) : -1;
+
+    OCSP_RESPONSE_free(resp);
+    if (len <= 0)
+        return APR_ENOMEM;
+    out->der = apr_pmemdup(p, der, (apr_size_t)len);
+    out->len = (size_t)len;
+    out->status = status;
+    out->why = why;
+    OPENSSL_free(der);
+    return APR_SUCCESS;
+}
+
+typedef struct {
+    OCSP_REQUEST *req;
+    OCSP_BASICRESP *bs;
+    OCSP_CERTID *ours;
+    X509 *cert;
+    EVP_PKEY *key;
+    const char **serials;       /* hex, per single request */
+} work_t;
+
+static void work_free(work_t *w)
+{
+    OCSP_REQUEST_free(w->req);
+    OCSP_BASICRESP_free(w->bs);
+    OCSP_CERTID_free(w->ours);
+    X509_free(w->cert);
+    EVP_PKEY_free(w->key);
+}
+
+/* Whether cid names our CA as issuer (its hash algorithm, whatever it is). */
+static int our_issuer(work_t *w, OCSP_CERTID *cid)
+{
+    ASN1_OBJECT *alg = NULL;
+    const EVP_MD *md;
+
+    if (!OCSP_id_get0_info(NULL, &alg, NULL, NULL, cid)
+            || (md = EVP_get_digestbyobj(alg)) == NULL)
+        return 0;
+    OCSP_CERTID_free(w->ours);
+    w->ours = OCSP_cert_to_id(md, NULL, w->cert);
+    return w->ours != NULL && OCSP_id_issuer_cmp(w->ours, cid) == 0;
+}
+
+/* The statuses of every single request, added to w->bs. */
+static apr_status_t add_statuses(apr_pool_t *p, PGconn *c, long long auth_id,
+                                 work_t *w, int n, cmp_ocsp_answer_t *out)
+{
+    const char *vals[2], *list = "{";
+    PGresult *r;
+    ASN1_TIME *now = X509_gmtime_adj(NULL, 0);
+    apr_status_t rv;
+    int i, j, ok = now != NULL;
+
+    for (i = 0; i < n; i++)
+        list = apr_pstrcat(p, list, i ? "," : "", w->serials[i], NULL);
+    vals[0] = num(p, auth_id);
+    vals[1] = apr_pstrcat(p, list, "}", NULL);
+    rv = cmp_db_query(p, c, SQL_STATUS, 2, vals, NULL, &r, NULL);
+    if (rv != APR_SUCCESS) {
+        ASN1_TIME_free(now);
+        return rv;
+    }
+    for (i = 0; ok && i < n; i++) {
+        OCSP_CERTID *cid = OCSP_onereq_get0_id(OCSP_request_onereq_get0(w->req, i));
+        int status = V_OCSP_CERTSTATUS_UNKNOWN, reason = OCSP_REVOKED_STATUS_NOSTATUS;
+        ASN1_TIME *revtime = NULL;
+
+        for (j = 0; j < PQntuples(r); j++) {
+            const char *st = PQgetvalue(r, j, 1);
+
+            if (strcmp(PQgetvalue(r, j, 0), w->serials[i]) != 0)
+                continue;
+            if (strcmp(st, "valid") == 0)
+                status = V_OCSP_CERTSTATUS_GOOD;
+            else if (strcmp(st, "revoked") == 0 || strcmp(st, "rejected") == 0) {
+                status = V_OCSP_CERTSTATUS_REVOKED;
+                revtime = ASN1_TIME_set(NULL, (time_t)cmp_db_ll(r, j, 2));
+                /* unspecified is left out, as on the CRL */
+                if (cmp_db_ll(r, j, 3) > 0)
+                    reason = (int)cmp_db_ll(r, j, 3);
+                ok = revtime != NULL;
+            }
+            break;
+        }
+        out->good += status == V_OCSP_CERTSTATUS_GOOD;
+        out->revoked += status == V_OCSP_CERTSTATUS_REVOKED;
+        out->unknown += status == V_OCSP_CERTSTATUS_UNKNOWN;
+        ok = ok && OCSP_basic_add1_status(w->bs, cid, status, reason, revtime,
+                                          now, NULL) != NULL;
+        ASN1_TIME_free(revtime);
+    }
+    ASN1_TIME_free(now);
+    return ok ? APR_SUCCESS : APR_ENOMEM;
+}
+
+typedef struct {
+    cmp_ocsp_t *o;
+    const char *name;
+    long long id;
+    X509 *cert;
+    EVP_PKEY *key;
+    int found;
+    const char *why;
+} ca_lookup_t;
+
+static apr_status_t ca_lookup(apr_pool_t *p, PGconn *c, void *baton)
+{
+    ca_lookup_t *l = baton;
+
+    X509_free(l->cert);
+    EVP_PKEY_free(l->key);
+    return load_ca(l->o, p, c, l->name, &l->id, &l->cert, &l->key, &l->found,
+                   &l->why);
+}
+
+/* The DER of a GET request's last part (RFC 6960 A.1: the URL encoding of
+ * the base64 of the DER): %2F, %2B and %3D undone (what Apache leaves
+ * encoded with AllowEncodedSlashes NoDecode, or what a client encoded that
+ * need not be), then base64. NULL when it is not base64. */
+static unsigned char *get_der(apr_pool_t *p, const char *b64, size_t *len)
+{
+    char *s = apr_palloc(p, strlen(b64) + 1), *o = s;
+    unsigned char *der;
+    size_t n, pad = 0;
+    int got;
+
+    for (; *b64 != '\0'; b64++) {
+        if (b64[0] == '%' && b64[1] != '\0' && b64[2] != '\0') {
+            if (strncasecmp(b64, "%2F", 3) == 0) *o++ = '/';
+            else if (strncasecmp(b64, "%2B", 3) == 0) *o++ = '+';
+            else if (strncasecmp(b64, "%3D", 3) == 0) *o++ = '=';
+            else return NULL;
+            b64 += 2;
+        } else
+            *o++ = *b64;
+    }
+    *o = '\0';
+    n = (size_t)(o - s);
+    if (n == 0 || n % 4 != 0 || n > GET_MAX_CHARS)
+        return NULL;
+    while (pad < 2 && s[n - 1 - pad] == '=')
+        pad++;
+    der = apr_palloc(p, n / 4 * 3 + 1);
+    got = EVP_DecodeBlock(der, (const unsigned char *)s, (int)n);
+    if (got < 0 || (size_t)got < pad)
+        return NULL;
+    *len = (size_t)got - pad;
+    return der;
+}
+
+/* Whether der is one whole DER TLV (what a request's base64 decodes to). */
+static int one_tlv(const unsigned char *der, size_t len)
+{
+    const unsigned char *q = der;
+    long n = 0;
+    int tag, cls;
+
+    return len > 0 && der[0] == 0x30
+           && !(ASN1_get_object(&q, &n, &tag, &cls, (long)len) & 0x80)
+           && q + n == der + len;
+}
+
+const char *cmp_ocsp_get_request(apr_pool_t *p, const char *uri,
+                                 unsigned char **der, size_t *len)
+{
+    const char *s, *start;
+
+    *der = (unsigned char *)"";
+    *len = 0;
+    if (*uri == '\0')
+        return NULL;
+    for (s = strchr(uri + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
+        unsigned char *d = get_der(p, s + 1, len);
+
+        if (d == NULL || !one_tlv(d, *len))
+            continue;
+        *der = d;
+        for (start = s; start > uri && start[-1] != '/'; start--)
+            ;
+        return apr_pstrmemdup(p, start, (apr_size_t)(s - start));
+    }
+    *len = 0;
+    s = strrchr(uri, '/');
+    if (s == NULL || s[1] == '\0' || s == uri)
+        return NULL;
+    for (start = s; start > uri && start[-1] != '/'; start--)
+        ;
+    return apr_pstrmemdup(p, start, (apr_size_t)(s - start));
+}
+
+apr_status_t cmp_ocsp_answer(cmp_ocsp_t *o, apr_pool_t *p,
+                             const char *authority, const unsigned char *req,
+                             size_t len, cmp_ocsp_answer_t *out)
+{
+    work_t w = {NULL, NULL, NULL, NULL, NULL, NULL};
+    ca_lookup_t l = {o, authority, 0, NULL, NULL, 0, NULL};
+    const unsigned char *q = req;
+    OCSP_RESPONSE *resp = NULL;
+    const EVP_MD *md;
+    unsigned char *der = NULL;
+    PGconn *c;
+    apr_status_t rv;
+    int i, n, dlen;
+
+    memset(out, 0, sizeof(*out));
+    w.req = d2i_OCSP_REQUEST(NULL, &q, (long)len);
+    if (w.req == NULL || q != req + len) {
+        work_free(&w);
+        ERR_clear_error();
+        return error_response(p, OCSP_RESPONSE_STATUS_MALFORMEDREQUEST,
+                              "not one DER OCSPRequest", out);
+    }
+    n = OCSP_request_onereq_count(w.req);
+    if (n < 1 || n > CMP_OCSP_MAX_REQUESTS) {
+        work_free(&w);
+        return error_response(p, OCSP_RESPONSE_STATUS_MALFORMEDREQUEST,
+                              apr_psprintf(p, "%d single requests (1 to %d "
+                                           "are answered)", n,
+                                           CMP_OCSP_MAX_REQUESTS), out);
+    }
+    rv = cmp_db_first(o->db, p, ca_lookup, &l, &c);
+    w.cert = l.cert;
+    w.key = l.key;
+    if (rv != APR_SUCCESS) {
+        work_free(&w);
+        return error_response(p, rv == APR_EINVAL || rv == APR_ENOMEM
+                              ? OCSP_RESPONSE_STATUS_INTERNALERROR
+                              : OCSP_RESPONSE_STATUS_TRYLATER,
+                              l.why != NULL ? l.why : "the database cannot be used",
+                              out);
+    }
+    if (!l.found) {
+        work_free(&w);
+        return error_response(p, OCSP_RESPONSE_STATUS_UNAUTHORIZED,
+                              apr_psprintf(p, "no local Authority named %s",
+                                           authority), out);
+    }
+    w.serials = apr_pcalloc(p, sizeof(*w.serials) * (apr_size_t)n);
+    for (i = 0; i < n; i++) {
+        OCSP_CERTID *cid = OCSP_onereq_get0_id(OCSP_request_onereq_get0(w.req, i));
+        ASN1_INTEGER *serial = NULL;
+
+        if (!our_issuer(&w, cid)) {
+            work_free(&w);
+            ERR_clear_error();
+            return error_response(p, OCSP_RESPONSE_STATUS_UNAUTHORIZED,
+                                  apr_psprintf(p, "a certificate of another "
+                                               "issuer than %s asked for",
+                                               authority), out);
+        }
+        OCSP_id_get0_info(NULL, NULL, NULL, &serial, cid);
+        w.serials[i] = cmp_issue_serial_hex(p, serial);
+        /* what our serials never are: asked for, and unknown */
+        if (*w.serials[i] == '\0' || strspn(w.serials[i], "0123456789abcdef")
+                                     != strlen(w.serials[i]))
+            w.serials[i] = "-";
+    }
+    w.bs = OCSP_BASICRESP_new();
+    rv = w.bs != NULL ? add_statuses(p, c, l.id, &w, n, out) : APR_ENOMEM;
+    if (rv == APR_SUCCESS && (OCSP_copy_nonce(w.bs, w.req) <= 0
+            || !cmp_issue_sign_md(w.key, &md)
+            || !OCSP_basic_sign(w.bs, w.cert, w.key, md, NULL,
+                                OCSP_NOCERTS | OCSP_RESPID_KEY)
+            || (resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL,
+                                            w.bs)) == NULL
+            || (dlen = i2d_OCSP_RESPONSE(resp, &der)) <= 0))
+        rv = APR_ENOMEM;
+    OCSP_RESPONSE_free(resp);
+    work_free(&w);
+    ERR_clear_error();
+    if (rv != APR_SUCCESS) {
+        OPENSSL_free(der);
+        return error_response(p, rv == APR_ENOMEM ? OCSP_RESPONSE_STATUS_INTERNALERROR
+                                                  : OCSP_RESPONSE_STATUS_TRYLATER,
+                              rv == APR_ENOMEM ? "the response cannot be made"
+                                               : "the database cannot be used",
+                              out);
+    }
+    out->der = apr_pmemdup(p, der, (apr_size_t)dlen);
+    out->len = (size_t)dlen;
+    OPENSSL_free(der);
+    return APR_SUCCESS;
+}

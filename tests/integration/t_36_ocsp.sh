@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: Apache-2.0
+# The OCSP responder (RFC 6960) of each local Authority at /ocsp/<name>
+# (the cmp-ocsp handler), asked by openssl ocsp as a relying party asks.
+
+OCSP1="http://127.0.0.1:$HTTP_PORT/ocsp"
+OCSP2="http://127.0.0.1:$HTTP2_PORT/ocsp"
+
+# ocsp_ask URL ISSUER ARGS...: openssl ocsp with a nonce, the response
+# verified against the issuer; output in $T/ocsp.out
+ocsp_ask() {
+  local url=$1 issuer=$2; shift 2
+  openssl ocsp -url "$url" -issuer "$issuer" -CAfile "$issuer" -resp_text "$@" >"$T/ocsp.out" 2>&1 \
+    || { cat "$T/ocsp.out"; fail "openssl ocsp failed"; }
+}
+
+# resp_status FILE: the OCSPResponseStatus of a DER response, lower case
+# (openssl prints an error status as "Responder Error: name (n)")
+resp_status() {
+  { openssl ocsp -respin "$1" -resp_text -noverify 2>&1 || true; } \
+    | sed -n -e 's/.*OCSP Response Status: \([a-zA-Z]*\).*/\1/p' -e 's/^Responder Error: \([a-zA-Z]*\).*/\1/p' \
+    | head -1 | tr 'A-Z' 'a-z'
+}
+
+t_ocsp_statuses() {
+  fx_cert og1
+  fx_cert or1
+  cmp -cmd rr -server "$CMP_URL" $(mac_args) -oldcert "$T/or1.pem" -revreason 1
+  expect_output "revocation accepted"
+  # good, revoked (time and reason) and unknown, in one request, with a nonce
+  ocsp_ask "$OCSP1/demo" "$CA_CERT_FILE" -cert "$T/og1.pem" -cert "$T/or1.pem" -serial 0x1234abcd
+  grep -q "Response verify OK" "$T/ocsp.out" || fail "response does not verify: $(cat "$T/ocsp.out")"
+  grep -q "og1.pem: good" "$T/ocsp.out" || fail "og1 not good"
+  grep -q "or1.pem: revoked" "$T/ocsp.out" || fail "or1 not revoked"
+  grep -q "Reason: keyCompromise" "$T/ocsp.out" || fail "no reason"
+  grep -q "Revocation Time:" "$T/ocsp.out" || fail "no revocation time"
+  grep -q "0x1234abcd: unknown" "$T/ocsp.out" || fail "a serial never issued is not unknown"
+  grep -q "OCSP Nonce" "$T/ocsp.out" && ! grep -q "WARNING: no nonce" "$T/ocsp.out" || fail "nonce not echoed"
+  grep -q "Responder Id: " "$T/ocsp.out" || fail "no responder id"
+  # a revocation is seen at once, on the other node too
+  fx_cert og2
+  ocsp_ask "$OCSP2/demo" "$CA_CERT_FILE" -cert "$T/og2.pem"
+  grep -q "og2.pem: good" "$T/ocsp.out" || fail "og2 not good on node 2"
+  cmp -cmd rr -server "$BASE2/demo" $(mac_args) -oldcert "$T/og2.pem" -revreason 4
+  ocsp_ask "$OCSP1/demo" "$CA_CERT_FILE" -cert "$T/og2.pem"
+  grep -q "og2.pem: revoked" "$T/ocsp.out" && grep -q "Reason: superseded" "$T/ocsp.out" \
+    || fail "a revocation on node 2 not seen by node 1's responder: $(cat "$T/ocsp.out")"
+  # another Authority's responder (RSA CA), its own certificates
+  fx_rsaca_cert ors
+  ocsp_ask "$OCSP1/rsaca" "$T/fx/rsaca.pem" -cert "$T/ors.pem"
+  grep -q "ors.pem: good" "$T/ocsp.out" && grep -q "Response verify OK" "$T/ocsp.out" \
+    || fail "the RSA CA's responder: $(cat "$T/ocsp.out")"
+}
+run_test "OCSP: good, revoked (reason, time), unknown in one request with a nonce; both nodes; each Authority signs its own" t_ocsp_statuses
+
+t_ocsp_get_and_errors() {
+  fx_cert og3
+  # GET: the URL-encoded base64 of the request after the Authority's name
+  openssl ocsp -issuer "$CA_CERT_FILE" -cert "$T/og3.pem" -no_nonce -reqout "$T/oreq.der" >/dev/null 2>&1
+  local b64
+  b64=$(base64 -w0 "$T/oreq.der" | sed 's|/|%2F|g; s|+|%2B|g; s|=|%3D|g')
+  [ "$(curl -s -o "$T/oresp.der" -D "$T/oresp.h" -w '%{http_code}' "$OCSP1/demo/$b64")" = 200 ] || fail "GET not 200"
+  grep -qi '^content-type: application/ocsp-response' "$T/oresp.h" || fail "content type"
+  openssl ocsp -respin "$T/oresp.der" -reqin "$T/oreq.der" -issuer "$CA_CERT_FILE" -CAfile "$CA_CERT_FILE" \
+      -cert "$T/og3.pem" >"$T/ocsp.out" 2>&1
+  grep -q "og3.pem: good" "$T/ocsp.out" && grep -q "Response verify OK" "$T/ocsp.out" \
+    || fail "GET answer: $(cat "$T/ocsp.out")"
+  # and with the slashes and pluses as they are
+  b64=$(base64 -w0 "$T/oreq.der")
+  [ "$(curl -s -o "$T/oresp2.der" -w '%{http_code}' "$OCSP1/demo/$b64")" = 200 ] || fail "GET raw base64"
+  [ "$(resp_status "$T/oresp2.der")" = successful ] || fail "GET raw base64 not answered"
+  # what is not an OCSP request gets malformedRequest, an issuer not this
+  # Authority's or an unknown Authority unauthorized
+  printf 'garbage' >"$T/garbage"
+  curl -s -o "$T/oresp3.der" -H 'Content-Type: application/ocsp-request' --data-binary @"$T/garbage" "$OCSP1/demo"
+  [ "$(resp_status "$T/oresp3.der")" = malformedrequest ] || fail "garbage: $(resp_status "$T/oresp3.der")"
+  curl -s -o "$T/oresp4.der" "$OCSP1/demo/bm90IGFuIE9DU1AgcmVxdWVzdA%3D%3D"
+  [ "$(resp_status "$T/oresp4.der")" = malformedrequest ] || fail "GET garbage"
+  curl -s -o "$T/oresp5.der" -H 'Content-Type: application/ocsp-request' --data-binary @"$T/oreq.der" "$OCSP1/rsaca"
+  [ "$(resp_status "$T/oresp5.der")" = unauthorized ] || fail "another issuer's certificate: $(resp_status "$T/oresp5.der")"
+  curl -s -o "$T/oresp6.der" -H 'Content-Type: application/ocsp-request' --data-binary @"$T/oreq.der" "$OCSP1/nosuchca"
+  [ "$(resp_status "$T/oresp6.der")" = unauthorized ] || fail "unknown Authority"
+  # HTTP-level refusals
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: text/plain' --data-binary @"$T/oreq.der" "$OCSP1/demo")" = 415 ] \
+    || fail "wrong content type"
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -X PUT --data x "$OCSP1/demo")" = 405 ] || fail "PUT"
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$OCSP1/")" = 404 ] || fail "no Authority named"
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/ocsp-request' \
+        --data-binary @<(head -c 70000 /dev/zero) "$OCSP1/demo")" = 413 ] || fail "a body over 64 KB"
+}
+run_test "OCSP: GET (encoded and raw base64), malformedRequest, unauthorized, HTTP refusals" t_ocsp_get_and_errors
