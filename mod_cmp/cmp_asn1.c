@@ -3,6 +3,7 @@
  * keeps opaque is declared here, in one place, so that each can go when
  * OpenSSL gives a getter. */
 #include <string.h>
+#include <time.h>
 
 #include <apr_errno.h>
 #include <apr_strings.h>
@@ -21,6 +22,35 @@ ASN1_SEQUENCE(CMPV_ITAV) = {
     ASN1_SIMPLE(CMPV_ITAV, type, ASN1_OBJECT),
     ASN1_OPT(CMPV_ITAV, value, ASN1_ANY)
 } static_ASN1_SEQUENCE_END(CMPV_ITAV)
+
+/* CRLSource and CRLStatus (RFC 9810 5.3.19.16, RFC 9483 4.3.4; explicit
+ * tags as the module has them), for the crlStatusList of a genm */
+typedef struct {
+    int type;
+    union {
+        DIST_POINT_NAME *dpn;
+        GENERAL_NAMES *issuer;
+    } value;
+} CMPV_CRLSOURCE;
+ASN1_CHOICE(CMPV_CRLSOURCE) = {
+    ASN1_EXP(CMPV_CRLSOURCE, value.dpn, DIST_POINT_NAME, 0),
+    ASN1_EXP_SEQUENCE_OF(CMPV_CRLSOURCE, value.issuer, GENERAL_NAME, 1)
+} static_ASN1_CHOICE_END(CMPV_CRLSOURCE)
+
+typedef struct {
+    CMPV_CRLSOURCE *source;
+    ASN1_TIME *thisUpdate;
+} CMPV_CRLSTATUS;
+DEFINE_STACK_OF(CMPV_CRLSTATUS)
+ASN1_SEQUENCE(CMPV_CRLSTATUS) = {
+    ASN1_SIMPLE(CMPV_CRLSTATUS, source, CMPV_CRLSOURCE),
+    ASN1_OPT(CMPV_CRLSTATUS, thisUpdate, ASN1_TIME)
+} static_ASN1_SEQUENCE_END(CMPV_CRLSTATUS)
+
+typedef STACK_OF(CMPV_CRLSTATUS) CMPV_CRLSTATUSLIST;
+ASN1_ITEM_TEMPLATE(CMPV_CRLSTATUSLIST) =
+    ASN1_EX_TEMPLATE_TYPE(ASN1_TFLG_SEQUENCE_OF, 0, crlStatusList, CMPV_CRLSTATUS)
+static_ASN1_ITEM_TEMPLATE_END(CMPV_CRLSTATUSLIST)
 
 typedef STACK_OF(CMPV_ITAV) CMPV_GENINFO;
 ASN1_ITEM_TEMPLATE(CMPV_GENINFO) =
@@ -968,6 +998,87 @@ int cmp_view_genm_itavs(const cmp_view_t *v, apr_pool_t *p, const char ***oids,
         (*oids)[i] = apr_pstrdup(p, oid);
         (*has_value)[i] = it->value != NULL;
     }
+    ASN1_item_free((ASN1_VALUE *)sk, ASN1_ITEM_rptr(CMPV_GENINFO));
+    return n;
+}
+
+/* Whether a CRLSource names the CA: an issuer directoryName equal to its
+ * name, or a fullName URI equal to its CRL's URL. */
+static int source_is(const CMPV_CRLSOURCE *src, const X509_NAME *ca_name,
+                     const char *crl_url)
+{
+    const GENERAL_NAMES *names = NULL;
+    int i;
+
+    if (src->type == 1)
+        names = src->value.issuer;
+    else if (src->type == 0 && src->value.dpn != NULL && src->value.dpn->type == 0)
+        names = src->value.dpn->name.fullname;
+    for (i = 0; i < sk_GENERAL_NAME_num(names); i++) {
+        const GENERAL_NAME *gn = sk_GENERAL_NAME_value(names, i);
+
+        if (src->type == 1 && gn->type == GEN_DIRNAME && ca_name != NULL
+                && X509_NAME_cmp(gn->d.directoryName, ca_name) == 0)
+            return 1;
+        if (src->type == 0 && gn->type == GEN_URI && crl_url != NULL
+                && ASN1_STRING_length(gn->d.uniformResourceIdentifier) == (int)strlen(crl_url)
+                && memcmp(ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier),
+                          crl_url, strlen(crl_url)) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int cmp_view_crl_status_list(const cmp_view_t *v, apr_pool_t *p,
+                             const X509_NAME *ca_name, const char *crl_url,
+                             cmp_crl_status_t **out)
+{
+    CMPV_GENINFO *sk;
+    CMPV_CRLSTATUSLIST *list = NULL;
+    int i, n = -1;
+
+    if (cmp_view_body_type(v) != CMP_BODY_GENM
+            || (sk = (CMPV_GENINFO *)body_as(v->msg->body,
+                                             ASN1_ITEM_rptr(CMPV_GENINFO))) == NULL)
+        return -1;
+    for (i = 0; i < sk_CMPV_ITAV_num(sk) && list == NULL; i++) {
+        const CMPV_ITAV *it = sk_CMPV_ITAV_value(sk, i);
+        unsigned char *der = NULL;
+        const unsigned char *q;
+        char oid[80];
+        int len;
+
+
+        if (OBJ_obj2txt(oid, sizeof(oid), it->type, 1) <= 0
+                || strcmp(oid, "1.3.6.1.5.5.7.4.22") != 0)   /* crlStatusList */
+            continue;
+        if (it->value == NULL || (len = i2d_ASN1_TYPE(it->value, &der)) <= 0)
+            break;
+        q = der;
+        list = (CMPV_CRLSTATUSLIST *)ASN1_item_d2i(NULL, &q, len,
+                                                   ASN1_ITEM_rptr(CMPV_CRLSTATUSLIST));
+        if (list != NULL && q != der + len) {
+            ASN1_item_free((ASN1_VALUE *)list, ASN1_ITEM_rptr(CMPV_CRLSTATUSLIST));
+            list = NULL;
+        }
+        OPENSSL_free(der);
+        break;
+    }
+    if (list != NULL && (n = sk_CMPV_CRLSTATUS_num(list)) > 0) {
+        *out = apr_pcalloc(p, sizeof(**out) * (size_t)n);
+        for (i = 0; i < n; i++) {
+            const CMPV_CRLSTATUS *st = sk_CMPV_CRLSTATUS_value(list, i);
+            struct tm tm;
+
+            (*out)[i].ours = source_is(st->source, ca_name, crl_url);
+            if (st->thisUpdate != NULL && ASN1_TIME_to_tm(st->thisUpdate, &tm))
+                (*out)[i].this_update = timegm(&tm);
+            else if (st->thisUpdate != NULL)
+                n = -1;
+        }
+    } else
+        n = -1;       /* SIZE (1..MAX) */
+    ASN1_item_free((ASN1_VALUE *)list, ASN1_ITEM_rptr(CMPV_CRLSTATUSLIST));
     ASN1_item_free((ASN1_VALUE *)sk, ASN1_ITEM_rptr(CMPV_GENINFO));
     return n;
 }

@@ -8,6 +8,7 @@
 #ifndef CMP_ASN1_H
 #define CMP_ASN1_H
 
+#include <time.h>
 #include <apr_pools.h>
 #include <openssl/cmp.h>
 #include <openssl/crmf.h>
@@ -155,6 +156,19 @@ apr_status_t cmp_view_certconf(const cmp_view_t *v, cmp_certconf_info_t *out);
 /* The InfoTypeAndValues of a genm body as our view reads them (values as
  * ANY, whatever OpenSSL makes of them): their OIDs (dotted, from p) and
  * whether each has a value; the count, -1 when the body is no genm. */
+/* The crlStatusList of a genm (RFC 9483 4.3.4): for each CRLStatus whether
+ * its source names the CA (an issuer directoryName equal to ca_name, or a
+ * distribution point fullName URI equal to crl_url, when not NULL) and its
+ * thisUpdate (0: absent). *out from p; the count, -1 when the genm has no
+ * crlStatusList with a value that is one (SIZE 1..MAX). */
+typedef struct {
+    int ours;
+    time_t this_update;
+} cmp_crl_status_t;
+int cmp_view_crl_status_list(const cmp_view_t *v, apr_pool_t *p,
+                             const X509_NAME *ca_name, const char *crl_url,
+                             cmp_crl_status_t **out);
+
 int cmp_view_genm_itavs(const cmp_view_t *v, apr_pool_t *p, const char ***oids,
                         int **has_value);
 

@@ -8,6 +8,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "cmp_crl.h"
 #include "cmp_issue.h"
 #include "cmp_key.h"
 #include "cmp_log.h"
@@ -485,6 +486,37 @@ static const struct {
 };
 #define N_KNOWN_TYPES (sizeof(known_types) / sizeof(known_types[0]))
 
+/* RFC 9483 4.3.4: the CA's current CRL when a CRLStatus names it (by
+ * issuer or distribution point) without a thisUpdate or with an older one;
+ * else crls without value (no newer CRL). */
+static int add_crls(req_t *rq, genp_t *g)
+{
+    cmp_crl_status_t *st = NULL;
+    cmp_crl_doc_t doc;
+    int i, n, found = 0, newer = 0, part_len[1], len = 0;
+    const unsigned char *part[1];
+    unsigned char *seq = NULL;
+
+    n = cmp_view_crl_status_list(rq->view, rq->p,
+                                 X509_get_subject_name(rq->prof->ca.cert),
+                                 rq->prof->crl_url, &st);
+    for (i = 0; i < n; i++)
+        if (st[i].ours) {
+            if (!found && cmp_crl_current(rq->p, rq->conn, rq->prof->auth_name,
+                                          0, &doc, &found) != APR_SUCCESS)
+                return 0;
+            newer |= found && (st[i].this_update == 0
+                               || doc.this_update > st[i].this_update);
+        }
+    if (!newer)
+        return add_itav(g, IT(23), NULL, 0);
+    part[0] = doc.der;
+    part_len[0] = (int)doc.len;
+    return cmp_asn1_wrap(g->p, V_ASN1_SEQUENCE, 0, part, part_len, 1, &seq, &len)
+               == APR_SUCCESS
+           && add_itav(g, IT(23), seq, len);
+}
+
 cmp_reason_e cmp_srv_check_genm(const req_t *rq, char *why, size_t n)
 {
     const char **oids = NULL;
@@ -493,6 +525,14 @@ cmp_reason_e cmp_srv_check_genm(const req_t *rq, char *why, size_t n)
 
     count = cmp_view_genm_itavs(rq->view, rq->p, &oids, &has_value);
     for (i = 0; i < count; i++) {
+        cmp_crl_status_t *st;
+
+        if (strcmp(oids[i], IT(22)) == 0
+                && cmp_view_crl_status_list(rq->view, rq->p, NULL, NULL, &st) < 1) {
+            snprintf(why, n, "the crlStatusList of a genm is a SEQUENCE of at "
+                     "least one CRLStatus (RFC 9483 4.3.4)");
+            return CMP_E_BAD_DATA_FORMAT;
+        }
         for (k = 0; k < N_KNOWN_TYPES; k++)
             if (strcmp(known_types[k].oid, oids[i]) == 0)
                 break;
@@ -543,8 +583,7 @@ static int genm_answer(req_t *rq, genp_t *g, const STACK_OF(OSSL_CMP_ITAV) *in,
             ok = add_template(g, rq->prof);
             break;
         case IT_CRLS:
-            /* RFC 9483 4.3.4: no CRL is published (yet), so none is newer */
-            ok = add_itav(g, IT(23), NULL, 0);
+            ok = add_crls(rq, g);
             break;
         default:
             ok = add_itav(g, known_types[k].oid, NULL, 0);

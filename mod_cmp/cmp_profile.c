@@ -58,6 +58,7 @@ static void profile_free(cmp_profile_t *pr)
     X509_free(pr->ca.cert);
     EVP_PKEY_free(pr->ca.key);
     sk_X509_EXTENSION_pop_free(pr->ca.exts, X509_EXTENSION_free);
+    free(pr->crl_url);
     sk_X509_pop_free(pr->ca_chain, X509_free);
     cmp_policy_clear(&pr->policy);
     free(pr);
@@ -254,6 +255,12 @@ static apr_status_t load_authority(cmp_profile_t *pr, apr_pool_t *p, PGconn *c,
                "extensions of the Authority's publicUrl and ocspUrl cannot "
                "be made";
         return APR_EINVAL;
+    }
+    if (!PQgetisnull(r, 0, 5)) {
+        pr->crl_url = malloc(strlen(PQgetvalue(r, 0, 5)) + strlen(pr->auth_name) + 6);
+        if (pr->crl_url == NULL)
+            return APR_ENOMEM;
+        sprintf(pr->crl_url, "%s/%s.crl", PQgetvalue(r, 0, 5), pr->auth_name);
     }
     /* Our own certificates may protect kur, rr and cr. */
     X509_STORE_add_cert(pr->trust, pr->ca.cert);

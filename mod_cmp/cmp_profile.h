@@ -28,6 +28,7 @@ typedef struct cmp_profile_t {
     X509_STORE *trust;             /* trust anchors and our CA */
     cmp_ca_t ca;
     STACK_OF(X509) *ca_chain;
+    char *crl_url;                 /* where its CRL is published, or NULL */
     int implicit_confirm;
     int confirm_timeout;
     int revoke_on_key_update;      /* a confirmed kur revokes (superseded)

@@ -2,7 +2,8 @@
 /* libFuzzer target: what mod_cmp reads of an untrusted request before any
  * profile or database is involved. The bytes go through the header view and
  * its generic checks (RFC 9483 3.5), the certConf, rr and status views, the
- * stand-in a message OpenSSL cannot decode is answered through, the certConf
+ * crlStatusList of a genm, the stand-in a message OpenSSL cannot decode is
+ * answered through, the certConf
  * without hashAlg for OpenSSL 3.0, and OpenSSL's own decoding with the DER
  * re-encoding check. Run by `make fuzz`. */
 #include <stdint.h>
@@ -18,6 +19,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static apr_pool_t *root;
+static X509_NAME *crl_issuer;       /* a CA a crlStatusList may name */
 
 static void standin(apr_pool_t *p, const uint8_t *data, size_t size)
 {
@@ -45,6 +47,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (root == NULL) {
         apr_initialize();
         apr_pool_create(&root, NULL);
+        crl_issuer = X509_NAME_new();
+        X509_NAME_add_entry_by_txt(crl_issuer, "CN", MBSTRING_ASC,
+                                   (const unsigned char *)"mod_cmp Demo CA", -1, -1, 0);
     }
     if (size > 0x7fffffff)
         return 0;
@@ -55,12 +60,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         unsigned long fi = 0;
         const char *text = NULL;
         cmp_certconf_info_t cc;
+        cmp_crl_status_t *crls = NULL;
 
         (void)cmp_srv_check_header(v, body, 600, why, sizeof(why));
         (void)cmp_view_general_info_problem(v, body, &bad);
         (void)cmp_view_certconf(v, &cc);
         (void)cmp_view_rr_reason(v);
         (void)cmp_view_protection(v);
+        (void)cmp_view_crl_status_list(v, p, crl_issuer, "http://pki.example/crl/ca.crl", &crls);
         (void)cmp_asn1_status_of(p, data, (long)size, &b, &status, &fi, &text);
         standin(p, data, size);
     }

@@ -530,15 +530,77 @@ t_conf_genm_others() {
   # a type RFC 9810 lists, asked without value: echoed without value
   "${g[@]}" -infotype 1.3.6.1.5.5.7.4.2 | tee "$T/genm.out"
   [ "$(cat "$T/genm.out")" = "itav 1.3.6.1.5.5.7.4.2 absent" ] || fail "signKeyPairTypes"
-  # crlStatusList -> crls without value: no CRL is published
-  "${g[@]}" -infotype 1.3.6.1.5.5.7.4.22 | tee "$T/genm.out"
-  [ "$(cat "$T/genm.out")" = "itav 1.3.6.1.5.5.7.4.23 absent" ] || fail "crls"
+  # crlStatusList without its value (SEQUENCE SIZE (1..MAX) OF CRLStatus)
+  "${g[@]}" -infotype 1.3.6.1.5.5.7.4.22 >"$T/genm.out" 2>&1 && fail "crlStatusList without value answered"
   # an unknown type: named back in unsupportedOIDs (1.2.3.4 = 06032a0304)
   "${g[@]}" -infotype 1.2.3.4 | tee "$T/genm.out"
   [ "$(cat "$T/genm.out")" = "itav 1.3.6.1.5.5.7.4.7 value" ] || fail "unsupportedOIDs"
   hex | grep -q "06082b06010505070407300506032a0304" || fail "unsupportedOIDs value"
 }
 run_test "genm rootCaCert, certReqTemplate, signKeyPairTypes, crlStatusList, unknown type" t_conf_genm_others
+
+# tlv TAG CONTENT: a DER TLV in hex
+tlv() {
+  local n=$((${#2} / 2))
+  if [ $n -lt 128 ]; then printf '%s%02x%s' "$1" $n "$2"
+  elif [ $n -lt 256 ]; then printf '%s81%02x%s' "$1" $n "$2"
+  else printf '%s82%04x%s' "$1" $n "$2"; fi
+}
+
+# nth_d2 FILE N: the hex of the Nth element at depth 2 of a DER file
+nth_d2() {
+  local line off hl l
+  line=$(openssl asn1parse -inform DER -in "$1" | grep ':d=2 ' | sed -n "${2}p")
+  off=$(sed 's/^ *\([0-9]*\):.*/\1/' <<<"$line")
+  hl=$(sed 's/.*hl= *\([0-9]*\).*/\1/' <<<"$line")
+  l=$(sed 's/.* l= *\([0-9]*\).*/\1/' <<<"$line")
+  tail -c +$((off + 1)) "$1" | head -c $((hl + l)) | od -An -tx1 -v | tr -d ' \n'
+}
+
+# crl_genm NAME CRLSTATUS...: a genm of crlStatusList with these CRLStatus
+# (hex) sent as NAME; the answer's body in $T/NAME.show, DER in $T/resp.der
+crl_genm() {
+  local name=$1 list; shift
+  list=$(tlv 30 "$(printf '%s' "$@")")
+  cmp -cmd genm -server "$CMP_URL" $(mac_args) -reqout "$T/conf-genm.der" >/dev/null
+  BASE_MSG=$T/conf-genm.der mutate "$name" -body "$(tlv b5 "$(tlv 30 "$(tlv 30 "06082b06010505070416$list")")")"
+}
+
+t_conf_genm_crls() {
+  local name crlhex tu other hdr i
+  for i in $(seq 1 50); do
+    curl -s -o "$T/g.crl" -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT/crl/demo.crl" | grep -q 200 && break
+    sleep 0.2
+  done
+  crlhex=$(hexof "$T/g.crl")
+  openssl x509 -in "$CA_CERT_FILE" -outform DER -out "$T/ca.der"
+  name=$(nth_d2 "$T/ca.der" 6)                       # the CA's subject
+  openssl x509 -in "$T/fx/rsaca.pem" -outform DER -out "$T/rsaca.der"
+  other=$(nth_d2 "$T/rsaca.der" 6)
+  tu=$(date -u -d "$(openssl crl -inform DER -in "$T/g.crl" -noout -lastupdate | cut -d= -f2)" +%y%m%d%H%M%SZ)
+  tu=$(printf '%s' "$tu" | od -An -tx1 -v | tr -d ' \n')
+  # by issuer, without thisUpdate: the current CRL
+  crl_genm crls-issuer "$(tlv 30 "$(tlv a1 "$(tlv 30 "$(tlv a4 "$name")")")")"
+  grep -q "^body=genp" "$T/crls-issuer.show" || fail "no genp: $(cat "$T/crls-issuer.show")"
+  hdr=$(tlv 30 "$crlhex")
+  hexof "$T/resp.der" | grep -q "06082b06010505070417${hdr%"$crlhex"}$crlhex" \
+    || fail "the current CRL is not in the crls"
+  # with the CRL's own thisUpdate: nothing newer, crls without value
+  crl_genm crls-same "$(tlv 30 "$(tlv a1 "$(tlv 30 "$(tlv a4 "$name")")")$(tlv 17 "$tu")")"
+  hexof "$T/resp.der" | grep -q "300a06082b06010505070417" || fail "crls with a value where none is newer"
+  ! hexof "$T/resp.der" | grep -q "$crlhex" || fail "a CRL that is not newer"
+  # an older thisUpdate (2001): the CRL
+  crl_genm crls-old "$(tlv 30 "$(tlv a1 "$(tlv 30 "$(tlv a4 "$name")")")$(tlv 17 "$(printf '010101000000Z' | od -An -tx1 -v | tr -d ' \n')")")"
+  hexof "$T/resp.der" | grep -q "$crlhex" || fail "an older thisUpdate did not get the CRL"
+  # another issuer's CRL: not ours, crls without value
+  crl_genm crls-other "$(tlv 30 "$(tlv a1 "$(tlv 30 "$(tlv a4 "$other")")")")"
+  hexof "$T/resp.der" | grep -q "300a06082b06010505070417" || fail "crls for another issuer"
+  # a CRLStatus that is none: badDataFormat
+  crl_genm crls-bad "$(tlv 30 "$(tlv 02 01)")"
+  expect_answer crls-bad error 2 badDataFormat "the crlStatusList of a genm is a SEQUENCE of at least one CRLStatus"
+}
+run_test "genm crlStatusList (RFC 9483 4.3.4): the CA's current CRL when newer than the client's, by issuer; none for another issuer; badDataFormat for no CRLStatus" \
+    t_conf_genm_crls
 
 t_conf_still_serving() {
   mutate good
