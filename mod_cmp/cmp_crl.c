@@ -350,6 +350,12 @@ static apr_status_t make_one(apr_pool_t *p, PGconn *c,
                 "%s ms", number, (long)id, rows, vals[7]);
     }
 done:
+    /* a statement refused on a working connection is ours to report; a
+     * connection lost is the database's (the health check reports it) */
+    if (rv != APR_SUCCESS && *why == NULL && PQstatus(c) == CONNECTION_OK)
+        *why = apr_psprintf(p, "the database refused a statement about the "
+                            "CRL of Authority %ld: %s", (long)id,
+                            cmp_db_text(p, PQerrorMessage(c)));
     if (*made == 0)
         (void)cmp_db_query(p, c, "ROLLBACK", 0, NULL, NULL, &r, NULL);
     OPENSSL_free(der);
@@ -360,33 +366,39 @@ done:
     return rv;
 }
 
+static apr_status_t due_query(apr_pool_t *p, PGconn *c, void *baton)
+{
+    return cmp_db_query(p, c, SQL_DUE, 0, NULL, NULL, (PGresult **)baton, NULL);
+}
+
 apr_status_t cmp_crl_refresh(cmp_db_t *db, const cmp_secret_key_t *key,
                              apr_pool_t *p, int *made, const char **why)
 {
     PGconn *c;
-    PGresult *r;
+    PGresult *r = NULL;
     apr_status_t rv, first = APR_SUCCESS;
     int i, one;
 
     *made = 0;
-    rv = cmp_db_acquire(db, p, &c);
-    if (rv == APR_SUCCESS)
-        rv = cmp_db_query(p, c, SQL_DUE, 0, NULL, NULL, &r, NULL);
-    if (rv != APR_SUCCESS) {
-        *why = "the database cannot be used";
+    *why = NULL;
+    /* a pooled connection a database restart broke is replaced */
+    rv = cmp_db_first(db, p, due_query, &r, &c);
+    if (rv != APR_SUCCESS)
         return rv;
-    }
     for (i = 0; i < PQntuples(r); i++) {
+        const char *one_why = NULL;
         apr_pool_t *sub;
 
         apr_pool_create(&sub, p);
-        rv = make_one(sub, c, key, cmp_db_ll(r, i, 0), &one, why);
-        if (rv != APR_SUCCESS && first == APR_SUCCESS) {
-            first = rv;
-            *why = apr_pstrdup(p, *why != NULL ? *why : "database error");
-        }
+        rv = make_one(sub, c, key, cmp_db_ll(r, i, 0), &one, &one_why);
         *made += one;
+        if (rv != APR_SUCCESS && one_why != NULL && first == APR_SUCCESS) {
+            first = rv;
+            *why = apr_pstrdup(p, one_why);
+        }
         apr_pool_destroy(sub);
+        if (rv != APR_SUCCESS && one_why == NULL)
+            return first != APR_SUCCESS ? first : rv;   /* the database */
     }
     return first;
 }

@@ -60,8 +60,10 @@ X509_CRL *cmp_crl_build(const cmp_ca_t *ca, long long number,
 /* Makes and stores the CRL of every local Authority that needs one: none
  * yet, a revocation since the last one, or half of its validity passed.
  * One node makes an Authority's CRL at a time (a PostgreSQL advisory
- * lock); the others skip it. *made counts the CRLs made; a CRL that cannot
- * be made is named in *why (from p) and the others are still made. */
+ * lock); the others skip it. *made counts the CRLs made. A CRL that cannot
+ * be made (the CA's key, the CRL itself) is named in *why (from p) and the
+ * others are still made; when the database cannot be used, *why stays
+ * NULL (the health check says so) and the next run tries again. */
 apr_status_t cmp_crl_refresh(cmp_db_t *db, const cmp_secret_key_t *key,
                              apr_pool_t *p, int *made, const char **why);
 

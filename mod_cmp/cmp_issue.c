@@ -273,7 +273,7 @@ static int add_conf_ext(X509 *cert, X509V3_CTX *v3, int nid, const char *value)
  * key itself when issuer is NULL). */
 static X509 *make_cert(const cmp_ca_t *issuer, EVP_PKEY *key,
                        const X509_NAME *subject, int days, const char *bc,
-                       const char *ku, const char *eku)
+                       const char *ku, const char *eku, int nocheck)
 {
     X509 *cert = X509_new();
     ASN1_INTEGER *serial = cmp_issue_serial();
@@ -295,6 +295,8 @@ static X509 *make_cert(const cmp_ca_t *issuer, EVP_PKEY *key,
         ok = add_conf_ext(cert, &v3, NID_basic_constraints, bc)
              && add_conf_ext(cert, &v3, NID_key_usage, ku)
              && add_conf_ext(cert, &v3, NID_ext_key_usage, eku)
+             && add_conf_ext(cert, &v3, NID_id_pkix_OCSP_noCheck,
+                             nocheck ? "yes" : NULL)
              && add_conf_ext(cert, &v3, NID_subject_key_identifier, "hash")
              && add_conf_ext(cert, &v3, NID_authority_key_identifier, "keyid:always")
              && (icert == NULL || within_issuer(cert, icert))
@@ -312,12 +314,19 @@ static X509 *make_cert(const cmp_ca_t *issuer, EVP_PKEY *key,
 X509 *cmp_issue_root_ca(EVP_PKEY *key, const X509_NAME *subject, int days)
 {
     return make_cert(NULL, key, subject, days, "critical,CA:TRUE",
-                     "critical,keyCertSign,cRLSign", NULL);
+                     "critical,keyCertSign,cRLSign", NULL, 0);
 }
 
 X509 *cmp_issue_cmp_signer(const cmp_ca_t *ca, EVP_PKEY *key,
                            const X509_NAME *subject, int days)
 {
     return make_cert(ca, key, subject, days, "critical,CA:FALSE",
-                     "critical,digitalSignature", "1.3.6.1.5.5.7.3.28");
+                     "critical,digitalSignature", "1.3.6.1.5.5.7.3.28", 0);
+}
+
+X509 *cmp_issue_ocsp_signer(const cmp_ca_t *ca, EVP_PKEY *key,
+                            const X509_NAME *subject, int days)
+{
+    return make_cert(ca, key, subject, days, "critical,CA:FALSE",
+                     "critical,digitalSignature", "critical,OCSPSigning", 1);
 }

@@ -44,6 +44,12 @@ X509 *cmp_issue_cmp_signer(const cmp_ca_t *ca, EVP_PKEY *key,
  * OpenSSL names none it has. Certificates and CRLs are signed with it. */
 int cmp_issue_sign_md(EVP_PKEY *key, const EVP_MD **md);
 
+/* A delegated OCSP signing certificate (RFC 6960 4.2.2.2: id-kp-OCSPSigning,
+ * and id-pkix-ocsp-nocheck, so relying parties do not ask about it) for
+ * key, issued by ca, never outliving it; NULL when it cannot be made. */
+X509 *cmp_issue_ocsp_signer(const cmp_ca_t *ca, EVP_PKEY *key,
+                            const X509_NAME *subject, int days);
+
 /* Random positive serial of 128 bits. */
 ASN1_INTEGER *cmp_issue_serial(void);
 

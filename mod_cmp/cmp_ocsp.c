@@ -13,10 +13,17 @@
 #include "cmp_log.h"
 #include "cmp_ocsp.h"
 
+/* the Authority, and its delegated signer when it has one (stamped by its
+ * creation, so that a rotation is seen) */
 #define SQL_AUTHORITY \
-    "SELECT id, version, ca_cert, ca_key_enc FROM authority WHERE name = $1 " \
-    "AND kind = 'local'"
-#define SQL_VERSION "SELECT id, version FROM authority WHERE name = $1 AND kind = 'local'"
+    "SELECT a.id, a.version, a.ca_cert, a.ca_key_enc, s.cert, s.key_enc, " \
+    "coalesce(extract(epoch from s.created_at) * 1000000, 0)::bigint FROM " \
+    "authority a LEFT JOIN ocsp_signer s ON s.authority_id = a.id WHERE " \
+    "a.name = $1 AND a.kind = 'local'"
+#define SQL_VERSION \
+    "SELECT a.id, a.version, coalesce(extract(epoch from s.created_at) * " \
+    "1000000, 0)::bigint FROM authority a LEFT JOIN ocsp_signer s ON " \
+    "s.authority_id = a.id WHERE a.name = $1 AND a.kind = 'local'"
 #define SQL_STATUS \
     "SELECT serial, status, extract(epoch from revoked_at)::bigint, " \
     "coalesce(revocation_reason, 0) FROM certificate WHERE authority_id = $1 " \
@@ -30,10 +37,43 @@
 typedef struct ca_entry_t {
     struct ca_entry_t *next;
     char *name;
-    long long id, version;
+    long long id, version, signer_stamp;
     X509 *cert;
     EVP_PKEY *key;
+    X509 *signer;                /* the delegated signer, or NULL */
+    EVP_PKEY *signer_key;
 } ca_entry_t;
+
+/* What one answer uses of an entry (references the caller frees). */
+typedef struct {
+    X509 *cert;
+    EVP_PKEY *key;
+    X509 *signer;
+    EVP_PKEY *signer_key;
+} ca_refs_t;
+
+static void refs_free(ca_refs_t *r)
+{
+    X509_free(r->cert);
+    EVP_PKEY_free(r->key);
+    X509_free(r->signer);
+    EVP_PKEY_free(r->signer_key);
+    memset(r, 0, sizeof(*r));
+}
+
+static void refs_take(ca_refs_t *r, const ca_entry_t *e)
+{
+    X509_up_ref(e->cert);
+    EVP_PKEY_up_ref(e->key);
+    r->cert = e->cert;
+    r->key = e->key;
+    if (e->signer != NULL) {
+        X509_up_ref(e->signer);
+        EVP_PKEY_up_ref(e->signer_key);
+        r->signer = e->signer;
+        r->signer_key = e->signer_key;
+    }
+}
 
 struct cmp_ocsp_t {
     cmp_db_t *db;
@@ -46,6 +86,8 @@ static void entry_free(ca_entry_t *e)
 {
     X509_free(e->cert);
     EVP_PKEY_free(e->key);
+    X509_free(e->signer);
+    EVP_PKEY_free(e->signer_key);
     free(e->name);
     free(e);
 }
@@ -83,39 +125,37 @@ static const char *num(apr_pool_t *p, long long v)
     return apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)v);
 }
 
-/* The Authority's certificate and key (references the caller frees), from
- * the cache while its version is the database's; *id its id. 0 and *found
- * = 0: no such local Authority. */
+/* The Authority's certificate and key, and its delegated signer's
+ * (references in *refs), from the cache while its version and signer are
+ * the database's; *id its id. *found = 0: no such local Authority. */
 static apr_status_t load_ca(cmp_ocsp_t *o, apr_pool_t *p, PGconn *c,
-                            const char *name, long long *id, X509 **cert,
-                            EVP_PKEY **key, int *found, const char **why)
+                            const char *name, long long *id, ca_refs_t *refs,
+                            int *found, const char **why)
 {
     const char *vals[1] = {name};
     PGresult *r;
     ca_entry_t *e, **pe;
-    long long version;
+    long long version, stamp;
     const unsigned char *b;
     size_t n;
     apr_status_t rv = cmp_db_query(p, c, SQL_VERSION, 1, vals, NULL, &r, NULL);
 
     *found = 0;
-    *cert = NULL;
-    *key = NULL;
+    refs_free(refs);
     if (rv != APR_SUCCESS || PQntuples(r) != 1)
         return rv;
     *found = 1;
     *id = cmp_db_ll(r, 0, 0);
     version = cmp_db_ll(r, 0, 1);
+    stamp = cmp_db_ll(r, 0, 2);
     apr_thread_mutex_lock(o->lock);
     for (e = o->cas; e != NULL; e = e->next)
-        if (e->id == *id && e->version == version && X509_up_ref(e->cert)) {
-            EVP_PKEY_up_ref(e->key);
-            *cert = e->cert;
-            *key = e->key;
+        if (e->id == *id && e->version == version && e->signer_stamp == stamp) {
+            refs_take(refs, e);
             break;
         }
     apr_thread_mutex_unlock(o->lock);
-    if (*cert != NULL)
+    if (refs->cert != NULL)
         return APR_SUCCESS;
     rv = cmp_db_query(p, c, SQL_AUTHORITY, 1, vals, NULL, &r, NULL);
     if (rv != APR_SUCCESS || PQntuples(r) != 1) {
@@ -130,6 +170,7 @@ static apr_status_t load_ca(cmp_ocsp_t *o, apr_pool_t *p, PGconn *c,
     }
     e->id = cmp_db_ll(r, 0, 0);
     e->version = cmp_db_ll(r, 0, 1);
+    e->signer_stamp = cmp_db_ll(r, 0, 6);
     b = cmp_db_bytea(p, r, 0, 2, &n);
     e->cert = b != NULL ? d2i_X509(NULL, &b, (long)n) : NULL;
     b = cmp_db_bytea(p, r, 0, 3, &n);
@@ -139,10 +180,19 @@ static apr_status_t load_ca(cmp_ocsp_t *o, apr_pool_t *p, PGconn *c,
         *why = "the Authority's certificate or key does not decode, decrypt or match";
         return APR_EINVAL;
     }
-    X509_up_ref(e->cert);
-    EVP_PKEY_up_ref(e->key);
-    *cert = e->cert;
-    *key = e->key;
+    if (!PQgetisnull(r, 0, 4)) {
+        b = cmp_db_bytea(p, r, 0, 4, &n);
+        e->signer = b != NULL ? d2i_X509(NULL, &b, (long)n) : NULL;
+        b = cmp_db_bytea(p, r, 0, 5, &n);
+        e->signer_key = cmp_secret_unseal_key(o->key, CMP_LABEL_OCSP_KEY, b, n);
+        if (e->signer == NULL || e->signer_key == NULL
+                || !X509_check_private_key(e->signer, e->signer_key)) {
+            entry_free(e);
+            *why = "the Authority's OCSP signer does not decode, decrypt or match";
+            return APR_EINVAL;
+        }
+    }
+    refs_take(refs, e);
     *id = e->id;
     apr_thread_mutex_lock(o->lock);
     /* replaces the entry of an older version */
@@ -187,8 +237,7 @@ typedef struct {
     OCSP_REQUEST *req;
     OCSP_BASICRESP *bs;
     OCSP_CERTID *ours;
-    X509 *cert;
-    EVP_PKEY *key;
+    ca_refs_t ca;
     const char **serials;       /* hex, per single request */
 } work_t;
 
@@ -197,8 +246,7 @@ static void work_free(work_t *w)
     OCSP_REQUEST_free(w->req);
     OCSP_BASICRESP_free(w->bs);
     OCSP_CERTID_free(w->ours);
-    X509_free(w->cert);
-    EVP_PKEY_free(w->key);
+    refs_free(&w->ca);
 }
 
 /* Whether cid names our CA as issuer (its hash algorithm, whatever it is). */
@@ -211,7 +259,7 @@ static int our_issuer(work_t *w, OCSP_CERTID *cid)
             || (md = EVP_get_digestbyobj(alg)) == NULL)
         return 0;
     OCSP_CERTID_free(w->ours);
-    w->ours = OCSP_cert_to_id(md, NULL, w->cert);
+    w->ours = OCSP_cert_to_id(md, NULL, w->ca.cert);
     return w->ours != NULL && OCSP_id_issuer_cmp(w->ours, cid) == 0;
 }
 
@@ -271,8 +319,7 @@ typedef struct {
     cmp_ocsp_t *o;
     const char *name;
     long long id;
-    X509 *cert;
-    EVP_PKEY *key;
+    ca_refs_t *refs;
     int found;
     const char *why;
 } ca_lookup_t;
@@ -281,10 +328,33 @@ static apr_status_t ca_lookup(apr_pool_t *p, PGconn *c, void *baton)
 {
     ca_lookup_t *l = baton;
 
-    X509_free(l->cert);
-    EVP_PKEY_free(l->key);
-    return load_ca(l->o, p, c, l->name, &l->id, &l->cert, &l->key, &l->found,
-                   &l->why);
+    return load_ca(l->o, p, c, l->name, &l->id, l->refs, &l->found, &l->why);
+}
+
+/* Signs the response: by the delegated signer while it is valid (its
+ * certificate in the response, RFC 6960 4.2.2.2), else by the CA. */
+static int sign_response(work_t *w)
+{
+    X509 *signer = w->ca.cert;
+    EVP_PKEY *key = w->ca.key;
+    STACK_OF(X509) *certs = NULL;
+    unsigned long flags = OCSP_NOCERTS | OCSP_RESPID_KEY;
+    const EVP_MD *md;
+    int ok;
+
+    if (w->ca.signer != NULL
+            && X509_cmp_current_time(X509_get0_notBefore(w->ca.signer)) < 0
+            && X509_cmp_current_time(X509_get0_notAfter(w->ca.signer)) > 0) {
+        signer = w->ca.signer;
+        key = w->ca.signer_key;
+        flags = OCSP_RESPID_KEY;
+        if ((certs = sk_X509_new_null()) == NULL)
+            return 0;
+    }
+    ok = cmp_issue_sign_md(key, &md)
+         && OCSP_basic_sign(w->bs, signer, key, md, certs, flags);
+    sk_X509_free(certs);
+    return ok;
 }
 
 /* The DER of a GET request's last part (RFC 6960 A.1: the URL encoding of
@@ -366,17 +436,18 @@ apr_status_t cmp_ocsp_answer(cmp_ocsp_t *o, apr_pool_t *p,
                              const char *authority, const unsigned char *req,
                              size_t len, cmp_ocsp_answer_t *out)
 {
-    work_t w = {NULL, NULL, NULL, NULL, NULL, NULL};
-    ca_lookup_t l = {o, authority, 0, NULL, NULL, 0, NULL};
+    work_t w;
+    ca_lookup_t l = {o, authority, 0, NULL, 0, NULL};
     const unsigned char *q = req;
     OCSP_RESPONSE *resp = NULL;
-    const EVP_MD *md;
     unsigned char *der = NULL;
     PGconn *c;
     apr_status_t rv;
     int i, n, dlen;
 
     memset(out, 0, sizeof(*out));
+    memset(&w, 0, sizeof(w));
+    l.refs = &w.ca;
     w.req = d2i_OCSP_REQUEST(NULL, &q, (long)len);
     if (w.req == NULL || q != req + len) {
         work_free(&w);
@@ -393,8 +464,6 @@ apr_status_t cmp_ocsp_answer(cmp_ocsp_t *o, apr_pool_t *p,
                                            CMP_OCSP_MAX_REQUESTS), out);
     }
     rv = cmp_db_first(o->db, p, ca_lookup, &l, &c);
-    w.cert = l.cert;
-    w.key = l.key;
     if (rv != APR_SUCCESS) {
         work_free(&w);
         return error_response(p, rv == APR_EINVAL || rv == APR_ENOMEM
@@ -432,9 +501,7 @@ apr_status_t cmp_ocsp_answer(cmp_ocsp_t *o, apr_pool_t *p,
     w.bs = OCSP_BASICRESP_new();
     rv = w.bs != NULL ? add_statuses(p, c, l.id, &w, n, out) : APR_ENOMEM;
     if (rv == APR_SUCCESS && (OCSP_copy_nonce(w.bs, w.req) <= 0
-            || !cmp_issue_sign_md(w.key, &md)
-            || !OCSP_basic_sign(w.bs, w.cert, w.key, md, NULL,
-                                OCSP_NOCERTS | OCSP_RESPID_KEY)
+            || !sign_response(&w)
             || (resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL,
                                             w.bs)) == NULL
             || (dlen = i2d_OCSP_RESPONSE(resp, &der)) <= 0))

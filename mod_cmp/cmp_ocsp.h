@@ -41,8 +41,9 @@ typedef struct {
  * DER OCSPRequest, none or more than CMP_OCSP_MAX_REQUESTS single
  * requests), unauthorized (no such local Authority, or a certificate of
  * another issuer asked for), tryLater (the database cannot be used),
- * internalError. A successful one is signed by the Authority's key (its
- * default digest, responderID by key) and says for each certificate good
+ * internalError. A successful one is signed by the Authority's delegated
+ * OCSP signer while it has a valid one (its certificate in the response),
+ * else by the Authority's key (default digest, responderID by key), and says for each certificate good
  * (valid), revoked (revoked, or rejected after it was sent: time and
  * reason) or unknown (not issued by it, or not confirmed yet), with the
  * request's nonce when it has one. Not APR_SUCCESS only when not even an

@@ -438,7 +438,7 @@ static apr_status_t crl_cb(int state, void *data, apr_pool_t *pool)
         return APR_SUCCESS;
     if (cmp_crl_refresh(c->shared.db, c->key, pool, &made, &why) == APR_SUCCESS)
         last_why[0] = '\0';
-    else if (why != NULL && strcmp(why, last_why) != 0) {
+    else if (why != NULL && strcmp(why, last_why) != 0) {     /* not the database */
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, CMPLOGNO(10024)
                      "cannot make a CRL: %s; relying parties get the last one "
                      "until it can be made (tried again every %d s)", why,

@@ -188,8 +188,130 @@ out:
     ERR_clear_error();
 }
 
+/* ---- the delegated OCSP signer of an Authority (RFC 6960 4.2.2.2) -------- */
+
+#define OCSP_SIGNER_DAYS 30
+
+static void get_ocsp_signer(admin_req_t *rq, admin_resp_t *rs)
+{
+    const char *uuid = admin_seg(rq, 1);
+    PGresult *r;
+    json_t *o;
+    size_t n;
+    unsigned char *der;
+
+    if (admin_sql(rq, rs, "SELECT s.cert, extract(epoch from s.created_at) FROM "
+                  "authority a JOIN ocsp_signer s ON s.authority_id = a.id "
+                  "WHERE a.uuid = $1::uuid", 1, &uuid, NULL, &r))
+        return;
+    if (PQntuples(r) == 0) {
+        admin_error(rq, rs, 404, "Authority %s has no OCSP signer: it signs its "
+                    "OCSP responses itself", uuid);
+        return;
+    }
+    der = cmp_db_bytea(rq->p, r, 0, 0, &n);
+    o = json_object();
+    admin_cert_fields(rq->p, o, der, n);
+    admin_json(rq, rs, 200, o);
+}
+
+/* Issues (or rotates: the new one replaces the old at once) the delegated
+ * signer: a fresh key made here, id-kp-OCSPSigning and ocsp-nocheck. */
+static void issue_ocsp_signer(admin_req_t *rq, admin_resp_t *rs)
+{
+    const char *uuid = admin_seg(rq, 1), *type = "EC", *param = NULL;
+    const char *why = NULL, *auth_id = NULL, *vals[3];
+    long long days = OCSP_SIGNER_DAYS;
+    cmp_ca_t ca = {NULL, NULL, NULL};
+    X509_NAME *name = NULL;
+    EVP_PKEY *key = NULL;
+    X509 *cert = NULL;
+    unsigned char *der, *kenc = NULL;
+    int lens[3] = {0}, len = 0;
+    size_t klen = 0;
+    PGresult *r;
+
+    if (rq->body != NULL && !json_is_object(rq->body)) {
+        admin_error(rq, rs, 400, "the body must be a JSON object");
+        return;
+    }
+    if (rq->body != NULL
+            && (admin_type_error(rq, rs, cmp_json_str(rq->body, "keyType", &type), "keyType", "a string")
+                || admin_type_error(rq, rs, cmp_json_str(rq->body, "keyParameter", &param), "keyParameter", "a string")
+                || admin_type_error(rq, rs, cmp_json_int(rq->body, "validityDays", &days), "validityDays", "an integer")))
+        return;
+    if (days < 1 || days > 3650) {
+        admin_invalid(rq, rs, json_pack("[s]", "validityDays must be 1..3650"));
+        return;
+    }
+    if ((key = admin_keygen(type, param, &why)) == NULL) {
+        admin_invalid(rq, rs, json_pack("[s]", why));
+        return;
+    }
+    if (load_ca(rq, rs, uuid, &ca, &auth_id))
+        goto out;
+    name = X509_NAME_dup(X509_get_subject_name(ca.cert));
+    if (name == NULL || !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                                                    (const unsigned char *)"OCSP Signer",
+                                                    -1, -1, 0)
+            || (cert = cmp_issue_ocsp_signer(&ca, key, name, (int)days)) == NULL) {
+        admin_error(rq, rs, 500, "the OCSP signer could not be made");
+        goto out;
+    }
+    der = admin_der(rq->p, cert, &len);
+    if (der == NULL || cmp_secret_seal_key(rq->p, rq->key, CMP_LABEL_OCSP_KEY, key,
+                                           &kenc, &klen) != APR_SUCCESS) {
+        admin_error(rq, rs, 500, "the OCSP signer could not be stored");
+        goto out;
+    }
+    vals[0] = auth_id;
+    vals[1] = (const char *)der;
+    lens[1] = len;
+    vals[2] = (const char *)kenc;
+    lens[2] = (int)klen;
+    rq->audit_object = apr_pstrcat(rq->p, "authority:", uuid, NULL);
+    if (admin_sql(rq, rs, "INSERT INTO ocsp_signer (authority_id, cert, key_enc) "
+                  "VALUES ($1::bigint, $2, $3) ON CONFLICT (authority_id) DO UPDATE "
+                  "SET cert = $2, key_enc = $3, created_at = clock_timestamp()",
+                  3, vals, lens, &r)
+            || admin_store_issued(rq, rs, cert, strtoll(auth_id, NULL, 10)))
+        goto out;
+    {
+        json_t *o = json_object();
+
+        admin_cert_fields(rq->p, o, der, (size_t)len);
+        admin_json(rq, rs, 201, o);
+    }
+out:
+    X509_free(cert);
+    X509_NAME_free(name);
+    EVP_PKEY_free(key);
+    X509_free(ca.cert);
+    EVP_PKEY_free(ca.key);
+    ERR_clear_error();
+}
+
+static void delete_ocsp_signer(admin_req_t *rq, admin_resp_t *rs)
+{
+    const char *uuid = admin_seg(rq, 1);
+    PGresult *r;
+
+    rq->audit_object = apr_pstrcat(rq->p, "authority:", uuid, NULL);
+    if (admin_sql(rq, rs, "DELETE FROM ocsp_signer s USING authority a WHERE "
+                  "a.id = s.authority_id AND a.uuid = $1::uuid RETURNING 1", 1,
+                  &uuid, NULL, &r))
+        return;
+    if (PQntuples(r) == 0)
+        admin_error(rq, rs, 404, "Authority %s has no OCSP signer", uuid);
+    else
+        admin_no_content(rs);
+}
+
 const admin_route_t admin_signing_routes[] = {
     {ADMIN_GET, "/cmpProfiles/signingCertificates", list_signing, NULL},
     {ADMIN_POST, "/cmpProfiles/signingCertificates", create_signing, NULL},
+    {ADMIN_GET, "/authorities/{uuid}/ocspSigner", get_ocsp_signer, NULL},
+    {ADMIN_POST, "/authorities/{uuid}/ocspSigner", issue_ocsp_signer, NULL},
+    {ADMIN_DELETE, "/authorities/{uuid}/ocspSigner", delete_ocsp_signer, NULL},
     {ADMIN_OTHER, NULL, NULL, NULL}
 };

@@ -32,6 +32,15 @@ CREATE TABLE crl (
     made_ms         integer          -- how long the last one took to make
 );
 
+-- A delegated OCSP signer per Authority (RFC 6960 4.2.2.2), issued by it
+-- through the API; absent: the Authority signs its OCSP responses itself.
+CREATE TABLE ocsp_signer (
+    authority_id bigint PRIMARY KEY REFERENCES authority(id) ON DELETE CASCADE,
+    cert         bytea NOT NULL,           -- DER
+    key_enc      bytea NOT NULL,           -- PKCS#8 DER, encrypted (cmp_secret)
+    created_at   timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
 CREATE FUNCTION cmp_crl_count_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO crl (authority_id, changes) VALUES (NEW.authority_id, 1)

@@ -88,3 +88,40 @@ t_ocsp_get_and_errors() {
         --data-binary @<(head -c 70000 /dev/zero) "$OCSP1/demo")" = 413 ] || fail "a body over 64 KB"
 }
 run_test "OCSP: GET (encoded and raw base64), malformedRequest, unauthorized, HTTP refusals" t_ocsp_get_and_errors
+
+t_ocsp_delegated_signer() {
+  local ca
+  ca=$(adm_uuid /authorities demo)
+  expect_status 404 GET "/authorities/$ca/ocspSigner"
+  expect_status 422 POST "/authorities/$ca/ocspSigner" '{"validityDays": 0}'
+  expect_status 400 POST "/authorities/$ca/ocspSigner" '{"keyType": 5}'
+  expect_status 201 POST "/authorities/$ca/ocspSigner" '{"validityDays": 7}'
+  jf .certificate >"$T/osig.pem"
+  openssl x509 -in "$T/osig.pem" -noout -ext extendedKeyUsage,noCheck >"$T/osig.ext" 2>&1
+  grep -q "OCSP Signing" "$T/osig.ext" && grep -qi "no check\|noCheck" "$T/osig.ext" \
+    || fail "the signer lacks OCSPSigning or ocsp-nocheck: $(cat "$T/osig.ext")"
+  openssl verify -CAfile "$CA_CERT_FILE" "$T/osig.pem" >/dev/null || fail "the signer is not the CA's"
+  # answers are signed by it, its certificate inside, and verify as delegated
+  fx_cert od1
+  ocsp_ask "$OCSP1/demo" "$CA_CERT_FILE" -cert "$T/od1.pem"
+  grep -q "od1.pem: good" "$T/ocsp.out" && grep -q "Response verify OK" "$T/ocsp.out" \
+    || fail "the delegated answer: $(cat "$T/ocsp.out")"
+  local kid
+  kid=$(openssl x509 -in "$T/osig.pem" -noout -ext subjectKeyIdentifier | tail -1 | tr -d ' :' | tr 'a-f' 'A-F')
+  grep -q "Responder Id: $kid" "$T/ocsp.out" || fail "the responder is not the signer ($kid): $(grep 'Responder Id' "$T/ocsp.out")"
+  grep -q "OCSP Signer" "$T/ocsp.out" || fail "the signer's certificate is not in the answer"
+  # rotated: the next answers come from the new one, on the other node too
+  expect_status 201 POST "/authorities/$ca/ocspSigner" '{}'
+  jf .certificate >"$T/osig2.pem"
+  kid=$(openssl x509 -in "$T/osig2.pem" -noout -ext subjectKeyIdentifier | tail -1 | tr -d ' :' | tr 'a-f' 'A-F')
+  ocsp_ask "$OCSP2/demo" "$CA_CERT_FILE" -cert "$T/od1.pem"
+  grep -q "Responder Id: $kid" "$T/ocsp.out" && grep -q "Response verify OK" "$T/ocsp.out" \
+    || fail "the rotated signer is not used: $(grep 'Responder Id\|verify' "$T/ocsp.out")"
+  # removed: the CA signs again
+  expect_status 204 DELETE "/authorities/$ca/ocspSigner"
+  expect_status 404 DELETE "/authorities/$ca/ocspSigner"
+  ocsp_ask "$OCSP1/demo" "$CA_CERT_FILE" -cert "$T/od1.pem"
+  kid=$(openssl x509 -in "$CA_CERT_FILE" -noout -ext subjectKeyIdentifier | tail -1 | tr -d ' :' | tr 'a-f' 'A-F')
+  grep -q "Responder Id: $kid" "$T/ocsp.out" || fail "the CA does not sign again"
+}
+run_test "OCSP: a delegated signer issued, used (on both nodes), rotated and removed through the API" t_ocsp_delegated_signer
