@@ -566,13 +566,15 @@ crl_genm() {
   BASE_MSG=$T/conf-genm.der mutate "$name" -body "$(tlv b5 "$(tlv 30 "$(tlv 30 "06082b06010505070416$list")")")"
 }
 
-t_conf_genm_crls() {
-  local name crlhex tu other hdr i
+# One round of crlStatusList genms against the CRL served at its start; false
+# when the served CRL changed meanwhile (the confirmation sweep rejecting an
+# earlier test's unconfirmed certificate makes a new one at any time).
+genm_crls_round() {
+  local name tu other i
   for i in $(seq 1 50); do
     curl -s -o "$T/g.crl" -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT/crl/demo.crl" | grep -q 200 && break
     sleep 0.2
   done
-  crlhex=$(hexof "$T/g.crl")
   openssl x509 -in "$CA_CERT_FILE" -outform DER -out "$T/ca.der"
   name=$(nth_d2 "$T/ca.der" 6)                       # the CA's subject
   openssl x509 -in "$T/fx/rsaca.pem" -outform DER -out "$T/rsaca.der"
@@ -581,20 +583,37 @@ t_conf_genm_crls() {
   tu=$(printf '%s' "$tu" | od -An -tx1 -v | tr -d ' \n')
   # by issuer, without thisUpdate: the current CRL
   crl_genm crls-issuer "$(tlv 30 "$(tlv a1 "$(tlv 30 "$(tlv a4 "$name")")")")"
+  cp "$T/resp.der" "$T/crls-issuer.resp"
+  # with the CRL's own thisUpdate: nothing newer
+  crl_genm crls-same "$(tlv 30 "$(tlv a1 "$(tlv 30 "$(tlv a4 "$name")")")$(tlv 17 "$tu")")"
+  cp "$T/resp.der" "$T/crls-same.resp"
+  # an older thisUpdate (2001)
+  crl_genm crls-old "$(tlv 30 "$(tlv a1 "$(tlv 30 "$(tlv a4 "$name")")")$(tlv 17 "$(printf '010101000000Z' | od -An -tx1 -v | tr -d ' \n')")")"
+  cp "$T/resp.der" "$T/crls-old.resp"
+  # another issuer's CRL: not ours
+  crl_genm crls-other "$(tlv 30 "$(tlv a1 "$(tlv 30 "$(tlv a4 "$other")")")")"
+  cp "$T/resp.der" "$T/crls-other.resp"
+  curl -s -o "$T/g2.crl" "http://127.0.0.1:$HTTP_PORT/crl/demo.crl"
+  [ "$(hexof "$T/g.crl")" = "$(hexof "$T/g2.crl")" ]
+}
+
+t_conf_genm_crls() {
+  local crlhex hdr i
+  for i in 1 2 3 4 5; do
+    genm_crls_round && break
+    echo "the CRL changed during round $i; again"
+    [ "$i" != 5 ] || fail "the CRL kept changing during five rounds"
+    sleep 2
+  done
+  crlhex=$(hexof "$T/g.crl")
   grep -q "^body=genp" "$T/crls-issuer.show" || fail "no genp: $(cat "$T/crls-issuer.show")"
   hdr=$(tlv 30 "$crlhex")
-  hexof "$T/resp.der" | grep -q "06082b06010505070417${hdr%"$crlhex"}$crlhex" \
+  hexof "$T/crls-issuer.resp" | grep -q "06082b06010505070417${hdr%"$crlhex"}$crlhex" \
     || fail "the current CRL is not in the crls"
-  # with the CRL's own thisUpdate: nothing newer, crls without value
-  crl_genm crls-same "$(tlv 30 "$(tlv a1 "$(tlv 30 "$(tlv a4 "$name")")")$(tlv 17 "$tu")")"
-  hexof "$T/resp.der" | grep -q "300a06082b06010505070417" || fail "crls with a value where none is newer"
-  ! hexof "$T/resp.der" | grep -q "$crlhex" || fail "a CRL that is not newer"
-  # an older thisUpdate (2001): the CRL
-  crl_genm crls-old "$(tlv 30 "$(tlv a1 "$(tlv 30 "$(tlv a4 "$name")")")$(tlv 17 "$(printf '010101000000Z' | od -An -tx1 -v | tr -d ' \n')")")"
-  hexof "$T/resp.der" | grep -q "$crlhex" || fail "an older thisUpdate did not get the CRL"
-  # another issuer's CRL: not ours, crls without value
-  crl_genm crls-other "$(tlv 30 "$(tlv a1 "$(tlv 30 "$(tlv a4 "$other")")")")"
-  hexof "$T/resp.der" | grep -q "300a06082b06010505070417" || fail "crls for another issuer"
+  hexof "$T/crls-same.resp" | grep -q "300a06082b06010505070417" || fail "crls with a value where none is newer"
+  ! hexof "$T/crls-same.resp" | grep -q "$crlhex" || fail "a CRL that is not newer"
+  hexof "$T/crls-old.resp" | grep -q "$crlhex" || fail "an older thisUpdate did not get the CRL"
+  hexof "$T/crls-other.resp" | grep -q "300a06082b06010505070417" || fail "crls for another issuer"
   # a CRLStatus that is none: badDataFormat
   crl_genm crls-bad "$(tlv 30 "$(tlv 02 01)")"
   expect_answer crls-bad error 2 badDataFormat "the crlStatusList of a genm is a SEQUENCE of at least one CRLStatus"
