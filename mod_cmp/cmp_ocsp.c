@@ -19,15 +19,11 @@
     "SELECT a.id, a.version, a.ca_cert, a.ca_key_enc, s.cert, s.key_enc, " \
     "coalesce(extract(epoch from s.created_at) * 1000000, 0)::bigint FROM " \
     "authority a LEFT JOIN ocsp_signer s ON s.authority_id = a.id WHERE " \
-    "a.name = $1 AND a.kind = 'local'"
-#define SQL_VERSION \
-    "SELECT a.id, a.version, coalesce(extract(epoch from s.created_at) * " \
-    "1000000, 0)::bigint FROM authority a LEFT JOIN ocsp_signer s ON " \
-    "s.authority_id = a.id WHERE a.name = $1 AND a.kind = 'local'"
-#define SQL_STATUS \
-    "SELECT serial, status, extract(epoch from revoked_at)::bigint, " \
-    "coalesce(revocation_reason, 0) FROM certificate WHERE authority_id = $1 " \
-    "AND serial = ANY ($2::text[])"
+    "a.id = $1"
+
+/* columns of CMP_OCSP_SQL_LOOKUP */
+enum { L_AUTH_ID, L_AUTH_VERSION, L_SIGNER_STAMP, L_VALIDITY, L_CERT_ID,
+       L_SERIAL, L_STATUS, L_REVOKED_AT, L_REASON, L_STATE, L_SIGNER, L_DER };
 
 /* The longest base64 a GET may carry: a request of the most single
  * requests with long serials fits. */
@@ -126,41 +122,36 @@ static const char *num(apr_pool_t *p, long long v)
 }
 
 /* The Authority's certificate and key, and its delegated signer's
- * (references in *refs), from the cache while its version and signer are
- * the database's; *id its id. *found = 0: no such local Authority. */
+ * (references in *refs), from the cache while its version and signer stamp
+ * are those the lookup found; else from the database. */
 static apr_status_t load_ca(cmp_ocsp_t *o, apr_pool_t *p, PGconn *c,
-                            const char *name, long long *id, ca_refs_t *refs,
-                            int *found, const char **why)
+                            const char *name, long long id, long long version,
+                            long long stamp, ca_refs_t *refs, const char **why)
 {
-    const char *vals[1] = {name};
+    const char *vals[1];
     PGresult *r;
     ca_entry_t *e, **pe;
-    long long version, stamp;
     const unsigned char *b;
     size_t n;
-    apr_status_t rv = cmp_db_query(p, c, SQL_VERSION, 1, vals, NULL, &r, NULL);
+    apr_status_t rv;
 
-    *found = 0;
     refs_free(refs);
-    if (rv != APR_SUCCESS || PQntuples(r) != 1)
-        return rv;
-    *found = 1;
-    *id = cmp_db_ll(r, 0, 0);
-    version = cmp_db_ll(r, 0, 1);
-    stamp = cmp_db_ll(r, 0, 2);
     apr_thread_mutex_lock(o->lock);
     for (e = o->cas; e != NULL; e = e->next)
-        if (e->id == *id && e->version == version && e->signer_stamp == stamp) {
+        if (e->id == id && e->version == version && e->signer_stamp == stamp) {
             refs_take(refs, e);
             break;
         }
     apr_thread_mutex_unlock(o->lock);
     if (refs->cert != NULL)
         return APR_SUCCESS;
+    vals[0] = num(p, id);
     rv = cmp_db_query(p, c, SQL_AUTHORITY, 1, vals, NULL, &r, NULL);
-    if (rv != APR_SUCCESS || PQntuples(r) != 1) {
-        *found = 0;
+    if (rv != APR_SUCCESS)
         return rv;
+    if (PQntuples(r) != 1) {
+        *why = "the Authority was deleted meanwhile";
+        return APR_EAGAIN;
     }
     e = calloc(1, sizeof(*e));
     if (e == NULL || (e->name = strdup(name)) == NULL) {
@@ -193,7 +184,6 @@ static apr_status_t load_ca(cmp_ocsp_t *o, apr_pool_t *p, PGconn *c,
         }
     }
     refs_take(refs, e);
-    *id = e->id;
     apr_thread_mutex_lock(o->lock);
     /* replaces the entry of an older version */
     for (pe = &o->cas; *pe != NULL; pe = &(*pe)->next)
@@ -239,6 +229,10 @@ typedef struct {
     OCSP_CERTID *ours;
     ca_refs_t ca;
     const char **serials;       /* hex, per single request */
+    PGresult *found;            /* the lookup's rows */
+    X509 *signer;               /* what signs: the CA's or the delegated */
+    EVP_PKEY *signer_key;
+    const char *signer_tag;     /* and its name in ocsp_response.signer */
 } work_t;
 
 static void work_free(work_t *w)
@@ -263,98 +257,128 @@ static int our_issuer(work_t *w, OCSP_CERTID *cid)
     return w->ours != NULL && OCSP_id_issuer_cmp(w->ours, cid) == 0;
 }
 
-/* The statuses of every single request, added to w->bs. */
-static apr_status_t add_statuses(apr_pool_t *p, PGconn *c, long long auth_id,
-                                 work_t *w, int n, cmp_ocsp_answer_t *out)
+/* The lookup's row of serial, or -1 (unknown to the Authority). */
+static int row_of(const work_t *w, const char *serial)
 {
-    const char *vals[2], *list = "{";
-    PGresult *r;
-    ASN1_TIME *now = X509_gmtime_adj(NULL, 0);
-    apr_status_t rv;
-    int i, j, ok = now != NULL;
+    int j;
 
-    for (i = 0; i < n; i++)
-        list = apr_pstrcat(p, list, i ? "," : "", w->serials[i], NULL);
-    vals[0] = num(p, auth_id);
-    vals[1] = apr_pstrcat(p, list, "}", NULL);
-    rv = cmp_db_query(p, c, SQL_STATUS, 2, vals, NULL, &r, NULL);
-    if (rv != APR_SUCCESS) {
-        ASN1_TIME_free(now);
-        return rv;
-    }
+    for (j = 0; j < PQntuples(w->found); j++)
+        if (!PQgetisnull(w->found, j, L_SERIAL)
+                && strcmp(PQgetvalue(w->found, j, L_SERIAL), serial) == 0)
+            return j;
+    return -1;
+}
+
+/* The statuses of every single request, from the lookup, added to w->bs,
+ * each valid from now to now + validity. */
+static int add_statuses(work_t *w, int n, time_t now, long validity,
+                        cmp_ocsp_answer_t *out)
+{
+    ASN1_TIME *this_upd = ASN1_TIME_set(NULL, now);
+    ASN1_TIME *next_upd = ASN1_TIME_set(NULL, now + validity);
+    int i, ok = this_upd != NULL && next_upd != NULL;
+
     for (i = 0; ok && i < n; i++) {
         OCSP_CERTID *cid = OCSP_onereq_get0_id(OCSP_request_onereq_get0(w->req, i));
         int status = V_OCSP_CERTSTATUS_UNKNOWN, reason = OCSP_REVOKED_STATUS_NOSTATUS;
+        int j = row_of(w, w->serials[i]);
         ASN1_TIME *revtime = NULL;
 
-        for (j = 0; j < PQntuples(r); j++) {
-            const char *st = PQgetvalue(r, j, 1);
+        if (j >= 0) {
+            const char *st = PQgetvalue(w->found, j, L_STATUS);
 
-            if (strcmp(PQgetvalue(r, j, 0), w->serials[i]) != 0)
-                continue;
             if (strcmp(st, "valid") == 0)
                 status = V_OCSP_CERTSTATUS_GOOD;
             else if (strcmp(st, "revoked") == 0 || strcmp(st, "rejected") == 0) {
                 status = V_OCSP_CERTSTATUS_REVOKED;
-                revtime = ASN1_TIME_set(NULL, (time_t)cmp_db_ll(r, j, 2));
+                revtime = ASN1_TIME_set(NULL, (time_t)cmp_db_ll(w->found, j,
+                                                                 L_REVOKED_AT));
                 /* unspecified is left out, as on the CRL */
-                if (cmp_db_ll(r, j, 3) > 0)
-                    reason = (int)cmp_db_ll(r, j, 3);
+                if (cmp_db_ll(w->found, j, L_REASON) > 0)
+                    reason = (int)cmp_db_ll(w->found, j, L_REASON);
                 ok = revtime != NULL;
             }
-            break;
         }
         out->good += status == V_OCSP_CERTSTATUS_GOOD;
         out->revoked += status == V_OCSP_CERTSTATUS_REVOKED;
         out->unknown += status == V_OCSP_CERTSTATUS_UNKNOWN;
         ok = ok && OCSP_basic_add1_status(w->bs, cid, status, reason, revtime,
-                                          now, NULL) != NULL;
+                                          this_upd, next_upd) != NULL;
         ASN1_TIME_free(revtime);
     }
-    ASN1_TIME_free(now);
-    return ok ? APR_SUCCESS : APR_ENOMEM;
+    ASN1_TIME_free(this_upd);
+    ASN1_TIME_free(next_upd);
+    return ok;
 }
 
 typedef struct {
-    cmp_ocsp_t *o;
     const char *name;
-    long long id;
-    ca_refs_t *refs;
-    int found;
-    const char *why;
-} ca_lookup_t;
+    const char *const *vals;
+    PGresult *r;
+} lookup_t;
 
-static apr_status_t ca_lookup(apr_pool_t *p, PGconn *c, void *baton)
+static apr_status_t lookup(apr_pool_t *p, PGconn *c, void *baton)
 {
-    ca_lookup_t *l = baton;
+    lookup_t *l = baton;
 
-    return load_ca(l->o, p, c, l->name, &l->id, l->refs, &l->found, &l->why);
+    return cmp_db_exec(p, c, CMP_OCSP_S_LOOKUP, 2, l->vals, NULL, &l->r, NULL);
 }
 
-/* Signs the response: by the delegated signer while it is valid (its
- * certificate in the response, RFC 6960 4.2.2.2), else by the CA. */
+/* Who signs: the delegated signer while it is valid (its certificate in
+ * the response, RFC 6960 4.2.2.2), else the CA. */
+static void pick_signer(apr_pool_t *p, work_t *w, long long version,
+                        long long stamp)
+{
+    if (w->ca.signer != NULL
+            && X509_cmp_current_time(X509_get0_notBefore(w->ca.signer)) < 0
+            && X509_cmp_current_time(X509_get0_notAfter(w->ca.signer)) > 0) {
+        w->signer = w->ca.signer;
+        w->signer_key = w->ca.signer_key;
+        w->signer_tag = apr_psprintf(p, "delegated:%" APR_INT64_T_FMT,
+                                     (apr_int64_t)stamp);
+    } else {
+        w->signer = w->ca.cert;
+        w->signer_key = w->ca.key;
+        w->signer_tag = apr_psprintf(p, "ca:%" APR_INT64_T_FMT,
+                                     (apr_int64_t)version);
+    }
+}
+
 static int sign_response(work_t *w)
 {
-    X509 *signer = w->ca.cert;
-    EVP_PKEY *key = w->ca.key;
     STACK_OF(X509) *certs = NULL;
     unsigned long flags = OCSP_NOCERTS | OCSP_RESPID_KEY;
     const EVP_MD *md;
     int ok;
 
-    if (w->ca.signer != NULL
-            && X509_cmp_current_time(X509_get0_notBefore(w->ca.signer)) < 0
-            && X509_cmp_current_time(X509_get0_notAfter(w->ca.signer)) > 0) {
-        signer = w->ca.signer;
-        key = w->ca.signer_key;
+    if (w->signer != w->ca.cert) {
         flags = OCSP_RESPID_KEY;
         if ((certs = sk_X509_new_null()) == NULL)
             return 0;
     }
-    ok = cmp_issue_sign_md(key, &md)
-         && OCSP_basic_sign(w->bs, signer, key, md, certs, flags);
+    ok = cmp_issue_sign_md(w->signer_key, &md)
+         && OCSP_basic_sign(w->bs, w->signer, w->signer_key, md, certs, flags);
     sk_X509_free(certs);
     return ok;
+}
+
+/* Keeps the response to a single request without nonce for reuse; a
+ * failure costs only the reuse. */
+static void keep(apr_pool_t *p, PGconn *c, const work_t *w, int row,
+                 time_t now, long validity, const unsigned char *der, int len)
+{
+    const char *vals[7];
+    int lens[7] = {0, 0, 0, 0, 0, 0, len};
+    PGresult *r;
+
+    vals[0] = PQgetvalue(w->found, row, L_CERT_ID);
+    vals[1] = PQgetvalue(w->found, row, L_STATE);
+    vals[2] = w->signer_tag;
+    vals[3] = num(p, (long long)now);
+    vals[4] = num(p, (long long)now + validity);
+    vals[5] = num(p, (long long)now + validity / 2);
+    vals[6] = (const char *)der;
+    (void)cmp_db_exec(p, c, CMP_OCSP_S_KEEP, 7, vals, lens, &r, NULL);
 }
 
 /* The DER of a GET request's last part (RFC 6960 A.1: the URL encoding of
@@ -437,17 +461,19 @@ apr_status_t cmp_ocsp_answer(cmp_ocsp_t *o, apr_pool_t *p,
                              size_t len, cmp_ocsp_answer_t *out)
 {
     work_t w;
-    ca_lookup_t l = {o, authority, 0, NULL, 0, NULL};
+    const char *vals[2], *list = "{", *why = NULL;
+    lookup_t l = {authority, vals, NULL};
     const unsigned char *q = req;
     OCSP_RESPONSE *resp = NULL;
     unsigned char *der = NULL;
+    time_t now;
+    long validity;
     PGconn *c;
     apr_status_t rv;
-    int i, n, dlen;
+    int i, n, dlen = 0, row, reuse;
 
     memset(out, 0, sizeof(*out));
     memset(&w, 0, sizeof(w));
-    l.refs = &w.ca;
     w.req = d2i_OCSP_REQUEST(NULL, &q, (long)len);
     if (w.req == NULL || q != req + len) {
         work_free(&w);
@@ -463,27 +489,44 @@ apr_status_t cmp_ocsp_answer(cmp_ocsp_t *o, apr_pool_t *p,
                                            "are answered)", n,
                                            CMP_OCSP_MAX_REQUESTS), out);
     }
-    rv = cmp_db_first(o->db, p, ca_lookup, &l, &c);
-    if (rv != APR_SUCCESS) {
-        work_free(&w);
-        return error_response(p, rv == APR_EINVAL || rv == APR_ENOMEM
-                              ? OCSP_RESPONSE_STATUS_INTERNALERROR
-                              : OCSP_RESPONSE_STATUS_TRYLATER,
-                              l.why != NULL ? l.why : "the database cannot be used",
-                              out);
-    }
-    if (!l.found) {
-        work_free(&w);
-        return error_response(p, OCSP_RESPONSE_STATUS_UNAUTHORIZED,
-                              apr_psprintf(p, "no local Authority named %s",
-                                           authority), out);
-    }
     w.serials = apr_pcalloc(p, sizeof(*w.serials) * (apr_size_t)n);
     for (i = 0; i < n; i++) {
         OCSP_CERTID *cid = OCSP_onereq_get0_id(OCSP_request_onereq_get0(w.req, i));
         ASN1_INTEGER *serial = NULL;
 
-        if (!our_issuer(&w, cid)) {
+        OCSP_id_get0_info(NULL, NULL, NULL, &serial, cid);
+        w.serials[i] = cmp_issue_serial_hex(p, serial);
+        /* what our serials never are: asked for, and unknown */
+        if (*w.serials[i] == '\0' || strspn(w.serials[i], "0123456789abcdef")
+                                     != strlen(w.serials[i]))
+            w.serials[i] = "-";
+        list = apr_pstrcat(p, list, i ? "," : "", w.serials[i], NULL);
+    }
+    vals[0] = authority;
+    vals[1] = apr_pstrcat(p, list, "}", NULL);
+    rv = cmp_db_first(o->db, p, lookup, &l, &c);
+    if (rv == APR_SUCCESS && PQntuples(l.r) == 0) {
+        work_free(&w);
+        return error_response(p, OCSP_RESPONSE_STATUS_UNAUTHORIZED,
+                              apr_psprintf(p, "no local Authority named %s",
+                                           authority), out);
+    }
+    if (rv == APR_SUCCESS) {
+        w.found = l.r;
+        rv = load_ca(o, p, c, authority, cmp_db_ll(l.r, 0, L_AUTH_ID),
+                     cmp_db_ll(l.r, 0, L_AUTH_VERSION),
+                     cmp_db_ll(l.r, 0, L_SIGNER_STAMP), &w.ca, &why);
+    }
+    if (rv != APR_SUCCESS) {
+        work_free(&w);
+        return error_response(p, rv == APR_EINVAL || rv == APR_ENOMEM
+                              ? OCSP_RESPONSE_STATUS_INTERNALERROR
+                              : OCSP_RESPONSE_STATUS_TRYLATER,
+                              why != NULL ? why : "the database cannot be used",
+                              out);
+    }
+    for (i = 0; i < n; i++)
+        if (!our_issuer(&w, OCSP_onereq_get0_id(OCSP_request_onereq_get0(w.req, i)))) {
             work_free(&w);
             ERR_clear_error();
             return error_response(p, OCSP_RESPONSE_STATUS_UNAUTHORIZED,
@@ -491,31 +534,51 @@ apr_status_t cmp_ocsp_answer(cmp_ocsp_t *o, apr_pool_t *p,
                                                "issuer than %s asked for",
                                                authority), out);
         }
-        OCSP_id_get0_info(NULL, NULL, NULL, &serial, cid);
-        w.serials[i] = cmp_issue_serial_hex(p, serial);
-        /* what our serials never are: asked for, and unknown */
-        if (*w.serials[i] == '\0' || strspn(w.serials[i], "0123456789abcdef")
-                                     != strlen(w.serials[i]))
-            w.serials[i] = "-";
+    pick_signer(p, &w, cmp_db_ll(l.r, 0, L_AUTH_VERSION),
+                cmp_db_ll(l.r, 0, L_SIGNER_STAMP));
+    /* one certificate of ours without a nonce: the response kept for it
+     * while it is current, else one made and kept */
+    row = n == 1 ? row_of(&w, w.serials[0]) : -1;
+    reuse = row >= 0 && OCSP_REQUEST_get_ext_by_NID(w.req, NID_id_pkix_OCSP_Nonce, -1) < 0;
+    if (reuse && !PQgetisnull(l.r, row, L_DER)
+            && strcmp(PQgetvalue(l.r, row, L_SIGNER), w.signer_tag) == 0) {
+        size_t dn;
+        const unsigned char *d = cmp_db_bytea(p, l.r, row, L_DER, &dn);
+
+        work_free(&w);
+        if (d != NULL) {
+            const char *st = PQgetvalue(l.r, row, L_STATUS);
+
+            out->der = d;
+            out->len = dn;
+            out->reused = 1;
+            out->good = strcmp(st, "valid") == 0;
+            out->revoked = strcmp(st, "revoked") == 0 || strcmp(st, "rejected") == 0;
+            out->unknown = !out->good && !out->revoked;
+            return APR_SUCCESS;
+        }
+        return error_response(p, OCSP_RESPONSE_STATUS_INTERNALERROR,
+                              "a stored response does not decode", out);
     }
+    now = time(NULL);
+    validity = (long)cmp_db_ll(l.r, 0, L_VALIDITY);
     w.bs = OCSP_BASICRESP_new();
-    rv = w.bs != NULL ? add_statuses(p, c, l.id, &w, n, out) : APR_ENOMEM;
-    if (rv == APR_SUCCESS && (OCSP_copy_nonce(w.bs, w.req) <= 0
+    if (w.bs == NULL || !add_statuses(&w, n, now, validity, out)
+            || OCSP_copy_nonce(w.bs, w.req) <= 0
             || !sign_response(&w)
             || (resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL,
                                             w.bs)) == NULL
-            || (dlen = i2d_OCSP_RESPONSE(resp, &der)) <= 0))
+            || (dlen = i2d_OCSP_RESPONSE(resp, &der)) <= 0)
         rv = APR_ENOMEM;
+    if (rv == APR_SUCCESS && reuse)
+        keep(p, c, &w, row, now, validity, der, dlen);
     OCSP_RESPONSE_free(resp);
     work_free(&w);
     ERR_clear_error();
     if (rv != APR_SUCCESS) {
         OPENSSL_free(der);
-        return error_response(p, rv == APR_ENOMEM ? OCSP_RESPONSE_STATUS_INTERNALERROR
-                                                  : OCSP_RESPONSE_STATUS_TRYLATER,
-                              rv == APR_ENOMEM ? "the response cannot be made"
-                                               : "the database cannot be used",
-                              out);
+        return error_response(p, OCSP_RESPONSE_STATUS_INTERNALERROR,
+                              "the response cannot be made", out);
     }
     out->der = apr_pmemdup(p, der, (apr_size_t)dlen);
     out->len = (size_t)dlen;

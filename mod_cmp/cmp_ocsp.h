@@ -9,6 +9,38 @@
 #include "cmp_db.h"
 #include "cmp_secret.h"
 
+/* The statements the responder runs per request (prepared on every
+ * connection of the CMP module, see cmp_store_stmts):
+ *   lookup: the local Authority named $1 (its signer's stamp, the validity
+ *     of its answers), joined with its certificates of the serials $2 (a
+ *     text[] of lower-case hex) and, for each, the stored response that
+ *     still says what the row says (the state, computed here only) and is
+ *     not due for refreshing; no row: no such local Authority.
+ *   keep: a response made for certificate $1 stored for reuse (state $2,
+ *     signer $3, thisUpdate $4, nextUpdate $5 and refresh time $6 in epoch
+ *     seconds, DER $7). */
+#define CMP_OCSP_S_LOOKUP "cmp_ocsp_lookup"
+#define CMP_OCSP_S_KEEP "cmp_ocsp_keep"
+#define CMP_OCSP_STATE(c) \
+    c ".status || '/' || coalesce(" c ".revocation_reason, 0) || '/' || " \
+    "coalesce(extract(epoch from " c ".revoked_at)::bigint, 0)"
+#define CMP_OCSP_STATEMENTS \
+    {CMP_OCSP_S_LOOKUP, "SELECT a.id, a.version, coalesce(extract(epoch from " \
+     "s.created_at) * 1000000, 0)::bigint, a.crl_validity_s, c.id, c.serial, " \
+     "c.status, extract(epoch from c.revoked_at)::bigint, " \
+     "coalesce(c.revocation_reason, 0), " CMP_OCSP_STATE("c") ", o.signer, " \
+     "o.der FROM authority a LEFT JOIN ocsp_signer s ON s.authority_id = a.id " \
+     "LEFT JOIN certificate c ON c.authority_id = a.id AND c.serial = ANY " \
+     "($2::text[]) LEFT JOIN ocsp_response o ON o.certificate_id = c.id AND " \
+     "o.state = " CMP_OCSP_STATE("c") " AND o.refresh_at > now() " \
+     "WHERE a.name = $1 AND a.kind = 'local'"}, \
+    {CMP_OCSP_S_KEEP, "INSERT INTO ocsp_response (certificate_id, state, " \
+     "signer, this_update, next_update, refresh_at, der) VALUES ($1, $2, $3, " \
+     "to_timestamp($4), to_timestamp($5), to_timestamp($6), $7) ON CONFLICT " \
+     "(certificate_id) DO UPDATE SET state = $2, signer = $3, this_update = " \
+     "to_timestamp($4), next_update = to_timestamp($5), refresh_at = " \
+     "to_timestamp($6), der = $7"}
+
 /* The most single requests one OCSPRequest may hold. */
 #define CMP_OCSP_MAX_REQUESTS 32
 
@@ -34,6 +66,7 @@ typedef struct {
     int status;                 /* its OCSPResponseStatus (0: successful) */
     const char *why;            /* for the log, when not successful */
     int good, revoked, unknown; /* the single responses, when successful */
+    int reused;                 /* a stored response sent again */
 } cmp_ocsp_answer_t;
 
 /* Answers the OCSPRequest req to the Authority named authority: always an
@@ -46,8 +79,12 @@ typedef struct {
  * else by the Authority's key (default digest, responderID by key), and says for each certificate good
  * (valid), revoked (revoked, or rejected after it was sent: time and
  * reason) or unknown (not issued by it, or not confirmed yet), with the
- * request's nonce when it has one. Not APR_SUCCESS only when not even an
- * error response can be made. */
+ * request's nonce when it has one, valid for the Authority's CRL validity
+ * (nextUpdate). The answer to one certificate of the Authority without a
+ * nonce is stored (ocsp_response) and sent again, unsigned anew, while the
+ * certificate's row says the same, the same signer would sign and half of
+ * its validity has not passed: then the request costs one lookup. Not
+ * APR_SUCCESS only when not even an error response can be made. */
 apr_status_t cmp_ocsp_answer(cmp_ocsp_t *o, apr_pool_t *p,
                              const char *authority, const unsigned char *req,
                              size_t len, cmp_ocsp_answer_t *out);

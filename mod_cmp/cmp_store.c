@@ -10,6 +10,7 @@
 #include <openssl/x509v3.h>
 
 #include "cmp_issue.h"
+#include "cmp_ocsp.h"
 #include "cmp_store.h"
 
 #define S_SCHEMA "cmp_schema"
@@ -132,6 +133,7 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
     {S_REFUSALS, "INSERT INTO cmp_refusal_count (day, reason, count) VALUES "
      "(current_date, $1, $2) ON CONFLICT (day, reason) DO UPDATE SET count = "
      "cmp_refusal_count.count + EXCLUDED.count"},
+    CMP_OCSP_STATEMENTS,
     {NULL, NULL}
 };
 

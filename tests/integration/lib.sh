@@ -54,6 +54,9 @@ mac_args() { echo "-ref $CMP_REF -secret file:$CMP_SECRET_FILE -trusted $CA_CERT
 
 expect_output() { grep -q -- "$1" "$T/last.out" || fail "output lacks '$1'"; }
 
+# cmp_files A B: the two files hold the same bytes (`cmp` is the openssl cmp wrapper)
+cmp_files() { command cmp -s "$1" "$2"; }
+
 serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f' | sed 's/^0*//'; }
 
 cert_status() { sql "SELECT status FROM certificate WHERE serial = '$(serial_of "$1")'"; }

@@ -125,3 +125,67 @@ t_ocsp_delegated_signer() {
   grep -q "Responder Id: $kid" "$T/ocsp.out" || fail "the CA does not sign again"
 }
 run_test "OCSP: a delegated signer issued, used (on both nodes), rotated and removed through the API" t_ocsp_delegated_signer
+
+# post_ocsp REQ OUT URL: the request posted, the response kept
+post_ocsp() {
+  [ "$(curl -s -o "$2" -w '%{http_code}' -H 'Content-Type: application/ocsp-request' \
+        --data-binary @"$1" "$3")" = 200 ] || fail "POST $3 not 200"
+}
+
+t_ocsp_reuse() {
+  local ca id
+  ca=$(adm_uuid /authorities demo)
+  fx_cert oc1
+  openssl ocsp -issuer "$CA_CERT_FILE" -cert "$T/oc1.pem" -no_nonce -reqout "$T/oc1.req" >/dev/null 2>&1
+  # a question without nonce: answered, stored, and the same bytes again
+  # (ECDSA signatures differ each time: the same bytes were not signed again),
+  # from the other node too
+  post_ocsp "$T/oc1.req" "$T/oc1.a" "$OCSP1/demo"
+  post_ocsp "$T/oc1.req" "$T/oc1.b" "$OCSP1/demo"
+  post_ocsp "$T/oc1.req" "$T/oc1.c" "$OCSP2/demo"
+  cmp_files "$T/oc1.a" "$T/oc1.b" || fail "the stored answer was not sent again"
+  cmp_files "$T/oc1.a" "$T/oc1.c" || fail "node 2 did not send the stored answer"
+  openssl ocsp -respin "$T/oc1.b" -reqin "$T/oc1.req" -issuer "$CA_CERT_FILE" -CAfile "$CA_CERT_FILE" \
+      -cert "$T/oc1.pem" -resp_text >"$T/ocsp.out" 2>&1
+  grep -q "oc1.pem: good" "$T/ocsp.out" && grep -q "Response verify OK" "$T/ocsp.out" \
+    || fail "the stored answer: $(cat "$T/ocsp.out")"
+  grep -q "Next Update:" "$T/ocsp.out" || fail "no nextUpdate"
+  id=$(sql "SELECT id FROM certificate WHERE serial = '$(serial_of "$T/oc1.pem")'")
+  [ "$(sql "SELECT count(*) FROM ocsp_response WHERE certificate_id = $id AND state LIKE 'valid/%'")" = 1 ] \
+    || fail "no stored answer for the certificate"
+  # with a nonce: signed for the request, never stored
+  ocsp_ask "$OCSP1/demo" "$CA_CERT_FILE" -cert "$T/oc1.pem"
+  grep -q "oc1.pem: good" "$T/ocsp.out" && grep -q "OCSP Nonce" "$T/ocsp.out" || fail "with a nonce"
+  # revoked: the stored answer no longer says what the row says; a new one
+  # (revoked) is made, stored and reused
+  cmp -cmd rr -server "$CMP_URL" $(mac_args) -oldcert "$T/oc1.pem" -revreason 1
+  post_ocsp "$T/oc1.req" "$T/oc1.d" "$OCSP2/demo"
+  post_ocsp "$T/oc1.req" "$T/oc1.e" "$OCSP1/demo"
+  ! cmp_files "$T/oc1.a" "$T/oc1.d" || fail "the good answer sent after the revocation"
+  cmp_files "$T/oc1.d" "$T/oc1.e" || fail "the revoked answer not reused"
+  openssl ocsp -respin "$T/oc1.e" -reqin "$T/oc1.req" -issuer "$CA_CERT_FILE" -CAfile "$CA_CERT_FILE" \
+      -cert "$T/oc1.pem" -resp_text >"$T/ocsp.out" 2>&1
+  grep -q "oc1.pem: revoked" "$T/ocsp.out" && grep -q "Reason: keyCompromise" "$T/ocsp.out" \
+    || fail "after revocation: $(cat "$T/ocsp.out")"
+  # half of its validity passed: made anew
+  sql "UPDATE ocsp_response SET refresh_at = now() - interval '1 second' WHERE certificate_id = $id" >/dev/null
+  sleep 1
+  post_ocsp "$T/oc1.req" "$T/oc1.f" "$OCSP1/demo"
+  ! cmp_files "$T/oc1.e" "$T/oc1.f" || fail "an answer due for refreshing was sent again"
+  [ "$(sql "SELECT refresh_at > now() FROM ocsp_response WHERE certificate_id = $id")" = t ] \
+    || fail "the refreshed answer was not stored"
+  # a delegated signer: the CA's stored answer is not its; removed, the CA's again
+  expect_status 201 POST "/authorities/$ca/ocspSigner" '{}'
+  post_ocsp "$T/oc1.req" "$T/oc1.g" "$OCSP1/demo"
+  post_ocsp "$T/oc1.req" "$T/oc1.h" "$OCSP2/demo"
+  ! cmp_files "$T/oc1.f" "$T/oc1.g" || fail "the CA's answer sent while a delegated signer signs"
+  cmp_files "$T/oc1.g" "$T/oc1.h" || fail "the delegated signer's answer not reused"
+  openssl ocsp -respin "$T/oc1.h" -reqin "$T/oc1.req" -issuer "$CA_CERT_FILE" -CAfile "$CA_CERT_FILE" \
+      -cert "$T/oc1.pem" -resp_text >"$T/ocsp.out" 2>&1
+  grep -q "OCSP Signer" "$T/ocsp.out" && grep -q "Response verify OK" "$T/ocsp.out" \
+    || fail "the delegated answer: $(cat "$T/ocsp.out")"
+  expect_status 204 DELETE "/authorities/$ca/ocspSigner"
+  post_ocsp "$T/oc1.req" "$T/oc1.i" "$OCSP1/demo"
+  ! cmp_files "$T/oc1.h" "$T/oc1.i" || fail "the removed signer's answer sent"
+}
+run_test "OCSP: the answer to one certificate without nonce stored and sent again (both nodes) until its row, its signer or half its validity changes" t_ocsp_reuse
