@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
+#include <apr_hash.h>
 #include <apr_strings.h>
+#include <apr_time.h>
 #include <apr_thread_mutex.h>
 #include <openssl/asn1.h>
 #include <openssl/err.h>
@@ -23,7 +26,8 @@
 
 /* columns of CMP_OCSP_SQL_LOOKUP */
 enum { L_AUTH_ID, L_AUTH_VERSION, L_SIGNER_STAMP, L_VALIDITY, L_CERT_ID,
-       L_SERIAL, L_STATUS, L_REVOKED_AT, L_REASON, L_STATE, L_SIGNER, L_DER };
+       L_SERIAL, L_STATUS, L_REVOKED_AT, L_REASON, L_STATE, L_SIGNER, L_DER,
+       L_REFRESH, L_NEXT, L_CHANGES };
 
 /* The longest base64 a GET may carry: a request of the most single
  * requests with long serials fits. */
@@ -71,11 +75,31 @@ static void refs_take(ca_refs_t *r, const ca_entry_t *e)
     }
 }
 
+typedef struct cmp_ocsp_view_t cmp_ocsp_view_t;
+
+typedef struct {
+    unsigned char *der;
+    size_t len;
+    time_t refresh, next;
+    long long version, stamp, changes;
+    int good;
+} mem_answer_t;
+
+struct cmp_ocsp_view_t {
+    cmp_ocsp_view_t *next;
+    char *name;
+    apr_pool_t *pool;           /* unmanaged: the answers */
+    apr_hash_t *answers;
+    long long version, stamp, changes;
+    apr_time_t checked;         /* when the database said so (asked) */
+};
+
 struct cmp_ocsp_t {
     cmp_db_t *db;
     const cmp_secret_key_t *key;
-    apr_thread_mutex_t *lock;
+    apr_thread_mutex_t *lock;    /* cas and views */
     ca_entry_t *cas;
+    cmp_ocsp_view_t *views;
 };
 
 static void entry_free(ca_entry_t *e)
@@ -97,6 +121,14 @@ static apr_status_t responder_cleanup(void *data)
 
         entry_free(o->cas);
         o->cas = next;
+    }
+    while (o->views != NULL) {
+        cmp_ocsp_view_t *next = o->views->next;
+
+        apr_pool_destroy(o->views->pool);
+        free(o->views->name);
+        free(o->views);
+        o->views = next;
     }
     return APR_SUCCESS;
 }
@@ -270,12 +302,12 @@ static int row_of(const work_t *w, const char *serial)
 }
 
 /* The statuses of every single request, from the lookup, added to w->bs,
- * each valid from now to now + validity. */
-static int add_statuses(work_t *w, int n, time_t now, long validity,
+ * each valid from now to next. */
+static int add_statuses(work_t *w, int n, time_t now, time_t next,
                         cmp_ocsp_answer_t *out)
 {
     ASN1_TIME *this_upd = ASN1_TIME_set(NULL, now);
-    ASN1_TIME *next_upd = ASN1_TIME_set(NULL, now + validity);
+    ASN1_TIME *next_upd = ASN1_TIME_set(NULL, next);
     int i, ok = this_upd != NULL && next_upd != NULL;
 
     for (i = 0; ok && i < n; i++) {
@@ -362,10 +394,19 @@ static int sign_response(work_t *w)
     return ok;
 }
 
+/* What the lookup said of the Authority, and when the answer may be made
+ * anew and stops being valid (keep: a single request without nonce about a
+ * certificate good or revoked, which memory may keep). */
+typedef struct {
+    int looked_up, keep;
+    long long id, version, stamp, changes;
+    time_t refresh, next;
+} facts_t;
+
 /* Keeps the response to a single request without nonce for reuse; a
  * failure costs only the reuse. */
 static void keep(apr_pool_t *p, PGconn *c, const work_t *w, int row,
-                 time_t now, long validity, const unsigned char *der, int len)
+                 time_t now, const facts_t *f, const unsigned char *der, int len)
 {
     const char *vals[7];
     int lens[7] = {0, 0, 0, 0, 0, 0, len};
@@ -375,8 +416,8 @@ static void keep(apr_pool_t *p, PGconn *c, const work_t *w, int row,
     vals[1] = PQgetvalue(w->found, row, L_STATE);
     vals[2] = w->signer_tag;
     vals[3] = num(p, (long long)now);
-    vals[4] = num(p, (long long)now + validity);
-    vals[5] = num(p, (long long)now + validity / 2);
+    vals[4] = num(p, (long long)f->next);
+    vals[5] = num(p, (long long)f->refresh);
     vals[6] = (const char *)der;
     (void)cmp_db_exec(p, c, CMP_OCSP_S_KEEP, 7, vals, lens, &r, NULL);
 }
@@ -456,24 +497,255 @@ const char *cmp_ocsp_get_request(apr_pool_t *p, const char *uri,
     return apr_pstrmemdup(p, start, (apr_size_t)(s - start));
 }
 
+/* The time a certificate stops being valid. */
+static time_t not_after(const X509 *x)
+{
+    struct tm tm;
+
+    if (!ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm))
+        return 0;
+    return timegm(&tm);
+}
+
+/* The answer to the parsed request from the database: the stored one when
+ * it is current, else one made (and stored when it is a single request
+ * without nonce about a certificate of the Authority). */
+static apr_status_t from_db(cmp_ocsp_t *o, apr_pool_t *p, const char *authority,
+                            work_t *w, int n, facts_t *f, cmp_ocsp_answer_t *out)
+{
+    const char *vals[2], *list = "{", *why = NULL, *st;
+    lookup_t l = {authority, vals, NULL};
+    OCSP_RESPONSE *resp = NULL;
+    unsigned char *der = NULL;
+    time_t now, until;
+    long validity;
+    PGconn *c;
+    apr_status_t rv;
+    int i, dlen = 0, row, reuse;
+
+    w->serials = apr_pcalloc(p, sizeof(*w->serials) * (apr_size_t)n);
+    for (i = 0; i < n; i++) {
+        OCSP_CERTID *cid = OCSP_onereq_get0_id(OCSP_request_onereq_get0(w->req, i));
+        ASN1_INTEGER *serial = NULL;
+
+        OCSP_id_get0_info(NULL, NULL, NULL, &serial, cid);
+        w->serials[i] = cmp_issue_serial_hex(p, serial);
+        /* what our serials never are: asked for, and unknown */
+        if (*w->serials[i] == '\0' || strspn(w->serials[i], "0123456789abcdef")
+                                      != strlen(w->serials[i]))
+            w->serials[i] = "-";
+        list = apr_pstrcat(p, list, i ? "," : "", w->serials[i], NULL);
+    }
+    vals[0] = authority;
+    vals[1] = apr_pstrcat(p, list, "}", NULL);
+    rv = cmp_db_first(o->db, p, lookup, &l, &c);
+    if (rv == APR_SUCCESS && PQntuples(l.r) == 0)
+        return error_response(p, OCSP_RESPONSE_STATUS_UNAUTHORIZED,
+                              apr_psprintf(p, "no local Authority named %s",
+                                           authority), out);
+    if (rv == APR_SUCCESS) {
+        w->found = l.r;
+        f->looked_up = 1;
+        f->id = cmp_db_ll(l.r, 0, L_AUTH_ID);
+        f->version = cmp_db_ll(l.r, 0, L_AUTH_VERSION);
+        f->stamp = cmp_db_ll(l.r, 0, L_SIGNER_STAMP);
+        f->changes = cmp_db_ll(l.r, 0, L_CHANGES);
+        rv = load_ca(o, p, c, authority, f->id, f->version, f->stamp, &w->ca, &why);
+    }
+    if (rv != APR_SUCCESS)
+        return error_response(p, rv == APR_EINVAL || rv == APR_ENOMEM
+                              ? OCSP_RESPONSE_STATUS_INTERNALERROR
+                              : OCSP_RESPONSE_STATUS_TRYLATER,
+                              why != NULL ? why : "the database cannot be used",
+                              out);
+    for (i = 0; i < n; i++)
+        if (!our_issuer(w, OCSP_onereq_get0_id(OCSP_request_onereq_get0(w->req, i)))) {
+            ERR_clear_error();
+            return error_response(p, OCSP_RESPONSE_STATUS_UNAUTHORIZED,
+                                  apr_psprintf(p, "a certificate of another "
+                                               "issuer than %s asked for",
+                                               authority), out);
+        }
+    pick_signer(p, w, f->version, f->stamp);
+    /* one certificate of ours without a nonce: the response kept for it
+     * while it is current, else one made and kept */
+    row = n == 1 ? row_of(w, w->serials[0]) : -1;
+    reuse = row >= 0 && OCSP_REQUEST_get_ext_by_NID(w->req, NID_id_pkix_OCSP_Nonce, -1) < 0;
+    if (reuse) {
+        st = PQgetvalue(l.r, row, L_STATUS);
+        f->keep = strcmp(st, "valid") == 0 || strcmp(st, "revoked") == 0
+                  || strcmp(st, "rejected") == 0;
+    }
+    if (reuse && !PQgetisnull(l.r, row, L_DER)
+            && strcmp(PQgetvalue(l.r, row, L_SIGNER), w->signer_tag) == 0) {
+        size_t dn;
+        const unsigned char *d = cmp_db_bytea(p, l.r, row, L_DER, &dn);
+
+        if (d == NULL)
+            return error_response(p, OCSP_RESPONSE_STATUS_INTERNALERROR,
+                                  "a stored response does not decode", out);
+        out->der = d;
+        out->len = dn;
+        out->made = CMP_OCSP_STORED;
+        out->good = strcmp(st, "valid") == 0;
+        out->revoked = strcmp(st, "revoked") == 0 || strcmp(st, "rejected") == 0;
+        out->unknown = !out->good && !out->revoked;
+        f->refresh = (time_t)cmp_db_ll(l.r, row, L_REFRESH);
+        f->next = (time_t)cmp_db_ll(l.r, row, L_NEXT);
+        return APR_SUCCESS;
+    }
+    /* valid for the Authority's CRL validity, not beyond the signer's
+     * certificate; made anew after half of it */
+    now = time(NULL);
+    validity = (long)cmp_db_ll(l.r, 0, L_VALIDITY);
+    until = not_after(w->signer);
+    f->next = until > now && until < now + validity ? until : now + validity;
+    f->refresh = now + (f->next - now) / 2;
+    w->bs = OCSP_BASICRESP_new();
+    if (w->bs == NULL || !add_statuses(w, n, now, f->next, out)
+            || OCSP_copy_nonce(w->bs, w->req) <= 0
+            || !sign_response(w)
+            || (resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL,
+                                            w->bs)) == NULL
+            || (dlen = i2d_OCSP_RESPONSE(resp, &der)) <= 0)
+        rv = APR_ENOMEM;
+    if (rv == APR_SUCCESS && reuse)
+        keep(p, c, w, row, now, f, der, dlen);
+    OCSP_RESPONSE_free(resp);
+    ERR_clear_error();
+    if (rv != APR_SUCCESS) {
+        OPENSSL_free(der);
+        return error_response(p, OCSP_RESPONSE_STATUS_INTERNALERROR,
+                              "the response cannot be made", out);
+    }
+    out->der = apr_pmemdup(p, der, (apr_size_t)dlen);
+    out->len = (size_t)dlen;
+    out->made = CMP_OCSP_SIGNED;
+    OPENSSL_free(der);
+    return APR_SUCCESS;
+}
+
+/* ---- answers kept in this process's memory --------------------------------
+ * Per Authority, what the database said last (its version, signer stamp and
+ * count of revocation changes) and when; and the answers to single requests
+ * without nonce made under exactly that, keyed by the CertID's DER. While
+ * the database was asked less than CMP_OCSP_FRESH_MS ago, such an answer is
+ * sent from memory; any revocation of the Authority's certificates, a new
+ * key or signer drops all of them. */
+
+static cmp_ocsp_view_t *view_of(cmp_ocsp_t *o, const char *name)
+{
+    cmp_ocsp_view_t *v;
+
+    for (v = o->views; v != NULL; v = v->next)
+        if (strcmp(v->name, name) == 0)
+            return v;
+    return NULL;
+}
+
+/* The answer memory keeps for key, copied to p: while the view is fresh
+ * and the answer due for refreshing later; or, stale (the database cannot
+ * be asked), while the answer is valid. */
+static int mem_get(cmp_ocsp_t *o, apr_pool_t *p, const char *authority,
+                   const unsigned char *key, int klen, int stale,
+                   cmp_ocsp_answer_t *out)
+{
+    apr_time_t t = apr_time_now();
+    cmp_ocsp_view_t *v;
+    mem_answer_t *a = NULL;
+    int hit = 0;
+
+    apr_thread_mutex_lock(o->lock);
+    v = view_of(o, authority);
+    if (v != NULL)
+        a = apr_hash_get(v->answers, key, klen);
+    if (a != NULL && a->version == v->version && a->stamp == v->stamp
+            && a->changes == v->changes) {
+        if (!stale)
+            hit = t - v->checked < apr_time_from_msec(CMP_OCSP_FRESH_MS)
+                  && apr_time_sec(t) < a->refresh;
+        else
+            hit = apr_time_sec(t) < a->next;
+    }
+    if (hit) {
+        out->der = apr_pmemdup(p, a->der, a->len);
+        out->len = a->len;
+        out->good = a->good;
+        out->revoked = !a->good;
+        out->made = stale ? CMP_OCSP_MEMORY_STALE : CMP_OCSP_MEMORY;
+    }
+    apr_thread_mutex_unlock(o->lock);
+    return hit;
+}
+
+/* What the database said at asked (the request's start), kept unless a
+ * later question already said more; the answer made from it kept too. */
+static void mem_put(cmp_ocsp_t *o, const char *authority, apr_time_t asked,
+                    const facts_t *f, const unsigned char *key, int klen,
+                    const cmp_ocsp_answer_t *ans)
+{
+    cmp_ocsp_view_t *v;
+    mem_answer_t *a;
+
+    apr_thread_mutex_lock(o->lock);
+    v = view_of(o, authority);
+    if (v == NULL && (v = calloc(1, sizeof(*v))) != NULL) {
+        if ((v->name = strdup(authority)) == NULL
+                || apr_pool_create_unmanaged_ex(&v->pool, NULL, NULL) != APR_SUCCESS) {
+            free(v->name);
+            free(v);
+            v = NULL;
+        } else {
+            v->answers = apr_hash_make(v->pool);
+            v->next = o->views;
+            o->views = v;
+        }
+    }
+    if (v != NULL && asked > v->checked) {
+        if (f->version != v->version || f->stamp != v->stamp
+                || f->changes != v->changes
+                || apr_hash_count(v->answers) >= CMP_OCSP_MEMORY_ANSWERS) {
+            apr_pool_clear(v->pool);
+            v->answers = apr_hash_make(v->pool);
+        }
+        v->version = f->version;
+        v->stamp = f->stamp;
+        v->changes = f->changes;
+        v->checked = asked;
+    }
+    if (v != NULL && key != NULL && f->version == v->version
+            && f->stamp == v->stamp && f->changes == v->changes
+            && apr_hash_count(v->answers) < CMP_OCSP_MEMORY_ANSWERS) {
+        a = apr_palloc(v->pool, sizeof(*a));
+        a->der = apr_pmemdup(v->pool, ans->der, ans->len);
+        a->len = ans->len;
+        a->refresh = f->refresh;
+        a->next = f->next;
+        a->version = f->version;
+        a->stamp = f->stamp;
+        a->changes = f->changes;
+        a->good = ans->good;
+        apr_hash_set(v->answers, apr_pmemdup(v->pool, key, (apr_size_t)klen),
+                     klen, a);
+    }
+    apr_thread_mutex_unlock(o->lock);
+}
+
 apr_status_t cmp_ocsp_answer(cmp_ocsp_t *o, apr_pool_t *p,
                              const char *authority, const unsigned char *req,
                              size_t len, cmp_ocsp_answer_t *out)
 {
     work_t w;
-    const char *vals[2], *list = "{", *why = NULL;
-    lookup_t l = {authority, vals, NULL};
+    facts_t f;
     const unsigned char *q = req;
-    OCSP_RESPONSE *resp = NULL;
-    unsigned char *der = NULL;
-    time_t now;
-    long validity;
-    PGconn *c;
+    unsigned char *key = NULL;
+    apr_time_t asked;
     apr_status_t rv;
-    int i, n, dlen = 0, row, reuse;
+    int n, klen = 0;
 
     memset(out, 0, sizeof(*out));
     memset(&w, 0, sizeof(w));
+    memset(&f, 0, sizeof(f));
     w.req = d2i_OCSP_REQUEST(NULL, &q, (long)len);
     if (w.req == NULL || q != req + len) {
         work_free(&w);
@@ -489,99 +761,32 @@ apr_status_t cmp_ocsp_answer(cmp_ocsp_t *o, apr_pool_t *p,
                                            "are answered)", n,
                                            CMP_OCSP_MAX_REQUESTS), out);
     }
-    w.serials = apr_pcalloc(p, sizeof(*w.serials) * (apr_size_t)n);
-    for (i = 0; i < n; i++) {
-        OCSP_CERTID *cid = OCSP_onereq_get0_id(OCSP_request_onereq_get0(w.req, i));
-        ASN1_INTEGER *serial = NULL;
-
-        OCSP_id_get0_info(NULL, NULL, NULL, &serial, cid);
-        w.serials[i] = cmp_issue_serial_hex(p, serial);
-        /* what our serials never are: asked for, and unknown */
-        if (*w.serials[i] == '\0' || strspn(w.serials[i], "0123456789abcdef")
-                                     != strlen(w.serials[i]))
-            w.serials[i] = "-";
-        list = apr_pstrcat(p, list, i ? "," : "", w.serials[i], NULL);
+    if (n == 1 && OCSP_REQUEST_get_ext_by_NID(w.req, NID_id_pkix_OCSP_Nonce, -1) < 0) {
+        klen = i2d_OCSP_CERTID(OCSP_onereq_get0_id(OCSP_request_onereq_get0(w.req, 0)),
+                               &key);
+        if (klen <= 0)
+            key = NULL;
     }
-    vals[0] = authority;
-    vals[1] = apr_pstrcat(p, list, "}", NULL);
-    rv = cmp_db_first(o->db, p, lookup, &l, &c);
-    if (rv == APR_SUCCESS && PQntuples(l.r) == 0) {
+    if (key != NULL && mem_get(o, p, authority, key, klen, 0, out)) {
+        OPENSSL_free(key);
         work_free(&w);
-        return error_response(p, OCSP_RESPONSE_STATUS_UNAUTHORIZED,
-                              apr_psprintf(p, "no local Authority named %s",
-                                           authority), out);
+        return APR_SUCCESS;
     }
-    if (rv == APR_SUCCESS) {
-        w.found = l.r;
-        rv = load_ca(o, p, c, authority, cmp_db_ll(l.r, 0, L_AUTH_ID),
-                     cmp_db_ll(l.r, 0, L_AUTH_VERSION),
-                     cmp_db_ll(l.r, 0, L_SIGNER_STAMP), &w.ca, &why);
-    }
-    if (rv != APR_SUCCESS) {
-        work_free(&w);
-        return error_response(p, rv == APR_EINVAL || rv == APR_ENOMEM
-                              ? OCSP_RESPONSE_STATUS_INTERNALERROR
-                              : OCSP_RESPONSE_STATUS_TRYLATER,
-                              why != NULL ? why : "the database cannot be used",
-                              out);
-    }
-    for (i = 0; i < n; i++)
-        if (!our_issuer(&w, OCSP_onereq_get0_id(OCSP_request_onereq_get0(w.req, i)))) {
-            work_free(&w);
-            ERR_clear_error();
-            return error_response(p, OCSP_RESPONSE_STATUS_UNAUTHORIZED,
-                                  apr_psprintf(p, "a certificate of another "
-                                               "issuer than %s asked for",
-                                               authority), out);
-        }
-    pick_signer(p, &w, cmp_db_ll(l.r, 0, L_AUTH_VERSION),
-                cmp_db_ll(l.r, 0, L_SIGNER_STAMP));
-    /* one certificate of ours without a nonce: the response kept for it
-     * while it is current, else one made and kept */
-    row = n == 1 ? row_of(&w, w.serials[0]) : -1;
-    reuse = row >= 0 && OCSP_REQUEST_get_ext_by_NID(w.req, NID_id_pkix_OCSP_Nonce, -1) < 0;
-    if (reuse && !PQgetisnull(l.r, row, L_DER)
-            && strcmp(PQgetvalue(l.r, row, L_SIGNER), w.signer_tag) == 0) {
-        size_t dn;
-        const unsigned char *d = cmp_db_bytea(p, l.r, row, L_DER, &dn);
-
-        work_free(&w);
-        if (d != NULL) {
-            const char *st = PQgetvalue(l.r, row, L_STATUS);
-
-            out->der = d;
-            out->len = dn;
-            out->reused = 1;
-            out->good = strcmp(st, "valid") == 0;
-            out->revoked = strcmp(st, "revoked") == 0 || strcmp(st, "rejected") == 0;
-            out->unknown = !out->good && !out->revoked;
-            return APR_SUCCESS;
-        }
-        return error_response(p, OCSP_RESPONSE_STATUS_INTERNALERROR,
-                              "a stored response does not decode", out);
-    }
-    now = time(NULL);
-    validity = (long)cmp_db_ll(l.r, 0, L_VALIDITY);
-    w.bs = OCSP_BASICRESP_new();
-    if (w.bs == NULL || !add_statuses(&w, n, now, validity, out)
-            || OCSP_copy_nonce(w.bs, w.req) <= 0
-            || !sign_response(&w)
-            || (resp = OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL,
-                                            w.bs)) == NULL
-            || (dlen = i2d_OCSP_RESPONSE(resp, &der)) <= 0)
-        rv = APR_ENOMEM;
-    if (rv == APR_SUCCESS && reuse)
-        keep(p, c, &w, row, now, validity, der, dlen);
-    OCSP_RESPONSE_free(resp);
+    asked = apr_time_now();
+    rv = from_db(o, p, authority, &w, n, &f, out);
     work_free(&w);
-    ERR_clear_error();
-    if (rv != APR_SUCCESS) {
-        OPENSSL_free(der);
-        return error_response(p, OCSP_RESPONSE_STATUS_INTERNALERROR,
-                              "the response cannot be made", out);
+    if (rv == APR_SUCCESS && out->status == OCSP_RESPONSE_STATUS_TRYLATER
+            && key != NULL) {
+        cmp_ocsp_answer_t kept;
+
+        memset(&kept, 0, sizeof(kept));
+        if (mem_get(o, p, authority, key, klen, 1, &kept))
+            *out = kept;
     }
-    out->der = apr_pmemdup(p, der, (apr_size_t)dlen);
-    out->len = (size_t)dlen;
-    OPENSSL_free(der);
-    return APR_SUCCESS;
+    if (rv == APR_SUCCESS && f.looked_up)
+        mem_put(o, authority, asked, &f,
+                f.keep && out->status == OCSP_RESPONSE_STATUS_SUCCESSFUL ? key : NULL,
+                klen, out);
+    OPENSSL_free(key);
+    return rv;
 }

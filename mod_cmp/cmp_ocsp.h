@@ -12,7 +12,8 @@
 /* The statements the responder runs per request (prepared on every
  * connection of the CMP module, see cmp_store_stmts):
  *   lookup: the local Authority named $1 (its signer's stamp, the validity
- *     of its answers), joined with its certificates of the serials $2 (a
+ *     of its answers, its count of revocation changes), joined with its
+ *     certificates of the serials $2 (a
  *     text[] of lower-case hex) and, for each, the stored response that
  *     still says what the row says (the state, computed here only) and is
  *     not due for refreshing; no row: no such local Authority.
@@ -29,7 +30,10 @@
      "s.created_at) * 1000000, 0)::bigint, a.crl_validity_s, c.id, c.serial, " \
      "c.status, extract(epoch from c.revoked_at)::bigint, " \
      "coalesce(c.revocation_reason, 0), " CMP_OCSP_STATE("c") ", o.signer, " \
-     "o.der FROM authority a LEFT JOIN ocsp_signer s ON s.authority_id = a.id " \
+     "o.der, extract(epoch from o.refresh_at)::bigint, extract(epoch from " \
+     "o.next_update)::bigint, coalesce(r.changes, 0) FROM authority a " \
+     "LEFT JOIN ocsp_signer s ON s.authority_id = a.id " \
+     "LEFT JOIN crl r ON r.authority_id = a.id " \
      "LEFT JOIN certificate c ON c.authority_id = a.id AND c.serial = ANY " \
      "($2::text[]) LEFT JOIN ocsp_response o ON o.certificate_id = c.id AND " \
      "o.state = " CMP_OCSP_STATE("c") " AND o.refresh_at > now() " \
@@ -40,6 +44,22 @@
      "(certificate_id) DO UPDATE SET state = $2, signer = $3, this_update = " \
      "to_timestamp($4), next_update = to_timestamp($5), refresh_at = " \
      "to_timestamp($6), der = $7"}
+
+/* How long the database's word on an Authority (its key, signer and
+ * revocations) is taken for current by a process: answers kept in memory
+ * are sent for so long after the database was last asked. The bound on
+ * how late an OCSP answer shows a revocation made on any node. */
+#define CMP_OCSP_FRESH_MS 1000
+
+/* The most answers a process keeps in memory per Authority. */
+#define CMP_OCSP_MEMORY_ANSWERS 10000
+
+/* How an answer was made (cmp_ocsp_answer_t.made; the request note
+ * cmp-ocsp). */
+#define CMP_OCSP_SIGNED "signed"
+#define CMP_OCSP_STORED "stored"
+#define CMP_OCSP_MEMORY "memory"
+#define CMP_OCSP_MEMORY_STALE "memory-db-down"
 
 /* The most single requests one OCSPRequest may hold. */
 #define CMP_OCSP_MAX_REQUESTS 32
@@ -66,7 +86,7 @@ typedef struct {
     int status;                 /* its OCSPResponseStatus (0: successful) */
     const char *why;            /* for the log, when not successful */
     int good, revoked, unknown; /* the single responses, when successful */
-    int reused;                 /* a stored response sent again */
+    const char *made;           /* CMP_OCSP_SIGNED, _STORED, _MEMORY...; NULL: an error */
 } cmp_ocsp_answer_t;
 
 /* Answers the OCSPRequest req to the Authority named authority: always an

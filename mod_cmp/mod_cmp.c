@@ -993,6 +993,8 @@ static int ocsp_handler(request_rec *r)
         ap_log_rerror(APLOG_MARK, ans.status == 2 ? APLOG_ERR : APLOG_INFO, 0, r,
                       CMPLOGNO(10028) "OCSP request to %s answered with status "
                       "%d: %s", name, ans.status, ans.why);
+    /* how it was made, for the access log (%{cmp-ocsp}n) */
+    apr_table_setn(r->notes, "cmp-ocsp", ans.made != NULL ? ans.made : "error");
     apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
     doc.der = ans.der;
     doc.len = ans.len;

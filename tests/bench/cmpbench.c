@@ -7,6 +7,12 @@
  *                key), for -seconds.
  *   -url may be given several times: the clients are spread over the servers.
  *
+ *   post mode    the files listed in -bodies (one path per line) are posted
+ *                round-robin with -ctype over keep-alive connections (one
+ *                per thread, reopened when the server closes it); the
+ *                answers must be successful OCSPResponses, every -sample'th
+ *                one verified against -trusted (the OCSP bench).
+ *
  *   replay mode  protected ir requests with implicitConfirm are made before
  *                the clock starts (unique transactionIDs and nonces), then
  *                posted over keep-alive connections as fast as the server
@@ -34,6 +40,7 @@
 #include <openssl/cmp.h>
 #include <openssl/err.h>
 #include <openssl/http.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -73,6 +80,10 @@ static const char *secret, *ref = "bench", *certf, *keyf, *keytype = "ec";
 static X509 *sender_cert;
 static EVP_PKEY *sender_key;
 static X509_STORE *trusted;
+static const char *ctype = "application/pkixcmp";
+static unsigned char **bodies;
+static int *body_len, nbodies;
+static STACK_OF(X509) *trusted_certs;
 static int implicit = 1, seconds = 10, clients = 1, sample = 50, per_thread = 0;
 static volatile int stop_flag;
 static double t_end;
@@ -153,8 +164,8 @@ static int post_once(conn_t *c, const unsigned char *der, int len,
     if (c->fd < 0 && !conn_open(c))
         return 0;
     snprintf(head, sizeof(head), "POST %s HTTP/1.1\r\nHost: %s:%s\r\n"
-             "Content-Type: application/pkixcmp\r\nContent-Length: %d\r\n\r\n",
-             c->to->path, c->to->host, c->to->port, len);
+             "Content-Type: %s\r\nContent-Length: %d\r\n\r\n",
+             c->to->path, c->to->host, c->to->port, ctype, len);
     iov[0].iov_base = head;
     iov[0].iov_len = strlen(head);
     iov[1].iov_base = (void *)der;
@@ -171,7 +182,12 @@ static int post_once(conn_t *c, const unsigned char *der, int len,
     if (cl == NULL || cl > end)
         return 0;
     clen = strtol(cl + 17, NULL, 10);
-    if (strcasestr(c->buf, "\r\nConnection: close") != NULL)
+    cl = strcasestr(c->buf, "\r\nConnection: close");
+    if (cl != NULL && cl < end)
+        keep = 0;
+    /* HTTP/1.0 (openssl ocsp) closes unless it says keep-alive */
+    cl = strcasestr(c->buf, "\r\nConnection: keep-alive");
+    if (strncmp(c->buf, "HTTP/1.0", 8) == 0 && (cl == NULL || cl > end))
         keep = 0;
     while (have < hl + (size_t)clen)
         if (!read_more(c, &have))
@@ -439,6 +455,89 @@ static void *replay_worker(void *arg)
     return NULL;
 }
 
+/* A successful OCSPResponse: SEQUENCE { ENUMERATED 0, [0] ... }, read
+ * without decoding it; every -sample'th one decoded and its signature
+ * verified (the signer in it, or one of -trusted taken as is). */
+static int ocsp_ok(const unsigned char *der, long len, int verify)
+{
+    const unsigned char *q = der;
+    long n;
+    int tag, cls, ok;
+    OCSP_RESPONSE *resp;
+    OCSP_BASICRESP *bs;
+
+    if (ASN1_get_object(&q, &n, &tag, &cls, len) & 0x80 || tag != V_ASN1_SEQUENCE
+            || q + n != der + len || n < 3 || q[0] != 0x0a || q[1] != 1 || q[2] != 0)
+        return 0;
+    if (!verify)
+        return 1;
+    q = der;
+    resp = d2i_OCSP_RESPONSE(NULL, &q, len);
+    bs = resp != NULL ? OCSP_response_get1_basic(resp) : NULL;
+    ok = bs != NULL && OCSP_basic_verify(bs, trusted_certs, trusted, OCSP_TRUSTOTHER) > 0;
+    OCSP_BASICRESP_free(bs);
+    OCSP_RESPONSE_free(resp);
+    ERR_clear_error();
+    return ok;
+}
+
+static void *post_worker(void *arg)
+{
+    worker_t *w = arg;
+    long i;
+
+    for (i = w->id; !stop_flag && now() < t_end; i++) {
+        const unsigned char *body = NULL;
+        long blen = 0;
+        int k = (int)(i % nbodies), tries, good = 0;
+        double t0 = now();
+
+        for (tries = 0; tries < 2 && !good; tries++) {
+            if (post_once(&w->conn, bodies[k], body_len[k], &body, &blen))
+                good = 1;
+            else
+                conn_close(&w->conn);
+        }
+        good = good && ocsp_ok(body, blen, (i - w->id) % sample == 0);
+        if (good) {
+            w->ok++;
+            record(w, (now() - t0) * 1000);
+        } else if (++w->errors <= 3)
+            fprintf(stderr, "cmpbench: answer to %d not a successful OCSPResponse\n", k);
+    }
+    return NULL;
+}
+
+static void load_bodies(const char *list)
+{
+    FILE *f = fopen(list, "r");
+    char path[4096];
+
+    if (f == NULL)
+        die("cannot read -bodies");
+    while (fgets(path, sizeof(path), f) != NULL) {
+        FILE *g;
+        long n;
+
+        path[strcspn(path, "\n")] = '\0';
+        if (path[0] == '\0')
+            continue;
+        if ((g = fopen(path, "rb")) == NULL || fseek(g, 0, SEEK_END) != 0
+                || (n = ftell(g)) <= 0 || fseek(g, 0, SEEK_SET) != 0)
+            die("cannot read a body");
+        bodies = realloc(bodies, sizeof(*bodies) * (size_t)(nbodies + 1));
+        body_len = realloc(body_len, sizeof(int) * (size_t)(nbodies + 1));
+        bodies[nbodies] = malloc((size_t)n);
+        if (fread(bodies[nbodies], 1, (size_t)n, g) != (size_t)n)
+            die("cannot read a body");
+        body_len[nbodies++] = (int)n;
+        fclose(g);
+    }
+    fclose(f);
+    if (nbodies == 0)
+        die("-bodies lists nothing");
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -456,6 +555,7 @@ static double pct(double *v, int n, double p)
 int main(int argc, char **argv)
 {
     const char *urls[MAX_URLS], *mode = "full", *trustf = NULL, *serials_file = NULL;
+    const char *bodies_file = NULL;
     static worker_t w[MAX_THREADS];
     pthread_t th[MAX_THREADS];
     pthread_mutex_t serials_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -487,12 +587,17 @@ int main(int argc, char **argv)
         else if (strcmp(a, "-requests") == 0) per_thread = atoi(v);
         else if (strcmp(a, "-sample") == 0) sample = atoi(v);
         else if (strcmp(a, "-serials") == 0) serials_file = v;
+        else if (strcmp(a, "-bodies") == 0) bodies_file = v;
+        else if (strcmp(a, "-ctype") == 0) ctype = v;
         else die("unknown option");
     }
     if (ntargets == 0 || trustf == NULL || clients < 1 || clients > MAX_THREADS
-            || sample < 1 || (secret == NULL && (certf == NULL || keyf == NULL)))
+            || sample < 1 || (strcmp(mode, "post") != 0 && secret == NULL
+                              && (certf == NULL || keyf == NULL))
+            || (strcmp(mode, "post") == 0) != (bodies_file != NULL))
         die("usage: -url U [-url U2 ...] -trusted CA (-secret S | -cert C -key K) [-mode full|replay] "
-            "[-clients N] [-seconds S] [-requests N] [-keytype ec|rsa|ed25519] [-explicit]");
+            "[-clients N] [-seconds S] [-requests N] [-keytype ec|rsa|ed25519] [-explicit] | "
+            "-mode post -bodies LIST [-ctype TYPE] -url U -trusted CA");
     for (i = 0; i < ntargets; i++) {
         target_t *t = &targets[i];
 
@@ -507,6 +612,10 @@ int main(int argc, char **argv)
     trusted = X509_STORE_new();
     if (!X509_STORE_load_file(trusted, trustf))
         die("cannot load -trusted");
+    if ((trusted_certs = X509_STORE_get1_all_certs(trusted)) == NULL)
+        die("cannot load -trusted");
+    if (bodies_file != NULL)
+        load_bodies(bodies_file);
     if (certf != NULL) {
         FILE *f = fopen(certf, "r"), *g = fopen(keyf, "r");
 
@@ -523,7 +632,8 @@ int main(int argc, char **argv)
         w[i].id = i;
         w[i].conn.fd = -1;
         w[i].conn.to = &targets[i % ntargets];
-        w[i].key = make_key();
+        w[i].key = strcmp(mode, "post") == 0 ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")
+                                              : make_key();
         w[i].serials = serials;
         w[i].serials_lock = &serials_lock;
         if (w[i].key == NULL)
@@ -541,7 +651,8 @@ int main(int argc, char **argv)
     t_end = t0 + seconds;
     for (i = 0; i < clients; i++)
         pthread_create(&th[i], NULL, strcmp(mode, "replay") == 0 ? replay_worker
-                                                                  : full_worker, &w[i]);
+                                     : strcmp(mode, "post") == 0 ? post_worker
+                                     : full_worker, &w[i]);
     for (i = 0; i < clients; i++)
         pthread_join(th[i], NULL);
     elapsed = now() - t0;

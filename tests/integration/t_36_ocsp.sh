@@ -156,9 +156,19 @@ t_ocsp_reuse() {
   # with a nonce: signed for the request, never stored
   ocsp_ask "$OCSP1/demo" "$CA_CERT_FILE" -cert "$T/oc1.pem"
   grep -q "oc1.pem: good" "$T/ocsp.out" && grep -q "OCSP Nonce" "$T/ocsp.out" || fail "with a nonce"
-  # revoked: the stored answer no longer says what the row says; a new one
-  # (revoked) is made, stored and reused
+  # sent from memory: several questions, one child at least asked twice
+  local a0 k
+  a0=$(wc -l <"$VAR_DIR/httpd/access.log")
+  for k in 1 2 3 4 5 6; do post_ocsp "$T/oc1.req" "$T/oc1.m$k" "$OCSP1/demo"; done
+  for k in 1 2 3 4 5 6; do cmp_files "$T/oc1.a" "$T/oc1.m$k" || fail "answer $k differs"; done
+  sleep 0.5
+  tail -n +"$((a0 + 1))" "$VAR_DIR/httpd/access.log" | grep "POST /ocsp/demo " | grep -q " memory " \
+    || fail "no answer from memory: $(tail -n +"$((a0 + 1))" "$VAR_DIR/httpd/access.log")"
+  # revoked: the stored answer no longer says what the row says; within
+  # 1 s (CMP_OCSP_FRESH_MS) every node makes a new one (revoked), stored
+  # and reused
   cmp -cmd rr -server "$CMP_URL" $(mac_args) -oldcert "$T/oc1.pem" -revreason 1
+  sleep 1.1
   post_ocsp "$T/oc1.req" "$T/oc1.d" "$OCSP2/demo"
   post_ocsp "$T/oc1.req" "$T/oc1.e" "$OCSP1/demo"
   ! cmp_files "$T/oc1.a" "$T/oc1.d" || fail "the good answer sent after the revocation"
@@ -167,15 +177,19 @@ t_ocsp_reuse() {
       -cert "$T/oc1.pem" -resp_text >"$T/ocsp.out" 2>&1
   grep -q "oc1.pem: revoked" "$T/ocsp.out" && grep -q "Reason: keyCompromise" "$T/ocsp.out" \
     || fail "after revocation: $(cat "$T/ocsp.out")"
-  # half of its validity passed: made anew
+  # half of its validity passed: made anew (another revocation drops the
+  # answers the nodes keep in memory, so that they read the stored one)
   sql "UPDATE ocsp_response SET refresh_at = now() - interval '1 second' WHERE certificate_id = $id" >/dev/null
-  sleep 1
+  fx_cert oc2
+  cmp -cmd rr -server "$CMP_URL" $(mac_args) -oldcert "$T/oc2.pem" -revreason 1
+  sleep 1.1
   post_ocsp "$T/oc1.req" "$T/oc1.f" "$OCSP1/demo"
   ! cmp_files "$T/oc1.e" "$T/oc1.f" || fail "an answer due for refreshing was sent again"
   [ "$(sql "SELECT refresh_at > now() FROM ocsp_response WHERE certificate_id = $id")" = t ] \
     || fail "the refreshed answer was not stored"
   # a delegated signer: the CA's stored answer is not its; removed, the CA's again
   expect_status 201 POST "/authorities/$ca/ocspSigner" '{}'
+  sleep 1.1
   post_ocsp "$T/oc1.req" "$T/oc1.g" "$OCSP1/demo"
   post_ocsp "$T/oc1.req" "$T/oc1.h" "$OCSP2/demo"
   ! cmp_files "$T/oc1.f" "$T/oc1.g" || fail "the CA's answer sent while a delegated signer signs"
@@ -185,7 +199,8 @@ t_ocsp_reuse() {
   grep -q "OCSP Signer" "$T/ocsp.out" && grep -q "Response verify OK" "$T/ocsp.out" \
     || fail "the delegated answer: $(cat "$T/ocsp.out")"
   expect_status 204 DELETE "/authorities/$ca/ocspSigner"
+  sleep 1.1
   post_ocsp "$T/oc1.req" "$T/oc1.i" "$OCSP1/demo"
   ! cmp_files "$T/oc1.h" "$T/oc1.i" || fail "the removed signer's answer sent"
 }
-run_test "OCSP: the answer to one certificate without nonce stored and sent again (both nodes) until its row, its signer or half its validity changes" t_ocsp_reuse
+run_test "OCSP: the answer to one certificate without nonce stored and sent again (both nodes, from memory) until its row, its signer or half its validity changes; a revocation within 1 s" t_ocsp_reuse
