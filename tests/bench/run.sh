@@ -147,6 +147,66 @@ bash "$ROOT/scripts/httpd.sh" start >/dev/null
 URL="http://127.0.0.1:$HTTP_PORT/api/v1/protocols/cmp/bench"
 SIG_URL="http://127.0.0.1:$HTTP_PORT/api/v1/protocols/cmp/demo"
 
+# bulk_rows N: the certificate table holds at least N rows (valid ones of
+# the demo Authority beyond those enrolled)
+bulk_rows() {
+  local rows=$1 have
+  have=$(cert_count)
+  if [ "$have" -lt "$rows" ]; then
+    log "bulk-loading $((rows - have)) certificate rows"
+    psql -X -q "$DATABASE_URL" <<SQL
+INSERT INTO certificate (authority_id, serial, issuer_dn, subject_dn, not_before, not_after,
+    key_type, key_fingerprint, der, status, ra_profile_id, cmp_profile_id, transaction_id)
+SELECT a.id, 'b' || to_hex(g), 'CN=bulk', 'CN=bulk-' || g, now(), now() + interval '1 year',
+    'EC', sha256(int8send(g)), sha256(int8send(g)), 'valid', r.id, NULL, sha256(int4send(g::int))
+FROM generate_series($have, $rows - 1) g, authority a, ra_profile r
+WHERE a.name = 'demo' AND r.name = 'demo';
+ANALYZE certificate;
+SQL
+  fi
+}
+
+# crl_at N: N certificates of the demo Authority revoked (bulk rows first),
+# then the time until the CRL job has made a CRL with them, what it says it
+# took (crl.made_ms), its size, and the enrollments done meanwhile (full
+# mode, 4 clients, the whole time: the job must not hold enrollment up)
+crl_at() {
+  local want=$1 have t0 t1 line made entries size
+  have=$(psql -X -At "$DATABASE_URL" -c "SELECT count(*) FROM certificate c JOIN authority a ON
+      a.id = c.authority_id WHERE a.name = 'demo' AND c.status IN ('revoked', 'rejected')")
+  if [ "$have" -lt "$want" ]; then
+    psql -X -q "$DATABASE_URL" -c "UPDATE certificate SET status = 'revoked', revoked_at = now(),
+        revocation_reason = 1 WHERE id IN (SELECT id FROM certificate WHERE status = 'valid'
+        AND serial LIKE 'b%' ORDER BY id LIMIT $((want - have)))"
+  fi
+  t0=$(date +%s.%N)
+  taskset -c "$LOAD_CPU" "$BENCH" -mode full -url "$URL" -secret "$SECRET" -trusted "$CA" \
+      -clients 4 -seconds 600 >"$OUT/crl-enroll.out" 2>"$OUT/crl-enroll.err" &
+  local enroll=$!
+  for _ in $(seq 1 1200); do
+    [ "$(psql -X -At "$DATABASE_URL" -c "SELECT c.changes = c.made_at_changes FROM crl c JOIN authority a
+        ON a.id = c.authority_id WHERE a.name = 'demo'")" = t ] && break
+    sleep 0.25
+  done
+  t1=$(date +%s.%N)
+  kill -INT "$enroll" 2>/dev/null || true
+  wait "$enroll" 2>/dev/null || true
+  read -r made entries size < <(psql -X -At -F ' ' "$DATABASE_URL" -c "SELECT c.made_ms, c.entries,
+      length(c.der) FROM crl c JOIN authority a ON a.id = c.authority_id WHERE a.name = 'demo'")
+  line=$(grep -h 'rate=' "$OUT/crl-enroll.out" || true)
+  echo "crl-$want entries=$entries made_ms=$made bytes=$size revocation_to_crl_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') enrollments_meanwhile: ${line:-none (see $OUT/crl-enroll.err)}"
+}
+
+# BENCH_ONLY=crl: only the CRL generation figures (BENCH_ROWS, default 1 M)
+if [ "${BENCH_ONLY:-}" = crl ]; then
+  : >"$OUT/crl.txt"
+  bulk_rows 200000
+  crl_at 100000 | tee -a "$OUT/crl.txt"
+  bulk_rows $(( ${BENCH_ROWS:-1000000} * 11 / 10 ))
+  crl_at "${BENCH_ROWS:-1000000}" | tee -a "$OUT/crl.txt"
+  exit 0
+fi
+
 log "crypto ceiling (openssl speed, one core)"
 # the keys involved: the CA's (EC P-256, RSA-3072), the requests' (EC P-256,
 # RSA-2048, Ed25519), and the PBM key (500 SHA-256 of 32 bytes)
@@ -359,23 +419,18 @@ if [ -z "$QUICK" ]; then
   unpin_server
   # a large certificate table (BENCH_ROWS, default 1M; 10M with BENCH_ROWS=10000000)
   ROWS=${BENCH_ROWS:-1000000}
-  have=$(cert_count)
-  if [ "$have" -lt "$ROWS" ]; then
-    log "bulk-loading $((ROWS - have)) certificate rows"
-    psql -X -q "$DATABASE_URL" <<SQL
-INSERT INTO certificate (authority_id, serial, issuer_dn, subject_dn, not_before, not_after,
-    key_type, key_fingerprint, der, status, ra_profile_id, cmp_profile_id, transaction_id)
-SELECT a.id, 'b' || to_hex(g), 'CN=bulk', 'CN=bulk-' || g, now(), now() + interval '1 year',
-    'EC', sha256(int8send(g)), sha256(int8send(g)), 'valid', r.id, NULL, sha256(int4send(g::int))
-FROM generate_series($have, $ROWS - 1) g, authority a, ra_profile r
-WHERE a.name = 'demo' AND r.name = 'demo';
-ANALYZE certificate;
-SQL
-  fi
+  bulk_rows "$ROWS"
   pin_server
   line=$(run_replay "replay-at-$(cert_count)-rows" "$URL" "-secret $SECRET" 4 $(server_pids | sort -u))
   echo "$line" | tee -a "$RESULTS" >&2
+  line=$(run_post "ocsp-at-$(cert_count)-rows" "$OCSP_URL" "$O/plain.list" 32 $(server_pids | sort -u))
+  echo "$line" | tee -a "$OCSP_RESULTS" >&2
   unpin_server
+  # CRLs of 100 k and 1 M entries, enrollment going on meanwhile
+  : >"$OUT/crl.txt"
+  crl_at 100000 | tee -a "$OUT/crl.txt" >&2
+  bulk_rows $((ROWS * 11 / 10))
+  crl_at "$ROWS" | tee -a "$OUT/crl.txt" >&2
   # memory of the children over 1M requests (BENCH_RSS_REQUESTS; the
   # requests are made first, about 2.5 minutes, then sent, about 13)
   RSS_N=${BENCH_RSS_REQUESTS:-1000000}
@@ -420,6 +475,7 @@ awk -v s="$SPEED" 'BEGIN {
   if (match(s, /SHA-256\) [0-9]+/)) { split(substr(s, RSTART, RLENGTH), p, " "); pb = p[2] }
   if (sg && vf && pb) printf "crypto per headline enrollment: %.3f ms (1 P-256 verify, 1 P-256 sign, 1 PBM key)\n", 1000 / vf + 1000 / sg + 1000 / pb }'
 [ -f "$OUT/rss.txt" ] && [ -z "$QUICK" ] && tail -1 "$OUT/rss.txt"
+[ -f "$OUT/crl.txt" ] && [ -z "$QUICK" ] && cat "$OUT/crl.txt"
 echo
 printf '%-36s %12s %10s %10s %10s %12s\n' "OCSP scenario" "answers/s" "p50 ms" "p99 ms" "errors" "cpu ms/answer"
 while read -r name rest; do
