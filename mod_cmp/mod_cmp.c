@@ -744,20 +744,29 @@ static int cmp_read_body(request_rec *r, apr_off_t max, char **out,
     return OK;
 }
 
-static int send_response(request_rec *r, const cmp_response_t *resp)
+/* A DER body of that type (from r->pool or longer-lived), or only its
+ * headers for HEAD. */
+static int send_der(request_rec *r, const char *type, const unsigned char *der,
+                    apr_size_t len)
 {
-    apr_bucket_brigade *bb = apr_brigade_create(r->pool,
-                                                r->connection->bucket_alloc);
+    apr_bucket_brigade *bb;
 
-    ap_set_content_type(r, CMP_CONTENT_TYPE);
-    ap_set_content_length(r, (apr_off_t)resp->len);
-    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create((const char *)resp->der,
-                                                       resp->len, r->pool,
-                                                       bb->bucket_alloc));
+    ap_set_content_type(r, type);
+    ap_set_content_length(r, (apr_off_t)len);
+    if (r->header_only)
+        return OK;
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create((const char *)der, len,
+                                                       r->pool, bb->bucket_alloc));
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
     return ap_pass_brigade(r->output_filters, bb) == APR_SUCCESS ? OK
                                                                 : AP_FILTER_ERROR;
+}
+
+static int send_response(request_rec *r, const cmp_response_t *resp)
+{
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    return send_der(r, CMP_CONTENT_TYPE, resp->der, resp->len);
 }
 
 static int cmp_handler(request_rec *r)
@@ -852,23 +861,6 @@ static apr_status_t crl_lookup(apr_pool_t *p, PGconn *conn, void *baton)
     return cmp_crl_current(p, conn, l->name, 0, &l->doc, &l->found);
 }
 
-static int send_der(request_rec *r, const char *type, const cmp_crl_doc_t *doc)
-{
-    apr_bucket_brigade *bb;
-
-    ap_set_content_type(r, type);
-    ap_set_content_length(r, (apr_off_t)doc->len);
-    if (r->header_only)
-        return OK;
-    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create((const char *)doc->der,
-                                                       doc->len, r->pool,
-                                                       bb->bucket_alloc));
-    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
-    return ap_pass_brigade(r->output_filters, bb) == APR_SUCCESS ? OK
-                                                                : AP_FILTER_ERROR;
-}
-
 /* GET /<location>/<Authority name>.crl: the Authority's current CRL (DER),
  * cacheable until its nextUpdate, with ETag (the CRL number) and
  * Last-Modified (thisUpdate) for conditional requests. .crt: its
@@ -913,7 +905,7 @@ static int crl_handler(request_rec *r)
     }
     if (l.cert) {
         apr_table_setn(r->headers_out, "Cache-Control", "public, max-age=3600");
-        return send_der(r, "application/pkix-cert", &l.doc);
+        return send_der(r, "application/pkix-cert", l.doc.der, l.doc.len);
     }
     apr_table_setn(r->headers_out, "ETag",
                    apr_psprintf(r->pool, "\"crl-%" APR_INT64_T_FMT "\"",
@@ -930,7 +922,7 @@ static int crl_handler(request_rec *r)
     status = ap_meets_conditions(r);
     if (status != OK)
         return status;
-    return send_der(r, "application/pkix-crl", &l.doc);
+    return send_der(r, "application/pkix-crl", l.doc.der, l.doc.len);
 }
 
 static int cmp_crl_handler(request_rec *r)
@@ -954,7 +946,6 @@ static int ocsp_handler(request_rec *r)
     char *body = NULL;
     apr_size_t blen = 0;
     cmp_ocsp_answer_t ans;
-    cmp_crl_doc_t doc;
     int status;
 
     r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
@@ -996,9 +987,7 @@ static int ocsp_handler(request_rec *r)
     /* how it was made, for the access log (%{cmp-ocsp}n) */
     apr_table_setn(r->notes, "cmp-ocsp", ans.made != NULL ? ans.made : "error");
     apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
-    doc.der = ans.der;
-    doc.len = ans.len;
-    return send_der(r, "application/ocsp-response", &doc);
+    return send_der(r, "application/ocsp-response", ans.der, ans.len);
 }
 
 static int cmp_ocsp_handler(request_rec *r)
