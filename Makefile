@@ -139,7 +139,7 @@ $(BUILD)/cmpmutate: tests/tools/cmpmutate.c $(CORE_LIB)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -Imod_cmp $< $(CORE_LIB) $(CORE_LIBS) -o $@
 
-$(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(ADMIN_LIB) $(CORE_LIB)
+$(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/harness.h $(ADMIN_LIB) $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(ALL_CFLAGS) -Imod_cmp_admin tests/fuzz/replay.c $< $(ADMIN_LIB) $(CORE_LIB) \
@@ -231,13 +231,13 @@ $(BUILD)/fuzz/admin/openapi_json.o: $(BUILD)/admin/openapi_json.c
 	@mkdir -p $(dir $@)
 	@$(FUZZ_CC) $(FUZZ_FLAGS) -c $< -o $@
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS) $(BUILD)/fuzz/admin/openapi_json.o
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/harness.h $(FUZZ_OBJS) $(BUILD)/fuzz/admin/openapi_json.o
 	@echo "  LD      $@"
 	@$(FUZZ_CC) $(FUZZ_FLAGS) -Imod_cmp_admin -fsanitize=fuzzer $< $(FUZZ_OBJS) \
 	    $(BUILD)/fuzz/admin/openapi_json.o $(CORE_LIBS) -o $@
 
 # the same without libFuzzer, for leaks judged at exit (tests/fuzz/run.sh)
-$(BUILD)/fuzz/replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(FUZZ_OBJS) $(BUILD)/fuzz/admin/openapi_json.o
+$(BUILD)/fuzz/replay/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/harness.h $(FUZZ_OBJS) $(BUILD)/fuzz/admin/openapi_json.o
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(FUZZ_CC) $(FUZZ_FLAGS) -Imod_cmp_admin -fsanitize=fuzzer-no-link tests/fuzz/replay.c $< \

@@ -8,6 +8,7 @@
 #include <apr_errno.h>
 #include <apr_strings.h>
 #include <openssl/asn1t.h>
+#include <openssl/err.h>
 #include <openssl/x509v3.h>
 
 #include "cmp_asn1.h"
@@ -673,6 +674,55 @@ static int reason_from_exts(const STACK_OF(X509_EXTENSION) *exts)
     reason = ASN1_ENUMERATED_get(e);
     ASN1_ENUMERATED_free(e);
     return reason >= 0 && reason < 1000 ? (int)reason : CMP_RR_REASON_BAD;
+}
+
+/* The invalidityDate extension (RFC 5280 5.3.2): 1 and *when, 0 when
+ * absent, CMP_RR_REASON_BAD when there are two or it does not decode. */
+static int invalidity_from_exts(const STACK_OF(X509_EXTENSION) *exts,
+                                long long *when)
+{
+    int i = X509v3_get_ext_by_NID(exts, NID_invalidity_date, -1);
+    ASN1_GENERALIZEDTIME *t;
+    struct tm tm;
+    int ok;
+
+    if (i < 0)
+        return 0;
+    if (X509v3_get_ext_by_NID(exts, NID_invalidity_date, i) >= 0)
+        return CMP_RR_REASON_BAD;
+    if ((t = X509V3_EXT_d2i(X509v3_get_ext(exts, i))) == NULL)
+        return CMP_RR_REASON_BAD;
+    ok = ASN1_TIME_to_tm(t, &tm);
+    ASN1_GENERALIZEDTIME_free(t);
+    if (!ok)
+        return CMP_RR_REASON_BAD;
+    *when = (long long)timegm(&tm);
+    return 1;
+}
+
+int cmp_view_rr_invalidity(const cmp_view_t *v, long long *when)
+{
+    const ASN1_TYPE *body = v->msg->body;
+    const unsigned char *q;
+    CMPV_RRBODY *rr;
+    int got = 0;
+
+    *when = 0;
+    if (body == NULL || body->type != V_ASN1_OTHER
+            || body->value.asn1_string == NULL)
+        return 0;
+    q = body->value.asn1_string->data;
+    rr = (CMPV_RRBODY *)ASN1_item_d2i(NULL, &q,
+                                      body->value.asn1_string->length,
+                                      ASN1_ITEM_rptr(CMPV_RRBODY));
+    if (rr == NULL)
+        return 0;
+    if (sk_CMPV_REVDETAILS_num(rr) > 0)
+        got = invalidity_from_exts(sk_CMPV_REVDETAILS_value(rr, 0)->crlEntryDetails,
+                                   when);
+    ASN1_item_free((ASN1_VALUE *)rr, ASN1_ITEM_rptr(CMPV_RRBODY));
+    ERR_clear_error();
+    return got;
 }
 
 int cmp_view_rr_reason(const cmp_view_t *v)

@@ -191,6 +191,11 @@ apr_status_t cmp_asn1_certconf_v2(apr_pool_t *p, const unsigned char *der,
 #define CMP_RR_REASON_BAD (-2)
 int cmp_view_rr_reason(const cmp_view_t *v);
 
+/* invalidityDate of the first RevDetails of an rr body (RFC 5280 5.3.2):
+ * 1 and *when (epoch seconds), 0 when none is given, CMP_RR_REASON_BAD when
+ * there are two or one that does not decode. */
+int cmp_view_rr_invalidity(const cmp_view_t *v, long long *when);
+
 /* PKIStatus of a PKIStatusInfo (3.0 has no getter); -1 when unreadable. */
 int cmp_pkisi_status(const OSSL_CMP_PKISI *si);
 

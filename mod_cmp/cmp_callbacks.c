@@ -202,7 +202,8 @@ static OSSL_CMP_PKISI *rr_cb(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *msg,
     const cmp_profile_t *pr = rq->prof;
     cmp_store_cert_t row;
     const ASN1_OCTET_STRING *tid;
-    const char *hex, *actor;
+    const char *hex, *actor, *problem;
+    long long invalidity = 0;
     int found = 0, updated = 0, reason, used = 0;
 
     if (issuer == NULL || serial == NULL)
@@ -214,6 +215,12 @@ static OSSL_CMP_PKISI *rr_cb(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *msg,
                               "extensions, or one that does not decode");
     if (reason < 0)
         reason = 0;     /* unspecified */
+    if (cmp_view_rr_invalidity(rq->view, &invalidity) == CMP_RR_REASON_BAD)
+        return cmp_srv_refuse(rq, CMP_E_BAD_DATA_FORMAT, "two invalidityDate "
+                              "extensions, or one that does not decode");
+    if (invalidity != 0 && (problem = cmp_store_invalidity_problem(
+                                rq->p, invalidity, (long long)time(NULL))) != NULL)
+        return cmp_srv_refuse(rq, CMP_E_BAD_INVALIDITY_DATE, problem);
     if (!cmp_store_revocation_reason_ok(reason))
         return cmp_srv_refuse(rq, CMP_E_BAD_REVOCATION_REASON,
                               apr_psprintf(rq->p, "CRLReason %d", reason));
@@ -248,7 +255,8 @@ static OSSL_CMP_PKISI *rr_cb(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *msg,
             : apr_pstrcat(rq->p, "cmp:",
                           cmp_issue_name_text(rq->p, cmp_view_sender(rq->view)),
                           NULL);
-    if (cmp_store_revoke(rq->p, rq->conn, row.id, reason, actor, &updated)
+    if (cmp_store_revoke(rq->p, rq->conn, row.id, reason, invalidity, actor,
+                         &updated)
             != APR_SUCCESS)
         return cmp_srv_refuse(rq, CMP_E_DATABASE, NULL);
     if (!updated)

@@ -41,7 +41,8 @@
  * certificate's validity). */
 #define SQL_ENTRIES \
     "SELECT serial, extract(epoch from revoked_at)::bigint, " \
-    "coalesce(revocation_reason, 0) FROM certificate WHERE authority_id = $1 " \
+    "coalesce(revocation_reason, 0), coalesce(extract(epoch from " \
+    "invalidity_date)::bigint, 0) FROM certificate WHERE authority_id = $1 " \
     "AND status IN ('revoked', 'rejected') AND not_after > now() - " \
     "make_interval(secs => $2) ORDER BY id"
 
@@ -191,6 +192,7 @@ static int add_entry(X509_CRL *crl, const cmp_crl_entry_t *e)
     ASN1_INTEGER *serial = NULL;
     ASN1_TIME *at = ASN1_TIME_set(NULL, e->revoked_at);
     ASN1_ENUMERATED *reason = NULL;
+    ASN1_GENERALIZEDTIME *inv = NULL;
     int ok = rev != NULL && at != NULL
              && BN_hex2bn(&bn, e->serial_hex) > 0
              && (serial = BN_to_ASN1_INTEGER(bn, NULL)) != NULL
@@ -202,11 +204,16 @@ static int add_entry(X509_CRL *crl, const cmp_crl_entry_t *e)
         ok = (reason = ASN1_ENUMERATED_new()) != NULL
              && ASN1_ENUMERATED_set(reason, e->reason)
              && X509_REVOKED_add1_ext_i2d(rev, NID_crl_reason, reason, 0, 0);
+    /* RFC 5280 5.3.2: always GeneralizedTime */
+    if (ok && e->invalidity > 0)
+        ok = (inv = ASN1_GENERALIZEDTIME_set(NULL, e->invalidity)) != NULL
+             && X509_REVOKED_add1_ext_i2d(rev, NID_invalidity_date, inv, 0, 0);
     if (ok)
         ok = X509_CRL_add0_revoked(crl, rev);
     if (!ok)
         X509_REVOKED_free(rev);
     ASN1_ENUMERATED_free(reason);
+    ASN1_GENERALIZEDTIME_free(inv);
     ASN1_INTEGER_free(serial);
     ASN1_TIME_free(at);
     BN_free(bn);
@@ -323,6 +330,7 @@ static apr_status_t make_one(apr_pool_t *p, PGconn *c,
         entries[i].serial_hex = PQgetvalue(e, i, 0);
         entries[i].revoked_at = (time_t)cmp_db_ll(e, i, 1);
         entries[i].reason = (int)cmp_db_ll(e, i, 2);
+        entries[i].invalidity = (time_t)cmp_db_ll(e, i, 3);
     }
     crl = cmp_crl_build(&ca, number, (time_t)now, (time_t)(now + validity),
                         entries, rows);

@@ -48,6 +48,7 @@ typedef struct {
     const char *serial_hex;   /* lower-case hex, as the certificate table */
     time_t revoked_at;
     int reason;               /* CRLReason; 0 (unspecified) is left out */
+    time_t invalidity;        /* invalidityDate; 0: none */
 } cmp_crl_entry_t;
 
 /* A signed v2 CRL of ca: CRL number, authorityKeyIdentifier, one entry per

@@ -45,6 +45,7 @@ static const reason_t reasons[CMP_E_MAX] = {
     [CMP_E_INTERNAL] = {"internal server error", OSSL_CMP_PKIFAILUREINFO_systemFailure},
     [CMP_E_BAD_POP] = {"proof of possession does not verify", OSSL_CMP_PKIFAILUREINFO_badPOP},
     [CMP_E_BAD_REVOCATION_REASON] = {"revocation reason not allowed", OSSL_CMP_PKIFAILUREINFO_badRequest},
+    [CMP_E_BAD_INVALIDITY_DATE] = {"invalidity date not accepted", OSSL_CMP_PKIFAILUREINFO_badRequest},
     [CMP_E_BAD_DATA_FORMAT] = {"message not formatted as RFC 9483 requires", OSSL_CMP_PKIFAILUREINFO_badDataFormat},
     [CMP_E_UNSUPPORTED_VERSION] = {"protocol version not supported", OSSL_CMP_PKIFAILUREINFO_unsupportedVersion},
     [CMP_E_BAD_SENDER_NONCE] = {"senderNonce not acceptable", OSSL_CMP_PKIFAILUREINFO_badSenderNonce},

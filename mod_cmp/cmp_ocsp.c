@@ -27,7 +27,7 @@
 /* columns of CMP_OCSP_SQL_LOOKUP */
 enum { L_AUTH_ID, L_AUTH_VERSION, L_SIGNER_STAMP, L_VALIDITY, L_CERT_ID,
        L_SERIAL, L_STATUS, L_REVOKED_AT, L_REASON, L_STATE, L_SIGNER, L_DER,
-       L_REFRESH, L_NEXT, L_CHANGES };
+       L_REFRESH, L_NEXT, L_CHANGES, L_INVALIDITY };
 
 /* The longest base64 a GET may carry: a request of the most single
  * requests with long serials fits. */
@@ -315,6 +315,7 @@ static int add_statuses(work_t *w, int n, time_t now, time_t next,
         int status = V_OCSP_CERTSTATUS_UNKNOWN, reason = OCSP_REVOKED_STATUS_NOSTATUS;
         int j = row_of(w, w->serials[i]);
         ASN1_TIME *revtime = NULL;
+        OCSP_SINGLERESP *single;
 
         if (j >= 0) {
             const char *st = PQgetvalue(w->found, j, L_STATUS);
@@ -334,8 +335,18 @@ static int add_statuses(work_t *w, int n, time_t now, time_t next,
         out->good += status == V_OCSP_CERTSTATUS_GOOD;
         out->revoked += status == V_OCSP_CERTSTATUS_REVOKED;
         out->unknown += status == V_OCSP_CERTSTATUS_UNKNOWN;
-        ok = ok && OCSP_basic_add1_status(w->bs, cid, status, reason, revtime,
-                                          this_upd, next_upd) != NULL;
+        single = ok ? OCSP_basic_add1_status(w->bs, cid, status, reason, revtime,
+                                             this_upd, next_upd) : NULL;
+        ok = single != NULL;
+        /* the CRL entry's invalidityDate, as a singleExtension (RFC 6960 4.4) */
+        if (ok && revtime != NULL && cmp_db_ll(w->found, j, L_INVALIDITY) > 0) {
+            ASN1_GENERALIZEDTIME *inv = ASN1_GENERALIZEDTIME_set(
+                NULL, (time_t)cmp_db_ll(w->found, j, L_INVALIDITY));
+
+            ok = inv != NULL && OCSP_SINGLERESP_add1_ext_i2d(
+                     single, NID_invalidity_date, inv, 0, 0);
+            ASN1_GENERALIZEDTIME_free(inv);
+        }
         ASN1_TIME_free(revtime);
     }
     ASN1_TIME_free(this_upd);

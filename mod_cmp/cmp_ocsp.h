@@ -24,14 +24,16 @@
 #define CMP_OCSP_S_KEEP "cmp_ocsp_keep"
 #define CMP_OCSP_STATE(c) \
     c ".status || '/' || coalesce(" c ".revocation_reason, 0) || '/' || " \
-    "coalesce(extract(epoch from " c ".revoked_at)::bigint, 0)"
+    "coalesce(extract(epoch from " c ".revoked_at)::bigint, 0) || '/' || " \
+    "coalesce(extract(epoch from " c ".invalidity_date)::bigint, 0)"
 #define CMP_OCSP_STATEMENTS \
     {CMP_OCSP_S_LOOKUP, "SELECT a.id, a.version, coalesce(extract(epoch from " \
      "s.created_at) * 1000000, 0)::bigint, a.crl_validity_s, c.id, c.serial, " \
      "c.status, extract(epoch from c.revoked_at)::bigint, " \
      "coalesce(c.revocation_reason, 0), " CMP_OCSP_STATE("c") ", o.signer, " \
      "o.der, extract(epoch from o.refresh_at)::bigint, extract(epoch from " \
-     "o.next_update)::bigint, coalesce(r.changes, 0) FROM authority a " \
+     "o.next_update)::bigint, coalesce(r.changes, 0), coalesce(extract(epoch " \
+     "from c.invalidity_date)::bigint, 0) FROM authority a " \
      "LEFT JOIN ocsp_signer s ON s.authority_id = a.id " \
      "LEFT JOIN crl r ON r.authority_id = a.id " \
      "LEFT JOIN certificate c ON c.authority_id = a.id AND c.serial = ANY " \

@@ -106,14 +106,17 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
      * on */
     {S_REVOKE, "WITH c AS (UPDATE certificate SET status = 'revoked', "
      "revocation_reason = $2, revoked_at = CASE WHEN status = 'valid' THEN "
-     "now() ELSE revoked_at END WHERE id = $1 AND (status = 'valid' OR "
+     "now() ELSE revoked_at END, invalidity_date = CASE WHEN $4::bigint > 0 "
+     "THEN to_timestamp($4) ELSE invalidity_date END WHERE id = $1 AND "
+     "(status = 'valid' OR "
      "(status = 'revoked' AND revocation_reason = 6 AND $2::int <> 6)) "
      "RETURNING id, serial), a AS (INSERT INTO "
      "audit_event (actor, action, object, result) SELECT $3, 'cmp.revoke', "
      "'certificate:' || c.serial, 'ok' FROM c WHERE $3::text IS NOT NULL) "
      "SELECT id FROM c"},
     {S_RELEASE, "UPDATE certificate SET status = 'valid', revocation_reason "
-     "= NULL, revoked_at = NULL WHERE id = $1 AND status = 'revoked' AND "
+     "= NULL, revoked_at = NULL, invalidity_date = NULL WHERE id = $1 AND "
+     "status = 'revoked' AND "
      "revocation_reason = 6 RETURNING id"},
     {S_EXPIRE, "WITH t AS (UPDATE cmp_transaction SET state = 'expired', "
      "updated_at = now(), request_der = NULL, response_der = NULL WHERE "
@@ -418,11 +421,13 @@ apr_status_t cmp_store_cert_get(apr_pool_t *p, PGconn *c,
 }
 
 apr_status_t cmp_store_revoke(apr_pool_t *p, PGconn *c, long long cert_id,
-                              int reason, const char *actor, int *updated)
+                              int reason, long long invalidity,
+                              const char *actor, int *updated)
 {
-    const char *vals[3] = {ll(p, cert_id), apr_psprintf(p, "%d", reason), actor};
+    const char *vals[4] = {ll(p, cert_id), apr_psprintf(p, "%d", reason), actor,
+                           ll(p, invalidity)};
     PGresult *r;
-    apr_status_t rv = cmp_db_exec(p, c, S_REVOKE, 3, vals, NULL, &r, NULL);
+    apr_status_t rv = cmp_db_exec(p, c, S_REVOKE, 4, vals, NULL, &r, NULL);
 
     if (rv == APR_SUCCESS)
         *updated = PQntuples(r);
@@ -445,6 +450,19 @@ apr_status_t cmp_store_release(apr_pool_t *p, PGconn *c, long long cert_id,
     if (rv == APR_SUCCESS)
         *updated = PQntuples(r);
     return rv;
+}
+
+const char *cmp_store_invalidity_problem(apr_pool_t *p, long long when,
+                                         long long now)
+{
+    if (when <= 0)
+        return "the invalidity date must lie after 1970";
+    if (when > now + CMP_STORE_INVALIDITY_SKEW_S)
+        return apr_psprintf(p, "the invalidity date lies %" APR_INT64_T_FMT
+                            " s in the future (RFC 5280 5.3.2: when the "
+                            "certificate became invalid)",
+                            (apr_int64_t)(when - now));
+    return NULL;
 }
 
 int cmp_store_revocation_reason_ok(int code)

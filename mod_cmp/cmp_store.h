@@ -128,7 +128,15 @@ apr_status_t cmp_store_cert_get(apr_pool_t *p, PGconn *c,
  * *updated = 0 when it was neither (any more). actor, when not NULL, is written as the audit event
  * (the admin API writes its own, in the same transaction). */
 apr_status_t cmp_store_revoke(apr_pool_t *p, PGconn *c, long long cert_id,
-                              int reason, const char *actor, int *updated);
+                              int reason, long long invalidity,
+                              const char *actor, int *updated);
+/* invalidity (above): the invalidityDate (RFC 5280 5.3.2) the revocation
+ * gives, epoch seconds, 0 for none (a hold revoked for good keeps its
+ * own). One given must not lie after now (up to this much clock skew);
+ * the problem, or NULL. */
+#define CMP_STORE_INVALIDITY_SKEW_S 300
+const char *cmp_store_invalidity_problem(apr_pool_t *p, long long when,
+                                         long long now);
 /* Releases a certificate from hold (certificateHold): valid again, off the
  * next CRL (RFC 5280 5.3.1). *updated = 0 when it was not on hold. */
 apr_status_t cmp_store_release(apr_pool_t *p, PGconn *c, long long cert_id,

@@ -17,6 +17,7 @@
     "'notBefore', c.not_before, 'notAfter', c.not_after, 'keyType', c.key_type, " \
     "'fingerprint', encode(c.key_fingerprint, 'hex'), 'status', c.status, " \
     "'revocationReason', c.revocation_reason, 'revokedAt', c.revoked_at, " \
+    "'invalidityDate', c.invalidity_date, " \
     "'authorityUuid', a.uuid, 'raProfile', CASE WHEN r.id IS NULL THEN NULL " \
     "ELSE json_build_object('uuid', r.uuid, 'name', r.name) END, 'cmpProfile', " \
     "CASE WHEN p.id IS NULL THEN NULL ELSE json_build_object('uuid', p.uuid, " \
@@ -190,11 +191,51 @@ static int reason_code(const json_t *body, int *code)
     return cmp_store_revocation_reason_ok(*code);
 }
 
-static void revoke_certificate(admin_req_t *rq, admin_resp_t *rs)
+/* The id of the path's certificate (*inv: the epoch seconds of the RFC
+ * 3339 date inv_text, 0 when NULL); non-zero when the answer is set (404,
+ * 503). */
+static int cert_for_change(admin_req_t *rq, admin_resp_t *rs,
+                           const char *inv_text, long long *id, long long *inv)
 {
-    const char *uuid = admin_seg(rq, 1);
+    const char *vals[2] = {admin_seg(rq, 1), inv_text};
     PGresult *r;
     json_t *o;
+
+    if (load_one(rq, rs, &o)
+            || admin_sql(rq, rs, "SELECT id, coalesce(extract(epoch from "
+                         "$2::timestamptz)::bigint, 0) FROM certificate WHERE "
+                         "uuid = $1::uuid", 2, vals, NULL, &r))
+        return 1;
+    rq->audit_object = apr_pstrcat(rq->p, "certificate:", vals[0], NULL);
+    *id = cmp_db_ll(r, 0, 0);
+    *inv = cmp_db_ll(r, 0, 1);
+    return 0;
+}
+
+/* The answer to a revocation or release cmp_store made (rv, *updated): the
+ * certificate as it is now, or 422 with rule when it did not apply. */
+static void cert_changed(admin_req_t *rq, admin_resp_t *rs, apr_status_t rv,
+                         int updated, const char *what, const char *rule)
+{
+    json_t *o;
+
+    if (rv != APR_SUCCESS) {
+        admin_error(rq, rs, rv == APR_ECONNRESET ? 503 : 500,
+                    "the certificate could not be %s", what);
+        return;
+    }
+    if (!updated) {
+        admin_invalid(rq, rs, json_pack("[s]", rule));
+        return;
+    }
+    if (!load_one(rq, rs, &o))
+        admin_json(rq, rs, 200, json_incref(o));
+}
+
+static void revoke_certificate(admin_req_t *rq, admin_resp_t *rs)
+{
+    const char *inv_text = NULL, *problem;
+    long long id, inv;
     int code, updated = 0;
     apr_status_t rv;
 
@@ -208,56 +249,43 @@ static void revoke_certificate(admin_req_t *rq, admin_resp_t *rs)
                                         "removeFromCRL)"));
         return;
     }
-    if (load_one(rq, rs, &o)
-            || admin_sql(rq, rs, "SELECT id FROM certificate WHERE uuid = $1::uuid",
-                         1, &uuid, NULL, &r))
-        return;
-    rq->audit_object = apr_pstrcat(rq->p, "certificate:", uuid, NULL);
-    rv = cmp_store_revoke(rq->p, rq->conn, cmp_db_ll(r, 0, 0), code, NULL, &updated);
-    if (rv != APR_SUCCESS) {
-        admin_error(rq, rs, rv == APR_ECONNRESET ? 503 : 500,
-                    "the certificate could not be revoked");
+    if (rq->body != NULL && json_object_get(rq->body, "invalidityDate") != NULL
+            && !json_is_null(json_object_get(rq->body, "invalidityDate"))
+            && (cmp_json_str(rq->body, "invalidityDate", &inv_text) != 1
+                || !is_rfc3339(inv_text) || strchr(inv_text, 'T') == NULL)) {
+        admin_invalid(rq, rs, json_pack("[s]", "invalidityDate must be an RFC "
+                                        "3339 date-time with its offset, e.g. "
+                                        "2027-01-31T12:00:00Z"));
         return;
     }
-    if (!updated) {
-        admin_invalid(rq, rs, json_pack("[s]", "only a valid certificate, or "
-                                        "one on hold (certificateHold) for "
-                                        "another reason, can be revoked"));
+    if (cert_for_change(rq, rs, inv_text, &id, &inv))
+        return;
+    if (inv_text != NULL
+            && (problem = cmp_store_invalidity_problem(rq->p, inv, (long long)time(NULL)))
+               != NULL) {
+        admin_invalid(rq, rs, json_pack("[s]", apr_pstrcat(rq->p, "invalidityDate: ",
+                                                           problem, NULL)));
         return;
     }
-    if (!load_one(rq, rs, &o))
-        admin_json(rq, rs, 200, json_incref(o));
+    rv = cmp_store_revoke(rq->p, rq->conn, id, code, inv, NULL, &updated);
+    cert_changed(rq, rs, rv, updated, "revoked", "only a valid certificate, or "
+                 "one on hold (certificateHold) for another reason, can be "
+                 "revoked");
 }
 
 /* certificateHold undone: the certificate is valid again and leaves the
  * next CRL. */
 static void release_certificate(admin_req_t *rq, admin_resp_t *rs)
 {
-    const char *uuid = admin_seg(rq, 1);
-    PGresult *r;
-    json_t *o;
+    long long id, inv;
     int updated = 0;
     apr_status_t rv;
 
-    if (load_one(rq, rs, &o)
-            || admin_sql(rq, rs, "SELECT id FROM certificate WHERE uuid = $1::uuid",
-                         1, &uuid, NULL, &r))
+    if (cert_for_change(rq, rs, NULL, &id, &inv))
         return;
-    rq->audit_object = apr_pstrcat(rq->p, "certificate:", uuid, NULL);
-    rv = cmp_store_release(rq->p, rq->conn, cmp_db_ll(r, 0, 0), &updated);
-    if (rv != APR_SUCCESS) {
-        admin_error(rq, rs, rv == APR_ECONNRESET ? 503 : 500,
-                    "the certificate could not be released");
-        return;
-    }
-    if (!updated) {
-        admin_invalid(rq, rs, json_pack("[s]", "only a certificate on hold "
-                                        "(revoked for certificateHold) can be "
-                                        "released"));
-        return;
-    }
-    if (!load_one(rq, rs, &o))
-        admin_json(rq, rs, 200, json_incref(o));
+    rv = cmp_store_release(rq->p, rq->conn, id, &updated);
+    cert_changed(rq, rs, rv, updated, "released", "only a certificate on hold "
+                 "(revoked for certificateHold) can be released");
 }
 
 static void audit_logs(admin_req_t *rq, admin_resp_t *rs)

@@ -13,6 +13,11 @@
 --   UNLOGGED: a cache, made again after a crash; no foreign key, so that
 --   the certificate table can be truncated (rows of deleted certificates
 --   are never matched again).
+-- The invalidity date a revocation may give (RFC 5280 5.3.2: when the
+-- key was, or is suspected to have been, compromised, or the certificate
+-- otherwise became invalid); on the CRL entry and in OCSP answers.
+ALTER TABLE certificate ADD COLUMN invalidity_date timestamptz;
+
 CREATE UNLOGGED TABLE ocsp_response (
     certificate_id bigint PRIMARY KEY,
     state          text NOT NULL,
@@ -38,8 +43,9 @@ BEGIN
     INSERT INTO crl (authority_id, changes)
         SELECT n.authority_id, count(*) FROM new_rows n JOIN old_rows o ON o.id = n.id
         WHERE (o.status IN ('revoked', 'rejected') OR n.status IN ('revoked', 'rejected'))
-          AND (o.status, o.revocation_reason, o.revoked_at)
-              IS DISTINCT FROM (n.status, n.revocation_reason, n.revoked_at)
+          AND (o.status, o.revocation_reason, o.revoked_at, o.invalidity_date)
+              IS DISTINCT FROM (n.status, n.revocation_reason, n.revoked_at,
+                                n.invalidity_date)
         GROUP BY n.authority_id
         ON CONFLICT (authority_id) DO UPDATE SET changes = crl.changes + EXCLUDED.changes;
     RETURN NULL;

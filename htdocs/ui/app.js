@@ -609,13 +609,18 @@ async function certificateDetail(uuid) {
   // a hold may be made permanent with any other reason
   const reason = select(REASONS.filter(r => !held || r !== 'certificateHold').map(r => [r, r]),
     held ? 'keyCompromise' : 'unspecified');
+  // RFC 5280 5.3.2: when the key was (suspected) compromised; optional, UTC
+  const invalidity = h('input', { id: 'rv-invalidity', type: 'datetime-local' });
+  const revokeBody = () => invalidity.value
+    ? { reason: reason.value, invalidityDate: invalidity.value.slice(0, 16) + ':00Z' }
+    : { reason: reason.value };
   const question = h('p');
   const cancel = h('button', { type: 'button', class: 'secondary', onclick: () => dialog.close() }, 'Cancel');
   const dialog = h('dialog', { 'aria-label': 'Confirm revocation' }, question,
     h('div', { class: 'actions' },
       h('button', { type: 'button', class: 'danger', id: 'confirm-revoke', onclick: async () => {
         dialog.close();
-        await act('POST', `/certificates/${uuid}/revoke`, { reason: reason.value }, () => certificateDetail(uuid));
+        await act('POST', `/certificates/${uuid}/revoke`, revokeBody(), () => certificateDetail(uuid));
       } }, 'Revoke'),
       cancel));
   const ask = () => {
@@ -633,9 +638,12 @@ async function certificateDetail(uuid) {
     h('dl', {}, dl('Subject', c.subjectDn), dl('Subject alternative names', c.subjectAltNames), dl('Issuer', c.issuerDn),
       dl('Serial', c.serialNumber), dl('Valid', `${c.notBefore} – ${c.notAfter}`), dl('Key', c.keyType),
       dl('Status', c.status), dl('Revocation reason', REASON_NAMES[c.revocationReason] ?? c.revocationReason), dl('Revoked at', c.revokedAt),
+      dl('Invalidity date', c.invalidityDate),
       dl('RA Profile', c.raProfile && c.raProfile.name), dl('CMP Profile', c.cmpProfile && c.cmpProfile.name)),
     download((c.serialNumber || 'certificate') + '.pem', c.certificate || ''),
     c.status === 'valid' || held ? h('div', { class: 'card' }, field('rv-reason', 'Revocation reason', reason),
+      field('rv-invalidity', 'Invalidity date (UTC, optional)', invalidity,
+        'when the key was or may have been compromised, if before now; on the CRL and in OCSP answers'),
       h('div', { class: 'actions' },
         h('button', { type: 'button', class: 'danger', onclick: ask }, held ? 'Revoke for good…' : 'Revoke…'),
         held ? h('button', { type: 'button', class: 'secondary', onclick: () => confirmThen(

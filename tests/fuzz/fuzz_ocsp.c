@@ -33,6 +33,9 @@
 #include "cmp_ocsp.h"
 #include "cmp_store.h"
 
+#define FUZZ_NAME "fuzz_ocsp"
+#include "harness.h"
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -44,26 +47,6 @@ static STACK_OF(X509) *ca_certs;
 static X509 *ca_cert;
 static ASN1_INTEGER *known[8];      /* serials the demo CA issued */
 static int n_known;
-
-static void die(const char *what) __attribute__((noreturn));
-
-static void die(const char *what)
-{
-    fprintf(stderr, "fuzz_ocsp: %s\n", what);
-    ERR_print_errors_fp(stderr);
-    exit(1);
-}
-
-static const char *env(const char *name)
-{
-    const char *v = getenv(name);
-
-    if (v == NULL || *v == '\0') {
-        fprintf(stderr, "fuzz_ocsp: %s is not set (tests/fuzz/run.sh sets it)\n", name);
-        exit(1);
-    }
-    return v;
-}
 
 static void finding(const char *what)
 {

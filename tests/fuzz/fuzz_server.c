@@ -43,6 +43,9 @@
 #include "cmp_server.h"
 #include "cmp_store.h"
 
+#define FUZZ_NAME "fuzz_server"
+#include "harness.h"
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -70,26 +73,6 @@ static int seed_mode;
 static unsigned char tid_run[8];    /* random per run, then a counter */
 static unsigned long tid_counter;
 static int verbose;                 /* CMP_FUZZ_VERBOSE: each answer on stderr */
-
-static void die(const char *what) __attribute__((noreturn));
-
-static void die(const char *what)
-{
-    fprintf(stderr, "fuzz_server: %s\n", what);
-    ERR_print_errors_fp(stderr);
-    exit(1);
-}
-
-static const char *env(const char *name)
-{
-    const char *v = getenv(name);
-
-    if (v == NULL || *v == '\0') {
-        fprintf(stderr, "fuzz_server: %s is not set (tests/fuzz/run.sh sets it)\n", name);
-        exit(1);
-    }
-    return v;
-}
 
 /* One input as the server sees it: DER in, a response that must decode. */
 static void serve(apr_pool_t *p, int route, const unsigned char *der, apr_size_t len,

@@ -353,6 +353,7 @@ t_conf_rr_reason() {
 }
 run_test "rr with an unknown CRLReason (20) -> rp rejection badRequest, nothing revoked" t_conf_rr_reason
 
+
 t_conf_rr_used_tid() {
   conf_base
   fx_cert rrt
@@ -620,6 +621,41 @@ t_conf_genm_crls() {
 }
 run_test "genm crlStatusList (RFC 9483 4.3.4): the CA's current CRL when newer than the client's, by issuer; none for another issuer; badDataFormat for no CRLStatus" \
     t_conf_genm_crls
+
+# rr_with_invalidity CERT NAME TIME: the rr openssl cmp makes for CERT
+# (keyCompromise), its crlEntryDetails given an invalidityDate
+# (GeneralizedTime TIME, RFC 5280 5.3.2), sent as NAME
+rr_with_invalidity() {
+  local cert=$1 name=$2 when=$3 off hl l tmpl ext
+  openssl cmp -cmd rr -server 127.0.0.1:1 $(mac_args) -oldcert "$cert" -revreason 1 \
+      -reqout "$T/$name-base.der" >/dev/null 2>&1 || true
+  # the CertTemplate: the first element at depth 4 after the body's [11]
+  read -r off hl l < <(openssl asn1parse -inform DER -in "$T/$name-base.der" \
+    | awk '/cont \[ 11 \]/ {b = 1} b && /d=4/ {gsub(/[:=]/, " "); for (i = 1; i <= NF; i++) {
+             if ($i == "hl") h = $(i + 1); if ($i == "l") n = $(i + 1) }; print $1, h, n; exit}')
+  [ -n "$l" ] || fail "no CertTemplate in the rr"
+  tmpl=$(hexof "$T/$name-base.der" | cut -c $((off * 2 + 1))-$(((off + hl + l) * 2)))
+  ext=$(tlv 30 "0603551d18$(tlv 04 "$(tlv 18 "$(printf '%s' "$when" | od -An -tx1 -v | tr -d ' \n')")")")
+  BASE_MSG=$T/$name-base.der mutate "$name" \
+      -body "$(tlv ab "$(tlv 30 "$(tlv 30 "$tmpl$(tlv 30 "300a0603551d1504030a0101$ext")")")")"
+}
+
+t_conf_rr_invalidity() {
+  fx_cert rrinv
+  fx_cert rrfut
+  # one in the future: refused, nothing revoked
+  rr_with_invalidity "$T/rrfut.pem" rrfut "$(date -u -d '+1 day' +%Y%m%d%H%M%SZ)"
+  expect_answer rrfut rp 2 badRequest "invalidity date not accepted: the invalidity date lies"
+  [ "$(cert_status "$T/rrfut.pem")" = valid ] || fail "revoked with a future invalidity date"
+  # a day ago: revoked, the date stored, on the CRL entry and in OCSP
+  rr_with_invalidity "$T/rrinv.pem" rrinv "$(date -u -d '-1 day' +%Y%m%d000000Z)"
+  grep -q "^body=rp status=0" "$T/rrinv.show" || fail "rr with an invalidityDate: $(cat "$T/rrinv.show")"
+  [ "$(sql "SELECT invalidity_date = date_trunc('day', now() AT TIME ZONE 'UTC' - interval '1 day') AT TIME ZONE 'UTC'
+            FROM certificate WHERE serial = '$(serial_of "$T/rrinv.pem")'")" = t ] \
+    || fail "invalidity date not stored: $(sql "SELECT invalidity_date FROM certificate WHERE serial = '$(serial_of "$T/rrinv.pem")'")"
+}
+run_test "rr with an invalidityDate (RFC 5280 5.3.2): stored; one in the future -> rp rejection badRequest" \
+    t_conf_rr_invalidity
 
 t_conf_still_serving() {
   mutate good

@@ -168,6 +168,42 @@ t_crl_validity_setting() {
 }
 run_test "crlValiditySeconds: checked, stored, and the next CRL made with it at once" t_crl_validity_setting
 
+t_crl_invalidity_date() {
+  local u s i
+  fx_cert ci1
+  u=$(sql "SELECT uuid FROM certificate WHERE serial = '$(serial_of "$T/ci1.pem")'")
+  s=$(openssl x509 -in "$T/ci1.pem" -noout -serial | cut -d= -f2)
+  # checked: RFC 3339 with a time, not in the future
+  expect_status 422 POST "/certificates/$u/revoke" '{"reason":"keyCompromise","invalidityDate":"yesterday"}'
+  jf '.[0]' | grep -q "invalidityDate must be an RFC 3339" || fail "malformed date: $(cat "$T/api.json")"
+  expect_status 422 POST "/certificates/$u/revoke" '{"reason":"keyCompromise","invalidityDate":"2031-01-01"}'
+  expect_status 422 POST "/certificates/$u/revoke" \
+      "{\"reason\":\"keyCompromise\",\"invalidityDate\":\"$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)\"}"
+  jf '.[0]' | grep -q "in the future" || fail "a future date: $(cat "$T/api.json")"
+  [ "$(sql "SELECT status FROM certificate WHERE uuid = '$u'")" = valid ] || fail "revoked by a refused request"
+  # given: in the API, on the CRL entry (GeneralizedTime) and in OCSP
+  expect_status 200 POST "/certificates/$u/revoke" '{"reason":"keyCompromise","invalidityDate":"2026-01-02T03:04:05+01:00"}'
+  [ "$(jf .invalidityDate)" != null ] || fail "no invalidityDate in the answer"
+  [ "$(date -u -d "$(jf .invalidityDate)" +%s)" = "$(date -u -d 2026-01-02T02:04:05Z +%s)" ] \
+    || fail "invalidityDate $(jf .invalidityDate)"
+  for i in $(seq 1 50); do
+    crl_get "$CRL1/demo.crl" "$T/ci.crl" >/dev/null
+    crl_lists "$T/ci.crl.pem" "$T/ci1.pem" && break
+    sleep 0.2
+  done
+  openssl crl -in "$T/ci.crl.pem" -noout -text | grep -A8 "Serial Number: $s" >"$T/ci.txt"
+  grep -A1 "Invalidity Date" "$T/ci.txt" | grep -q "Jan  2 02:04:05 2026 GMT" \
+    || fail "no invalidity date on the CRL entry: $(cat "$T/ci.txt")"
+  # extension 2.5.29.24, OCTET STRING { GeneralizedTime 20260102020405Z }
+  hexof "$T/ci.crl" | grep -q "0603551d180411180f$(printf 20260102020405Z | od -An -tx1 -v | tr -d ' \n')" \
+    || fail "the invalidity date is not a GeneralizedTime"
+  openssl ocsp -url "http://127.0.0.1:$HTTP_PORT/ocsp/demo" -issuer "$CA_CERT_FILE" -CAfile "$CA_CERT_FILE" \
+      -cert "$T/ci1.pem" -resp_text >"$T/ci-ocsp.out" 2>&1
+  grep -q "ci1.pem: revoked" "$T/ci-ocsp.out" && grep -A1 "Invalidity Date" "$T/ci-ocsp.out" \
+      | grep -q "Jan  2 02:04:05 2026 GMT" || fail "no invalidity date in OCSP: $(cat "$T/ci-ocsp.out")"
+}
+run_test "invalidityDate (RFC 5280 5.3.2) through the API: checked, on the CRL entry and in OCSP" t_crl_invalidity_date
+
 t_crl_points_in_certificates() {
   local ca u
   ca=$(adm_uuid /authorities demo)

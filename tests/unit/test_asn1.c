@@ -632,6 +632,7 @@ START_TEST(rr_reason_twice_or_odd)
     unsigned char *der = client_ir(1, &len);
     cmp_view_t *v = NULL;
     cmp_edit_t e;
+    long long when;
     /* [11] { RevDetails { CertTemplate {}, { CRLReason 1, CRLReason 1 } } } */
     static const unsigned char two[] = {
         0xab, 0x20, 0x30, 0x1e, 0x30, 0x1c, 0x30, 0x00, 0x30, 0x18,
@@ -653,6 +654,45 @@ START_TEST(rr_reason_twice_or_odd)
     e.body_len = sizeof(twenty);
     v = view_edited(der, len, &e);
     ck_assert_int_eq(cmp_view_rr_reason(v), 20);
+    ck_assert_int_eq(cmp_view_rr_invalidity(v, &when), 0);
+    OPENSSL_free(der);
+}
+END_TEST
+
+/* invalidityDate of an rr (RFC 5280 5.3.2): a GeneralizedTime read as
+ * epoch seconds; a UTCTime (not what the extension holds) is marked. */
+START_TEST(rr_invalidity_date)
+{
+    int len;
+    unsigned char *der = client_ir(1, &len);
+    cmp_view_t *v = NULL;
+    cmp_edit_t e;
+    long long when = -1;
+    /* [11] { RevDetails { {}, { CRLReason 1, invalidityDate 20231114221320Z } } } */
+    static const unsigned char with_date[] = {
+        0xab, 0x2e, 0x30, 0x2c, 0x30, 0x2a, 0x30, 0x00, 0x30, 0x26, 0x30, 0x0a,
+        0x06, 0x03, 0x55, 0x1d, 0x15, 0x04, 0x03, 0x0a, 0x01, 0x01, 0x30, 0x18,
+        0x06, 0x03, 0x55, 0x1d, 0x18, 0x04, 0x11, 0x18, 0x0f, 0x32, 0x30, 0x32,
+        0x33, 0x31, 0x31, 0x31, 0x34, 0x32, 0x32, 0x31, 0x33, 0x32, 0x30, 0x5a};
+    /* ... the date as a UTCTime */
+    static const unsigned char utc_date[] = {
+        0xab, 0x2c, 0x30, 0x2a, 0x30, 0x28, 0x30, 0x00, 0x30, 0x24, 0x30, 0x0a,
+        0x06, 0x03, 0x55, 0x1d, 0x15, 0x04, 0x03, 0x0a, 0x01, 0x01, 0x30, 0x16,
+        0x06, 0x03, 0x55, 0x1d, 0x18, 0x04, 0x0f, 0x17, 0x0d, 0x32, 0x33, 0x31,
+        0x31, 0x31, 0x34, 0x32, 0x32, 0x31, 0x33, 0x32, 0x30, 0x5a};
+
+    memset(&e, 0, sizeof(e));
+    e.pvno = -1;
+    e.body_der = with_date;
+    e.body_len = sizeof(with_date);
+    v = view_edited(der, len, &e);
+    ck_assert_int_eq(cmp_view_rr_reason(v), 1);
+    ck_assert_int_eq(cmp_view_rr_invalidity(v, &when), 1);
+    ck_assert_int_eq(when, 1700000000);
+    e.body_der = utc_date;
+    e.body_len = sizeof(utc_date);
+    v = view_edited(der, len, &e);
+    ck_assert_int_eq(cmp_view_rr_invalidity(v, &when), CMP_RR_REASON_BAD);
     OPENSSL_free(der);
 }
 END_TEST
@@ -688,6 +728,7 @@ Suite *suite_asn1(void)
     tcase_add_test(tc, header_checks);
     tcase_add_test(tc, certconf_and_status_views);
     tcase_add_test(tc, rr_reason_twice_or_odd);
+    tcase_add_test(tc, rr_invalidity_date);
     suite_add_tcase(s, tc);
     tc = tcase_create("pbm");
     tcase_add_checked_fixture(tc, unit_pool_setup, unit_pool_teardown);

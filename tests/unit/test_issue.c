@@ -118,14 +118,15 @@ END_TEST
 
 /* A CRL as RFC 5280 5 has it: v2, the CA's name, thisUpdate/nextUpdate,
  * CRL number, AKI = the CA's SKI, entries sorted with their reasonCode
- * (none for unspecified), signed with the CA key's default digest (none
- * for Ed25519); a relying party's OpenSSL verifies it. */
+ * (none for unspecified) and invalidityDate (a GeneralizedTime, when
+ * given), signed with the CA key's default digest (none for Ed25519); a
+ * relying party's OpenSSL verifies it. */
 static void check_crl(const char *type)
 {
     cmp_ca_t ca = unit_ca(type);
-    cmp_crl_entry_t e[3] = {{"ff01", 1700000000, 1},
-                            {"1a2b3c4d5e6f708192a3b4c5d6e7f80", 1700000100, 0},
-                            {"7", 1700000200, 6}};
+    cmp_crl_entry_t e[3] = {{"ff01", 1700000000, 1, 1699990000},
+                            {"1a2b3c4d5e6f708192a3b4c5d6e7f80", 1700000100, 0, 0},
+                            {"7", 1700000200, 6, 0}};
     X509_CRL *crl = cmp_crl_build(&ca, 42, 1700001000, 1700087400, e, 3);
     unsigned char *der = NULL;
     const unsigned char *q;
@@ -134,6 +135,7 @@ static void check_crl(const char *type)
     ASN1_INTEGER *number;
     AUTHORITY_KEYID *aki;
     ASN1_ENUMERATED *reason;
+    ASN1_GENERALIZEDTIME *inv;
     BIGNUM *bn;
     char *hex;
     int len, i, crit;
@@ -181,6 +183,16 @@ static void check_crl(const char *type)
         else
             ck_assert_int_eq(ASN1_ENUMERATED_get(reason), e[j].reason);
         ASN1_ENUMERATED_free(reason);
+        inv = X509_REVOKED_get_ext_d2i(r, NID_invalidity_date, &crit, NULL);
+        if (e[j].invalidity == 0)
+            ck_assert_ptr_null(inv);
+        else {
+            ck_assert_ptr_nonnull(inv);
+            ck_assert_int_eq(crit, 0);
+            ck_assert_int_eq(inv->type, V_ASN1_GENERALIZEDTIME);
+            ck_assert_int_eq(ASN1_TIME_cmp_time_t(inv, e[j].invalidity), 0);
+        }
+        ASN1_GENERALIZEDTIME_free(inv);
         OPENSSL_free(hex);
         BN_free(bn);
         if (i > 0)   /* sorted by serial */

@@ -31,6 +31,20 @@ static void demo_head(cmp_store_head_t *h)
 #define CMP_STR_(x) #x
 #define CMP_STR(x) CMP_STR_(x)
 
+/* RFC 5280 5.3.2: an invalidity date is not in the future (clock skew of
+ * CMP_STORE_INVALIDITY_SKEW_S allowed) and not before 1970. */
+START_TEST(invalidity_dates)
+{
+    long long now = 1800000000;
+
+    ck_assert_ptr_null(cmp_store_invalidity_problem(upool, now - 86400, now));
+    ck_assert_ptr_null(cmp_store_invalidity_problem(upool, now + CMP_STORE_INVALIDITY_SKEW_S, now));
+    ck_assert_ptr_nonnull(strstr(cmp_store_invalidity_problem(
+        upool, now + CMP_STORE_INVALIDITY_SKEW_S + 1, now), "in the future"));
+    ck_assert_ptr_nonnull(cmp_store_invalidity_problem(upool, 0, now));
+}
+END_TEST
+
 START_TEST(schema_and_heads)
 {
     cmp_store_head_t h, r;
@@ -245,9 +259,9 @@ START_TEST(issue_confirm_revoke)
     ck_assert_int_eq(cmp_store_cert_get(upool, unit_conn, h.auth_id, serial, &c, &found), APR_SUCCESS);
     ck_assert(found);
     ck_assert_str_eq(c.status, "valid");
-    ck_assert_int_eq(cmp_store_revoke(upool, unit_conn, c.id, 4, "unit", &n), APR_SUCCESS);
+    ck_assert_int_eq(cmp_store_revoke(upool, unit_conn, c.id, 4, 0, "unit", &n), APR_SUCCESS);
     ck_assert_int_eq(n, 1);
-    ck_assert_int_eq(cmp_store_revoke(upool, unit_conn, c.id, 4, "unit", &n), APR_SUCCESS);
+    ck_assert_int_eq(cmp_store_revoke(upool, unit_conn, c.id, 4, 0, "unit", &n), APR_SUCCESS);
     ck_assert_int_eq(n, 0);
 }
 END_TEST
@@ -548,6 +562,7 @@ Suite *suite_store(void)
     tcase_set_timeout(tc, 30);
     tcase_add_checked_fixture(tc, unit_db_setup, unit_db_teardown);
     tcase_add_test(tc, schema_and_heads);
+    tcase_add_test(tc, invalidity_dates);
     tcase_add_test(tc, schema_range_and_db_health);
     tcase_add_test(tc, schema_mismatch_refuses_connections);
     tcase_add_test(tc, probe_survives_dead_pooled_connection);
