@@ -81,7 +81,6 @@ typedef struct {
     unsigned char *der;
     size_t len;
     time_t refresh, next;
-    long long version, stamp, changes;
     int good;
 } mem_answer_t;
 
@@ -670,8 +669,9 @@ static int mem_get(cmp_ocsp_t *o, apr_pool_t *p, const char *authority,
     v = view_of(o, authority);
     if (v != NULL)
         a = apr_hash_get(v->answers, key, klen);
-    if (a != NULL && a->version == v->version && a->stamp == v->stamp
-            && a->changes == v->changes) {
+    /* (a view that changes drops its answers: those left were made under
+     * what it says) */
+    if (a != NULL) {
         if (!stale)
             hit = t - v->checked < apr_time_from_msec(CMP_OCSP_FRESH_MS)
                   && apr_time_sec(t) < a->refresh;
@@ -732,9 +732,6 @@ static void mem_put(cmp_ocsp_t *o, const char *authority, apr_time_t asked,
         a->len = ans->len;
         a->refresh = f->refresh;
         a->next = f->next;
-        a->version = f->version;
-        a->stamp = f->stamp;
-        a->changes = f->changes;
         a->good = ans->good;
         apr_hash_set(v->answers, apr_pmemdup(v->pool, key, (apr_size_t)klen),
                      klen, a);
