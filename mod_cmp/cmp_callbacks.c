@@ -134,8 +134,20 @@ static OSSL_CMP_PKISI *cert_request_cb(OSSL_CMP_SRV_CTX *srv_ctx,
             return cmp_srv_refuse(rq, CMP_E_KUR_OLD_CERT, "oldCertID does not "
                                   "name the signing certificate");
         }
-        if (w.subject == NULL || X509_NAME_entry_count(w.subject) == 0)
-            w.subject = X509_get_subject_name(rq->signer);
+        STACK_OF(X509_EXTENSION) *made;
+
+        r = cmp_policy_kur_identity(&pr->policy, rq->signer, &w.subject,
+                                    w.exts, &made, why, sizeof(why));
+        if (r != CMP_E_NONE) {
+            wanted_free(&w);
+            return cmp_srv_refuse(rq, r, why);
+        }
+        if (made != NULL) {
+            /* the template's extensions are copied into made */
+            wanted_free(&w);
+            w.exts = made;
+            w.own_exts = 1;
+        }
         rq->replaces_id = rq->signer_row.id;
     }
     r = cmp_policy_check(&pr->policy, w.subject, w.pubkey, w.exts, why,

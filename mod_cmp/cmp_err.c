@@ -56,6 +56,7 @@ static const reason_t reasons[CMP_E_MAX] = {
     [CMP_E_BAD_REQUEST] = {"request not acceptable", OSSL_CMP_PKIFAILUREINFO_badRequest},
     [CMP_E_UNACCEPTED_EXTENSION] = {"requested extension not accepted", OSSL_CMP_PKIFAILUREINFO_unacceptedExtension},
     [CMP_E_KEY_FORM] = {"public key not in an accepted form", OSSL_CMP_PKIFAILUREINFO_badAlg},
+    [CMP_E_KUR_IDENTITY] = {"key update must keep the subject and subjectAltName", OSSL_CMP_PKIFAILUREINFO_badCertTemplate},
 };
 
 static int err_lib;

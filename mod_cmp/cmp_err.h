@@ -54,6 +54,7 @@ typedef enum {
     CMP_E_UNACCEPTED_EXTENSION,
     CMP_E_KEY_FORM,
     CMP_E_BAD_INVALIDITY_DATE,
+    CMP_E_KUR_IDENTITY,
     CMP_E_MAX
 } cmp_reason_e;
 

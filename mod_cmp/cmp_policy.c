@@ -549,6 +549,7 @@ int cmp_policy_init(cmp_policy_t *pol, const cmp_policy_spec_t *spec,
     pol->validity_days = spec->validity_days;
     pol->min_security_bits = spec->min_security_bits;
     pol->allow_san = spec->allow_san;
+    pol->kur_identity_change = spec->kur_identity_change;
     pol->key_usage = dupstr(spec->key_usage);
     pol->ext_key_usage = dupstr(spec->ext_key_usage);
     make_exts(pol);
@@ -672,6 +673,76 @@ cmp_reason_e cmp_policy_check(const cmp_policy_t *pol, const X509_NAME *subject,
         return CMP_E_POLICY_SAN;
     }
     return check_subject(pol, subject, has_san, why, whylen);
+}
+
+/* ---- a key update's identity --------------------------------------------- */
+
+/* The RFC 2253 form of name into buf (cut to fit); "" when it cannot. */
+static const char *name_text(const X509_NAME *name, char *buf, size_t len)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *text = NULL;
+    long n;
+
+    buf[0] = '\0';
+    if (b != NULL && X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253) >= 0
+            && (n = BIO_get_mem_data(b, &text)) > 0)
+        snprintf(buf, len, "%.*s", (int)n, text);
+    BIO_free(b);
+    return buf;
+}
+
+cmp_reason_e cmp_policy_kur_identity(const cmp_policy_t *pol, X509 *old,
+                                     const X509_NAME **subject,
+                                     const STACK_OF(X509_EXTENSION) *exts,
+                                     STACK_OF(X509_EXTENSION) **made,
+                                     char *why, size_t whylen)
+{
+    const X509_NAME *had = X509_get_subject_name(old);
+    int at = X509v3_get_ext_by_NID(exts, NID_subject_alt_name, -1);
+    int old_at = X509_get_ext_by_NID(old, NID_subject_alt_name, -1);
+    X509_EXTENSION *old_san = old_at >= 0 ? X509_get_ext(old, old_at) : NULL;
+    char asked[128], kept[128];
+
+    *made = NULL;
+    why[0] = '\0';
+    if (*subject == NULL || X509_NAME_entry_count(*subject) == 0) {
+        *subject = had;
+    } else if (X509_NAME_cmp(*subject, had) != 0 && !pol->kur_identity_change) {
+        snprintf(why, whylen, "subject '%s' asked, the certificate it updates "
+                 "has '%s', and the RA Profile does not allow a change",
+                 name_text(*subject, asked, sizeof(asked)),
+                 name_text(had, kept, sizeof(kept)));
+        return CMP_E_KUR_IDENTITY;
+    }
+    if (at >= 0) {
+        const ASN1_OCTET_STRING *want =
+            X509_EXTENSION_get_data(sk_X509_EXTENSION_value(exts, at));
+
+        if (!pol->kur_identity_change
+                && (old_san == NULL || ASN1_OCTET_STRING_cmp(
+                        want, X509_EXTENSION_get_data(old_san)) != 0)) {
+            snprintf(why, whylen, "subjectAltName other than the certificate "
+                     "it updates has, and the RA Profile does not allow a "
+                     "change");
+            return CMP_E_KUR_IDENTITY;
+        }
+        return CMP_E_NONE;
+    }
+    if (old_san == NULL)
+        return CMP_E_NONE;
+    /* the template's extensions and the old certificate's names */
+    *made = exts != NULL
+            ? sk_X509_EXTENSION_deep_copy(exts, X509_EXTENSION_dup,
+                                          X509_EXTENSION_free)
+            : sk_X509_EXTENSION_new_null();
+    if (*made == NULL || X509v3_add_ext(made, old_san, -1) == NULL) {
+        sk_X509_EXTENSION_pop_free(*made, X509_EXTENSION_free);
+        *made = NULL;
+        snprintf(why, whylen, "the old subjectAltName could not be copied");
+        return CMP_E_INTERNAL;
+    }
+    return CMP_E_NONE;
 }
 
 /* ---- what a request is granted ------------------------------------------- */

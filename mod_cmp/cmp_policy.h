@@ -21,6 +21,7 @@ typedef struct {
     int has_subject_re;
     regex_t subject_re;      /* on the RFC 2253 form of the subject */
     int allow_san;
+    int kur_identity_change; /* a kur may ask another subject or SANs */
     char *key_usage;         /* X509v3 config value, e.g. "critical,digitalSignature" */
     char *ext_key_usage;     /* "" = no extendedKeyUsage */
     /* basicConstraints, keyUsage and extendedKeyUsage of every certificate,
@@ -48,6 +49,7 @@ typedef struct {
     const char *ext_key_usage;    /* names or OIDs, comma-separated; "" none */
     const char *ec_curves;        /* curve names (NIST, OpenSSL short names),
                                    * comma-separated; NULL: the default */
+    int kur_identity_change;      /* a kur may ask another subject or SANs */
 } cmp_policy_spec_t;
 
 /* The curves of an RA Profile that names none: the NIST prime curves and
@@ -72,6 +74,18 @@ int cmp_policy_validate(apr_pool_t *p, const cmp_policy_spec_t *spec,
 int cmp_policy_init(cmp_policy_t *pol, const cmp_policy_spec_t *spec,
                     const char **why);
 void cmp_policy_clear(cmp_policy_t *pol);
+
+/* RFC 9483 4.1.3: a kur is for the end entity of old, the certificate it
+ * updates. A template without subject gets old's subject (*subject set);
+ * one without subjectAltName gets old's, when old has one: *made is then
+ * a copy of the template's extensions (exts) with it, to issue instead
+ * (the caller's to free; NULL otherwise). A subject or subjectAltName other than old's is CMP_E_KUR_IDENTITY
+ * (why says which) unless the RA Profile allows the change. */
+cmp_reason_e cmp_policy_kur_identity(const cmp_policy_t *pol, X509 *old,
+                                     const X509_NAME **subject,
+                                     const STACK_OF(X509_EXTENSION) *exts,
+                                     STACK_OF(X509_EXTENSION) **made,
+                                     char *why, size_t whylen);
 
 /* CMP_E_NONE when the request fits; else the reason, with detail in why. */
 cmp_reason_e cmp_policy_check(const cmp_policy_t *pol, const X509_NAME *subject,

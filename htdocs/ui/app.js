@@ -406,6 +406,7 @@ async function raProfileForm(existing) {
   const eku = h('input', { value: (e.extendedKeyUsage || []).join(', '), placeholder: 'clientAuth, serverAuth' });
   const pattern = h('input', { value: e.subjectPattern || '', placeholder: '^CN=.*$' });
   const san = h('input', { type: 'checkbox', checked: e.allowSubjectAltName !== false, id: 'ra-san' });
+  const kurChange = h('input', { type: 'checkbox', checked: e.allowKurIdentityChange === true, id: 'ra-kur-change' });
   const errors = h('div');
   const title = existing ? `Edit RA Profile ${e.name}` : 'New RA Profile';
   const form = h('form', { 'aria-label': title }, h('h3', {}, title), errors,
@@ -415,13 +416,17 @@ async function raProfileForm(existing) {
     field('ra-ku', 'Key usage', ku, 'comma-separated, e.g. digitalSignature, keyEncipherment'),
     field('ra-eku', 'Extended key usage', eku), field('ra-pattern', 'Subject pattern (POSIX regex)', pattern),
     h('div', { class: 'field' }, h('label', { for: 'ra-san' }, san, ' Allow subjectAltName')),
+    h('div', { class: 'field' }, h('label', { for: 'ra-kur-change' }, kurChange,
+      ' Allow a key update to change the subject or subjectAltName'),
+      h('small', {}, 'off: a key update keeps the identity of the certificate it renews')),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, existing ? 'Save' : 'Create'),
       h('button', { type: 'button', class: 'secondary', onclick: () => form.remove() }, 'Cancel')));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const body = { description: desc.value, validityDays: Number(days.value),
       allowedKeyTypes: csv(types.value), keyUsage: csv(ku.value), extendedKeyUsage: csv(eku.value),
-      allowSubjectAltName: san.checked, subjectPattern: pattern.value || null };
+      allowSubjectAltName: san.checked, allowKurIdentityChange: kurChange.checked,
+      subjectPattern: pattern.value || null };
     if (csv(curves.value).length) body.allowedEcCurves = csv(curves.value);
     if (!existing) body.name = name.value;
     const path = `/authorities/${auth.value}/raProfiles` + (existing ? '/' + e.uuid : '');

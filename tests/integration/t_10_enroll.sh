@@ -67,6 +67,59 @@ t_kur_signed_by_old_cert() {
 }
 run_test "kur signed by the certificate being updated (MAC profile)" t_kur_signed_by_old_cert
 
+# RFC 9483 4.1.3: the new certificate is for the same end entity. A kur
+# template without subjectAltName (-san_nodefault: the client does not copy
+# them) gets the old certificate's; another subject or other names are
+# refused with badCertTemplate unless the RA Profile allows the change.
+t_kur_keeps_identity() {
+  local ca ra
+  fx_cert ki1 ec -sans "ki1.example 192.0.2.7"
+  newkey "$T/ki1new.key" ec
+  cmp -cmd kur -server "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/ki1.pem" -key "$T/ki1.key" \
+      -newkey "$T/ki1new.key" -san_nodefault -certout "$T/ki1new.pem" -reqout "$T/ki1-kur.der"
+  # the template really had none: the one subjectAltName in the message
+  # is the old certificate's, in extraCerts
+  [ "$(openssl asn1parse -inform DER -in "$T/ki1-kur.der" | grep -c "X509v3 Subject Alternative Name")" = 1 ] \
+    || fail "the client sent subjectAltName despite -san_nodefault"
+  [ "$(openssl x509 -in "$T/ki1new.pem" -noout -ext subjectAltName | tail -1 | tr -d ' ')" \
+      = "DNS:ki1.example,IPAddress:192.0.2.7" ] \
+    || fail "names not kept: $(openssl x509 -in "$T/ki1new.pem" -noout -ext subjectAltName)"
+  [ "$(openssl x509 -in "$T/ki1new.pem" -noout -subject -nameopt RFC2253)" = "subject=CN=ki1" ] \
+    || fail "subject not kept"
+  [ "$(sql "SELECT sans FROM certificate WHERE serial = '$(serial_of "$T/ki1new.pem")'")" != "" ] \
+    || fail "the stored row lacks the names"
+
+  newkey "$T/ki2.key" ec
+  cmp -cmd kur -server "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/ki1new.pem" -key "$T/ki1new.key" \
+      -newkey "$T/ki2.key" -subject /CN=someone-else && fail "kur with another subject accepted"
+  expect_output "PKIFailureInfo: badCertTemplate"
+  expect_output "key update must keep the subject and subjectAltName: subject 'CN=someone-else' asked, the certificate it updates has 'CN=ki1'"
+  cmp -cmd kur -server "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/ki1new.pem" -key "$T/ki1new.key" \
+      -newkey "$T/ki2.key" -sans elsewhere.example && fail "kur with other names accepted"
+  expect_output "PKIFailureInfo: badCertTemplate"
+  expect_output "subjectAltName other than the certificate it updates has"
+  [ "$(cert_status "$T/ki1new.pem")" = valid ] || fail "a refused kur touched the old certificate"
+
+  # the RA Profile allows the change: the same requests succeed
+  ca=$(adm_uuid /authorities demo)
+  ra=$(adm_uuid /raProfiles demo)
+  expect_status 400 PUT "/authorities/$ca/raProfiles/$ra" '{"allowKurIdentityChange": "yes"}'
+  jf .message | grep -q "field 'allowKurIdentityChange' must be a boolean" || fail "the field is not named: $(cat "$T/api.json")"
+  expect_status 200 PUT "/authorities/$ca/raProfiles/$ra" '{"allowKurIdentityChange": true}'
+  [ "$(jf .allowKurIdentityChange)" = true ] || fail "not stored"
+  local rc=0
+  cmp -cmd kur -server "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/ki1new.pem" -key "$T/ki1new.key" \
+      -newkey "$T/ki2.key" -subject /CN=ki1-renamed -sans renamed.example -certout "$T/ki2.pem" \
+    || rc=$?
+  expect_status 200 PUT "/authorities/$ca/raProfiles/$ra" '{"allowKurIdentityChange": false}'
+  [ "$rc" = 0 ] || fail "kur with a new identity refused though allowed"
+  [ "$(openssl x509 -in "$T/ki2.pem" -noout -subject -nameopt RFC2253)" = "subject=CN=ki1-renamed" ] \
+    || fail "new subject not issued"
+  openssl x509 -in "$T/ki2.pem" -noout -ext subjectAltName | grep -q "DNS:renamed.example" \
+    || fail "new names not issued"
+}
+run_test "kur keeps the old subject and subjectAltName; another is refused unless allowed" t_kur_keeps_identity
+
 t_rr_by_holder() {
   fx_cert rh1
   cmp -cmd rr -server "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/rh1.pem" -key "$T/rh1.key" \

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <string.h>
 
+#include <openssl/cmp.h>
 #include <openssl/core_names.h>
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
+#include "cmp_err.h"
 #include "cmp_policy.h"
 #include "unit.h"
 
@@ -80,6 +82,121 @@ START_TEST(subject_and_san)
 }
 END_TEST
 
+/* A certificate to update: subject CN=cn, subjectAltName san (NULL: none). */
+static X509 *old_cert(const char *cn, const char *san)
+{
+    X509 *x = X509_new();
+    X509_NAME *n = unit_name(cn);
+
+    ck_assert(X509_set_subject_name(x, n));
+    if (san != NULL) {
+        X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, NULL,
+                                                NID_subject_alt_name, san);
+
+        ck_assert(e != NULL && X509_add_ext(x, e, -1));
+        X509_EXTENSION_free(e);
+    }
+    X509_NAME_free(n);
+    return x;
+}
+
+static const ASN1_OCTET_STRING *san_of(const STACK_OF(X509_EXTENSION) *exts)
+{
+    int at = X509v3_get_ext_by_NID(exts, NID_subject_alt_name, -1);
+
+    ck_assert_int_ge(at, 0);
+    return X509_EXTENSION_get_data(sk_X509_EXTENSION_value(exts, at));
+}
+
+/* RFC 9483 4.1.3: a kur keeps the identity of the certificate it updates:
+ * subject and subjectAltName left out are the old ones; others are refused
+ * unless the RA Profile allows the change. */
+START_TEST(kur_keeps_identity)
+{
+    cmp_policy_t pol;
+    const char *why = NULL;
+    char buf[300];
+    X509 *old = old_cert("dev-7", "DNS:dev.example"), *bare = old_cert("dev-8", NULL);
+    X509_NAME *empty = X509_NAME_new(), *same = unit_name("dev-7"),
+              *other = unit_name("dev-9");
+    STACK_OF(X509_EXTENSION) *exts = san_exts(), *none = sk_X509_EXTENSION_new_null(),
+                             *made = NULL;
+    STACK_OF(X509_EXTENSION) *other_san = sk_X509_EXTENSION_new_null();
+    const X509_NAME *subj;
+    X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name,
+                                            "DNS:elsewhere.example");
+
+    sk_X509_EXTENSION_push(other_san, e);
+    ck_assert(unit_policy(&pol, 30, "", 0, NULL, 1, "", "", &why));
+
+    /* nothing asked: both kept; the template's other extensions stay */
+    subj = NULL;
+    ck_assert_int_eq(cmp_policy_kur_identity(&pol, old, &subj, NULL, &made,
+                                             buf, sizeof(buf)), CMP_E_NONE);
+    ck_assert_int_eq(X509_NAME_cmp(subj, X509_get_subject_name(old)), 0);
+    ck_assert_ptr_nonnull(made);
+    ck_assert_int_eq(ASN1_OCTET_STRING_cmp(san_of(made), san_of(X509_get0_extensions(old))), 0);
+    sk_X509_EXTENSION_pop_free(made, X509_EXTENSION_free);
+    subj = empty;
+    sk_X509_EXTENSION_push(none, X509V3_EXT_conf_nid(NULL, NULL, NID_basic_constraints,
+                                                     "CA:FALSE"));
+    ck_assert_int_eq(cmp_policy_kur_identity(&pol, old, &subj, none, &made,
+                                             buf, sizeof(buf)), CMP_E_NONE);
+    ck_assert_ptr_eq(subj, X509_get_subject_name(old));
+    ck_assert_int_eq(sk_X509_EXTENSION_num(made), 2);
+    ck_assert_int_ge(X509v3_get_ext_by_NID(made, NID_basic_constraints, -1), 0);
+    sk_X509_EXTENSION_pop_free(made, X509_EXTENSION_free);
+
+    /* the same asked: fine, nothing to add */
+    subj = same;
+    ck_assert_int_eq(cmp_policy_kur_identity(&pol, old, &subj, exts, &made,
+                                             buf, sizeof(buf)), CMP_E_NONE);
+    ck_assert_ptr_eq(subj, same);
+    ck_assert_ptr_null(made);
+    /* an old certificate without names: none added */
+    subj = NULL;
+    ck_assert_int_eq(cmp_policy_kur_identity(&pol, bare, &subj, NULL, &made,
+                                             buf, sizeof(buf)), CMP_E_NONE);
+    ck_assert_ptr_null(made);
+
+    /* another subject, other names, names the old one lacks: refused */
+    subj = other;
+    ck_assert_int_eq(cmp_policy_kur_identity(&pol, old, &subj, NULL, &made,
+                                             buf, sizeof(buf)), CMP_E_KUR_IDENTITY);
+    ck_assert_ptr_nonnull(strstr(buf, "subject 'CN=dev-9' asked, the certificate it updates has 'CN=dev-7'"));
+    ck_assert_ptr_null(made);
+    subj = same;
+    ck_assert_int_eq(cmp_policy_kur_identity(&pol, old, &subj, other_san, &made,
+                                             buf, sizeof(buf)), CMP_E_KUR_IDENTITY);
+    ck_assert_ptr_nonnull(strstr(buf, "subjectAltName"));
+    subj = NULL;
+    ck_assert_int_eq(cmp_policy_kur_identity(&pol, bare, &subj, exts, &made,
+                                             buf, sizeof(buf)), CMP_E_KUR_IDENTITY);
+    ck_assert_int_eq(cmp_err_failinfo_bit(CMP_E_KUR_IDENTITY),
+                     OSSL_CMP_PKIFAILUREINFO_badCertTemplate);
+    cmp_policy_clear(&pol);
+
+    /* ... unless the RA Profile allows the change */
+    ck_assert(unit_policy(&pol, 30, "", 0, NULL, 1, "", "", &why));
+    pol.kur_identity_change = 1;
+    subj = other;
+    ck_assert_int_eq(cmp_policy_kur_identity(&pol, old, &subj, other_san, &made,
+                                             buf, sizeof(buf)), CMP_E_NONE);
+    ck_assert_ptr_eq(subj, other);
+    ck_assert_ptr_null(made);
+    cmp_policy_clear(&pol);
+
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    sk_X509_EXTENSION_pop_free(none, X509_EXTENSION_free);
+    sk_X509_EXTENSION_pop_free(other_san, X509_EXTENSION_free);
+    X509_NAME_free(empty);
+    X509_NAME_free(same);
+    X509_NAME_free(other);
+    X509_free(old);
+    X509_free(bare);
+}
+END_TEST
+
 static apr_array_header_t *problems(const cmp_policy_spec_t *spec)
 {
     apr_array_header_t *msgs = apr_array_make(upool, 4, sizeof(const char *));
@@ -100,11 +217,11 @@ START_TEST(validation_is_the_loaders)
 {
     cmp_policy_spec_t ok = {365, 112, "EC, id-ecPublicKey,RSA", "^CN=", 1,
                             "critical,digitalSignature,keyAgreement",
-                            "serverAuth,1.3.6.1.5.5.7.3.2", NULL};
+                            "serverAuth,1.3.6.1.5.5.7.3.2", NULL, 0};
     cmp_policy_spec_t none = {CMP_POLICY_UNSET, CMP_POLICY_UNSET, NULL, NULL, 0,
-                              NULL, NULL, NULL};
+                              NULL, NULL, NULL, 0};
     cmp_policy_spec_t bad = {0, 257, "EC,NOPE", "([", 1, "critical,flying",
-                             "serverAuth,notAnEku", NULL};
+                             "serverAuth,notAnEku", NULL, 0};
     cmp_policy_spec_t eku = ok;
     apr_array_header_t *m;
     cmp_policy_t pol;
@@ -145,7 +262,7 @@ END_TEST
 static const char *pattern_problem(const char *pattern)
 {
     cmp_policy_spec_t spec = {CMP_POLICY_UNSET, CMP_POLICY_UNSET, NULL,
-                              NULL, 0, NULL, NULL, NULL};
+                              NULL, 0, NULL, NULL, NULL, 0};
     apr_array_header_t *m;
     cmp_policy_t pol;
     const char *why = NULL, *first;
@@ -403,7 +520,7 @@ static EVP_PKEY *rsa_e(unsigned int e)
  * curves of the RA Profile only, RSA bounds, RFC 8410 forms. */
 START_TEST(key_forms)
 {
-    cmp_policy_spec_t spec = {30, 0, "", NULL, 1, "", "", NULL}, binary;
+    cmp_policy_spec_t spec = {30, 0, "", NULL, 1, "", "", NULL, 0}, binary;
     cmp_policy_t pol, bin;
     const char *why = NULL;
     char buf[200];
@@ -478,6 +595,7 @@ Suite *suite_policy(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, key_types_and_strength);
     tcase_add_test(tc, subject_and_san);
+    tcase_add_test(tc, kur_keeps_identity);
     tcase_add_test(tc, validation_is_the_loaders);
     tcase_add_test(tc, subject_pattern_bounds);
     tcase_add_test(tc, key_type_aliases);
