@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +7,7 @@
 #include <apr_strings.h>
 #include <apr_time.h>
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
@@ -38,13 +40,14 @@
 /* Revoked and rejected certificates (a rejected one was sent to its
  * requester all the same) until one CRL after their expiry (RFC 5280
  * 5.1.2.6: an entry stays until it appeared on a CRL issued beyond the
- * certificate's validity). */
+ * certificate's validity). In no order: RFC 5280 asks none, and sorting a
+ * million rows cost PostgreSQL more than a second. */
 #define SQL_ENTRIES \
     "SELECT serial, extract(epoch from revoked_at)::bigint, " \
     "coalesce(revocation_reason, 0), coalesce(extract(epoch from " \
     "invalidity_date)::bigint, 0) FROM certificate WHERE authority_id = $1 " \
     "AND status IN ('revoked', 'rejected') AND not_after > now() - " \
-    "make_interval(secs => $2) ORDER BY id"
+    "make_interval(secs => $2)"
 
 #define SQL_STORE \
     "INSERT INTO crl (authority_id, changes, made_at_changes, crl_number, " \
@@ -237,28 +240,24 @@ static int add_aki(X509_CRL *crl, X509 *ca_cert)
     return ok;
 }
 
-X509_CRL *cmp_crl_build(const cmp_ca_t *ca, long long number,
-                        time_t this_update, time_t next_update,
-                        const cmp_crl_entry_t *entries, int n)
+/* A v2 CRL of ca without entries and unsigned: version, issuer, times,
+ * CRL number and authorityKeyIdentifier. */
+static X509_CRL *crl_head(const cmp_ca_t *ca, long long number,
+                          time_t this_update, time_t next_update)
 {
     X509_CRL *crl = X509_CRL_new();
     ASN1_TIME *last = ASN1_TIME_set(NULL, this_update);
     ASN1_TIME *next = ASN1_TIME_set(NULL, next_update);
     ASN1_INTEGER *num = ASN1_INTEGER_new();
-    const EVP_MD *md;
-    int i, ok = crl != NULL && last != NULL && next != NULL && num != NULL
-                && ASN1_INTEGER_set_int64(num, number)
-                && X509_CRL_set_version(crl, X509_CRL_VERSION_2)
-                && X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca->cert))
-                && X509_CRL_set1_lastUpdate(crl, last)
-                && X509_CRL_set1_nextUpdate(crl, next)
-                && X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0)
-                && add_aki(crl, ca->cert);
+    int ok = crl != NULL && last != NULL && next != NULL && num != NULL
+             && ASN1_INTEGER_set_int64(num, number)
+             && X509_CRL_set_version(crl, X509_CRL_VERSION_2)
+             && X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca->cert))
+             && X509_CRL_set1_lastUpdate(crl, last)
+             && X509_CRL_set1_nextUpdate(crl, next)
+             && X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0)
+             && add_aki(crl, ca->cert);
 
-    for (i = 0; ok && i < n; i++)
-        ok = add_entry(crl, &entries[i]);
-    ok = ok && X509_CRL_sort(crl) && cmp_issue_sign_md(ca->key, &md)
-         && X509_CRL_sign(crl, ca->key, md) > 0;
     ASN1_INTEGER_free(num);
     ASN1_TIME_free(last);
     ASN1_TIME_free(next);
@@ -267,6 +266,348 @@ X509_CRL *cmp_crl_build(const cmp_ca_t *ca, long long number,
         return NULL;
     }
     return crl;
+}
+
+X509_CRL *cmp_crl_build(const cmp_ca_t *ca, long long number,
+                        time_t this_update, time_t next_update,
+                        const cmp_crl_entry_t *entries, int n)
+{
+    X509_CRL *crl = crl_head(ca, number, this_update, next_update);
+    const EVP_MD *md;
+    int i, ok = crl != NULL;
+
+    for (i = 0; ok && i < n; i++)
+        ok = add_entry(crl, &entries[i]);
+    ok = ok && X509_CRL_sort(crl) && cmp_issue_sign_md(ca->key, &md)
+         && X509_CRL_sign(crl, ca->key, md) > 0;
+    if (!ok) {
+        X509_CRL_free(crl);
+        return NULL;
+    }
+    return crl;
+}
+
+/* ---- the CRL's DER, written once --------------------------------------- */
+
+/* A growing DER buffer (OPENSSL_malloc'd); failed stays set once a step
+ * fails, so that the steps can be chained and checked at the end. */
+typedef struct {
+    unsigned char *b;
+    size_t len, cap;
+    int failed;
+} der_buf_t;
+
+static unsigned char *reserve(der_buf_t *d, size_t n)
+{
+    if (d->failed)
+        return NULL;
+    if (d->len + n > d->cap) {
+        size_t cap = d->cap > 0 ? d->cap : 256;
+        unsigned char *b;
+
+        while (cap < d->len + n)
+            cap *= 2;
+        if ((b = OPENSSL_realloc(d->b, cap)) == NULL) {
+            d->failed = 1;
+            return NULL;
+        }
+        d->b = b;
+        d->cap = cap;
+    }
+    return d->b + d->len;
+}
+
+static void put(der_buf_t *d, const void *src, size_t n)
+{
+    unsigned char *at = reserve(d, n);
+
+    if (at != NULL && n > 0) {
+        memcpy(at, src, n);
+        d->len += n;
+    }
+}
+
+/* A tag and a definite length in DER's shortest form (X.690 8.1.3). */
+static void put_head(der_buf_t *d, unsigned char tag, size_t len)
+{
+    unsigned char h[6];
+    size_t n = 0, i;
+
+    h[n++] = tag;
+    if (len < 0x80) {
+        h[n++] = (unsigned char)len;
+    } else {
+        int bytes = len > 0xffffff ? 4 : len > 0xffff ? 3 : len > 0xff ? 2 : 1;
+
+        if (len > 0xffffffffUL) {
+            d->failed = 1;
+            return;
+        }
+        h[n++] = (unsigned char)(0x80 | bytes);
+        for (i = (size_t)bytes; i > 0; i--)
+            h[n++] = (unsigned char)(len >> (8 * (i - 1)));
+    }
+    put(d, h, n);
+}
+
+/* What OpenSSL's i2d function writes for obj, appended. */
+#define PUT_I2D(d, fn, obj) do { \
+        unsigned char *buf_ = NULL; \
+        int n_ = fn(obj, &buf_); \
+        if (n_ <= 0) \
+            (d)->failed = 1; \
+        else \
+            put(d, buf_, (size_t)n_); \
+        OPENSSL_free(buf_); \
+    } while (0)
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* The serial (hex, as the certificate table holds it) as a positive DER
+ * INTEGER: no leading zero octets but one before a high bit (X.690 8.3.2). */
+static void put_serial(der_buf_t *d, const char *hex)
+{
+    unsigned char v[64];
+    size_t len = strlen(hex), n = 0, i, skip = 0;
+    int hi, lo;
+
+    if (len == 0 || len > 2 * sizeof(v)) {
+        d->failed = 1;
+        return;
+    }
+    for (i = 0; i < len; ) {
+        /* an odd count of digits: the first octet has one */
+        hi = (len - i) % 2 == 1 ? 0 : hexval(hex[i++]);
+        lo = hexval(hex[i++]);
+        if (hi < 0 || lo < 0) {
+            d->failed = 1;
+            return;
+        }
+        v[n++] = (unsigned char)(hi << 4 | lo);
+    }
+    while (skip + 1 < n && v[skip] == 0)
+        skip++;
+    if (v[skip] & 0x80) {
+        put_head(d, V_ASN1_INTEGER, n - skip + 1);
+        put(d, "", 1);
+    } else {
+        put_head(d, V_ASN1_INTEGER, n - skip);
+    }
+    put(d, v + skip, n - skip);
+}
+
+/* A Time as RFC 5280 4.1.2.5 has it: UTCTime through 2049, then
+ * GeneralizedTime (what ASN1_TIME_set makes). */
+static void put_time(der_buf_t *d, time_t t)
+{
+    struct tm tm;
+    char text[24];
+    int n;
+
+    if (gmtime_r(&t, &tm) == NULL) {
+        d->failed = 1;
+        return;
+    }
+    if (tm.tm_year >= 50 && tm.tm_year < 150)
+        n = snprintf(text, sizeof(text), "%02d%02d%02d%02d%02d%02dZ",
+                     tm.tm_year % 100, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                     tm.tm_min, tm.tm_sec);
+    else
+        n = snprintf(text, sizeof(text), "%04d%02d%02d%02d%02d%02dZ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (n <= 0 || (size_t)n >= sizeof(text)) {
+        d->failed = 1;
+        return;
+    }
+    put_head(d, tm.tm_year >= 50 && tm.tm_year < 150 ? V_ASN1_UTCTIME
+             : V_ASN1_GENERALIZEDTIME, (size_t)n);
+    put(d, text, (size_t)n);
+}
+
+/* An entry's extension (reasonCode, invalidityDate) as OpenSSL encodes
+ * it, appended. */
+static void put_entry_ext(der_buf_t *d, int nid, void *value)
+{
+    X509_EXTENSION *ext = X509V3_EXT_i2d(nid, 0, value);
+
+    if (ext == NULL)
+        d->failed = 1;
+    else
+        PUT_I2D(d, i2d_X509_EXTENSION, ext);
+    X509_EXTENSION_free(ext);
+}
+
+/* The reasonCode extensions (RFC 5280 5.3.1) of every CRLReason, encoded
+ * once for all entries; [0] stays empty (unspecified is left out). */
+typedef struct {
+    der_buf_t reason[CMP_CRL_REASON_MAX + 1];
+} entry_exts_t;
+
+static int make_reasons(entry_exts_t *x)
+{
+    ASN1_ENUMERATED *e = ASN1_ENUMERATED_new();
+    int r, ok = e != NULL;
+
+    memset(x, 0, sizeof(*x));
+    for (r = 1; ok && r <= CMP_CRL_REASON_MAX; r++) {
+        ok = ASN1_ENUMERATED_set(e, r);
+        if (ok) {
+            put_entry_ext(&x->reason[r], NID_crl_reason, e);
+            ok = !x->reason[r].failed;
+        }
+    }
+    ASN1_ENUMERATED_free(e);
+    return ok;
+}
+
+static void free_reasons(entry_exts_t *x)
+{
+    int r;
+
+    for (r = 0; r <= CMP_CRL_REASON_MAX; r++)
+        OPENSSL_free(x->reason[r].b);
+}
+
+/* One revokedCertificates entry: serial, revocationDate, and the
+ * extensions as add_entry gives them. */
+static void put_entry(der_buf_t *d, der_buf_t *tmp, const entry_exts_t *x,
+                      const cmp_crl_entry_t *e)
+{
+    der_buf_t exts = {NULL, 0, 0, 0};
+
+    tmp->len = 0;
+    put_serial(tmp, e->serial_hex);
+    put_time(tmp, e->revoked_at);
+    if (e->reason < 0 || e->reason > CMP_CRL_REASON_MAX) {
+        d->failed = 1;
+        return;
+    }
+    if (e->reason > 0 || e->invalidity > 0) {
+        if (e->reason > 0)
+            put(&exts, x->reason[e->reason].b, x->reason[e->reason].len);
+        if (e->invalidity > 0) {
+            ASN1_GENERALIZEDTIME *inv = ASN1_GENERALIZEDTIME_set(NULL,
+                                                                 e->invalidity);
+
+            if (inv == NULL)
+                exts.failed = 1;
+            else
+                put_entry_ext(&exts, NID_invalidity_date, inv);
+            ASN1_GENERALIZEDTIME_free(inv);
+        }
+        put_head(tmp, V_ASN1_SEQUENCE | V_ASN1_CONSTRUCTED, exts.len);
+        put(tmp, exts.b, exts.len);
+        tmp->failed |= exts.failed;
+        OPENSSL_free(exts.b);
+    }
+    put_head(d, V_ASN1_SEQUENCE | V_ASN1_CONSTRUCTED, tmp->len);
+    put(d, tmp->b, tmp->len);
+    d->failed |= tmp->failed;
+}
+
+apr_status_t cmp_crl_encode(const cmp_ca_t *ca, long long number,
+                            time_t this_update, time_t next_update,
+                            const cmp_crl_entry_t *entries, int n,
+                            unsigned char **der, size_t *len)
+{
+    X509_CRL *head = crl_head(ca, number, this_update, next_update);
+    EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    const EVP_MD *md = NULL;
+    unsigned char alg[256];
+    size_t alg_len = 0, sig_len = 0;
+    OSSL_PARAM params[2];
+    der_buf_t list = {NULL, 0, 0, 0}, tmp = {NULL, 0, 0, 0};
+    der_buf_t tbs = {NULL, 0, 0, 0}, body = {NULL, 0, 0, 0};
+    der_buf_t out = {NULL, 0, 0, 0}, sig = {NULL, 0, 0, 0};
+    entry_exts_t x;
+    unsigned char *at;
+    int i, ok;
+
+    *der = NULL;
+    *len = 0;
+    memset(&x, 0, sizeof(x));
+    /* the AlgorithmIdentifier of the signature, from the context that
+     * makes it (whatever the key's algorithm and its parameters) */
+    params[0] = OSSL_PARAM_construct_octet_string(
+        OSSL_SIGNATURE_PARAM_ALGORITHM_ID, alg, sizeof(alg));
+    params[1] = OSSL_PARAM_construct_end();
+    ok = head != NULL && mctx != NULL && cmp_issue_sign_md(ca->key, &md)
+         && EVP_DigestSignInit(mctx, &pctx, md, NULL, ca->key) > 0
+         && EVP_PKEY_CTX_get_params(pctx, params) > 0
+         && OSSL_PARAM_modified(&params[0])
+         && (alg_len = params[0].return_size) > 0 && alg_len <= sizeof(alg)
+         && make_reasons(&x);
+
+    /* revokedCertificates: left out when empty (RFC 5280 5.1.2.6) */
+    if (ok && n > 0) {
+        (void)reserve(&list, (size_t)n * 48);
+        for (i = 0; i < n && !list.failed; i++)
+            put_entry(&list, &tmp, &x, &entries[i]);
+    }
+    if (ok) {
+        static const unsigned char v2[] = {V_ASN1_INTEGER, 1, 1};
+
+        put(&body, v2, sizeof(v2));
+        put(&body, alg, alg_len);
+        PUT_I2D(&body, i2d_X509_NAME, X509_CRL_get_issuer(head));
+        PUT_I2D(&body, i2d_ASN1_TIME, X509_CRL_get0_lastUpdate(head));
+        PUT_I2D(&body, i2d_ASN1_TIME, X509_CRL_get0_nextUpdate(head));
+        if (n > 0) {
+            put_head(&body, V_ASN1_SEQUENCE | V_ASN1_CONSTRUCTED, list.len);
+            put(&body, list.b, list.len);
+        }
+        /* crlExtensions [0] EXPLICIT */
+        tmp.len = 0;
+        PUT_I2D(&tmp, i2d_X509_EXTENSIONS,
+                (X509_EXTENSIONS *)X509_CRL_get0_extensions(head));
+        put_head(&body, V_ASN1_CONTEXT_SPECIFIC | V_ASN1_CONSTRUCTED | 0,
+                 tmp.len);
+        put(&body, tmp.b, tmp.len);
+        put_head(&tbs, V_ASN1_SEQUENCE | V_ASN1_CONSTRUCTED, body.len);
+        put(&tbs, body.b, body.len);
+        ok = !list.failed && !tmp.failed && !body.failed && !tbs.failed;
+    }
+    /* the signature over the TBSCertList, as a BIT STRING */
+    ok = ok && EVP_DigestSign(mctx, NULL, &sig_len, tbs.b, tbs.len) > 0
+         && (at = reserve(&sig, sig_len + 1)) != NULL;
+    if (ok) {
+        at[0] = 0;          /* no unused bits */
+        ok = EVP_DigestSign(mctx, at + 1, &sig_len, tbs.b, tbs.len) > 0;
+        sig.len = sig_len + 1;
+    }
+    if (ok) {
+        /* CertificateList: the TBSCertList, the algorithm, the signature */
+        body.len = 0;
+        put(&body, tbs.b, tbs.len);
+        put(&body, alg, alg_len);
+        put_head(&body, V_ASN1_BIT_STRING, sig.len);
+        put(&body, sig.b, sig.len);
+        put_head(&out, V_ASN1_SEQUENCE | V_ASN1_CONSTRUCTED, body.len);
+        put(&out, body.b, body.len);
+        ok = !body.failed && !out.failed;
+    }
+    OPENSSL_free(list.b);
+    OPENSSL_free(tmp.b);
+    OPENSSL_free(body.b);
+    OPENSSL_free(tbs.b);
+    OPENSSL_free(sig.b);
+    free_reasons(&x);
+    EVP_MD_CTX_free(mctx);
+    X509_CRL_free(head);
+    if (!ok) {
+        OPENSSL_free(out.b);
+        ERR_clear_error();
+        return APR_EGENERAL;
+    }
+    *der = out.b;
+    *len = out.len;
+    return APR_SUCCESS;
 }
 
 static const char *num(apr_pool_t *p, long long v)
@@ -286,13 +627,12 @@ static apr_status_t make_one(apr_pool_t *p, PGconn *c,
     PGresult *r, *e;
     cmp_ca_t ca = {NULL, NULL, NULL};
     cmp_crl_entry_t *entries;
-    X509_CRL *crl = NULL;
     const unsigned char *b;
     unsigned char *der = NULL;
-    size_t n;
+    size_t n, len = 0;
     long long validity, changes, number, now;
     apr_time_t started = apr_time_now();
-    int i, rows, len;
+    int i, rows;
     apr_status_t rv;
 
     *made = 0;
@@ -332,10 +672,9 @@ static apr_status_t make_one(apr_pool_t *p, PGconn *c,
         entries[i].reason = (int)cmp_db_ll(e, i, 2);
         entries[i].invalidity = (time_t)cmp_db_ll(e, i, 3);
     }
-    crl = cmp_crl_build(&ca, number, (time_t)now, (time_t)(now + validity),
-                        entries, rows);
-    len = crl != NULL ? i2d_X509_CRL(crl, &der) : -1;
-    if (len <= 0) {
+    if (cmp_crl_encode(&ca, number, (time_t)now, (time_t)(now + validity),
+                       entries, rows, &der, &len) != APR_SUCCESS
+            || len > INT_MAX) {
         *why = apr_psprintf(p, "the CRL of Authority %s cannot be made",
                             PQgetvalue(r, 0, 0));
         rv = APR_EGENERAL;
@@ -347,7 +686,7 @@ static apr_status_t make_one(apr_pool_t *p, PGconn *c,
     vals[4] = num(p, now + validity);
     vals[5] = num(p, rows);
     vals[6] = (const char *)der;
-    lens[6] = len;
+    lens[6] = (int)len;
     vals[7] = num(p, (long long)apr_time_as_msec(apr_time_now() - started));
     rv = cmp_db_query(p, c, SQL_STORE, 8, vals, lens, &r, NULL);
     if (rv == APR_SUCCESS)
@@ -367,7 +706,6 @@ done:
     if (*made == 0)
         (void)cmp_db_query(p, c, "ROLLBACK", 0, NULL, NULL, &r, NULL);
     OPENSSL_free(der);
-    X509_CRL_free(crl);
     X509_free(ca.cert);
     EVP_PKEY_free(ca.key);
     ERR_clear_error();

@@ -44,6 +44,9 @@ STACK_OF(X509_EXTENSION) *cmp_crl_cert_exts(const char *public_url,
                                             const char *ocsp_url,
                                             const char *authority);
 
+/* The highest CRLReason (RFC 5280 5.3.1: aACompromise). */
+#define CMP_CRL_REASON_MAX 10
+
 typedef struct {
     const char *serial_hex;   /* lower-case hex, as the certificate table */
     time_t revoked_at;
@@ -57,6 +60,19 @@ typedef struct {
 X509_CRL *cmp_crl_build(const cmp_ca_t *ca, long long number,
                         time_t this_update, time_t next_update,
                         const cmp_crl_entry_t *entries, int n);
+
+/* The same CRL as cmp_crl_build makes (with the entries in the order
+ * given, not sorted), as DER in *der (OPENSSL_free it) of *len bytes,
+ * written in one pass: the entries are encoded directly, the rest by
+ * OpenSSL, and the signature's AlgorithmIdentifier is the one the signing
+ * context reports. cmp_crl_build would take several times as long for a
+ * million entries (an object per entry, encoded twice). APR_EGENERAL when
+ * it cannot be made (a serial that is not hex, a reason out of range, the
+ * key). */
+apr_status_t cmp_crl_encode(const cmp_ca_t *ca, long long number,
+                            time_t this_update, time_t next_update,
+                            const cmp_crl_entry_t *entries, int n,
+                            unsigned char **der, size_t *len);
 
 /* Makes and stores the CRL of every local Authority that needs one: none
  * yet, a revocation since the last one, or half of its validity passed.
