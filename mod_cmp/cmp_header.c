@@ -36,6 +36,15 @@ static int pvno_ok(long pvno, int body)
 #endif
 }
 
+long cmp_srv_response_pvno(long pvno, int body)
+{
+    if (pvno_ok(pvno, body))
+        return pvno;
+    if (pvno < OSSL_CMP_PVNO)
+        return OSSL_CMP_PVNO;
+    return pvno_ok(3, body) ? 3 : OSSL_CMP_PVNO;
+}
+
 static cmp_reason_e check_time(const cmp_view_t *v, long tolerance,
                                char *why, size_t n)
 {

@@ -8,7 +8,9 @@
  *   - certConf: it keeps what a certConf is checked against in the context
  *     that answered the ir (cmp_srv_prepare_certconf);
  *   - key decoding: every SubjectPublicKeyInfo d2i meets sets up a decoder
- *     chain over all algorithms, ~0.1 ms (cmp_srv_own_pop). */
+ *     chain over all algorithms, ~0.1 ms (cmp_srv_own_pop);
+ * and what every OpenSSL's server lacks: a response at the request's pvno
+ * (RFC 9810 7; it answers every version with pvno 2: cmp_srv_repvno). */
 #include <stdio.h>
 #include <string.h>
 
@@ -139,6 +141,31 @@ OSSL_CMP_MSG *cmp_srv_rebody(apr_pool_t *p, OSSL_CMP_CTX *ctx,
     return m;
 }
 
+static apr_status_t set_pvno(apr_pool_t *p, const unsigned char *der,
+                             long len, const void *pvno, unsigned char **out,
+                             apr_size_t *out_len)
+{
+    cmp_edit_t e;
+
+    memset(&e, 0, sizeof(e));
+    e.pvno = *(const long *)pvno;
+    return cmp_asn1_edit(p, der, len, &e, out, out_len);
+}
+
+OSSL_CMP_MSG *cmp_srv_repvno(apr_pool_t *p, OSSL_CMP_CTX *ctx,
+                             OSSL_CMP_MSG *rsp, long pvno)
+{
+    OSSL_CMP_MSG *m = changed(p, ctx, rsp, set_pvno, &pvno);
+
+    if (m == NULL) {
+        cmp_log(CMP_LOG_WARN, CMPLOGNO(10407) "the response keeps pvno 2: "
+                "it could not be rebuilt at pvno %ld", pvno);
+        return rsp;
+    }
+    OSSL_CMP_MSG_free(rsp);
+    return m;
+}
+
 /* What OpenSSL's failInfo means when its error queue says nothing. */
 static cmp_reason_e from_failinfo(unsigned long fi, const char **detail)
 {
@@ -212,7 +239,8 @@ cmp_reason_e cmp_srv_ossl_refusal(apr_pool_t *p, unsigned long failinfo,
  * message is protected as the profile says when the profile is known. */
 OSSL_CMP_MSG *cmp_srv_error_message(apr_pool_t *p, const OSSL_CMP_MSG *msg,
                                     const cmp_profile_t *pr,
-                                    cmp_reason_e reason, const char *detail)
+                                    cmp_reason_e reason, const char *detail,
+                                    long pvno)
 {
     OSSL_CMP_SRV_CTX *srv = OSSL_CMP_SRV_CTX_new(NULL, NULL);
     OSSL_CMP_CTX *ctx;
@@ -234,6 +262,8 @@ OSSL_CMP_MSG *cmp_srv_error_message(apr_pool_t *p, const OSSL_CMP_MSG *msg,
     rsp = OSSL_CMP_SRV_process_request(srv, msg);
     if (rsp != NULL && OSSL_CMP_MSG_get_bodytype(rsp) == CMP_BODY_ERROR)
         rsp = cmp_srv_restatus(p, ctx, rsp, reason, detail);
+    if (rsp != NULL && pvno != OSSL_CMP_PVNO)
+        rsp = cmp_srv_repvno(p, ctx, rsp, pvno);
     ERR_clear_error();
     return rsp;
 }

@@ -112,11 +112,19 @@ static apr_status_t to_der(apr_pool_t *p, const OSSL_CMP_MSG *m,
     return APR_SUCCESS;
 }
 
+/* RFC 9810 7: the response at the request's version where we speak it */
+static long response_pvno(const req_t *rq)
+{
+    return rq->view != NULL
+           ? cmp_srv_response_pvno(cmp_view_pvno(rq->view), rq->body)
+           : OSSL_CMP_PVNO;
+}
+
 static apr_status_t respond_error(req_t *rq, cmp_reason_e reason,
                                   const char *detail, cmp_response_t *resp)
 {
     OSSL_CMP_MSG *m = cmp_srv_error_message(rq->p, rq->msg, rq->prof, reason,
-                                            detail);
+                                            detail, response_pvno(rq));
 
     resp->reason = reason;
     resp->detail = apr_pstrdup(rq->p, detail != NULL ? detail : "");
@@ -369,6 +377,9 @@ static apr_status_t process(req_t *rq, cmp_response_t *resp)
             && (rsp = cmp_srv_rebody(rq->p, OSSL_CMP_SRV_CTX_get0_cmp_ctx(srv),
                                      rsp, rq->genp_body, rq->genp_len)) == NULL)
         return respond_error(rq, CMP_E_INTERNAL, "the genp could not be made", resp);
+    if (response_pvno(rq) != OSSL_CMP_PVNO)
+        rsp = cmp_srv_repvno(rq->p, OSSL_CMP_SRV_CTX_get0_cmp_ctx(srv), rsp,
+                             response_pvno(rq));
     cmp_own_msg(rq->p, rsp);
     if (encode(rq, rsp, resp) != APR_SUCCESS)
         return respond_error(rq, CMP_E_INTERNAL, NULL, resp);

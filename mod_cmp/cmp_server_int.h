@@ -84,6 +84,11 @@ CMP_INTERNAL cmp_reason_e cmp_srv_check_header(const cmp_view_t *v, int body,
                                                long time_tolerance, char *why,
                                                size_t n);
 
+/* cmp_header.c: the pvno of the response to a request of that pvno and
+ * body (RFC 9810 7): the request's when the server speaks it; else the
+ * lowest version spoken for one below it, the highest for one above. */
+CMP_INTERNAL long cmp_srv_response_pvno(long pvno, int body);
+
 /* cmp_header.c: a certConf checked against its transaction (rq->tx): one
  * CertStatus, no failInfo beside accepted, fresh senderNonce, the recipNonce
  * of our response, the protection of the request (RFC 9483 3.5, 4.1). */
@@ -112,11 +117,14 @@ CMP_INTERNAL cmp_reason_e cmp_srv_check_genm(const req_t *rq, char *why,
 CMP_INTERNAL OSSL_CMP_SRV_CTX *cmp_srv_new_ctx(req_t *rq);
 
 /* cmp_ossl30.c */
+/* An error message answering msg with our reason and detail, at that
+ * pvno, protected as the profile pr says (unprotected without one). */
 CMP_INTERNAL OSSL_CMP_MSG *cmp_srv_error_message(apr_pool_t *p,
                                                  const OSSL_CMP_MSG *msg,
                                                  const cmp_profile_t *pr,
                                                  cmp_reason_e reason,
-                                                 const char *detail);
+                                                 const char *detail,
+                                                 long pvno);
 /* rsp, an error message, with the PKIStatusInfo of reason and detail (its
  * failInfo from cmp_err.c), protected anew by ctx as it was; rsp itself
  * when that cannot be done. */
@@ -129,6 +137,11 @@ CMP_INTERNAL OSSL_CMP_MSG *cmp_srv_restatus(apr_pool_t *p, OSSL_CMP_CTX *ctx,
 CMP_INTERNAL OSSL_CMP_MSG *cmp_srv_rebody(apr_pool_t *p, OSSL_CMP_CTX *ctx,
                                           OSSL_CMP_MSG *rsp,
                                           const unsigned char *body, int len);
+/* rsp with pvno in its header, protected anew by ctx as it was; rsp
+ * itself (logged) when that cannot be done. OpenSSL's server answers every
+ * version with pvno 2. */
+CMP_INTERNAL OSSL_CMP_MSG *cmp_srv_repvno(apr_pool_t *p, OSSL_CMP_CTX *ctx,
+                                          OSSL_CMP_MSG *rsp, long pvno);
 /* The reason for a refusal OpenSSL's server made by itself: from the last
  * error on its queue (the first ones can be leftovers of earlier steps),
  * else from the failInfo bits it gave (failinfo). */

@@ -41,15 +41,33 @@ expect_answer() {
 t_conf_base() { conf_base; [ -s "$T/conf-ir.der" ] || fail "no base request"; }
 run_test "the base request: an ir that openssl cmp sends" t_conf_base
 
+# RFC 9810 7: a version the server speaks is answered in that version; one
+# below them at the lowest (2), one above at the highest (3 where OpenSSL
+# speaks cmp2021: the refusal names the versions)
 t_conf_pvno() {
-  local n0; n0=$(cert_count)
+  local n0 v3=2; n0=$(cert_count)
   mutate pvno1 -pvno 1
   expect_answer pvno1 error 2 unsupportedVersion "protocol version not supported: pvno 1"
+  grep -qx "pvno=2" "$T/pvno1.show" || fail "pvno 1 answered at another version than 2"
   mutate pvno5 -pvno 5
   expect_answer pvno5 error 2 unsupportedVersion "pvno 5"
+  grep -q "cmp2000 (2) and cmp2021 (3)" "$T/pvno5.show" && v3=3
+  grep -qx "pvno=$v3" "$T/pvno5.show" || fail "pvno 5 not answered at the highest version spoken, $v3"
+  "$BUILD/cmpmutate" -verify "$CA_CERT_FILE" "$T/resp.der" | grep -qx "signature ok" \
+    || fail "the pvno $v3 error's signature does not verify"
   [ "$(cert_count)" = "$n0" ] || fail "stored"
+  # an ir at pvno 3: an ip at pvno 3 where the server speaks cmp2021
+  mutate pvno3 -pvno 3
+  if [ "$v3" = 3 ]; then
+    grep -q "^body=ip status=0 " "$T/pvno3.show" || fail "pvno 3 ir: $(cat "$T/pvno3.show")"
+  else
+    expect_answer pvno3 error 2 unsupportedVersion "pvno 3"
+  fi
+  grep -qx "pvno=$v3" "$T/pvno3.show" || fail "pvno 3 ir answered at $(grep pvno= "$T/pvno3.show")"
+  "$BUILD/cmpmutate" -verify "$CA_CERT_FILE" "$T/resp.der" | grep -qx "signature ok" \
+    || fail "the answer's signature does not verify after its pvno was set"
 }
-run_test "pvno other than 2 -> unsupportedVersion" t_conf_pvno
+run_test "pvno other than 2 -> unsupportedVersion; answers at the version RFC 9810 7 asks" t_conf_pvno
 
 t_conf_transaction_id() {
   local n0; n0=$(cert_count)
@@ -333,6 +351,9 @@ t_conf_certconf_hash_alg() {
   # CertStatus {SHA-256 of the certificate, certReqId 0, hashAlg sha256}
   cc_send cch cch-ok -pvno 3 -body "b838303630340420${h}020100a00d300b0609608648016503040201"
   grep -q "^body=pkiconf" "$T/cch-ok.show" || fail "hashAlg certConf: $(cat "$T/cch-ok.show")"
+  grep -qx "pvno=3" "$T/cch-ok.show" || fail "the pkiConf to a pvno 3 certConf is not at pvno 3"
+  "$BUILD/cmpmutate" -verify "$CA_CERT_FILE" "$T/resp.der" | grep -qx "signature ok" \
+    || fail "the pvno 3 pkiConf's signature does not verify"
   [ "$(sql "SELECT status FROM certificate WHERE subject_dn = 'CN=cch'")" = valid ] || fail "not valid"
 }
 run_test "certConf with hashAlg (pvno 3): the certHash checked with that digest; an unknown one -> badAlg" \

@@ -12,6 +12,9 @@
  *             [-signkey KEY]   (sign again with KEY, ECDSA or RSA with SHA-256,
  *                               instead of -secret)
  *   cmpmutate -check SECRET RESP   prints "mac ok" when RESP's MAC verifies
+ *   cmpmutate -verify CA RESP  prints "signature ok" when RESP's signature
+ *                              verifies (OpenSSL's validation, its signer
+ *                              in extraCerts chaining to the CA file)
  *   cmpmutate -nonces MSG      prints: <senderNonce hex> <recipNonce hex|->
  *                              <transactionID hex>
  *   cmpmutate -show RESP
@@ -117,7 +120,8 @@ static int show(const char *file)
             != APR_SUCCESS) {
         if (cmp_view_decode(pool, der, len, &v) != APR_SUCCESS)
             die("not a PKIMessage");
-        printf("body=%s\n", body_name(cmp_view_body_type(v)));
+        printf("body=%s\npvno=%ld\n", body_name(cmp_view_body_type(v)),
+               cmp_view_pvno(v));
         return 0;
     }
     printf("body=%s status=%d failInfo=", body_name(body), status);
@@ -127,6 +131,8 @@ static int show(const char *file)
             first = 0;
         }
     printf(" text=%s\n", text);
+    if (cmp_view_decode(pool, der, len, &v) == APR_SUCCESS)
+        printf("pvno=%ld\n", cmp_view_pvno(v));
     return 0;
 }
 
@@ -275,6 +281,27 @@ static int check(const char *secret, const char *file)
     return 0;
 }
 
+static int verify(const char *ca_file, const char *file)
+{
+    long len;
+    unsigned char *der = read_all(file, &len);
+    const unsigned char *q = der;
+    OSSL_CMP_MSG *m = d2i_OSSL_CMP_MSG(NULL, &q, len);
+    OSSL_CMP_CTX *ctx = OSSL_CMP_CTX_new(NULL, NULL);
+    X509_STORE *store = X509_STORE_new();
+    int ok;
+
+    if (m == NULL || ctx == NULL || store == NULL
+            || X509_STORE_load_file(store, ca_file) != 1
+            || !OSSL_CMP_CTX_set0_trustedStore(ctx, store))
+        die("cannot read the response or the CA");
+    ok = OSSL_CMP_validate_msg(ctx, m);
+    printf("signature %s\n", ok ? "ok" : "bad");
+    OSSL_CMP_MSG_free(m);
+    OSSL_CMP_CTX_free(ctx);
+    return ok ? 0 : 1;
+}
+
 /* The outer SEQUENCE with an indefinite length: 30 80 <content> 00 00. */
 static unsigned char *to_ber(const unsigned char *der, apr_size_t *len)
 {
@@ -315,6 +342,8 @@ int main(int argc, char **argv)
         return nonces(argv[2]);
     if (argc == 4 && strcmp(argv[1], "-check") == 0)
         return check(argv[2], argv[3]);
+    if (argc == 4 && strcmp(argv[1], "-verify") == 0)
+        return verify(argv[2], argv[3]);
     memset(&e, 0, sizeof(e));
     e.pvno = -1;
     for (i = 1; i < argc; i++) {
