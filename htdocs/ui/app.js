@@ -118,67 +118,74 @@ async function act(method, path, body, after) {
 
 /* ---- dashboard ------------------------------------------------------------ */
 
-function chart(counts) {
-  const days = Object.keys(counts).sort();
-  const max = Math.max(1, ...days.map(d => counts[d]));
-  const w = 24, hgt = 120;
-  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
-  svg.setAttribute('class', 'chart');
-  svg.setAttribute('viewBox', `0 0 ${days.length * w} ${hgt + 20}`);
-  svg.setAttribute('role', 'img');
-  svg.setAttribute('aria-label', 'certificates issued per day, last 14 days');
-  days.forEach((d, i) => {
-    const bh = Math.round(counts[d] / max * hgt);
-    const r = document.createElementNS(svg.namespaceURI, 'rect');
-    r.setAttribute('x', i * w + 3); r.setAttribute('y', hgt - bh);
-    r.setAttribute('width', w - 6); r.setAttribute('height', bh);
-    const t = document.createElementNS(svg.namespaceURI, 'title');
-    t.textContent = `${d}: ${counts[d]}`;
-    r.append(t);
-    const l = document.createElementNS(svg.namespaceURI, 'text');
-    l.setAttribute('x', i * w + 2); l.setAttribute('y', hgt + 14);
-    l.textContent = d.slice(8);
-    svg.append(r, l);
+/* Bars per day with a y-axis (0, half, the largest count) and the day of
+ * the month under each bar; perDay as GET /statistics/certificates has it. */
+function chart(perDay, key, label) {
+  const NS = 'http://www.w3.org/2000/svg';
+  const max = Math.max(1, ...perDay.map(d => d[key]));
+  const w = 24, hgt = 120, left = 36, top = 8;
+  const el = (name, attrs, text) => {
+    const e = document.createElementNS(NS, name);
+    for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+    if (text !== undefined) e.textContent = text;
+    return e;
+  };
+  const svg = el('svg', { class: 'chart', viewBox: `0 0 ${left + perDay.length * w} ${top + hgt + 20}`,
+    role: 'img', 'aria-label': `${label}, last ${perDay.length} days` });
+  for (const v of [0, Math.round(max / 2), max]) {
+    const y = top + hgt - Math.round(v / max * hgt);
+    svg.append(el('line', { x1: left - 4, x2: left + perDay.length * w, y1: y, y2: y, class: 'grid' }),
+      el('text', { x: left - 6, y: y + 4, 'text-anchor': 'end' }, String(v)));
+  }
+  perDay.forEach((d, i) => {
+    const bh = Math.round(d[key] / max * hgt);
+    const r = el('rect', { x: left + i * w + 3, y: top + hgt - bh, width: w - 6, height: bh });
+    r.append(el('title', {}, `${d.day}: ${d[key]}`));
+    svg.append(r, el('text', { x: left + i * w + 4, y: top + hgt + 14 }, String(d.day).slice(8)));
   });
   return svg;
 }
 
 async function dashboard() {
   const day = 86400000, now = Date.now();
-  const since = new Date(now - 13 * day).toISOString().slice(0, 10);
-  const [all, expiring, revoked, rejected, refused] = await Promise.all([
-    api('GET', '/certificates?limit=1000'),
+  const [stats, expiring, revoked, rejected, refused] = await Promise.all([
+    api('GET', '/statistics/certificates?days=14'),
     api('GET', `/certificates?status=valid&limit=10&expiresBefore=${new Date(now + 30 * day).toISOString()}`),
     api('GET', '/certificates?status=revoked&limit=10'),
     api('GET', '/certificates?status=rejected&limit=10'),
     api('GET', '/statistics/cmpRefusals?days=14'),
   ]);
+  if (!stats.ok) return page('Dashboard', errorBox(stats));
+  const st = stats.data;
   const byReason = {};
   for (const r of refused.data || []) byReason[r.reason] = (byReason[r.reason] || 0) + Number(r.count);
   const refusedTotal = Object.values(byReason).reduce((a, b) => a + b, 0);
-  const counts = {};
-  for (let i = 0; i < 14; i++) counts[new Date(now - i * day).toISOString().slice(0, 10)] = 0;
-  for (const c of (all.data && all.data.certificates) || []) {
-    const d = String(c.createdAt).slice(0, 10);
-    if (d >= since && d in counts) counts[d]++;
-  }
-  const list = (res) => ((res.data && res.data.certificates) || []).map(c =>
-    h('li', {}, h('a', { href: '#/certificates/' + c.uuid }, c.subjectDn || c.serialNumber),
-      ' ', c.status === 'valid' ? 'expires ' + String(c.notAfter).slice(0, 10) : String(c.revokedAt || '').slice(0, 10)));
+  const issued14 = st.perDay.reduce((a, d) => a + d.issued, 0);
+  const empty = (text) => h('p', { class: 'empty' }, text);
+  const list = (res, none) => {
+    const items = ((res.data && res.data.certificates) || []).map(c =>
+      h('li', {}, h('a', { href: '#/certificates/' + c.uuid }, c.subjectDn || c.serialNumber),
+        ' ', c.status === 'valid' ? 'expires ' + String(c.notAfter).slice(0, 10) : String(c.revokedAt || '').slice(0, 10)));
+    return items.length ? h('ul', {}, items) : empty(none);
+  };
+  const tile = (n, text) => h('div', { class: 'tile' }, h('div', { class: 'n' }, String(n)), text);
   page('Dashboard',
     h('div', { class: 'tiles' },
-      h('div', { class: 'tile' }, h('div', { class: 'n' }, String(all.data ? all.data.total : '?')), 'certificates'),
-      h('div', { class: 'tile' }, h('div', { class: 'n' }, String(expiring.data ? expiring.data.total : '?')), 'expiring within 30 days'),
-      h('div', { class: 'tile' }, h('div', { class: 'n' }, String(revoked.data ? revoked.data.total : '?')), 'revoked'),
-      h('div', { class: 'tile' }, h('div', { class: 'n' }, String(rejected.data ? rejected.data.total : '?')), 'failed confirmations (rejected)'),
-      h('div', { class: 'tile' }, h('div', { class: 'n' }, String(refusedTotal)), 'failed CMP requests, 14 days')),
-    h('h3', {}, 'Certificates issued per day'), h('div', { class: 'card' }, chart(counts)),
-    h('h3', {}, 'Expiring soon'), h('ul', {}, list(expiring)),
-    h('h3', {}, 'Recent revocations'), h('ul', {}, list(revoked)),
+      tile(st.total, 'certificates'), tile(st.byStatus.valid, 'valid'),
+      tile(st.expiringWithin30Days, 'expiring within 30 days'),
+      tile(st.byStatus.revoked, 'revoked'),
+      tile(st.byStatus.rejected, 'failed confirmations (rejected)'),
+      tile(refusedTotal, 'failed CMP requests, 14 days')),
+    h('h3', {}, 'Certificates issued per day (UTC, 14 days)'),
+    h('div', { class: 'card' }, issued14 > 0 ? chart(st.perDay, 'issued', 'certificates issued per day')
+      : empty('No certificate was issued in the last 14 days.')),
+    h('h3', {}, 'Expiring soon'), list(expiring, 'No valid certificate expires within 30 days.'),
+    h('h3', {}, 'Recent revocations'), list(revoked, 'No certificate is revoked.'),
     h('h3', {}, 'Failed CMP requests by reason (14 days)'),
-    table(['Reason', 'Requests'], Object.entries(byReason).sort((a, b) => b[1] - a[1])
-      .map(([r, n]) => h('tr', {}, h('td', {}, r), h('td', {}, String(n))))),
-    h('h3', {}, 'Certificates whose confirmation failed'), h('ul', {}, list(rejected)));
+    refusedTotal > 0 ? table(['Reason', 'Requests'], Object.entries(byReason).sort((a, b) => b[1] - a[1])
+      .map(([r, n]) => h('tr', {}, h('td', {}, r), h('td', {}, String(n)))))
+      : empty('No CMP request was refused in the last 14 days.'),
+    h('h3', {}, 'Certificates whose confirmation failed'), list(rejected, 'None.'));
 }
 
 /* ---- CMP Profiles ---------------------------------------------------------- */

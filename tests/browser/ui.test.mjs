@@ -315,6 +315,11 @@ test('every page renders, on a laptop and a phone', async () => {
   await page.getByRole('cell', { name: /POST \/cmpProfiles/ }).first().waitFor();
   await go('#/');
   await page.getByText('failed CMP requests, 14 days').waitFor();
+  // the chart of GET /statistics/certificates: a bar per day, a y-axis
+  const chart = page.getByRole('img', { name: 'certificates issued per day, last 14 days' });
+  await chart.waitFor();
+  assert.equal(await chart.locator('rect').count(), 14);
+  assert.ok(await chart.locator('line.grid').count() >= 2, 'the chart has no y-axis');
   await page.setViewportSize({ width: 390, height: 844 });
   await go('#/cmp-profiles');
   await shot('cmp-profiles-phone');

@@ -391,21 +391,72 @@ CNF
 }
 run_test "an expired signing certificate is neither listed nor accepted" t_expired_signer_not_eligible
 
+# the count of a reason over the days of the last answer
+refusal_count() { jq "[.[] | select(.reason == \"$1\") | .count] | add // 0" "$T/api.json"; }
+
 t_cmp_refusals_counted() {
-  # the bad-input tests refused many requests; the counts reach the database
-  # within about a second, from both nodes
-  local i
+  # refusals of three kinds, made here; the counts reach the database within
+  # about a second (two days: a run may cross midnight)
+  local mac0 junk0 off0 i ok=0
+  expect_status 200 GET "/statistics/cmpRefusals?days=2"
+  mac0=$(refusal_count "MAC protection does not verify")
+  junk0=$(refusal_count "not a CMP message")
+  off0=$(refusal_count "CMP Profile is disabled")
+  newkey "$T/rc.key" ec
+  cmp -cmd ir -server "$CMP_URL" -ref demo -secret pass:not-the-secret -trusted "$CA_CERT_FILE" \
+      -newkey "$T/rc.key" -subject /CN=rc && fail "a wrong MAC accepted"
+  cmp -cmd ir -server "$BASE/off" $(mac_args) -newkey "$T/rc.key" -subject /CN=rc \
+    && fail "a disabled profile enrolled"
+  printf 'no PKIMessage' >"$T/junk.der"
+  post "$CMP_URL" "$T/junk.der" >/dev/null
+  post "$CMP_URL" "$T/junk.der" >/dev/null
   for i in $(seq 1 30); do
-    # (two days: a run may cross midnight)
     expect_status 200 GET "/statistics/cmpRefusals?days=2"
-    jq -e '.[] | select(.reason == "MAC protection does not verify" and .count >= 1)' "$T/api.json" >/dev/null && break
+    if [ "$(refusal_count "MAC protection does not verify")" -ge $((mac0 + 1)) ] \
+       && [ "$(refusal_count "not a CMP message")" -ge $((junk0 + 2)) ] \
+       && [ "$(refusal_count "CMP Profile is disabled")" -ge $((off0 + 1)) ]; then
+      ok=1; break
+    fi
     sleep 0.2
   done
-  jq -e '.[] | select(.reason == "MAC protection does not verify" and .count >= 1)' "$T/api.json" >/dev/null \
-      || fail "no count for wrong MACs: $(cat "$T/api.json")"
-  jq -e '.[] | select(.reason == "not a CMP message" and .count >= 2)' "$T/api.json" >/dev/null \
-      || fail "no count for bodies that are no PKIMessage"
-  jq -e '.[] | select(.reason == "CMP Profile is disabled")' "$T/api.json" >/dev/null || fail "disabled"
+  [ "$ok" = 1 ] || fail "not counted (before: mac $mac0, junk $junk0, off $off0): $(cat "$T/api.json")"
   expect_status 400 GET "/statistics/cmpRefusals?days=0"
 }
 run_test "refused CMP requests are counted per day and reason (for the dashboard)" t_cmp_refusals_counted
+
+# The dashboard's figures come from the database: every day of the span
+# (UTC, today last, days without certificates too), issued and revoked per
+# day, totals per status, as SQL counts them; bad spans are 400.
+t_certificate_statistics() {
+  local i ok=0 today want
+  today=$(date -u +%F)
+  for i in 1 2 3 4 5; do
+    expect_status 200 GET "/statistics/certificates?days=3"
+    want=$(sql "SELECT json_build_object('total', count(*), 'valid', count(*) FILTER (WHERE status = 'valid'),
+        'revoked', count(*) FILTER (WHERE status = 'revoked'), 'rejected', count(*) FILTER (WHERE status = 'rejected'),
+        'issuedToday', count(*) FILTER (WHERE (created_at AT TIME ZONE 'UTC')::date = '$today'),
+        'revokedToday', count(*) FILTER (WHERE status = 'revoked' AND (revoked_at AT TIME ZONE 'UTC')::date = '$today'))
+        FROM certificate")
+    if [ "$(jq -c '{total, valid: .byStatus.valid, revoked: .byStatus.revoked, rejected: .byStatus.rejected,
+                    issuedToday: .perDay[2].issued, revokedToday: .perDay[2].revoked}' "$T/api.json")" \
+         = "$(jq -c '{total, valid, revoked, rejected, issuedToday, revokedToday}' <<<"$want")" ]; then
+      ok=1; break
+    fi
+    sleep 0.3   # a confirmation sweep changed a status in between
+  done
+  [ "$ok" = 1 ] || fail "figures differ from SQL's: $(cat "$T/api.json") vs $want"
+  [ "$(jq -r '.days, (.perDay | length), .perDay[2].day' "$T/api.json" | tr '\n' ' ')" = "3 3 $today " ] \
+    || fail "span: $(jq -c .perDay "$T/api.json")"
+  [ "$(jq -r '.perDay[0].day' "$T/api.json")" = "$(date -u -d '2 days ago' +%F)" ] || fail "first day"
+  [ "$(jq -r '.perDay[2].issued > 0' "$T/api.json")" = true ] || fail "nothing issued today?"
+  [ "$(jq -c 'keys' "$T/api.json")" = '["byStatus","days","expiringWithin30Days","perDay","total"]' ] \
+    || fail "fields: $(jq -c keys "$T/api.json")"
+  expect_status 200 GET "/statistics/certificates"
+  [ "$(jq '.perDay | length' "$T/api.json")" = 14 ] || fail "the default span is not 14 days"
+  for i in 0 367 abc; do
+    expect_status 400 GET "/statistics/certificates?days=$i"
+    jf .message | grep -q "days must be a whole number 1..366" || fail "days=$i: $(cat "$T/api.json")"
+  done
+  expect_status 400 GET "/statistics/certificates?day=3"
+}
+run_test "dashboard figures from the database: per day, per status, as SQL counts them" t_certificate_statistics
