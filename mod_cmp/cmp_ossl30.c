@@ -51,19 +51,21 @@ static int refuse_every_sender(OSSL_CMP_CTX *ctx)
 
 /* A response rsp changed by fn (on its DER, with arg) and protected anew by
  * ctx as OpenSSL protected it, with the same transactionID; NULL when that
- * cannot be done. rsp is left to the caller. Its extraCerts are dropped
- * before OpenSSL decodes it again and added anew by the protection, as
- * they were made (the signer's chain, then extraCertsOut): decoding them
- * cost OpenSSL 3.0 a key decoder set-up per certificate, most of what an
- * error message cost. The changed messages (errors, rejections without a
- * certificate, genp) carry no other extraCerts. */
+ * cannot be done. rsp is left to the caller. Unless keep_extra_certs, its
+ * extraCerts are dropped before OpenSSL decodes it again and added anew by
+ * the protection, as they were made (the signer's chain, then
+ * extraCertsOut): decoding them cost OpenSSL 3.0 a key decoder set-up per
+ * certificate, most of what an error message cost. The messages changed so
+ * (errors, rejections without a certificate, genp) carry no other
+ * extraCerts; one that may (an ip with its certificate's chain) keeps
+ * them, and the protection adds none twice. */
 typedef apr_status_t (*change_fn)(apr_pool_t *p, const unsigned char *der,
                                   long len, const void *arg,
                                   unsigned char **out, apr_size_t *out_len);
 
 static OSSL_CMP_MSG *changed(apr_pool_t *p, OSSL_CMP_CTX *ctx,
                              const OSSL_CMP_MSG *rsp, change_fn fn,
-                             const void *arg)
+                             const void *arg, int keep_extra_certs)
 {
     const ASN1_OCTET_STRING *tid =
         OSSL_CMP_HDR_get0_transactionID(OSSL_CMP_MSG_get0_header(rsp));
@@ -76,7 +78,7 @@ static OSSL_CMP_MSG *changed(apr_pool_t *p, OSSL_CMP_CTX *ctx,
 
     memset(&e, 0, sizeof(e));
     e.pvno = -1;
-    e.drop_extra_certs = 1;
+    e.drop_extra_certs = !keep_extra_certs;
     if (tid != NULL && (n = i2d_OSSL_CMP_MSG(rsp, &der)) > 0
             && fn(p, der, n, arg, &out, &out_len) == APR_SUCCESS
             && cmp_asn1_edit(p, out, (long)out_len, &e, &out, &out_len) == APR_SUCCESS) {
@@ -112,7 +114,7 @@ OSSL_CMP_MSG *cmp_srv_restatus(apr_pool_t *p, OSSL_CMP_CTX *ctx,
                                const char *detail)
 {
     OSSL_CMP_PKISI *si = cmp_srv_rejection(reason, detail);
-    OSSL_CMP_MSG *m = si != NULL ? changed(p, ctx, rsp, set_status, si) : NULL;
+    OSSL_CMP_MSG *m = si != NULL ? changed(p, ctx, rsp, set_status, si, 0) : NULL;
 
     OSSL_CMP_PKISI_free(si);
     if (m == NULL) {
@@ -136,7 +138,7 @@ OSSL_CMP_MSG *cmp_srv_rebody(apr_pool_t *p, OSSL_CMP_CTX *ctx,
     e.pvno = -1;
     e.body_der = body;
     e.body_len = len;
-    m = changed(p, ctx, rsp, set_body, &e);
+    m = changed(p, ctx, rsp, set_body, &e, 0);
     OSSL_CMP_MSG_free(rsp);
     return m;
 }
@@ -155,7 +157,9 @@ static apr_status_t set_pvno(apr_pool_t *p, const unsigned char *der,
 OSSL_CMP_MSG *cmp_srv_repvno(apr_pool_t *p, OSSL_CMP_CTX *ctx,
                              OSSL_CMP_MSG *rsp, long pvno)
 {
-    OSSL_CMP_MSG *m = changed(p, ctx, rsp, set_pvno, &pvno);
+    /* any response: an ip keeps the chain of its certificate (the
+     * protection adds what it adds only once) */
+    OSSL_CMP_MSG *m = changed(p, ctx, rsp, set_pvno, &pvno, 1);
 
     if (m == NULL) {
         cmp_log(CMP_LOG_WARN, CMPLOGNO(10407) "the response keeps pvno 2: "
