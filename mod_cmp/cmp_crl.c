@@ -406,13 +406,14 @@ static void put_time(der_buf_t *d, time_t t)
 {
     struct tm tm;
     char text[24];
-    int n;
+    int n, utc;
 
     if (gmtime_r(&t, &tm) == NULL) {
         d->failed = 1;
         return;
     }
-    if (tm.tm_year >= 50 && tm.tm_year < 150)
+    utc = tm.tm_year >= 50 && tm.tm_year < 150;     /* 1950 to 2049 */
+    if (utc)
         n = snprintf(text, sizeof(text), "%02d%02d%02d%02d%02d%02dZ",
                      tm.tm_year % 100, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                      tm.tm_min, tm.tm_sec);
@@ -424,8 +425,7 @@ static void put_time(der_buf_t *d, time_t t)
         d->failed = 1;
         return;
     }
-    put_head(d, tm.tm_year >= 50 && tm.tm_year < 150 ? V_ASN1_UTCTIME
-             : V_ASN1_GENERALIZEDTIME, (size_t)n);
+    put_head(d, utc ? V_ASN1_UTCTIME : V_ASN1_GENERALIZEDTIME, (size_t)n);
     put(d, text, (size_t)n);
 }
 

@@ -338,34 +338,34 @@ static void audit_logs(admin_req_t *rq, admin_resp_t *rs)
     "'revoked', coalesce(r.n, 0)) ORDER BY d.day) FROM d LEFT JOIN i ON " \
     "i.day = d.day LEFT JOIN r ON r.day = d.day))::text FROM t"
 
-static void certificate_stats(admin_req_t *rq, admin_resp_t *rs)
+/* A statistics query of one argument, the query's `days` (1..max, default
+ * 14), answered with the JSON text the SQL makes. */
+static void days_json(admin_req_t *rq, admin_resp_t *rs, long long max,
+                      const char *sql)
 {
     long long days;
     const char *vals[1];
     json_t *o;
 
-    if (query_int(rq, rs, "days", 14, 1, 366, &days))
+    if (query_int(rq, rs, "days", 14, 1, max, &days))
         return;
     vals[0] = apr_psprintf(rq->p, "%" APR_INT64_T_FMT, (apr_int64_t)days);
-    if (!admin_sql_json(rq, rs, SQL_CERT_STATS, 1, vals, &o))
+    if (!admin_sql_json(rq, rs, sql, 1, vals, &o))
         admin_json(rq, rs, 200, json_incref(o));
+}
+
+static void certificate_stats(admin_req_t *rq, admin_resp_t *rs)
+{
+    days_json(rq, rs, 366, SQL_CERT_STATS);
 }
 
 /* Refused CMP requests per day and reason (counted by every node). */
 static void cmp_refusals(admin_req_t *rq, admin_resp_t *rs)
 {
-    long long days;
-    const char *vals[1];
-    json_t *o;
-
-    if (query_int(rq, rs, "days", 14, 1, 3660, &days))
-        return;
-    vals[0] = apr_psprintf(rq->p, "%" APR_INT64_T_FMT, (apr_int64_t)days);
-    if (!admin_sql_json(rq, rs, "SELECT coalesce(json_agg(json_build_object('day', "
-                        "day, 'reason', reason, 'count', count) ORDER BY day, reason), "
-                        "'[]')::text FROM cmp_refusal_count WHERE day > current_date - "
-                        "$1::int", 1, vals, &o))
-        admin_json(rq, rs, 200, json_incref(o));
+    days_json(rq, rs, 3660, "SELECT coalesce(json_agg(json_build_object("
+              "'day', day, 'reason', reason, 'count', count) ORDER BY day, "
+              "reason), '[]')::text FROM cmp_refusal_count WHERE day > "
+              "current_date - $1::int");
 }
 
 const admin_route_t admin_certificate_routes[] = {
