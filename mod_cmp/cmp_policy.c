@@ -550,6 +550,7 @@ int cmp_policy_init(cmp_policy_t *pol, const cmp_policy_spec_t *spec,
     pol->min_security_bits = spec->min_security_bits;
     pol->allow_san = spec->allow_san;
     pol->kur_identity_change = spec->kur_identity_change;
+    pol->ku_from_request = spec->ku_from_request;
     pol->key_usage = dupstr(spec->key_usage);
     pol->ext_key_usage = dupstr(spec->ext_key_usage);
     make_exts(pol);
@@ -847,6 +848,23 @@ cmp_reason_e cmp_policy_grant(const cmp_policy_t *pol, EVP_PKEY *key,
             if (asked == -2) {
                 snprintf(why, whylen, "keyUsage does not decode");
                 return CMP_E_BAD_TEMPLATE;
+            }
+            if (pol->ku_from_request && issued >= 0) {
+                /* the request chooses within what the RA Profile allows, as
+                 * the key can do it (an EC key: keyAgreement, RFC 5480) */
+                int can = ku_for_key(asked, key);
+
+                if ((can & issued) == 0) {
+                    snprintf(why, whylen, "keyUsage %s asked: the RA Profile "
+                             "allows %s for %s keys", ku_text(p, asked),
+                             ku_text(p, issued), EVP_PKEY_get0_type_name(key));
+                    return CMP_E_BAD_TEMPLATE;
+                }
+                out->ku_bits = issued = can & issued;
+                if (can != asked)
+                    add_mod(p, &out->mods, apr_psprintf(p, "%s keys cannot "
+                            "have keyUsage %s", EVP_PKEY_get0_type_name(key),
+                            ku_text(p, asked & ~can)));
             }
             if (asked != issued)
                 add_mod(p, &out->mods, apr_psprintf(p, "keyUsage %s issued, %s "

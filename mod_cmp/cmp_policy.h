@@ -22,6 +22,7 @@ typedef struct {
     regex_t subject_re;      /* on the RFC 2253 form of the subject */
     int allow_san;
     int kur_identity_change; /* a kur may ask another subject or SANs */
+    int ku_from_request;     /* a template's keyUsage is issued, within key_usage */
     char *key_usage;         /* X509v3 config value, e.g. "critical,digitalSignature" */
     char *ext_key_usage;     /* "" = no extendedKeyUsage */
     /* basicConstraints, keyUsage and extendedKeyUsage of every certificate,
@@ -50,6 +51,8 @@ typedef struct {
     const char *ec_curves;        /* curve names (NIST, OpenSSL short names),
                                    * comma-separated; NULL: the default */
     int kur_identity_change;      /* a kur may ask another subject or SANs */
+    int ku_from_request;          /* a template's keyUsage is issued, as far
+                                   * as key_usage and the key allow it */
 } cmp_policy_spec_t;
 
 /* The curves of an RA Profile that names none: the NIST prime curves and
@@ -113,15 +116,20 @@ int cmp_policy_key_spec(const cmp_policy_t *pol, apr_pool_t *p,
  * keyEncipherment; RFC 8410 and signature-only keys: no encipherment or
  * agreement; -1: the RA Profile's keyUsage as it is), and, when what the
  * request's extensions ask differs from what is issued, a text saying so
- * (the response is then grantedWithMods). */
+ * (the response is then grantedWithMods). Where the RA Profile lets the
+ * request choose (ku_from_request), a template's keyUsage is issued as the
+ * key can have it (an EC key asking keyEncipherment gets keyAgreement) and
+ * as far as the RA Profile's keyUsage allows. */
 typedef struct {
     int ku_bits;
     const char *mods;            /* from p; NULL: issued as asked */
 } cmp_grant_t;
 
 /* CMP_E_NONE and *out; else the reason (a CA certificate or a pathLen asked:
- * badCertTemplate; an unknown critical extension: unacceptedExtension; no
- * keyUsage the key can have: badAlg), with detail in why. */
+ * badCertTemplate, and so is a keyUsage the request chooses of which the
+ * RA Profile allows nothing; an unknown critical extension:
+ * unacceptedExtension; no keyUsage the key can have: badAlg), with detail in
+ * why. */
 cmp_reason_e cmp_policy_grant(const cmp_policy_t *pol, EVP_PKEY *key,
                               const STACK_OF(X509_EXTENSION) *req,
                               apr_pool_t *p, cmp_grant_t *out, char *why,

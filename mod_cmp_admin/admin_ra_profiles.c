@@ -18,7 +18,8 @@
     "to_json(r.allowed_ec_curves), 'minSecurityBits', " \
     "r.min_security_bits, 'subjectPattern', r.subject_pattern, " \
     "'allowSubjectAltName', r.allow_san, 'allowKurIdentityChange', " \
-    "r.allow_kur_identity_change, 'keyUsage', to_json(array_remove(" \
+    "r.allow_kur_identity_change, 'keyUsageFromRequest', " \
+    "r.key_usage_from_request, 'keyUsage', to_json(array_remove(" \
     "string_to_array(r.key_usage, ','), 'critical')), 'extendedKeyUsage', " \
     "to_json(coalesce(string_to_array(nullif(r.extended_key_usage, ''), ','), " \
     "'{}')), 'enabledProtocols', CASE WHEN r.cmp_profile_id IS NULL THEN " \
@@ -93,7 +94,7 @@ static void get_one(admin_req_t *rq, admin_resp_t *rs)
  * the default or the stored value). */
 typedef struct {
     const char *description, *validity, *key_types, *min_bits, *pattern;
-    const char *allow_san, *key_usage, *eku, *curves, *kur_change;
+    const char *allow_san, *key_usage, *eku, *curves, *kur_change, *ku_choose;
     int clear_pattern;
 } policy_in_t;
 
@@ -158,6 +159,10 @@ static int read_policy(admin_req_t *rq, admin_resp_t *rs, json_t *errs,
         return 1;
     if (got == 1)
         in->kur_change = san ? "true" : "false";
+    if (admin_type_error(rq, rs, got = cmp_json_bool(rq->body, "keyUsageFromRequest", &san), "keyUsageFromRequest", "a boolean"))
+        return 1;
+    if (got == 1)
+        in->ku_choose = san ? "true" : "false";
     if (admin_type_error(rq, rs, got = cmp_json_str(rq->body, "subjectPattern", &pattern), "subjectPattern", "a string"))
         return 1;
     if (got == 1 && *pattern)
@@ -186,7 +191,7 @@ static int read_policy(admin_req_t *rq, admin_resp_t *rs, json_t *errs,
 static void create(admin_req_t *rq, admin_resp_t *rs)
 {
     json_t *errs = cmp_json_own(rq->p, json_array()), *o;
-    const char *name = NULL, *vals[12];
+    const char *name = NULL, *vals[13];
     policy_in_t in;
     PGresult *r;
 
@@ -215,19 +220,22 @@ static void create(admin_req_t *rq, admin_resp_t *rs)
     vals[9] = in.eku;
     vals[10] = in.curves;
     vals[11] = in.kur_change;
+    vals[12] = in.ku_choose;
     if (admin_sql(rq, rs, "INSERT INTO ra_profile (authority_id, name, "
                   "description, validity_days, allowed_key_types, "
                   "min_security_bits, subject_pattern, allow_san, key_usage, "
                   "extended_key_usage, allowed_ec_curves, "
-                  "allow_kur_identity_change) SELECT a.id, $2, "
+                  "allow_kur_identity_change, key_usage_from_request) "
+                  "SELECT a.id, $2, "
                   "coalesce($3, ''), "
                   "coalesce($4::int, 365), coalesce(string_to_array(nullif($5, ''), "
                   "','), '{}'), coalesce($6::int, 112), nullif($7, ''), "
                   "coalesce($8::boolean, true), coalesce($9, 'critical,"
                   "digitalSignature'), coalesce($10, ''), string_to_array("
                   "coalesce($11, '" CMP_POLICY_DEFAULT_CURVES "'), ','), "
-                  "coalesce($12::boolean, false) FROM authority a WHERE a.uuid = $1::uuid RETURNING uuid",
-                  12, vals, NULL, &r))
+                  "coalesce($12::boolean, false), coalesce($13::boolean, false) "
+                  "FROM authority a WHERE a.uuid = $1::uuid RETURNING uuid",
+                  13, vals, NULL, &r))
         return;
     rq->audit_object = apr_pstrcat(rq->p, "raProfile:", PQgetvalue(r, 0, 0), NULL);
     vals[1] = PQgetvalue(r, 0, 0);
@@ -242,7 +250,7 @@ static void create(admin_req_t *rq, admin_resp_t *rs)
 static void edit(admin_req_t *rq, admin_resp_t *rs)
 {
     json_t *errs = cmp_json_own(rq->p, json_array()), *o;
-    const char *name = NULL, *vals[12];
+    const char *name = NULL, *vals[13];
     policy_in_t in;
     PGresult *r;
 
@@ -268,6 +276,7 @@ static void edit(admin_req_t *rq, admin_resp_t *rs)
     vals[9] = in.clear_pattern ? "true" : "false";
     vals[10] = in.curves;
     vals[11] = in.kur_change;
+    vals[12] = in.ku_choose;
     if (admin_sql(rq, rs, "UPDATE ra_profile SET description = coalesce($2, "
                   "description), validity_days = coalesce($3::int, validity_days), "
                   "allowed_key_types = CASE WHEN $4::text IS NULL THEN "
@@ -279,8 +288,10 @@ static void edit(admin_req_t *rq, admin_resp_t *rs)
                   "key_usage), extended_key_usage = coalesce($9, extended_key_usage), "
                   "allowed_ec_curves = coalesce(string_to_array($11, ','), "
                   "allowed_ec_curves), allow_kur_identity_change = coalesce("
-                  "$12::boolean, allow_kur_identity_change) WHERE uuid = $1::uuid",
-                  12, vals, NULL, &r))
+                  "$12::boolean, allow_kur_identity_change), "
+                  "key_usage_from_request = coalesce($13::boolean, "
+                  "key_usage_from_request) WHERE uuid = $1::uuid",
+                  13, vals, NULL, &r))
         return;
     rq->audit_object = apr_pstrcat(rq->p, "raProfile:", vals[0], NULL);
     if (!load_one(rq, rs, &o))

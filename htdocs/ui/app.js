@@ -414,6 +414,7 @@ async function raProfileForm(existing) {
   const pattern = h('input', { value: e.subjectPattern || '', placeholder: '^CN=.*$' });
   const san = h('input', { type: 'checkbox', checked: e.allowSubjectAltName !== false, id: 'ra-san' });
   const kurChange = h('input', { type: 'checkbox', checked: e.allowKurIdentityChange === true, id: 'ra-kur-change' });
+  const kuChoose = h('input', { type: 'checkbox', checked: e.keyUsageFromRequest === true, id: 'ra-ku-choose' });
   const errors = h('div');
   const title = existing ? `Edit RA Profile ${e.name}` : 'New RA Profile';
   const form = h('form', { 'aria-label': title }, h('h3', {}, title), errors,
@@ -426,6 +427,9 @@ async function raProfileForm(existing) {
     h('div', { class: 'field' }, h('label', { for: 'ra-kur-change' }, kurChange,
       ' Allow a key update to change the subject or subjectAltName'),
       h('small', {}, 'off: a key update keeps the identity of the certificate it renews')),
+    h('div', { class: 'field' }, h('label', { for: 'ra-ku-choose' }, kuChoose,
+      ' Let the request choose its key usage, within the key usage above'),
+      h('small', {}, 'off: every certificate gets the key usage above')),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, existing ? 'Save' : 'Create'),
       h('button', { type: 'button', class: 'secondary', onclick: () => form.remove() }, 'Cancel')));
   form.addEventListener('submit', async (ev) => {
@@ -433,6 +437,7 @@ async function raProfileForm(existing) {
     const body = { description: desc.value, validityDays: Number(days.value),
       allowedKeyTypes: csv(types.value), keyUsage: csv(ku.value), extendedKeyUsage: csv(eku.value),
       allowSubjectAltName: san.checked, allowKurIdentityChange: kurChange.checked,
+      keyUsageFromRequest: kuChoose.checked,
       subjectPattern: pattern.value || null };
     if (csv(curves.value).length) body.allowedEcCurves = csv(curves.value);
     if (!existing) body.name = name.value;

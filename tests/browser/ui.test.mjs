@@ -34,6 +34,13 @@ function cmp(args) {
   }
 }
 
+// the admin API straight, beside the console (its answer's JSON, null when empty)
+function api(method, p, body) {
+  return JSON.parse(sh('curl', ['-s', '--cacert', env.ADMIN_CA_FILE, '-u',
+    `${env.ADMIN_USER}:${password}`, '-X', method, '-H', 'Content-Type: application/json',
+    ...(body ? ['--data', JSON.stringify(body)] : []), env.ADMIN_URL + p]) || 'null');
+}
+
 async function shot(name) {
   fs.mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SHOTS, name + '.png'), fullPage: true });
@@ -84,8 +91,14 @@ test('create an Authority, an RA Profile and a CMP Profile through the forms', a
   await page.getByRole('button', { name: 'Edit ' + RA }).click();
   assert.equal(await page.locator('#ra-types').inputValue(), 'EC, ED25519');
   await page.locator('#ra-days').fill('90');
+  assert.equal(await page.locator('#ra-ku-choose').isChecked(), false);
+  await page.locator('#ra-ku-choose').check();
+  await page.locator('#ra-kur-change').check();
   await page.getByRole('button', { name: 'Save' }).click();
   await page.getByText(`RA Profile ${RA} saved`).waitFor();
+  const saved = api('GET', '/raProfiles').find(r => r.name === RA);
+  assert.equal(saved.keyUsageFromRequest, true);
+  assert.equal(saved.allowKurIdentityChange, true);
   await page.getByRole('row', { name: new RegExp(RA) }).getByText(/^90 days/).waitFor();
 
   await go('#/cmp-profiles');
@@ -273,9 +286,6 @@ test('the page of a CMP Profile shows its URLs and a client command that enrolls
 });
 
 test('deletes and bulk actions ask first; bulk results are shown item by item', async () => {
-  const api = (method, p, body) => JSON.parse(sh('curl', ['-s', '--cacert', env.ADMIN_CA_FILE, '-u',
-    `${env.ADMIN_USER}:${password}`, '-X', method, '-H', 'Content-Type: application/json',
-    ...(body ? ['--data', JSON.stringify(body)] : []), env.ADMIN_URL + p]) || 'null');
   const ca = api('GET', '/raProfiles').find(r => r.name === RA).authorityUuid;
   const ra = api('POST', `/authorities/${ca}/raProfiles`, { name: 'ui-bulk-ra' });
   const made = {};

@@ -56,7 +56,7 @@ static const char *joined(apr_pool_t *p, apr_array_header_t *a)
 static void policy_of(apr_pool_t *p, json_t *body)
 {
     cmp_policy_spec_t spec = {CMP_POLICY_UNSET, CMP_POLICY_UNSET, NULL, NULL, 0,
-                              NULL, NULL, NULL, 0};
+                              NULL, NULL, NULL, 0, 0};
     apr_array_header_t *a = NULL, *msgs = apr_array_make(p, 4, sizeof(const char *));
     long long v = 0;
     int b = 0;

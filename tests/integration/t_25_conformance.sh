@@ -433,6 +433,43 @@ t_conf_requested_extensions() {
 run_test "requested extensions: cA, pathLen -> badCertTemplate; unknown critical -> unacceptedExtension; others grantedWithMods" \
     t_conf_requested_extensions
 
+# An RA Profile that lets the request choose its keyUsage (keyUsageFromRequest):
+# the asked keyUsage as the key can have it, within the RA Profile's
+# (digitalSignature,keyEncipherment on the demo)
+t_conf_key_usage_from_request() {
+  local ca ra n0
+  ca=$(adm_uuid /authorities demo)
+  ra=$(adm_uuid /raProfiles demo)
+  expect_status 400 PUT "/authorities/$ca/raProfiles/$ra" '{"keyUsageFromRequest": 1}'
+  jf .message | grep -q "field 'keyUsageFromRequest' must be a boolean" || fail "field not named: $(cat "$T/api.json")"
+  expect_status 200 PUT "/authorities/$ca/raProfiles/$ra" '{"keyUsageFromRequest": true}'
+  # the demo's setting comes back however this test ends (it runs in a subshell)
+  trap "api PUT /authorities/$ca/raProfiles/$ra '{\"keyUsageFromRequest\": false}' >/dev/null" EXIT
+  [ "$(jf .keyUsageFromRequest)" = true ] || fail "not stored"
+  n0=$(cert_count)
+  # a part of the RA Profile's: issued as asked
+  p10cr_ext kfr-ds "keyUsage=critical,digitalSignature"
+  expect_answer kfr-ds cp 0 "" ""
+  openssl x509 -in "$T/kfr-ds.pem" -noout -ext keyUsage | tail -n +2 | tee "$T/kfr-ds.ku"
+  grep -qx " *Digital Signature" "$T/kfr-ds.ku" || fail "keyUsage not as asked"
+  # an EC key asking keyEncipherment gets keyAgreement (RFC 5480), said
+  p10cr_ext kfr-ke "keyUsage=critical,keyEncipherment"
+  expect_answer kfr-ke cp 1 "" "EC keys cannot have keyUsage keyEncipherment; keyUsage keyAgreement issued, keyEncipherment asked"
+  openssl x509 -in "$T/kfr-ke.pem" -noout -ext keyUsage | tail -n +2 | tee "$T/kfr-ke.ku"
+  grep -qx " *Key Agreement" "$T/kfr-ke.ku" || fail "EC keyUsage"
+  # nothing of it allowed: refused, nothing stored
+  p10cr_ext kfr-cs "keyUsage=critical,keyCertSign"
+  expect_answer kfr-cs cp 2 badCertTemplate "certificate template not acceptable: keyUsage keyCertSign asked: the RA Profile allows digitalSignature,keyAgreement for EC keys"
+  [ "$(cert_count)" = "$((n0 + 2))" ] || fail "the refused one stored"
+  # off again: the RA Profile's keyUsage whatever is asked
+  expect_status 200 PUT "/authorities/$ca/raProfiles/$ra" '{"keyUsageFromRequest": false}'
+  trap - EXIT
+  p10cr_ext kfr-off "keyUsage=critical,digitalSignature"
+  expect_answer kfr-off cp 1 "" "keyUsage digitalSignature,keyAgreement issued, digitalSignature asked"
+}
+run_test "keyUsageFromRequest: the asked keyUsage as the key can have it (EC: keyAgreement), within the RA Profile's; none of it allowed -> badCertTemplate" \
+    t_conf_key_usage_from_request
+
 # rr protected with the shared secret: a CMP Profile option, off by default
 # (RFC 9483 4.2); the demo turns it on, "strict" keeps the default
 t_conf_mac_rr() {

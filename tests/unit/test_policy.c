@@ -217,11 +217,11 @@ START_TEST(validation_is_the_loaders)
 {
     cmp_policy_spec_t ok = {365, 112, "EC, id-ecPublicKey,RSA", "^CN=", 1,
                             "critical,digitalSignature,keyAgreement",
-                            "serverAuth,1.3.6.1.5.5.7.3.2", NULL, 0};
+                            "serverAuth,1.3.6.1.5.5.7.3.2", NULL, 0, 0};
     cmp_policy_spec_t none = {CMP_POLICY_UNSET, CMP_POLICY_UNSET, NULL, NULL, 0,
-                              NULL, NULL, NULL, 0};
+                              NULL, NULL, NULL, 0, 0};
     cmp_policy_spec_t bad = {0, 257, "EC,NOPE", "([", 1, "critical,flying",
-                             "serverAuth,notAnEku", NULL, 0};
+                             "serverAuth,notAnEku", NULL, 0, 0};
     cmp_policy_spec_t eku = ok;
     apr_array_header_t *m;
     cmp_policy_t pol;
@@ -262,7 +262,7 @@ END_TEST
 static const char *pattern_problem(const char *pattern)
 {
     cmp_policy_spec_t spec = {CMP_POLICY_UNSET, CMP_POLICY_UNSET, NULL,
-                              NULL, 0, NULL, NULL, NULL, 0};
+                              NULL, 0, NULL, NULL, NULL, 0, 0};
     apr_array_header_t *m;
     cmp_policy_t pol;
     const char *why = NULL, *first;
@@ -436,6 +436,69 @@ START_TEST(grant_by_key_type_and_request)
 }
 END_TEST
 
+/* An RA Profile that lets the request choose its keyUsage: what is asked, as
+ * the key can have it, within the RA Profile's keyUsage. */
+START_TEST(grant_key_usage_from_request)
+{
+    cmp_policy_t pol;
+    cmp_policy_spec_t spec = {30, 0, "", NULL, 1,
+                              "critical,digitalSignature,keyEncipherment", "",
+                              NULL, 0, 1};
+    const char *why = NULL;
+    EVP_PKEY *ec = unit_key("EC"), *ed = unit_key("ED25519"), *rsa = unit_key("RSA");
+    STACK_OF(X509_EXTENSION) *x;
+    cmp_grant_t g;
+    char w[300];
+
+    ck_assert(cmp_policy_init(&pol, &spec, &why));
+    /* nothing asked: the RA Profile's, as the key can have it */
+    ck_assert_int_eq(cmp_policy_grant(&pol, rsa, NULL, upool, &g, w, sizeof(w)), CMP_E_NONE);
+    ck_assert_int_eq(g.ku_bits, -1);
+    ck_assert_int_eq(cmp_policy_grant(&pol, ec, NULL, upool, &g, w, sizeof(w)), CMP_E_NONE);
+    ck_assert_int_eq(g.ku_bits, KU_DIGITAL_SIGNATURE | KU_KEY_AGREEMENT);
+    /* a part of it: issued as asked, nothing to say */
+    x = asked(NID_key_usage, "digitalSignature");
+    ck_assert_int_eq(cmp_policy_grant(&pol, rsa, x, upool, &g, w, sizeof(w)), CMP_E_NONE);
+    ck_assert_int_eq(g.ku_bits, KU_DIGITAL_SIGNATURE);
+    ck_assert_ptr_null(g.mods);
+    ck_assert_int_eq(cmp_policy_grant(&pol, ec, x, upool, &g, w, sizeof(w)), CMP_E_NONE);
+    ck_assert_int_eq(g.ku_bits, KU_DIGITAL_SIGNATURE);
+    ck_assert_ptr_null(g.mods);
+    sk_X509_EXTENSION_pop_free(x, X509_EXTENSION_free);
+    /* an EC key asking keyEncipherment gets keyAgreement (RFC 5480) */
+    x = asked(NID_key_usage, "keyEncipherment");
+    ck_assert_int_eq(cmp_policy_grant(&pol, ec, x, upool, &g, w, sizeof(w)), CMP_E_NONE);
+    ck_assert_int_eq(g.ku_bits, KU_KEY_AGREEMENT);
+    ck_assert_str_eq(g.mods, "EC keys cannot have keyUsage keyEncipherment; "
+                             "keyUsage keyAgreement issued, keyEncipherment asked");
+    ck_assert_int_eq(cmp_policy_grant(&pol, rsa, x, upool, &g, w, sizeof(w)), CMP_E_NONE);
+    ck_assert_int_eq(g.ku_bits, KU_KEY_ENCIPHERMENT);
+    ck_assert_ptr_null(g.mods);
+    /* a signature-only key asking for it has nothing left: refused */
+    ck_assert_int_eq(cmp_policy_grant(&pol, ed, x, upool, &g, w, sizeof(w)), CMP_E_BAD_TEMPLATE);
+    ck_assert_str_eq(w, "keyUsage keyEncipherment asked: the RA Profile allows "
+                        "digitalSignature for ED25519 keys");
+    sk_X509_EXTENSION_pop_free(x, X509_EXTENSION_free);
+    /* more than the RA Profile allows: the rest is issued and said */
+    x = asked(NID_key_usage, "digitalSignature,nonRepudiation");
+    ck_assert_int_eq(cmp_policy_grant(&pol, rsa, x, upool, &g, w, sizeof(w)), CMP_E_NONE);
+    ck_assert_int_eq(g.ku_bits, KU_DIGITAL_SIGNATURE);
+    ck_assert_str_eq(g.mods, "keyUsage digitalSignature issued, "
+                             "digitalSignature,nonRepudiation asked");
+    sk_X509_EXTENSION_pop_free(x, X509_EXTENSION_free);
+    /* nothing of it allowed: refused, nothing issued */
+    x = asked(NID_key_usage, "keyCertSign");
+    ck_assert_int_eq(cmp_policy_grant(&pol, rsa, x, upool, &g, w, sizeof(w)), CMP_E_BAD_TEMPLATE);
+    ck_assert_str_eq(w, "keyUsage keyCertSign asked: the RA Profile allows "
+                        "digitalSignature,keyEncipherment for RSA keys");
+    sk_X509_EXTENSION_pop_free(x, X509_EXTENSION_free);
+    cmp_policy_clear(&pol);
+    EVP_PKEY_free(ec);
+    EVP_PKEY_free(ed);
+    EVP_PKEY_free(rsa);
+}
+END_TEST
+
 /* occurrences of needle in hay */
 static int count_of(const unsigned char *hay, int n, const unsigned char *needle, int m)
 {
@@ -520,7 +583,7 @@ static EVP_PKEY *rsa_e(unsigned int e)
  * curves of the RA Profile only, RSA bounds, RFC 8410 forms. */
 START_TEST(key_forms)
 {
-    cmp_policy_spec_t spec = {30, 0, "", NULL, 1, "", "", NULL, 0}, binary;
+    cmp_policy_spec_t spec = {30, 0, "", NULL, 1, "", "", NULL, 0, 0}, binary;
     cmp_policy_t pol, bin;
     const char *why = NULL;
     char buf[200];
@@ -600,6 +663,7 @@ Suite *suite_policy(void)
     tcase_add_test(tc, subject_pattern_bounds);
     tcase_add_test(tc, key_type_aliases);
     tcase_add_test(tc, grant_by_key_type_and_request);
+    tcase_add_test(tc, grant_key_usage_from_request);
     tcase_add_test(tc, key_spec_of_the_policy);
     tcase_add_test(tc, key_forms);
     suite_add_tcase(s, tc);
