@@ -154,6 +154,53 @@ ASN1_ITEM_TEMPLATE(CMPV_RRBODY) =
                           CMP_BODY_RR, rr, CMPV_REVDETAILS)
 static_ASN1_ITEM_TEMPLATE_END(CMPV_RRBODY)
 
+/* CertReqMessages (RFC 4211 3) as far as the proof of possession: certReq
+ * and regInfo opaque, and of ProofOfPossession the choice made, with the
+ * POPOPrivKey of keyEncipherment [2] and keyAgreement [3] (a CHOICE, so
+ * tagged explicitly) left as the element it holds */
+typedef struct {
+    int type;
+    union {
+        ASN1_NULL *raVerified;
+        STACK_OF(ASN1_TYPE) *signature;
+        ASN1_TYPE *keyEncipherment;
+        ASN1_TYPE *keyAgreement;
+    } value;
+} CMPV_POPO;
+ASN1_CHOICE(CMPV_POPO) = {
+    ASN1_IMP(CMPV_POPO, value.raVerified, ASN1_NULL, 0),
+    ASN1_IMP_SEQUENCE_OF(CMPV_POPO, value.signature, ASN1_ANY, 1),
+    ASN1_EXP(CMPV_POPO, value.keyEncipherment, ASN1_ANY, 2),
+    ASN1_EXP(CMPV_POPO, value.keyAgreement, ASN1_ANY, 3)
+} static_ASN1_CHOICE_END(CMPV_POPO)
+
+typedef struct {
+    STACK_OF(ASN1_TYPE) *certReq;
+    CMPV_POPO *popo;
+    STACK_OF(ASN1_TYPE) *regInfo;
+} CMPV_CRM;
+DEFINE_STACK_OF(CMPV_CRM)
+ASN1_SEQUENCE(CMPV_CRM) = {
+    ASN1_SEQUENCE_OF(CMPV_CRM, certReq, ASN1_ANY),
+    ASN1_OPT(CMPV_CRM, popo, CMPV_POPO),
+    ASN1_SEQUENCE_OF_OPT(CMPV_CRM, regInfo, ASN1_ANY)
+} static_ASN1_SEQUENCE_END(CMPV_CRM)
+
+/* the bodies that carry CertReqMessages: ir [0], cr [2], kur [7] */
+typedef struct {
+    int type;
+    union {
+        STACK_OF(CMPV_CRM) *ir;
+        STACK_OF(CMPV_CRM) *cr;
+        STACK_OF(CMPV_CRM) *kur;
+    } value;
+} CMPV_CRMBODY;
+ASN1_CHOICE(CMPV_CRMBODY) = {
+    ASN1_EXP_SEQUENCE_OF(CMPV_CRMBODY, value.ir, CMPV_CRM, CMP_BODY_IR),
+    ASN1_EXP_SEQUENCE_OF(CMPV_CRMBODY, value.cr, CMPV_CRM, CMP_BODY_CR),
+    ASN1_EXP_SEQUENCE_OF(CMPV_CRMBODY, value.kur, CMPV_CRM, CMP_BODY_KUR)
+} static_ASN1_CHOICE_END(CMPV_CRMBODY)
+
 /* PKIStatusInfo (RFC 4210 5.2.3) */
 typedef struct {
     ASN1_INTEGER *status;
@@ -723,6 +770,44 @@ int cmp_view_rr_invalidity(const cmp_view_t *v, long long *when)
     ASN1_item_free((ASN1_VALUE *)rr, ASN1_ITEM_rptr(CMPV_RRBODY));
     ERR_clear_error();
     return got;
+}
+
+int cmp_view_pop_encrypted_key(const cmp_view_t *v)
+{
+    const ASN1_TYPE *body = v->msg->body;
+    const unsigned char *q;
+    CMPV_CRMBODY *b;
+    STACK_OF(CMPV_CRM) *crms;
+    int i, found = 0;
+
+    if (body == NULL || body->type != V_ASN1_OTHER
+            || body->value.asn1_string == NULL)
+        return 0;
+    q = body->value.asn1_string->data;
+    b = (CMPV_CRMBODY *)ASN1_item_d2i(NULL, &q, body->value.asn1_string->length,
+                                      ASN1_ITEM_rptr(CMPV_CRMBODY));
+    if (b == NULL) {
+        ERR_clear_error();
+        return 0;
+    }
+    crms = b->value.ir;                 /* the three are one member */
+    for (i = 0; i < sk_CMPV_CRM_num(crms) && !found; i++) {
+        const CMPV_POPO *popo = sk_CMPV_CRM_value(crms, i)->popo;
+        const ASN1_TYPE *pk;
+
+        if (popo == NULL || (popo->type != 2 && popo->type != 3))
+            continue;
+        /* POPOPrivKey, whose encryptedKey [4] is an EnvelopedData: as a
+         * context-specific element the ANY holds its whole encoding */
+        pk = popo->type == 2 ? popo->value.keyEncipherment
+                             : popo->value.keyAgreement;
+        found = pk != NULL && pk->type == V_ASN1_OTHER
+                && pk->value.asn1_string != NULL
+                && pk->value.asn1_string->length > 0
+                && pk->value.asn1_string->data[0] == 0xa4;
+    }
+    ASN1_item_free((ASN1_VALUE *)b, ASN1_ITEM_rptr(CMPV_CRMBODY));
+    return found;
 }
 
 int cmp_view_rr_reason(const cmp_view_t *v)

@@ -186,6 +186,12 @@ apr_status_t cmp_asn1_certconf_v2(apr_pool_t *p, const unsigned char *der,
                                   long len, unsigned char **out,
                                   apr_size_t *out_len);
 
+/* 1 when a CertReqMsg of an ir, cr or kur proves possession by sending its
+ * private key encrypted (POPOPrivKey encryptedKey [4], an EnvelopedData:
+ * RFC 4211 4.2, RFC 9810 5.2.8.3.1), which OpenSSL 3.0 cannot decode; read
+ * from our own view, so the same on every OpenSSL. */
+int cmp_view_pop_encrypted_key(const cmp_view_t *v);
+
 /* CRLReason of the first RevDetails of an rr body; -1 when none is given,
  * CMP_RR_REASON_BAD when there are two or one that does not decode. */
 #define CMP_RR_REASON_BAD (-2)

@@ -57,6 +57,7 @@ static const reason_t reasons[CMP_E_MAX] = {
     [CMP_E_UNACCEPTED_EXTENSION] = {"requested extension not accepted", OSSL_CMP_PKIFAILUREINFO_unacceptedExtension},
     [CMP_E_KEY_FORM] = {"public key not in an accepted form", OSSL_CMP_PKIFAILUREINFO_badAlg},
     [CMP_E_KUR_IDENTITY] = {"key update must keep the subject and subjectAltName", OSSL_CMP_PKIFAILUREINFO_badCertTemplate},
+    [CMP_E_POP_METHOD] = {"proof of possession method not supported", OSSL_CMP_PKIFAILUREINFO_badPOP},
 };
 
 static int err_lib;

@@ -314,6 +314,12 @@ static apr_status_t answer_resent(req_t *rq, cmp_response_t *resp,
     return APR_SUCCESS;
 }
 
+/* RFC 4211 4.2 / RFC 9810 5.2.8.3.1: a private key sent to the CA, which
+ * mod_cmp neither archives nor decrypts */
+#define POP_ENCRYPTED_KEY "the private key sent encrypted (POPOPrivKey " \
+    "encryptedKey, an EnvelopedData) is not taken: prove possession with a " \
+    "signature"
+
 static apr_status_t process(req_t *rq, cmp_response_t *resp)
 {
     OSSL_CMP_SRV_CTX *srv;
@@ -329,8 +335,11 @@ static apr_status_t process(req_t *rq, cmp_response_t *resp)
     if (rq->body == CMP_BODY_GENM
             && (r = cmp_srv_check_genm(rq, why, sizeof(why))) != CMP_E_NONE)
         return respond_error(rq, r, why, resp);
-    if (rq->undecodable != NULL)
+    if (rq->undecodable != NULL) {
+        if (cmp_view_pop_encrypted_key(rq->view))         /* OpenSSL 3.0 */
+            return respond_error(rq, CMP_E_POP_METHOD, POP_ENCRYPTED_KEY, resp);
         return respond_error(rq, CMP_E_BAD_DATA_FORMAT, rq->undecodable, resp);
+    }
     if (!body_supported(rq->body))
         return respond_error(rq, CMP_E_UNSUPPORTED_BODY, NULL, resp);
     if ((r = cmp_srv_check_protection(rq, why, sizeof(why))) != CMP_E_NONE) {
@@ -342,6 +351,11 @@ static apr_status_t process(req_t *rq, cmp_response_t *resp)
     }
     if (is_cert_request(rq->body) && cmp_srv_own_pop(rq) != APR_SUCCESS)
         return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
+    /* not a signature POP we checked: the same answer as on OpenSSL 3.0 */
+    if (is_cert_request(rq->body) && rq->body != CMP_BODY_P10CR
+            && rq->req_key == NULL && rq->key_refused == NULL
+            && cmp_view_pop_encrypted_key(rq->view))
+        return respond_error(rq, CMP_E_POP_METHOD, POP_ENCRYPTED_KEY, resp);
     if ((srv = cmp_srv_new_ctx(rq)) == NULL)
         return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
     if (rq->body == CMP_BODY_CERTCONF

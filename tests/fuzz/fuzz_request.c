@@ -66,6 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)cmp_view_general_info_problem(v, body, &bad);
         (void)cmp_view_certconf(v, &cc);
         (void)cmp_view_rr_reason(v);
+        (void)cmp_view_pop_encrypted_key(v);
         (void)cmp_view_protection(v);
         (void)cmp_view_crl_status_list(v, p, crl_issuer, "http://pki.example/crl/ca.crl", &crls);
         (void)cmp_asn1_status_of(p, data, (long)size, &b, &status, &fi, &text);

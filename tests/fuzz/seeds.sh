@@ -25,6 +25,9 @@ for f in "$C"/fuzz_server/*; do
   b=$(basename "$f")
   tail -c +2 "$f" >"$C/fuzz_request/${b#??-}"
 done
+# requests no client of the seed run sends, made by the integration tests
+# (tests/fuzz/extra: an ir whose POP is an encrypted private key, t_25)
+cp "$ROOT"/tests/fuzz/extra/fuzz_request/* "$C/fuzz_request/"
 # fuzz_keys: "\0" + a SubjectPublicKeyInfo, "\1" + a MAC protectionAlg
 w=$(mktemp -d)
 for k in "EC -pkeyopt ec_paramgen_curve:P-256" \

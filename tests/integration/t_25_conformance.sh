@@ -217,6 +217,45 @@ t_conf_body() {
 }
 run_test "a body OpenSSL cannot decode -> badDataFormat; pollReq -> badRequest" t_conf_body
 
+# der TAG CONTENT: a DER TLV in hex (definite length up to 64 KB)
+der() {
+  local n=$(( ${#2} / 2 ))
+  if [ "$n" -lt 128 ]; then printf '%s%02x%s' "$1" "$n" "$2"
+  elif [ "$n" -lt 256 ]; then printf '%s81%02x%s' "$1" "$n" "$2"
+  else printf '%s82%04x%s' "$1" "$n" "$2"; fi
+}
+
+# pwri_ir_body NAME: an ir body whose one CertReqMsg proves possession of an
+# EC key by sending it encrypted (POPOPrivKey encryptedKey [4], RFC 9810
+# 5.2.8.3.1 / RFC 4211 4.2), an EnvelopedData to a password (PWRI, RFC 3211)
+# as `openssl cms -pwri_password` makes it
+pwri_ir_body() {
+  local n=$1 line off hl ed spki name tmpl
+  newkey "$T/$n.key" ec
+  openssl pkey -in "$T/$n.key" -pubout -outform DER -out "$T/$n.spki"
+  openssl pkcs8 -topk8 -nocrypt -in "$T/$n.key" -outform DER -out "$T/$n.p8"
+  openssl cms -encrypt -pwri_password "$SECRET_VALUE" -aes-256-cbc -binary -in "$T/$n.p8" \
+      -outform DER -out "$T/$n.cms"
+  # ContentInfo { envelopedData, [0] { EnvelopedData } }: the inner SEQUENCE
+  line=$(openssl asn1parse -inform DER -in "$T/$n.cms" | awk '/d=2 / {print; exit}')
+  off=${line%%:*}; off=${off// /}
+  hl=$(sed 's/.*hl= *\([0-9]*\).*/\1/' <<<"$line")
+  ed=$(hexof "$T/$n.cms"); ed=${ed:$(( (off + hl) * 2 ))}
+  spki=$(hexof "$T/$n.spki")
+  name=$(der 30 "$(der 31 "$(der 30 "0603550403$(der 0c "$(printf '%s' "$n" | od -An -tx1 | tr -d ' \n')")")")")
+  tmpl=$(der 30 "$(der a5 "$name")a6${spki:2}")
+  der a0 "$(der 30 "$(der 30 "$(der 30 "020100$tmpl")$(der a2 "$(der a4 "$ed")")")")"
+}
+
+t_conf_pwri() {
+  local n0; n0=$(cert_count)
+  mutate pwri -body "$(pwri_ir_body pwri)"
+  expect_answer pwri error 2 badPOP "proof of possession method not supported: the private key sent encrypted (POPOPrivKey encryptedKey, an EnvelopedData) is not taken"
+  [ "$(cert_count)" = "$n0" ] || fail "stored"
+  grep -q "proof of possession method not supported" "$VAR_DIR/httpd/error.log" || fail "not logged"
+}
+run_test "a private key sent encrypted as POP (POPOPrivKey encryptedKey, PWRI EnvelopedData) -> badPOP, the same on OpenSSL 3.0 and 3.5" t_conf_pwri
+
 # generalInfo, as DER: implicitConfirm with the value INTEGER 1 (not NULL);
 # implicitConfirm (NULL) beside confirmWaitTime; confirmWaitTime as UTCTime
 IC_INT=300f300d06082b060105050704 IC_INT+=0d020101
