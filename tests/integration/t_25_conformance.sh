@@ -217,12 +217,12 @@ t_conf_body() {
 }
 run_test "a body OpenSSL cannot decode -> badDataFormat; pollReq -> badRequest" t_conf_body
 
-# der TAG CONTENT: a DER TLV in hex (definite length up to 64 KB)
-der() {
-  local n=$(( ${#2} / 2 ))
-  if [ "$n" -lt 128 ]; then printf '%s%02x%s' "$1" "$n" "$2"
-  elif [ "$n" -lt 256 ]; then printf '%s81%02x%s' "$1" "$n" "$2"
-  else printf '%s82%04x%s' "$1" "$n" "$2"; fi
+# tlv TAG CONTENT: a DER TLV in hex
+tlv() {
+  local n=$((${#2} / 2))
+  if [ $n -lt 128 ]; then printf '%s%02x%s' "$1" $n "$2"
+  elif [ $n -lt 256 ]; then printf '%s81%02x%s' "$1" $n "$2"
+  else printf '%s82%04x%s' "$1" $n "$2"; fi
 }
 
 # pwri_ir_body NAME: an ir body whose one CertReqMsg proves possession of an
@@ -242,9 +242,9 @@ pwri_ir_body() {
   hl=$(sed 's/.*hl= *\([0-9]*\).*/\1/' <<<"$line")
   ed=$(hexof "$T/$n.cms"); ed=${ed:$(( (off + hl) * 2 ))}
   spki=$(hexof "$T/$n.spki")
-  name=$(der 30 "$(der 31 "$(der 30 "0603550403$(der 0c "$(printf '%s' "$n" | od -An -tx1 | tr -d ' \n')")")")")
-  tmpl=$(der 30 "$(der a5 "$name")a6${spki:2}")
-  der a0 "$(der 30 "$(der 30 "$(der 30 "020100$tmpl")$(der a2 "$(der a4 "$ed")")")")"
+  name=$(tlv 30 "$(tlv 31 "$(tlv 30 "0603550403$(tlv 0c "$(printf '%s' "$n" | od -An -tx1 | tr -d ' \n')")")")")
+  tmpl=$(tlv 30 "$(tlv a5 "$name")a6${spki:2}")
+  tlv a0 "$(tlv 30 "$(tlv 30 "$(tlv 30 "020100$tmpl")$(tlv a2 "$(tlv a4 "$ed")")")")"
 }
 
 t_conf_pwri() {
@@ -637,13 +637,6 @@ t_conf_genm_others() {
 }
 run_test "genm rootCaCert, certReqTemplate, signKeyPairTypes, crlStatusList, unknown type" t_conf_genm_others
 
-# tlv TAG CONTENT: a DER TLV in hex
-tlv() {
-  local n=$((${#2} / 2))
-  if [ $n -lt 128 ]; then printf '%s%02x%s' "$1" $n "$2"
-  elif [ $n -lt 256 ]; then printf '%s81%02x%s' "$1" $n "$2"
-  else printf '%s82%04x%s' "$1" $n "$2"; fi
-}
 
 # nth_d2 FILE N: the hex of the Nth element at depth 2 of a DER file
 nth_d2() {
@@ -721,7 +714,8 @@ run_test "genm crlStatusList (RFC 9483 4.3.4): the CA's current CRL when newer t
 
 # rr_with_invalidity CERT NAME TIME: the rr openssl cmp makes for CERT
 # (keyCompromise), its crlEntryDetails given an invalidityDate
-# (GeneralizedTime TIME, RFC 5280 5.3.2), sent as NAME
+# (GeneralizedTime TIME, RFC 5280 5.3.2; twice when a fourth argument is
+# given), sent as NAME
 rr_with_invalidity() {
   local cert=$1 name=$2 when=$3 off hl l tmpl ext
   openssl cmp -cmd rr -server 127.0.0.1:1 $(mac_args) -oldcert "$cert" -revreason 1 \
@@ -733,6 +727,7 @@ rr_with_invalidity() {
   [ -n "$l" ] || fail "no CertTemplate in the rr"
   tmpl=$(hexof "$T/$name-base.der" | cut -c $((off * 2 + 1))-$(((off + hl + l) * 2)))
   ext=$(tlv 30 "0603551d18$(tlv 04 "$(tlv 18 "$(printf '%s' "$when" | od -An -tx1 -v | tr -d ' \n')")")")
+  [ -n "${4:-}" ] && ext=$ext$ext
   BASE_MSG=$T/$name-base.der mutate "$name" \
       -body "$(tlv ab "$(tlv 30 "$(tlv 30 "$tmpl$(tlv 30 "300a0603551d1504030a0101$ext")")")")"
 }
@@ -740,6 +735,11 @@ rr_with_invalidity() {
 t_conf_rr_invalidity() {
   fx_cert rrinv
   fx_cert rrfut
+  fx_cert rrtwo
+  # two invalidityDate extensions: refused before any lookup
+  rr_with_invalidity "$T/rrtwo.pem" rrtwo "$(date -u -d '-1 day' +%Y%m%d000000Z)" twice
+  expect_answer rrtwo rp 2 badDataFormat "two invalidityDate extensions, or one that does not decode"
+  [ "$(cert_status "$T/rrtwo.pem")" = valid ] || fail "revoked with two invalidity dates"
   # one in the future: refused, nothing revoked
   rr_with_invalidity "$T/rrfut.pem" rrfut "$(date -u -d '+1 day' +%Y%m%d%H%M%SZ)"
   expect_answer rrfut rp 2 badRequest "invalidity date not accepted: the invalidity date lies"
@@ -751,7 +751,7 @@ t_conf_rr_invalidity() {
             FROM certificate WHERE serial = '$(serial_of "$T/rrinv.pem")'")" = t ] \
     || fail "invalidity date not stored: $(sql "SELECT invalidity_date FROM certificate WHERE serial = '$(serial_of "$T/rrinv.pem")'")"
 }
-run_test "rr with an invalidityDate (RFC 5280 5.3.2): stored; one in the future -> rp rejection badRequest" \
+run_test "rr with an invalidityDate (RFC 5280 5.3.2): stored; one in the future -> rp rejection badRequest; two -> badDataFormat" \
     t_conf_rr_invalidity
 
 t_conf_still_serving() {
