@@ -11,14 +11,17 @@ FAILED_NAMES=()
 # The test runs outside any condition: bash ignores set -e in the body of an
 # `if`, which would let every assertion but the last one pass silently.
 run_test() {
-  local name=$1 fn=$2 rc
+  local name=$1 fn=$2 rc from
   echo "=== $name" >>"$LOG"
+  from=$(($(wc -l <"$LOG") + 1))
   ( set -eE; trap 'echo "stopped at: $BASH_COMMAND (exit $?)"' ERR; "$fn" ) >>"$LOG" 2>&1
   rc=$?
   if [ "$rc" = 0 ]; then
     PASSED=$((PASSED + 1)); echo "PASS $name"
   else
     FAILED=$((FAILED + 1)); FAILED_NAMES+=("$name"); echo "FAIL $name"
+    # the end of what it printed, so that a CI log alone shows why
+    tail -n +"$from" "$LOG" | tail -n 25 | sed 's/^/    | /'
   fi
 }
 

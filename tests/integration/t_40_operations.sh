@@ -3,8 +3,9 @@
 # last_database_start.sh.)
 
 t_broken_connections_replaced() {
-  # Cut every connection httpd holds; the next requests must get fresh ones.
-  as_superuser "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+  # Cut every connection httpd holds (and wait until their backends are gone,
+  # as after a restart); the next requests must get fresh ones.
+  as_superuser "SELECT count(pg_terminate_backend(pid, 10000)) FROM pg_stat_activity
                 WHERE usename = 'cmp' AND pid <> pg_backend_pid()" >/dev/null
   local i
   for i in 1 2 3; do

@@ -114,7 +114,9 @@ START_TEST(probe_survives_dead_pooled_connection)
     ck_assert_int_eq(cmp_db_create(upool, &unit_dbconf, cmp_store_stmts, &d), APR_SUCCESS);
     apr_pool_create(&lease, upool);
     ck_assert_int_eq(cmp_db_acquire(d, lease, &c), APR_SUCCESS);
-    snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%d)", PQbackendPID(c));
+    /* with a timeout, pg_terminate_backend waits until the backend is gone:
+     * a connection cut half-way is another test (t_40) */
+    snprintf(sql, sizeof(sql), "SELECT pg_terminate_backend(%d, 10000)", PQbackendPID(c));
     apr_pool_destroy(lease);            /* back in the pool, idle */
     r = PQexec(unit_conn, sql);
     ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
@@ -546,16 +548,16 @@ START_TEST(notify_moves_generation)
     r = PQexec(unit_conn, "UPDATE cmp_profile SET description = description WHERE name = 'demo'");
     ck_assert_int_eq(PQresultStatus(r), PGRES_COMMAND_OK);
     PQclear(r);
-    for (i = 0; i < 100 && g1 == g0; i++) {
+    for (i = 0; i < 1000 && g1 == g0; i++) {     /* up to 10 s under load */
         usleep(10000);
         ck_assert(cmp_notify_generation(n, &g1));
     }
     ck_assert(g1 > g0);
     /* the listener's connection dies: no generation can be trusted ... */
-    r = PQexec(unit_conn, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+    r = PQexec(unit_conn, "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "
                      "WHERE query = 'LISTEN cmp_config'");
     PQclear(r);
-    for (i = 0; i < 100 && cmp_notify_generation(n, &g1); i++)
+    for (i = 0; i < 1000 && cmp_notify_generation(n, &g1); i++)
         usleep(10000);
     ck_assert(!cmp_notify_generation(n, &g1));
     /* ... until the upkeep reconnects it */
