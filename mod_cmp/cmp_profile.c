@@ -51,6 +51,7 @@ static void profile_free(cmp_profile_t *pr)
     free(pr->variant);
     free(pr->secret_ref);
     cmp_secret_free(pr->secret, pr->secret_len);
+    cmp_secret_free(pr->prev_secret, pr->prev_secret_len);
     X509_free(pr->signer);
     EVP_PKEY_free(pr->signer_key);
     sk_X509_pop_free(pr->signer_chain, X509_free);
@@ -187,6 +188,14 @@ static apr_status_t load_cmp(cmp_profile_t *pr, apr_pool_t *p, PGconn *c,
     pr->revoke_on_key_update = cmp_db_bool(r, 0, 11);
     pr->mac_revocation = cmp_db_bool(r, 0, 12);
     pr->secret_ref = PQgetisnull(r, 0, 13) ? NULL : col(r, 13);
+    if ((b = cmp_db_bytea(p, r, 0, 14, &n)) != NULL) {
+        if (cmp_secret_decrypt(key, CMP_LABEL_SHARED_SECRET, b, n,
+                               &pr->prev_secret, &pr->prev_secret_len) != APR_SUCCESS) {
+            *why = "previous shared secret does not decrypt with CMPSecretKeyFile";
+            return APR_EINVAL;
+        }
+        pr->prev_until = apr_time_from_sec(cmp_db_ll(r, 0, 15));
+    }
     return APR_SUCCESS;
 }
 

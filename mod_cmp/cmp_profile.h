@@ -22,6 +22,9 @@ typedef struct cmp_profile_t {
     int sig_responses;             /* responses are signed */
     unsigned char *secret;
     size_t secret_len;
+    unsigned char *prev_secret;    /* the secret it replaced, accepted ... */
+    size_t prev_secret_len;
+    apr_time_t prev_until;         /* ... before this time; 0: none */
     X509 *signer;
     EVP_PKEY *signer_key;
     STACK_OF(X509) *signer_chain;

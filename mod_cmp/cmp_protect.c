@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <apr_time.h>
 #include <openssl/x509v3.h>
 
 #include "cmp_issue.h"
+#include "cmp_log.h"
 #include "cmp_ossl.h"
 #include "cmp_server_int.h"
 
@@ -89,6 +91,28 @@ static cmp_reason_e find_signer(const cmp_view_t *v, X509 **signer,
     return CMP_E_UNTRUSTED_SIGNER;
 }
 
+/* While the secret is being changed (an overlap its administrator set), the
+ * secret replaced still verifies until its time; the responses are then
+ * MAC-protected with it, so that the device can read them. */
+static int previous_secret_verifies(req_t *rq, cmp_pbm_t **k)
+{
+    const cmp_profile_t *pr = rq->prof;
+    const char *bad = NULL;
+    char until[APR_RFC822_DATE_LEN];
+
+    if (pr->prev_secret == NULL || apr_time_now() >= pr->prev_until
+            || cmp_pbm_derive(rq->p, cmp_view_protection_alg(rq->view),
+                              pr->prev_secret, pr->prev_secret_len, k, &bad)
+               != APR_SUCCESS
+            || !cmp_pbm_verify(*k, rq->p, rq->view))
+        return 0;
+    apr_rfc822_date(until, pr->prev_until);
+    cmp_log(CMP_LOG_INFO, CMPLOGNO(10403) "a request to CMP Profile %s is "
+            "protected with its previous shared secret, accepted until %s",
+            pr->cmp_name, until);
+    return 1;
+}
+
 static cmp_reason_e check_mac(req_t *rq, char *why, size_t n)
 {
     const cmp_profile_t *pr = rq->prof;
@@ -136,7 +160,7 @@ static cmp_reason_e check_mac(req_t *rq, char *why, size_t n)
         /* parameters we refuse are the sender's fault, a failing digest ours */
         return rv == APR_EINVAL ? CMP_E_BAD_MAC : CMP_E_INTERNAL;
     }
-    if (!cmp_pbm_verify(k, rq->p, rq->view)) {
+    if (!cmp_pbm_verify(k, rq->p, rq->view) && !previous_secret_verifies(rq, &k)) {
         snprintf(why, n, "wrong shared secret or corrupted message");
         return CMP_E_BAD_MAC;
     }

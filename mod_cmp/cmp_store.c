@@ -44,7 +44,8 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
     {"cmp_load_cmp", "SELECT p.name, p.request_protection, "
      "p.response_protection, p.shared_secret_enc, s.cert, s.chain, s.key_enc, "
      "p.trust_anchors, p.allow_implicit_confirm, p.confirm_timeout_s, p.variant, "
-     "p.revoke_on_key_update, p.allow_mac_revocation, p.shared_secret_reference "
+     "p.revoke_on_key_update, p.allow_mac_revocation, p.shared_secret_reference, "
+     "p.previous_secret_enc, extract(epoch FROM p.previous_secret_until)::bigint "
      "FROM cmp_profile p LEFT JOIN signing_credential s "
      "ON s.id = p.signing_credential_id WHERE p.id = $1"},
     {"cmp_load_ra", "SELECT name, validity_days, "

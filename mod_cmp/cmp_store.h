@@ -16,7 +16,7 @@
  * also works with the next one: migrations are additive first (new tables,
  * columns with defaults), destructive only one version later, so nodes can
  * be upgraded one by one after the database (README, Upgrading). */
-#define CMP_SCHEMA_VERSION 10
+#define CMP_SCHEMA_VERSION 11
 
 extern const cmp_db_stmt_t cmp_store_stmts[];
 

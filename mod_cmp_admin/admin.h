@@ -83,6 +83,9 @@ void admin_no_content(admin_resp_t *rs);
 
 const char *admin_seg(const admin_req_t *rq, int i);
 int admin_is_uuid(const char *s);
+/* A date (YYYY-MM-DD) or an RFC 3339 date-time with its offset, as the API
+ * takes them (never PostgreSQL's own words such as "tomorrow"). */
+int admin_is_rfc3339(const char *s);
 
 /* Run SQL; on failure set the response (500/503, or the mapped constraint
  * error) and return non-zero. */

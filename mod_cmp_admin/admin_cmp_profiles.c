@@ -28,7 +28,8 @@
     "'allowImplicitConfirm', p.allow_implicit_confirm, 'revokeOnKeyUpdate', " \
     "p.revoke_on_key_update, 'allowMacRevocation', p.allow_mac_revocation, " \
     "'sharedSecretReference', p.shared_secret_reference, " \
-    "'confirmTimeout', " \
+    "'previousSecretValidUntil', CASE WHEN p.previous_secret_until > now() " \
+    "THEN p.previous_secret_until END, 'confirmTimeout', " \
     "p.confirm_timeout_s, 'raProfiles', (SELECT coalesce(json_agg(" \
     "json_build_object('uuid', x.uuid, 'name', x.name) ORDER BY x.name), '[]') " \
     "FROM ra_profile x WHERE x.cmp_profile_id = p.id), 'createdAt', " \
@@ -105,6 +106,10 @@ static void get_profile(admin_req_t *rq, admin_resp_t *rs)
 typedef struct {
     const char *name, *description, *variant, *req, *resp, *secret;
     const char *signing, *ra, *anchors, *secret_ref;
+    /* previousSecretValidUntil: prev_given is 0 when omitted (the window
+     * stays as it is), 1 for a time (prev_until) or null (none) */
+    const char *prev_until;
+    int prev_given;
     int implicit, revoke_on_kur, mac_rr;
     long long timeout;
     /* derived */
@@ -181,8 +186,11 @@ static int read_fields(admin_req_t *rq, admin_resp_t *rs, const json_t *cur,
             || admin_type_error(rq, rs, cmp_json_bool(b, "revokeOnKeyUpdate", &in->revoke_on_kur), "revokeOnKeyUpdate", "a boolean")
             || admin_type_error(rq, rs, cmp_json_bool(b, "allowMacRevocation", &in->mac_rr), "allowMacRevocation", "a boolean")
             || admin_type_error(rq, rs, cmp_json_str(b, "sharedSecretReference", &in->secret_ref), "sharedSecretReference", "a string")
-            || admin_type_error(rq, rs, got = cmp_json_int(b, "confirmTimeout", &in->timeout), "confirmTimeout", "a number"))
+            || admin_type_error(rq, rs, got = cmp_json_int(b, "confirmTimeout", &in->timeout), "confirmTimeout", "a number")
+            || admin_type_error(rq, rs, cmp_json_str(b, "previousSecretValidUntil", &in->prev_until),
+                                "previousSecretValidUntil", "an RFC 3339 date-time or null"))
         return 1;
+    in->prev_given = json_object_get(b, "previousSecretValidUntil") != NULL;
     (void)got;
     null_clears(b, "signingCertificateUuid", &in->signing);
     null_clears(b, "raProfileUuid", &in->ra);
@@ -199,6 +207,10 @@ static int read_fields(admin_req_t *rq, admin_resp_t *rs, const json_t *cur,
  * PBM's iteration count is the client's choice), so a short one is
  * refused; the console's generator makes 32 random characters. */
 #define ADMIN_SECRET_MIN_CHARS 12
+/* The longest overlap of an old and a new shared secret. */
+#define ADMIN_SECRET_OVERLAP_MAX_DAYS 366
+#define CMP_STR_(x) #x
+#define CMP_STR(x) CMP_STR_(x)
 
 static size_t utf8_chars(const char *s)
 {
@@ -266,6 +278,45 @@ static void check_rules(admin_req_t *rq, profile_in_t *in, int has_stored_secret
             in->anchors_der = admin_der_chain(rq->p, tas, 0, &in->anchors_len);
         sk_X509_pop_free(tas, X509_free);
     }
+}
+
+/* previousSecretValidUntil (cur: the profile, NULL for a POST): with a new
+ * sharedSecret the stored one stays valid until then (none: a cut-over);
+ * alone it moves (null: ends) the window of the secret already kept.
+ * Non-zero when it set the response (the database failed). */
+static int check_rotation(admin_req_t *rq, admin_resp_t *rs,
+                          const profile_in_t *in, const json_t *cur, json_t *errs)
+{
+    const json_t *kept = cur != NULL ? json_object_get(cur, "previousSecretValidUntil") : NULL;
+    const char *vals[1] = {in->prev_until};
+    PGresult *r;
+
+    if (in->prev_until == NULL)
+        return 0;
+    if (!admin_is_rfc3339(in->prev_until) || strchr(in->prev_until, 'T') == NULL)
+        json_array_append_new(errs, json_string("previousSecretValidUntil must be an "
+                                                "RFC 3339 date-time with its offset, "
+                                                "e.g. 2027-01-31T12:00:00Z"));
+    else if (cur == NULL)
+        json_array_append_new(errs, json_string("previousSecretValidUntil: a new CMP "
+                                                "Profile has no previous shared secret"));
+    else if (in->secret != NULL && !json_is_true(json_object_get(cur, "hasSharedSecret")))
+        json_array_append_new(errs, json_string("previousSecretValidUntil: the CMP "
+                                                "Profile has no shared secret to keep"));
+    else if (in->secret == NULL && json_is_null(kept))
+        json_array_append_new(errs, json_string("previousSecretValidUntil needs a new "
+                                                "sharedSecret: no previous shared secret "
+                                                "is kept"));
+    else if (admin_sql(rq, rs, "SELECT $1::timestamptz > now() AND $1::timestamptz "
+                       "<= now() + interval '" CMP_STR(ADMIN_SECRET_OVERLAP_MAX_DAYS)
+                       " days'", 1, vals, NULL, &r))
+        return 1;
+    else if (strcmp(PQgetvalue(r, 0, 0), "t") != 0)
+        json_array_append_new(errs, json_string("previousSecretValidUntil must lie in "
+                                                "the future, at most "
+                                                CMP_STR(ADMIN_SECRET_OVERLAP_MAX_DAYS)
+                                                " days ahead"));
+    return 0;
 }
 
 /* Referenced objects must exist: 404 as CZERTAINLY. */
@@ -342,14 +393,16 @@ static void params(admin_req_t *rq, const profile_in_t *in, const char **vals,
     vals[12] = in->revoke_on_kur ? "true" : "false";
     vals[13] = in->mac_rr ? "true" : "false";
     vals[14] = in->secret_ref;
+    vals[15] = in->prev_given ? "true" : "false";
+    vals[16] = in->prev_until;
 }
 
 static void create_profile(admin_req_t *rq, admin_resp_t *rs)
 {
     json_t *errs = cmp_json_own(rq->p, json_array()), *o;
     profile_in_t in;
-    const char *vals[15];
-    int lens[15] = {0};
+    const char *vals[17];
+    int lens[17] = {0};
     PGresult *r;
 
     if (read_fields(rq, rs, NULL, &in))
@@ -358,6 +411,8 @@ static void create_profile(admin_req_t *rq, admin_resp_t *rs)
         json_array_append_new(errs, json_string("name is required and may hold "
                                                 "only A-Z a-z 0-9 - . _ ~"));
     check_rules(rq, &in, 0, errs);
+    if (check_rotation(rq, rs, &in, NULL, errs))
+        return;
     if (json_array_size(errs) > 0) {
         admin_invalid(rq, rs, json_incref(errs));
         return;
@@ -389,8 +444,8 @@ static void edit_profile(admin_req_t *rq, admin_resp_t *rs)
 {
     json_t *errs = cmp_json_own(rq->p, json_array()), *cur;
     profile_in_t in;
-    const char *vals[15], *uuid = admin_seg(rq, 1);
-    int lens[15] = {0};
+    const char *vals[17], *uuid = admin_seg(rq, 1);
+    int lens[17] = {0};
     PGresult *r;
 
     if (load_one(rq, rs, uuid, &cur) || read_fields(rq, rs, cur, &in))
@@ -398,6 +453,8 @@ static void edit_profile(admin_req_t *rq, admin_resp_t *rs)
     if (in.name != NULL && strcmp(in.name, json_string_value(json_object_get(cur, "name"))) != 0)
         json_array_append_new(errs, json_string("name cannot be changed"));
     check_rules(rq, &in, json_is_true(json_object_get(cur, "hasSharedSecret")), errs);
+    if (check_rotation(rq, rs, &in, cur, errs))
+        return;
     if (json_array_size(errs) > 0) {
         admin_invalid(rq, rs, json_incref(errs));
         return;
@@ -416,8 +473,21 @@ static void edit_profile(admin_req_t *rq, admin_resp_t *rs)
                   "default_ra_profile_id = (SELECT id FROM ra_profile WHERE uuid = "
                   "$8::uuid), trust_anchors = $9, allow_implicit_confirm = $10, "
                   "confirm_timeout_s = $11::int, revoke_on_key_update = $13, "
-                  "allow_mac_revocation = $14, shared_secret_reference = $15 "
-                  "WHERE uuid = $1::uuid", 15, vals, lens, &r))
+                  "allow_mac_revocation = $14, shared_secret_reference = $15, "
+                  /* a new secret: the stored one kept until $17 (or not at
+                   * all); none: the window moved ($16), or the kept one
+                   * dropped once its time has passed */
+                  "previous_secret_enc = CASE WHEN NOT $12::boolean THEN NULL "
+                  "WHEN $6::bytea IS NOT NULL THEN CASE WHEN $17::timestamptz "
+                  "IS NOT NULL THEN shared_secret_enc END WHEN $16::boolean THEN "
+                  "CASE WHEN $17::timestamptz IS NOT NULL THEN previous_secret_enc "
+                  "END WHEN previous_secret_until > now() THEN previous_secret_enc "
+                  "END, previous_secret_until = CASE WHEN NOT $12::boolean THEN "
+                  "NULL WHEN $6::bytea IS NOT NULL THEN CASE WHEN shared_secret_enc "
+                  "IS NOT NULL THEN $17::timestamptz END WHEN $16::boolean THEN "
+                  "CASE WHEN previous_secret_enc IS NOT NULL THEN $17::timestamptz "
+                  "END WHEN previous_secret_until > now() THEN previous_secret_until "
+                  "END WHERE uuid = $1::uuid", 17, vals, lens, &r))
         return;
     if (!load_one(rq, rs, uuid, &cur))
         admin_json(rq, rs, 200, json_incref(cur));

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <apr_strings.h>
 #include <openssl/pem.h>
@@ -211,6 +212,47 @@ int admin_is_uuid(const char *s)
         }
     }
     return 1;
+}
+
+/* A date (YYYY-MM-DD, midnight UTC) or an RFC 3339 date-time with its
+ * offset ("2027-01-31T12:00:00Z", "...+02:00", fractions allowed), for the
+ * database as it is; 0 for anything else, PostgreSQL's words such as
+ * "tomorrow" included, and for a day the month does not have. */
+int admin_is_rfc3339(const char *s)
+{
+    int y, mo, d, h = 0, mi = 0, sec = 0, n = 0, oh, om;
+    struct tm tm;
+    time_t t;
+
+    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10
+            || strspn(s, "0123456789") != 4)
+        return 0;
+    s += n;
+    if (*s != '\0') {
+        if ((*s != 'T' && *s != 't') || sscanf(s + 1, "%2d:%2d:%2d%n", &h, &mi, &sec, &n) != 3
+                || n != 8 || h > 23 || mi > 59 || sec > 60)
+            return 0;
+        s += 1 + n;
+        if (*s == '.' && strspn(s + 1, "0123456789") > 0)
+            s += 1 + strspn(s + 1, "0123456789");
+        if (*s == 'Z' || *s == 'z')
+            s++;
+        else if ((*s == '+' || *s == '-') && sscanf(s + 1, "%2d:%2d%n", &oh, &om, &n) == 2
+                 && n == 5 && oh < 24 && om < 60)
+            s += 1 + n;
+        else
+            return 0;
+        if (*s != '\0')
+            return 0;
+    }
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = 12;
+    t = timegm(&tm);
+    return y >= 1 && mo >= 1 && mo <= 12 && d >= 1 && t != (time_t)-1
+           && tm.tm_mday == d && tm.tm_mon == mo - 1;
 }
 
 int admin_need_object(admin_req_t *rq, admin_resp_t *rs)

@@ -218,6 +218,15 @@ async function cmpProfileForm(existing) {
   const secretField = field('cp-secret', 'Shared secret', secret,
     (existing ? 'leave blank to keep the stored secret; ' : '') + 'at least 12 characters');
   secretField.append(generate);
+  // rotation with an overlap: the stored secret stays valid until then
+  const overlap = h('input', { type: 'datetime-local' });
+  const overlapField = field('cp-overlap', 'Previous secret accepted until', overlap,
+    'with a new secret: devices may use the old one until this time (your local time), so that they can be moved one by one; blank: the old one stops at once' +
+    (e.previousSecretValidUntil ? `. Now the previous secret is accepted until ${e.previousSecretValidUntil}: a time here moves that end` : ''));
+  const endOverlap = h('input', { type: 'checkbox' });
+  const endOverlapField = h('div', { class: 'field' }, h('label', { for: 'cp-overlap-end' }, endOverlap,
+    ' Stop accepting the previous secret now'));
+  endOverlap.id = 'cp-overlap-end';
   const secretRef = h('input', { value: e.sharedSecretReference || '', maxlength: 128 });
   const secretRefField = field('cp-secret-ref', 'Shared secret reference (senderKID)', secretRef,
     'the senderKID MAC-protected requests must carry (openssl cmp -ref); blank: any');
@@ -232,6 +241,8 @@ async function cmpProfileForm(existing) {
     }
     secretField.hidden = !(req.value === 'sharedSecret' || rsp.value === 'sharedSecret');
     secretRefField.hidden = secretField.hidden;
+    overlapField.hidden = secretField.hidden || !e.hasSharedSecret;
+    endOverlapField.hidden = secretField.hidden || !e.previousSecretValidUntil;
     signerField.hidden = rsp.value !== 'signature';
     anchorsField.hidden = req.value !== 'signature';
   };
@@ -241,7 +252,8 @@ async function cmpProfileForm(existing) {
     h('h3', {}, existing ? `Edit CMP Profile ${e.name}` : 'New CMP Profile'), errors,
     field('cp-name', 'Name', name), field('cp-desc', 'Description', desc),
     field('cp-variant', 'Variant', variant), field('cp-req', 'Request protection', req),
-    field('cp-rsp', 'Response protection', rsp), secretField, secretRefField, signerField,
+    field('cp-rsp', 'Response protection', rsp), secretField, overlapField, endOverlapField,
+    secretRefField, signerField,
     field('cp-ra', 'Default RA Profile', ra), anchorsField,
     field('cp-timeout', 'Confirmation timeout (seconds)', timeout,
       'how long an issued certificate waits for the client\'s certConf before it is rejected'),
@@ -262,6 +274,8 @@ async function cmpProfileForm(existing) {
       allowMacRevocation: macRr.checked, trustAnchors: anchors.value, confirmTimeout: Number(timeout.value) };
     if (!existing) body.name = name.value;
     if (!secretField.hidden) body.sharedSecret = secret.value;
+    if (!overlapField.hidden && overlap.value) body.previousSecretValidUntil = new Date(overlap.value).toISOString();
+    if (!endOverlapField.hidden && endOverlap.checked) body.previousSecretValidUntil = null;
     body.sharedSecretReference = secretRefField.hidden ? '' : secretRef.value;
     // what is left empty is cleared (null); a PUT keeps what it does not name
     if (!signerField.hidden) body.signingCertificateUuid = signer.value || null;
@@ -380,6 +394,7 @@ async function cmpProfileDetail(uuid) {
       dl('Protection (request / response)', `${p.requestProtectionMethod} / ${p.responseProtectionMethod}`),
       dl('Default RA Profile', ra ? `${ra.name} (Authority ${ra.authorityName})` : 'none: the profile URL cannot issue'),
       dl('RA Profiles with CMP on this profile', (p.raProfiles || []).map(r => r.name).join(', ')),
+      dl('Previous shared secret', p.previousSecretValidUntil ? `accepted until ${p.previousSecretValidUntil}` : null),
       dl('Signing certificate', sc ? `${sc.subjectDn}, issued by ${sc.issuerDn}, valid until ${sc.notAfter}` : null)),
     trust.warning ? h('p', { class: 'errors', role: 'note' }, trust.warning) : null,
     h('h3', {}, 'URLs and client command'),

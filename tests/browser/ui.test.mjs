@@ -344,3 +344,42 @@ test('every page renders, on a laptop and a phone', async () => {
   assert.ok(reached, 'the New CMP Profile button is not reachable with Tab');
   assert.deepEqual(dialogs, [], 'a script ran or the page failed');
 });
+
+test('the shared secret is changed in the console with an overlap: both secrets enroll inside it, then only the new', async () => {
+  const prof = api('GET', '/cmpProfiles').find(p => p.name === CMP);
+  const enroll = (secret, cn) => {
+    sh('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', cn + '.key']);
+    return cmp(['-cmd', 'ir', '-server', env.CMP_BASE_URL + '/' + CMP, '-ref', 'dev', '-secret', 'pass:' + secret,
+      '-trusted', 'ca.pem', '-newkey', cn + '.key', '-subject', '/CN=' + cn, '-certout', cn + '.pem']);
+  };
+  await go('#/cmp-profiles/' + prof.uuid);
+  assert.equal(await page.locator('#cp-overlap').isVisible(), true);
+  assert.equal(await page.locator('#cp-overlap-end').isVisible(), false, 'nothing to end yet');
+  await page.locator('#cp-secret').fill('ui-secret-456-new');
+  // an hour from now, in the browser's local time as datetime-local takes it
+  const soon = Date.now() + 3600e3;
+  await page.locator('#cp-overlap').fill(await page.evaluate((t) => {
+    const d = new Date(t);
+    return new Date(t - d.getTimezoneOffset() * 60e3).toISOString().slice(0, 16);
+  }, soon));
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText(`CMP Profile ${CMP} saved`).waitFor();
+  const saved = api('GET', '/cmpProfiles/' + prof.uuid);
+  assert.ok(Math.abs(Date.parse(saved.previousSecretValidUntil) - soon) < 120e3, String(saved.previousSecretValidUntil));
+  let r = enroll('ui-secret-123', DEV + '-old');
+  assert.ok(r.ok, 'the old secret inside the window: ' + r.out);
+  r = enroll('ui-secret-456-new', DEV + '-new');
+  assert.ok(r.ok, 'the new secret: ' + r.out);
+  // the page shows the window, and ends it
+  await go('#/cmp-profiles');
+  await go('#/cmp-profiles/' + prof.uuid);
+  await page.locator('dd', { hasText: /^accepted until / }).waitFor();
+  await page.locator('#cp-overlap-end').check();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText(`CMP Profile ${CMP} saved`).waitFor();
+  assert.equal(api('GET', '/cmpProfiles/' + prof.uuid).previousSecretValidUntil, null);
+  assert.equal(enroll('ui-secret-123', DEV + '-old2').ok, false, 'the old secret after the window ended');
+  r = enroll('ui-secret-456-new', DEV + '-new2');
+  assert.ok(r.ok, 'the new secret after the window ended: ' + r.out);
+  assert.deepEqual(dialogs, []);
+});

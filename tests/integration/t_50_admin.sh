@@ -460,3 +460,81 @@ t_certificate_statistics() {
   expect_status 400 GET "/statistics/certificates?day=3"
 }
 run_test "dashboard figures from the database: per day, per status, as SQL counts them" t_certificate_statistics
+
+# A shared secret changed with an overlap: the old one still enrolls (and the
+# responses to it are MAC-protected with it) until the time the administrator
+# set, which can be moved or ended; a new secret without it is a cut-over.
+t_secret_rotation_overlap() {
+  local ra u a=rot-secret-A-$RANDOM b=rot-secret-B-$RANDOM c=rot-secret-C-$RANDOM until
+  ra=$(adm_uuid /raProfiles demo)
+  u=$(fx_cmp_profile "$(jq -n --arg s "$a" --arg ra "$ra" \
+        '{name: "rot", sharedSecret: $s, raProfileUuid: $ra, responseProtectionMethod: "sharedSecret"}')" enable)
+  rot_enroll() {   # rot_enroll SECRET NAME: enrolled with that secret, or not (status)
+    newkey "$T/$2.key" ec
+    cmp -cmd ir -server "$BASE/rot" -ref rot -secret "pass:$1" -trusted "$CA_CERT_FILE" \
+        -newkey "$T/$2.key" -subject "/CN=$2" -implicit_confirm -certout "$T/$2.pem" >/dev/null
+  }
+  rot_enroll "$a" rot-a0 || fail "the first secret does not enroll"
+  expect_status 200 GET "/cmpProfiles/$u"
+  [ "$(jf .previousSecretValidUntil)" = null ] || fail "a previous secret from nowhere"
+
+  # refused: not a date-time, the past, too far, nothing to keep, POST, a number
+  until=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)
+  for v in '"tomorrow"' '"2027-01-31"' "\"$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)\"" \
+           "\"$(date -u -d '+400 days' +%Y-%m-%dT%H:%M:%SZ)\""; do
+    expect_status 422 PUT "/cmpProfiles/$u" "{\"sharedSecret\":\"$b\",\"previousSecretValidUntil\":$v}"
+    jf '.[]' | grep -q previousSecretValidUntil || fail "$v: $(cat "$T/api.json")"
+  done
+  expect_status 422 PUT "/cmpProfiles/$u" "{\"previousSecretValidUntil\":\"$until\"}"
+  jf '.[]' | grep -q "needs a new sharedSecret" || fail "nothing kept: $(cat "$T/api.json")"
+  expect_status 422 POST /cmpProfiles "{\"name\":\"rot2\",\"variant\":\"v2\",\"requestProtectionMethod\":\"sharedSecret\",\"responseProtectionMethod\":\"sharedSecret\",\"sharedSecret\":\"$b\",\"previousSecretValidUntil\":\"$until\"}"
+  expect_status 400 PUT "/cmpProfiles/$u" '{"previousSecretValidUntil":5}'
+  rot_enroll "$b" rot-b0 && fail "a refused change took effect"
+
+  # B with an overlap: A and B both enroll, C does not; the log names it
+  expect_status 200 PUT "/cmpProfiles/$u" "{\"sharedSecret\":\"$b\",\"previousSecretValidUntil\":\"$until\"}"
+  [ "$(jf .previousSecretValidUntil)" != null ] || fail "no window: $(cat "$T/api.json")"
+  [ "$(sql "SELECT previous_secret_until = '$until'::timestamptz FROM cmp_profile WHERE name = 'rot'")" = t ] \
+    || fail "stored window"
+  sql "SELECT encode(previous_secret_enc, 'escape') FROM cmp_profile WHERE name = 'rot'" | grep -qF "$a" \
+    && fail "the kept secret is stored in the clear"
+  rot_enroll "$a" rot-a1 || fail "the old secret is refused inside the window"
+  rot_enroll "$b" rot-b1 || fail "the new secret is refused"
+  [ "$(cert_status "$T/rot-a1.pem")" = valid ] && [ "$(cert_status "$T/rot-b1.pem")" = valid ] || fail "status"
+  rot_enroll "$c" rot-c1 && fail "a wrong secret enrolls"
+  grep -q "CMP10403: a request to CMP Profile rot is protected with its previous shared secret, accepted until" \
+      "$VAR_DIR"/httpd*/error.log || fail "no log line for the old secret"
+
+  # the window moved, then ended: A refused at once, B still enrolls
+  until=$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%SZ)
+  expect_status 200 PUT "/cmpProfiles/$u" "{\"previousSecretValidUntil\":\"$until\"}"
+  [ "$(sql "SELECT previous_secret_until = '$until'::timestamptz FROM cmp_profile WHERE name = 'rot'")" = t ] \
+    || fail "window not moved"
+  rot_enroll "$a" rot-a2 || fail "the old secret is refused after the window moved"
+  expect_status 200 PUT "/cmpProfiles/$u" '{"previousSecretValidUntil":null}'
+  [ "$(jf .previousSecretValidUntil)" = null ] || fail "window not ended"
+  [ "$(sql "SELECT previous_secret_enc IS NULL FROM cmp_profile WHERE name = 'rot'")" = t ] || fail "old kept"
+  rot_enroll "$a" rot-a3 && fail "the old secret enrolls after the window ended"
+  rot_enroll "$b" rot-b3 || fail "the current secret is refused"
+
+  # a window that runs out by itself
+  until=$(date -u -d '+4 seconds' +%Y-%m-%dT%H:%M:%SZ)
+  expect_status 200 PUT "/cmpProfiles/$u" "{\"sharedSecret\":\"$c\",\"previousSecretValidUntil\":\"$until\"}"
+  rot_enroll "$b" rot-b4 || fail "B refused inside its window"
+  while [ "$(date -u +%s)" -le "$(date -u -d "$until" +%s)" ]; do sleep 0.5; done
+  rot_enroll "$b" rot-b5 && fail "B enrolls after its window"
+  rot_enroll "$c" rot-c5 || fail "C refused"
+  expect_status 200 GET "/cmpProfiles/$u"
+  [ "$(jf .previousSecretValidUntil)" = null ] || fail "a passed window is shown"
+  # the next edit drops the secret whose time has passed; a new secret
+  # without a window is a cut-over
+  expect_status 200 PUT "/cmpProfiles/$u" '{"description":"rotated"}'
+  [ "$(sql "SELECT previous_secret_enc IS NULL FROM cmp_profile WHERE name = 'rot'")" = t ] || fail "expired kept"
+  expect_status 200 PUT "/cmpProfiles/$u" "{\"sharedSecret\":\"$a-new\"}"
+  rot_enroll "$c" rot-c6 && fail "no cut-over"
+  rot_enroll "$a-new" rot-a6 || fail "the newest secret is refused"
+  adm PATCH "/cmpProfiles/$u/disable" >/dev/null
+  adm DELETE "/cmpProfiles/$u" >/dev/null
+}
+run_test "shared secret rotation with an overlap window (API, both secrets enroll, then only the new)" \
+    t_secret_rotation_overlap
