@@ -214,7 +214,7 @@ static OSSL_CMP_PKISI *rr_cb(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *msg,
     const cmp_profile_t *pr = rq->prof;
     cmp_store_cert_t row;
     const ASN1_OCTET_STRING *tid;
-    const char *hex, *actor, *problem;
+    const char *hex, *problem;
     long long invalidity = 0;
     int found = 0, updated = 0, reason, used = 0;
 
@@ -262,12 +262,8 @@ static OSSL_CMP_PKISI *rr_cb(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *msg,
     if (rq->prot != CMP_PROT_MAC && !signer_is(rq, issuer, serial))
         return cmp_srv_refuse(rq, CMP_E_NOT_AUTHORIZED, "only the holder or the "
                               "profile's shared secret may revoke");
-    actor = rq->prot == CMP_PROT_MAC
-            ? apr_pstrcat(rq->p, "cmp:", pr->cmp_name, ":shared-secret", NULL)
-            : apr_pstrcat(rq->p, "cmp:",
-                          cmp_issue_name_text(rq->p, cmp_view_sender(rq->view)),
-                          NULL);
-    if (cmp_store_revoke(rq->p, rq->conn, row.id, reason, invalidity, actor,
+    if (cmp_store_revoke(rq->p, rq->conn, row.id, reason, invalidity,
+                         cmp_srv_actor(rq),
                          &updated)
             != APR_SUCCESS)
         return cmp_srv_refuse(rq, CMP_E_DATABASE, NULL);
@@ -329,7 +325,7 @@ static int certconf_cb(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *msg,
     }
     if (cmp_store_tx_finish(rq->p, rq->conn, rq->tx.id, accepted,
                             cmp_srv_request_hash(rq), (int)sizeof(rq->req_hash),
-                            &updated) != APR_SUCCESS) {
+                            cmp_srv_actor(rq), &updated) != APR_SUCCESS) {
         cmp_srv_note(rq, CMP_E_DATABASE, NULL);
         cmp_err_raise(CMP_E_DATABASE, NULL);
         return 0;
@@ -361,7 +357,8 @@ static void error_cb(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *msg,
             || !found || tx.cmp_id != rq->prof->cmp_id
             || strcmp(tx.state, "waiting_conf") != 0)
         return;
-    (void)cmp_store_tx_finish(rq->p, rq->conn, tx.id, 0, NULL, 0, &updated);
+    (void)cmp_store_tx_finish(rq->p, rq->conn, tx.id, 0, NULL, 0,
+                              cmp_srv_actor(rq), &updated);
     cmp_srv_note(rq, CMP_E_NONE, "transaction aborted by the client");
 }
 

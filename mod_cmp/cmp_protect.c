@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <apr_strings.h>
 #include <apr_time.h>
 #include <openssl/x509v3.h>
 
@@ -106,11 +107,21 @@ static int previous_secret_verifies(req_t *rq, cmp_pbm_t **k)
                != APR_SUCCESS
             || !cmp_pbm_verify(*k, rq->p, rq->view))
         return 0;
+    rq->prev_secret = 1;
     apr_rfc822_date(until, pr->prev_until);
     cmp_log(CMP_LOG_INFO, CMPLOGNO(10403) "a request to CMP Profile %s is "
             "protected with its previous shared secret, accepted until %s",
             pr->cmp_name, until);
     return 1;
+}
+
+const char *cmp_srv_actor(req_t *rq)
+{
+    if (rq->prot == CMP_PROT_MAC)
+        return apr_pstrcat(rq->p, "cmp:", rq->prof->cmp_name, rq->prev_secret
+                           ? ":previous-shared-secret" : ":shared-secret", NULL);
+    return apr_pstrcat(rq->p, "cmp:", cmp_issue_name_text(rq->p, cmp_view_sender(rq->view)),
+                       NULL);
 }
 
 static cmp_reason_e check_mac(req_t *rq, char *why, size_t n)

@@ -208,6 +208,7 @@ static cmp_reason_e store_issued(req_t *rq, OSSL_CMP_CTX *ctx,
         in.rsp_len = (int)out->len;
     }
     in.timeout_s = pr->confirm_timeout;
+    in.actor = cmp_srv_actor(rq);
     st = cmp_store_issue(rq->p, rq->conn, &in, &cert_id, &sqlstate);
     if (st != APR_SUCCESS) {
         if (sqlstate != NULL && strcmp(sqlstate, "23505") == 0)
@@ -413,7 +414,8 @@ static apr_status_t process(req_t *rq, cmp_response_t *resp)
         /* An empty certConf rejects the certificate (RFC 4210 5.3.18). */
         if (cmp_store_tx_finish(rq->p, rq->conn, rq->tx.id, 0,
                                 cmp_srv_request_hash(rq),
-                                (int)sizeof(rq->req_hash), &updated)
+                                (int)sizeof(rq->req_hash), cmp_srv_actor(rq),
+                                &updated)
                 != APR_SUCCESS)
             return respond_error(rq, CMP_E_DATABASE, NULL, resp);
         cmp_srv_note(rq, CMP_E_NONE, "certificate rejected by the client");

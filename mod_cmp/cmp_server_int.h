@@ -33,6 +33,7 @@ typedef struct {
     cmp_store_cert_t signer_row;    /* when the signer is one of ours */
     int signer_ours;
     int signer_revoked;             /* an rr signed by a revoked one of ours */
+    int prev_secret;                /* MAC with the profile's previous secret */
     EVP_PKEY *req_key;              /* the template's key, when we checked
                                      * the POP with it (see own_pop) */
     int pop_failed;                 /* ... and it did not verify */
@@ -94,6 +95,11 @@ CMP_INTERNAL long cmp_srv_response_pvno(long pvno, int body);
  * of our response, the protection of the request (RFC 9483 3.5, 4.1). */
 CMP_INTERNAL cmp_reason_e cmp_srv_check_certconf(req_t *rq,
                                                  const char **detail);
+
+/* cmp_protect.c: who sent the request, as its audit events name it: the
+ * shared secret (current or previous) of the CMP Profile, or the subject
+ * of the signer. */
+CMP_INTERNAL const char *cmp_srv_actor(req_t *rq);
 
 /* cmp_protect.c: CMP_E_NONE when the request's protection is one the
  * profile takes and verifies (rq->prot, rq->signer, rq->pbm are set); else

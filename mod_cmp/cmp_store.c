@@ -29,6 +29,15 @@
 #define S_TID_USED "cmp_tid_used"
 #define S_RESENT "cmp_resent"
 
+/* An audit event of each certificate in x (a CTE returning id, uuid,
+ * subject_dn, serial): the certificate's history. */
+#define AUDIT_CERTS(actor, action, result, x) \
+    "SELECT " actor "::text, " action ", 'certificate:' || x.uuid, x.subject_dn || " \
+    "' (serial ' || x.serial || ')', " result ", x.id FROM " #x " x"
+#define AUDIT_INSERT "INSERT INTO audit_event (actor, action, object, " \
+    "object_name, result, certificate_id) "
+#define CERT_KEYS "id, uuid, subject_dn, serial"
+
 #define HEAD_COLS \
     "c.id, c.version, c.enabled, r.id, r.version, r.enabled, " \
     "a.id, a.version, a.enabled "
@@ -61,7 +70,9 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
      "key_fingerprint, der, status, ra_profile_id, cmp_profile_id, "
      "transaction_id, replaces_id, request_hash) VALUES ($1, $2, $3, $4, $5, "
      "$6, $7, $8, $9, $10, $11, $12, $13, $14, nullif($15, 0), $16) "
-     "RETURNING id) INSERT INTO cmp_transaction (transaction_id, "
+     "RETURNING " CERT_KEYS "), a AS (" AUDIT_INSERT
+     AUDIT_CERTS("$24", "'cmp.' || $17::text", "'issued, awaiting certConf'", c)
+     " WHERE $24::text IS NOT NULL) INSERT INTO cmp_transaction (transaction_id, "
      "cmp_profile_id, ra_profile_id, body_type, state, certificate_id, "
      "cert_hash, sender_nonce, request_der, expires_at, response_der) SELECT "
      "$14, $13, $12, $17, $18, c.id, $19, $20, $21, now() + "
@@ -73,11 +84,14 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
      "key_fingerprint, der, status, ra_profile_id, cmp_profile_id, "
      "transaction_id, replaces_id, request_hash) VALUES ($1, $2, $3, $4, $5, "
      "$6, $7, $8, $9, $10, $11, nullif($12::bigint, 0), nullif($13::bigint, 0), "
-     "$14, nullif($15, 0), $16) RETURNING id), s AS (UPDATE certificate SET status = "
-     "'revoked', revocation_reason = 4, revoked_at = now() WHERE id = "
+     "$14, nullif($15, 0), $16) RETURNING " CERT_KEYS "), s AS (UPDATE certificate "
+     "SET status = 'revoked', revocation_reason = 4, revoked_at = now() WHERE id = "
      "nullif($15::bigint, 0) AND status = 'valid' AND $11 = 'valid' AND "
      "(SELECT revoke_on_key_update FROM cmp_profile WHERE id = "
-     "nullif($13::bigint, 0))) SELECT id FROM c"},
+     "nullif($13::bigint, 0)) RETURNING " CERT_KEYS "), a AS (" AUDIT_INSERT
+     AUDIT_CERTS("$18", "'cmp.' || $17::text", "'issued'", c) " WHERE $18::text IS NOT NULL "
+     "UNION ALL " AUDIT_CERTS("$18", "'cmp.' || $17::text", "'revoked: superseded by "
+     "the key update'", s) " WHERE $18::text IS NOT NULL) SELECT id FROM c"},
     {S_TX_GET, "SELECT t.id, t.state, t.expires_at < now(), t.sender_nonce, "
      "t.request_der, t.cert_hash, t.cmp_profile_id, t.ra_profile_id, c.der, "
      "c.id, t.conf_hash FROM cmp_transaction t JOIN certificate c ON c.id = "
@@ -94,11 +108,15 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
      "revoked_at = CASE WHEN $2 THEN NULL ELSE now() END, "
      "revocation_reason = CASE WHEN $2 THEN NULL ELSE 5 END "
      "WHERE id IN (SELECT certificate_id FROM t) AND status = 'pending' "
-     "RETURNING id, replaces_id), s AS (UPDATE certificate o SET status = "
+     "RETURNING " CERT_KEYS ", replaces_id), s AS (UPDATE certificate o SET status = "
      "'revoked', revocation_reason = 4, revoked_at = now() FROM c WHERE $2 "
      "AND o.id = c.replaces_id AND o.status = 'valid' AND (SELECT "
      "p.revoke_on_key_update FROM cmp_profile p JOIN t ON p.id = "
-     "t.cmp_profile_id)) SELECT id FROM c"},
+     "t.cmp_profile_id) RETURNING o.id, o.uuid, o.subject_dn, o.serial), a AS ("
+     AUDIT_INSERT AUDIT_CERTS("$4", "'cmp.certConf'", "CASE WHEN $2 THEN "
+     "'accepted' ELSE 'rejected by the client' END", c) " WHERE $4::text IS NOT "
+     "NULL UNION ALL " AUDIT_CERTS("$4", "'cmp.certConf'", "'revoked: superseded "
+     "by the key update'", s) " WHERE $4::text IS NOT NULL) SELECT id FROM c"},
     {S_CERT_GET, "SELECT c.id, c.status, coalesce(c.ra_profile_id, 0), "
      "c.not_after < now(), EXISTS (SELECT 1 FROM certificate r WHERE "
      "r.replaces_id = c.id AND r.status = 'pending') FROM certificate c "
@@ -112,10 +130,8 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
      "THEN to_timestamp($4) ELSE invalidity_date END WHERE id = $1 AND "
      "(status = 'valid' OR "
      "(status = 'revoked' AND revocation_reason = 6 AND $2::int <> 6)) "
-     "RETURNING id, serial), a AS (INSERT INTO "
-     "audit_event (actor, action, object, result) SELECT $3, 'cmp.revoke', "
-     "'certificate:' || c.serial, 'ok' FROM c WHERE $3::text IS NOT NULL) "
-     "SELECT id FROM c"},
+     "RETURNING " CERT_KEYS "), a AS (" AUDIT_INSERT AUDIT_CERTS("$3", "'cmp.revoke'",
+     "'revoked, CRLReason ' || $2", c) " WHERE $3::text IS NOT NULL) SELECT id FROM c"},
     {S_RELEASE, "UPDATE certificate SET status = 'valid', revocation_reason "
      "= NULL, revoked_at = NULL, invalidity_date = NULL WHERE id = $1 AND "
      "status = 'revoked' AND "
@@ -124,11 +140,13 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
      "updated_at = now(), request_der = NULL, response_der = NULL WHERE "
      "state = 'waiting_conf' AND expires_at < now() RETURNING certificate_id), "
      "k AS (UPDATE cmp_transaction SET request_der = NULL WHERE request_der IS "
-     "NOT NULL AND state <> 'waiting_conf' AND expires_at < now()) "
-     "UPDATE certificate "
+     "NOT NULL AND state <> 'waiting_conf' AND expires_at < now()), "
+     "x AS (UPDATE certificate "
      "SET status = 'rejected', revoked_at = now(), revocation_reason = 5 "
      "WHERE id IN (SELECT certificate_id FROM t) AND status = 'pending' "
-     "RETURNING id"},
+     "RETURNING " CERT_KEYS "), a AS (" AUDIT_INSERT AUDIT_CERTS("'mod_cmp: "
+     "confirmation sweep'", "'cmp.confirmTimeout'", "'rejected: no certConf in "
+     "time'", x) ") SELECT id FROM x"},
     {S_RESENT, "SELECT c.der, c.request_hash, c.status, t.state, t.response_der, "
      "coalesce(c.cmp_profile_id, 0), coalesce(c.ra_profile_id, 0) FROM "
      "certificate c LEFT JOIN cmp_transaction t ON t.certificate_id = c.id "
@@ -282,8 +300,8 @@ apr_status_t cmp_store_issue(apr_pool_t *p, PGconn *c,
                              const cmp_store_issue_t *in, long long *cert_id,
                              const char **sqlstate)
 {
-    const char *vals[23];
-    int lens[23] = {0};
+    const char *vals[24];
+    int lens[24] = {0};
     PGresult *r;
     apr_status_t rv;
 
@@ -311,11 +329,14 @@ apr_status_t cmp_store_issue(apr_pool_t *p, PGconn *c,
     BIN(20, in->req_der, in->req_len);
     vals[21] = apr_psprintf(p, "%d", in->timeout_s);
     BIN(22, in->rsp_der, in->rsp_len);
+    vals[23] = in->actor;
 #undef BIN
-    if (in->tx_state != NULL && strcmp(in->tx_state, "waiting_conf") == 0)
-        rv = cmp_db_exec(p, c, S_ISSUE, 23, vals, lens, &r, sqlstate);
-    else
-        rv = cmp_db_exec(p, c, S_ISSUE_DONE, 16, vals, lens, &r, sqlstate);
+    if (in->tx_state != NULL && strcmp(in->tx_state, "waiting_conf") == 0) {
+        rv = cmp_db_exec(p, c, S_ISSUE, 24, vals, lens, &r, sqlstate);
+    } else {
+        vals[17] = in->actor;        /* $18 of S_ISSUE_DONE */
+        rv = cmp_db_exec(p, c, S_ISSUE_DONE, 18, vals, lens, &r, sqlstate);
+    }
     if (rv == APR_SUCCESS)
         *cert_id = cmp_db_ll(r, 0, 0);
     return rv;
@@ -388,13 +409,14 @@ apr_status_t cmp_store_tid_used(apr_pool_t *p, PGconn *c,
 
 apr_status_t cmp_store_tx_finish(apr_pool_t *p, PGconn *c, long long tx_id,
                                  int accepted, const unsigned char *conf_hash,
-                                 int conf_hash_len, int *updated)
+                                 int conf_hash_len, const char *actor,
+                                 int *updated)
 {
-    const char *vals[3] = {ll(p, tx_id), accepted ? "true" : "false",
-                           (const char *)conf_hash};
-    int lens[3] = {0, 0, conf_hash != NULL ? conf_hash_len : 0};
+    const char *vals[4] = {ll(p, tx_id), accepted ? "true" : "false",
+                           (const char *)conf_hash, actor};
+    int lens[4] = {0, 0, conf_hash != NULL ? conf_hash_len : 0, 0};
     PGresult *r;
-    apr_status_t rv = cmp_db_exec(p, c, S_TX_FINISH, 3, vals, lens, &r, NULL);
+    apr_status_t rv = cmp_db_exec(p, c, S_TX_FINISH, 4, vals, lens, &r, NULL);
 
     if (rv == APR_SUCCESS)
         *updated = PQntuples(r);

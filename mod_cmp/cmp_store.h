@@ -58,6 +58,8 @@ typedef struct {
     int rsp_len;
     const char *body_type, *tx_state;
     int timeout_s;
+    const char *actor;              /* who asked (the audit event of the
+                                     * enrollment); NULL: no event */
 } cmp_store_issue_t;
 
 /* The columns a certificate gives itself (serial, names, SANs, validity,
@@ -91,11 +93,13 @@ apr_status_t cmp_store_tid_used(apr_pool_t *p, PGconn *c,
                                const unsigned char *tid, int tid_len, int *used);
 /* Close a waiting transaction: accepted -> certificate valid, else rejected;
  * conf_hash (SHA-256 of the certConf; NULL for none) is kept to know that
- * certConf when it is sent again. *updated = 0 when it was no longer
- * waiting (raced by another node). */
+ * certConf when it is sent again. actor (NULL: none) is written as the
+ * audit event of the certificate (and of the one it supersedes). *updated
+ * = 0 when it was no longer waiting (raced by another node). */
 apr_status_t cmp_store_tx_finish(apr_pool_t *p, PGconn *c, long long tx_id,
                                  int accepted, const unsigned char *conf_hash,
-                                 int conf_hash_len, int *updated);
+                                 int conf_hash_len, const char *actor,
+                                 int *updated);
 
 /* What answered the enrollment of a transactionID, for the same request
  * sent again (RFC 6712 3.1): the certificate, the hash of the request, the

@@ -31,14 +31,21 @@ typedef struct {
     apr_table_t *query;              /* decoded query arguments */
     json_t *body;                    /* parsed JSON body, or NULL */
     const char *cmp_base;            /* scheme://host[:port] for cmpUrl */
-    /* filled by the resource for the audit log */
+    /* filled by the resource for the audit log: "kind:uuid"; the object's
+     * name is read with the event, or given (audit_name) when the change
+     * removed it */
     const char *audit_object;
+    const char *audit_name;
 } admin_req_t;
 
 typedef struct {
     int status;
     json_t *body;                    /* owned by the request pool; NULL = none */
     const char *location;            /* below the API's root: "/cmpProfiles/<uuid>" */
+    /* a body that is not JSON (an export), from the request pool */
+    const char *content_type;
+    const char *raw;
+    apr_size_t raw_len;
 } admin_resp_t;
 
 /* The route the request names is run; every change, in one transaction with
@@ -83,6 +90,12 @@ void admin_no_content(admin_resp_t *rs);
 
 const char *admin_seg(const admin_req_t *rq, int i);
 int admin_is_uuid(const char *s);
+/* SQL: column col holds the text of parameter n (e.g. "$1") as it is,
+ * case-insensitively; LIKE's wildcards in the text are not wildcards. */
+#define ADMIN_SQL_CONTAINS(col, n) \
+    col " ILIKE '%' || replace(replace(replace(" n ", '\\', '\\\\'), '%', " \
+    "'\\%'), '_', '\\_') || '%'"
+
 /* A date (YYYY-MM-DD) or an RFC 3339 date-time with its offset, as the API
  * takes them (never PostgreSQL's own words such as "tomorrow"). */
 int admin_is_rfc3339(const char *s);

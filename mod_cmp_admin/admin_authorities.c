@@ -367,6 +367,7 @@ static void delete_authority(admin_req_t *rq, admin_resp_t *rs)
     if (load_one(rq, rs, vals[0], &o))
         return;
     rq->audit_object = apr_pstrcat(rq->p, "authority:", vals[0], NULL);
+    rq->audit_name = json_string_value(json_object_get(o, "name"));
     if (json_array_size(json_object_get(o, "raProfiles")) > 0) {
         admin_invalid(rq, rs, json_pack("[s]", "Cannot remove the Authority: RA "
                                         "Profiles use it"));

@@ -29,6 +29,29 @@
 
 /* A whole-number query argument in lo..hi (dflt when absent); non-zero
  * when it set a 400 that names it. */
+/* The audit events the query's filters select (actor and object: a text
+ * they contain; action: the action or its family, "cmp" for "cmp.ir"...;
+ * certificateUuid: that certificate's history; from/to: a time range),
+ * newest first: $1..$6 the filters, $7 the limit, $8 the offset. */
+#define AUDIT_COLS \
+    "e.id, e.at, e.actor, e.action, e.object, e.object_name, e.result, " \
+    "e.details, c.uuid"
+#define AUDIT_SELECTED \
+    "SELECT " AUDIT_COLS " FROM audit_event e LEFT JOIN certificate c ON " \
+    "c.id = e.certificate_id WHERE ($1::text IS NULL OR " \
+    ADMIN_SQL_CONTAINS("e.actor", "$1") ") AND ($2::text IS NULL OR e.action " \
+    "= $2 OR e.action LIKE replace(replace(replace($2, '\\', '\\\\'), '%', " \
+    "'\\%'), '_', '\\_') || '.%') AND ($3::text IS NULL OR " \
+    ADMIN_SQL_CONTAINS("e.object", "$3") " OR " \
+    ADMIN_SQL_CONTAINS("e.object_name", "$3") ") AND ($4::uuid IS NULL OR " \
+    "e.certificate_id = (SELECT id FROM certificate WHERE uuid = $4::uuid)) " \
+    "AND ($5::timestamptz IS NULL OR e.at >= $5::timestamptz) AND " \
+    "($6::timestamptz IS NULL OR e.at < $6::timestamptz)"
+#define AUDIT_JSON \
+    "json_build_object('id', e.id, 'at', e.at, 'actor', e.actor, 'action', " \
+    "e.action, 'object', e.object, 'objectName', e.object_name, " \
+    "'certificateUuid', e.uuid, 'result', e.result, 'details', e.details)"
+
 static int query_int(admin_req_t *rq, admin_resp_t *rs, const char *name,
                      long long dflt, long long lo, long long hi, long long *out)
 {
@@ -46,13 +69,47 @@ static int query_int(admin_req_t *rq, admin_resp_t *rs, const char *name,
     return 1;
 }
 
+/* The query's filters, into vals: each names its argument, and how it is
+ * checked ("raProfileUuid:uuid", "to:date"; else any text); a bad one is a
+ * 400 naming it, and non-zero. The paging ones (limit, offset) follow them
+ * in vals. */
+static int query_filters(admin_req_t *rq, admin_resp_t *rs, const char *const *specs,
+                         int n, long long limit, long long offset, const char **vals)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        const char *colon = strchr(specs[i], ':');
+        const char *name = colon != NULL ? apr_pstrndup(rq->p, specs[i], (apr_size_t)(colon - specs[i]))
+                                         : specs[i];
+
+        vals[i] = apr_table_get(rq->query, name);
+        if (vals[i] == NULL || colon == NULL)
+            continue;
+        if (strcmp(colon, ":uuid") == 0 && !admin_is_uuid(vals[i])) {
+            admin_error(rq, rs, 400, "%s is not a UUID", name);
+            return 1;
+        }
+        if (strcmp(colon, ":date") == 0 && !admin_is_rfc3339(vals[i])) {
+            admin_error(rq, rs, 400, "%s must be a date (2027-01-31) or an RFC 3339 "
+                        "date-time with its offset (2027-01-31T12:00:00Z)", name);
+            return 1;
+        }
+    }
+    vals[n] = apr_psprintf(rq->p, "%" APR_INT64_T_FMT, (apr_int64_t)limit);
+    vals[n + 1] = apr_psprintf(rq->p, "%" APR_INT64_T_FMT, (apr_int64_t)offset);
+    return 0;
+}
+
 static void list_certificates(admin_req_t *rq, admin_resp_t *rs)
 {
+    static const char *const filters[] = {"subject", "serial", "status", "raProfileUuid:uuid",
+                                          "cmpProfileUuid:uuid", "expiresBefore:date",
+                                          "expiresAfter:date"};
     const char *vals[9];
     long long limit, offset;
     const char *status = apr_table_get(rq->query, "status");
     json_t *o;
-    int i;
 
     if (query_int(rq, rs, "limit", 100, 1, 1000, &limit)
             || query_int(rq, rs, "offset", 0, 0, INT_MAX, &offset))
@@ -62,32 +119,11 @@ static void list_certificates(admin_req_t *rq, admin_resp_t *rs)
         admin_error(rq, rs, 400, "status must be valid, revoked, pending or rejected");
         return;
     }
-    vals[0] = apr_table_get(rq->query, "subject");
-    vals[1] = apr_table_get(rq->query, "serial");
-    vals[2] = status;
-    vals[3] = apr_table_get(rq->query, "raProfileUuid");
-    vals[4] = apr_table_get(rq->query, "cmpProfileUuid");
-    vals[5] = apr_table_get(rq->query, "expiresBefore");
-    vals[6] = apr_table_get(rq->query, "expiresAfter");
-    vals[7] = apr_psprintf(rq->p, "%" APR_INT64_T_FMT, (apr_int64_t)limit);
-    vals[8] = apr_psprintf(rq->p, "%" APR_INT64_T_FMT, (apr_int64_t)offset);
-    for (i = 3; i <= 4; i++)
-        if (vals[i] != NULL && !admin_is_uuid(vals[i])) {
-            admin_error(rq, rs, 400, "%s is not a UUID", i == 3 ? "raProfileUuid"
-                                                                 : "cmpProfileUuid");
-            return;
-        }
-    for (i = 5; i <= 6; i++)
-        if (vals[i] != NULL && !admin_is_rfc3339(vals[i])) {
-            admin_error(rq, rs, 400, "%s must be a date (2027-01-31) or an RFC 3339 "
-                        "date-time with its offset (2027-01-31T12:00:00Z)",
-                        i == 5 ? "expiresBefore" : "expiresAfter");
-            return;
-        }
+    if (query_filters(rq, rs, filters, 7, limit, offset, vals))
+        return;
     if (admin_sql_json(rq, rs, "WITH f AS (SELECT c.id, " CERT_JSON " AS j" CERT_FROM
-                       "WHERE ($1::text IS NULL OR c.subject_dn ILIKE '%' || "
-                       "replace(replace(replace($1, '\\', '\\\\'), '%', '\\%'), '_', "
-                       "'\\_') || '%') AND ($2::text IS NULL OR c.serial = "
+                       "WHERE ($1::text IS NULL OR " ADMIN_SQL_CONTAINS("c.subject_dn", "$1")
+                       ") AND ($2::text IS NULL OR c.serial = "
                        "lower(ltrim($2, '0'))) AND ($3::text IS NULL OR c.status = $3) "
                        "AND ($4::uuid IS NULL OR r.uuid = $4::uuid) AND ($5::uuid IS "
                        "NULL OR p.uuid = $5::uuid) AND ($6::timestamptz IS NULL OR "
@@ -123,12 +159,23 @@ static int load_one(admin_req_t *rq, admin_resp_t *rs, json_t **out)
     return *out == NULL;
 }
 
+/* A certificate with its history: the audit events of it, oldest first
+ * (enrolled, confirmed, superseded, revoked, released; by CMP or by an
+ * administrator). */
 static void get_certificate(admin_req_t *rq, admin_resp_t *rs)
 {
-    json_t *o;
+    const char *vals[1] = {admin_seg(rq, 1)};
+    json_t *o, *h;
 
-    if (!load_one(rq, rs, &o))
-        admin_json(rq, rs, 200, json_incref(o));
+    if (load_one(rq, rs, &o)
+            || admin_sql_json(rq, rs, "SELECT coalesce(json_agg(" AUDIT_JSON
+                              " ORDER BY e.id), '[]')::text FROM (SELECT "
+                              AUDIT_COLS " FROM audit_event e JOIN certificate c "
+                              "ON c.id = e.certificate_id WHERE c.uuid = $1::uuid "
+                              "ORDER BY e.id LIMIT 1000) e", 1, vals, &h))
+        return;
+    json_object_set(o, "history", h);
+    admin_json(rq, rs, 200, json_incref(o));
 }
 
 /* The body's reason (an RFC 5280 CRLReason name or code; none is
@@ -247,25 +294,76 @@ static void release_certificate(admin_req_t *rq, admin_resp_t *rs)
                  "(revoked for certificateHold) can be released");
 }
 
+/* A CSV field (RFC 4180), with a leading = + - @ or control character made
+ * text (a spreadsheet would run it: subjects come from CMP requests). */
+static void csv_field(apr_pool_t *p, struct iovec *out, const char *v, int last)
+{
+    const char *lead = strchr("=+-@\t\r", *v) != NULL && *v != '\0' ? "'" : "";
+    char *q = apr_palloc(p, 2 * strlen(v) + 5), *w = q;
+
+    *w++ = '"';
+    for (; *lead; lead++)
+        *w++ = *lead;
+    for (; *v; v++) {
+        if (*v == '"')
+            *w++ = '"';
+        *w++ = *v;
+    }
+    *w++ = '"';
+    *w++ = last ? '\n' : ',';
+    out->iov_base = q;
+    out->iov_len = (size_t)(w - q);
+}
+
+static void audit_csv(admin_req_t *rq, admin_resp_t *rs, PGresult *r)
+{
+    static const char head[] = "id,at,actor,action,object,objectName,result,details,"
+                               "certificateUuid\n";
+    struct iovec *v;
+    int i, j, n = PQntuples(r);
+
+    v = apr_palloc(rq->p, sizeof(*v) * ((apr_size_t)n * 9 + 1));
+    v[0].iov_base = (void *)head;
+    v[0].iov_len = sizeof(head) - 1;
+    for (i = 0; i < n; i++)
+        for (j = 0; j < 9; j++)
+            csv_field(rq->p, &v[1 + i * 9 + j], PQgetvalue(r, i, j), j == 8);
+    rs->status = 200;
+    rs->content_type = "text/csv; charset=utf-8";
+    rs->raw = apr_pstrcatv(rq->p, v, (apr_size_t)n * 9 + 1, &rs->raw_len);
+}
+
 static void audit_logs(admin_req_t *rq, admin_resp_t *rs)
 {
-    const char *vals[2];
+    static const char *const filters[] = {"actor", "action", "object",
+                                          "certificateUuid:uuid", "from:date", "to:date"};
+    const char *vals[8], *format = apr_table_get(rq->query, "format");
+    int csv = format != NULL && strcmp(format, "csv") == 0;
     long long limit, offset;
+    PGresult *r;
     json_t *o;
 
-    if (query_int(rq, rs, "limit", 100, 1, 1000, &limit)
+    if (format != NULL && !csv && strcmp(format, "json") != 0) {
+        admin_error(rq, rs, 400, "format must be json or csv");
+        return;
+    }
+    if (query_int(rq, rs, "limit", csv ? 10000 : 100, 1, csv ? 100000 : 1000, &limit)
             || query_int(rq, rs, "offset", 0, 0, INT_MAX, &offset))
         return;
-    vals[0] = apr_psprintf(rq->p, "%" APR_INT64_T_FMT, (apr_int64_t)limit);
-    vals[1] = apr_psprintf(rq->p, "%" APR_INT64_T_FMT, (apr_int64_t)offset);
-    if (!admin_sql_json(rq, rs, "SELECT json_build_object('total', (SELECT count(*) "
-                        "FROM audit_event), 'limit', $1::int, 'offset', $2::int, "
-                        "'auditLogs', coalesce((SELECT json_agg(json_build_object("
-                        "'id', e.id, 'at', e.at, 'actor', e.actor, 'action', e.action, "
-                        "'object', e.object, 'result', e.result, 'details', e.details) "
-                        "ORDER BY e.id DESC) FROM (SELECT * FROM audit_event ORDER BY "
-                        "id DESC LIMIT $1::int OFFSET $2::int) e), '[]'))::text", 2, vals,
-                        &o))
+    if (query_filters(rq, rs, filters, 6, limit, offset, vals))
+        return;
+    if (csv) {
+        if (!admin_sql(rq, rs, AUDIT_SELECTED " ORDER BY e.id DESC LIMIT $7::int "
+                       "OFFSET $8::int", 8, vals, NULL, &r))
+            audit_csv(rq, rs, r);
+        return;
+    }
+    if (!admin_sql_json(rq, rs, "WITH f AS (" AUDIT_SELECTED ") SELECT "
+                        "json_build_object('total', (SELECT count(*) FROM f), "
+                        "'limit', $7::int, 'offset', $8::int, 'auditLogs', "
+                        "coalesce((SELECT json_agg(" AUDIT_JSON " ORDER BY e.id DESC) "
+                        "FROM (SELECT * FROM f ORDER BY id DESC LIMIT $7::int OFFSET "
+                        "$8::int) e), '[]'))::text", 8, vals, &o))
         admin_json(rq, rs, 200, json_incref(o));
 }
 
@@ -335,6 +433,7 @@ const admin_route_t admin_certificate_routes[] = {
     {ADMIN_GET, "/certificates/{uuid}", get_certificate, NULL},
     {ADMIN_POST, "/certificates/{uuid}/revoke", revoke_certificate, NULL},
     {ADMIN_POST, "/certificates/{uuid}/release", release_certificate, NULL},
-    {ADMIN_GET, "/auditLogs", audit_logs, " limit offset "},
+    {ADMIN_GET, "/auditLogs", audit_logs,
+     " limit offset actor action object certificateUuid from to format "},
     {ADMIN_OTHER, NULL, NULL, NULL}
 };

@@ -506,6 +506,7 @@ static const char *delete_uuid(admin_req_t *rq, admin_resp_t *rs, const char *uu
 
     if (load_one(rq, rs, uuid, &o))
         return "not found";
+    rq->audit_name = json_string_value(json_object_get(o, "name"));
     ras = json_object_get(o, "raProfiles");
     if (json_array_size(ras) > 0 && !force) {
         for (i = 0; i < json_array_size(ras); i++)
@@ -560,6 +561,7 @@ static void bulk_delete(admin_req_t *rq, admin_resp_t *rs, int force)
 {
     apr_array_header_t *a = uuid_list(rq, rs);
     json_t *failures;
+    const char *names = NULL;
     int i;
 
     if (a == NULL)
@@ -568,9 +570,13 @@ static void bulk_delete(admin_req_t *rq, admin_resp_t *rs, int force)
     rq->audit_object = apr_psprintf(rq->p, "cmpProfiles:%d", a->nelts);
     for (i = 0; i < a->nelts; i++) {
         const char *uuid = APR_ARRAY_IDX(a, i, const char *), *why;
-        admin_resp_t one = {0, NULL, NULL};
+        admin_resp_t one = {0, NULL, NULL, NULL, NULL, 0};
 
+        rq->audit_name = NULL;
         why = delete_uuid(rq, &one, uuid, force);
+        if (why == NULL && rq->audit_name != NULL)    /* the names deleted */
+            names = names == NULL ? rq->audit_name
+                                  : apr_pstrcat(rq->p, names, ", ", rq->audit_name, NULL);
         if (one.status == 503 || one.status == 500) {
             *rs = one;
             return;
@@ -579,6 +585,7 @@ static void bulk_delete(admin_req_t *rq, admin_resp_t *rs, int force)
             json_array_append_new(failures, json_pack("{s:s,s:s}", "uuid", uuid,
                                                       "message", why));
     }
+    rq->audit_name = names != NULL ? names : "";
     admin_json(rq, rs, 200, json_incref(failures));
 }
 

@@ -313,6 +313,7 @@ static void remove_one(admin_req_t *rq, admin_resp_t *rs)
         return;
     }
     rq->audit_object = apr_pstrcat(rq->p, "raProfile:", vals[0], NULL);
+    rq->audit_name = json_string_value(json_object_get(o, "name"));
     /* a CMP Profile whose default it is could no longer serve: refused
      * unless forced, which unlinks it there (the foreign key sets NULL) */
     if (admin_sql(rq, rs, "SELECT string_agg(p.name, ', ' ORDER BY p.name) FROM "

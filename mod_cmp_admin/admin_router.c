@@ -427,7 +427,7 @@ static apr_status_t audit(admin_req_t *rq, const admin_route_t *rt, int status,
                           const char *result)
 {
     PGresult *r;
-    const char *vals[5];
+    const char *vals[8], *colon;
     apr_status_t rv;
 
     vals[0] = rq->actor;
@@ -435,9 +435,22 @@ static apr_status_t audit(admin_req_t *rq, const admin_route_t *rt, int status,
     vals[2] = rq->audit_object != NULL ? rq->audit_object : rq->path;
     vals[3] = result;
     vals[4] = apr_psprintf(rq->p, "HTTP %d", status);
+    vals[5] = rq->audit_name;
+    /* "kind:uuid": the object's name, and a certificate's id (its history) */
+    colon = strchr(vals[2], ':');
+    vals[6] = colon != NULL ? apr_pstrndup(rq->p, vals[2], (apr_size_t)(colon - vals[2])) : "";
+    vals[7] = colon != NULL && admin_is_uuid(colon + 1) ? colon + 1 : NULL;
     rv = cmp_db_query(rq->p, rq->conn, "INSERT INTO audit_event (actor, action, "
-                      "object, result, details) VALUES ($1, $2, $3, $4, $5)",
-                      5, vals, NULL, &r, NULL);
+                      "object, result, details, object_name, certificate_id) "
+                      "VALUES ($1, $2, $3, $4, $5, coalesce($6, CASE $7 WHEN "
+                      "'cmpProfile' THEN (SELECT name FROM cmp_profile WHERE uuid = "
+                      "$8::uuid) WHEN 'raProfile' THEN (SELECT name FROM ra_profile "
+                      "WHERE uuid = $8::uuid) WHEN 'authority' THEN (SELECT name FROM "
+                      "authority WHERE uuid = $8::uuid) WHEN 'certificate' THEN (SELECT "
+                      "subject_dn || ' (serial ' || serial || ')' FROM certificate WHERE "
+                      "uuid = $8::uuid) END, ''), CASE WHEN $7 = 'certificate' THEN "
+                      "(SELECT id FROM certificate WHERE uuid = $8::uuid) END)",
+                      8, vals, NULL, &r, NULL);
     if (rv != APR_SUCCESS)
         cmp_log(CMP_LOG_ERR, CMPLOGNO(10501) "cannot write the audit event of "
                 "%s %s by %s", vals[1], vals[2], rq->actor);
@@ -497,9 +510,8 @@ void admin_dispatch(admin_req_t *rq, admin_resp_t *rs)
     const admin_route_t *rt;
     int known = 0;
 
+    memset(rs, 0, sizeof(*rs));
     rs->status = 500;
-    rs->body = NULL;
-    rs->location = NULL;
     rt = find_route(rq, &known);
     if (rt == NULL) {
         if (known)

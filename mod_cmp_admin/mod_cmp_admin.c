@@ -99,6 +99,23 @@ static admin_method_e method_of(request_rec *r)
     }
 }
 
+/* A body that is not JSON (rs.raw, an export). */
+static int send_raw(request_rec *r, const admin_resp_t *rs)
+{
+    apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+
+    r->status = rs->status;
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    ap_set_content_type(r, rs->content_type);
+    ap_set_content_length(r, (apr_off_t)rs->raw_len);
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create(rs->raw, rs->raw_len, r->pool,
+                                                       bb->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
+    return ap_pass_brigade(r->output_filters, bb) == APR_SUCCESS ? OK
+                                                                : AP_FILTER_ERROR;
+}
+
 static int send_json(request_rec *r, int status, const json_t *body,
                      const char *location)
 {
@@ -248,6 +265,8 @@ static int admin_handler(request_rec *r)
     if (rs.status >= 500)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CMPLOGNO(10602) "%s %s failed with %d",
                       r->method, r->uri, rs.status);
+    if (rs.raw != NULL && rs.status < 400)
+        return send_raw(r, &rs);
     return send_json(r, rs.status, rs.body,
                      rs.location != NULL ? apr_pstrcat(r->pool, root, rs.location, NULL)
                                          : NULL);

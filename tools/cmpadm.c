@@ -159,6 +159,8 @@ int main(int argc, char **argv)
     connect_db(p, &rq, &key);
     admin_dispatch(&rq, &rs);
     ok = rs.status >= 200 && rs.status < 300;
+    if (rs.raw != NULL && ok)
+        fwrite(rs.raw, 1, rs.raw_len, stdout);
     if (rs.body != NULL)
         printf("%s\n", cmp_json_text(p, rs.body, &n));
     if (!ok && (rs.body == NULL || cmp_json_str(rs.body, "message", &msg) != 1))

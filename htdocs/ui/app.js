@@ -681,21 +681,61 @@ async function certificateDetail(uuid) {
         held ? h('button', { type: 'button', class: 'secondary', onclick: () => confirmThen(
           `Release ${c.subjectDn || c.serialNumber} from hold? It is valid again and leaves the next CRL.`, 'Release',
           () => act('POST', `/certificates/${uuid}/release`, undefined, () => certificateDetail(uuid))) }, 'Release from hold…') : null)) : null,
-    dialog, h('h3', {}, 'PEM'), h('pre', {}, c.certificate || ''));
+    dialog,
+    h('h3', {}, 'History'),
+    (c.history || []).length ? auditTable(c.history, false) : h('p', { class: 'empty' }, 'No event recorded.'),
+    h('h3', {}, 'PEM'), h('pre', {}, c.certificate || ''));
 }
 
 /* ---- Audit log ------------------------------------------------------------------- */
 
+const when = (t) => String(t).slice(0, 19).replace('T', ' ');
+
+function auditTable(events, withObject) {
+  return table(['When (UTC)', 'Actor', 'Action', ...(withObject ? ['Object'] : []), 'Result'],
+    events.map(e => h('tr', {}, h('td', {}, when(e.at)), h('td', {}, e.actor), h('td', {}, e.action),
+      withObject ? h('td', {}, e.certificateUuid
+        ? h('a', { href: '#/certificates/' + e.certificateUuid }, e.objectName || e.object)
+        : (e.objectName || h('span', { class: 'mono' }, e.object))) : null,
+      h('td', {}, e.result))));
+}
+
+/* Filters in the address (#/audit?actor=...&offset=50), so that a view can
+ * be linked; the same filters give the CSV export. */
 async function audit(query) {
-  const offset = Number(new URLSearchParams(query || '').get('offset') || 0);
-  const res = await api('GET', `/auditLogs?limit=50&offset=${offset}`);
-  if (!res.ok) return page('Audit log', errorBox(res));
-  page('Audit log', table(['When', 'Actor', 'Action', 'Object', 'Result'],
-    res.data.auditLogs.map(e => h('tr', {}, h('td', {}, String(e.at).slice(0, 19).replace('T', ' ')),
-      h('td', {}, e.actor), h('td', {}, e.action), h('td', { class: 'mono' }, e.object), h('td', {}, e.result)))),
+  const q = new URLSearchParams(query || '');
+  const offset = Number(q.get('offset') || 0);
+  const keys = ['actor', 'action', 'object', 'from', 'to'];
+  const filters = new URLSearchParams();
+  for (const k of keys) if (q.get(k)) filters.set(k, q.get(k));
+  const res = await api('GET', `/auditLogs?limit=50&offset=${offset}&${filters}`);
+  const inputs = Object.fromEntries(keys.map(k => [k, h('input', {
+    ...(k === 'from' || k === 'to' ? { type: 'date' } : {}), value: q.get(k) || '' })]));
+  const go = (o) => {
+    const f = new URLSearchParams();
+    for (const k of keys) if (inputs[k].value) f.set(k, inputs[k].value);
+    if (o) f.set('offset', String(o));
+    location.hash = '#/audit?' + f;
+  };
+  const form = h('form', { class: 'card filters', 'aria-label': 'Filter the audit log', onsubmit: (ev) => { ev.preventDefault(); go(0); } },
+    field('al-actor', 'Actor contains', inputs.actor, 'e.g. user:admin, cmp:demo'),
+    field('al-action', 'Action', inputs.action, 'an action or its family: cmp, cmp.revoke, POST /certificates/{uuid}/revoke'),
+    field('al-object', 'Object contains', inputs.object, 'a name, subject, serial or UUID'),
+    field('al-from', 'From (UTC day)', inputs.from), field('al-to', 'Before (UTC day)', inputs.to),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Filter'),
+      h('button', { type: 'button', class: 'secondary', id: 'al-csv', onclick: async () => {
+        const r = await fetch(API + `/auditLogs?format=csv&${filters}`, { credentials: 'same-origin' });
+        const a = h('a', { href: URL.createObjectURL(new Blob([await r.text()], { type: 'text/csv' })),
+          download: 'audit-log.csv' });
+        document.body.append(a); a.click(); a.remove();
+      } }, 'Export CSV')));
+  if (!res.ok) return page('Audit log', form, errorBox(res));
+  page('Audit log', form,
+    res.data.total ? auditTable(res.data.auditLogs, true) : h('p', { class: 'empty' }, 'No event matches.'),
+    h('p', { class: 'muted' }, `${res.data.total} event(s)`),
     h('div', { class: 'actions' },
-      h('button', { type: 'button', class: 'secondary', disabled: offset === 0, onclick: () => { location.hash = '#/audit?offset=' + Math.max(0, offset - 50); } }, 'Newer'),
-      h('button', { type: 'button', class: 'secondary', disabled: offset + 50 >= res.data.total, onclick: () => { location.hash = '#/audit?offset=' + (offset + 50); } }, 'Older')));
+      h('button', { type: 'button', class: 'secondary', disabled: offset === 0, onclick: () => go(Math.max(0, offset - 50)) }, 'Newer'),
+      h('button', { type: 'button', class: 'secondary', disabled: offset + 50 >= res.data.total, onclick: () => go(offset + 50) }, 'Older')));
 }
 
 /* ---- routing ----------------------------------------------------------------------- */

@@ -383,3 +383,34 @@ test('the shared secret is changed in the console with an overlap: both secrets 
   assert.ok(r.ok, 'the new secret after the window ended: ' + r.out);
   assert.deepEqual(dialogs, []);
 });
+
+test('a certificate page shows its history; the audit log filters, names objects and exports CSV', async () => {
+  await page.setViewportSize({ width: 1280, height: 800 });   // the phone test ran before
+  const cert = api('GET', '/certificates?subject=' + encodeURIComponent('CN=' + DEV)).certificates
+    .find(c => c.subjectDn === 'CN=' + DEV);
+  await go('#/certificates/' + cert.uuid);
+  const history = page.locator('main table').first();
+  await history.getByRole('cell', { name: 'cmp.ir', exact: true }).waitFor();
+  await history.getByRole('cell', { name: 'cmp.certConf', exact: true }).waitFor();
+  await history.getByRole('cell', { name: 'POST /certificates/{uuid}/revoke', exact: true }).waitFor();
+  await go('#/audit');
+  await page.locator('#al-object').fill(DEV);
+  await page.locator('#al-action').fill('cmp');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.locator(`main[data-route^="#/audit?"]`).waitFor();
+  // objects by name, linked to the certificate
+  const link = page.getByRole('link', { name: new RegExp(`^CN=${DEV} \\(serial `) }).first();
+  await link.waitFor();
+  const rows = await page.locator('main tbody tr').count();
+  assert.ok(rows >= 2, `${rows} rows`);
+  for (const a of await page.locator('main tbody tr td:nth-child(3)').allInnerTexts())
+    assert.match(a, /^cmp\./);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#al-csv').click()]);
+  const csvPath = path.join(WORK, 'audit.csv');
+  await download.saveAs(csvPath);
+  const lines = fs.readFileSync(csvPath, 'utf8').trim().split('\n');
+  assert.equal(lines[0], 'id,at,actor,action,object,objectName,result,details,certificateUuid');
+  assert.equal(lines.length - 1, rows, 'the CSV holds what the filtered page shows');
+  await shot('audit-log');
+  assert.deepEqual(dialogs, []);
+});

@@ -128,8 +128,10 @@ t_rr_by_holder() {
   [ "$(cert_status "$T/rh1.pem")" = revoked ] || fail "not revoked"
   [ "$(sql "SELECT revocation_reason || '|' || (revoked_at IS NOT NULL) FROM certificate
             WHERE serial = '$(serial_of "$T/rh1.pem")'")" = "1|true" ] || fail "reason/time not stored"
-  [ "$(sql "SELECT count(*) FROM audit_event WHERE action = 'cmp.revoke'
-            AND object = 'certificate:$(serial_of "$T/rh1.pem")'")" = 1 ] || fail "no audit event"
+  [ "$(sql "SELECT count(*) FROM audit_event e JOIN certificate c ON c.id = e.certificate_id
+            WHERE e.action = 'cmp.revoke' AND e.object = 'certificate:' || c.uuid
+            AND e.actor = 'cmp:CN=rh1' AND c.serial = '$(serial_of "$T/rh1.pem")'")" = 1 ] \
+    || fail "no audit event"
 }
 run_test "rr signed by the holder, reason stored, audit event" t_rr_by_holder
 

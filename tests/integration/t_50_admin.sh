@@ -538,3 +538,76 @@ t_secret_rotation_overlap() {
 }
 run_test "shared secret rotation with an overlap window (API, both secrets enroll, then only the new)" \
     t_secret_rotation_overlap
+
+# Every enrollment, confirmation, supersession and revocation (by CMP or by an
+# administrator) is an audit event of its certificate: its page shows its
+# history; the audit log is filtered (actor, action, object, certificate,
+# time), exported as CSV, and names its objects.
+t_certificate_history_audit_filters() {
+  local u1 u2 h
+  fx_cert hist1                                   # ir + explicit certConf
+  newkey "$T/hist2.key" ec
+  cmp -cmd kur -server "$CMP_URL" -trusted "$CA_CERT_FILE" -cert "$T/hist1.pem" -key "$T/hist1.key" \
+      -newkey "$T/hist2.key" -implicit_confirm -certout "$T/hist2.pem" >/dev/null
+  u1=$(sql "SELECT uuid FROM certificate WHERE serial = '$(serial_of "$T/hist1.pem")'")
+  u2=$(sql "SELECT uuid FROM certificate WHERE serial = '$(serial_of "$T/hist2.pem")'")
+  expect_status 200 POST "/certificates/$u2/revoke" '{"reason":"keyCompromise"}'
+  expect_status 200 GET "/certificates/$u1"
+  h=$(jq -c '[.history[] | [.actor, .action, .result, .certificateUuid]]' "$T/api.json")
+  [ "$h" = "$(jq -cn --arg u "$u1" '[["cmp:demo:shared-secret", "cmp.ir", "issued, awaiting certConf", $u],
+        ["cmp:demo:shared-secret", "cmp.certConf", "accepted", $u],
+        ["cmp:CN=hist1", "cmp.kur", "revoked: superseded by the key update", $u]]')" ] \
+    || fail "history of the old certificate: $h"
+  jq -e --arg s "$(serial_of "$T/hist1.pem")" \
+      'all(.history[]; .objectName == "CN=hist1 (serial " + $s + ")" and .object == "certificate:" + .certificateUuid)' \
+      "$T/api.json" >/dev/null || fail "object names: $(jq -c .history "$T/api.json")"
+  expect_status 200 GET "/certificates/$u2"
+  h=$(jq -c '[.history[] | [.action, .result]]' "$T/api.json")
+  [ "$h" = '[["cmp.kur","issued"],["POST /certificates/{uuid}/revoke","ok"]]' ] \
+    || fail "history of the new certificate: $h"
+  [ "$(jq -r '.history[1].actor' "$T/api.json")" = "user:$ADMIN_USER" ] || fail "admin actor: $(jq -c .history "$T/api.json")"
+
+  # filters
+  expect_status 200 GET "/auditLogs?certificateUuid=$u1"
+  [ "$(jf .total)" = 3 ] || fail "by certificate: $(cat "$T/api.json")"
+  expect_status 200 GET "/auditLogs?action=cmp&object=CN%3Dhist1&limit=1000"
+  [ "$(jq '[.auditLogs[] | select(.action | startswith("cmp.") | not)] | length' "$T/api.json")" = 0 ] \
+    && [ "$(jf .total)" -ge 4 ] || fail "action family + object: $(cat "$T/api.json")"
+  expect_status 200 GET "/auditLogs?action=cmp.certConf&certificateUuid=$u1"
+  [ "$(jf .total)" = 1 ] || fail "exact action"
+  expect_status 200 GET "/auditLogs?actor=CN%3Dhist1&certificateUuid=$u1"
+  [ "$(jf .total)" = 1 ] || fail "actor"
+  expect_status 200 GET "/auditLogs?certificateUuid=$u1&from=$(date -u -d '+1 day' +%F)"
+  [ "$(jf .total)" = 0 ] || fail "from"
+  expect_status 200 GET "/auditLogs?certificateUuid=$u1&from=$(date -u -d '-1 day' +%F)&to=$(date -u -d '+1 day' +%F)"
+  [ "$(jf .total)" = 3 ] || fail "from..to"
+  expect_status 200 GET "/auditLogs?object=100%25_sure"
+  [ "$(jf .total)" = 0 ] || fail "LIKE wildcards in the text are wildcards"
+  expect_status 400 GET "/auditLogs?to=tomorrow"
+  jf .message | grep -q "to must be a date" || fail "to message"
+  expect_status 400 GET "/auditLogs?certificateUuid=x"
+  expect_status 400 GET "/auditLogs?format=xml"
+  expect_status 400 GET "/auditLogs?format=csv&limit=100001"
+
+  # CSV export, with the same filters
+  local ct
+  ct=$(curl -s -o "$T/audit.csv" -w '%{content_type}' --cacert "$ADMIN_CA_FILE" \
+        -u "$ADMIN_USER:$(cat "$ADMIN_PASSWORD_FILE")" "$ADMIN_URL/auditLogs?format=csv&certificateUuid=$u1")
+  [ "$ct" = "text/csv; charset=utf-8" ] || fail "content type $ct"
+  [ "$(head -1 "$T/audit.csv")" = "id,at,actor,action,object,objectName,result,details,certificateUuid" ] \
+    || fail "CSV header: $(head -1 "$T/audit.csv")"
+  [ "$(wc -l <"$T/audit.csv")" = 4 ] || fail "CSV rows: $(cat "$T/audit.csv")"
+  grep -q "^\"[0-9]*\",\"[^\"]*\",\"cmp:demo:shared-secret\",\"cmp.certConf\",\"certificate:$u1\",\"CN=hist1 (serial [0-9a-f]*)\",\"accepted\",\"\",\"$u1\"$" \
+      "$T/audit.csv" || fail "CSV row: $(cat "$T/audit.csv")"
+
+  # a deleted object keeps its name in the log
+  local ca ra
+  ca=$(adm_uuid /authorities demo)
+  ra=$(fx_ra_profile "$ca" '{"name": "hist-gone"}')
+  expect_status 204 DELETE "/authorities/$ca/raProfiles/$ra"
+  expect_status 200 GET "/auditLogs?object=$ra"
+  [ "$(jq -r '[.auditLogs[] | .objectName] | unique | join(",")' "$T/api.json")" = hist-gone ] \
+    || fail "names of a deleted RA Profile's events: $(cat "$T/api.json")"
+}
+run_test "a certificate's history (CMP and admin events) and the audit log's filters, CSV and names" \
+    t_certificate_history_audit_filters

@@ -98,7 +98,8 @@ START_TEST(audit_failure_commits_nothing)
     admin_resp_t rs;
 
     one("CREATE TEMP TABLE audit_event (actor text, action text, object text, "
-        "result text CHECK (result <> 'ok'), details text)");
+        "result text CHECK (result <> 'ok'), details text, object_name text, "
+        "certificate_id bigint)");
     rs = call(ADMIN_POST, demo_authority_path(), body);
     ck_assert_int_eq(rs.status, 503);
     ck_assert_str_eq(message(&rs), "the change was not made: its audit event "

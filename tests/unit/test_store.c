@@ -191,6 +191,7 @@ static void fake_issue(cmp_store_issue_t *in, const cmp_store_head_t *h,
     in->req_der = der;
     in->req_len = 10;
     in->timeout_s = timeout;
+    in->actor = "unit:store";
 }
 
 static const char *rand_serial(void)
@@ -214,7 +215,7 @@ START_TEST(issue_confirm_revoke)
     cmp_store_tx_t tx;
     cmp_store_cert_t c;
     unsigned char tid[16], conf[32];
-    char sql[200];
+    char sql[400];
     const char *serial = rand_serial(), *state = NULL;
     long long id = 0;
     int found = 0, n = 0;
@@ -238,9 +239,11 @@ START_TEST(issue_confirm_revoke)
     ck_assert(!tx.expired);
     ck_assert_int_eq(tx.nonce_len, 16);
     ck_assert_int_eq(tx.req_len, 10);
-    ck_assert_int_eq(cmp_store_tx_finish(upool, unit_conn, tx.id, 1, conf, 32, &n), APR_SUCCESS);
+    ck_assert_int_eq(cmp_store_tx_finish(upool, unit_conn, tx.id, 1, conf, 32, "unit:store", &n),
+                     APR_SUCCESS);
     ck_assert_int_eq(n, 1);
-    ck_assert_int_eq(cmp_store_tx_finish(upool, unit_conn, tx.id, 1, NULL, 0, &n), APR_SUCCESS);
+    ck_assert_int_eq(cmp_store_tx_finish(upool, unit_conn, tx.id, 1, NULL, 0, "unit:store", &n),
+                     APR_SUCCESS);
     ck_assert_int_eq(n, 0);
     /* the request and the certConf's hash stay for a resent certConf ... */
     ck_assert_int_eq(cmp_store_tx_get(upool, unit_conn, tid, 16, &tx, &found), APR_SUCCESS);
@@ -265,6 +268,16 @@ START_TEST(issue_confirm_revoke)
     ck_assert_int_eq(n, 1);
     ck_assert_int_eq(cmp_store_revoke(upool, unit_conn, c.id, 4, 0, "unit", &n), APR_SUCCESS);
     ck_assert_int_eq(n, 0);
+    /* the certificate's history: issued, confirmed (once), revoked (once),
+     * each naming it */
+    snprintf(sql, sizeof(sql), "SELECT string_agg(action || '=' || result, ';' ORDER BY id) "
+             "FROM audit_event WHERE certificate_id = %lld AND object_name = "
+             "'CN=unit-store (serial %s)'", c.id, serial);
+    r = PQexec(unit_conn, sql);
+    ck_assert_int_eq(PQresultStatus(r), PGRES_TUPLES_OK);
+    ck_assert_str_eq(PQgetvalue(r, 0, 0), "cmp.ir=issued, awaiting certConf;cmp.certConf=accepted;"
+                                          "cmp.revoke=revoked, CRLReason 4");
+    PQclear(r);
 }
 END_TEST
 
@@ -366,6 +379,11 @@ START_TEST(expiry_sweep)
     ck_assert_int_eq(cmp_store_expire(upool, unit_conn, &n), APR_SUCCESS);
     ck_assert_int_eq(cmp_store_cert_get(upool, unit_conn, h.auth_id, serial, &c, &found), APR_SUCCESS);
     ck_assert_str_eq(c.status, "rejected");
+    /* in its history, once, whichever sweep it was */
+    ck_assert_int_eq(sql_ll(apr_psprintf(upool, "SELECT count(*) FROM audit_event WHERE "
+                                         "certificate_id = %" APR_INT64_T_FMT " AND action = "
+                                         "'cmp.confirmTimeout' AND actor = 'mod_cmp: "
+                                         "confirmation sweep'", (apr_int64_t)c.id)), 1);
 }
 END_TEST
 
