@@ -747,21 +747,32 @@ static int invalidity_from_exts(const STACK_OF(X509_EXTENSION) *exts,
     return 1;
 }
 
-int cmp_view_rr_invalidity(const cmp_view_t *v, long long *when)
+/* The view's body (kept as its encoding, [n] tag included) decoded as an
+ * item that declares that tag (body_as, below, takes the content of the
+ * tag); NULL when it is not one (no error left behind). Free with
+ * ASN1_item_free(, it). */
+static ASN1_VALUE *body_whole_as(const cmp_view_t *v, const ASN1_ITEM *it)
 {
     const ASN1_TYPE *body = v->msg->body;
     const unsigned char *q;
-    CMPV_RRBODY *rr;
+    ASN1_VALUE *out;
+
+    if (body == NULL || body->type != V_ASN1_OTHER
+            || body->value.asn1_string == NULL)
+        return NULL;
+    q = body->value.asn1_string->data;
+    out = ASN1_item_d2i(NULL, &q, body->value.asn1_string->length, it);
+    if (out == NULL)
+        ERR_clear_error();
+    return out;
+}
+
+int cmp_view_rr_invalidity(const cmp_view_t *v, long long *when)
+{
+    CMPV_RRBODY *rr = (CMPV_RRBODY *)body_whole_as(v, ASN1_ITEM_rptr(CMPV_RRBODY));
     int got = 0;
 
     *when = 0;
-    if (body == NULL || body->type != V_ASN1_OTHER
-            || body->value.asn1_string == NULL)
-        return 0;
-    q = body->value.asn1_string->data;
-    rr = (CMPV_RRBODY *)ASN1_item_d2i(NULL, &q,
-                                      body->value.asn1_string->length,
-                                      ASN1_ITEM_rptr(CMPV_RRBODY));
     if (rr == NULL)
         return 0;
     if (sk_CMPV_REVDETAILS_num(rr) > 0)
@@ -774,22 +785,12 @@ int cmp_view_rr_invalidity(const cmp_view_t *v, long long *when)
 
 int cmp_view_pop_encrypted_key(const cmp_view_t *v)
 {
-    const ASN1_TYPE *body = v->msg->body;
-    const unsigned char *q;
-    CMPV_CRMBODY *b;
+    CMPV_CRMBODY *b = (CMPV_CRMBODY *)body_whole_as(v, ASN1_ITEM_rptr(CMPV_CRMBODY));
     STACK_OF(CMPV_CRM) *crms;
     int i, found = 0;
 
-    if (body == NULL || body->type != V_ASN1_OTHER
-            || body->value.asn1_string == NULL)
+    if (b == NULL)
         return 0;
-    q = body->value.asn1_string->data;
-    b = (CMPV_CRMBODY *)ASN1_item_d2i(NULL, &q, body->value.asn1_string->length,
-                                      ASN1_ITEM_rptr(CMPV_CRMBODY));
-    if (b == NULL) {
-        ERR_clear_error();
-        return 0;
-    }
     crms = b->value.ir;                 /* the three are one member */
     for (i = 0; i < sk_CMPV_CRM_num(crms) && !found; i++) {
         const CMPV_POPO *popo = sk_CMPV_CRM_value(crms, i)->popo;
@@ -812,18 +813,9 @@ int cmp_view_pop_encrypted_key(const cmp_view_t *v)
 
 int cmp_view_rr_reason(const cmp_view_t *v)
 {
-    const ASN1_TYPE *body = v->msg->body;
-    const unsigned char *q;
-    CMPV_RRBODY *rr;
+    CMPV_RRBODY *rr = (CMPV_RRBODY *)body_whole_as(v, ASN1_ITEM_rptr(CMPV_RRBODY));
     int reason = -1;
 
-    if (body == NULL || body->type != V_ASN1_OTHER
-            || body->value.asn1_string == NULL)
-        return -1;
-    q = body->value.asn1_string->data;
-    rr = (CMPV_RRBODY *)ASN1_item_d2i(NULL, &q,
-                                      body->value.asn1_string->length,
-                                      ASN1_ITEM_rptr(CMPV_RRBODY));
     if (rr == NULL)
         return -1;
     if (sk_CMPV_REVDETAILS_num(rr) > 0)

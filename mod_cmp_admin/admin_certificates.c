@@ -27,8 +27,6 @@
     "ra_profile r ON r.id = c.ra_profile_id LEFT JOIN cmp_profile p ON " \
     "p.id = c.cmp_profile_id "
 
-/* A whole-number query argument in lo..hi (dflt when absent); non-zero
- * when it set a 400 that names it. */
 /* The audit events the query's filters select (actor and object: a text
  * they contain; action: the action or its family, "cmp" for "cmp.ir"...;
  * certificateUuid: that certificate's history; from/to: a time range),
@@ -52,6 +50,8 @@
     "e.action, 'object', e.object, 'objectName', e.object_name, " \
     "'certificateUuid', e.uuid, 'result', e.result, 'details', e.details)"
 
+/* A whole-number query argument in lo..hi (dflt when absent); non-zero
+ * when it set a 400 that names it. */
 static int query_int(admin_req_t *rq, admin_resp_t *rs, const char *name,
                      long long dflt, long long lo, long long hi, long long *out)
 {
@@ -101,14 +101,35 @@ static int query_filters(admin_req_t *rq, admin_resp_t *rs, const char *const *s
     return 0;
 }
 
+/* The order a sort argument asks ("notAfter", "-notAfter": descending),
+ * as SQL on f's columns, ties broken by id; NULL when it names none. */
+static const char *sort_sql(apr_pool_t *p, const char *sort)
+{
+    static const char *const keys[][2] = {
+        {"createdAt", "id"}, {"notAfter", "not_after"}, {"notBefore", "not_before"},
+        {"subjectDn", "subject_dn"}, {"serialNumber", "serial"}, {"revokedAt", "revoked_at"}};
+    int desc = sort != NULL && *sort == '-';
+    size_t i;
+
+    if (sort == NULL)
+        return "id DESC";
+    for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (strcmp(sort + desc, keys[i][0]) == 0)
+            return apr_pstrcat(p, keys[i][1], desc ? " DESC NULLS LAST" : " ASC NULLS LAST",
+                               ", id", desc ? " DESC" : "", NULL);
+    return NULL;
+}
+
 static void list_certificates(admin_req_t *rq, admin_resp_t *rs)
 {
     static const char *const filters[] = {"subject", "serial", "status", "raProfileUuid:uuid",
                                           "cmpProfileUuid:uuid", "expiresBefore:date",
-                                          "expiresAfter:date"};
-    const char *vals[9];
+                                          "expiresAfter:date", "authorityUuid:uuid", "keyType",
+                                          "issuedAfter:date", "issuedBefore:date"};
+    const char *vals[13], *order;
     long long limit, offset;
     const char *status = apr_table_get(rq->query, "status");
+    const char *kt = apr_table_get(rq->query, "keyType");
     json_t *o;
 
     if (query_int(rq, rs, "limit", 100, 1, 1000, &limit)
@@ -119,20 +140,36 @@ static void list_certificates(admin_req_t *rq, admin_resp_t *rs)
         admin_error(rq, rs, 400, "status must be valid, revoked, pending or rejected");
         return;
     }
-    if (query_filters(rq, rs, filters, 7, limit, offset, vals))
+    if (kt != NULL && (*kt == '\0' || strlen(kt) > 32
+                       || strspn(kt, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                 "0123456789-") != strlen(kt))) {
+        admin_error(rq, rs, 400, "keyType must be a key type such as EC, RSA, ED25519");
         return;
-    if (admin_sql_json(rq, rs, "WITH f AS (SELECT c.id, " CERT_JSON " AS j" CERT_FROM
+    }
+    if ((order = sort_sql(rq->p, apr_table_get(rq->query, "sort"))) == NULL) {
+        admin_error(rq, rs, 400, "sort must be createdAt, notAfter, notBefore, subjectDn, "
+                    "serialNumber or revokedAt, with a leading - for descending");
+        return;
+    }
+    if (query_filters(rq, rs, filters, 11, limit, offset, vals))
+        return;
+    if (admin_sql_json(rq, rs, apr_pstrcat(rq->p, "WITH f AS (SELECT c.id, c.not_after, "
+                       "c.not_before, c.subject_dn, c.serial, c.revoked_at, " CERT_JSON " AS j" CERT_FROM
                        "WHERE ($1::text IS NULL OR " ADMIN_SQL_CONTAINS("c.subject_dn", "$1")
                        ") AND ($2::text IS NULL OR c.serial = "
                        "lower(ltrim($2, '0'))) AND ($3::text IS NULL OR c.status = $3) "
                        "AND ($4::uuid IS NULL OR r.uuid = $4::uuid) AND ($5::uuid IS "
                        "NULL OR p.uuid = $5::uuid) AND ($6::timestamptz IS NULL OR "
                        "c.not_after < $6::timestamptz) AND ($7::timestamptz IS NULL OR "
-                       "c.not_after >= $7::timestamptz)) SELECT json_build_object("
-                       "'total', (SELECT count(*) FROM f), 'limit', $8::int, 'offset', "
-                       "$9::int, 'certificates', coalesce((SELECT json_agg(x.j ORDER BY "
-                       "x.id DESC) FROM (SELECT * FROM f ORDER BY id DESC LIMIT $8::int "
-                       "OFFSET $9::int) x), '[]'))::text", 9, vals, &o))
+                       "c.not_after >= $7::timestamptz) AND ($8::uuid IS NULL OR a.uuid = "
+                       "$8::uuid) AND ($9::text IS NULL OR upper(c.key_type) = upper($9)) "
+                       "AND ($10::timestamptz IS NULL OR c.created_at >= $10::timestamptz) "
+                       "AND ($11::timestamptz IS NULL OR c.created_at < $11::timestamptz)) "
+                       "SELECT json_build_object('total', (SELECT count(*) FROM f), "
+                       "'limit', $12::int, 'offset', $13::int, 'certificates', coalesce(("
+                       "SELECT json_agg(j ORDER BY ", order, ") FROM (SELECT * FROM f ORDER "
+                       "BY ", order, " LIMIT $12::int OFFSET $13::int) x), '[]'))::text",
+                       NULL), 13, vals, &o))
         return;
     admin_json(rq, rs, 200, json_incref(o));
 }
@@ -429,7 +466,8 @@ const admin_route_t admin_certificate_routes[] = {
     {ADMIN_GET, "/statistics/cmpRefusals", cmp_refusals, " days "},
     {ADMIN_GET, "/statistics/certificates", certificate_stats, " days "},
     {ADMIN_GET, "/certificates", list_certificates,
-     " limit offset subject serial status raProfileUuid cmpProfileUuid expiresBefore expiresAfter "},
+     " limit offset subject serial status raProfileUuid cmpProfileUuid expiresBefore expiresAfter "
+     "authorityUuid keyType issuedAfter issuedBefore sort "},
     {ADMIN_GET, "/certificates/{uuid}", get_certificate, NULL},
     {ADMIN_POST, "/certificates/{uuid}/revoke", revoke_certificate, NULL},
     {ADMIN_POST, "/certificates/{uuid}/release", release_certificate, NULL},

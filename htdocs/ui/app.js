@@ -47,6 +47,29 @@ function messages(data) {
   return ['the request failed'];
 }
 
+/* The API's messages above a form, and each field a message names marked
+ * invalid and described by them (aria-describedby); the first such field
+ * gets the focus. fields: [[RegExp on the message, input], ...]. */
+let errorBoxes = 0;
+function formErrors(box, res, fields) {
+  const err = errorBox(res);
+  err.id = 'form-errors-' + (++errorBoxes);
+  box.replaceChildren(err);
+  const msgs = messages(res.data);
+  let first = null;
+  for (const [re, input] of fields) {
+    if (msgs.some(m => re.test(m))) {
+      input.setAttribute('aria-invalid', 'true');
+      input.setAttribute('aria-describedby', err.id);
+      first = first || input;
+    } else {
+      input.removeAttribute('aria-invalid');
+      input.removeAttribute('aria-describedby');
+    }
+  }
+  if (first) first.focus();
+}
+
 function errorBox(res) {
   return h('div', { class: 'errors', role: 'alert' },
     `The server refused (${res.status}):`, h('ul', {}, messages(res.data).map(m => h('li', {}, m))));
@@ -68,10 +91,26 @@ function select(options, value) {
   return s;
 }
 
+/* Each cell carries its column's name (data-label): on a phone the rows
+ * become cards, every cell labelled, none hidden (app.css). */
+function labelCells(rows, labels) {
+  for (const r of rows)
+    [...r.children].forEach((td, i) => { if (labels[i]) td.dataset.label = labels[i]; });
+  return rows;
+}
+
 function table(headers, rows) {
   return h('div', { class: 'table-wrap' }, h('table', {},
     h('thead', {}, h('tr', {}, headers.map(t => h('th', { scope: 'col' }, t)))),
-    h('tbody', {}, rows)));
+    h('tbody', {}, labelCells(rows, headers.map(String)))));
+}
+
+/* A form opened below a list: shown, scrolled to, its first field focused. */
+function openForm(form) {
+  main.append(form);
+  const first = form.querySelector('input:not([disabled]):not([type=hidden]), select, textarea');
+  (first || form).focus();
+  form.scrollIntoView({ block: 'nearest' });
 }
 
 function page(title, ...content) {
@@ -209,7 +248,8 @@ async function cmpProfileForm(existing) {
   } }, 'Generate a secret');
   const timeout = h('input', { type: 'number', min: 1, max: 86400, required: true,
     value: String(e.confirmTimeout || 300) });
-  const signer = select([['', '— choose —'], ...((signers.data || []).map(s => [s.uuid, `${s.subjectDn} (${s.serialNumber})`]))], e.signingCertificateUuid || '');
+  const signerLabel = (s) => `${s.subjectDn} (${s.serialNumber}), issued by ${s.issuerDn}`;
+  const signer = select([['', '— choose —'], ...((signers.data || []).map(s => [s.uuid, signerLabel(s)]))], e.signingCertificateUuid || '');
   const ra = select([['', '— none —'], ...((ras.data || []).map(r => [r.uuid, r.name]))], e.raProfileUuid || '');
   const anchors = h('textarea', { value: e.trustAnchors || '' });
   const implicit = h('input', { type: 'checkbox', checked: e.allowImplicitConfirm !== false });
@@ -230,7 +270,45 @@ async function cmpProfileForm(existing) {
   const secretRef = h('input', { value: e.sharedSecretReference || '', maxlength: 128 });
   const secretRefField = field('cp-secret-ref', 'Shared secret reference (senderKID)', secretRef,
     'the senderKID MAC-protected requests must carry (openssl cmp -ref); blank: any');
-  const signerField = field('cp-signer', 'Signing certificate', signer);
+  const signerField = field('cp-signer', 'Signing certificate', signer,
+    'devices must trust its issuer: choose one issued by the RA Profile\'s CA, or make one');
+  // a new signing certificate, issued by a local Authority, chosen at once
+  const sgAuth = select([['', '— Authority —']], '');
+  const sgSubject = h('input', { placeholder: 'CN=CMP signer,O=Example' });
+  const sgDays = h('input', { type: 'number', min: 1, max: 36500, value: '730' });
+  const sgErrors = h('div'), sgNotice = h('div');
+  const sgBox = h('div', { class: 'card', hidden: true, role: 'group', 'aria-label': 'New signing certificate' },
+    field('sg-auth', 'Issued by', sgAuth), field('sg-subject', 'Subject', sgSubject),
+    field('sg-days', 'Validity (days)', sgDays), sgErrors,
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', id: 'sg-issue', onclick: async () => {
+        const res = await api('POST', '/cmpProfiles/signingCertificates', { issue: {
+          authorityUuid: sgAuth.value, subject: sgSubject.value, validityDays: Number(sgDays.value) } });
+        if (!res.ok) { sgErrors.replaceChildren(errorBox(res)); return; }
+        signer.append(h('option', { value: res.data.uuid }, signerLabel(res.data)));
+        signer.value = res.data.uuid;
+        sgErrors.replaceChildren();
+        sgNotice.replaceChildren(h('p', { class: 'notice', role: 'status' },
+          `Signing certificate ${res.data.subjectDn} issued and chosen`));
+        sgBox.hidden = true;
+        signer.focus();
+      } }, 'Issue'),
+      h('button', { type: 'button', class: 'secondary', onclick: () => { sgBox.hidden = true; } }, 'Cancel')));
+  // Enter in the small form issues; it must not save the whole profile
+  for (const i of [sgSubject, sgDays]) i.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter') { ev.preventDefault(); sgBox.querySelector('#sg-issue').click(); }
+  });
+  signerField.append(h('button', { type: 'button', class: 'secondary', id: 'sg-new', onclick: async () => {
+    const auths = await api('GET', '/authorities');
+    sgAuth.replaceChildren(...(auths.data || []).filter(a => a.kind === 'local')
+      .map(a => h('option', { value: a.uuid }, a.name)));
+    // the RA Profile's Authority first: its devices trust that CA
+    const chosenRa = (ras.data || []).find(r => r.uuid === ra.value);
+    if (chosenRa) sgAuth.value = chosenRa.authorityUuid;
+    if (!sgSubject.value) sgSubject.value = `CN=${name.value || e.name || 'CMP'} signer`;
+    sgBox.hidden = false;
+    sgAuth.focus();
+  } }, 'New signing certificate…'), sgNotice, sgBox);
   const anchorsField = field('cp-anchors', 'Trust anchors for signed requests (PEM)', anchors);
   const errors = h('div');
   const sync = () => {
@@ -281,7 +359,13 @@ async function cmpProfileForm(existing) {
     if (!signerField.hidden) body.signingCertificateUuid = signer.value || null;
     body.raProfileUuid = ra.value || null;
     const res = existing ? await api('PUT', '/cmpProfiles/' + e.uuid, body) : await api('POST', '/cmpProfiles', body);
-    if (!res.ok) { errors.replaceChildren(errorBox(res)); return; }
+    if (!res.ok) {
+      formErrors(errors, res, [[/^name\b/i, name], [/variant|CMPv/i, variant], [/requestProtection|signed requests/i, req],
+        [/responseProtection|signed responses/i, rsp], [/shared ?secret(?! ?reference)/i, secret],
+        [/sharedSecretReference/i, secretRef], [/signing certificate/i, signer], [/raProfile|RA Profile/, ra],
+        [/trustAnchors/i, anchors], [/confirmTimeout/i, timeout], [/previousSecretValidUntil/i, overlap]]);
+      return;
+    }
     cmpProfiles(`CMP Profile ${res.data.name} saved` + (existing ? '' : ' (disabled until you enable it)'));
   });
   return form;
@@ -300,9 +384,9 @@ async function cmpProfiles(notice) {
     h('td', {}, p.raProfile ? p.raProfile.name : '—'),
     h('td', {}, badge(p.enabled)),
     h('td', {}, p.cmpUrl ? [h('span', { class: 'mono' }, p.cmpUrl), ' ',
-      h('button', { type: 'button', class: 'secondary', onclick: () => navigator.clipboard && navigator.clipboard.writeText(p.cmpUrl) }, 'Copy')] : '—'),
+      h('button', { type: 'button', class: 'secondary', 'aria-label': 'Copy the CMP URL of ' + p.name, onclick: () => navigator.clipboard && navigator.clipboard.writeText(p.cmpUrl) }, 'Copy')] : '—'),
     h('td', {}, h('div', { class: 'actions' },
-      h('button', { type: 'button', class: 'secondary', onclick: () => act('PATCH', `/cmpProfiles/${p.uuid}/${p.enabled ? 'disable' : 'enable'}`, undefined, () => cmpProfiles()) }, p.enabled ? 'Disable' : 'Enable'),
+      h('button', { type: 'button', class: 'secondary', 'aria-label': (p.enabled ? 'Disable ' : 'Enable ') + p.name, onclick: () => act('PATCH', `/cmpProfiles/${p.uuid}/${p.enabled ? 'disable' : 'enable'}`, undefined, () => cmpProfiles()) }, p.enabled ? 'Disable' : 'Enable'),
       h('button', { type: 'button', class: 'danger', 'aria-label': 'Delete ' + p.name, onclick: () =>
         confirmThen(`Delete CMP Profile ${p.name}? Devices using its URL can no longer enroll; this cannot be undone.`,
           'Delete', () => act('DELETE', '/cmpProfiles/' + p.uuid, undefined, () => cmpProfiles(`CMP Profile ${p.name} deleted`))) }, 'Delete')))));
@@ -319,7 +403,7 @@ async function cmpProfiles(notice) {
   };
   page('CMP Profiles', notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
     h('div', { class: 'actions' },
-      h('button', { type: 'button', onclick: async () => main.append(await cmpProfileForm()) }, 'New CMP Profile'),
+      h('button', { type: 'button', onclick: async () => openForm(await cmpProfileForm()) }, 'New CMP Profile'),
       h('button', { type: 'button', class: 'secondary', onclick: bulk('/cmpProfiles/enable', 'PATCH', 'Enable') }, 'Enable selected'),
       h('button', { type: 'button', class: 'secondary', onclick: bulk('/cmpProfiles/disable', 'PATCH', 'Disable') }, 'Disable selected'),
       h('button', { type: 'button', class: 'danger', onclick: bulk('/cmpProfiles/delete', 'DELETE', 'Delete') }, 'Delete selected')),
@@ -458,7 +542,12 @@ async function raProfileForm(existing) {
     if (!existing) body.name = name.value;
     const path = `/authorities/${auth.value}/raProfiles` + (existing ? '/' + e.uuid : '');
     const res = await api(existing ? 'PUT' : 'POST', path, body);
-    if (!res.ok) { errors.replaceChildren(errorBox(res)); return; }
+    if (!res.ok) {
+      formErrors(errors, res, [[/^name\b/i, name], [/validity/i, days], [/allowedKeyTypes|key type/i, types],
+        [/allowedEcCurves|curve/i, curves], [/(^|[^d])keyUsage/i, ku], [/extendedKeyUsage/i, eku],
+        [/subjectPattern|pattern/i, pattern]]);
+      return;
+    }
     raProfiles(`RA Profile ${res.data.name} ` + (existing ? 'saved' : 'created (disabled until you enable it)'));
   });
   return form;
@@ -474,17 +563,17 @@ async function raProfiles(notice) {
     const linked = (cmps.data || []).find(c => c.uuid === r.cmpProfileUuid);
     return h('tr', {},
       h('td', {}, h('button', { type: 'button', class: 'secondary', 'aria-label': 'Edit ' + r.name,
-        onclick: async () => main.append(await raProfileForm(r)) }, r.name), h('div', {}, r.description)),
+        onclick: async () => openForm(await raProfileForm(r)) }, r.name), h('div', {}, r.description)),
       h('td', {}, r.authorityName),
       h('td', {}, badge(r.enabled)),
       h('td', {}, `${r.validityDays} days; keys ${r.allowedKeyTypes.length ? r.allowedKeyTypes.join(', ') : 'any'}; ${r.keyUsage.join(', ')}`),
       h('td', {}, linked ? linked.name : '—', h('div', { class: 'actions' }, pick,
-        h('button', { type: 'button', class: 'secondary', onclick: () => pick.value &&
+        h('button', { type: 'button', class: 'secondary', 'aria-label': 'Activate CMP for ' + r.name, onclick: () => pick.value &&
           act('PATCH', `${base}/protocols/cmp/activate/${pick.value}`, undefined, () => raProfiles('CMP activated for ' + r.name)) }, 'Activate CMP'),
-        r.cmpProfileUuid ? h('button', { type: 'button', class: 'secondary', onclick: () =>
+        r.cmpProfileUuid ? h('button', { type: 'button', class: 'secondary', 'aria-label': 'Deactivate CMP for ' + r.name, onclick: () =>
           act('PATCH', `${base}/protocols/cmp/deactivate`, undefined, () => raProfiles()) }, 'Deactivate') : null)),
       h('td', {}, h('div', { class: 'actions' },
-        h('button', { type: 'button', class: 'secondary', onclick: () => act('PATCH', `${base}/${r.enabled ? 'disable' : 'enable'}`, undefined, () => raProfiles()) }, r.enabled ? 'Disable' : 'Enable'),
+        h('button', { type: 'button', class: 'secondary', 'aria-label': (r.enabled ? 'Disable ' : 'Enable ') + r.name, onclick: () => act('PATCH', `${base}/${r.enabled ? 'disable' : 'enable'}`, undefined, () => raProfiles()) }, r.enabled ? 'Disable' : 'Enable'),
         h('button', { type: 'button', class: 'danger', 'aria-label': 'Delete ' + r.name, onclick: () => {
           const users = (cmps.data || []).filter(c => c.raProfileUuid === r.uuid).map(c => c.name);
           confirmThen(`Delete RA Profile ${r.name}? Nothing can be issued through it any more; this cannot be undone.` +
@@ -493,7 +582,7 @@ async function raProfiles(notice) {
         } }, 'Delete'))));
   });
   page('RA Profiles', notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
-    h('div', { class: 'actions' }, h('button', { type: 'button', onclick: async () => main.append(await raProfileForm()) }, 'New RA Profile')),
+    h('div', { class: 'actions' }, h('button', { type: 'button', onclick: async () => openForm(await raProfileForm()) }, 'New RA Profile')),
     table(['Name', 'Authority', 'State', 'Policy', 'CMP', ''], rows));
 }
 
@@ -575,7 +664,7 @@ async function authorities(notice) {
     ? h('div', {}, `No. ${a.crl.crlNumber}, ${a.crl.entries} revoked, next update ${String(a.crl.nextUpdate).slice(0, 16).replace('T', ' ')}`,
       a.publicUrl ? h('div', { class: 'mono' }, a.publicUrl + '/' + a.name + '.crl') : h('div', {}, 'no public URL: certificates name no CRL'),
       a.ocspUrl ? h('div', { class: 'mono' }, 'OCSP: ' + a.ocspUrl + '/' + a.name) : null,
-      h('button', { type: 'button', class: 'secondary', onclick: () => downloadCrl(a) }, 'Download CRL'))
+      h('button', { type: 'button', class: 'secondary', 'aria-label': 'Download CRL of ' + a.name, onclick: () => downloadCrl(a) }, 'Download CRL'))
     : 'not made yet';
   const rows = res.data.map(a => h('tr', {},
     h('td', {}, a.name, h('div', {}, a.description)),
@@ -583,45 +672,83 @@ async function authorities(notice) {
     h('td', {}, download(a.name + '.pem', a.certificate || '')),
     h('td', {}, crl(a)),
     h('td', {}, h('div', { class: 'actions' },
-      h('button', { type: 'button', class: 'secondary', onclick: () => main.append(authorityCrlForm(a)) }, 'Revocation settings'),
-      h('button', { type: 'button', class: 'secondary', onclick: () => act('PATCH', `/authorities/${a.uuid}/${a.enabled ? 'disable' : 'enable'}`, undefined, () => authorities()) }, a.enabled ? 'Disable' : 'Enable')))));
+      h('button', { type: 'button', class: 'secondary', 'aria-label': 'Revocation settings of ' + a.name, onclick: () => openForm(authorityCrlForm(a)) }, 'Revocation settings'),
+      h('button', { type: 'button', class: 'secondary', 'aria-label': (a.enabled ? 'Disable ' : 'Enable ') + a.name, onclick: () => act('PATCH', `/authorities/${a.uuid}/${a.enabled ? 'disable' : 'enable'}`, undefined, () => authorities()) }, a.enabled ? 'Disable' : 'Enable')))));
   page('Authorities', notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
-    h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => main.append(authorityForm()) }, 'New Authority')),
+    h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => openForm(authorityForm()) }, 'New Authority')),
     table(['Name', 'Subject', 'Valid until', 'State', 'CA certificate', 'CRL', ''], rows));
 }
 
 /* ---- Certificates --------------------------------------------------------------- */
 
+/* Search, filters and order in the address (#/certificates?status=valid&sort=-notAfter),
+ * so that a view can be linked; the server filters, sorts and pages. */
 async function certificates(query) {
   const q = new URLSearchParams(query || '');
   const limit = 20, offset = Number(q.get('offset') || 0);
-  const subject = h('input', { value: q.get('subject') || '' });
-  const status = select([['', 'any'], ['valid', 'valid'], ['revoked', 'revoked'], ['pending', 'pending'], ['rejected', 'rejected']], q.get('status') || '');
-  const args = new URLSearchParams({ limit, offset });
-  if (subject.value) args.set('subject', subject.value);
-  if (status.value) args.set('status', status.value);
-  const res = await api('GET', '/certificates?' + args);
-  if (!res.ok) return page('Certificates', errorBox(res));
-  const go = (off) => {
-    const n = new URLSearchParams({ offset: off });
-    if (subject.value) n.set('subject', subject.value);
-    if (status.value) n.set('status', status.value);
-    location.hash = '#/certificates?' + n;
+  const [auths, ras, cmps] = await Promise.all([api('GET', '/authorities'), api('GET', '/raProfiles'),
+    api('GET', '/cmpProfiles')]);
+  const opts = (res) => [['', 'any'], ...((res.data || []).map(x => [x.uuid, x.name]))];
+  const f = {
+    subject: h('input', { value: q.get('subject') || '' }),
+    serial: h('input', { value: q.get('serial') || '' }),
+    status: select([['', 'any'], ['valid', 'valid'], ['revoked', 'revoked'], ['pending', 'pending'], ['rejected', 'rejected']], q.get('status') || ''),
+    authorityUuid: select(opts(auths), q.get('authorityUuid') || ''),
+    raProfileUuid: select(opts(ras), q.get('raProfileUuid') || ''),
+    cmpProfileUuid: select(opts(cmps), q.get('cmpProfileUuid') || ''),
+    keyType: select([['', 'any'], ['EC', 'EC'], ['RSA', 'RSA'], ['ED25519', 'Ed25519'], ['ED448', 'Ed448']], q.get('keyType') || ''),
+    issuedAfter: h('input', { type: 'date', value: q.get('issuedAfter') || '' }),
+    issuedBefore: h('input', { type: 'date', value: q.get('issuedBefore') || '' }),
+    expiresAfter: h('input', { type: 'date', value: q.get('expiresAfter') || '' }),
+    expiresBefore: h('input', { type: 'date', value: q.get('expiresBefore') || '' }),
   };
-  const form = h('form', { role: 'search', 'aria-label': 'Search certificates' },
-    field('ce-subject', 'Subject contains', subject), field('ce-status', 'Status', status),
-    h('button', { type: 'submit' }, 'Search'));
-  form.addEventListener('submit', (ev) => { ev.preventDefault(); go(0); });
+  const sort = q.get('sort') || '-createdAt';
+  const chosen = (extra) => {
+    const n = new URLSearchParams();
+    for (const [k, el] of Object.entries(f)) if (el.value) n.set(k, el.value);
+    if (sort !== '-createdAt') n.set('sort', sort);
+    for (const [k, v] of Object.entries(extra || {})) if (v) n.set(k, v); else n.delete(k);
+    return n;
+  };
+  const go = (extra) => { location.hash = '#/certificates?' + chosen(extra); };
+  const args = chosen({ limit, offset, sort });
+  const res = await api('GET', '/certificates?' + args);
+  const form = h('form', { role: 'search', class: 'filters', 'aria-label': 'Search certificates' },
+    field('ce-subject', 'Subject contains', f.subject), field('ce-serial', 'Serial (hex)', f.serial),
+    field('ce-status', 'Status', f.status), field('ce-authority', 'Authority', f.authorityUuid),
+    field('ce-ra', 'RA Profile', f.raProfileUuid), field('ce-cmp', 'CMP Profile', f.cmpProfileUuid),
+    field('ce-keytype', 'Key type', f.keyType),
+    field('ce-issued-after', 'Issued from (UTC day)', f.issuedAfter), field('ce-issued-before', 'Issued before', f.issuedBefore),
+    field('ce-expires-after', 'Expires from', f.expiresAfter), field('ce-expires-before', 'Expires before', f.expiresBefore),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Search'),
+      h('button', { type: 'button', class: 'secondary', onclick: () => { location.hash = '#/certificates'; } }, 'Clear')));
+  form.addEventListener('submit', (ev) => { ev.preventDefault(); go({ offset: 0 }); });
+  if (!res.ok) return page('Certificates', form, errorBox(res));
+  // a column header sorts by it; again, the other way
+  const col = (label, key) => {
+    const now = sort === key ? 'ascending' : sort === '-' + key ? 'descending' : null;
+    const th = h('button', { type: 'button', class: 'link', onclick: () => go({ sort: now === 'descending' ? key : '-' + key, offset: 0 }) },
+      label, now ? (now === 'ascending' ? ' ▲' : ' ▼') : '');
+    th.dataset.sort = now || 'none';
+    return [th, now];
+  };
+  const heads = [col('Subject', 'subjectDn'), col('Serial', 'serialNumber'), ['Status', null], col('Valid until', 'notAfter'),
+    ['RA Profile', null], col('Issued', 'createdAt')];
   const rows = res.data.certificates.map(c => h('tr', {},
     h('td', {}, h('a', { href: '#/certificates/' + c.uuid }, c.subjectDn || '(empty subject)')),
     h('td', { class: 'mono' }, c.serialNumber), h('td', {}, h('span', { class: 'badge ' + c.status }, c.status)),
-    h('td', {}, String(c.notAfter).slice(0, 10)), h('td', {}, c.raProfile ? c.raProfile.name : '—')));
+    h('td', {}, String(c.notAfter).slice(0, 10)), h('td', {}, c.raProfile ? c.raProfile.name : '—'),
+    h('td', {}, String(c.createdAt).slice(0, 10))));
+  const t = h('div', { class: 'table-wrap' }, h('table', {},
+    h('thead', {}, h('tr', {}, heads.map(([label, now]) => h('th', { scope: 'col', 'aria-sort': now || undefined }, label)))),
+    h('tbody', {}, labelCells(rows, ['Subject', 'Serial', 'Status', 'Valid until', 'RA Profile', 'Issued']))));
   page('Certificates', form,
-    h('p', {}, `${res.data.total} certificates; showing ${offset + 1}–${offset + res.data.certificates.length}`),
-    table(['Subject', 'Serial', 'Status', 'Valid until', 'RA Profile'], rows),
+    h('p', {}, res.data.total ? `${res.data.total} certificates; showing ${offset + 1}–${offset + res.data.certificates.length}`
+      : 'No certificate matches.'),
+    t,
     h('div', { class: 'actions' },
-      h('button', { type: 'button', class: 'secondary', disabled: offset === 0, onclick: () => go(Math.max(0, offset - limit)) }, 'Previous'),
-      h('button', { type: 'button', class: 'secondary', disabled: offset + limit >= res.data.total, onclick: () => go(offset + limit) }, 'Next')));
+      h('button', { type: 'button', class: 'secondary', disabled: offset === 0, onclick: () => go({ offset: Math.max(0, offset - limit) }) }, 'Previous'),
+      h('button', { type: 'button', class: 'secondary', disabled: offset + limit >= res.data.total, onclick: () => go({ offset: offset + limit }) }, 'Next')));
 }
 
 // RFC 5280 reasons a certificate may be revoked for (removeFromCRL is for

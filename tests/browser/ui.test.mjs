@@ -153,6 +153,14 @@ test('an invalid form shows the API messages', async () => {
   assert.match(text, /422/);
   assert.match(text, /sharedSecret must be at least 12 characters/);
   assert.match(text, /name is required/);
+  // each field a message names is marked and described by the messages; the first has the focus
+  const boxId = await box.getAttribute('id');
+  for (const id of ['#cp-name', '#cp-secret']) {
+    assert.equal(await page.locator(id).getAttribute('aria-invalid'), 'true', id);
+    assert.equal(await page.locator(id).getAttribute('aria-describedby'), boxId, id);
+  }
+  assert.equal(await page.locator('#cp-desc').getAttribute('aria-invalid'), null);
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'cp-name');
   await shot('cmp-profile-form-errors');
 });
 
@@ -169,6 +177,7 @@ test('enroll with openssl cmp, find the certificate, revoke it, kur is refused',
   await go('#/certificates');
   await page.locator('#ce-subject').fill(DEV);
   await page.getByRole('button', { name: 'Search' }).click();
+  await page.locator('main[data-route^="#/certificates?"]').waitFor();
   const link = page.getByRole('link', { name: 'CN=' + DEV });
   await link.waitFor();
   await shot('certificates');
@@ -204,6 +213,7 @@ test('a hold is released and then made permanent from the console; the Authority
   await go('#/certificates');
   await page.locator('#ce-subject').fill(HOLD);
   await page.getByRole('button', { name: 'Search' }).click();
+  await page.locator('main[data-route^="#/certificates?"]').waitFor();
   await page.getByRole('link', { name: 'CN=' + HOLD }).click();
   await page.getByRole('heading', { name: new RegExp('CN=' + HOLD) }).waitFor();
   const hold = async () => {
@@ -333,6 +343,12 @@ test('every page renders, on a laptop and a phone', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   await go('#/cmp-profiles');
   await shot('cmp-profiles-phone');
+  // a card per profile: its state, CMP URL and actions stay on a phone
+  const del = page.getByRole('button', { name: 'Delete demo', exact: true });
+  const card = page.locator('tr', { has: del });
+  assert.equal(await card.locator('td[data-label="State"]').isVisible(), true, 'state hidden on a phone');
+  assert.equal(await card.locator('td[data-label="CMP URL"]').isVisible(), true, 'CMP URL hidden on a phone');
+  assert.equal(await del.isVisible(), true, 'actions hidden on a phone');
   // keyboard: from the top of the page, Tab walks the menu and reaches the
   // page's first action
   await page.evaluate(() => document.activeElement && document.activeElement.blur());
@@ -413,4 +429,74 @@ test('a certificate page shows its history; the audit log filters, names objects
   assert.equal(lines.length - 1, rows, 'the CSV holds what the filtered page shows');
   await shot('audit-log');
   assert.deepEqual(dialogs, []);
+});
+
+test('a signing certificate is issued from the CMP Profile form; a device enrolls with the bundle the profile page gives', async () => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  const SIG = CMP + '-sig';
+  const ca = api('GET', '/authorities').find(a => a.name === CA);
+  await go('#/cmp-profiles');
+  await page.getByRole('button', { name: 'New CMP Profile' }).click();
+  await page.locator('#cp-name').fill(SIG);
+  await page.locator('#cp-req').selectOption('sharedSecret');
+  await page.locator('#cp-rsp').selectOption('signature');
+  await page.locator('#cp-secret').fill('ui-secret-sig-123');
+  await page.locator('#cp-ra').selectOption({ label: RA });
+  await page.locator('#sg-new').click();
+  await page.locator('#sg-subject').waitFor();
+  // the RA Profile's Authority comes first: its devices trust that CA
+  assert.equal(await page.locator('#sg-auth').inputValue(), ca.uuid);
+  await page.locator('#sg-subject').fill('CN=UI signer ' + RUN);
+  await page.locator('#sg-days').press('Enter');          // issues; does not save the profile
+  await page.getByText(`Signing certificate CN=UI signer ${RUN} issued and chosen`).waitFor();
+  const chosen = await page.locator('#cp-signer option:checked').innerText();
+  assert.match(chosen, new RegExp(`^CN=UI signer ${RUN} \\(.*\\), issued by CN=UI CA,O=Browser Test$`));
+  assert.equal(api('GET', '/cmpProfiles').some(p => p.name === SIG), false, 'Enter saved the profile');
+  await page.getByRole('button', { name: 'Create' }).click();
+  await page.getByText(`CMP Profile ${SIG} saved`).waitFor();
+  await page.getByRole('row', { name: new RegExp(SIG) }).getByRole('button', { name: 'Enable' }).click();
+  await page.getByRole('row', { name: new RegExp(SIG) }).getByText('enabled', { exact: true }).waitFor();
+  const prof = api('GET', '/cmpProfiles').find(p => p.name === SIG);
+  assert.equal(prof.signingCertificate.subjectDn, 'CN=UI signer ' + RUN);
+  await go('#/cmp-profiles/' + prof.uuid);
+  assert.equal(await page.locator('p.errors[role="note"]').count(), 0, 'a warning about the signer\'s CA');
+  const [download] = await Promise.all([page.waitForEvent('download'),
+    page.getByRole('link', { name: `Download ${SIG}-trust.pem` }).click()]);
+  await download.saveAs(path.join(WORK, SIG + '-trust.pem'));
+  sh('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', 'sig-dev.key']);
+  const ir = cmp(['-cmd', 'ir', '-server', env.CMP_BASE_URL + '/' + SIG, '-ref', 'dev', '-secret', 'pass:ui-secret-sig-123',
+    '-trusted', SIG + '-trust.pem', '-newkey', 'sig-dev.key', '-subject', '/CN=' + DEV + '-sig', '-certout', 'sig-dev.pem']);
+  assert.ok(ir.ok, ir.out);
+  assert.deepEqual(dialogs, []);
+});
+
+// axe-core (WCAG 2 A/AA rules) on every page, on a laptop and a phone: no
+// serious or critical violation. Its script is injected, which the console's
+// Content-Security-Policy forbids: this context alone bypasses it.
+test('accessibility: axe-core finds no serious or critical violation on any page, laptop and phone', async () => {
+  const axe = fs.readFileSync(path.join(path.dirname(new URL(import.meta.url).pathname),
+    'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+  const ctx = await browser.newContext({ ignoreHTTPSErrors: true, bypassCSP: true,
+    httpCredentials: { username: env.ADMIN_USER, password } });
+  const p = await ctx.newPage();
+  const prof = api('GET', '/cmpProfiles').find(x => x.name === CMP);
+  const cert = api('GET', '/certificates?limit=1').certificates[0];
+  const pages = ['#/', '#/cmp-profiles', '#/cmp-profiles/' + prof.uuid, '#/ra-profiles', '#/authorities',
+    '#/certificates', '#/certificates/' + cert.uuid, '#/audit'];
+  const found = [];
+  for (const [w, hgt] of [[1280, 800], [390, 844]]) {
+    await p.setViewportSize({ width: w, height: hgt });
+    for (const hash of pages) {
+      await p.goto(UI + hash);
+      await p.locator(`main[data-route="${hash}"]`).waitFor();
+      await p.addScriptTag({ content: axe });
+      const res = await p.evaluate(async () => (await window.axe.run(document,
+        { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })).violations
+        .filter(v => v.impact === 'serious' || v.impact === 'critical')
+        .map(v => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | ')}`));
+      for (const v of res) found.push(`${w}px ${hash}: ${v}`);
+    }
+  }
+  await ctx.close();
+  assert.deepEqual(found, []);
 });

@@ -611,3 +611,45 @@ t_certificate_history_audit_filters() {
 }
 run_test "a certificate's history (CMP and admin events) and the audit log's filters, CSV and names" \
     t_certificate_history_audit_filters
+
+# Certificates filtered and sorted by the server: Authority, key type, issue
+# dates, and an order on a column either way; bad values are 400s naming them.
+t_certificate_filters_sort() {
+  local rsa_ca tomorrow total
+  fx_rsaca_cert fs-rsaca
+  fx_cert fs-rsa rsa
+  rsa_ca=$(adm_uuid /authorities rsaca)
+  tomorrow=$(date -u -d '+1 day' +%F)
+  expect_status 200 GET "/certificates?authorityUuid=$rsa_ca&limit=1000"
+  [ "$(jf .total)" -ge 1 ] && jq -e --arg a "$rsa_ca" 'all(.certificates[]; .authorityUuid == $a)' "$T/api.json" >/dev/null \
+    || fail "authority filter: $(head -c 300 "$T/api.json")"
+  expect_status 200 GET "/certificates?keyType=rsa&limit=1000"
+  [ "$(jf .total)" -ge 1 ] && jq -e 'all(.certificates[]; .keyType == "RSA")' "$T/api.json" >/dev/null \
+    || fail "keyType filter: $(jq -c '[.certificates[].keyType] | unique' "$T/api.json")"
+  expect_status 200 GET "/certificates?issuedAfter=$tomorrow"
+  [ "$(jf .total)" = 0 ] || fail "issuedAfter tomorrow"
+  expect_status 200 GET "/certificates?issuedBefore=$tomorrow&issuedAfter=$(date -u +%F)&subject=fs-rsa"
+  [ "$(jf .total)" -ge 1 ] || fail "issued today"
+  expect_status 200 GET "/certificates"
+  total=$(jf .total)
+  expect_status 200 GET "/certificates?sort=notAfter&limit=1000"
+  [ "$(jf .total)" = "$total" ] && jq -e '[.certificates[].notAfter] as $a | $a == ($a | sort)' "$T/api.json" >/dev/null \
+    || fail "sort=notAfter"
+  expect_status 200 GET "/certificates?sort=-notAfter&limit=1000"
+  jq -e '[.certificates[].notAfter] as $a | $a == ($a | sort | reverse)' "$T/api.json" >/dev/null || fail "sort=-notAfter"
+  expect_status 200 GET "/certificates?sort=subjectDn&limit=50&offset=3"
+  [ "$(jq '.certificates | length' "$T/api.json")" -ge 1 ] || fail "a sorted page"
+  expect_status 200 GET "/certificates?sort=-createdAt&limit=5"
+  local a b
+  a=$(jq -c '[.certificates[].uuid]' "$T/api.json")
+  expect_status 200 GET "/certificates?limit=5"
+  b=$(jq -c '[.certificates[].uuid]' "$T/api.json")
+  [ "$a" = "$b" ] || fail "the default order is -createdAt"
+  expect_status 400 GET "/certificates?sort=color"
+  jf .message | grep -q "sort must be createdAt" || fail "sort message"
+  expect_status 400 GET "/certificates?keyType=EC%27%3B"
+  expect_status 400 GET "/certificates?issuedAfter=2027-02-30"
+  jf .message | grep -q "issuedAfter must be a date" || fail "issuedAfter message"
+  expect_status 400 GET "/certificates?authorityUuid=nope"
+}
+run_test "certificates filtered (Authority, key type, issue dates) and sorted by the server" t_certificate_filters_sort
