@@ -366,7 +366,10 @@ async function cmpProfileForm(existing) {
         [/trustAnchors/i, anchors], [/confirmTimeout/i, timeout], [/previousSecretValidUntil/i, overlap]]);
       return;
     }
-    cmpProfiles(`CMP Profile ${res.data.name} saved` + (existing ? '' : ' (disabled until you enable it)'));
+    const saved = `CMP Profile ${res.data.name} saved` + (existing ? '' : ' (disabled until you enable it)');
+    // saved from its own page: that page again, else the list
+    if (existing && location.hash === '#/cmp-profiles/' + e.uuid) cmpProfileDetail(e.uuid, saved);
+    else cmpProfiles(saved);
   });
   return form;
 }
@@ -448,7 +451,7 @@ function clientCommand(p, base, bundleName) {
     lines.join(' \\\n');
 }
 
-async function cmpProfileDetail(uuid) {
+async function cmpProfileDetail(uuid, notice) {
   const [res, auths, ras] = await Promise.all([api('GET', '/cmpProfiles/' + uuid), api('GET', '/authorities'),
     api('GET', '/raProfiles')]);
   if (!res.ok) return page('CMP Profile', errorBox(res));
@@ -473,7 +476,7 @@ async function cmpProfileDetail(uuid) {
   show();
   const dl = (k, v) => [h('dt', {}, k), h('dd', {}, v === null || v === undefined || v === '' ? '—' : String(v))];
   const sc = p.signingCertificate;
-  page('CMP Profile ' + p.name,
+  page('CMP Profile ' + p.name, notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
     h('dl', {}, dl('State', p.enabled ? 'enabled' : 'disabled (devices are refused)'), dl('Variant', p.variant),
       dl('Protection (request / response)', `${p.requestProtectionMethod} / ${p.responseProtectionMethod}`),
       dl('Default RA Profile', ra ? `${ra.name} (Authority ${ra.authorityName})` : 'none: the profile URL cannot issue'),

@@ -4,67 +4,17 @@
 // Environment: VAR_DIR (with demo.env), SHOTS (screenshot folder).
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { WORK, env, password, UI, RUN, sh, cmp, api, launch, pageHelpers } from './lib.mjs';
 
-const VAR_DIR = process.env.VAR_DIR;
-const SHOTS = process.env.SHOTS || 'tests/out/screenshots';
-const WORK = fs.mkdtempSync(path.join(process.env.TMPDIR || '/tmp', 'cmp-ui-'));
-const env = Object.fromEntries(fs.readFileSync(path.join(VAR_DIR, 'demo.env'), 'utf8')
-  .split('\n').filter(l => l.includes('=')).map(l => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-const password = fs.readFileSync(env.ADMIN_PASSWORD_FILE, 'utf8').trim();
-const UI = process.env.UI_URL || env.ADMIN_UI_URL;   // UI_URL: the console mounted elsewhere
-const RUN = Date.now().toString(36);          // names unique per run
 const CA = 'ui-ca-' + RUN, RA = 'ui-ra-' + RUN, CMP = 'ui-cmp-' + RUN, DEV = 'ui-dev-' + RUN;
 
 let browser, page;
 const dialogs = [];
+const { shot, go } = pageHelpers(() => page);
 
-function sh(cmd, args, opts = {}) {
-  return execFileSync(cmd, args, { cwd: WORK, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-}
-
-function cmp(args) {
-  try {
-    return { ok: true, out: sh('openssl', ['cmp', ...args]) };
-  } catch (e) {
-    return { ok: false, out: String(e.stdout) + String(e.stderr) };
-  }
-}
-
-// the admin API straight, beside the console (its answer's JSON, null when empty)
-function api(method, p, body) {
-  return JSON.parse(sh('curl', ['-s', '--cacert', env.ADMIN_CA_FILE, '-u',
-    `${env.ADMIN_USER}:${password}`, '-X', method, '-H', 'Content-Type: application/json',
-    ...(body ? ['--data', JSON.stringify(body)] : []), env.ADMIN_URL + p]) || 'null');
-}
-
-async function shot(name) {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, name + '.png'), fullPage: true });
-}
-
-async function go(hash) {
-  await page.goto(UI + hash);
-  await page.locator(`main[data-route="${hash}"]`).waitFor();
-}
-
-before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const context = await browser.newContext({
-    ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 },
-    httpCredentials: { username: env.ADMIN_USER, password },
-  });
-  page = await context.newPage();
-  page.on('dialog', d => { dialogs.push(d.message()); d.dismiss(); });
-  page.on('pageerror', e => dialogs.push('page error: ' + e.message));
-});
+before(async () => { ({ browser, page } = await launch(dialogs)); });
 
 after(async () => { await browser?.close(); });
 

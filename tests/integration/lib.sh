@@ -178,3 +178,38 @@ fx_cmp_profile() {
 fx_demo_secret() {
   jq -n --rawfile s "$CMP_SECRET_FILE" --arg ra "${2:-}" --arg sig "${3:-}" "$1 + {sharedSecret: \$s}"
 }
+
+# empty_instance_start DIR HTTP_PORT HTTPS_PORT DBNAME: a database of that
+# name with the schema only (dropped first), and its own httpd under DIR
+# (its demo.env, the same TLS, secret key and admin password); prints the
+# database URL. empty_instance_stop DIR stops the httpd.
+empty_instance_start() {
+  local E=$1 HP=$2 SP=$3 db=$4 url
+  rm -rf "$E"; mkdir -p "$E"
+  pg_admin() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- psql -X -q -h "$VAR_DIR/pg/run" -p "$PG_PORT" -U postgres "$@"
+    else psql -X -q -h "$VAR_DIR/pg/run" -p "$PG_PORT" -U postgres "$@"; fi
+  }
+  pg_admin -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
+  pg_admin -d postgres -c "CREATE DATABASE $db OWNER cmp" >/dev/null
+  pg_admin -d "$db" -c "CREATE EXTENSION IF NOT EXISTS pgcrypto" >/dev/null
+  url=${DATABASE_URL%/cmp}/$db
+  PGOPTIONS="-c client_min_messages=warning" bash "$ROOT/scripts/db-migrate.sh" "$url" >/dev/null
+  [ "$(psql -X -At "$url" -c 'SELECT count(*) FROM authority')" = 0 ] || { echo "not empty" >&2; return 1; }
+  ln -s "$VAR_DIR/secret.key" "$E/secret.key"
+  ln -s "$VAR_DIR/tls" "$E/tls"
+  cp "$VAR_DIR/admin.htpasswd" "$VAR_DIR/admin.password" "$E/"
+  cat >"$E/demo.env" <<ENV
+CMP_BASE_URL=http://127.0.0.1:$HP/api/v1/protocols/cmp
+ADMIN_URL=https://127.0.0.1:$SP/api/v1
+ADMIN_UI_URL=https://127.0.0.1:$SP/ui/
+ADMIN_USER=admin
+ADMIN_PASSWORD_FILE=$E/admin.password
+ADMIN_CA_FILE=$E/tls/server.pem
+ENV
+  VAR_DIR=$E HTTPD_INSTANCE=httpd HTTP_PORT=$HP HTTPS_PORT=$SP CMP_DATABASE_URL=$url \
+      bash "$ROOT/scripts/httpd.sh" start >&2
+  echo "$url"
+}
+
+empty_instance_stop() { VAR_DIR=$1 HTTPD_INSTANCE=httpd bash "$ROOT/scripts/httpd.sh" stop >&2; }

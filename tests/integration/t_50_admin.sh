@@ -5,27 +5,8 @@ export ADMIN_URL ADMIN_USER ADMIN_PASSWORD_FILE ADMIN_CA_FILE CMP_BASE_URL
 t_readme_session_from_empty_database() {
   # A fresh database with the schema only, its own httpd, the README's block.
   local E=$ROOT/tests/out/var-empty HP=$((HTTP_PORT + 3)) SP=$((HTTPS_PORT + 3)) url signer
-  rm -rf "$E"; mkdir -p "$E/session"
-  as_superuser "DROP DATABASE IF EXISTS cmp_empty" >/dev/null 2>&1 || true
-  runuser_sql() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- psql -X -q -h "$VAR_DIR/pg/run" -p "$PG_PORT" -U postgres -d postgres -c "$1"; else psql -X -q -h "$VAR_DIR/pg/run" -p "$PG_PORT" -U postgres -d postgres -c "$1"; fi; }
-  runuser_sql "CREATE DATABASE cmp_empty OWNER cmp"
-  as_superuser_db() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- psql -X -q -h "$VAR_DIR/pg/run" -p "$PG_PORT" -U postgres -d cmp_empty -c "$1"; else psql -X -q -h "$VAR_DIR/pg/run" -p "$PG_PORT" -U postgres -d cmp_empty -c "$1"; fi; }
-  as_superuser_db "CREATE EXTENSION IF NOT EXISTS pgcrypto"
-  url=${DATABASE_URL%/cmp}/cmp_empty
-  PGOPTIONS="-c client_min_messages=warning" bash "$ROOT/scripts/db-migrate.sh" "$url"
-  [ "$(psql -X -At "$url" -c 'SELECT count(*) FROM authority')" = 0 ] || fail "not empty"
-  ln -s "$VAR_DIR/secret.key" "$E/secret.key"
-  ln -s "$VAR_DIR/tls" "$E/tls"
-  cp "$VAR_DIR/admin.htpasswd" "$VAR_DIR/admin.password" "$E/"
-  cat >"$E/demo.env" <<ENV
-CMP_BASE_URL=http://127.0.0.1:$HP/api/v1/protocols/cmp
-ADMIN_URL=https://127.0.0.1:$SP/api/v1
-ADMIN_USER=admin
-ADMIN_PASSWORD_FILE=$E/admin.password
-ADMIN_CA_FILE=$E/tls/server.pem
-ENV
-  VAR_DIR=$E HTTPD_INSTANCE=httpd HTTP_PORT=$HP HTTPS_PORT=$SP CMP_DATABASE_URL=$url \
-      bash "$ROOT/scripts/httpd.sh" start
+  url=$(empty_instance_start "$E" "$HP" "$SP" cmp_empty)
+  mkdir -p "$E/session"
   sed -n '/<!-- admin-session:start -->/,/<!-- admin-session:end -->/p' "$ROOT/README.md" \
       | sed '1,2d;$d' | sed '$d' >"$E/session.sh"
   local rc=0

@@ -13,3 +13,18 @@ t_browser_console() {
 }
 run_test "management console in headless Chromium (tests/browser, screenshots in tests/out/screenshots)" \
     t_browser_console
+
+# Issue 16's acceptance: a database with the schema only and its own httpd;
+# the console alone (tests/browser/empty.test.mjs) gets to enrolled devices
+# with the command it shows, then rotates the secret with an overlap.
+t_browser_from_empty_database() {
+  local E=$ROOT/tests/out/var-empty-ui rc=0
+  empty_instance_start "$E" $((HTTP_PORT + 4)) $((HTTPS_PORT + 4)) cmp_empty_ui >/dev/null
+  (cd "$ROOT/tests/browser" && VAR_DIR=$E SHOTS=$ROOT/tests/out/screenshots bash node.sh --test empty.test.mjs) \
+    || rc=$?
+  empty_instance_stop "$E"
+  [ "$rc" = 0 ] || fail "the console did not get from an empty database to enrolled devices"
+  ! grep -E ':(error|crit)\]' "$E/httpd/error.log" || fail "errors in its log"
+}
+run_test "the console alone: an empty database to enrolled devices, then a secret rotated with an overlap" \
+    t_browser_from_empty_database
