@@ -582,8 +582,10 @@ static void bulk_delete(admin_req_t *rq, admin_resp_t *rs, int force)
             return;
         }
         if (why != NULL)
-            json_array_append_new(failures, json_pack("{s:s,s:s}", "uuid", uuid,
-                                                      "message", why));
+            json_array_append_new(failures, json_pack("{s:s,s:o,s:s}", "uuid", uuid,
+                                                      "name", rq->audit_name != NULL
+                                                      ? json_string(rq->audit_name)
+                                                      : json_null(), "message", why));
     }
     rq->audit_name = names != NULL ? names : "";
     admin_json(rq, rs, 200, json_incref(failures));

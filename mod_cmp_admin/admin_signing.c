@@ -23,8 +23,8 @@ static json_t *credential_rows(admin_req_t *rq, PGresult *r, int usable_only)
 
         if (usable_only && !admin_signer_usable(der, n))
             continue;
-        o = json_pack("{s:s,s:s*}", "uuid", PQgetvalue(r, i, 0), "authorityUuid",
-                      PQgetisnull(r, i, 2) ? NULL : PQgetvalue(r, i, 2));
+        o = json_pack("{s:s,s:o}", "uuid", PQgetvalue(r, i, 0), "authorityUuid",
+                      PQgetisnull(r, i, 2) ? json_null() : json_string(PQgetvalue(r, i, 2)));
         admin_cert_fields(rq->p, o, der, n);
         json_array_append_new(list, o);
     }

@@ -9,14 +9,14 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { WORK, env, RUN, sh, api, launch, pageHelpers } from './lib.mjs';
+import { WORK, env, RUN, sh, api, launch, pageHelpers, flushKept } from './lib.mjs';
 
 let browser, page;
 const dialogs = [];
 const { shot, go } = pageHelpers(() => page);
 
 before(async () => { ({ browser, page } = await launch(dialogs)); });
-after(async () => { await browser?.close(); });
+after(async () => { await flushKept(); await browser?.close(); });
 
 // the profile page's command, as shown, with another subject and file
 async function runCommand(secret, cn) {

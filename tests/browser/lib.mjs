@@ -50,8 +50,22 @@ export async function launch(dialogs) {
   const page = await context.newPage();
   page.on('dialog', d => { dialogs.push(d.message()); d.dismiss(); });
   page.on('pageerror', e => dialogs.push('page error: ' + e.message));
+  page.on('response', keep);
   return { browser, page };
 }
+
+// Every admin API answer the console gets, kept in API_LOG (one JSON per
+// line) for the check against openapi.json at the end of the run.
+const pending = [];
+function keep(res) {
+  const m = /\/api\/v1(\/[^?#]*)(\?[^#]*)?$/.exec(res.url());
+  if (!process.env.API_LOG || !m || m[1] === '/openapi.json') return;
+  pending.push(res.text().catch(() => '').then(body => fs.appendFileSync(process.env.API_LOG,
+    JSON.stringify({ method: res.request().method(), path: m[1] + (m[2] || ''), status: res.status(),
+      body: (res.headers()['content-type'] || '').startsWith('application/json') ? body : '' }) + '\n')));
+}
+
+export async function flushKept() { await Promise.all(pending); }
 
 // shot(name) and go(hash) on the page getPage() returns
 export function pageHelpers(getPage) {

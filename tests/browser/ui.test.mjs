@@ -6,7 +6,7 @@ import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { WORK, env, password, UI, RUN, sh, cmp, api, launch, pageHelpers } from './lib.mjs';
+import { WORK, env, password, UI, RUN, sh, cmp, api, launch, pageHelpers, flushKept } from './lib.mjs';
 
 const CA = 'ui-ca-' + RUN, RA = 'ui-ra-' + RUN, CMP = 'ui-cmp-' + RUN, DEV = 'ui-dev-' + RUN;
 
@@ -16,7 +16,7 @@ const { shot, go } = pageHelpers(() => page);
 
 before(async () => { ({ browser, page } = await launch(dialogs)); });
 
-after(async () => { await browser?.close(); });
+after(async () => { await flushKept(); await browser?.close(); });
 
 test('create an Authority, an RA Profile and a CMP Profile through the forms', async () => {
   await go('#/authorities');

@@ -13,7 +13,10 @@ T=$ROOT/tests/out/work
 LOG=$ROOT/tests/out/integration.log
 BUILD=${BUILD_DIR:-$ROOT/build}   # build/san for make sancheck
 export BUILD_DIR=$BUILD
-export T LOG
+# every admin API response the tests see (api() here, the browser tests),
+# checked against openapi.json at the end (check_openapi_responses)
+API_LOG=$T/api-responses.jsonl
+export T LOG API_LOG
 
 . "$ROOT/tests/integration/lib.sh"
 
@@ -131,6 +134,7 @@ main() {
     # shellcheck disable=SC1090
     . "$f"
   done
+  run_test "every admin API response the tests saw validates against openapi.json" check_openapi_responses
   run_test "error logs hold no unexpected errors" check_error_logs
   for f in "$ROOT"/tests/integration/last_*.sh; do
     # shellcheck disable=SC2254
