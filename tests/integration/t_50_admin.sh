@@ -634,3 +634,33 @@ t_certificate_filters_sort() {
   expect_status 400 GET "/certificates?authorityUuid=nope"
 }
 run_test "certificates filtered (Authority, key type, issue dates) and sorted by the server" t_certificate_filters_sort
+
+# One PUT semantics for every resource (as openapi.json documents it): what a
+# PUT leaves out keeps its value; only what it names changes.
+t_put_keeps_omitted_fields() {
+  local ca ra cp before
+  ca=$(adm_uuid /authorities demo)
+  ra=$(fx_ra_profile "$ca" '{"name": "put-keeps", "validityDays": 42, "allowedKeyTypes": ["EC"],
+      "keyUsage": ["digitalSignature", "keyAgreement"], "extendedKeyUsage": ["clientAuth"],
+      "subjectPattern": "^CN=put-[0-9]+$", "allowSubjectAltName": false, "allowedEcCurves": ["P-384"],
+      "allowKurIdentityChange": true, "keyUsageFromRequest": true}')
+  cp=$(fx_cmp_profile "$(fx_demo_secret '{name: "put-keeps", raProfileUuid: $ra, confirmTimeout: 77,
+      allowImplicitConfirm: false, revokeOnKeyUpdate: false, allowMacRevocation: true,
+      sharedSecretReference: "kid-put", responseProtectionMethod: "sharedSecret"}' "$ra")")
+  local adesc
+  expect_status 200 GET "/authorities/$ca"
+  adesc=$(jf .description)
+  for path in "/authorities/$ca" "/authorities/$ca/raProfiles/$ra" "/cmpProfiles/$cp"; do
+    expect_status 200 GET "$path"
+    before=$(jq -S 'del(.description, .updatedAt)' "$T/api.json")
+    expect_status 200 PUT "$path" '{"description": "only the description"}'
+    [ "$(jf .description)" = "only the description" ] || fail "$path: not applied"
+    expect_status 200 GET "$path"
+    [ "$(jq -S 'del(.description, .updatedAt)' "$T/api.json")" = "$before" ] \
+      || fail "$path: a PUT changed what it left out: $(diff <(echo "$before") <(jq -S 'del(.description, .updatedAt)' "$T/api.json"))"
+  done
+  expect_status 200 PUT "/authorities/$ca" "$(jq -nc --arg d "$adesc" '{description: $d}')"
+  adm DELETE "/cmpProfiles/$cp" >/dev/null
+  adm DELETE "/authorities/$ca/raProfiles/$ra" >/dev/null
+}
+run_test "a PUT of each resource keeps what it leaves out (Authority, RA Profile, CMP Profile)" t_put_keeps_omitted_fields
