@@ -676,7 +676,12 @@ async function authorities(notice) {
     h('td', {}, crl(a)),
     h('td', {}, h('div', { class: 'actions' },
       h('button', { type: 'button', class: 'secondary', 'aria-label': 'Revocation settings of ' + a.name, onclick: () => openForm(authorityCrlForm(a)) }, 'Revocation settings'),
-      h('button', { type: 'button', class: 'secondary', 'aria-label': (a.enabled ? 'Disable ' : 'Enable ') + a.name, onclick: () => act('PATCH', `/authorities/${a.uuid}/${a.enabled ? 'disable' : 'enable'}`, undefined, () => authorities()) }, a.enabled ? 'Disable' : 'Enable')))));
+      h('button', { type: 'button', class: 'secondary', 'aria-label': (a.enabled ? 'Disable ' : 'Enable ') + a.name, onclick: () => act('PATCH', `/authorities/${a.uuid}/${a.enabled ? 'disable' : 'enable'}`, undefined, () => authorities()) }, a.enabled ? 'Disable' : 'Enable'),
+      h('button', { type: 'button', class: 'danger', 'aria-label': 'Delete ' + a.name, onclick: () => confirmThen(
+        `Delete Authority ${a.name}? Its CA key is destroyed; this cannot be undone. An Authority that has issued ` +
+        'certificates or that RA Profiles use is not deleted: disable it instead.' +
+        ((a.raProfiles || []).length ? ` RA Profiles using it: ${a.raProfiles.map(r => r.name).join(', ')}.` : ''),
+        'Delete', () => act('DELETE', '/authorities/' + a.uuid, undefined, () => authorities(`Authority ${a.name} deleted`))) }, 'Delete')))));
   page('Authorities', notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
     h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => openForm(authorityForm()) }, 'New Authority')),
     table(['Name', 'Subject', 'Valid until', 'State', 'CA certificate', 'CRL', ''], rows));

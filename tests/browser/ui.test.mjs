@@ -450,3 +450,22 @@ test('accessibility: axe-core finds no serious or critical violation on any page
   await ctx.close();
   assert.deepEqual(found, []);
 });
+
+test('an Authority is deleted from the console after a confirmation; one in use is refused with the reason', async () => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  const GONE = 'ui-gone-' + RUN;
+  api('POST', '/authorities', { name: GONE, generate: { subject: 'CN=' + GONE } });
+  await go('#/authorities');
+  await page.getByRole('button', { name: 'Delete ' + GONE, exact: true }).click();
+  await page.getByText(`Delete Authority ${GONE}? Its CA key is destroyed`).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Cancel');
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+  await page.getByText(`Authority ${GONE} deleted`).waitFor();
+  assert.equal(api('GET', '/authorities').some(a => a.name === GONE), false);
+  // the demo CA has issued certificates and RA Profiles use it: refused, said why
+  await page.getByRole('button', { name: 'Delete demo', exact: true }).click();
+  await page.getByText('RA Profiles using it: ').waitFor();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('alert').getByText(/RA Profiles use it|has issued certificates/).waitFor();
+  assert.equal(api('GET', '/authorities').some(a => a.name === 'demo'), true);
+});
