@@ -12,6 +12,7 @@
 #include <openssl/x509v3.h>
 
 #include "cmp_crl.h"
+#include "cmp_store.h"
 #include "cmp_log.h"
 
 /* The Authorities whose CRL is due (see cmp_crl_refresh). Disabled ones
@@ -23,8 +24,6 @@
     "make_interval(secs => a.crl_validity_s / 2.0)) ORDER BY a.id"
 
 /* One node at a time per Authority: the lock ends with the transaction. */
-#define CMP_STR_(x) #x
-#define CMP_STR(x) CMP_STR_(x)
 #define SQL_LOCK "SELECT pg_try_advisory_xact_lock(" CMP_STR(CMP_CRL_LOCK_CLASS) \
     ", ($1::bigint % 2147483647)::int)"
 

@@ -32,8 +32,8 @@
 /* An audit event of each certificate in x (a CTE returning id, uuid,
  * subject_dn, serial): the certificate's history. */
 #define AUDIT_CERTS(actor, action, result, x) \
-    "SELECT " actor "::text, " action ", 'certificate:' || x.uuid, x.subject_dn || " \
-    "' (serial ' || x.serial || ')', " result ", x.id FROM " #x " x"
+    "SELECT " actor "::text, " action ", 'certificate:' || x.uuid, " \
+    CMP_STORE_CERT_NAME("x") ", " result ", x.id FROM " #x " x"
 #define AUDIT_INSERT "INSERT INTO audit_event (actor, action, object, " \
     "object_name, result, certificate_id) "
 #define CERT_KEYS "id, uuid, subject_dn, serial"

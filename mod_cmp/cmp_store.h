@@ -18,6 +18,15 @@
  * be upgraded one by one after the database (README, Upgrading). */
 #define CMP_SCHEMA_VERSION 11
 
+/* A number as the text of SQL (CMP_STR(CMP_SCHEMA_VERSION) -> "11"). */
+#define CMP_STR_(x) #x
+#define CMP_STR(x) CMP_STR_(x)
+
+/* The name of a certificate in the audit log (objectName), as SQL on a row
+ * t of certificate: its subject and serial. */
+#define CMP_STORE_CERT_NAME(t) \
+    t ".subject_dn || ' (serial ' || " t ".serial || ')'"
+
 extern const cmp_db_stmt_t cmp_store_stmts[];
 
 typedef struct {

@@ -90,15 +90,18 @@ void admin_no_content(admin_resp_t *rs);
 
 const char *admin_seg(const admin_req_t *rq, int i);
 int admin_is_uuid(const char *s);
-/* SQL: column col holds the text of parameter n (e.g. "$1") as it is,
- * case-insensitively; LIKE's wildcards in the text are not wildcards. */
-#define ADMIN_SQL_CONTAINS(col, n) \
-    col " ILIKE '%' || replace(replace(replace(" n ", '\\', '\\\\'), '%', " \
-    "'\\%'), '_', '\\_') || '%'"
+/* SQL: the text of parameter n (e.g. "$1") as a LIKE pattern that matches
+ * it as it is (its wildcards escaped). */
+#define ADMIN_SQL_LIKE_TEXT(n) \
+    "replace(replace(replace(" n ", '\\', '\\\\'), '%', '\\%'), '_', '\\_')"
+/* SQL: column col holds the text of parameter n, case-insensitively. */
+#define ADMIN_SQL_CONTAINS(col, n) col " ILIKE '%' || " ADMIN_SQL_LIKE_TEXT(n) " || '%'"
 
 /* A date (YYYY-MM-DD) or an RFC 3339 date-time with its offset, as the API
  * takes them (never PostgreSQL's own words such as "tomorrow"). */
 int admin_is_rfc3339(const char *s);
+/* The same, a date-time only (never a bare date). */
+int admin_is_rfc3339_time(const char *s);
 
 /* Run SQL; on failure set the response (500/503, or the mapped constraint
  * error) and return non-zero. */

@@ -38,8 +38,7 @@
     "SELECT " AUDIT_COLS " FROM audit_event e LEFT JOIN certificate c ON " \
     "c.id = e.certificate_id WHERE ($1::text IS NULL OR " \
     ADMIN_SQL_CONTAINS("e.actor", "$1") ") AND ($2::text IS NULL OR e.action " \
-    "= $2 OR e.action LIKE replace(replace(replace($2, '\\', '\\\\'), '%', " \
-    "'\\%'), '_', '\\_') || '.%') AND ($3::text IS NULL OR " \
+    "= $2 OR e.action LIKE " ADMIN_SQL_LIKE_TEXT("$2") " || '.%') AND ($3::text IS NULL OR " \
     ADMIN_SQL_CONTAINS("e.object", "$3") " OR " \
     ADMIN_SQL_CONTAINS("e.object_name", "$3") ") AND ($4::uuid IS NULL OR " \
     "e.certificate_id = (SELECT id FROM certificate WHERE uuid = $4::uuid)) " \
@@ -295,7 +294,7 @@ static void revoke_certificate(admin_req_t *rq, admin_resp_t *rs)
     if (rq->body != NULL && json_object_get(rq->body, "invalidityDate") != NULL
             && !json_is_null(json_object_get(rq->body, "invalidityDate"))
             && (cmp_json_str(rq->body, "invalidityDate", &inv_text) != 1
-                || !admin_is_rfc3339(inv_text) || strchr(inv_text, 'T') == NULL)) {
+                || !admin_is_rfc3339_time(inv_text))) {
         admin_invalid(rq, rs, json_pack("[s]", "invalidityDate must be an RFC "
                                         "3339 date-time with its offset, e.g. "
                                         "2027-01-31T12:00:00Z"));

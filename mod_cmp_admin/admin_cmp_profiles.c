@@ -209,8 +209,6 @@ static int read_fields(admin_req_t *rq, admin_resp_t *rs, const json_t *cur,
 #define ADMIN_SECRET_MIN_CHARS 12
 /* The longest overlap of an old and a new shared secret. */
 #define ADMIN_SECRET_OVERLAP_MAX_DAYS 366
-#define CMP_STR_(x) #x
-#define CMP_STR(x) CMP_STR_(x)
 
 static size_t utf8_chars(const char *s)
 {
@@ -293,7 +291,7 @@ static int check_rotation(admin_req_t *rq, admin_resp_t *rs,
 
     if (in->prev_until == NULL)
         return 0;
-    if (!admin_is_rfc3339(in->prev_until) || strchr(in->prev_until, 'T') == NULL)
+    if (!admin_is_rfc3339_time(in->prev_until))
         json_array_append_new(errs, json_string("previousSecretValidUntil must be an "
                                                 "RFC 3339 date-time with its offset, "
                                                 "e.g. 2027-01-31T12:00:00Z"));

@@ -218,6 +218,11 @@ int admin_is_uuid(const char *s)
  * offset ("2027-01-31T12:00:00Z", "...+02:00", fractions allowed), for the
  * database as it is; 0 for anything else, PostgreSQL's words such as
  * "tomorrow" included, and for a day the month does not have. */
+int admin_is_rfc3339_time(const char *s)
+{
+    return admin_is_rfc3339(s) && strchr(s, 'T') != NULL;
+}
+
 int admin_is_rfc3339(const char *s)
 {
     int y, mo, d, h = 0, mi = 0, sec = 0, n = 0, oh, om;
@@ -447,8 +452,8 @@ static apr_status_t audit(admin_req_t *rq, const admin_route_t *rt, int status,
                       "$8::uuid) WHEN 'raProfile' THEN (SELECT name FROM ra_profile "
                       "WHERE uuid = $8::uuid) WHEN 'authority' THEN (SELECT name FROM "
                       "authority WHERE uuid = $8::uuid) WHEN 'certificate' THEN (SELECT "
-                      "subject_dn || ' (serial ' || serial || ')' FROM certificate WHERE "
-                      "uuid = $8::uuid) END, ''), CASE WHEN $7 = 'certificate' THEN "
+                      CMP_STORE_CERT_NAME("c") " FROM certificate c WHERE "
+                      "c.uuid = $8::uuid) END, ''), CASE WHEN $7 = 'certificate' THEN "
                       "(SELECT id FROM certificate WHERE uuid = $8::uuid) END)",
                       8, vals, NULL, &r, NULL);
     if (rv != APR_SUCCESS)

@@ -28,8 +28,6 @@ static void demo_head(cmp_store_head_t *h)
     ck_assert(found);
 }
 
-#define CMP_STR_(x) #x
-#define CMP_STR(x) CMP_STR_(x)
 
 /* RFC 5280 5.3.2: an invalidity date is not in the future (clock skew of
  * CMP_STORE_INVALIDITY_SKEW_S allowed) and not before 1970. */
