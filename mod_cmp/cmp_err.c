@@ -5,6 +5,7 @@
 #include <openssl/cmp.h>
 #include <openssl/err.h>
 
+#include "cmp_device.h"
 #include "cmp_err.h"
 
 typedef struct {
@@ -58,6 +59,8 @@ static const reason_t reasons[CMP_E_MAX] = {
     [CMP_E_KEY_FORM] = {"public key not in an accepted form", OSSL_CMP_PKIFAILUREINFO_badAlg},
     [CMP_E_KUR_IDENTITY] = {"key update must keep the subject and subjectAltName", OSSL_CMP_PKIFAILUREINFO_badCertTemplate},
     [CMP_E_POP_METHOD] = {"proof of possession method not supported", OSSL_CMP_PKIFAILUREINFO_badPOP},
+    /* one text for every reason (cmp_device.h): a guesser learns nothing */
+    [CMP_E_DEVICE] = {CMP_DEVICE_REFUSED, OSSL_CMP_PKIFAILUREINFO_badMessageCheck},
 };
 
 static int err_lib;

@@ -56,6 +56,7 @@ typedef enum {
     CMP_E_BAD_INVALIDITY_DATE,
     CMP_E_KUR_IDENTITY,
     CMP_E_POP_METHOD,
+    CMP_E_DEVICE,                  /* a device registration refused it */
     CMP_E_MAX
 } cmp_reason_e;
 

@@ -49,6 +49,26 @@ const char *cmp_issue_serial_hex(apr_pool_t *p, const ASN1_INTEGER *serial)
     return out;
 }
 
+apr_array_header_t *cmp_issue_names_text(apr_pool_t *p,
+                                         const GENERAL_NAMES *names)
+{
+    apr_array_header_t *out = apr_array_make(p, 4, sizeof(const char *));
+    STACK_OF(CONF_VALUE) *vals;
+    int i;
+
+    if (names == NULL)
+        return out;
+    vals = i2v_GENERAL_NAMES(NULL, (GENERAL_NAMES *)names, NULL);
+    for (i = 0; i < sk_CONF_VALUE_num(vals); i++) {
+        CONF_VALUE *cv = sk_CONF_VALUE_value(vals, i);
+
+        APR_ARRAY_PUSH(out, const char *) = apr_pstrcat(p, cv->name, ":",
+                                                        cv->value, NULL);
+    }
+    sk_CONF_VALUE_pop_free(vals, X509V3_conf_free);
+    return out;
+}
+
 const char *cmp_issue_name_text(apr_pool_t *p, const X509_NAME *name)
 {
     BIO *b = BIO_new(BIO_s_mem());

@@ -5,7 +5,9 @@
 
 #include <apr_errno.h>
 #include <apr_pools.h>
+#include <apr_tables.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "cmp_policy.h"
 
@@ -60,5 +62,11 @@ const char *cmp_issue_name_text(apr_pool_t *p, const X509_NAME *name);
 /* Lower-case hex of the serial without leading zeros, from p ("" when it
  * cannot be had). */
 const char *cmp_issue_serial_hex(apr_pool_t *p, const ASN1_INTEGER *serial);
+
+/* The text of each general name, as OpenSSL prints it ("DNS:host",
+ * "IP Address:10.0.0.1"): the one form mod_cmp writes subjectAltNames in
+ * (the certificate's sans column joins them with ", "). From p. */
+apr_array_header_t *cmp_issue_names_text(apr_pool_t *p,
+                                         const GENERAL_NAMES *names);
 
 #endif

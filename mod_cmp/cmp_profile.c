@@ -196,6 +196,7 @@ static apr_status_t load_cmp(cmp_profile_t *pr, apr_pool_t *p, PGconn *c,
         }
         pr->prev_until = apr_time_from_sec(cmp_db_ll(r, 0, 15));
     }
+    pr->registrations_only = cmp_db_bool(r, 0, 16);
     return APR_SUCCESS;
 }
 

@@ -39,6 +39,8 @@ typedef struct cmp_profile_t {
     int mac_revocation;            /* rr may be MAC-protected */
     char *secret_ref;              /* the senderKID MAC requests carry; NULL:
                                     * any */
+    int registrations_only;        /* MAC requests only with a device
+                                    * registration's secret (cmp_device.h) */
     cmp_policy_t policy;
 } cmp_profile_t;
 

@@ -7,8 +7,10 @@
 
 #include <apr_strings.h>
 #include <apr_time.h>
+#include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "cmp_device.h"
 #include "cmp_issue.h"
 #include "cmp_log.h"
 #include "cmp_ossl.h"
@@ -117,11 +119,161 @@ static int previous_secret_verifies(req_t *rq, cmp_pbm_t **k)
 
 const char *cmp_srv_actor(req_t *rq)
 {
+    if (rq->prot == CMP_PROT_MAC && rq->device_id != 0)
+        return apr_pstrcat(rq->p, "cmp:", rq->prof->cmp_name, ":device:",
+                           rq->device_kid, NULL);
     if (rq->prot == CMP_PROT_MAC)
         return apr_pstrcat(rq->p, "cmp:", rq->prof->cmp_name, rq->prev_secret
                            ? ":previous-shared-secret" : ":shared-secret", NULL);
     return apr_pstrcat(rq->p, "cmp:", cmp_issue_name_text(rq->p, cmp_view_sender(rq->view)),
                        NULL);
+}
+
+/* ---- device registrations (cmp_device.h) -------------------------------- */
+
+/* senderKID as the text a registration is stored under; NULL when it is
+ * not one (no registration has bytes outside printable ASCII). */
+static const char *kid_text(apr_pool_t *p, const ASN1_OCTET_STRING *kid)
+{
+    const char *s = apr_pstrmemdup(p, (const char *)kid->data,
+                                   (apr_size_t)kid->length);
+
+    return strlen(s) == (size_t)kid->length && cmp_device_kid_valid(s) ? s : NULL;
+}
+
+/* Every refusal by a registration gets the same answer; its reason goes to
+ * the log and, when it counts as a failed attempt, to the registration. */
+static cmp_reason_e device_refused(req_t *rq, long long id, const char *kid,
+                                   const char *reason, int counts, char *why,
+                                   size_t n)
+{
+    cmp_log(CMP_LOG_INFO, CMPLOGNO(10404) "device registration %s of RA "
+            "Profile %s refused a request: %s", kid, rq->prof->ra_name, reason);
+    if (counts && cmp_store_device_failed(rq->p, rq->conn, id, reason,
+                                          apr_pstrcat(rq->p, "cmp:",
+                                                      rq->prof->cmp_name,
+                                                      ":device:", kid, NULL))
+                  != APR_SUCCESS)
+        return CMP_E_DATABASE;
+    *why = '\0';
+    (void)n;
+    return CMP_E_DEVICE;
+}
+
+/* The subject and extensions a certificate request asks (*exts owned by
+ * the caller when *own); 0 when there is not exactly one request. */
+static int asked_identity(req_t *rq, const X509_NAME **subject,
+                          STACK_OF(X509_EXTENSION) **exts, int *own)
+{
+    *own = 0;
+    if (rq->body == CMP_BODY_P10CR) {
+        X509_REQ *csr = cmp_msg_p10cr((OSSL_CMP_MSG *)rq->msg);
+
+        if (csr == NULL)
+            return 0;
+        *subject = X509_REQ_get_subject_name(csr);
+        *exts = X509_REQ_get_extensions(csr);
+        *own = 1;
+    } else {
+        int count = 0;
+        OSSL_CRMF_MSG *crm = cmp_msg_first_crm((OSSL_CMP_MSG *)rq->msg, &count);
+        const OSSL_CRMF_CERTTEMPLATE *t = crm != NULL ? OSSL_CRMF_MSG_get0_tmpl(crm)
+                                                      : NULL;
+
+        if (t == NULL || count != 1)
+            return 0;
+        *subject = OSSL_CRMF_CERTTEMPLATE_get0_subject(t);
+        *exts = (STACK_OF(X509_EXTENSION) *)OSSL_CRMF_CERTTEMPLATE_get0_extensions(t);
+    }
+    ERR_clear_error();
+    return 1;
+}
+
+static int is_enrollment(int body)
+{
+    return body == CMP_BODY_IR || body == CMP_BODY_CR || body == CMP_BODY_P10CR;
+}
+
+/* A MAC-protected request whose senderKID names a device registration of
+ * the RA Profile is checked against it alone: its secret, its state, its
+ * expiry, the identity it admits (*found = 0: no such registration). An
+ * enrollment needs it active and unexpired (the certificate claims it when
+ * stored, cmp_store_issue); the certConf of that enrollment (or the same
+ * request again) needs it used by this transaction; a genm, active. */
+static cmp_reason_e check_device(req_t *rq, const char *kid, int *found,
+                                 char *why, size_t n)
+{
+    const ASN1_OCTET_STRING *tid = cmp_view_transaction_id(rq->view);
+    cmp_store_device_t d;
+    unsigned char *secret = NULL;
+    size_t secret_len = 0;
+    cmp_pbm_t *k = NULL;
+    const char *bad = NULL, *mismatch = NULL;
+    const X509_NAME *subject = NULL;
+    STACK_OF(X509_EXTENSION) *exts = NULL;
+    int verified, same_tx, own = 0, fits;
+    apr_status_t rv;
+
+    *found = 0;
+    if (cmp_store_device_get(rq->p, rq->conn, rq->prof->ra_id, kid, &d, found)
+            != APR_SUCCESS)
+        return CMP_E_DATABASE;
+    if (!*found)
+        return CMP_E_NONE;
+    if (cmp_secret_decrypt(rq->key, CMP_LABEL_DEVICE_SECRET, d.secret_enc,
+                           d.secret_len, &secret, &secret_len) != APR_SUCCESS) {
+        snprintf(why, n, "the secret of device registration %s does not "
+                 "decrypt with CMPSecretKeyFile", kid);
+        return CMP_E_INTERNAL;
+    }
+    rv = cmp_pbm_derive(rq->p, cmp_view_protection_alg(rq->view), secret,
+                        secret_len, &k, &bad);
+    cmp_secret_free(secret, secret_len);
+    if (rv != APR_SUCCESS) {
+        snprintf(why, n, "%s: %s", OBJ_nid2sn(OBJ_obj2nid(
+                     cmp_view_protection_alg(rq->view)->algorithm)), bad);
+        return rv == APR_EINVAL ? CMP_E_BAD_MAC : CMP_E_INTERNAL;
+    }
+    verified = cmp_pbm_verify(k, rq->p, rq->view);
+    if (!verified)
+        return device_refused(rq, d.id, kid, "wrong secret or corrupted "
+                              "message", 1, why, n);
+    if (strcmp(d.state, "locked") == 0)
+        return device_refused(rq, d.id, kid, "locked after repeated failed "
+                              "attempts", 0, why, n);
+    same_tx = d.tid != NULL && tid != NULL && d.tid_len == (size_t)tid->length
+              && memcmp(d.tid, tid->data, d.tid_len) == 0;
+    if (rq->body == CMP_BODY_CERTCONF || rq->body == CMP_BODY_ERROR) {
+        if (strcmp(d.state, "used") != 0 || !same_tx)
+            return device_refused(rq, d.id, kid, "a certConf or error outside "
+                                  "the enrollment that used the registration",
+                                  1, why, n);
+    } else if (is_enrollment(rq->body)) {
+        if (strcmp(d.state, "used") == 0 && !same_tx)
+            return device_refused(rq, d.id, kid, "already used", 1, why, n);
+        if (d.expired && !same_tx)
+            return device_refused(rq, d.id, kid, "expired", 1, why, n);
+        if (!asked_identity(rq, &subject, &exts, &own))
+            return device_refused(rq, d.id, kid, "not exactly one certificate "
+                                  "request", 1, why, n);
+        fits = cmp_device_fits(rq->p, d.subject_dn,
+                               cmp_device_sans_split(rq->p, d.sans), subject,
+                               exts, &mismatch);
+        if (own)
+            sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+        if (!fits)
+            return device_refused(rq, d.id, kid, mismatch, 1, why, n);
+    } else if (rq->body != CMP_BODY_GENM || strcmp(d.state, "active") != 0
+               || d.expired) {
+        return device_refused(rq, d.id, kid, "only ir, cr, p10cr, their "
+                              "certConf and genm are taken with a device "
+                              "registration's secret", 1, why, n);
+    }
+    rq->device_id = d.id;
+    rq->device_kid = kid;
+    if (!rq->prof->sig_responses)
+        rq->pbm = k;
+    return CMP_E_NONE;
 }
 
 static cmp_reason_e check_mac(req_t *rq, char *why, size_t n)
@@ -132,7 +284,7 @@ static cmp_reason_e check_mac(req_t *rq, char *why, size_t n)
     const char *bad = NULL;
     apr_status_t rv;
 
-    if (pr->secret == NULL) {
+    if (pr->secret == NULL && !pr->registrations_only) {
         snprintf(why, n, "the CMP Profile has no shared secret");
         return CMP_E_PROTECTION_NOT_ALLOWED;
     }
@@ -140,13 +292,6 @@ static cmp_reason_e check_mac(req_t *rq, char *why, size_t n)
     kid = cmp_view_sender_kid(rq->view);
     if (kid == NULL) {
         snprintf(why, n, "a MAC-protected request without senderKID");
-        return CMP_E_BAD_SENDER;
-    }
-    if (pr->secret_ref != NULL
-            && ((size_t)kid->length != strlen(pr->secret_ref)
-                || memcmp(kid->data, pr->secret_ref, (size_t)kid->length) != 0)) {
-        snprintf(why, n, "senderKID does not name this CMP Profile's shared "
-                 "secret");
         return CMP_E_BAD_SENDER;
     }
     if (rq->body == CMP_BODY_KUR) {
@@ -162,6 +307,33 @@ static cmp_reason_e check_mac(req_t *rq, char *why, size_t n)
                               || rq->body == CMP_BODY_P10CR)) {
         snprintf(why, n, "the CMP Profile requires signed requests");
         return CMP_E_PROTECTION_NOT_ALLOWED;
+    }
+    /* a device registration, unless senderKID names the profile's secret */
+    if (pr->secret_ref == NULL || pr->registrations_only
+            || (size_t)kid->length != strlen(pr->secret_ref)
+            || memcmp(kid->data, pr->secret_ref, (size_t)kid->length) != 0) {
+        const char *text = kid_text(rq->p, kid);
+        int found = 0;
+        cmp_reason_e r;
+
+        if (text != NULL
+                && ((r = check_device(rq, text, &found, why, n)) != CMP_E_NONE
+                    || found))
+            return r;
+        if (pr->registrations_only) {
+            cmp_log(CMP_LOG_INFO, CMPLOGNO(10404) "device registration %s of "
+                    "RA Profile %s refused a request: no such registration",
+                    text != NULL ? text : "(not text)", pr->ra_name);
+            *why = '\0';
+            return CMP_E_DEVICE;
+        }
+    }
+    if (pr->secret_ref != NULL
+            && ((size_t)kid->length != strlen(pr->secret_ref)
+                || memcmp(kid->data, pr->secret_ref, (size_t)kid->length) != 0)) {
+        snprintf(why, n, "senderKID does not name this CMP Profile's shared "
+                 "secret");
+        return CMP_E_BAD_SENDER;
     }
     rv = cmp_pbm_derive(rq->p, cmp_view_protection_alg(rq->view), pr->secret,
                         pr->secret_len, &k, &bad);

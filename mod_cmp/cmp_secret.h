@@ -44,5 +44,6 @@ EVP_PKEY *cmp_secret_unseal_key(const cmp_secret_key_t *key, const char *label,
 #define CMP_LABEL_SIGNING_KEY "mod_cmp:cmp_profile.signing_key"
 #define CMP_LABEL_CA_KEY "mod_cmp:authority.ca_key"
 #define CMP_LABEL_OCSP_KEY "mod_cmp:ocsp_signer.key"
+#define CMP_LABEL_DEVICE_SECRET "mod_cmp:device_registration.secret"
 
 #endif

@@ -22,6 +22,7 @@ struct cmp_server_t {
     OSSL_LIB_CTX *keyless;      /* requests are parsed in it: see cmp_key.h */
     cmp_profile_cache_t *cache;
     cmp_notify_t *notify;       /* NULL: profiles resolved from the database */
+    const cmp_secret_key_t *key;
     cmp_resolver_t *resolver;
     cmp_refusals_t *refusals;
     long time_tolerance;        /* messageTime, seconds either way; 0: any */
@@ -36,6 +37,7 @@ apr_status_t cmp_server_create(apr_pool_t *p, cmp_db_t *db,
     apr_status_t rv;
 
     srv->db = db;
+    srv->key = key;
     if ((rv = cmp_profile_cache_create(p, key, &srv->cache)) != APR_SUCCESS)
         return rv;
     if ((rv = cmp_key_keyless_ctx(p, &srv->keyless)) != APR_SUCCESS)
@@ -209,7 +211,15 @@ static cmp_reason_e store_issued(req_t *rq, OSSL_CMP_CTX *ctx,
     }
     in.timeout_s = pr->confirm_timeout;
     in.actor = cmp_srv_actor(rq);
+    in.device_id = rq->device_id;
     st = cmp_store_issue(rq->p, rq->conn, &in, &cert_id, &sqlstate);
+    if (st == APR_NOTFOUND) {
+        /* the registration was used by another request meanwhile */
+        cmp_log(CMP_LOG_INFO, CMPLOGNO(10405) "device registration %s of RA "
+                "Profile %s was no longer active when its certificate was to "
+                "be stored", rq->device_kid, pr->ra_name);
+        return CMP_E_DEVICE;
+    }
     if (st != APR_SUCCESS) {
         if (sqlstate != NULL && strcmp(sqlstate, "23505") == 0)
             return CMP_E_TX_IN_USE;
@@ -524,6 +534,7 @@ apr_status_t cmp_server_handle(cmp_server_t *srv, apr_pool_t *p,
     }
     rq = apr_pcalloc(p, sizeof(*rq));
     rq->srv = srv;
+    rq->key = srv->key;
     rq->p = p;
     rq->msg = msg;
     rq->der = der;

@@ -34,6 +34,9 @@ typedef struct {
     int signer_ours;
     int signer_revoked;             /* an rr signed by a revoked one of ours */
     int prev_secret;                /* MAC with the profile's previous secret */
+    const cmp_secret_key_t *key;    /* secrets at rest (device registrations) */
+    long long device_id;            /* MAC with this device registration's */
+    const char *device_kid;         /* ... secret, named by this senderKID */
     EVP_PKEY *req_key;              /* the template's key, when we checked
                                      * the POP with it (see own_pop) */
     int pop_failed;                 /* ... and it did not verify */

@@ -28,6 +28,8 @@
 #define S_REFUSALS "cmp_refusals"
 #define S_TID_USED "cmp_tid_used"
 #define S_RESENT "cmp_resent"
+#define S_DEV_GET "cmp_dev_get"
+#define S_DEV_FAIL "cmp_dev_fail"
 
 /* An audit event of each certificate in x (a CTE returning id, uuid,
  * subject_dn, serial): the certificate's history. */
@@ -37,6 +39,13 @@
 #define AUDIT_INSERT "INSERT INTO audit_event (actor, action, object, " \
     "object_name, result, certificate_id) "
 #define CERT_KEYS "id, uuid, subject_dn, serial"
+/* A device registration claimed by the certificate that uses it (d), and
+ * the condition of that certificate's insert: no registration, or claimed */
+#define DEVICE_CLAIM(n) "d AS (UPDATE device_registration SET state = 'used', " \
+    "used_at = now(), transaction_id = $14, failures = 0 WHERE id = " \
+    "nullif(" n "::bigint, 0) AND state = 'active' AND expires_at > now() " \
+    "RETURNING id)"
+#define DEVICE_CLAIMED(n) "WHERE " n "::bigint = 0 OR EXISTS (SELECT 1 FROM d)"
 
 #define HEAD_COLS \
     "c.id, c.version, c.enabled, r.id, r.version, r.enabled, " \
@@ -54,7 +63,8 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
      "p.response_protection, p.shared_secret_enc, s.cert, s.chain, s.key_enc, "
      "p.trust_anchors, p.allow_implicit_confirm, p.confirm_timeout_s, p.variant, "
      "p.revoke_on_key_update, p.allow_mac_revocation, p.shared_secret_reference, "
-     "p.previous_secret_enc, extract(epoch FROM p.previous_secret_until)::bigint "
+     "p.previous_secret_enc, extract(epoch FROM p.previous_secret_until)::bigint, "
+     "p.registrations_only "
      "FROM cmp_profile p LEFT JOIN signing_credential s "
      "ON s.id = p.signing_credential_id WHERE p.id = $1"},
     {"cmp_load_ra", "SELECT name, validity_days, "
@@ -65,12 +75,13 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
     {"cmp_load_authority", "SELECT name, ca_cert, ca_chain, ca_key_enc, kind, "
      "public_url, ocsp_url "
      "FROM authority WHERE id = $1"},
-    {S_ISSUE, "WITH c AS (INSERT INTO certificate (authority_id, serial, "
-     "issuer_dn, subject_dn, sans, not_before, not_after, key_type, "
-     "key_fingerprint, der, status, ra_profile_id, cmp_profile_id, "
-     "transaction_id, replaces_id, request_hash) VALUES ($1, $2, $3, $4, $5, "
-     "$6, $7, $8, $9, $10, $11, $12, $13, $14, nullif($15, 0), $16) "
-     "RETURNING " CERT_KEYS "), a AS (" AUDIT_INSERT
+    {S_ISSUE, "WITH " DEVICE_CLAIM("$25") ", c AS (INSERT INTO certificate ("
+     "authority_id, serial, issuer_dn, subject_dn, sans, not_before, not_after, "
+     "key_type, key_fingerprint, der, status, ra_profile_id, cmp_profile_id, "
+     "transaction_id, replaces_id, request_hash, device_registration_id) SELECT "
+     "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, nullif($15, "
+     "0), $16, (SELECT id FROM d) " DEVICE_CLAIMED("$25")
+     " RETURNING " CERT_KEYS "), a AS (" AUDIT_INSERT
      AUDIT_CERTS("$24", "'cmp.' || $17::text", "'issued, awaiting certConf'", c)
      " WHERE $24::text IS NOT NULL) INSERT INTO cmp_transaction (transaction_id, "
      "cmp_profile_id, ra_profile_id, body_type, state, certificate_id, "
@@ -79,12 +90,14 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
      "make_interval(secs => $22), $23 FROM c RETURNING certificate_id"},
     /* a valid certificate that replaces another (kur, implicitly confirmed)
      * supersedes it when its CMP Profile says so (RFC 9483 4.1.3) */
-    {S_ISSUE_DONE, "WITH c AS (INSERT INTO certificate (authority_id, serial, "
-     "issuer_dn, subject_dn, sans, not_before, not_after, key_type, "
-     "key_fingerprint, der, status, ra_profile_id, cmp_profile_id, "
-     "transaction_id, replaces_id, request_hash) VALUES ($1, $2, $3, $4, $5, "
-     "$6, $7, $8, $9, $10, $11, nullif($12::bigint, 0), nullif($13::bigint, 0), "
-     "$14, nullif($15, 0), $16) RETURNING " CERT_KEYS "), s AS (UPDATE certificate "
+    {S_ISSUE_DONE, "WITH " DEVICE_CLAIM("$19") ", c AS (INSERT INTO certificate ("
+     "authority_id, serial, issuer_dn, subject_dn, sans, not_before, not_after, "
+     "key_type, key_fingerprint, der, status, ra_profile_id, cmp_profile_id, "
+     "transaction_id, replaces_id, request_hash, device_registration_id) SELECT "
+     "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, nullif($12::bigint, 0), "
+     "nullif($13::bigint, 0), $14, nullif($15, 0), $16, (SELECT id FROM d) "
+     DEVICE_CLAIMED("$19")
+     " RETURNING " CERT_KEYS "), s AS (UPDATE certificate "
      "SET status = 'revoked', revocation_reason = 4, revoked_at = now() WHERE id = "
      "nullif($15::bigint, 0) AND status = 'valid' AND $11 = 'valid' AND "
      "(SELECT revoke_on_key_update FROM cmp_profile WHERE id = "
@@ -92,6 +105,18 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
      AUDIT_CERTS("$18", "'cmp.' || $17::text", "'issued'", c) " WHERE $18::text IS NOT NULL "
      "UNION ALL " AUDIT_CERTS("$18", "'cmp.' || $17::text", "'revoked: superseded by "
      "the key update'", s) " WHERE $18::text IS NOT NULL) SELECT id FROM c"},
+    {S_DEV_GET, "SELECT id, secret_enc, subject_dn, array_to_string(sans, "
+     "E'\\n'), state, expires_at <= now(), transaction_id FROM "
+     "device_registration WHERE ra_profile_id = $1 AND sender_kid = $2"},
+    {S_DEV_FAIL, "WITH u AS (UPDATE device_registration SET failures = "
+     "failures + 1, last_failure = $2, last_failure_at = now(), state = CASE "
+     "WHEN state = 'active' AND failures + 1 >= max_failures THEN 'locked' "
+     "ELSE state END WHERE id = $1 RETURNING uuid, sender_kid, state, "
+     "failures), a AS (" AUDIT_INSERT "SELECT $3::text, "
+     "'cmp.deviceRegistration.lock', 'deviceRegistration:' || u.uuid, "
+     "u.sender_kid, 'locked after ' || u.failures || ' failed attempts', NULL "
+     "FROM u WHERE u.state = 'locked' AND u.failures = (SELECT max_failures "
+     "FROM device_registration WHERE id = $1)) SELECT state FROM u"},
     {S_TX_GET, "SELECT t.id, t.state, t.expires_at < now(), t.sender_nonce, "
      "t.request_der, t.cert_hash, t.cmp_profile_id, t.ra_profile_id, c.der, "
      "c.id, t.conf_hash FROM cmp_transaction t JOIN certificate c ON c.id = "
@@ -252,19 +277,13 @@ static const char *ll(apr_pool_t *p, long long v)
 static const char *san_text(apr_pool_t *p, X509 *cert)
 {
     GENERAL_NAMES *sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
-    STACK_OF(CONF_VALUE) *vals;
+    apr_array_header_t *names = cmp_issue_names_text(p, sans);
     const char *out = "";
     int i;
 
-    if (sans == NULL)
-        return out;
-    vals = i2v_GENERAL_NAMES(NULL, sans, NULL);
-    for (i = 0; i < sk_CONF_VALUE_num(vals); i++) {
-        CONF_VALUE *cv = sk_CONF_VALUE_value(vals, i);
-
-        out = apr_pstrcat(p, out, i ? ", " : "", cv->name, ":", cv->value, NULL);
-    }
-    sk_CONF_VALUE_pop_free(vals, X509V3_conf_free);
+    for (i = 0; i < names->nelts; i++)
+        out = apr_pstrcat(p, out, i ? ", " : "", APR_ARRAY_IDX(names, i, const char *),
+                          NULL);
     GENERAL_NAMES_free(sans);
     return out;
 }
@@ -300,8 +319,8 @@ apr_status_t cmp_store_issue(apr_pool_t *p, PGconn *c,
                              const cmp_store_issue_t *in, long long *cert_id,
                              const char **sqlstate)
 {
-    const char *vals[24];
-    int lens[24] = {0};
+    const char *vals[25];
+    int lens[25] = {0};
     PGresult *r;
     apr_status_t rv;
 
@@ -330,16 +349,53 @@ apr_status_t cmp_store_issue(apr_pool_t *p, PGconn *c,
     vals[21] = apr_psprintf(p, "%d", in->timeout_s);
     BIN(22, in->rsp_der, in->rsp_len);
     vals[23] = in->actor;
+    vals[24] = ll(p, in->device_id);
 #undef BIN
     if (in->tx_state != NULL && strcmp(in->tx_state, "waiting_conf") == 0) {
-        rv = cmp_db_exec(p, c, S_ISSUE, 24, vals, lens, &r, sqlstate);
+        rv = cmp_db_exec(p, c, S_ISSUE, 25, vals, lens, &r, sqlstate);
     } else {
         vals[17] = in->actor;        /* $18 of S_ISSUE_DONE */
-        rv = cmp_db_exec(p, c, S_ISSUE_DONE, 18, vals, lens, &r, sqlstate);
+        vals[18] = vals[24];         /* $19 */
+        rv = cmp_db_exec(p, c, S_ISSUE_DONE, 19, vals, lens, &r, sqlstate);
     }
-    if (rv == APR_SUCCESS)
-        *cert_id = cmp_db_ll(r, 0, 0);
-    return rv;
+    if (rv != APR_SUCCESS)
+        return rv;
+    if (PQntuples(r) != 1)           /* the registration was not claimed */
+        return APR_NOTFOUND;
+    *cert_id = cmp_db_ll(r, 0, 0);
+    return APR_SUCCESS;
+}
+
+apr_status_t cmp_store_device_get(apr_pool_t *p, PGconn *c, long long ra_id,
+                                  const char *kid, cmp_store_device_t *out,
+                                  int *found)
+{
+    const char *vals[2] = {ll(p, ra_id), kid};
+    PGresult *r;
+    apr_status_t rv = cmp_db_exec(p, c, S_DEV_GET, 2, vals, NULL, &r, NULL);
+
+    if (rv != APR_SUCCESS)
+        return rv;
+    *found = PQntuples(r) == 1;
+    if (!*found)
+        return APR_SUCCESS;
+    out->id = cmp_db_ll(r, 0, 0);
+    out->secret_enc = cmp_db_bytea(p, r, 0, 1, &out->secret_len);
+    out->subject_dn = apr_pstrdup(p, PQgetvalue(r, 0, 2));
+    out->sans = apr_pstrdup(p, PQgetvalue(r, 0, 3));
+    out->state = apr_pstrdup(p, PQgetvalue(r, 0, 4));
+    out->expired = cmp_db_bool(r, 0, 5);
+    out->tid = cmp_db_bytea(p, r, 0, 6, &out->tid_len);
+    return APR_SUCCESS;
+}
+
+apr_status_t cmp_store_device_failed(apr_pool_t *p, PGconn *c, long long id,
+                                     const char *why, const char *actor)
+{
+    const char *vals[3] = {ll(p, id), why, actor};
+    PGresult *r;
+
+    return cmp_db_exec(p, c, S_DEV_FAIL, 3, vals, NULL, &r, NULL);
 }
 
 apr_status_t cmp_store_tx_get(apr_pool_t *p, PGconn *c,

@@ -16,7 +16,7 @@
  * also works with the next one: migrations are additive first (new tables,
  * columns with defaults), destructive only one version later, so nodes can
  * be upgraded one by one after the database (README, Upgrading). */
-#define CMP_SCHEMA_VERSION 11
+#define CMP_SCHEMA_VERSION 12
 
 /* A number as the text of SQL (CMP_STR(CMP_SCHEMA_VERSION) -> "11"). */
 #define CMP_STR_(x) #x
@@ -69,6 +69,8 @@ typedef struct {
     int timeout_s;
     const char *actor;              /* who asked (the audit event of the
                                      * enrollment); NULL: no event */
+    long long device_id;            /* the device registration it uses, which
+                                     * the same statement claims; 0: none */
 } cmp_store_issue_t;
 
 /* The columns a certificate gives itself (serial, names, SANs, validity,
@@ -79,11 +81,36 @@ apr_status_t cmp_store_cert_columns(apr_pool_t *p, X509 *cert,
                                     const char *key_type, cmp_store_issue_t *in);
 
 /* The certificate row (with the request's hash), with a transaction row
- * (with the request and the response) when tx_state is waiting_conf (ra_id, cmp_id, replaces_id 0: none). A duplicate transactionID gives sqlstate 23505 and stores
- * nothing. */
+ * (with the request and the response) when tx_state is waiting_conf (ra_id,
+ * cmp_id, replaces_id 0: none). A duplicate transactionID gives sqlstate
+ * 23505 and stores nothing. With a device_id, the registration is claimed
+ * (used, with the transactionID) in the same statement; when it is no
+ * longer active (used meanwhile, expired, locked) nothing is stored and
+ * the answer is APR_NOTFOUND. */
 apr_status_t cmp_store_issue(apr_pool_t *p, PGconn *c,
                              const cmp_store_issue_t *in, long long *cert_id,
                              const char **sqlstate);
+
+/* A device registration (sql/012) of an RA Profile, by its senderKID. */
+typedef struct {
+    long long id;
+    unsigned char *secret_enc;
+    size_t secret_len;
+    const char *subject_dn, *sans;  /* sans joined by newlines */
+    const char *state;              /* active, used, locked */
+    int expired;
+    unsigned char *tid;             /* the transaction that used it */
+    size_t tid_len;
+} cmp_store_device_t;
+
+apr_status_t cmp_store_device_get(apr_pool_t *p, PGconn *c, long long ra_id,
+                                  const char *kid, cmp_store_device_t *out,
+                                  int *found);
+/* A failed attempt on registration id (why: for its administrator) is
+ * counted; at its max_failures an active one is locked, with an audit
+ * event by actor. */
+apr_status_t cmp_store_device_failed(apr_pool_t *p, PGconn *c, long long id,
+                                     const char *why, const char *actor);
 
 typedef struct {
     long long id, cmp_id, ra_id, cert_id;

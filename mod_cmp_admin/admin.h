@@ -8,6 +8,7 @@
 #include <time.h>
 #include <apr_pools.h>
 #include <apr_tables.h>
+#include <sys/uio.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <openssl/x509.h>
@@ -30,6 +31,9 @@ typedef struct {
     apr_array_header_t *seg;         /* its segments */
     apr_table_t *query;              /* decoded query arguments */
     json_t *body;                    /* parsed JSON body, or NULL */
+    const char *text;                /* a text/csv body (routes that take
+                                      * one), or NULL */
+    apr_size_t text_len;
     const char *cmp_base;            /* scheme://host[:port] for cmpUrl */
     /* filled by the resource for the audit log: "kind:uuid"; the object's
      * name is read with the event, or given (audit_name) when the change
@@ -131,6 +135,24 @@ char *admin_crl_pem(apr_pool_t *p, const unsigned char *der, size_t len);
 /* RFC 3339 UTC text of a time, from p. */
 const char *admin_time_text(apr_pool_t *p, time_t t);
 
+/* A whole-number query argument in lo..hi (dflt when absent); non-zero
+ * when it set a 400 that names it. */
+int admin_query_int(admin_req_t *rq, admin_resp_t *rs, const char *name,
+                    long long dflt, long long lo, long long hi, long long *out);
+
+/* CSV (RFC 4180), the one form of the API's exports and imports. */
+/* A field of an export into out (quoted; followed by ',' or, when last,
+ * '\n'), with a leading = + - @ or control character made text (a
+ * spreadsheet would run it). */
+void admin_csv_field(apr_pool_t *p, struct iovec *out, const char *v, int last);
+/* The records of an import: an array of records, each an array of fields
+ * (const char *), from p; quoted fields may hold commas, quotes ("") and
+ * line breaks; CRLF or LF ends a record; empty lines are skipped. NULL with
+ * *why (naming the line) when a quote is not closed, a field has a NUL, or
+ * text follows a closing quote. */
+apr_array_header_t *admin_csv_parse(apr_pool_t *p, const char *text,
+                                    apr_size_t len, const char **why);
+
 /* Requires the body to be a JSON object (400 otherwise). */
 int admin_need_object(admin_req_t *rq, admin_resp_t *rs);
 /* 400 for a field of the wrong type; returns non-zero when it set rs. */
@@ -144,6 +166,7 @@ typedef struct {
     const char *query;               /* the query arguments it takes, each
                                       * between spaces: " limit offset ";
                                       * NULL: none (any other is a 400) */
+    int takes_csv;                   /* the body may be text/csv */
 } admin_route_t;
 
 /* Each resource file's routes, ended by a {.pattern = NULL} entry. */
@@ -152,5 +175,6 @@ extern const admin_route_t admin_ra_profile_routes[];
 extern const admin_route_t admin_cmp_profile_routes[];
 extern const admin_route_t admin_signing_routes[];
 extern const admin_route_t admin_certificate_routes[];
+extern const admin_route_t admin_device_routes[];
 
 #endif

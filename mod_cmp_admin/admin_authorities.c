@@ -422,13 +422,13 @@ static void get_crl(admin_req_t *rq, admin_resp_t *rs)
 }
 
 const admin_route_t admin_authority_routes[] = {
-    {ADMIN_GET, "/authorities/{uuid}/crl", get_crl, NULL},
-    {ADMIN_GET, "/authorities", list_authorities, NULL},
-    {ADMIN_POST, "/authorities", create_authority, NULL},
-    {ADMIN_GET, "/authorities/{uuid}", get_authority, NULL},
-    {ADMIN_PUT, "/authorities/{uuid}", edit_authority, NULL},
-    {ADMIN_DELETE, "/authorities/{uuid}", delete_authority, NULL},
-    {ADMIN_PATCH, "/authorities/{uuid}/enable", enable_authority, NULL},
-    {ADMIN_PATCH, "/authorities/{uuid}/disable", disable_authority, NULL},
-    {ADMIN_OTHER, NULL, NULL, NULL}
+    {ADMIN_GET, "/authorities/{uuid}/crl", get_crl, NULL, 0},
+    {ADMIN_GET, "/authorities", list_authorities, NULL, 0},
+    {ADMIN_POST, "/authorities", create_authority, NULL, 0},
+    {ADMIN_GET, "/authorities/{uuid}", get_authority, NULL, 0},
+    {ADMIN_PUT, "/authorities/{uuid}", edit_authority, NULL, 0},
+    {ADMIN_DELETE, "/authorities/{uuid}", delete_authority, NULL, 0},
+    {ADMIN_PATCH, "/authorities/{uuid}/enable", enable_authority, NULL, 0},
+    {ADMIN_PATCH, "/authorities/{uuid}/disable", disable_authority, NULL, 0},
+    {ADMIN_OTHER, NULL, NULL, NULL, 0}
 };

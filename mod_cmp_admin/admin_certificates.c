@@ -49,25 +49,6 @@
     "e.action, 'object', e.object, 'objectName', e.object_name, " \
     "'certificateUuid', e.uuid, 'result', e.result, 'details', e.details)"
 
-/* A whole-number query argument in lo..hi (dflt when absent); non-zero
- * when it set a 400 that names it. */
-static int query_int(admin_req_t *rq, admin_resp_t *rs, const char *name,
-                     long long dflt, long long lo, long long hi, long long *out)
-{
-    const char *v = apr_table_get(rq->query, name);
-    char *end;
-
-    *out = dflt;
-    if (v == NULL)
-        return 0;
-    *out = strtoll(v, &end, 10);
-    if (*v != '\0' && *end == '\0' && *out >= lo && *out <= hi)
-        return 0;
-    admin_error(rq, rs, 400, "%s must be a whole number %" APR_INT64_T_FMT "..%"
-                APR_INT64_T_FMT, name, (apr_int64_t)lo, (apr_int64_t)hi);
-    return 1;
-}
-
 /* The query's filters, into vals: each names its argument, and how it is
  * checked ("raProfileUuid:uuid", "to:date"; else any text); a bad one is a
  * 400 naming it, and non-zero. The paging ones (limit, offset) follow them
@@ -131,8 +112,8 @@ static void list_certificates(admin_req_t *rq, admin_resp_t *rs)
     const char *kt = apr_table_get(rq->query, "keyType");
     json_t *o;
 
-    if (query_int(rq, rs, "limit", 100, 1, 1000, &limit)
-            || query_int(rq, rs, "offset", 0, 0, INT_MAX, &offset))
+    if (admin_query_int(rq, rs, "limit", 100, 1, 1000, &limit)
+            || admin_query_int(rq, rs, "offset", 0, 0, INT_MAX, &offset))
         return;
     if (status != NULL && strcmp(status, "valid") != 0 && strcmp(status, "revoked") != 0
             && strcmp(status, "pending") != 0 && strcmp(status, "rejected") != 0) {
@@ -330,27 +311,6 @@ static void release_certificate(admin_req_t *rq, admin_resp_t *rs)
                  "(revoked for certificateHold) can be released");
 }
 
-/* A CSV field (RFC 4180), with a leading = + - @ or control character made
- * text (a spreadsheet would run it: subjects come from CMP requests). */
-static void csv_field(apr_pool_t *p, struct iovec *out, const char *v, int last)
-{
-    const char *lead = strchr("=+-@\t\r", *v) != NULL && *v != '\0' ? "'" : "";
-    char *q = apr_palloc(p, 2 * strlen(v) + 5), *w = q;
-
-    *w++ = '"';
-    for (; *lead; lead++)
-        *w++ = *lead;
-    for (; *v; v++) {
-        if (*v == '"')
-            *w++ = '"';
-        *w++ = *v;
-    }
-    *w++ = '"';
-    *w++ = last ? '\n' : ',';
-    out->iov_base = q;
-    out->iov_len = (size_t)(w - q);
-}
-
 static void audit_csv(admin_req_t *rq, admin_resp_t *rs, PGresult *r)
 {
     static const char head[] = "id,at,actor,action,object,objectName,result,details,"
@@ -363,7 +323,7 @@ static void audit_csv(admin_req_t *rq, admin_resp_t *rs, PGresult *r)
     v[0].iov_len = sizeof(head) - 1;
     for (i = 0; i < n; i++)
         for (j = 0; j < 9; j++)
-            csv_field(rq->p, &v[1 + i * 9 + j], PQgetvalue(r, i, j), j == 8);
+            admin_csv_field(rq->p, &v[1 + i * 9 + j], PQgetvalue(r, i, j), j == 8);
     rs->status = 200;
     rs->content_type = "text/csv; charset=utf-8";
     rs->raw = apr_pstrcatv(rq->p, v, (apr_size_t)n * 9 + 1, &rs->raw_len);
@@ -383,8 +343,8 @@ static void audit_logs(admin_req_t *rq, admin_resp_t *rs)
         admin_error(rq, rs, 400, "format must be json or csv");
         return;
     }
-    if (query_int(rq, rs, "limit", csv ? 10000 : 100, 1, csv ? 100000 : 1000, &limit)
-            || query_int(rq, rs, "offset", 0, 0, INT_MAX, &offset))
+    if (admin_query_int(rq, rs, "limit", csv ? 10000 : 100, 1, csv ? 100000 : 1000, &limit)
+            || admin_query_int(rq, rs, "offset", 0, 0, INT_MAX, &offset))
         return;
     if (query_filters(rq, rs, filters, 6, limit, offset, vals))
         return;
@@ -440,7 +400,7 @@ static void days_json(admin_req_t *rq, admin_resp_t *rs, long long max,
     const char *vals[1];
     json_t *o;
 
-    if (query_int(rq, rs, "days", 14, 1, max, &days))
+    if (admin_query_int(rq, rs, "days", 14, 1, max, &days))
         return;
     vals[0] = apr_psprintf(rq->p, "%" APR_INT64_T_FMT, (apr_int64_t)days);
     if (!admin_sql_json(rq, rs, sql, 1, vals, &o))
@@ -462,15 +422,15 @@ static void cmp_refusals(admin_req_t *rq, admin_resp_t *rs)
 }
 
 const admin_route_t admin_certificate_routes[] = {
-    {ADMIN_GET, "/statistics/cmpRefusals", cmp_refusals, " days "},
-    {ADMIN_GET, "/statistics/certificates", certificate_stats, " days "},
+    {ADMIN_GET, "/statistics/cmpRefusals", cmp_refusals, " days ", 0},
+    {ADMIN_GET, "/statistics/certificates", certificate_stats, " days ", 0},
     {ADMIN_GET, "/certificates", list_certificates,
      " limit offset subject serial status raProfileUuid cmpProfileUuid expiresBefore expiresAfter "
-     "authorityUuid keyType issuedAfter issuedBefore sort "},
-    {ADMIN_GET, "/certificates/{uuid}", get_certificate, NULL},
-    {ADMIN_POST, "/certificates/{uuid}/revoke", revoke_certificate, NULL},
-    {ADMIN_POST, "/certificates/{uuid}/release", release_certificate, NULL},
+     "authorityUuid keyType issuedAfter issuedBefore sort ", 0},
+    {ADMIN_GET, "/certificates/{uuid}", get_certificate, NULL, 0},
+    {ADMIN_POST, "/certificates/{uuid}/revoke", revoke_certificate, NULL, 0},
+    {ADMIN_POST, "/certificates/{uuid}/release", release_certificate, NULL, 0},
     {ADMIN_GET, "/auditLogs", audit_logs,
-     " limit offset actor action object certificateUuid from to format "},
-    {ADMIN_OTHER, NULL, NULL, NULL}
+     " limit offset actor action object certificateUuid from to format ", 0},
+    {ADMIN_OTHER, NULL, NULL, NULL, 0}
 };

@@ -28,6 +28,7 @@
     "'allowImplicitConfirm', p.allow_implicit_confirm, 'revokeOnKeyUpdate', " \
     "p.revoke_on_key_update, 'allowMacRevocation', p.allow_mac_revocation, " \
     "'sharedSecretReference', p.shared_secret_reference, " \
+    "'registrationsOnly', p.registrations_only, " \
     "'previousSecretValidUntil', CASE WHEN p.previous_secret_until > now() " \
     "THEN p.previous_secret_until END, 'confirmTimeout', " \
     "p.confirm_timeout_s, 'raProfiles', (SELECT coalesce(json_agg(" \
@@ -111,6 +112,8 @@ typedef struct {
     const char *prev_until;
     int prev_given;
     int implicit, revoke_on_kur, mac_rr;
+    int reg_only;                   /* MAC requests only with device
+                                     * registrations' secrets */
     long long timeout;
     /* derived */
     const char *req_db, *resp_db;
@@ -148,6 +151,7 @@ static void stored_fields(const json_t *cur, profile_in_t *in)
     (void)cmp_json_bool(cur, "allowImplicitConfirm", &in->implicit);
     (void)cmp_json_bool(cur, "revokeOnKeyUpdate", &in->revoke_on_kur);
     (void)cmp_json_bool(cur, "allowMacRevocation", &in->mac_rr);
+    (void)cmp_json_bool(cur, "registrationsOnly", &in->reg_only);
     if (cmp_json_int(cur, "confirmTimeout", &timeout) == 1)
         in->timeout = timeout;
 }
@@ -185,6 +189,7 @@ static int read_fields(admin_req_t *rq, admin_resp_t *rs, const json_t *cur,
             || admin_type_error(rq, rs, cmp_json_bool(b, "allowImplicitConfirm", &in->implicit), "allowImplicitConfirm", "a boolean")
             || admin_type_error(rq, rs, cmp_json_bool(b, "revokeOnKeyUpdate", &in->revoke_on_kur), "revokeOnKeyUpdate", "a boolean")
             || admin_type_error(rq, rs, cmp_json_bool(b, "allowMacRevocation", &in->mac_rr), "allowMacRevocation", "a boolean")
+            || admin_type_error(rq, rs, cmp_json_bool(b, "registrationsOnly", &in->reg_only), "registrationsOnly", "a boolean")
             || admin_type_error(rq, rs, cmp_json_str(b, "sharedSecretReference", &in->secret_ref), "sharedSecretReference", "a string")
             || admin_type_error(rq, rs, got = cmp_json_int(b, "confirmTimeout", &in->timeout), "confirmTimeout", "a number")
             || admin_type_error(rq, rs, cmp_json_str(b, "previousSecretValidUntil", &in->prev_until),
@@ -248,9 +253,15 @@ static void check_rules(admin_req_t *rq, profile_in_t *in, int has_stored_secret
             json_array_append_new(errs, json_string("signed requests need signed "
                                                     "responses"));
     }
+    if (in->reg_only && in->req_db != NULL && strcmp(in->req_db, "shared_secret") != 0)
+        json_array_append_new(errs, json_string("registrationsOnly needs "
+                                                "requestProtectionMethod sharedSecret "
+                                                "(the device registrations' secrets)"));
+    /* with registrations only, the MAC of each request (and its response)
+     * is the registration's: the profile needs no secret of its own */
     if (((in->req_db && strcmp(in->req_db, "shared_secret") == 0)
             || (in->resp_db && strcmp(in->resp_db, "shared_secret") == 0))
-            && in->secret == NULL && !has_stored_secret)
+            && in->secret == NULL && !has_stored_secret && !in->reg_only)
         json_array_append_new(errs, json_string("Shared secret cannot be empty"));
     if (in->resp_db != NULL && strcmp(in->resp_db, "signature") == 0
             && in->signing == NULL)
@@ -393,14 +404,15 @@ static void params(admin_req_t *rq, const profile_in_t *in, const char **vals,
     vals[14] = in->secret_ref;
     vals[15] = in->prev_given ? "true" : "false";
     vals[16] = in->prev_until;
+    vals[17] = in->reg_only ? "true" : "false";
 }
 
 static void create_profile(admin_req_t *rq, admin_resp_t *rs)
 {
     json_t *errs = cmp_json_own(rq->p, json_array()), *o;
     profile_in_t in;
-    const char *vals[17];
-    int lens[17] = {0};
+    const char *vals[18];
+    int lens[18] = {0};
     PGresult *r;
 
     if (read_fields(rq, rs, NULL, &in))
@@ -419,16 +431,18 @@ static void create_profile(admin_req_t *rq, admin_resp_t *rs)
         return;
     vals[0] = in.name;
     params(rq, &in, vals, lens);
+    vals[15] = vals[17];                /* $16 of the INSERT */
     if (admin_sql(rq, rs, "INSERT INTO cmp_profile (name, description, variant, "
                   "request_protection, response_protection, shared_secret_enc, "
                   "signing_credential_id, default_ra_profile_id, trust_anchors, "
                   "allow_implicit_confirm, confirm_timeout_s, enabled, "
                   "revoke_on_key_update, allow_mac_revocation, "
-                  "shared_secret_reference) VALUES ($1, "
+                  "shared_secret_reference, registrations_only) VALUES ($1, "
                   "$2, $3, $4, $5, CASE WHEN $12::boolean THEN $6::bytea END, "
                   "(SELECT id FROM signing_credential WHERE uuid = $7::uuid), "
                   "(SELECT id FROM ra_profile WHERE uuid = $8::uuid), $9, $10, "
-                  "$11::int, false, $13, $14, $15) RETURNING uuid", 15, vals, lens, &r))
+                  "$11::int, false, $13, $14, $15, $16::boolean) RETURNING uuid", 16, vals, lens,
+                  &r))
         return;
     rq->audit_object = apr_pstrcat(rq->p, "cmpProfile:", PQgetvalue(r, 0, 0), NULL);
     if (load_one(rq, rs, PQgetvalue(r, 0, 0), &o))
@@ -442,8 +456,8 @@ static void edit_profile(admin_req_t *rq, admin_resp_t *rs)
 {
     json_t *errs = cmp_json_own(rq->p, json_array()), *cur;
     profile_in_t in;
-    const char *vals[17], *uuid = admin_seg(rq, 1);
-    int lens[17] = {0};
+    const char *vals[18], *uuid = admin_seg(rq, 1);
+    int lens[18] = {0};
     PGresult *r;
 
     if (load_one(rq, rs, uuid, &cur) || read_fields(rq, rs, cur, &in))
@@ -472,6 +486,7 @@ static void edit_profile(admin_req_t *rq, admin_resp_t *rs)
                   "$8::uuid), trust_anchors = $9, allow_implicit_confirm = $10, "
                   "confirm_timeout_s = $11::int, revoke_on_key_update = $13, "
                   "allow_mac_revocation = $14, shared_secret_reference = $15, "
+                  "registrations_only = $18::boolean, "
                   /* a new secret: the stored one kept until $17 (or not at
                    * all); none: the window moved ($16), or the kept one
                    * dropped once its time has passed */
@@ -485,7 +500,7 @@ static void edit_profile(admin_req_t *rq, admin_resp_t *rs)
                   "IS NOT NULL THEN $17::timestamptz END WHEN $16::boolean THEN "
                   "CASE WHEN previous_secret_enc IS NOT NULL THEN $17::timestamptz "
                   "END WHEN previous_secret_until > now() THEN previous_secret_until "
-                  "END WHERE uuid = $1::uuid", 17, vals, lens, &r))
+                  "END WHERE uuid = $1::uuid", 18, vals, lens, &r))
         return;
     if (!load_one(rq, rs, uuid, &cur))
         admin_json(rq, rs, 200, json_incref(cur));
@@ -674,17 +689,17 @@ static void set_default_ra(admin_req_t *rq, admin_resp_t *rs)
 }
 
 const admin_route_t admin_cmp_profile_routes[] = {
-    {ADMIN_GET, "/cmpProfiles", list_profiles, NULL},
-    {ADMIN_POST, "/cmpProfiles", create_profile, NULL},
-    {ADMIN_DELETE, "/cmpProfiles/delete", bulk_delete_plain, NULL},
-    {ADMIN_DELETE, "/cmpProfiles/delete/force", bulk_delete_force, NULL},
-    {ADMIN_PATCH, "/cmpProfiles/enable", bulk_enable, NULL},
-    {ADMIN_PATCH, "/cmpProfiles/disable", bulk_disable, NULL},
-    {ADMIN_GET, "/cmpProfiles/{uuid}", get_profile, NULL},
-    {ADMIN_PUT, "/cmpProfiles/{uuid}", edit_profile, NULL},
-    {ADMIN_DELETE, "/cmpProfiles/{uuid}", delete_profile, NULL},
-    {ADMIN_PATCH, "/cmpProfiles/{uuid}/enable", enable_profile, NULL},
-    {ADMIN_PATCH, "/cmpProfiles/{uuid}/disable", disable_profile, NULL},
-    {ADMIN_PATCH, "/cmpProfiles/{uuid}/raProfiles/{uuid}", set_default_ra, NULL},
-    {ADMIN_OTHER, NULL, NULL, NULL}
+    {ADMIN_GET, "/cmpProfiles", list_profiles, NULL, 0},
+    {ADMIN_POST, "/cmpProfiles", create_profile, NULL, 0},
+    {ADMIN_DELETE, "/cmpProfiles/delete", bulk_delete_plain, NULL, 0},
+    {ADMIN_DELETE, "/cmpProfiles/delete/force", bulk_delete_force, NULL, 0},
+    {ADMIN_PATCH, "/cmpProfiles/enable", bulk_enable, NULL, 0},
+    {ADMIN_PATCH, "/cmpProfiles/disable", bulk_disable, NULL, 0},
+    {ADMIN_GET, "/cmpProfiles/{uuid}", get_profile, NULL, 0},
+    {ADMIN_PUT, "/cmpProfiles/{uuid}", edit_profile, NULL, 0},
+    {ADMIN_DELETE, "/cmpProfiles/{uuid}", delete_profile, NULL, 0},
+    {ADMIN_PATCH, "/cmpProfiles/{uuid}/enable", enable_profile, NULL, 0},
+    {ADMIN_PATCH, "/cmpProfiles/{uuid}/disable", disable_profile, NULL, 0},
+    {ADMIN_PATCH, "/cmpProfiles/{uuid}/raProfiles/{uuid}", set_default_ra, NULL, 0},
+    {ADMIN_OTHER, NULL, NULL, NULL, 0}
 };

@@ -432,16 +432,16 @@ static void deactivate_cmp(admin_req_t *rq, admin_resp_t *rs)
 
 #define RA "/authorities/{uuid}/raProfiles/{uuid}"
 const admin_route_t admin_ra_profile_routes[] = {
-    {ADMIN_GET, "/raProfiles", list_all, NULL},
-    {ADMIN_GET, "/authorities/{uuid}/raProfiles", list_of_authority, NULL},
-    {ADMIN_POST, "/authorities/{uuid}/raProfiles", create, NULL},
-    {ADMIN_GET, RA, get_one, NULL},
-    {ADMIN_PUT, RA, edit, NULL},
-    {ADMIN_DELETE, RA, remove_one, " force "},
-    {ADMIN_PATCH, RA "/enable", enable, NULL},
-    {ADMIN_PATCH, RA "/disable", disable, NULL},
-    {ADMIN_GET, RA "/protocols/cmp", get_cmp, NULL},
-    {ADMIN_PATCH, RA "/protocols/cmp/activate/{uuid}", activate_cmp, NULL},
-    {ADMIN_PATCH, RA "/protocols/cmp/deactivate", deactivate_cmp, NULL},
-    {ADMIN_OTHER, NULL, NULL, NULL}
+    {ADMIN_GET, "/raProfiles", list_all, NULL, 0},
+    {ADMIN_GET, "/authorities/{uuid}/raProfiles", list_of_authority, NULL, 0},
+    {ADMIN_POST, "/authorities/{uuid}/raProfiles", create, NULL, 0},
+    {ADMIN_GET, RA, get_one, NULL, 0},
+    {ADMIN_PUT, RA, edit, NULL, 0},
+    {ADMIN_DELETE, RA, remove_one, " force ", 0},
+    {ADMIN_PATCH, RA "/enable", enable, NULL, 0},
+    {ADMIN_PATCH, RA "/disable", disable, NULL, 0},
+    {ADMIN_GET, RA "/protocols/cmp", get_cmp, NULL, 0},
+    {ADMIN_PATCH, RA "/protocols/cmp/activate/{uuid}", activate_cmp, NULL, 0},
+    {ADMIN_PATCH, RA "/protocols/cmp/deactivate", deactivate_cmp, NULL, 0},
+    {ADMIN_OTHER, NULL, NULL, NULL, 0}
 };

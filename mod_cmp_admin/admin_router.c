@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -41,13 +42,14 @@ const char *admin_time_text(apr_pool_t *p, time_t t)
 static void openapi(admin_req_t *rq, admin_resp_t *rs);
 
 static const admin_route_t own_routes[] = {
-    {ADMIN_GET, "/openapi.json", openapi, NULL},
-    {ADMIN_OTHER, NULL, NULL, NULL}
+    {ADMIN_GET, "/openapi.json", openapi, NULL, 0},
+    {ADMIN_OTHER, NULL, NULL, NULL, 0}
 };
 
 static const admin_route_t *const route_sets[] = {
     admin_authority_routes, admin_ra_profile_routes, admin_cmp_profile_routes,
-    admin_signing_routes, admin_certificate_routes, own_routes, NULL
+    admin_signing_routes, admin_certificate_routes, admin_device_routes,
+    own_routes, NULL
 };
 
 static const char *method_name(admin_method_e m)
@@ -258,6 +260,126 @@ int admin_is_rfc3339(const char *s)
     t = timegm(&tm);
     return y >= 1 && mo >= 1 && mo <= 12 && d >= 1 && t != (time_t)-1
            && tm.tm_mday == d && tm.tm_mon == mo - 1;
+}
+
+/* A whole-number query argument in lo..hi (dflt when absent); non-zero
+ * when it set a 400 that names it. */
+int admin_query_int(admin_req_t *rq, admin_resp_t *rs, const char *name,
+                    long long dflt, long long lo, long long hi, long long *out)
+{
+    const char *v = apr_table_get(rq->query, name);
+    char *end;
+
+    *out = dflt;
+    if (v == NULL)
+        return 0;
+    *out = strtoll(v, &end, 10);
+    if (*v != '\0' && *end == '\0' && *out >= lo && *out <= hi)
+        return 0;
+    admin_error(rq, rs, 400, "%s must be a whole number %" APR_INT64_T_FMT "..%"
+                APR_INT64_T_FMT, name, (apr_int64_t)lo, (apr_int64_t)hi);
+    return 1;
+}
+
+/* A CSV field (RFC 4180), with a leading = + - @ or control character made
+ * text (a spreadsheet would run it: subjects come from CMP requests). */
+void admin_csv_field(apr_pool_t *p, struct iovec *out, const char *v, int last)
+{
+    const char *lead = strchr("=+-@\t\r", *v) != NULL && *v != '\0' ? "'" : "";
+    char *q = apr_palloc(p, 2 * strlen(v) + 5), *w = q;
+
+    *w++ = '"';
+    for (; *lead; lead++)
+        *w++ = *lead;
+    for (; *v; v++) {
+        if (*v == '"')
+            *w++ = '"';
+        *w++ = *v;
+    }
+    *w++ = '"';
+    *w++ = last ? '\n' : ',';
+    out->iov_base = q;
+    out->iov_len = (size_t)(w - q);
+}
+
+apr_array_header_t *admin_csv_parse(apr_pool_t *p, const char *text,
+                                    apr_size_t len, const char **why)
+{
+    apr_array_header_t *recs = apr_array_make(p, 64, sizeof(apr_array_header_t *));
+    apr_array_header_t *rec = NULL;
+    char *field = apr_palloc(p, len + 1), *f = field;
+    apr_size_t i = 0;
+    int line = 1, quoted = 0, after_quote = 0, empty = 1;
+
+    while (i <= len) {
+        char c = i < len ? text[i] : '\n';
+        int end = i == len;
+
+        if (!end && c == '\0') {
+            *why = apr_psprintf(p, "line %d: a NUL character", line);
+            return NULL;
+        }
+        if (quoted) {
+            if (end) {
+                *why = apr_psprintf(p, "line %d: a quoted field is not closed",
+                                    line);
+                return NULL;
+            }
+            if (c == '"' && i + 1 < len && text[i + 1] == '"') {
+                *f++ = '"';
+                i += 2;
+                continue;
+            }
+            if (c == '"') {
+                quoted = 0;
+                after_quote = 1;
+            } else {
+                if (c == '\n')
+                    line++;
+                *f++ = c;
+            }
+            i++;
+            continue;
+        }
+        if (c == '"' && f == field && !after_quote) {
+            quoted = 1;
+            empty = 0;
+            i++;
+            continue;
+        }
+        if (c == '\r' && i + 1 < len && text[i + 1] == '\n') {
+            i++;
+            continue;
+        }
+        if (c == ',' || c == '\n') {
+            if (rec == NULL)
+                rec = apr_array_make(p, 8, sizeof(const char *));
+            APR_ARRAY_PUSH(rec, const char *) = apr_pstrndup(p, field,
+                                                             (apr_size_t)(f - field));
+            f = field;
+            after_quote = 0;
+            if (c == ',')
+                empty = 0;
+            if (c == '\n') {
+                /* an empty line is no record */
+                if (!(empty && rec->nelts == 1 && *APR_ARRAY_IDX(rec, 0, const char *) == '\0'))
+                    APR_ARRAY_PUSH(recs, apr_array_header_t *) = rec;
+                rec = NULL;
+                empty = 1;
+                line++;
+            }
+            i++;
+            continue;
+        }
+        if (after_quote) {
+            *why = apr_psprintf(p, "line %d: text after a closing quote", line);
+            return NULL;
+        }
+        *f++ = c;
+        empty = 0;
+        i++;
+    }
+    return recs;
 }
 
 int admin_need_object(admin_req_t *rq, admin_resp_t *rs)
@@ -527,6 +649,10 @@ void admin_dispatch(admin_req_t *rq, admin_resp_t *rs)
     }
     if (bad_query(rq, rs, rt))
         return;
+    if (rq->text != NULL && !rt->takes_csv) {
+        admin_error(rq, rs, 415, "the body must be application/json");
+        return;
+    }
     if (rt->method == ADMIN_GET) {
         rt->fn(rq, rs);
         return;

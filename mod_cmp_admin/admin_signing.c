@@ -308,10 +308,10 @@ static void delete_ocsp_signer(admin_req_t *rq, admin_resp_t *rs)
 }
 
 const admin_route_t admin_signing_routes[] = {
-    {ADMIN_GET, "/cmpProfiles/signingCertificates", list_signing, NULL},
-    {ADMIN_POST, "/cmpProfiles/signingCertificates", create_signing, NULL},
-    {ADMIN_GET, "/authorities/{uuid}/ocspSigner", get_ocsp_signer, NULL},
-    {ADMIN_POST, "/authorities/{uuid}/ocspSigner", issue_ocsp_signer, NULL},
-    {ADMIN_DELETE, "/authorities/{uuid}/ocspSigner", delete_ocsp_signer, NULL},
-    {ADMIN_OTHER, NULL, NULL, NULL}
+    {ADMIN_GET, "/cmpProfiles/signingCertificates", list_signing, NULL, 0},
+    {ADMIN_POST, "/cmpProfiles/signingCertificates", create_signing, NULL, 0},
+    {ADMIN_GET, "/authorities/{uuid}/ocspSigner", get_ocsp_signer, NULL, 0},
+    {ADMIN_POST, "/authorities/{uuid}/ocspSigner", issue_ocsp_signer, NULL, 0},
+    {ADMIN_DELETE, "/authorities/{uuid}/ocspSigner", delete_ocsp_signer, NULL, 0},
+    {ADMIN_OTHER, NULL, NULL, NULL, 0}
 };

@@ -178,10 +178,13 @@ static int same_origin(request_rec *r)
     return 0;
 }
 
-static int is_json(const char *ct)
+/* The media type of a Content-Type header is type (parameters aside). */
+static int is_type(const char *ct, const char *type)
 {
-    return ct != NULL && strncasecmp(ct, "application/json", 16) == 0
-           && (ct[16] == '\0' || ct[16] == ';' || ct[16] == ' ');
+    size_t n = strlen(type);
+
+    return ct != NULL && strncasecmp(ct, type, n) == 0
+           && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
 static int admin_handler(request_rec *r)
@@ -236,11 +239,17 @@ static int admin_handler(request_rec *r)
     if (len > 0) {
         if (rq.method == ADMIN_GET)
             return problem(r, HTTP_BAD_REQUEST, "GET takes no body");
-        if (!is_json(apr_table_get(r->headers_in, "Content-Type")))
+        if (is_type(apr_table_get(r->headers_in, "Content-Type"), "text/csv")) {
+            /* only the routes that take it (admin_dispatch says 415) */
+            rq.text = body;
+            rq.text_len = len;
+        } else if (!is_type(apr_table_get(r->headers_in, "Content-Type"),
+                            "application/json")) {
             return problem(r, HTTP_UNSUPPORTED_MEDIA_TYPE,
                            "the body must be application/json");
-        if (cmp_json_parse(r->pool, body, len, &rq.body, &why) != APR_SUCCESS)
+        } else if (cmp_json_parse(r->pool, body, len, &rq.body, &why) != APR_SUCCESS) {
             return problem(r, HTTP_BAD_REQUEST, why);
+        }
     }
     if ((rq.query = admin_query_args(r->pool, r->args, &why)) == NULL)
         return problem(r, HTTP_BAD_REQUEST,

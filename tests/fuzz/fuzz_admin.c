@@ -5,7 +5,8 @@
  * body parsed as JSON (cmp_json_parse) and, when it is an object, its RA
  * Profile policy fields read with the API's getters and judged by the
  * core's rules (cmp_policy_validate), as a POST or PUT of an RA Profile
- * does. With CMP_FUZZ_DATABASE_URL and CMP_FUZZ_SECRET_KEY_FILE set (make
+ * does; and the body as a device import's CSV (admin_csv_parse), each
+ * field read as a senderKid and a list of subjectAltNames. With CMP_FUZZ_DATABASE_URL and CMP_FUZZ_SECRET_KEY_FILE set (make
  * fuzz, make test's replay), the path and query then go through
  * admin_dispatch as a GET against that database: every answer must be a
  * status from 200 to 599 and every 4xx/5xx a JSON object with a message.
@@ -21,6 +22,7 @@
 #include <openssl/err.h>
 
 #include "admin.h"
+#include "cmp_device.h"
 #include "cmp_json.h"
 #include "cmp_policy.h"
 #include "cmp_store.h"
@@ -130,6 +132,32 @@ static void dispatch(apr_pool_t *p, const char *path, apr_table_t *query)
     }
 }
 
+/* The body as a device import (CSV): its records, each field as the
+ * import reads it (senderKid, subjectAltNames split at spaces). */
+static void import_of(apr_pool_t *p, const uint8_t *data, size_t size)
+{
+    const char *why = NULL;
+    apr_array_header_t *recs = admin_csv_parse(p, (const char *)data, size, &why);
+    int i, j;
+
+    for (i = 0; recs != NULL && i < recs->nelts && i < 64; i++) {
+        apr_array_header_t *rec = APR_ARRAY_IDX(recs, i, apr_array_header_t *);
+
+        for (j = 0; j < rec->nelts; j++) {
+            const char *f = APR_ARRAY_IDX(rec, j, const char *);
+            apr_array_header_t *sans = apr_array_make(p, 4, sizeof(const char *));
+            char *copy = apr_pstrdup(p, f), *tok, *save = NULL;
+
+            (void)cmp_device_kid_valid(f);
+            for (tok = apr_strtok(copy, " ", &save); tok != NULL;
+                 tok = apr_strtok(NULL, " ", &save))
+                APR_ARRAY_PUSH(sans, const char *) = tok;
+            if (sans->nelts <= CMP_DEVICE_MAX_SANS)
+                (void)cmp_device_sans(p, sans, &why);
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p;
@@ -151,6 +179,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (cmp_json_parse(p, (const char *)data, size, &body, &why) == APR_SUCCESS
             && json_is_object(body))
         policy_of(p, body);
+    import_of(p, data, size);
     apr_pool_destroy(p);
     ERR_clear_error();
     return 0;

@@ -70,6 +70,40 @@ START_TEST(routes_and_openapi_agree)
 }
 END_TEST
 
+START_TEST(csv_records)
+{
+    const char *why = NULL, *text;
+    apr_array_header_t *r;
+
+#define REC(i) APR_ARRAY_IDX(r, i, apr_array_header_t *)
+#define FIELD(i, j) APR_ARRAY_IDX(REC(i), j, const char *)
+    text = "a,b,c\r\n\"x, \"\"y\"\"\",,\"line\nbreak\"\n\n1,2,3";
+    r = admin_csv_parse(upool, text, strlen(text), &why);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_eq(r->nelts, 3);            /* the empty line is no record */
+    ck_assert_int_eq(REC(0)->nelts, 3);
+    ck_assert_str_eq(FIELD(0, 2), "c");
+    ck_assert_str_eq(FIELD(1, 0), "x, \"y\"");
+    ck_assert_str_eq(FIELD(1, 1), "");
+    ck_assert_str_eq(FIELD(1, 2), "line\nbreak");
+    ck_assert_str_eq(FIELD(2, 2), "3");
+    /* a last line without its line break; a lone field */
+    r = admin_csv_parse(upool, "only", 4, &why);
+    ck_assert_int_eq(r->nelts, 1);
+    ck_assert_str_eq(FIELD(0, 0), "only");
+    r = admin_csv_parse(upool, "", 0, &why);
+    ck_assert_int_eq(r->nelts, 0);
+    ck_assert_ptr_null(admin_csv_parse(upool, "a\n\"open", 7, &why));
+    ck_assert_str_eq(why, "line 2: a quoted field is not closed");
+    ck_assert_ptr_null(admin_csv_parse(upool, "\"a\"b", 4, &why));
+    ck_assert_ptr_nonnull(strstr(why, "after a closing quote"));
+    ck_assert_ptr_null(admin_csv_parse(upool, "a\0b", 3, &why));
+    ck_assert_ptr_nonnull(strstr(why, "NUL"));
+#undef FIELD
+#undef REC
+}
+END_TEST
+
 Suite *suite_admin(void)
 {
     Suite *s = suite_create("admin");
@@ -77,6 +111,7 @@ Suite *suite_admin(void)
 
     tcase_add_checked_fixture(tc, unit_pool_setup, unit_pool_teardown);
     tcase_add_test(tc, routes_and_openapi_agree);
+    tcase_add_test(tc, csv_records);
     suite_add_tcase(s, tc);
     return s;
 }

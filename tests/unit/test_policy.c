@@ -6,7 +6,11 @@
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
+#include <apr_strings.h>
+
+#include "cmp_device.h"
 #include "cmp_err.h"
+#include "cmp_issue.h"
 #include "cmp_policy.h"
 #include "unit.h"
 
@@ -647,6 +651,107 @@ START_TEST(key_forms)
 }
 END_TEST
 
+/* ---- device registrations (cmp_device.h) ---------------------------------- */
+
+static apr_array_header_t *strs(const char *a, const char *b, const char *c)
+{
+    apr_array_header_t *x = apr_array_make(upool, 3, sizeof(const char *));
+
+    if (a != NULL)
+        APR_ARRAY_PUSH(x, const char *) = a;
+    if (b != NULL)
+        APR_ARRAY_PUSH(x, const char *) = b;
+    if (c != NULL)
+        APR_ARRAY_PUSH(x, const char *) = c;
+    return x;
+}
+
+static STACK_OF(X509_EXTENSION) *sans_ext(const char *conf)
+{
+    STACK_OF(X509_EXTENSION) *sk = sk_X509_EXTENSION_new_null();
+
+    sk_X509_EXTENSION_push(sk, X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name,
+                                                   (char *)conf));
+    return sk;
+}
+
+START_TEST(device_secret_and_kid)
+{
+    const char *a = cmp_device_new_secret(upool), *b = cmp_device_new_secret(upool);
+    size_t i;
+
+    ck_assert_uint_eq(strlen(a), 29);
+    for (i = 0; i < 29; i++)
+        ck_assert(i % 5 == 4 ? a[i] == '-' : strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", a[i]) != NULL);
+    ck_assert_str_ne(a, b);
+    ck_assert(cmp_device_kid_valid("line1-0001"));
+    ck_assert(cmp_device_kid_valid("a"));
+    ck_assert(!cmp_device_kid_valid(""));
+    ck_assert(!cmp_device_kid_valid("has space"));
+    ck_assert(!cmp_device_kid_valid("tab\there"));
+    ck_assert(!cmp_device_kid_valid("\xc3\xbc"));
+    ck_assert(!cmp_device_kid_valid(apr_psprintf(upool, "%0129d", 0)));
+    ck_assert(cmp_device_kid_valid(apr_psprintf(upool, "%0128d", 0)));
+}
+END_TEST
+
+START_TEST(device_sans_stored_form)
+{
+    const char *why = NULL;
+    apr_array_header_t *s = cmp_device_sans(upool, strs("DNS:a.example", "IP:10.0.0.1",
+                                                        "DNS:a.example"), &why);
+
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(s->nelts, 2);             /* the duplicate dropped */
+    ck_assert_str_eq(APR_ARRAY_IDX(s, 0, const char *), "DNS:a.example");
+    ck_assert_str_eq(APR_ARRAY_IDX(s, 1, const char *), "IP Address:10.0.0.1");
+    ck_assert_str_eq(cmp_device_sans_join(upool, s), "DNS:a.example\nIP Address:10.0.0.1");
+    ck_assert_int_eq(cmp_device_sans_split(upool, "DNS:a.example\nIP Address:10.0.0.1")->nelts, 2);
+    ck_assert_int_eq(cmp_device_sans_split(upool, "")->nelts, 0);
+    s = cmp_device_sans(upool, strs("email:a@example.com", "URI:urn:example:1", NULL), &why);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_str_eq(APR_ARRAY_IDX(s, 0, const char *), "email:a@example.com");
+    ck_assert_ptr_null(cmp_device_sans(upool, strs("FOO:bar", NULL, NULL), &why));
+    ck_assert_ptr_nonnull(strstr(why, "FOO:bar"));
+    ck_assert_ptr_null(cmp_device_sans(upool, strs("IP:not-an-ip", NULL, NULL), &why));
+    ck_assert_ptr_null(cmp_device_sans(upool, strs("DNS:", NULL, NULL), &why));
+    ck_assert_ptr_null(cmp_device_sans(upool, strs("DNS:a\nb", NULL, NULL), &why));
+    ck_assert_ptr_null(cmp_device_sans(upool, strs("dirName:x", NULL, NULL), &why));
+    ck_assert_int_eq(cmp_device_sans(upool, NULL, &why)->nelts, 0);
+}
+END_TEST
+
+START_TEST(device_fits_registered_identity)
+{
+    const char *why = NULL;
+    X509_NAME *n = unit_name("dev-1"), *other = unit_name("dev-2");
+    apr_array_header_t *reg = cmp_device_sans(upool, strs("DNS:dev-1.example", "IP:10.0.0.1",
+                                                          NULL), &why);
+    STACK_OF(X509_EXTENSION) *one = sans_ext("DNS:dev-1.example"),
+                             *both = sans_ext("IP:10.0.0.1, DNS:dev-1.example"),
+                             *more = sans_ext("DNS:dev-1.example, DNS:evil.example");
+    const char *subject = cmp_issue_name_text(upool, n);
+
+    ck_assert(cmp_device_fits(upool, subject, reg, n, NULL, &why));
+    ck_assert(cmp_device_fits(upool, subject, reg, n, one, &why));
+    ck_assert(cmp_device_fits(upool, subject, reg, n, both, &why));
+    ck_assert(!cmp_device_fits(upool, subject, reg, n, more, &why));
+    ck_assert_ptr_nonnull(strstr(why, "DNS:evil.example"));
+    ck_assert(!cmp_device_fits(upool, subject, reg, other, NULL, &why));
+    ck_assert_ptr_nonnull(strstr(why, "CN=dev-2"));
+    ck_assert(!cmp_device_fits(upool, subject, reg, NULL, NULL, &why));
+    ck_assert(!cmp_device_fits(upool, subject, cmp_device_sans(upool, NULL, &why), n, one, &why));
+    /* the refusal's words are one text, whatever the reason */
+    ck_assert_str_eq(cmp_err_text(CMP_E_DEVICE), CMP_DEVICE_REFUSED);
+    ck_assert_int_eq(cmp_err_failinfo_bit(CMP_E_DEVICE), OSSL_CMP_PKIFAILUREINFO_badMessageCheck);
+    sk_X509_EXTENSION_pop_free(one, X509_EXTENSION_free);
+    sk_X509_EXTENSION_pop_free(both, X509_EXTENSION_free);
+    sk_X509_EXTENSION_pop_free(more, X509_EXTENSION_free);
+    X509_NAME_free(n);
+    X509_NAME_free(other);
+}
+END_TEST
+
 Suite *suite_policy(void)
 {
     Suite *s = suite_create("policy");
@@ -664,8 +769,12 @@ Suite *suite_policy(void)
     tcase_add_test(tc, key_type_aliases);
     tcase_add_test(tc, grant_by_key_type_and_request);
     tcase_add_test(tc, grant_key_usage_from_request);
+    tcase_add_test(tc, device_secret_and_kid);
+    tcase_add_test(tc, device_sans_stored_form);
+    tcase_add_test(tc, device_fits_registered_identity);
     tcase_add_test(tc, key_spec_of_the_policy);
     tcase_add_test(tc, key_forms);
     suite_add_tcase(s, tc);
     return s;
 }
+
