@@ -255,6 +255,10 @@ async function cmpProfileForm(existing) {
   const implicit = h('input', { type: 'checkbox', checked: e.allowImplicitConfirm !== false });
   const supersede = h('input', { type: 'checkbox', checked: e.revokeOnKeyUpdate !== false });
   const macRr = h('input', { type: 'checkbox', checked: e.allowMacRevocation === true });
+  const regOnly = h('input', { type: 'checkbox', checked: e.registrationsOnly === true, id: 'cp-regonly' });
+  const regOnlyField = h('div', { class: 'field' }, h('label', { for: 'cp-regonly' }, regOnly,
+    ' Device registrations only: take MAC-protected requests only with the secrets of devices registered on its RA Profiles'),
+    h('small', {}, 'the profile\'s own shared secret is then not accepted (and need not be set); register devices on the RA Profiles page'));
   const secretField = field('cp-secret', 'Shared secret', secret,
     (existing ? 'leave blank to keep the stored secret; ' : '') + 'at least 12 characters');
   secretField.append(generate);
@@ -317,6 +321,7 @@ async function cmpProfileForm(existing) {
       s.querySelector('option[value="sharedSecret"]').disabled = gpp;
       if (gpp) s.value = 'signature';
     }
+    regOnlyField.hidden = req.value !== 'sharedSecret';
     secretField.hidden = !(req.value === 'sharedSecret' || rsp.value === 'sharedSecret');
     secretRefField.hidden = secretField.hidden;
     overlapField.hidden = secretField.hidden || !e.hasSharedSecret;
@@ -325,12 +330,13 @@ async function cmpProfileForm(existing) {
     anchorsField.hidden = req.value !== 'signature';
   };
   for (const s of [variant, req, rsp]) s.addEventListener('change', sync);
+  regOnly.addEventListener('change', sync);
   sync();
   const form = h('form', { 'aria-label': existing ? 'Edit CMP Profile' : 'New CMP Profile' },
     h('h3', {}, existing ? `Edit CMP Profile ${e.name}` : 'New CMP Profile'), errors,
     field('cp-name', 'Name', name), field('cp-desc', 'Description', desc),
     field('cp-variant', 'Variant', variant), field('cp-req', 'Request protection', req),
-    field('cp-rsp', 'Response protection', rsp), secretField, overlapField, endOverlapField,
+    field('cp-rsp', 'Response protection', rsp), regOnlyField, secretField, overlapField, endOverlapField,
     secretRefField, signerField,
     field('cp-ra', 'Default RA Profile', ra), anchorsField,
     field('cp-timeout', 'Confirmation timeout (seconds)', timeout,
@@ -351,6 +357,7 @@ async function cmpProfileForm(existing) {
       description: desc.value, allowImplicitConfirm: implicit.checked, revokeOnKeyUpdate: supersede.checked,
       allowMacRevocation: macRr.checked, trustAnchors: anchors.value, confirmTimeout: Number(timeout.value) };
     if (!existing) body.name = name.value;
+    body.registrationsOnly = !regOnlyField.hidden && regOnly.checked;
     if (!secretField.hidden) body.sharedSecret = secret.value;
     if (!overlapField.hidden && overlap.value) body.previousSecretValidUntil = new Date(overlap.value).toISOString();
     if (!endOverlapField.hidden && endOverlap.checked) body.previousSecretValidUntil = null;
@@ -363,7 +370,8 @@ async function cmpProfileForm(existing) {
       formErrors(errors, res, [[/^name\b/i, name], [/variant|CMPv/i, variant], [/requestProtection|signed requests/i, req],
         [/responseProtection|signed responses/i, rsp], [/shared ?secret(?! ?reference)/i, secret],
         [/sharedSecretReference/i, secretRef], [/signing certificate/i, signer], [/raProfile|RA Profile/, ra],
-        [/trustAnchors/i, anchors], [/confirmTimeout/i, timeout], [/previousSecretValidUntil/i, overlap]]);
+        [/trustAnchors/i, anchors], [/confirmTimeout/i, timeout], [/previousSecretValidUntil/i, overlap],
+        [/registrationsOnly/i, regOnly]]);
       return;
     }
     const saved = `CMP Profile ${res.data.name} saved` + (existing ? '' : ' (disabled until you enable it)');
@@ -576,6 +584,8 @@ async function raProfiles(notice) {
         r.cmpProfileUuid ? h('button', { type: 'button', class: 'secondary', 'aria-label': 'Deactivate CMP for ' + r.name, onclick: () =>
           act('PATCH', `${base}/protocols/cmp/deactivate`, undefined, () => raProfiles()) }, 'Deactivate') : null)),
       h('td', {}, h('div', { class: 'actions' },
+        h('a', { class: 'button secondary', href: `#/ra-profiles/${r.authorityUuid}/${r.uuid}/devices`,
+          'aria-label': 'Devices of ' + r.name }, 'Devices'),
         h('button', { type: 'button', class: 'secondary', 'aria-label': (r.enabled ? 'Disable ' : 'Enable ') + r.name, onclick: () => act('PATCH', `${base}/${r.enabled ? 'disable' : 'enable'}`, undefined, () => raProfiles()) }, r.enabled ? 'Disable' : 'Enable'),
         h('button', { type: 'button', class: 'danger', 'aria-label': 'Delete ' + r.name, onclick: () => {
           const users = (cmps.data || []).filter(c => c.raProfileUuid === r.uuid).map(c => c.name);
@@ -587,6 +597,130 @@ async function raProfiles(notice) {
   page('RA Profiles', notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
     h('div', { class: 'actions' }, h('button', { type: 'button', onclick: async () => openForm(await raProfileForm()) }, 'New RA Profile')),
     table(['Name', 'Authority', 'State', 'Policy', 'CMP', ''], rows));
+}
+
+/* ---- Device registrations (per-device enrollment secrets) --------------------- */
+
+/* A secret the server shows once: in a box with a copy button. */
+function secretShown(what, secret) {
+  const code = h('code', { class: 'secret' }, secret);
+  return h('div', { class: 'notice', role: 'status' },
+    h('p', {}, `${what}. Its secret is shown only now: give it to the device (openssl cmp -secret pass:…).`),
+    h('p', {}, code, ' ', h('button', { type: 'button', class: 'secondary', 'aria-label': 'Copy the secret',
+      onclick: () => navigator.clipboard?.writeText(secret) }, 'Copy')));
+}
+
+function deviceForm(base, ra, after) {
+  const kid = h('input', { required: true, maxlength: 128, placeholder: 'line1-0001' });
+  const subject = h('input', { required: true, placeholder: 'CN=line1-0001,O=Example' });
+  const sans = h('input', { placeholder: 'DNS:line1-0001.example IP:10.0.0.1' });
+  const expires = h('input', { type: 'datetime-local' });
+  const maxFail = h('input', { type: 'number', min: 1, max: 100, value: '5' });
+  const errors = h('div');
+  const form = h('form', { 'aria-label': 'Register a device' }, h('h3', {}, `Register a device on RA Profile ${ra}`), errors,
+    field('dv-kid', 'senderKID', kid, 'what the device sends as its reference (openssl cmp -ref)'),
+    field('dv-subject', 'Subject', subject, 'the one subject it may get'),
+    field('dv-sans', 'subjectAltNames', sans, 'the names it may ask, separated by spaces: DNS:, IP:, email:, URI:'),
+    field('dv-expires', 'Expires', expires, 'your local time; blank: in 30 days'),
+    field('dv-maxfail', 'Failed attempts before it is locked', maxFail),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Register'),
+      h('button', { type: 'button', class: 'secondary', onclick: () => form.remove() }, 'Cancel')));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = { senderKid: kid.value, subject: subject.value,
+      subjectAltNames: sans.value.split(/[\s,]+/).filter(Boolean), maxFailures: Number(maxFail.value) };
+    if (expires.value) body.expiresAt = new Date(expires.value).toISOString();
+    const res = await api('POST', base, body);
+    if (!res.ok) {
+      formErrors(errors, res, [[/senderKid/i, kid], [/subject(?!AltName)/i, subject], [/subjectAltName/i, sans],
+        [/expiresAt/i, expires], [/maxFailures/i, maxFail]]);
+      return;
+    }
+    after(secretShown(`Device ${res.data.senderKid} registered`, res.data.secret));
+  });
+  return form;
+}
+
+function deviceImportForm(base, ra, after) {
+  const file = h('input', { type: 'file', accept: '.csv,text/csv' });
+  const text = h('textarea', { rows: 6, placeholder: 'senderKid,subject,subjectAltNames,expiresAt,maxFailures\nline1-0001,/O=Example/CN=line1-0001,DNS:line1-0001.example,,' });
+  const errors = h('div');
+  const form = h('form', { 'aria-label': 'Import devices' }, h('h3', {}, `Import devices to RA Profile ${ra} (CSV)`), errors,
+    h('p', { class: 'muted' }, 'A header row naming the columns (senderKid and subject required; subjectAltNames separated by spaces; expiresAt as 2027-06-30T00:00:00Z; maxFailures), then a row per device. All rows are registered or none.'),
+    field('dv-file', 'CSV file', file), field('dv-csv', 'or the CSV itself', text),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Import'),
+      h('button', { type: 'button', class: 'secondary', onclick: () => form.remove() }, 'Cancel')));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = file.files.length ? await file.files[0].text() : text.value;
+    const res = await fetch(API + base + '/import?format=csv', { method: 'POST', credentials: 'same-origin',
+      headers: { 'Content-Type': 'text/csv' }, body });
+    const out = await res.text();
+    if (!res.ok) {
+      let data; try { data = JSON.parse(out); } catch (e) { data = { message: out }; }
+      formErrors(errors, { status: res.status, data }, [[/./, file.files.length ? file : text]]);
+      return;
+    }
+    const n = out.trim().split('\n').length - 1;
+    const a = h('a', { href: URL.createObjectURL(new Blob([out], { type: 'text/csv' })),
+      download: `${ra}-device-secrets.csv` }, `Download ${ra}-device-secrets.csv`);
+    after(h('div', { class: 'notice', role: 'status' },
+      h('p', {}, `${n} device(s) imported. Their secrets are in this file, shown only now: `, a)));
+  });
+  return form;
+}
+
+async function devices(authUuid, raUuid, query, notice) {
+  const q = new URLSearchParams(query || '');
+  const base = `/authorities/${authUuid}/raProfiles/${raUuid}/deviceRegistrations`;
+  const offset = Number(q.get('offset') || 0);
+  const args = new URLSearchParams({ limit: '100', offset: String(offset) });
+  for (const k of ['state', 'q']) if (q.get(k)) args.set(k, q.get(k));
+  const [ra, res] = await Promise.all([api('GET', `/authorities/${authUuid}/raProfiles/${raUuid}`), api('GET', base + '?' + args)]);
+  if (!ra.ok) return page('Devices', errorBox(ra));
+  if (!res.ok) return page(`Devices of RA Profile ${ra.data.name}`, errorBox(res));
+  const here = `#/ra-profiles/${authUuid}/${raUuid}/devices`;
+  const reload = (box) => devices(authUuid, raUuid, query, box);
+  const state = select([['', 'any state'], ['active', 'active'], ['used', 'used'], ['locked', 'locked'], ['expired', 'expired']], q.get('state') || '');
+  const search = h('input', { type: 'search', value: q.get('q') || '', placeholder: 'senderKID or subject' });
+  const go = (off) => {
+    const f = new URLSearchParams();
+    if (state.value) f.set('state', state.value);
+    if (search.value) f.set('q', search.value);
+    if (off) f.set('offset', String(off));
+    location.hash = here + (f.toString() ? '?' + f : '');
+  };
+  const stateBadge = (d) => h('span', { class: 'badge ' + (d.state === 'active' ? 'on' : 'off') }, d.state);
+  const rows = res.data.deviceRegistrations.map(d => h('tr', {},
+    h('td', {}, d.senderKid),
+    h('td', {}, d.subject, d.subjectAltNames.length ? h('div', { class: 'muted' }, d.subjectAltNames.join(', ')) : null),
+    h('td', {}, stateBadge(d), d.failures ? h('div', { class: 'muted' }, `${d.failures} failed attempt(s); last: ${d.lastFailure}`) : null),
+    h('td', {}, d.expiresAt.slice(0, 16).replace('T', ' ')),
+    h('td', {}, d.certificateUuid ? h('a', { href: '#/certificates/' + d.certificateUuid }, 'certificate') : '—'),
+    h('td', {}, h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'secondary', 'aria-label': 'New secret for ' + d.senderKid, onclick: () =>
+        confirmThen(`Give device ${d.senderKid} a new secret? Its current secret stops working; the registration becomes active again (unlocked, usable once more).`,
+          'New secret', () => act('POST', `${base}/${d.uuid}/secret`, {}, (r) =>
+            reload(secretShown(`Device ${d.senderKid} has a new secret`, r.data.secret)))) }, 'New secret'),
+      h('button', { type: 'button', class: 'danger', 'aria-label': 'Delete ' + d.senderKid, onclick: () =>
+        confirmThen(`Delete the registration of device ${d.senderKid}? Its secret stops working; a certificate issued with it stays.`,
+          'Delete', () => act('DELETE', `${base}/${d.uuid}`, undefined, () =>
+            reload(h('p', { class: 'notice', role: 'status' }, `Registration of ${d.senderKid} deleted`)))) }, 'Delete')))));
+  const total = res.data.total;
+  page(`Devices of RA Profile ${ra.data.name}`, notice || null,
+    h('p', { class: 'muted' }, 'A registered device enrolls once over CMP with its own senderKID and secret, and gets only the subject and names registered for it.'),
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', onclick: () => openForm(deviceForm(base, ra.data.name, reload)) }, 'Register a device'),
+      h('button', { type: 'button', class: 'secondary', onclick: () => openForm(deviceImportForm(base, ra.data.name, reload)) }, 'Import CSV')),
+    h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter devices', onsubmit: (ev) => { ev.preventDefault(); go(0); } },
+      field('dv-state', 'State', state), field('dv-q', 'Search', search),
+      h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Filter'))),
+    total ? table(['senderKID', 'Subject', 'State', 'Expires (UTC)', 'Certificate', ''], rows)
+      : h('p', { class: 'empty' }, 'No device is registered' + (q.get('state') || q.get('q') ? ' that matches.' : ' yet.')),
+    h('p', { class: 'muted' }, `${total} registration(s)`),
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'secondary', disabled: offset === 0, onclick: () => go(Math.max(0, offset - 100)) }, 'Previous'),
+      h('button', { type: 'button', class: 'secondary', disabled: offset + 100 >= total, onclick: () => go(offset + 100) }, 'Next')));
 }
 
 /* ---- Authorities -------------------------------------------------------------- */
@@ -884,6 +1018,7 @@ async function route() {
   try {
     if (!parts.length) await dashboard();
     else if (parts[0] === 'cmp-profiles') await (parts[1] ? cmpProfileDetail(parts[1]) : cmpProfiles());
+    else if (parts[0] === 'ra-profiles' && parts[3] === 'devices') await devices(parts[1], parts[2], query);
     else if (parts[0] === 'ra-profiles') await raProfiles();
     else if (parts[0] === 'authorities') await authorities();
     else if (parts[0] === 'certificates') await (parts[1] ? certificateDetail(parts[1]) : certificates(query));

@@ -431,8 +431,10 @@ test('accessibility: axe-core finds no serious or critical violation on any page
   const p = await ctx.newPage();
   const prof = api('GET', '/cmpProfiles').find(x => x.name === CMP);
   const cert = api('GET', '/certificates?limit=1').certificates[0];
+  const ra = api('GET', '/raProfiles').find(x => x.name === RA);
   const pages = ['#/', '#/cmp-profiles', '#/cmp-profiles/' + prof.uuid, '#/ra-profiles', '#/authorities',
-    '#/certificates', '#/certificates/' + cert.uuid, '#/audit'];
+    '#/certificates', '#/certificates/' + cert.uuid, '#/audit',
+    `#/ra-profiles/${ra.authorityUuid}/${ra.uuid}/devices`];
   const found = [];
   for (const [w, hgt] of [[1280, 800], [390, 844]]) {
     await p.setViewportSize({ width: w, height: hgt });
@@ -468,4 +470,94 @@ test('an Authority is deleted from the console after a confirmation; one in use 
   await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
   await page.getByRole('alert').getByText(/RA Profiles use it|has issued certificates/).waitFor();
   assert.equal(api('GET', '/authorities').some(a => a.name === 'demo'), true);
+});
+
+test('devices are registered, imported and given new secrets in the console; each enrolls once with its own secret', async () => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  const ra = api('GET', '/raProfiles').find(r => r.name === RA);
+  const prof = api('GET', '/cmpProfiles').find(p => p.name === CMP);
+  const base = `/authorities/${ra.authorityUuid}/raProfiles/${ra.uuid}/deviceRegistrations`;
+  const enroll = (kid, secret, cn, extra = []) => {
+    sh('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', cn + '.key']);
+    return cmp(['-cmd', 'ir', '-server', env.CMP_BASE_URL + '/' + CMP, '-ref', kid, '-secret', 'pass:' + secret,
+      '-trusted', 'ca.pem', '-newkey', cn + '.key', '-subject', '/CN=' + cn, '-certout', cn + '.pem', ...extra]);
+  };
+  const K1 = 'k1-' + RUN, K2 = 'k2-' + RUN, K3 = 'k3-' + RUN;
+  await go('#/ra-profiles');
+  await page.getByRole('link', { name: 'Devices of ' + RA }).click();
+  await page.getByRole('heading', { name: `Devices of RA Profile ${RA}` }).waitFor();
+  await page.getByText('No device is registered yet.').waitFor();
+  // a field the API refuses is marked and named
+  await page.getByRole('button', { name: 'Register a device' }).click();
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'dv-kid');
+  await page.locator('#dv-kid').fill(K1);
+  await page.locator('#dv-subject').fill('CN=' + K1);
+  await page.locator('#dv-sans').fill('FOO:bar');
+  await page.getByRole('button', { name: 'Register', exact: true }).click();
+  await page.getByRole('alert').getByText(/subjectAltName 'FOO:bar'/).waitFor();
+  assert.equal(await page.locator('#dv-sans').getAttribute('aria-invalid'), 'true');
+  await page.locator('#dv-sans').fill(`DNS:${K1}.example`);
+  await page.getByRole('button', { name: 'Register', exact: true }).click();
+  await page.getByText(`Device ${K1} registered. Its secret is shown only now`).waitFor();
+  const secret1 = await page.locator('code.secret').innerText();
+  assert.match(secret1, /^[A-Z2-7]{4}(-[A-Z2-7]{4}){5}$/);
+  await shot('devices');
+  let r = enroll(K1, secret1, K1, ['-sans', K1 + '.example']);
+  assert.ok(r.ok, 'the registered device: ' + r.out);
+  assert.equal(enroll(K1, secret1, K1).ok, false, 'a second use');
+  await go('#/ra-profiles');
+  await go(`#/ra-profiles/${ra.authorityUuid}/${ra.uuid}/devices`);
+  const row1 = page.getByRole('row', { name: new RegExp(K1) });
+  await row1.getByText('used', { exact: true }).waitFor();
+  await row1.getByText(/1 failed attempt\(s\); last: already used/).waitFor();
+  await row1.getByRole('link', { name: 'certificate' }).waitFor();
+  // a new secret: asked first, shown once; the registration usable again
+  await page.getByRole('button', { name: 'New secret for ' + K1 }).click();
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Cancel');
+  await page.getByRole('dialog').getByRole('button', { name: 'New secret' }).click();
+  await page.getByText(`Device ${K1} has a new secret`).waitFor();
+  const secret1b = await page.locator('code.secret').innerText();
+  assert.notEqual(secret1b, secret1);
+  await page.getByRole('row', { name: new RegExp(K1) }).getByText('active', { exact: true }).waitFor();
+  assert.ok(enroll(K1, secret1b, K1 + '-b', []).ok === false, 'another subject than registered');
+  assert.ok(enroll(K1, secret1b, K1).ok, 'the new secret');
+  // a CSV import: the secrets come back as a file to download
+  await page.getByRole('button', { name: 'Import CSV' }).click();
+  await page.locator('#dv-csv').fill(`senderKid,subject\n${K2},CN=${K2}\n${K3},CN=${K3}\n`);
+  const [dl] = await Promise.all([page.waitForEvent('download'),
+    (async () => {
+      await page.getByRole('button', { name: 'Import', exact: true }).click();
+      await page.getByText('2 device(s) imported').waitFor();
+      await page.getByRole('link', { name: `Download ${RA}-device-secrets.csv` }).click();
+    })()]);
+  const rows = fs.readFileSync(await dl.path(), 'utf8').trim().split('\n');
+  assert.equal(rows[0], 'senderKid,secret,uuid');
+  const k3 = rows.find(l => l.startsWith(`"${K3}"`)).split(',')[1].replaceAll('"', '');
+  assert.ok(enroll(K3, k3, K3).ok, 'a device of the import');
+  // a CSV with a bad row: the row named, nothing stored
+  await page.getByRole('button', { name: 'Import CSV' }).click();
+  await page.locator('#dv-csv').fill(`senderKid,subject\nk9-${RUN},CN=x\nk9-${RUN},CN=y\n`);
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await page.getByRole('alert').getByText(/row 3: senderKid k9-\S+ is given twice/).waitFor();
+  assert.equal(api('GET', base + '?q=k9-').total, 0);
+  // filters, then delete after a confirmation
+  await go(`#/ra-profiles/${ra.authorityUuid}/${ra.uuid}/devices?state=active`);
+  await page.getByRole('row', { name: new RegExp(K2) }).waitFor();
+  assert.equal(await page.getByRole('row', { name: new RegExp(K3) }).count(), 0, 'a used one among the active');
+  await page.getByRole('button', { name: 'Delete ' + K2 }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+  await page.getByText(`Registration of ${K2} deleted`).waitFor();
+  assert.equal(api('GET', base + '?q=' + K2).total, 0);
+  // the CMP Profile takes registrations only: its own secret is refused then
+  await go('#/cmp-profiles/' + prof.uuid);
+  await page.locator('#cp-regonly').check();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText(`CMP Profile ${CMP} saved`).waitFor();
+  assert.equal(api('GET', '/cmpProfiles/' + prof.uuid).registrationsOnly, true);
+  assert.equal(enroll('dev', 'ui-secret-456-new', DEV + '-ro').ok, false, 'the profile secret with registrationsOnly');
+  await page.locator('#cp-regonly').uncheck();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText(`CMP Profile ${CMP} saved`).waitFor();
+  assert.ok(enroll('dev', 'ui-secret-456-new', DEV + '-ro2').ok, 'the profile secret again');
+  assert.deepEqual(dialogs, []);
 });
