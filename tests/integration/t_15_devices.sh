@@ -287,3 +287,17 @@ t_registrations_only_profile() {
 }
 run_test "a CMP Profile with registrationsOnly takes no shared secret but its RA Profile's registrations" \
     t_registrations_only_profile
+
+t_readme_device_session() {
+  local D=$T/device-session
+  rm -rf "$D"; mkdir -p "$D"
+  sed -n '/<!-- device-session:start -->/,/<!-- device-session:end -->/p' "$ROOT/README.md" \
+      | sed '1,2d;$d' | sed '$d' >"$D/session.sh"
+  [ "$(wc -l <"$D/session.sh")" -gt 10 ] || fail "the README block is missing"
+  (cd "$D" && bash -e -o pipefail "$D/session.sh") || fail "the README device session failed"
+  [ "$(wc -l <"$D/line1-secrets.csv")" = 4 ] || fail "the line's secrets"
+  [ "$(sql "SELECT count(*) FROM certificate c JOIN device_registration d ON d.id = c.device_registration_id
+            WHERE d.sender_kid IN ('plc-0001', 'line1-02') AND c.status = 'valid'")" = 2 ] || fail "not linked"
+}
+run_test "README device session: a registered device and a CSV line enroll with their own secrets" \
+    t_readme_device_session
