@@ -220,6 +220,7 @@ static apr_status_t load_ra(cmp_profile_t *pr, apr_pool_t *p, PGconn *c,
     spec.ec_curves = PQgetvalue(r, 0, 8);
     spec.kur_identity_change = cmp_db_bool(r, 0, 9);
     spec.ku_from_request = cmp_db_bool(r, 0, 10);
+    pr->has_devices = cmp_db_bool(r, 0, 11);
     if (!cmp_policy_init(&pr->policy, &spec, why))
         return APR_EINVAL;
     return APR_SUCCESS;

@@ -41,6 +41,7 @@ typedef struct cmp_profile_t {
                                     * any */
     int registrations_only;        /* MAC requests only with a device
                                     * registration's secret (cmp_device.h) */
+    int has_devices;               /* the RA Profile has registrations */
     cmp_policy_t policy;
 } cmp_profile_t;
 

@@ -308,15 +308,18 @@ static cmp_reason_e check_mac(req_t *rq, char *why, size_t n)
         snprintf(why, n, "the CMP Profile requires signed requests");
         return CMP_E_PROTECTION_NOT_ALLOWED;
     }
-    /* a device registration, unless senderKID names the profile's secret */
-    if (pr->secret_ref == NULL || pr->registrations_only
-            || (size_t)kid->length != strlen(pr->secret_ref)
-            || memcmp(kid->data, pr->secret_ref, (size_t)kid->length) != 0) {
+    /* a device registration, unless senderKID names the profile's secret
+     * (looked up only where the RA Profile has registrations) */
+    if (pr->registrations_only
+            || (pr->has_devices
+                && (pr->secret_ref == NULL
+                    || (size_t)kid->length != strlen(pr->secret_ref)
+                    || memcmp(kid->data, pr->secret_ref, (size_t)kid->length) != 0))) {
         const char *text = kid_text(rq->p, kid);
         int found = 0;
         cmp_reason_e r;
 
-        if (text != NULL
+        if (text != NULL && pr->has_devices
                 && ((r = check_device(rq, text, &found, why, n)) != CMP_E_NONE
                     || found))
             return r;

@@ -71,7 +71,7 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
      "array_to_string(allowed_key_types, ','), min_security_bits, "
      "subject_pattern, allow_san, key_usage, extended_key_usage, "
      "array_to_string(allowed_ec_curves, ','), allow_kur_identity_change, "
-     "key_usage_from_request FROM ra_profile WHERE id = $1"},
+     "key_usage_from_request, has_device_registrations FROM ra_profile WHERE id = $1"},
     {"cmp_load_authority", "SELECT name, ca_cert, ca_chain, ca_key_enc, kind, "
      "public_url, ocsp_url "
      "FROM authority WHERE id = $1"},

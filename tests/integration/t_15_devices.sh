@@ -288,6 +288,29 @@ t_registrations_only_profile() {
 run_test "a CMP Profile with registrationsOnly takes no shared secret but its RA Profile's registrations" \
     t_registrations_only_profile
 
+t_device_flag_of_ra_profile() {
+  local ca ra a b flag
+  ca=$(adm_uuid /authorities demo)
+  ra=$(fx_ra_profile "$ca" '{"name": "flagra"}')
+  flag() { sql "SELECT has_device_registrations FROM ra_profile WHERE uuid = '$ra'"; }
+  [ "$(flag)" = f ] || fail "a new RA Profile has registrations"
+  expect_status 201 POST "/authorities/$ca/raProfiles/$ra/deviceRegistrations" '{"senderKid": "f1", "subject": "/CN=f1"}'
+  a=$(jf .uuid)
+  [ "$(flag)" = t ] || fail "not set by the first"
+  expect_status 201 POST "/authorities/$ca/raProfiles/$ra/deviceRegistrations" '{"senderKid": "f2", "subject": "/CN=f2"}'
+  b=$(jf .uuid)
+  expect_status 204 DELETE "/authorities/$ca/raProfiles/$ra/deviceRegistrations/$a"
+  [ "$(flag)" = t ] || fail "cleared while one is left"
+  expect_status 204 DELETE "/authorities/$ca/raProfiles/$ra/deviceRegistrations/$b"
+  [ "$(flag)" = f ] || fail "not cleared by the last"
+  # deleting the RA Profile takes its registrations along
+  expect_status 201 POST "/authorities/$ca/raProfiles/$ra/deviceRegistrations" '{"senderKid": "f3", "subject": "/CN=f3"}'
+  expect_status 204 DELETE "/authorities/$ca/raProfiles/$ra"
+  [ "$(sql "SELECT count(*) FROM device_registration WHERE sender_kid = 'f3'")" = 0 ] || fail "left behind"
+}
+run_test "an RA Profile knows whether it has registrations (a MAC request to one without costs no lookup)" \
+    t_device_flag_of_ra_profile
+
 t_readme_device_session() {
   local D=$T/device-session
   rm -rf "$D"; mkdir -p "$D"
