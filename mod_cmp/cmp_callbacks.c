@@ -88,6 +88,52 @@ static STACK_OF(X509) *ca_chain_out(const cmp_profile_t *pr)
     return chain;
 }
 
+/* RFC 9483 4.4: a request the RA Profile's policy admits waits for an
+ * administrator's approval, when it requires one: answered 'waiting' and
+ * queued (process() stores it with that answer), unless the queue is full. */
+static OSSL_CMP_PKISI *wait_for_approval(req_t *rq, const wanted_t *w)
+{
+    long long n = 0;
+    GENERAL_NAMES *sans = X509V3_get_d2i(w->exts, NID_subject_alt_name, NULL, NULL);
+    apr_array_header_t *text = cmp_issue_names_text(rq->p, sans);
+    int i;
+
+    GENERAL_NAMES_free(sans);
+    ERR_clear_error();
+    if (cmp_store_pending_count(rq->p, rq->conn, rq->prof->ra_id, &n) != APR_SUCCESS)
+        return cmp_srv_refuse(rq, CMP_E_DATABASE, NULL);
+    if (n >= rq->prof->max_pending)
+        return cmp_srv_refuse(rq, CMP_E_QUEUE_FULL, apr_psprintf(rq->p,
+                              "RA Profile %s has %" APR_INT64_T_FMT " waiting, "
+                              "its bound", rq->prof->ra_name, (apr_int64_t)n));
+    rq->queue = 1;
+    rq->queue_subject = cmp_issue_name_text(rq->p, w->subject);
+    rq->queue_sans = "";
+    for (i = 0; i < text->nelts; i++)
+        rq->queue_sans = apr_pstrcat(rq->p, rq->queue_sans, i ? ", " : "",
+                                     APR_ARRAY_IDX(text, i, const char *), NULL);
+    cmp_srv_note(rq, CMP_E_NONE, "waiting for approval");
+    return OSSL_CMP_STATUSINFO_new(OSSL_CMP_PKISTATUS_waiting, 0, CMP_WAITING_TEXT);
+}
+
+/* A pollReq: the request it polls for is handed back to OpenSSL once it
+ * is decided (issued, or refused, by cert_request_cb); until then a
+ * pollRep with the RA Profile's checkAfter. */
+static int pollreq_cb(OSSL_CMP_SRV_CTX *srv_ctx, const OSSL_CMP_MSG *req,
+                      int certReqId, OSSL_CMP_MSG **certReq,
+                      int64_t *check_after)
+{
+    req_t *rq = OSSL_CMP_SRV_CTX_get0_custom_ctx(srv_ctx);
+
+    (void)req;
+    (void)certReqId;
+    *certReq = NULL;
+    *check_after = rq->prof->check_after;
+    if (rq->poll_phase == POLL_ISSUE || rq->poll_phase == POLL_REFUSE)
+        return (*certReq = OSSL_CMP_MSG_dup(rq->poll_orig)) != NULL;
+    return 1;
+}
+
 static OSSL_CMP_PKISI *cert_request_cb(OSSL_CMP_SRV_CTX *srv_ctx,
                                        const OSSL_CMP_MSG *msg, int certReqId,
                                        const OSSL_CRMF_MSG *crm,
@@ -97,6 +143,7 @@ static OSSL_CMP_PKISI *cert_request_cb(OSSL_CMP_SRV_CTX *srv_ctx,
 {
     req_t *rq = OSSL_CMP_SRV_CTX_get0_custom_ctx(srv_ctx);
     const cmp_profile_t *pr = rq->prof;
+    int body = OSSL_CMP_MSG_get_bodytype(msg);
     wanted_t w;
     cmp_grant_t grant;
     X509 *cert = NULL;
@@ -104,6 +151,12 @@ static OSSL_CMP_PKISI *cert_request_cb(OSSL_CMP_SRV_CTX *srv_ctx,
     cmp_reason_e r;
     OSSL_CMP_PKISI *si;
 
+    /* a pollReq: the request it polls for, run as its phase says */
+    if (rq->poll_phase == POLL_WAIT)
+        return OSSL_CMP_STATUSINFO_new(OSSL_CMP_PKISTATUS_waiting, 0,
+                                       CMP_WAITING_TEXT);
+    if (rq->poll_phase == POLL_REFUSE)
+        return cmp_srv_refuse(rq, rq->poll_reason, rq->poll_detail);
     if (rq->replay_cert != NULL) {
         /* Re-running the original request to reach the state OpenSSL expects
          * before a certConf: hand back the certificate already issued. */
@@ -128,7 +181,12 @@ static OSSL_CMP_PKISI *cert_request_cb(OSSL_CMP_SRV_CTX *srv_ctx,
         return cmp_srv_refuse(rq, CMP_E_BAD_TEMPLATE,
                               "the template does not parse");
     }
-    if (rq->body == CMP_BODY_KUR) {
+    if (body == CMP_BODY_KUR && (rq->signer == NULL || !rq->signer_ours)) {
+        wanted_free(&w);
+        return cmp_srv_refuse(rq, CMP_E_KUR_OLD_CERT, "a key update must be "
+                              "signed by the certificate to update");
+    }
+    if (body == CMP_BODY_KUR) {
         if (!kur_old_cert_matches(rq, crm)) {
             wanted_free(&w);
             return cmp_srv_refuse(rq, CMP_E_KUR_OLD_CERT, "oldCertID does not "
@@ -163,6 +221,11 @@ static OSSL_CMP_PKISI *cert_request_cb(OSSL_CMP_SRV_CTX *srv_ctx,
         return cmp_srv_refuse(rq, r, why);
     }
     rq->key_type = EVP_PKEY_get0_type_name(w.pubkey);
+    if (pr->require_approval && rq->poll_phase != POLL_ISSUE) {
+        si = wait_for_approval(rq, &w);
+        wanted_free(&w);
+        return si;
+    }
     if (cmp_issue_build(&pr->ca, &pr->policy, w.subject, w.spki, w.exts,
                         w.not_after, &grant, &cert) != APR_SUCCESS) {
         wanted_free(&w);
@@ -191,7 +254,7 @@ static OSSL_CMP_PKISI *cert_request_cb(OSSL_CMP_SRV_CTX *srv_ctx,
     *certOut = cert;
     *chainOut = ca_chain_out(pr);
     /* RFC 9483 4.1.1: caPubs may carry the root to a MAC-authenticated EE. */
-    if (rq->prot == CMP_PROT_MAC && rq->body == CMP_BODY_IR)
+    if (rq->prot == CMP_PROT_MAC && body == CMP_BODY_IR)
         *caPubs = ca_chain_out(pr);
     return si;
 }
@@ -661,7 +724,7 @@ OSSL_CMP_SRV_CTX *cmp_srv_new_ctx(req_t *rq)
     /* Protection was verified by cmp_srv_check_protection() already, with the
      * rules of the profile; OpenSSL's own check would lack them. */
     if (!OSSL_CMP_SRV_CTX_init(srv, rq, cert_request_cb, rr_cb, genm_cb,
-                               error_cb, certconf_cb, NULL)
+                               error_cb, certconf_cb, pollreq_cb)
             || !OSSL_CMP_SRV_CTX_set_accept_unprotected(srv, 1)
             /* a POP cmp_srv_own_pop() verified (or a key it refused) stands
              * as raVerified; a request sent with raVerified is never accepted */

@@ -61,6 +61,9 @@ static const reason_t reasons[CMP_E_MAX] = {
     [CMP_E_POP_METHOD] = {"proof of possession method not supported", OSSL_CMP_PKIFAILUREINFO_badPOP},
     /* one text for every reason (cmp_device.h): a guesser learns nothing */
     [CMP_E_DEVICE] = {CMP_DEVICE_REFUSED, OSSL_CMP_PKIFAILUREINFO_badMessageCheck},
+    [CMP_E_QUEUE_FULL] = {"too many requests wait for approval", OSSL_CMP_PKIFAILUREINFO_systemUnavail},
+    [CMP_E_APPROVAL_REJECTED] = {"request rejected by an administrator", OSSL_CMP_PKIFAILUREINFO_notAuthorized},
+    [CMP_E_APPROVAL_EXPIRED] = {"request expired before it was approved", OSSL_CMP_PKIFAILUREINFO_badRequest},
 };
 
 static int err_lib;

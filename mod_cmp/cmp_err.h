@@ -57,6 +57,9 @@ typedef enum {
     CMP_E_KUR_IDENTITY,
     CMP_E_POP_METHOD,
     CMP_E_DEVICE,                  /* a device registration refused it */
+    CMP_E_QUEUE_FULL,              /* too many requests wait for approval */
+    CMP_E_APPROVAL_REJECTED,
+    CMP_E_APPROVAL_EXPIRED,
     CMP_E_MAX
 } cmp_reason_e;
 

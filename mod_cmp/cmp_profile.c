@@ -221,6 +221,10 @@ static apr_status_t load_ra(cmp_profile_t *pr, apr_pool_t *p, PGconn *c,
     spec.kur_identity_change = cmp_db_bool(r, 0, 9);
     spec.ku_from_request = cmp_db_bool(r, 0, 10);
     pr->has_devices = cmp_db_bool(r, 0, 11);
+    pr->require_approval = cmp_db_bool(r, 0, 12);
+    pr->approval_timeout = (int)cmp_db_ll(r, 0, 13);
+    pr->check_after = (int)cmp_db_ll(r, 0, 14);
+    pr->max_pending = cmp_db_ll(r, 0, 15);
     if (!cmp_policy_init(&pr->policy, &spec, why))
         return APR_EINVAL;
     return APR_SUCCESS;

@@ -42,6 +42,10 @@ typedef struct cmp_profile_t {
     int registrations_only;        /* MAC requests only with a device
                                     * registration's secret (cmp_device.h) */
     int has_devices;               /* the RA Profile has registrations */
+    int require_approval;          /* RFC 9483 4.4: requests wait for an */
+    int approval_timeout;          /* administrator's decision this long */
+    int check_after;               /* (s); pollRep's checkAfter (s) */
+    long long max_pending;         /* requests that may wait at a time */
     cmp_policy_t policy;
 } cmp_profile_t;
 

@@ -263,11 +263,18 @@ static cmp_reason_e check_device(req_t *rq, const char *kid, int *found,
             sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
         if (!fits)
             return device_refused(rq, d.id, kid, mismatch, 1, why, n);
+    } else if (rq->body == CMP_BODY_POLLREQ) {
+        /* its enrollment waits for approval (the registration is claimed
+         * when the certificate is issued), or was just issued */
+        if (!(strcmp(d.state, "active") == 0 && !d.expired)
+                && !(strcmp(d.state, "used") == 0 && same_tx))
+            return device_refused(rq, d.id, kid, "a pollReq while the "
+                                  "registration is not active", 1, why, n);
     } else if (rq->body != CMP_BODY_GENM || strcmp(d.state, "active") != 0
                || d.expired) {
         return device_refused(rq, d.id, kid, "only ir, cr, p10cr, their "
-                              "certConf and genm are taken with a device "
-                              "registration's secret", 1, why, n);
+                              "pollReq and certConf, and genm are taken with "
+                              "a device registration's secret", 1, why, n);
     }
     rq->device_id = d.id;
     rq->device_kid = kid;

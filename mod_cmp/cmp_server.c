@@ -193,6 +193,14 @@ static cmp_reason_e store_issued(req_t *rq, OSSL_CMP_CTX *ctx,
     in.tx_state = granted ? "confirmed" : "waiting_conf";
     in.req_hash = cmp_srv_request_hash(rq);
     in.req_hash_len = (int)sizeof(rq->req_hash);
+    if (rq->pending != NULL) {
+        /* an approved request, issued on its pollReq: the request is the
+         * one that waited (a certConf is checked against it) */
+        in.body_type = rq->pending->body_type;
+        in.req_hash = rq->pending->req_hash;
+        in.req_hash_len = (int)rq->pending->req_hash_len;
+        in.approved = 1;
+    }
     if (!granted) {
         /* what the certConf will be checked against, on any node */
         if (cmp_asn1_sender_nonce(rq->p, out->der, (long)out->len, &nonce,
@@ -204,8 +212,8 @@ static cmp_reason_e store_issued(req_t *rq, OSSL_CMP_CTX *ctx,
         ASN1_OCTET_STRING_free(hash);
         in.nonce = nonce;
         in.nonce_len = nonce_len;
-        in.req_der = rq->der;
-        in.req_len = (int)rq->len;
+        in.req_der = rq->pending != NULL ? rq->pending->req_der : rq->der;
+        in.req_len = rq->pending != NULL ? (int)rq->pending->req_len : (int)rq->len;
         in.rsp_der = out->der;
         in.rsp_len = (int)out->len;
     }
@@ -237,7 +245,7 @@ static int body_supported(int body)
     switch (body) {
     case CMP_BODY_IR: case CMP_BODY_CR: case CMP_BODY_P10CR: case CMP_BODY_KUR:
     case CMP_BODY_RR: case CMP_BODY_CERTCONF: case CMP_BODY_GENM:
-    case CMP_BODY_ERROR:
+    case CMP_BODY_ERROR: case CMP_BODY_POLLREQ:
         return 1;
     default:
         return 0;
@@ -331,6 +339,183 @@ static apr_status_t answer_resent(req_t *rq, cmp_response_t *resp,
     "encryptedKey, an EnvelopedData) is not taken: prove possession with a " \
     "signature"
 
+/* RFC 9483 4.4: the 'waiting' answer is stored with the request, what it
+ * asks and who sent it, before it leaves; the same request again gets the
+ * same answer. */
+static apr_status_t queue_request(req_t *rq, cmp_response_t *resp)
+{
+    const ASN1_OCTET_STRING *tid = cmp_view_transaction_id(rq->view);
+    cmp_store_pending_t in, old;
+    unsigned char *nonce = NULL;
+    int nonce_len = 0, added = 0, found = 0;
+
+    memset(&in, 0, sizeof(in));
+    if (cmp_asn1_sender_nonce(rq->p, resp->der, (long)resp->len, &nonce,
+                              &nonce_len) != APR_SUCCESS)
+        return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
+    in.tid = tid->data;
+    in.tid_len = (size_t)tid->length;
+    in.ra_id = rq->prof->ra_id;
+    in.cmp_id = rq->prof->cmp_id;
+    in.body_type = body_name(rq->body);
+    in.req_der = (unsigned char *)rq->der;
+    in.req_len = rq->len;
+    in.req_hash = (unsigned char *)cmp_srv_request_hash(rq);
+    in.req_hash_len = sizeof(rq->req_hash);
+    in.rsp_der = (unsigned char *)resp->der;
+    in.rsp_len = resp->len;
+    in.nonce = nonce;
+    in.nonce_len = (size_t)nonce_len;
+    in.subject_dn = rq->queue_subject;
+    in.sans = rq->queue_sans;
+    in.key_type = rq->key_type != NULL ? rq->key_type : "unknown";
+    in.sender = cmp_srv_actor(rq);
+    in.timeout_s = rq->prof->approval_timeout;
+    if (cmp_store_pending_add(rq->p, rq->conn, &in, &added) != APR_SUCCESS)
+        return respond_error(rq, CMP_E_DATABASE, NULL, resp);
+    if (added) {
+        cmp_log(CMP_LOG_INFO, CMPLOGNO(10408) "a request for %s waits for "
+                "approval by RA Profile %s", in.subject_dn, rq->prof->ra_name);
+        resp->reason = CMP_E_NONE;
+        resp->detail = "waiting for approval";
+        return APR_SUCCESS;
+    }
+    /* its transactionID waits already: the same request again? */
+    if (cmp_store_pending_get(rq->p, rq->conn, tid->data, tid->length, &old,
+                              &found) != APR_SUCCESS)
+        return respond_error(rq, CMP_E_DATABASE, NULL, resp);
+    if (!found || old.req_hash_len != sizeof(rq->req_hash)
+            || memcmp(old.req_hash, cmp_srv_request_hash(rq), sizeof(rq->req_hash)) != 0
+            || strcmp(old.state, "waiting") != 0)
+        return respond_error(rq, CMP_E_TX_IN_USE, "a request waiting for "
+                             "approval has it", resp);
+    resp->der = old.rsp_der;
+    resp->len = old.rsp_len;
+    resp->reason = CMP_E_NONE;
+    resp->detail = "the same request again: its answer again";
+    return APR_SUCCESS;
+}
+
+/* A pollReq (RFC 9483 4.4) for a request waiting for approval, on any
+ * node: OpenSSL's server is brought to the state it had after the
+ * 'waiting' answer (the request run once more, answered 'waiting' again,
+ * the senderNonce of our last answer put back, which the pollReq must
+ * echo), then it answers the pollReq: a pollRep with checkAfter while the
+ * request waits; once decided, the answer to the request itself (issued
+ * now, or refused), which ends the waiting. */
+static apr_status_t process_poll(req_t *rq, cmp_response_t *resp)
+{
+    const ASN1_OCTET_STRING *tid = cmp_view_transaction_id(rq->view);
+    cmp_store_pending_t *pd = apr_pcalloc(rq->p, sizeof(*pd));
+    static const unsigned char scratch[] = "mod_cmp pollReq replay";
+    OSSL_CMP_SRV_CTX *srv;
+    OSSL_CMP_CTX *ctx;
+    OSSL_CMP_MSG *rsp;
+    ASN1_OCTET_STRING *nonce;
+    const unsigned char *q;
+    unsigned char *our_nonce = NULL;
+    const char *detail = NULL;
+    int found = 0, ok, our_nonce_len = 0, phase;
+    cmp_reason_e r;
+
+    if (cmp_store_pending_get(rq->p, rq->conn, tid->data, tid->length, pd,
+                              &found) != APR_SUCCESS)
+        return respond_error(rq, CMP_E_DATABASE, NULL, resp);
+    if (!found || pd->cmp_id != rq->prof->cmp_id || pd->ra_id != rq->prof->ra_id)
+        return respond_error(rq, CMP_E_TX_UNKNOWN, "no request of this "
+                             "transaction waits for approval", resp);
+    if (strcmp(pd->state, "waiting") == 0 && !pd->expired) {
+        phase = POLL_WAIT;
+    } else if (strcmp(pd->state, "waiting") == 0) {
+        phase = POLL_REFUSE;
+        rq->poll_reason = CMP_E_APPROVAL_EXPIRED;
+        rq->poll_detail = apr_psprintf(rq->p, "no decision within %d s",
+                                       rq->prof->approval_timeout);
+    } else if (strcmp(pd->state, "rejected") == 0) {
+        phase = POLL_REFUSE;
+        rq->poll_reason = CMP_E_APPROVAL_REJECTED;
+        rq->poll_detail = *pd->reason ? pd->reason : "no reason given";
+    } else if (strcmp(pd->state, "approved") == 0) {
+        phase = POLL_ISSUE;
+    } else {
+        return respond_error(rq, CMP_E_TX_STATE, apr_pstrcat(rq->p, "the "
+                             "request is ", pd->state, " already", NULL), resp);
+    }
+    q = pd->req_der;
+    if ((rq->poll_orig = d2i_OSSL_CMP_MSG(NULL, &q, (long)pd->req_len)) == NULL)
+        return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
+    cmp_own_msg(rq->p, rq->poll_orig);
+    rq->pending = pd;
+    if ((srv = cmp_srv_new_ctx(rq)) == NULL)
+        return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
+    ctx = OSSL_CMP_SRV_CTX_get0_cmp_ctx(srv);
+    /* the replay: answered 'waiting' with a throwaway MAC */
+    rq->poll_phase = POLL_WAIT;
+    if (rq->pbm == NULL
+            && !OSSL_CMP_CTX_set1_secretValue(ctx, scratch, sizeof(scratch)))
+        return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
+    ERR_clear_error();
+    rsp = OSSL_CMP_SRV_process_request(srv, rq->poll_orig);
+    ok = rsp != NULL && OSSL_CMP_MSG_get_bodytype(rsp) != CMP_BODY_ERROR;
+    OSSL_CMP_MSG_free(rsp);
+    ERR_clear_error();
+    nonce = ASN1_OCTET_STRING_new();
+    ok = ok && nonce != NULL
+         && ASN1_OCTET_STRING_set(nonce, pd->nonce, (int)pd->nonce_len)
+         && OSSL_CMP_CTX_set1_senderNonce(ctx, nonce)
+         && OSSL_CMP_CTX_set1_secretValue(ctx, NULL, 0)
+         && cmp_srv_request_protection(rq, ctx);
+    ASN1_OCTET_STRING_free(nonce);
+    if (!ok)
+        return respond_error(rq, CMP_E_INTERNAL, "the request waiting for "
+                             "approval cannot be run again", resp);
+    rq->poll_phase = phase;
+    rsp = OSSL_CMP_SRV_process_request(srv, rq->msg);
+    if (rsp == NULL)
+        return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
+    if (OSSL_CMP_MSG_get_bodytype(rsp) == CMP_BODY_ERROR && rq->reason == CMP_E_NONE) {
+        /* refused by OpenSSL itself (a recipNonce not ours, another
+         * certReqId): named from its queue */
+        unsigned long fi = 0;
+
+        (void)refused(rq->p, rsp, &fi);
+        r = cmp_srv_ossl_refusal(rq->p, fi, &detail);
+        cmp_srv_note(rq, r, detail);
+        rsp = cmp_srv_restatus(rq->p, ctx, rsp, r, detail);
+    } else if (OSSL_CMP_MSG_get_bodytype(rsp) == CMP_BODY_ERROR) {
+        rsp = cmp_srv_restatus(rq->p, ctx, rsp, rq->reason, rq->detail);
+    }
+    if (response_pvno(rq) != OSSL_CMP_PVNO)
+        rsp = cmp_srv_repvno(rq->p, ctx, rsp, response_pvno(rq));
+    cmp_own_msg(rq->p, rsp);
+    if (encode(rq, rsp, resp) != APR_SUCCESS)
+        return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
+    resp->reason = rq->reason;
+    resp->detail = rq->detail;
+    if (resp->body == CMP_BODY_ERROR)
+        return APR_SUCCESS;
+    if (phase == POLL_ISSUE && rq->issued != NULL) {
+        r = store_issued(rq, ctx, resp, &detail);
+        if (r != CMP_E_NONE)
+            return respond_error(rq, r, detail, resp);
+        resp->detail = "approved: issued";
+        ERR_clear_error();
+        return APR_SUCCESS;
+    }
+    if (cmp_asn1_sender_nonce(rq->p, resp->der, (long)resp->len, &our_nonce,
+                              &our_nonce_len) != APR_SUCCESS
+            || cmp_store_pending_nonce(rq->p, rq->conn, pd->id, our_nonce,
+                                       our_nonce_len, phase == POLL_REFUSE)
+               != APR_SUCCESS)
+        return respond_error(rq, CMP_E_DATABASE, NULL, resp);
+    if (phase == POLL_WAIT) {
+        resp->reason = CMP_E_NONE;
+        resp->detail = "still waiting for approval";
+    }
+    ERR_clear_error();
+    return APR_SUCCESS;
+}
+
 static apr_status_t process(req_t *rq, cmp_response_t *resp)
 {
     OSSL_CMP_SRV_CTX *srv;
@@ -360,6 +545,8 @@ static apr_status_t process(req_t *rq, cmp_response_t *resp)
             return answer_resent(rq, resp, r, why);
         return respond_error(rq, r, why, resp);
     }
+    if (rq->body == CMP_BODY_POLLREQ)
+        return process_poll(rq, resp);
     if (is_cert_request(rq->body) && cmp_srv_own_pop(rq) != APR_SUCCESS)
         return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
     /* not a signature POP we checked: the same answer as on OpenSSL 3.0 */
@@ -408,6 +595,8 @@ static apr_status_t process(req_t *rq, cmp_response_t *resp)
     cmp_own_msg(rq->p, rsp);
     if (encode(rq, rsp, resp) != APR_SUCCESS)
         return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
+    if (is_cert_request(rq->body) && rq->queue && resp->body != CMP_BODY_ERROR)
+        return queue_request(rq, resp);
     if (is_cert_request(rq->body) && rq->issued != NULL
             && resp->body != CMP_BODY_ERROR) {
         r = store_issued(rq, OSSL_CMP_SRV_CTX_get0_cmp_ctx(srv), resp, &detail);

@@ -17,6 +17,9 @@
 
 #define CMP_INTERNAL __attribute__((visibility("hidden")))
 
+/* the statusString of a 'waiting' answer (RFC 9483 4.4) */
+#define CMP_WAITING_TEXT "waiting for an administrator's approval"
+
 /* Everything one request needs; the custom context of its OSSL_CMP_SRV_CTX. */
 typedef struct {
     cmp_server_t *srv;
@@ -65,6 +68,21 @@ typedef struct {
     int genp_len;
     const char *undecodable;        /* why OpenSSL cannot take the message
                                      * as it is (msg is then a stand-in) */
+    /* approval (RFC 9483 4.4): a certificate request answered 'waiting' is
+     * queued (queue, with what it asks); a pollReq runs the request it
+     * polls for (poll_orig) in a phase: */
+    int queue;
+    const char *queue_subject, *queue_sans;
+    enum {
+        POLL_NONE, POLL_WAIT,       /* answered 'waiting' (the queueing, or
+                                     * the replay that sets OpenSSL's state) */
+        POLL_ISSUE,                 /* approved: issued now */
+        POLL_REFUSE                 /* rejected or expired: poll_reason */
+    } poll_phase;
+    OSSL_CMP_MSG *poll_orig;
+    cmp_reason_e poll_reason;
+    const char *poll_detail;
+    const cmp_store_pending_t *pending;
 } req_t;
 
 /* cmp_server.c: the SHA-256 of the request's DER, made once. */

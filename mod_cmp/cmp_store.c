@@ -30,6 +30,11 @@
 #define S_RESENT "cmp_resent"
 #define S_DEV_GET "cmp_dev_get"
 #define S_DEV_FAIL "cmp_dev_fail"
+#define S_PEND_COUNT "cmp_pend_count"
+#define S_PEND_ADD "cmp_pend_add"
+#define S_PEND_GET "cmp_pend_get"
+#define S_PEND_NONCE "cmp_pend_nonce"
+#define S_PEND_CLOSE "cmp_pend_close"
 
 /* An audit event of each certificate in x (a CTE returning id, uuid,
  * subject_dn, serial): the certificate's history. */
@@ -46,6 +51,10 @@
     "nullif(" n "::bigint, 0) AND state = 'active' AND expires_at > now() " \
     "RETURNING id)"
 #define DEVICE_CLAIMED(n) "WHERE " n "::bigint = 0 OR EXISTS (SELECT 1 FROM d)"
+/* an approved request (pending_request) delivered by the certificate c */
+#define PENDING_DELIVERED(n) ", q AS (UPDATE pending_request SET state = " \
+    "'delivered', certificate_id = (SELECT id FROM c) WHERE " n "::boolean " \
+    "AND transaction_id = $14 AND state = 'approved')"
 
 #define HEAD_COLS \
     "c.id, c.version, c.enabled, r.id, r.version, r.enabled, " \
@@ -71,7 +80,9 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
      "array_to_string(allowed_key_types, ','), min_security_bits, "
      "subject_pattern, allow_san, key_usage, extended_key_usage, "
      "array_to_string(allowed_ec_curves, ','), allow_kur_identity_change, "
-     "key_usage_from_request, has_device_registrations FROM ra_profile WHERE id = $1"},
+     "key_usage_from_request, has_device_registrations, require_approval, "
+     "approval_timeout_s, approval_check_after_s, max_pending_approvals "
+     "FROM ra_profile WHERE id = $1"},
     {"cmp_load_authority", "SELECT name, ca_cert, ca_chain, ca_key_enc, kind, "
      "public_url, ocsp_url "
      "FROM authority WHERE id = $1"},
@@ -83,7 +94,7 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
      "0), $16, (SELECT id FROM d) " DEVICE_CLAIMED("$25")
      " RETURNING " CERT_KEYS "), a AS (" AUDIT_INSERT
      AUDIT_CERTS("$24", "'cmp.' || $17::text", "'issued, awaiting certConf'", c)
-     " WHERE $24::text IS NOT NULL) INSERT INTO cmp_transaction (transaction_id, "
+     " WHERE $24::text IS NOT NULL)" PENDING_DELIVERED("$26") " INSERT INTO cmp_transaction (transaction_id, "
      "cmp_profile_id, ra_profile_id, body_type, state, certificate_id, "
      "cert_hash, sender_nonce, request_der, expires_at, response_der) SELECT "
      "$14, $13, $12, $17, $18, c.id, $19, $20, $21, now() + "
@@ -104,7 +115,8 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
      "nullif($13::bigint, 0)) RETURNING " CERT_KEYS "), a AS (" AUDIT_INSERT
      AUDIT_CERTS("$18", "'cmp.' || $17::text", "'issued'", c) " WHERE $18::text IS NOT NULL "
      "UNION ALL " AUDIT_CERTS("$18", "'cmp.' || $17::text", "'revoked: superseded by "
-     "the key update'", s) " WHERE $18::text IS NOT NULL) SELECT id FROM c"},
+     "the key update'", s) " WHERE $18::text IS NOT NULL)" PENDING_DELIVERED("$20")
+     " SELECT id FROM c"},
     {S_DEV_GET, "SELECT id, secret_enc, subject_dn, array_to_string(sans, "
      "E'\\n'), state, expires_at <= now(), transaction_id FROM "
      "device_registration WHERE ra_profile_id = $1 AND sender_kid = $2"},
@@ -117,6 +129,31 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
      "u.sender_kid, 'locked after ' || u.failures || ' failed attempts', NULL "
      "FROM u WHERE u.state = 'locked' AND u.failures = (SELECT max_failures "
      "FROM device_registration WHERE id = $1)) SELECT state FROM u"},
+    {S_PEND_COUNT, "SELECT count(*) FROM pending_request WHERE ra_profile_id = $1 "
+     "AND state = 'waiting' AND expires_at > now()"},
+    {S_PEND_ADD, "WITH p AS (INSERT INTO pending_request (transaction_id, "
+     "ra_profile_id, cmp_profile_id, body_type, request_der, request_hash, "
+     "response_der, last_nonce, subject_dn, sans, key_type, sender, expires_at) "
+     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now() + "
+     "make_interval(secs => $13::int)) ON CONFLICT (transaction_id) DO NOTHING "
+     "RETURNING uuid, subject_dn, body_type, sender), a AS (" AUDIT_INSERT
+     "SELECT p.sender, 'cmp.' || p.body_type, 'approval:' || p.uuid, "
+     "p.subject_dn, 'waiting for approval', NULL FROM p) SELECT uuid FROM p"},
+    {S_PEND_GET, "SELECT id, cmp_profile_id, ra_profile_id, body_type, "
+     "request_der, request_hash, response_der, state, expires_at <= now(), "
+     "last_nonce, coalesce(reason, ''), coalesce(decided_by, ''), "
+     "extract(epoch FROM expires_at - created_at)::bigint FROM pending_request "
+     "WHERE transaction_id = $1"},
+    {S_PEND_NONCE, "UPDATE pending_request SET last_nonce = $2 WHERE id = $1"},
+    /* a waiting request that expired, or a rejection said to its poller */
+    {S_PEND_CLOSE, "WITH p AS (UPDATE pending_request SET state = CASE WHEN "
+     "state = 'waiting' THEN 'expired' ELSE state END, decided_at = coalesce("
+     "decided_at, now()), last_nonce = $2 WHERE id = $1 AND state IN "
+     "('waiting', 'rejected') RETURNING uuid, subject_dn, state, body_type, "
+     "sender), a AS (" AUDIT_INSERT "SELECT p.sender, 'cmp.pollReq', 'approval:' "
+     "|| p.uuid, p.subject_dn, CASE p.state WHEN 'expired' THEN 'expired "
+     "before a decision, said to the poller' ELSE 'rejection said to the "
+     "poller' END, NULL FROM p) SELECT state FROM p"},
     {S_TX_GET, "SELECT t.id, t.state, t.expires_at < now(), t.sender_nonce, "
      "t.request_der, t.cert_hash, t.cmp_profile_id, t.ra_profile_id, c.der, "
      "c.id, t.conf_hash FROM cmp_transaction t JOIN certificate c ON c.id = "
@@ -319,8 +356,8 @@ apr_status_t cmp_store_issue(apr_pool_t *p, PGconn *c,
                              const cmp_store_issue_t *in, long long *cert_id,
                              const char **sqlstate)
 {
-    const char *vals[25];
-    int lens[25] = {0};
+    const char *vals[26];
+    int lens[26] = {0};
     PGresult *r;
     apr_status_t rv;
 
@@ -350,13 +387,15 @@ apr_status_t cmp_store_issue(apr_pool_t *p, PGconn *c,
     BIN(22, in->rsp_der, in->rsp_len);
     vals[23] = in->actor;
     vals[24] = ll(p, in->device_id);
+    vals[25] = in->approved ? "true" : "false";
 #undef BIN
     if (in->tx_state != NULL && strcmp(in->tx_state, "waiting_conf") == 0) {
-        rv = cmp_db_exec(p, c, S_ISSUE, 25, vals, lens, &r, sqlstate);
+        rv = cmp_db_exec(p, c, S_ISSUE, 26, vals, lens, &r, sqlstate);
     } else {
         vals[17] = in->actor;        /* $18 of S_ISSUE_DONE */
         vals[18] = vals[24];         /* $19 */
-        rv = cmp_db_exec(p, c, S_ISSUE_DONE, 19, vals, lens, &r, sqlstate);
+        vals[19] = vals[25];         /* $20 */
+        rv = cmp_db_exec(p, c, S_ISSUE_DONE, 20, vals, lens, &r, sqlstate);
     }
     if (rv != APR_SUCCESS)
         return rv;
@@ -396,6 +435,93 @@ apr_status_t cmp_store_device_failed(apr_pool_t *p, PGconn *c, long long id,
     PGresult *r;
 
     return cmp_db_exec(p, c, S_DEV_FAIL, 3, vals, NULL, &r, NULL);
+}
+
+apr_status_t cmp_store_pending_count(apr_pool_t *p, PGconn *c, long long ra_id,
+                                    long long *n)
+{
+    const char *vals[1] = {ll(p, ra_id)};
+    PGresult *r;
+    apr_status_t rv = cmp_db_exec(p, c, S_PEND_COUNT, 1, vals, NULL, &r, NULL);
+
+    if (rv == APR_SUCCESS)
+        *n = cmp_db_ll(r, 0, 0);
+    return rv;
+}
+
+apr_status_t cmp_store_pending_add(apr_pool_t *p, PGconn *c,
+                                   const cmp_store_pending_t *in, int *added)
+{
+    const char *vals[13];
+    int lens[13] = {0};
+    PGresult *r;
+    apr_status_t rv;
+
+    vals[0] = (const char *)in->tid;
+    lens[0] = (int)in->tid_len;
+    vals[1] = ll(p, in->ra_id);
+    vals[2] = ll(p, in->cmp_id);
+    vals[3] = in->body_type;
+    vals[4] = (const char *)in->req_der;
+    lens[4] = (int)in->req_len;
+    vals[5] = (const char *)in->req_hash;
+    lens[5] = (int)in->req_hash_len;
+    vals[6] = (const char *)in->rsp_der;
+    lens[6] = (int)in->rsp_len;
+    vals[7] = (const char *)in->nonce;
+    lens[7] = (int)in->nonce_len;
+    vals[8] = in->subject_dn;
+    vals[9] = in->sans;
+    vals[10] = in->key_type;
+    vals[11] = in->sender;
+    vals[12] = apr_psprintf(p, "%d", in->timeout_s);
+    rv = cmp_db_exec(p, c, S_PEND_ADD, 13, vals, lens, &r, NULL);
+    if (rv == APR_SUCCESS)
+        *added = PQntuples(r) == 1;
+    return rv;
+}
+
+apr_status_t cmp_store_pending_get(apr_pool_t *p, PGconn *c,
+                                   const unsigned char *tid, int tid_len,
+                                   cmp_store_pending_t *out, int *found)
+{
+    const char *vals[1] = {(const char *)tid};
+    int lens[1] = {tid_len};
+    PGresult *r;
+    apr_status_t rv = cmp_db_exec(p, c, S_PEND_GET, 1, vals, lens, &r, NULL);
+
+    if (rv != APR_SUCCESS)
+        return rv;
+    *found = PQntuples(r) == 1;
+    if (!*found)
+        return APR_SUCCESS;
+    memset(out, 0, sizeof(*out));
+    out->id = cmp_db_ll(r, 0, 0);
+    out->cmp_id = cmp_db_ll(r, 0, 1);
+    out->ra_id = cmp_db_ll(r, 0, 2);
+    out->body_type = apr_pstrdup(p, PQgetvalue(r, 0, 3));
+    out->req_der = cmp_db_bytea(p, r, 0, 4, &out->req_len);
+    out->req_hash = cmp_db_bytea(p, r, 0, 5, &out->req_hash_len);
+    out->rsp_der = cmp_db_bytea(p, r, 0, 6, &out->rsp_len);
+    out->state = apr_pstrdup(p, PQgetvalue(r, 0, 7));
+    out->expired = cmp_db_bool(r, 0, 8);
+    out->nonce = cmp_db_bytea(p, r, 0, 9, &out->nonce_len);
+    out->reason = apr_pstrdup(p, PQgetvalue(r, 0, 10));
+    out->decided_by = apr_pstrdup(p, PQgetvalue(r, 0, 11));
+    out->timeout_s = (int)cmp_db_ll(r, 0, 12);
+    return APR_SUCCESS;
+}
+
+apr_status_t cmp_store_pending_nonce(apr_pool_t *p, PGconn *c, long long id,
+                                     const unsigned char *nonce, int nonce_len,
+                                     int close)
+{
+    const char *vals[2] = {ll(p, id), (const char *)nonce};
+    int lens[2] = {0, nonce_len};
+    PGresult *r;
+
+    return cmp_db_exec(p, c, close ? S_PEND_CLOSE : S_PEND_NONCE, 2, vals,
+                       lens, &r, NULL);
 }
 
 apr_status_t cmp_store_tx_get(apr_pool_t *p, PGconn *c,

@@ -71,6 +71,8 @@ typedef struct {
                                      * enrollment); NULL: no event */
     long long device_id;            /* the device registration it uses, which
                                      * the same statement claims; 0: none */
+    int approved;                   /* it delivers an approved request
+                                     * (pending_request of the transactionID) */
 } cmp_store_issue_t;
 
 /* The columns a certificate gives itself (serial, names, SANs, validity,
@@ -111,6 +113,38 @@ apr_status_t cmp_store_device_get(apr_pool_t *p, PGconn *c, long long ra_id,
  * event by actor. */
 apr_status_t cmp_store_device_failed(apr_pool_t *p, PGconn *c, long long id,
                                      const char *why, const char *actor);
+
+/* A request waiting for approval (sql/012, RFC 9483 4.4). */
+typedef struct {
+    long long id, cmp_id, ra_id;
+    const unsigned char *tid;
+    size_t tid_len;
+    const char *body_type;          /* ir, cr, p10cr, kur */
+    unsigned char *req_der, *req_hash, *rsp_der, *nonce;
+    size_t req_len, req_hash_len, rsp_len, nonce_len;
+    const char *subject_dn, *sans, *key_type, *sender;
+    const char *state;              /* waiting, approved, rejected, delivered,
+                                     * expired */
+    int expired;                    /* waiting past its time */
+    const char *reason, *decided_by;
+    int timeout_s;
+} cmp_store_pending_t;
+
+/* The RA Profile's requests waiting, not expired. */
+apr_status_t cmp_store_pending_count(apr_pool_t *p, PGconn *c, long long ra_id,
+                                    long long *n);
+/* A request to wait (with its audit event); *added = 0 when its
+ * transactionID waits already. */
+apr_status_t cmp_store_pending_add(apr_pool_t *p, PGconn *c,
+                                   const cmp_store_pending_t *in, int *added);
+apr_status_t cmp_store_pending_get(apr_pool_t *p, PGconn *c,
+                                   const unsigned char *tid, int tid_len,
+                                   cmp_store_pending_t *out, int *found);
+/* The senderNonce of our answer to a pollReq; close: the answer ends it (a
+ * rejection, or the expiry, said to the poller; audited). */
+apr_status_t cmp_store_pending_nonce(apr_pool_t *p, PGconn *c, long long id,
+                                     const unsigned char *nonce, int nonce_len,
+                                     int close);
 
 typedef struct {
     long long id, cmp_id, ra_id, cert_id;

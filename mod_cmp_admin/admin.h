@@ -176,5 +176,6 @@ extern const admin_route_t admin_cmp_profile_routes[];
 extern const admin_route_t admin_signing_routes[];
 extern const admin_route_t admin_certificate_routes[];
 extern const admin_route_t admin_device_routes[];
+extern const admin_route_t admin_approval_routes[];
 
 #endif

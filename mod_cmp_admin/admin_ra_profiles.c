@@ -24,6 +24,9 @@
     "to_json(coalesce(string_to_array(nullif(r.extended_key_usage, ''), ','), " \
     "'{}')), 'enabledProtocols', CASE WHEN r.cmp_profile_id IS NULL THEN " \
     "'[]'::json ELSE '[\"CMP\"]'::json END, 'cmpProfileUuid', c.uuid, " \
+    "'requireApproval', r.require_approval, 'approvalTimeout', " \
+    "r.approval_timeout_s, 'approvalCheckAfter', r.approval_check_after_s, " \
+    "'maxPendingApprovals', r.max_pending_approvals, " \
     "'createdAt', r.created_at)"
 #define RA_FROM \
     " FROM ra_profile r JOIN authority a ON a.id = r.authority_id " \
@@ -96,6 +99,8 @@ typedef struct {
     const char *description, *validity, *key_types, *min_bits, *pattern;
     const char *allow_san, *key_usage, *eku, *curves, *kur_change, *ku_choose;
     int clear_pattern;
+    /* approval (RFC 9483 4.4): not policy, the RA Profile's own */
+    const char *approval, *approval_timeout, *check_after, *max_pending;
 } policy_in_t;
 
 static const char *joined(admin_req_t *rq, apr_array_header_t *a,
@@ -136,6 +141,22 @@ static int read_number(admin_req_t *rq, admin_resp_t *rs, const char *key,
     return 0;
 }
 
+/* A whole number in lo..hi (its text in *text), or a message in errs. */
+static int read_bounded(admin_req_t *rq, admin_resp_t *rs, json_t *errs,
+                        const char *key, int lo, int hi, const char **text)
+{
+    int v;
+
+    *text = NULL;
+    if (read_number(rq, rs, key, &v, text))
+        return 1;
+    if (v != CMP_POLICY_UNSET && (v < lo || v > hi)) {
+        json_array_append_new(errs, json_sprintf("%s must be %d..%d", key, lo, hi));
+        *text = NULL;
+    }
+    return 0;
+}
+
 /* The JSON fields in the stored format, then the core's rules over them
  * (the same that load the policy for CMP): what they refuse, errs lists. */
 static int read_policy(admin_req_t *rq, admin_resp_t *rs, json_t *errs,
@@ -163,6 +184,14 @@ static int read_policy(admin_req_t *rq, admin_resp_t *rs, json_t *errs,
         return 1;
     if (got == 1)
         in->ku_choose = san ? "true" : "false";
+    if (admin_type_error(rq, rs, got = cmp_json_bool(rq->body, "requireApproval", &san), "requireApproval", "a boolean"))
+        return 1;
+    if (got == 1)
+        in->approval = san ? "true" : "false";
+    if (read_bounded(rq, rs, errs, "approvalTimeout", 60, 2592000, &in->approval_timeout)
+            || read_bounded(rq, rs, errs, "approvalCheckAfter", 1, 3600, &in->check_after)
+            || read_bounded(rq, rs, errs, "maxPendingApprovals", 1, 100000, &in->max_pending))
+        return 1;
     if (admin_type_error(rq, rs, got = cmp_json_str(rq->body, "subjectPattern", &pattern), "subjectPattern", "a string"))
         return 1;
     if (got == 1 && *pattern)
@@ -191,7 +220,7 @@ static int read_policy(admin_req_t *rq, admin_resp_t *rs, json_t *errs,
 static void create(admin_req_t *rq, admin_resp_t *rs)
 {
     json_t *errs = cmp_json_own(rq->p, json_array()), *o;
-    const char *name = NULL, *vals[13];
+    const char *name = NULL, *vals[17];
     policy_in_t in;
     PGresult *r;
 
@@ -221,11 +250,17 @@ static void create(admin_req_t *rq, admin_resp_t *rs)
     vals[10] = in.curves;
     vals[11] = in.kur_change;
     vals[12] = in.ku_choose;
+    vals[13] = in.approval;
+    vals[14] = in.approval_timeout;
+    vals[15] = in.check_after;
+    vals[16] = in.max_pending;
     if (admin_sql(rq, rs, "INSERT INTO ra_profile (authority_id, name, "
                   "description, validity_days, allowed_key_types, "
                   "min_security_bits, subject_pattern, allow_san, key_usage, "
                   "extended_key_usage, allowed_ec_curves, "
-                  "allow_kur_identity_change, key_usage_from_request) "
+                  "allow_kur_identity_change, key_usage_from_request, "
+                  "require_approval, approval_timeout_s, approval_check_after_s, "
+                  "max_pending_approvals) "
                   "SELECT a.id, $2, "
                   "coalesce($3, ''), "
                   "coalesce($4::int, 365), coalesce(string_to_array(nullif($5, ''), "
@@ -233,9 +268,11 @@ static void create(admin_req_t *rq, admin_resp_t *rs)
                   "coalesce($8::boolean, true), coalesce($9, 'critical,"
                   "digitalSignature'), coalesce($10, ''), string_to_array("
                   "coalesce($11, '" CMP_POLICY_DEFAULT_CURVES "'), ','), "
-                  "coalesce($12::boolean, false), coalesce($13::boolean, false) "
+                  "coalesce($12::boolean, false), coalesce($13::boolean, false), "
+                  "coalesce($14::boolean, false), coalesce($15::int, 86400), "
+                  "coalesce($16::int, 30), coalesce($17::int, 1000) "
                   "FROM authority a WHERE a.uuid = $1::uuid RETURNING uuid",
-                  13, vals, NULL, &r))
+                  17, vals, NULL, &r))
         return;
     rq->audit_object = apr_pstrcat(rq->p, "raProfile:", PQgetvalue(r, 0, 0), NULL);
     vals[1] = PQgetvalue(r, 0, 0);
@@ -250,7 +287,7 @@ static void create(admin_req_t *rq, admin_resp_t *rs)
 static void edit(admin_req_t *rq, admin_resp_t *rs)
 {
     json_t *errs = cmp_json_own(rq->p, json_array()), *o;
-    const char *name = NULL, *vals[13];
+    const char *name = NULL, *vals[17];
     policy_in_t in;
     PGresult *r;
 
@@ -277,6 +314,10 @@ static void edit(admin_req_t *rq, admin_resp_t *rs)
     vals[10] = in.curves;
     vals[11] = in.kur_change;
     vals[12] = in.ku_choose;
+    vals[13] = in.approval;
+    vals[14] = in.approval_timeout;
+    vals[15] = in.check_after;
+    vals[16] = in.max_pending;
     if (admin_sql(rq, rs, "UPDATE ra_profile SET description = coalesce($2, "
                   "description), validity_days = coalesce($3::int, validity_days), "
                   "allowed_key_types = CASE WHEN $4::text IS NULL THEN "
@@ -290,8 +331,13 @@ static void edit(admin_req_t *rq, admin_resp_t *rs)
                   "allowed_ec_curves), allow_kur_identity_change = coalesce("
                   "$12::boolean, allow_kur_identity_change), "
                   "key_usage_from_request = coalesce($13::boolean, "
-                  "key_usage_from_request) WHERE uuid = $1::uuid",
-                  13, vals, NULL, &r))
+                  "key_usage_from_request), require_approval = coalesce("
+                  "$14::boolean, require_approval), approval_timeout_s = "
+                  "coalesce($15::int, approval_timeout_s), approval_check_after_s "
+                  "= coalesce($16::int, approval_check_after_s), "
+                  "max_pending_approvals = coalesce($17::int, "
+                  "max_pending_approvals) WHERE uuid = $1::uuid",
+                  17, vals, NULL, &r))
         return;
     rq->audit_object = apr_pstrcat(rq->p, "raProfile:", vals[0], NULL);
     if (!load_one(rq, rs, &o))

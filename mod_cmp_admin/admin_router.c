@@ -49,7 +49,7 @@ static const admin_route_t own_routes[] = {
 static const admin_route_t *const route_sets[] = {
     admin_authority_routes, admin_ra_profile_routes, admin_cmp_profile_routes,
     admin_signing_routes, admin_certificate_routes, admin_device_routes,
-    own_routes, NULL
+    admin_approval_routes, own_routes, NULL
 };
 
 static const char *method_name(admin_method_e m)

@@ -91,3 +91,46 @@ ALTER TABLE cmp_profile
     ADD CONSTRAINT cmp_profile_response_secret_check
         CHECK (response_protection <> 'shared_secret' OR shared_secret_enc IS NOT NULL
                OR registrations_only);
+
+-- Approval with delayed delivery (RFC 9483 4.4): an RA Profile may require
+-- an administrator's approval. Its ir/cr/p10cr/kur is answered with status
+-- 'waiting' and kept here (the request as it came, what it asks, who sent
+-- it) until it is approved or rejected; the client's pollReq gets a pollRep
+-- with checkAfter until then, and then the certificate (issued at that
+-- moment) or the rejection. A request not decided within
+-- approval_timeout_s expires and says so to a late poller. last_nonce is
+-- the senderNonce of our last answer, which the next pollReq must echo.
+ALTER TABLE ra_profile
+    ADD COLUMN require_approval boolean NOT NULL DEFAULT false,
+    ADD COLUMN approval_timeout_s integer NOT NULL DEFAULT 86400
+        CHECK (approval_timeout_s BETWEEN 60 AND 2592000),
+    ADD COLUMN approval_check_after_s integer NOT NULL DEFAULT 30
+        CHECK (approval_check_after_s BETWEEN 1 AND 3600),
+    ADD COLUMN max_pending_approvals integer NOT NULL DEFAULT 1000
+        CHECK (max_pending_approvals BETWEEN 1 AND 100000);
+CREATE TABLE pending_request (
+    id              bigserial PRIMARY KEY,
+    uuid            uuid NOT NULL UNIQUE DEFAULT gen_random_uuid(),
+    transaction_id  bytea NOT NULL UNIQUE,
+    ra_profile_id   bigint NOT NULL REFERENCES ra_profile(id) ON DELETE CASCADE,
+    cmp_profile_id  bigint NOT NULL REFERENCES cmp_profile(id) ON DELETE CASCADE,
+    body_type       text NOT NULL,
+    request_der     bytea NOT NULL,
+    request_hash    bytea NOT NULL,
+    response_der    bytea NOT NULL,          -- the 'waiting' answer, for the same request again
+    last_nonce      bytea NOT NULL,
+    subject_dn      text NOT NULL,
+    sans            text NOT NULL DEFAULT '',
+    key_type        text NOT NULL,
+    sender          text NOT NULL,           -- as the audit log names CMP senders
+    state           text NOT NULL DEFAULT 'waiting'
+                    CHECK (state IN ('waiting', 'approved', 'rejected', 'delivered', 'expired')),
+    decided_by      text,
+    decided_at      timestamptz,
+    reason          text,
+    certificate_id  bigint REFERENCES certificate(id) ON DELETE SET NULL,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    expires_at      timestamptz NOT NULL
+);
+CREATE INDEX pending_request_waiting ON pending_request(ra_profile_id)
+    WHERE state = 'waiting';

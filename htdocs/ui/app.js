@@ -525,6 +525,17 @@ async function raProfileForm(existing) {
   const san = h('input', { type: 'checkbox', checked: e.allowSubjectAltName !== false, id: 'ra-san' });
   const kurChange = h('input', { type: 'checkbox', checked: e.allowKurIdentityChange === true, id: 'ra-kur-change' });
   const kuChoose = h('input', { type: 'checkbox', checked: e.keyUsageFromRequest === true, id: 'ra-ku-choose' });
+  const approval = h('input', { type: 'checkbox', checked: e.requireApproval === true, id: 'ra-approval' });
+  const apTimeout = h('input', { type: 'number', min: 60, max: 2592000, value: String(e.approvalTimeout || 86400) });
+  const apCheck = h('input', { type: 'number', min: 1, max: 3600, value: String(e.approvalCheckAfter || 30) });
+  const apMax = h('input', { type: 'number', min: 1, max: 100000, value: String(e.maxPendingApprovals || 1000) });
+  const apFields = h('div', { role: 'group', 'aria-label': 'Approval' },
+    field('ra-ap-timeout', 'A request waits at most (seconds)', apTimeout, 'then it expires, and the device is told so'),
+    field('ra-ap-check', 'Devices poll every (seconds)', apCheck, 'the checkAfter of each pollRep'),
+    field('ra-ap-max', 'Requests that may wait at a time', apMax));
+  const syncApproval = () => { apFields.hidden = !approval.checked; };
+  approval.addEventListener('change', syncApproval);
+  syncApproval();
   const errors = h('div');
   const title = existing ? `Edit RA Profile ${e.name}` : 'New RA Profile';
   const form = h('form', { 'aria-label': title }, h('h3', {}, title), errors,
@@ -540,6 +551,10 @@ async function raProfileForm(existing) {
     h('div', { class: 'field' }, h('label', { for: 'ra-ku-choose' }, kuChoose,
       ' Let the request choose its key usage, within the key usage above'),
       h('small', {}, 'off: every certificate gets the key usage above')),
+    h('div', { class: 'field' }, h('label', { for: 'ra-approval' }, approval,
+      ' Requests wait for an administrator\'s approval'),
+      h('small', {}, 'the device gets "waiting" and polls; approve or reject on the Approvals page')),
+    apFields,
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, existing ? 'Save' : 'Create'),
       h('button', { type: 'button', class: 'secondary', onclick: () => form.remove() }, 'Cancel')));
   form.addEventListener('submit', async (ev) => {
@@ -547,7 +562,9 @@ async function raProfileForm(existing) {
     const body = { description: desc.value, validityDays: Number(days.value),
       allowedKeyTypes: csv(types.value), keyUsage: csv(ku.value), extendedKeyUsage: csv(eku.value),
       allowSubjectAltName: san.checked, allowKurIdentityChange: kurChange.checked,
-      keyUsageFromRequest: kuChoose.checked,
+      keyUsageFromRequest: kuChoose.checked, requireApproval: approval.checked,
+      approvalTimeout: Number(apTimeout.value), approvalCheckAfter: Number(apCheck.value),
+      maxPendingApprovals: Number(apMax.value),
       subjectPattern: pattern.value || null };
     if (csv(curves.value).length) body.allowedEcCurves = csv(curves.value);
     if (!existing) body.name = name.value;
@@ -556,7 +573,8 @@ async function raProfileForm(existing) {
     if (!res.ok) {
       formErrors(errors, res, [[/^name\b/i, name], [/validity/i, days], [/allowedKeyTypes|key type/i, types],
         [/allowedEcCurves|curve/i, curves], [/(^|[^d])keyUsage/i, ku], [/extendedKeyUsage/i, eku],
-        [/subjectPattern|pattern/i, pattern]]);
+        [/subjectPattern|pattern/i, pattern], [/approvalTimeout/i, apTimeout], [/approvalCheckAfter/i, apCheck],
+        [/maxPendingApprovals/i, apMax]]);
       return;
     }
     raProfiles(`RA Profile ${res.data.name} ` + (existing ? 'saved' : 'created (disabled until you enable it)'));
@@ -718,6 +736,69 @@ async function devices(authUuid, raUuid, query, notice) {
     total ? table(['senderKID', 'Subject', 'State', 'Expires (UTC)', 'Certificate', ''], rows)
       : h('p', { class: 'empty' }, 'No device is registered' + (q.get('state') || q.get('q') ? ' that matches.' : ' yet.')),
     h('p', { class: 'muted' }, `${total} registration(s)`),
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'secondary', disabled: offset === 0, onclick: () => go(Math.max(0, offset - 100)) }, 'Previous'),
+      h('button', { type: 'button', class: 'secondary', disabled: offset + 100 >= total, onclick: () => go(offset + 100) }, 'Next')));
+}
+
+/* ---- Approvals (RFC 9483 4.4: requests waiting for a decision) -------------- */
+
+async function approvals(query, notice) {
+  const q = new URLSearchParams(query || '');
+  const st = q.has('state') ? q.get('state') : 'waiting';
+  const offset = Number(q.get('offset') || 0);
+  const args = new URLSearchParams({ limit: '100', offset: String(offset) });
+  if (st) args.set('state', st);
+  const res = await api('GET', '/approvals?' + args);
+  if (!res.ok) return page('Approvals', errorBox(res));
+  const reload = (box) => approvals(query, box);
+  const state = select([['waiting', 'waiting'], ['', 'any state'], ['approved', 'approved'], ['rejected', 'rejected'],
+    ['delivered', 'delivered'], ['expired', 'expired']], st);
+  const go = (off) => {
+    const f = new URLSearchParams({ state: state.value });
+    if (off) f.set('offset', String(off));
+    location.hash = '#/approvals?' + f;
+  };
+  const decide = (a, approve) => {
+    const reason = h('textarea', { rows: 2, id: 'ap-reason', maxlength: 500 });
+    const err = h('div');
+    const cancel = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
+    const dialog = h('dialog', { 'aria-label': (approve ? 'Approve ' : 'Reject ') + a.subject },
+      h('p', {}, approve ? `Approve the ${a.requestType} of ${a.subject}? The certificate is issued when the device polls next.`
+        : `Reject the ${a.requestType} of ${a.subject}? The device is told the reason when it polls next.`),
+      field('ap-reason', approve ? 'Comment (optional)' : 'Reason (the device is told it)', reason), err,
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', class: approve ? '' : 'danger', onclick: async () => {
+          const r = await api('POST', `/approvals/${a.uuid}/${approve ? 'approve' : 'reject'}`,
+            reason.value ? { reason: reason.value } : {});
+          if (!r.ok) { formErrors(err, r, [[/reason/i, reason]]); return; }
+          dialog.close(); dialog.remove();
+          reload(h('p', { class: 'notice', role: 'status' }, `${a.subject}: ${approve ? 'approved' : 'rejected'}`));
+        } }, approve ? 'Approve' : 'Reject'), cancel));
+    cancel.addEventListener('click', () => { dialog.close(); dialog.remove(); });
+    document.body.append(dialog);
+    dialog.showModal();
+    cancel.focus();
+  };
+  const rows = res.data.approvals.map(a => h('tr', {},
+    h('td', {}, a.subject, a.subjectAltNames.length ? h('div', { class: 'muted' }, a.subjectAltNames.join(', ')) : null),
+    h('td', {}, `${a.requestType}, ${a.keyType} key`, h('div', { class: 'muted' }, a.sender)),
+    h('td', {}, a.raProfileName),
+    h('td', {}, h('span', { class: 'badge ' + (['waiting', 'approved', 'delivered'].includes(a.state) ? 'on' : 'off') }, a.state),
+      a.reason ? h('div', { class: 'muted' }, `${a.decidedBy}: ${a.reason}`) : a.decidedBy ? h('div', { class: 'muted' }, a.decidedBy) : null),
+    h('td', {}, a.createdAt.slice(0, 16).replace('T', ' '), h('div', { class: 'muted' }, 'expires ' + a.expiresAt.slice(0, 16).replace('T', ' '))),
+    h('td', {}, a.state === 'waiting' ? h('div', { class: 'actions' },
+      h('button', { type: 'button', 'aria-label': 'Approve ' + a.subject, onclick: () => decide(a, true) }, 'Approve'),
+      h('button', { type: 'button', class: 'danger', 'aria-label': 'Reject ' + a.subject, onclick: () => decide(a, false) }, 'Reject'))
+      : a.certificateUuid ? h('a', { href: '#/certificates/' + a.certificateUuid }, 'certificate') : null)));
+  const total = res.data.total;
+  page('Approvals', notice || null,
+    h('p', { class: 'muted' }, 'Requests of RA Profiles that require approval wait here; the device polls until you decide.'),
+    h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter requests', onsubmit: (ev) => { ev.preventDefault(); go(0); } },
+      field('ap-state', 'State', state), h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Filter'))),
+    total ? table(['Subject', 'Request', 'RA Profile', 'State', 'Requested (UTC)', ''], rows)
+      : h('p', { class: 'empty' }, st === 'waiting' ? 'No request waits for approval.' : 'No request matches.'),
+    h('p', { class: 'muted' }, `${total} request(s)`),
     h('div', { class: 'actions' },
       h('button', { type: 'button', class: 'secondary', disabled: offset === 0, onclick: () => go(Math.max(0, offset - 100)) }, 'Previous'),
       h('button', { type: 'button', class: 'secondary', disabled: offset + 100 >= total, onclick: () => go(offset + 100) }, 'Next')));
@@ -1023,6 +1104,7 @@ async function route() {
     else if (parts[0] === 'authorities') await authorities();
     else if (parts[0] === 'certificates') await (parts[1] ? certificateDetail(parts[1]) : certificates(query));
     else if (parts[0] === 'audit') await audit(query);
+    else if (parts[0] === 'approvals') await approvals(query);
     else page('Not found', h('p', {}, 'No such page.'));
   } catch (e) {
     page('Error', h('div', { class: 'errors', role: 'alert' }, String(e)));

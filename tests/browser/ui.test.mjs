@@ -434,7 +434,7 @@ test('accessibility: axe-core finds no serious or critical violation on any page
   const ra = api('GET', '/raProfiles').find(x => x.name === RA);
   const pages = ['#/', '#/cmp-profiles', '#/cmp-profiles/' + prof.uuid, '#/ra-profiles', '#/authorities',
     '#/certificates', '#/certificates/' + cert.uuid, '#/audit',
-    `#/ra-profiles/${ra.authorityUuid}/${ra.uuid}/devices`];
+    `#/ra-profiles/${ra.authorityUuid}/${ra.uuid}/devices`, '#/approvals'];
   const found = [];
   for (const [w, hgt] of [[1280, 800], [390, 844]]) {
     await p.setViewportSize({ width: w, height: hgt });
@@ -559,5 +559,68 @@ test('devices are registered, imported and given new secrets in the console; eac
   await page.getByRole('button', { name: 'Save' }).click();
   await page.getByText(`CMP Profile ${CMP} saved`).waitFor();
   assert.ok(enroll('dev', 'ui-secret-456-new', DEV + '-ro2').ok, 'the profile secret again');
+  assert.deepEqual(dialogs, []);
+});
+
+test('a request waits for approval; the console approves one and rejects another with a reason the device is told', async () => {
+  const { spawn } = await import('node:child_process');
+  await page.setViewportSize({ width: 1280, height: 800 });
+  const ra = api('GET', '/raProfiles').find(r => r.name === RA);
+  // the RA Profile's form: approval on, devices poll every second
+  await go('#/ra-profiles');
+  await page.getByRole('button', { name: 'Edit ' + RA }).click();
+  assert.equal(await page.locator('#ra-ap-check').isVisible(), false, 'approval fields shown while off');
+  await page.locator('#ra-approval').check();
+  await page.locator('#ra-ap-check').fill('1');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText(`RA Profile ${RA} saved`).waitFor();
+  const saved = api('GET', '/raProfiles').find(r => r.name === RA);
+  assert.equal(saved.requireApproval, true);
+  assert.equal(saved.approvalCheckAfter, 1);
+  // enrollments that poll until a decision (openssl cmp in the background)
+  const enroll = (cn) => {
+    sh('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', cn + '.key']);
+    const child = spawn('openssl', ['cmp', '-cmd', 'ir', '-server', env.CMP_BASE_URL + '/' + CMP, '-ref', 'dev',
+      '-secret', 'pass:ui-secret-456-new', '-trusted', 'ca.pem', '-newkey', cn + '.key', '-subject', '/CN=' + cn,
+      '-certout', cn + '.pem'], { cwd: WORK });
+    let out = '';
+    child.stdout.on('data', d => { out += d; });
+    child.stderr.on('data', d => { out += d; });
+    return new Promise(resolve => child.on('close', code => resolve({ code, out: () => out })));
+  };
+  const A = 'ap-ok-' + RUN, B = 'ap-no-' + RUN;
+  const doneA = enroll(A), doneB = enroll(B);
+  await go('#/approvals');
+  for (let i = 0; i < 50 && (await page.getByRole('row', { name: new RegExp(B) }).count()) === 0; i++) {
+    await page.waitForTimeout(200);
+    await go('#/');
+    await go('#/approvals');
+  }
+  const rowA = page.getByRole('row', { name: new RegExp(A) });
+  await rowA.getByText('ir, EC key').waitFor();
+  await rowA.getByText(`cmp:${CMP}:shared-secret`).waitFor();
+  await shot('approvals');
+  await page.getByRole('button', { name: 'Approve CN=' + A }).click();
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Cancel');
+  await page.getByRole('dialog').getByRole('button', { name: 'Approve' }).click();
+  await page.getByText(`CN=${A}: approved`).waitFor();
+  const a = await doneA;
+  assert.equal(a.code, 0, 'the approved device: ' + a.out());
+  // a rejection needs its reason; the device gets it
+  await page.getByRole('button', { name: 'Reject CN=' + B }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Reject' }).click();
+  await page.getByRole('dialog').getByRole('alert').getByText(/reason is required/).waitFor();
+  assert.equal(await page.locator('#ap-reason').getAttribute('aria-invalid'), 'true');
+  await page.locator('#ap-reason').fill('unknown serial number');
+  await page.getByRole('dialog').getByRole('button', { name: 'Reject' }).click();
+  await page.getByText(`CN=${B}: rejected`).waitFor();
+  const b = await doneB;
+  assert.notEqual(b.code, 0);
+  assert.match(b.out(), /request rejected by an administrator: unknown serial number/);
+  await page.getByText('No request waits for approval.').waitFor();
+  // the decided ones, with who decided and why
+  await go('#/approvals?state=rejected');
+  await page.getByRole('row', { name: new RegExp(B) }).getByText('user:admin: unknown serial number').waitFor();
+  api('PUT', `/authorities/${ra.authorityUuid}/raProfiles/${ra.uuid}`, { requireApproval: false });
   assert.deepEqual(dialogs, []);
 });

@@ -210,12 +210,12 @@ t_conf_body() {
   # an ir body OpenSSL cannot decode ([0] holding an INTEGER), header readable
   mutate body-bad -body a003020101
   expect_answer body-bad error 2 badDataFormat "OpenSSL cannot decode the message"
-  # pollReq: not served (no request is ever answered with waiting)
+  # pollReq of a transaction no request waits in (RFC 9483 4.4)
   mutate body-poll -geninfo none -body b90730053003020100
-  expect_answer body-poll error 2 badRequest "message type not supported"
+  expect_answer body-poll error 2 badRequest "unknown transaction: no request of this transaction waits for approval"
   [ "$(cert_count)" = "$n0" ] || fail "stored"
 }
-run_test "a body OpenSSL cannot decode -> badDataFormat; pollReq -> badRequest" t_conf_body
+run_test "a body OpenSSL cannot decode -> badDataFormat; a pollReq nothing waits for -> badRequest" t_conf_body
 
 # tlv TAG CONTENT: a DER TLV in hex
 tlv() {

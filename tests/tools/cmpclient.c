@@ -5,7 +5,9 @@
  * certHash, reject the certificate in the certConf, or send an ir whose
  * proof of possession does not verify (badpop: the template's key is
  * replaced after the POP was signed with -newkey), or leave the transaction
- * waiting (noconf: the certConf is written to -reqout, not sent).
+ * waiting (noconf: the certConf is written to -reqout, not sent). With
+ * -url2, the pollReqs of a request waiting for approval go there too: a
+ * second node answers them.
  *
  *   cmpclient -url URL [-url2 URL] -secret S | -cert C -key K  -trusted CA
  *             -newkey K -subject DN [-cmd ir|cr|kur] [-implicit]
@@ -69,7 +71,8 @@ static void use_url(OSSL_CMP_CTX *ctx, const url_t *u)
         die("cannot set the server");
 }
 
-/* The ir/cr goes to the first server; certConf and error to the second. */
+/* The ir/cr goes to the first server; pollReq, certConf and error to the
+ * second. */
 static OSSL_CMP_MSG *transfer(OSSL_CMP_CTX *ctx, const OSSL_CMP_MSG *req)
 {
     int body = OSSL_CMP_MSG_get_bodytype(req);
@@ -84,7 +87,7 @@ static OSSL_CMP_MSG *transfer(OSSL_CMP_CTX *ctx, const OSSL_CMP_MSG *req)
     /* noconf: the transaction is left waiting for its certConf */
     if (body == 24 && strcmp(mode, "noconf") == 0)
         return NULL;
-    use_url(ctx, have_url2 && (body == 24 || body == 23) ? &url2 : &url1);
+    use_url(ctx, have_url2 && (body == 24 || body == 23 || body == 25) ? &url2 : &url1);
     rsp = OSSL_CMP_MSG_http_perform(ctx, req);
     if (rsp != NULL && rspout != NULL && !OSSL_CMP_MSG_write(rspout, rsp))
         die("cannot write -rspout");
