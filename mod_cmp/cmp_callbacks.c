@@ -88,6 +88,18 @@ static STACK_OF(X509) *ca_chain_out(const cmp_profile_t *pr)
     return chain;
 }
 
+/* The caPubs of an ip: RFC 9483 4.1.1, the CA's chain to an end entity
+ * that authenticated with a MAC; 3GPP TS 33.310 9.5, the operator's root
+ * to a base station (signed with its vendor certificate). */
+static STACK_OF(X509) *ca_pubs(const req_t *rq, int body)
+{
+    if (body != CMP_BODY_IR)
+        return NULL;
+    if (rq->prof->root_out != NULL)
+        return X509_chain_up_ref(rq->prof->root_out);
+    return rq->prot == CMP_PROT_MAC ? ca_chain_out(rq->prof) : NULL;
+}
+
 /* RFC 9483 4.4: a request the RA Profile's policy admits waits for an
  * administrator's approval, when it requires one: answered 'waiting' and
  * queued (process() stores it with that answer), unless the queue is full. */
@@ -164,8 +176,7 @@ static OSSL_CMP_PKISI *cert_request_cb(OSSL_CMP_SRV_CTX *srv_ctx,
             return NULL;
         *certOut = rq->replay_cert;
         *chainOut = ca_chain_out(pr);
-        if (rq->prot == CMP_PROT_MAC && rq->body == CMP_BODY_IR)
-            *caPubs = ca_chain_out(pr);
+        *caPubs = ca_pubs(rq, rq->body);
         return rq->mods != NULL
                ? OSSL_CMP_STATUSINFO_new(OSSL_CMP_PKISTATUS_grantedWithMods, 0,
                                          rq->mods)
@@ -253,9 +264,7 @@ static OSSL_CMP_PKISI *cert_request_cb(OSSL_CMP_SRV_CTX *srv_ctx,
     cmp_own_x509(rq->p, cert);
     *certOut = cert;
     *chainOut = ca_chain_out(pr);
-    /* RFC 9483 4.1.1: caPubs may carry the root to a MAC-authenticated EE. */
-    if (rq->prot == CMP_PROT_MAC && body == CMP_BODY_IR)
-        *caPubs = ca_chain_out(pr);
+    *caPubs = ca_pubs(rq, body);
     return si;
 }
 

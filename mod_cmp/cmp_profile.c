@@ -61,6 +61,8 @@ static void profile_free(cmp_profile_t *pr)
     sk_X509_EXTENSION_pop_free(pr->ca.exts, X509_EXTENSION_free);
     free(pr->crl_url);
     sk_X509_pop_free(pr->ca_chain, X509_free);
+    sk_X509_pop_free(pr->extra_out, X509_free);
+    sk_X509_pop_free(pr->root_out, X509_free);
     cmp_policy_clear(&pr->policy);
     free(pr);
 }
@@ -284,6 +286,47 @@ static apr_status_t load_authority(cmp_profile_t *pr, apr_pool_t *p, PGconn *c,
     return APR_SUCCESS;
 }
 
+/* push x (a new reference) unless the stack holds it already */
+static int push_new(STACK_OF(X509) *sk, X509 *x)
+{
+    int i;
+
+    for (i = 0; i < sk_X509_num(sk); i++)
+        if (X509_cmp(sk_X509_value(sk, i), x) == 0)
+            return 1;
+    return X509_up_ref(x) && (sk_X509_push(sk, x) > 0 || (X509_free(x), 0));
+}
+
+/* 3GPP TS 33.310 9.5: the base station learns the operator's root from
+ * the ip (caPubs) and checks the response's signature with the chain in
+ * extraCerts: the signer's chain, the CA's and the root, made once. */
+static apr_status_t load_3gpp(cmp_profile_t *pr, const char **why)
+{
+    int i, n = sk_X509_num(pr->ca_chain);
+    X509 *root = pr->ca.cert;
+
+    for (i = 0; i < n; i++)
+        if (X509_check_issued(sk_X509_value(pr->ca_chain, i),
+                              sk_X509_value(pr->ca_chain, i)) == X509_V_OK)
+            root = sk_X509_value(pr->ca_chain, i);
+    pr->extra_out = sk_X509_new_null();
+    pr->root_out = sk_X509_new_null();
+    if (pr->extra_out == NULL || pr->root_out == NULL || !push_new(pr->root_out, root)) {
+        *why = "out of memory";
+        return APR_ENOMEM;
+    }
+    for (i = 0; i < sk_X509_num(pr->signer_chain); i++)
+        if (!push_new(pr->extra_out, sk_X509_value(pr->signer_chain, i)))
+            return APR_ENOMEM;
+    if (!push_new(pr->extra_out, pr->ca.cert))
+        return APR_ENOMEM;
+    for (i = 0; i < n; i++)
+        if (!push_new(pr->extra_out, sk_X509_value(pr->ca_chain, i)))
+            return APR_ENOMEM;
+    ERR_clear_error();
+    return APR_SUCCESS;
+}
+
 static apr_status_t profile_load(cmp_profile_cache_t *cache, apr_pool_t *p,
                                  PGconn *c, const cmp_store_head_t *h,
                                  cmp_profile_t **out)
@@ -302,8 +345,10 @@ static apr_status_t profile_load(cmp_profile_cache_t *cache, apr_pool_t *p,
     pr->auth_id = h->auth_id;
     pr->auth_ver = h->auth_ver;
     if ((rv = load_cmp(pr, p, c, cache->key, &why)) == APR_SUCCESS
-            && (rv = load_ra(pr, p, c, &why)) == APR_SUCCESS)
-        rv = load_authority(pr, p, c, cache->key, &why);
+            && (rv = load_ra(pr, p, c, &why)) == APR_SUCCESS
+            && (rv = load_authority(pr, p, c, cache->key, &why)) == APR_SUCCESS
+            && strcmp(pr->variant, "v2_3gpp") == 0)
+        rv = load_3gpp(pr, &why);
     if (rv != APR_SUCCESS) {
         cmp_log(CMP_LOG_ERR, CMPLOGNO(10301) "cannot load CMP Profile %lld / "
                 "RA Profile %lld: %s", h->cmp_id, h->ra_id, why);

@@ -32,6 +32,11 @@ typedef struct cmp_profile_t {
     cmp_ca_t ca;
     STACK_OF(X509) *ca_chain;
     char *crl_url;                 /* where its CRL is published, or NULL */
+    /* v2_3gpp (TS 33.310 9.5): the extraCerts of every response (the
+     * signer's chain, the CA and its chain up to the root) and the caPubs
+     * of an ip (the operator's root); NULL for other variants */
+    STACK_OF(X509) *extra_out;
+    STACK_OF(X509) *root_out;
     int implicit_confirm;
     int confirm_timeout;
     int revoke_on_key_update;      /* a confirmed kur revokes (superseded)

@@ -22,7 +22,9 @@ int cmp_srv_response_protection(OSSL_CMP_CTX *ctx, const cmp_profile_t *pr)
         /* The chain goes out as configured; nothing is built per message. */
         return OSSL_CMP_CTX_set1_cert(ctx, pr->signer)
                && OSSL_CMP_CTX_set1_pkey(ctx, pr->signer_key)
-               && OSSL_CMP_CTX_set1_extraCertsOut(ctx, pr->signer_chain);
+               && OSSL_CMP_CTX_set1_extraCertsOut(ctx, pr->extra_out != NULL
+                                                       ? pr->extra_out
+                                                       : pr->signer_chain);
     }
     /* A MAC-protected message needs a sender name (RFC 4210 5.1.1): the CA's. */
     return OSSL_CMP_CTX_set1_secretValue(ctx, pr->secret, (int)pr->secret_len)

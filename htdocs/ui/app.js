@@ -113,6 +113,13 @@ function openForm(form) {
   form.scrollIntoView({ block: 'nearest' });
 }
 
+/* A render that took so long that another page was asked meanwhile (a
+ * later navigation) is dropped: the page shown is always the one asked. */
+function pageAt(at, title, ...content) {
+  if (at !== location.hash) return;
+  page(title, ...content);
+}
+
 function page(title, ...content) {
   main.replaceChildren(h('h2', {}, title), ...content.filter(c => c !== null && c !== undefined));
   main.focus();
@@ -186,6 +193,7 @@ function chart(perDay, key, label) {
 }
 
 async function dashboard() {
+  const at = location.hash;   // the page this render is for (pageAt)
   const day = 86400000, now = Date.now();
   const [stats, expiring, revoked, rejected, refused] = await Promise.all([
     api('GET', '/statistics/certificates?days=14'),
@@ -194,7 +202,7 @@ async function dashboard() {
     api('GET', '/certificates?status=rejected&limit=10'),
     api('GET', '/statistics/cmpRefusals?days=14'),
   ]);
-  if (!stats.ok) return page('Dashboard', errorBox(stats));
+  if (!stats.ok) return pageAt(at, 'Dashboard', errorBox(stats));
   const st = stats.data;
   const byReason = {};
   for (const r of refused.data || []) byReason[r.reason] = (byReason[r.reason] || 0) + Number(r.count);
@@ -208,7 +216,7 @@ async function dashboard() {
     return items.length ? h('ul', {}, items) : empty(none);
   };
   const tile = (n, text) => h('div', { class: 'tile' }, h('div', { class: 'n' }, String(n)), text);
-  page('Dashboard',
+  pageAt(at, 'Dashboard',
     h('div', { class: 'tiles' },
       tile(st.total, 'certificates'), tile(st.byStatus.valid, 'valid'),
       tile(st.expiringWithin30Days, 'expiring within 30 days'),
@@ -383,8 +391,9 @@ async function cmpProfileForm(existing) {
 }
 
 async function cmpProfiles(notice) {
+  const at = location.hash;   // the page this render is for (pageAt)
   const res = await api('GET', '/cmpProfiles');
-  if (!res.ok) return page('CMP Profiles', errorBox(res));
+  if (!res.ok) return pageAt(at, 'CMP Profiles', errorBox(res));
   const chosen = new Set();
   const rows = res.data.map(p => h('tr', {},
     h('td', {}, h('input', { type: 'checkbox', 'aria-label': 'select ' + p.name,
@@ -412,7 +421,7 @@ async function cmpProfiles(notice) {
       main.prepend(bulkResult(what, uuids, r.data, names));
     });
   };
-  page('CMP Profiles', notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
+  pageAt(at, 'CMP Profiles', notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
     h('div', { class: 'actions' },
       h('button', { type: 'button', onclick: async () => openForm(await cmpProfileForm()) }, 'New CMP Profile'),
       h('button', { type: 'button', class: 'secondary', onclick: bulk('/cmpProfiles/enable', 'PATCH', 'Enable') }, 'Enable selected'),
@@ -460,9 +469,10 @@ function clientCommand(p, base, bundleName) {
 }
 
 async function cmpProfileDetail(uuid, notice) {
+  const at = location.hash;   // the page this render is for (pageAt)
   const [res, auths, ras] = await Promise.all([api('GET', '/cmpProfiles/' + uuid), api('GET', '/authorities'),
     api('GET', '/raProfiles')]);
-  if (!res.ok) return page('CMP Profile', errorBox(res));
+  if (!res.ok) return pageAt(at, 'CMP Profile', errorBox(res));
   const p = res.data;
   const ra = (ras.data || []).find(r => r.uuid === p.raProfileUuid);
   const origin = p.cmpUrl ? p.cmpUrl.replace(/\/api\/v1\/protocols\/cmp\/.*$/, '') : location.origin;
@@ -484,7 +494,7 @@ async function cmpProfileDetail(uuid, notice) {
   show();
   const dl = (k, v) => [h('dt', {}, k), h('dd', {}, v === null || v === undefined || v === '' ? '—' : String(v))];
   const sc = p.signingCertificate;
-  page('CMP Profile ' + p.name, notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
+  pageAt(at, 'CMP Profile ' + p.name, notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
     h('dl', {}, dl('State', p.enabled ? 'enabled' : 'disabled (devices are refused)'), dl('Variant', p.variant),
       dl('Protection (request / response)', `${p.requestProtectionMethod} / ${p.responseProtectionMethod}`),
       dl('Default RA Profile', ra ? `${ra.name} (Authority ${ra.authorityName})` : 'none: the profile URL cannot issue'),
@@ -583,8 +593,9 @@ async function raProfileForm(existing) {
 }
 
 async function raProfiles(notice) {
+  const at = location.hash;   // the page this render is for (pageAt)
   const [res, cmps] = await Promise.all([api('GET', '/raProfiles'), api('GET', '/cmpProfiles')]);
-  if (!res.ok) return page('RA Profiles', errorBox(res));
+  if (!res.ok) return pageAt(at, 'RA Profiles', errorBox(res));
   const rows = res.data.map(r => {
     const base = `/authorities/${r.authorityUuid}/raProfiles/${r.uuid}`;
     const pick = select([['', '— CMP Profile —'], ...((cmps.data || []).map(c => [c.uuid, c.name]))], r.cmpProfileUuid || '');
@@ -612,7 +623,7 @@ async function raProfiles(notice) {
             'Delete', () => act('DELETE', base + (users.length ? '?force=true' : ''), undefined, () => raProfiles(`RA Profile ${r.name} deleted`)));
         } }, 'Delete'))));
   });
-  page('RA Profiles', notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
+  pageAt(at, 'RA Profiles', notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
     h('div', { class: 'actions' }, h('button', { type: 'button', onclick: async () => openForm(await raProfileForm()) }, 'New RA Profile')),
     table(['Name', 'Authority', 'State', 'Policy', 'CMP', ''], rows));
 }
@@ -689,14 +700,15 @@ function deviceImportForm(base, ra, after) {
 }
 
 async function devices(authUuid, raUuid, query, notice) {
+  const at = location.hash;   // the page this render is for (pageAt)
   const q = new URLSearchParams(query || '');
   const base = `/authorities/${authUuid}/raProfiles/${raUuid}/deviceRegistrations`;
   const offset = Number(q.get('offset') || 0);
   const args = new URLSearchParams({ limit: '100', offset: String(offset) });
   for (const k of ['state', 'q']) if (q.get(k)) args.set(k, q.get(k));
   const [ra, res] = await Promise.all([api('GET', `/authorities/${authUuid}/raProfiles/${raUuid}`), api('GET', base + '?' + args)]);
-  if (!ra.ok) return page('Devices', errorBox(ra));
-  if (!res.ok) return page(`Devices of RA Profile ${ra.data.name}`, errorBox(res));
+  if (!ra.ok) return pageAt(at, 'Devices', errorBox(ra));
+  if (!res.ok) return pageAt(at, `Devices of RA Profile ${ra.data.name}`, errorBox(res));
   const here = `#/ra-profiles/${authUuid}/${raUuid}/devices`;
   const reload = (box) => devices(authUuid, raUuid, query, box);
   const state = select([['', 'any state'], ['active', 'active'], ['used', 'used'], ['locked', 'locked'], ['expired', 'expired']], q.get('state') || '');
@@ -725,7 +737,7 @@ async function devices(authUuid, raUuid, query, notice) {
           'Delete', () => act('DELETE', `${base}/${d.uuid}`, undefined, () =>
             reload(h('p', { class: 'notice', role: 'status' }, `Registration of ${d.senderKid} deleted`)))) }, 'Delete')))));
   const total = res.data.total;
-  page(`Devices of RA Profile ${ra.data.name}`, notice || null,
+  pageAt(at, `Devices of RA Profile ${ra.data.name}`, notice || null,
     h('p', { class: 'muted' }, 'A registered device enrolls once over CMP with its own senderKID and secret, and gets only the subject and names registered for it.'),
     h('div', { class: 'actions' },
       h('button', { type: 'button', onclick: () => openForm(deviceForm(base, ra.data.name, reload)) }, 'Register a device'),
@@ -744,13 +756,14 @@ async function devices(authUuid, raUuid, query, notice) {
 /* ---- Approvals (RFC 9483 4.4: requests waiting for a decision) -------------- */
 
 async function approvals(query, notice) {
+  const at = location.hash;   // the page this render is for (pageAt)
   const q = new URLSearchParams(query || '');
   const st = q.has('state') ? q.get('state') : 'waiting';
   const offset = Number(q.get('offset') || 0);
   const args = new URLSearchParams({ limit: '100', offset: String(offset) });
   if (st) args.set('state', st);
   const res = await api('GET', '/approvals?' + args);
-  if (!res.ok) return page('Approvals', errorBox(res));
+  if (!res.ok) return pageAt(at, 'Approvals', errorBox(res));
   const reload = (box) => approvals(query, box);
   const state = select([['waiting', 'waiting'], ['', 'any state'], ['approved', 'approved'], ['rejected', 'rejected'],
     ['delivered', 'delivered'], ['expired', 'expired']], st);
@@ -792,7 +805,7 @@ async function approvals(query, notice) {
       h('button', { type: 'button', class: 'danger', 'aria-label': 'Reject ' + a.subject, onclick: () => decide(a, false) }, 'Reject'))
       : a.certificateUuid ? h('a', { href: '#/certificates/' + a.certificateUuid }, 'certificate') : null)));
   const total = res.data.total;
-  page('Approvals', notice || null,
+  pageAt(at, 'Approvals', notice || null,
     h('p', { class: 'muted' }, 'Requests of RA Profiles that require approval wait here; the device polls until you decide.'),
     h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter requests', onsubmit: (ev) => { ev.preventDefault(); go(0); } },
       field('ap-state', 'State', state), h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Filter'))),
@@ -876,8 +889,9 @@ async function downloadCrl(a) {
 }
 
 async function authorities(notice) {
+  const at = location.hash;   // the page this render is for (pageAt)
   const res = await api('GET', '/authorities');
-  if (!res.ok) return page('Authorities', errorBox(res));
+  if (!res.ok) return pageAt(at, 'Authorities', errorBox(res));
   const crl = a => a.crl
     ? h('div', {}, `No. ${a.crl.crlNumber}, ${a.crl.entries} revoked, next update ${String(a.crl.nextUpdate).slice(0, 16).replace('T', ' ')}`,
       a.publicUrl ? h('div', { class: 'mono' }, a.publicUrl + '/' + a.name + '.crl') : h('div', {}, 'no public URL: certificates name no CRL'),
@@ -897,7 +911,7 @@ async function authorities(notice) {
         'certificates or that RA Profiles use is not deleted: disable it instead.' +
         ((a.raProfiles || []).length ? ` RA Profiles using it: ${a.raProfiles.map(r => r.name).join(', ')}.` : ''),
         'Delete', () => act('DELETE', '/authorities/' + a.uuid, undefined, () => authorities(`Authority ${a.name} deleted`))) }, 'Delete')))));
-  page('Authorities', notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
+  pageAt(at, 'Authorities', notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
     h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => openForm(authorityForm()) }, 'New Authority')),
     table(['Name', 'Subject', 'Valid until', 'State', 'CA certificate', 'CRL', ''], rows));
 }
@@ -907,6 +921,7 @@ async function authorities(notice) {
 /* Search, filters and order in the address (#/certificates?status=valid&sort=-notAfter),
  * so that a view can be linked; the server filters, sorts and pages. */
 async function certificates(query) {
+  const at = location.hash;   // the page this render is for (pageAt)
   const q = new URLSearchParams(query || '');
   const limit = 20, offset = Number(q.get('offset') || 0);
   const [auths, ras, cmps] = await Promise.all([api('GET', '/authorities'), api('GET', '/raProfiles'),
@@ -946,7 +961,7 @@ async function certificates(query) {
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Search'),
       h('button', { type: 'button', class: 'secondary', onclick: () => { location.hash = '#/certificates'; } }, 'Clear')));
   form.addEventListener('submit', (ev) => { ev.preventDefault(); go({ offset: 0 }); });
-  if (!res.ok) return page('Certificates', form, errorBox(res));
+  if (!res.ok) return pageAt(at, 'Certificates', form, errorBox(res));
   // a column header sorts by it; again, the other way
   const col = (label, key) => {
     const now = sort === key ? 'ascending' : sort === '-' + key ? 'descending' : null;
@@ -965,7 +980,7 @@ async function certificates(query) {
   const t = h('div', { class: 'table-wrap' }, h('table', {},
     h('thead', {}, h('tr', {}, heads.map(([label, now]) => h('th', { scope: 'col', 'aria-sort': now || undefined }, label)))),
     h('tbody', {}, labelCells(rows, ['Subject', 'Serial', 'Status', 'Valid until', 'RA Profile', 'Issued']))));
-  page('Certificates', form,
+  pageAt(at, 'Certificates', form,
     h('p', {}, res.data.total ? `${res.data.total} certificates; showing ${offset + 1}–${offset + res.data.certificates.length}`
       : 'No certificate matches.'),
     t,
@@ -984,8 +999,9 @@ const REASON_NAMES = { 0: 'unspecified', 1: 'keyCompromise', 2: 'cACompromise', 
   9: 'privilegeWithdrawn', 10: 'aACompromise' };
 
 async function certificateDetail(uuid) {
+  const at = location.hash;   // the page this render is for (pageAt)
   const res = await api('GET', '/certificates/' + uuid);
-  if (!res.ok) return page('Certificate', errorBox(res));
+  if (!res.ok) return pageAt(at, 'Certificate', errorBox(res));
   const c = res.data;
   const held = c.status === 'revoked' && c.revocationReason === 6;
   // a hold may be made permanent with any other reason
@@ -1016,7 +1032,7 @@ async function certificateDetail(uuid) {
     cancel.focus();
   };
   const dl = (k, v) => [h('dt', {}, k), h('dd', {}, v === null || v === undefined || v === '' ? '—' : String(v))];
-  page('Certificate ' + (c.subjectDn || c.serialNumber),
+  pageAt(at, 'Certificate ' + (c.subjectDn || c.serialNumber),
     h('dl', {}, dl('Subject', c.subjectDn), dl('Subject alternative names', c.subjectAltNames), dl('Issuer', c.issuerDn),
       dl('Serial', c.serialNumber), dl('Valid', `${c.notBefore} – ${c.notAfter}`), dl('Key', c.keyType),
       dl('Status', c.status), dl('Revocation reason', REASON_NAMES[c.revocationReason] ?? c.revocationReason), dl('Revoked at', c.revokedAt),
@@ -1053,6 +1069,7 @@ function auditTable(events, withObject) {
 /* Filters in the address (#/audit?actor=...&offset=50), so that a view can
  * be linked; the same filters give the CSV export. */
 async function audit(query) {
+  const at = location.hash;   // the page this render is for (pageAt)
   const q = new URLSearchParams(query || '');
   const offset = Number(q.get('offset') || 0);
   const keys = ['actor', 'action', 'object', 'from', 'to'];
@@ -1079,8 +1096,8 @@ async function audit(query) {
           download: 'audit-log.csv' });
         document.body.append(a); a.click(); a.remove();
       } }, 'Export CSV')));
-  if (!res.ok) return page('Audit log', form, errorBox(res));
-  page('Audit log', form,
+  if (!res.ok) return pageAt(at, 'Audit log', form, errorBox(res));
+  pageAt(at, 'Audit log', form,
     res.data.total ? auditTable(res.data.auditLogs, true) : h('p', { class: 'empty' }, 'No event matches.'),
     h('p', { class: 'muted' }, `${res.data.total} event(s)`),
     h('div', { class: 'actions' },
@@ -1091,6 +1108,7 @@ async function audit(query) {
 /* ---- routing ----------------------------------------------------------------------- */
 
 async function route() {
+  const at = location.hash;   // the page this render is for (pageAt)
   const [path, query] = (location.hash.slice(1) || '/').split('?');
   const parts = path.split('/').filter(Boolean);
   for (const a of document.querySelectorAll('nav a'))
@@ -1105,9 +1123,9 @@ async function route() {
     else if (parts[0] === 'certificates') await (parts[1] ? certificateDetail(parts[1]) : certificates(query));
     else if (parts[0] === 'audit') await audit(query);
     else if (parts[0] === 'approvals') await approvals(query);
-    else page('Not found', h('p', {}, 'No such page.'));
+    else pageAt(at, 'Not found', h('p', {}, 'No such page.'));
   } catch (e) {
-    page('Error', h('div', { class: 'errors', role: 'alert' }, String(e)));
+    pageAt(at, 'Error', h('div', { class: 'errors', role: 'alert' }, String(e)));
   }
   main.dataset.route = location.hash || '#/';   // what is shown (for tests and assistive tools)
 }

@@ -557,7 +557,10 @@ test('devices are registered, imported and given new secrets in the console; eac
   assert.equal(enroll('dev', 'ui-secret-456-new', DEV + '-ro').ok, false, 'the profile secret with registrationsOnly');
   await page.locator('#cp-regonly').uncheck();
   await page.getByRole('button', { name: 'Save' }).click();
-  await page.getByText(`CMP Profile ${CMP} saved`).waitFor();
+  // (the notice of the first save is still there: wait for the change)
+  for (let i = 0; i < 50 && api('GET', '/cmpProfiles/' + prof.uuid).registrationsOnly; i++)
+    await page.waitForTimeout(100);
+  await page.locator('#cp-regonly:not(:checked)').waitFor();
   assert.ok(enroll('dev', 'ui-secret-456-new', DEV + '-ro2').ok, 'the profile secret again');
   assert.deepEqual(dialogs, []);
 });
@@ -623,5 +626,23 @@ test('a request waits for approval; the console approves one and rejects another
   await go('#/approvals?state=rejected');
   await page.getByRole('row', { name: new RegExp(B) }).getByText('user:admin: unknown serial number').waitFor();
   api('PUT', `/authorities/${ra.authorityUuid}/raProfiles/${ra.uuid}`, { requireApproval: false });
+  assert.deepEqual(dialogs, []);
+});
+
+test('a page that loads slowly does not replace the page asked after it', async () => {
+  const prof = api('GET', '/cmpProfiles').find(p => p.name === CMP);
+  // the CMP Profile page waits for its form's data; hold that back 1.5 s
+  await page.route('**/api/v1/cmpProfiles/signingCertificates', async (r) => {
+    await new Promise(res => setTimeout(res, 1500));
+    await r.continue();
+  });
+  await page.goto(UI + '#/cmp-profiles/' + prof.uuid);
+  await page.waitForTimeout(200);
+  await go('#/authorities');
+  await page.getByRole('heading', { name: 'Authorities' }).waitFor();
+  await page.waitForTimeout(2000);
+  assert.equal(await page.getByRole('heading', { level: 2 }).innerText(), 'Authorities',
+    'the slow CMP Profile page replaced the Authorities page');
+  await page.unroute('**/api/v1/cmpProfiles/signingCertificates');
   assert.deepEqual(dialogs, []);
 });
