@@ -51,6 +51,10 @@
     "nullif(" n "::bigint, 0) AND state = 'active' AND expires_at > now() " \
     "RETURNING id)"
 #define DEVICE_CLAIMED(n) "WHERE " n "::bigint = 0 OR EXISTS (SELECT 1 FROM d)"
+/* the action of an issuance: the CMP body (cmp.ir, ...), or the admin
+ * API's own name for what it issued (admin.issueSigningCertificate) */
+#define ISSUE_ACTION(n) "CASE WHEN " n "::text LIKE 'admin.%' THEN " n "::text " \
+    "ELSE 'cmp.' || " n "::text END"
 /* an approved request (pending_request) delivered by the certificate c */
 #define PENDING_DELIVERED(n) ", q AS (UPDATE pending_request SET state = " \
     "'delivered', certificate_id = (SELECT id FROM c) WHERE " n "::boolean " \
@@ -113,7 +117,7 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
      "nullif($15::bigint, 0) AND status = 'valid' AND $11 = 'valid' AND "
      "(SELECT revoke_on_key_update FROM cmp_profile WHERE id = "
      "nullif($13::bigint, 0)) RETURNING " CERT_KEYS "), a AS (" AUDIT_INSERT
-     AUDIT_CERTS("$18", "'cmp.' || $17::text", "'issued'", c) " WHERE $18::text IS NOT NULL "
+     AUDIT_CERTS("$18", ISSUE_ACTION("$17"), "'issued'", c) " WHERE $18::text IS NOT NULL "
      "UNION ALL " AUDIT_CERTS("$18", "'cmp.' || $17::text", "'revoked: superseded by "
      "the key update'", s) " WHERE $18::text IS NOT NULL)" PENDING_DELIVERED("$20")
      " SELECT id FROM c"},

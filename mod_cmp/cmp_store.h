@@ -65,7 +65,8 @@ typedef struct {
     int req_hash_len;
     const unsigned char *rsp_der;   /* the response, kept while waiting_conf */
     int rsp_len;
-    const char *body_type, *tx_state;
+    const char *body_type, *tx_state; /* body_type "admin.<what>": issued by
+                                       * the admin API (audited so) */
     int timeout_s;
     const char *actor;              /* who asked (the audit event of the
                                      * enrollment); NULL: no event */

@@ -117,10 +117,11 @@ int admin_sql_json(admin_req_t *rq, admin_resp_t *rs, const char *sql, int n,
                    const char *const *vals, json_t **out);
 
 /* A certificate one of our CAs issued to someone (a CMP signer) is a row
- * of the inventory, valid, like those issued over CMP; non-zero when it
- * set the response. */
+ * of the inventory, valid, like those issued over CMP, its history begun by
+ * the administrator's action ("admin.<what>"); non-zero when it set the
+ * response. */
 int admin_store_issued(admin_req_t *rq, admin_resp_t *rs, X509 *cert,
-                       long long authority_id);
+                       long long authority_id, const char *action);
 
 /* The one object of list (a new reference, taken over) in *out, owned by
  * the request pool; non-zero when there is not exactly one and it set a

@@ -21,9 +21,11 @@
     "'nextUpdate', c.next_update, 'entries', c.entries) FROM crl c WHERE " \
     "c.authority_id = a.id AND c.der IS NOT NULL), 'raProfiles', (SELECT coalesce(json_agg(json_build_object(" \
     "'uuid', r.uuid, 'name', r.name) ORDER BY r.name), '[]') FROM ra_profile r " \
-    "WHERE r.authority_id = a.id))::text, a.ca_cert"
+    "WHERE r.authority_id = a.id), 'hasIssuedCertificates', EXISTS (SELECT 1 FROM " \
+    "certificate c WHERE c.authority_id = a.id))::text, a.ca_cert, a.ca_chain"
 
-/* Rows of (json text, ca_cert) to JSON objects with the CA's details. */
+/* Rows of (json text, ca_cert, ca_chain) to JSON objects with the CA's
+ * details and its chain (PEM, the certificates above it; "" for a root). */
 static json_t *authority_rows(admin_req_t *rq, PGresult *r)
 {
     json_t *list = json_array();
@@ -37,6 +39,9 @@ static json_t *authority_rows(admin_req_t *rq, PGresult *r)
         if (o == NULL)
             continue;
         admin_cert_fields(rq->p, o, der, n);
+        der = cmp_db_bytea(rq->p, r, i, 2, &n);
+        json_object_set_new(o, "chain", json_string(der != NULL && n > 0
+                                                    ? admin_pem_of(rq->p, der, n) : ""));
         json_array_append_new(list, o);
     }
     return list;

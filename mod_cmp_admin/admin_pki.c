@@ -190,7 +190,7 @@ void admin_cert_fields(apr_pool_t *p, json_t *o, const unsigned char *der,
 }
 
 int admin_store_issued(admin_req_t *rq, admin_resp_t *rs, X509 *cert,
-                       long long authority_id)
+                       long long authority_id, const char *action)
 {
     cmp_store_issue_t in;
     long long id = 0;
@@ -199,6 +199,9 @@ int admin_store_issued(admin_req_t *rq, admin_resp_t *rs, X509 *cert,
     memset(&in, 0, sizeof(in));
     in.authority_id = authority_id;
     in.status = "valid";
+    /* its history starts with who issued it */
+    in.actor = rq->actor;
+    in.body_type = action;
     rv = cmp_store_cert_columns(rq->p, cert, NULL, &in);
     if (rv == APR_SUCCESS)
         rv = cmp_store_issue(rq->p, rq->conn, &in, &id, NULL);

@@ -175,7 +175,8 @@ static void create_signing(admin_req_t *rq, admin_resp_t *rs)
                   "SELECT s.uuid, s.cert, a.uuid FROM s LEFT JOIN authority a ON "
                   "a.id = s.authority_id", 4, vals, lens, &r))
         goto out;
-    if (auth_id != NULL && admin_store_issued(rq, rs, cert, strtoll(auth_id, NULL, 10)))
+    if (auth_id != NULL && admin_store_issued(rq, rs, cert, strtoll(auth_id, NULL, 10),
+                                              "admin.issueSigningCertificate"))
         goto out;
     rq->audit_object = apr_pstrcat(rq->p, "signingCertificate:", PQgetvalue(r, 0, 0),
                                    NULL);
@@ -274,7 +275,8 @@ static void issue_ocsp_signer(admin_req_t *rq, admin_resp_t *rs)
                   "VALUES ($1::bigint, $2, $3) ON CONFLICT (authority_id) DO UPDATE "
                   "SET cert = $2, key_enc = $3, created_at = clock_timestamp()",
                   3, vals, lens, &r)
-            || admin_store_issued(rq, rs, cert, strtoll(auth_id, NULL, 10)))
+            || admin_store_issued(rq, rs, cert, strtoll(auth_id, NULL, 10),
+                                  "admin.issueOcspSigner"))
         goto out;
     {
         json_t *o = json_object();

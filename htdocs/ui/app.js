@@ -873,7 +873,8 @@ function authorityCrlForm(a) {
     const res = await api('PUT', '/authorities/' + a.uuid,
       { crlValiditySeconds: Number(validity.value), publicUrl: url.value.trim() || null, ocspUrl: ocsp.value.trim() || null });
     if (!res.ok) { errors.replaceChildren(errorBox(res)); return; }
-    authorities(`Revocation settings of ${a.name} saved`);
+    if (location.hash === '#/authorities/' + a.uuid) authorityDetail(a.uuid, `Revocation settings of ${a.name} saved`);
+    else authorities(`Revocation settings of ${a.name} saved`);
   });
   return form;
 }
@@ -899,7 +900,7 @@ async function authorities(notice) {
       h('button', { type: 'button', class: 'secondary', 'aria-label': 'Download CRL of ' + a.name, onclick: () => downloadCrl(a) }, 'Download CRL'))
     : 'not made yet';
   const rows = res.data.map(a => h('tr', {},
-    h('td', {}, a.name, h('div', {}, a.description)),
+    h('td', {}, h('a', { href: '#/authorities/' + a.uuid }, a.name), h('div', {}, a.description)),
     h('td', {}, a.subjectDn), h('td', {}, String(a.notAfter).slice(0, 10)), h('td', {}, badge(a.enabled)),
     h('td', {}, download(a.name + '.pem', a.certificate || '')),
     h('td', {}, crl(a)),
@@ -914,6 +915,57 @@ async function authorities(notice) {
   pageAt(at, 'Authorities', notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
     h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => openForm(authorityForm()) }, 'New Authority')),
     table(['Name', 'Subject', 'Valid until', 'State', 'CA certificate', 'CRL', ''], rows));
+}
+
+/* An Authority's page: its CA certificate and chain, CRL and OCSP, the RA
+ * Profiles that use it; edit, enable or disable, delete. */
+async function authorityDetail(uuid, notice) {
+  const at = location.hash;   // the page this render is for (pageAt)
+  const res = await api('GET', '/authorities/' + uuid);
+  if (!res.ok) return pageAt(at, 'Authority', errorBox(res));
+  const a = res.data;
+  const dl = (k, v) => [h('dt', {}, k), h('dd', {}, v === null || v === undefined || v === '' ? '—' : v)];
+  const desc = h('input', { value: a.description || '' });
+  const errors = h('div');
+  const edit = h('form', { 'aria-label': 'Edit Authority ' + a.name }, h('h3', {}, 'Description'), errors,
+    field('au-edit-desc', 'Description', desc),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Save description')));
+  edit.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const r = await api('PUT', '/authorities/' + a.uuid, { description: desc.value });
+    if (!r.ok) { formErrors(errors, r, [[/description/i, desc]]); return; }
+    authorityDetail(a.uuid, `Authority ${a.name} saved`);
+  });
+  const fullChain = (a.certificate || '') + (a.chain || '');
+  pageAt(at, 'Authority ' + a.name, notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
+    h('dl', {},
+      dl('State', a.enabled ? 'enabled' : 'disabled (its RA Profiles issue nothing)'),
+      dl('Kind', a.kind), dl('Description', a.description),
+      dl('Subject', a.subjectDn), dl('Issuer', a.issuerDn === a.subjectDn ? `${a.issuerDn} (a root: self-signed)` : a.issuerDn),
+      dl('Serial number', a.serialNumber), dl('Key type', a.keyType),
+      dl('Valid', `${String(a.notBefore).slice(0, 10)} to ${String(a.notAfter).slice(0, 10)}`),
+      dl('CRL', a.crl ? `No. ${a.crl.crlNumber}, ${a.crl.entries} revoked, next update ${String(a.crl.nextUpdate).slice(0, 16).replace('T', ' ')}` : 'not made yet'),
+      dl('CRL and CA certificate URLs', a.publicUrl ? `${a.publicUrl}/${a.name}.crl, ${a.publicUrl}/${a.name}.crt` : 'none: certificates name no CRL'),
+      dl('OCSP URL', a.ocspUrl ? `${a.ocspUrl}/${a.name}` : null),
+      dl('RA Profiles using it', (a.raProfiles || []).length
+        ? h('span', {}, ...a.raProfiles.flatMap((r, i) => [i ? ', ' : '', h('a', { href: `#/certificates?raProfileUuid=${r.uuid}` }, r.name)]))
+        : null),
+      dl('Certificates', h('a', { href: '#/certificates?authorityUuid=' + a.uuid }, 'the certificates it issued'))),
+    h('div', { class: 'actions' },
+      download(a.name + '.pem', a.certificate || ''),
+      download(a.name + '-chain.pem', fullChain),
+      a.crl ? h('button', { type: 'button', class: 'secondary', 'aria-label': 'Download CRL of ' + a.name, onclick: () => downloadCrl(a) }, 'Download CRL') : null),
+    edit,
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'secondary', 'aria-label': 'Revocation settings of ' + a.name, onclick: () => openForm(authorityCrlForm(a)) }, 'Revocation settings'),
+      h('button', { type: 'button', class: 'secondary', 'aria-label': (a.enabled ? 'Disable ' : 'Enable ') + a.name, onclick: () =>
+        act('PATCH', `/authorities/${a.uuid}/${a.enabled ? 'disable' : 'enable'}`, undefined,
+          () => authorityDetail(a.uuid, `Authority ${a.name} ${a.enabled ? 'disabled' : 'enabled'}`)) }, a.enabled ? 'Disable' : 'Enable'),
+      h('button', { type: 'button', class: 'danger', 'aria-label': 'Delete ' + a.name, onclick: () => confirmThen(
+        `Delete Authority ${a.name}? Its CA key is destroyed; this cannot be undone.` +
+        (a.hasIssuedCertificates || (a.raProfiles || []).length
+          ? ' It has issued certificates or RA Profiles use it: it will not be deleted; disable it instead.' : ''),
+        'Delete', () => act('DELETE', '/authorities/' + a.uuid, undefined, () => { location.hash = '#/authorities'; })) }, 'Delete')));
 }
 
 /* ---- Certificates --------------------------------------------------------------- */
@@ -1119,7 +1171,7 @@ async function route() {
     else if (parts[0] === 'cmp-profiles') await (parts[1] ? cmpProfileDetail(parts[1]) : cmpProfiles());
     else if (parts[0] === 'ra-profiles' && parts[3] === 'devices') await devices(parts[1], parts[2], query);
     else if (parts[0] === 'ra-profiles') await raProfiles();
-    else if (parts[0] === 'authorities') await authorities();
+    else if (parts[0] === 'authorities') await (parts[1] ? authorityDetail(parts[1]) : authorities());
     else if (parts[0] === 'certificates') await (parts[1] ? certificateDetail(parts[1]) : certificates(query));
     else if (parts[0] === 'audit') await audit(query);
     else if (parts[0] === 'approvals') await approvals(query);

@@ -434,7 +434,7 @@ test('accessibility: axe-core finds no serious or critical violation on any page
   const ra = api('GET', '/raProfiles').find(x => x.name === RA);
   const pages = ['#/', '#/cmp-profiles', '#/cmp-profiles/' + prof.uuid, '#/ra-profiles', '#/authorities',
     '#/certificates', '#/certificates/' + cert.uuid, '#/audit',
-    `#/ra-profiles/${ra.authorityUuid}/${ra.uuid}/devices`, '#/approvals'];
+    `#/ra-profiles/${ra.authorityUuid}/${ra.uuid}/devices`, '#/approvals', '#/authorities/' + ra.authorityUuid];
   const found = [];
   for (const [w, hgt] of [[1280, 800], [390, 844]]) {
     await p.setViewportSize({ width: w, height: hgt });
@@ -644,5 +644,33 @@ test('a page that loads slowly does not replace the page asked after it', async 
   assert.equal(await page.getByRole('heading', { level: 2 }).innerText(), 'Authorities',
     'the slow CMP Profile page replaced the Authorities page');
   await page.unroute('**/api/v1/cmpProfiles/signingCertificates');
+  assert.deepEqual(dialogs, []);
+});
+
+test('an Authority has its own page: details, certificate and chain downloads, edit, and a delete that says why not', async () => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  const ca = api('GET', '/authorities').find(a => a.name === CA);
+  await go('#/authorities');
+  await page.getByRole('link', { name: CA, exact: true }).click();
+  await page.getByRole('heading', { name: 'Authority ' + CA }).waitFor();
+  await page.getByText('CN=UI CA,O=Browser Test (a root: self-signed)').waitFor();
+  await page.getByRole('link', { name: RA }).waitFor();
+  const [dl] = await Promise.all([page.waitForEvent('download'),
+    page.getByRole('link', { name: `Download ${CA}-chain.pem` }).click()]);
+  const pem = fs.readFileSync(await dl.path(), 'utf8');
+  assert.equal((pem.match(/BEGIN CERTIFICATE/g) || []).length, 1, 'a root: its chain is itself');
+  assert.equal(pem, ca.certificate);
+  await page.locator('#au-edit-desc').fill('the console test CA');
+  await page.getByRole('button', { name: 'Save description' }).click();
+  await page.getByText(`Authority ${CA} saved`).waitFor();
+  assert.equal(api('GET', '/authorities/' + ca.uuid).description, 'the console test CA');
+  // it has issued certificates: the dialog says so, the API refuses
+  await page.getByRole('button', { name: 'Delete ' + CA }).click();
+  await page.getByText('It has issued certificates or RA Profiles use it').waitFor();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('alert').waitFor();
+  assert.equal(api('GET', '/authorities').some(a => a.name === CA), true);
+  await page.getByRole('link', { name: 'the certificates it issued' }).click();
+  await page.locator(`main[data-route="#/certificates?authorityUuid=${ca.uuid}"]`).waitFor();
   assert.deepEqual(dialogs, []);
 });

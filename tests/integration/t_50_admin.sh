@@ -581,6 +581,17 @@ t_certificate_history_audit_filters() {
   grep -q "^\"[0-9]*\",\"[^\"]*\",\"cmp:demo:shared-secret\",\"cmp.certConf\",\"certificate:$u1\",\"CN=hist1 (serial [0-9a-f]*)\",\"accepted\",\"\",\"$u1\"$" \
       "$T/audit.csv" || fail "CSV row: $(cat "$T/audit.csv")"
 
+  # a CMP signer issued through the API: its history starts with who issued it
+  local sg
+  expect_status 201 POST /cmpProfiles/signingCertificates \
+      "{\"issue\": {\"authorityUuid\": \"$(adm_uuid /authorities demo)\", \"subject\": \"CN=hist signer\"}}"
+  expect_status 200 GET "/certificates?subject=hist%20signer"
+  sg=$(jf '.certificates[0].uuid')
+  expect_status 200 GET "/certificates/$sg"
+  [ "$(jq -c '[.history[] | [.actor, .action, .result]]' "$T/api.json")" \
+      = "[[\"user:$ADMIN_USER\",\"admin.issueSigningCertificate\",\"issued\"]]" ] \
+    || fail "the signer's history: $(jq -c .history "$T/api.json")"
+
   # a deleted object keeps its name in the log
   local ca ra
   ca=$(adm_uuid /authorities demo)
