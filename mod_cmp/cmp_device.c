@@ -177,13 +177,14 @@ const char *cmp_device_sans_join(apr_pool_t *p, const apr_array_header_t *sans)
     return out;
 }
 
-apr_array_header_t *cmp_device_sans_split(apr_pool_t *p, const char *text)
+apr_array_header_t *cmp_device_sans_split(apr_pool_t *p, const char *text,
+                                          const char *sep)
 {
     apr_array_header_t *out = apr_array_make(p, 4, sizeof(const char *));
     char *copy = apr_pstrdup(p, text != NULL ? text : ""), *tok, *save = NULL;
 
-    for (tok = apr_strtok(copy, "\n", &save); tok != NULL;
-         tok = apr_strtok(NULL, "\n", &save))
+    for (tok = apr_strtok(copy, sep, &save); tok != NULL;
+         tok = apr_strtok(NULL, sep, &save))
         APR_ARRAY_PUSH(out, const char *) = tok;
     return out;
 }

@@ -55,8 +55,11 @@ int cmp_device_fits(apr_pool_t *p, const char *reg_subject,
                     const STACK_OF(X509_EXTENSION) *exts, const char **why);
 
 /* SANs joined by newlines, the form they travel to SQL in (the statements
- * split them with string_to_array(.., E'\n')), and back. */
+ * split them with string_to_array(.., E'\n')), and back: the parts of text
+ * between any of the characters of sep ("\n"; " " for a CSV import's
+ * field), empty ones dropped. */
 const char *cmp_device_sans_join(apr_pool_t *p, const apr_array_header_t *sans);
-apr_array_header_t *cmp_device_sans_split(apr_pool_t *p, const char *text);
+apr_array_header_t *cmp_device_sans_split(apr_pool_t *p, const char *text,
+                                          const char *sep);
 
 #endif

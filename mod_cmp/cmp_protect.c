@@ -259,7 +259,7 @@ static cmp_reason_e check_device(req_t *rq, const char *kid, int *found,
             return device_refused(rq, d.id, kid, "not exactly one certificate "
                                   "request", 1, why, n);
         fits = cmp_device_fits(rq->p, d.subject_dn,
-                               cmp_device_sans_split(rq->p, d.sans), subject,
+                               cmp_device_sans_split(rq->p, d.sans, "\n"), subject,
                                exts, &mismatch);
         if (own)
             sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);

@@ -317,18 +317,6 @@ static const char *field(apr_array_header_t *rec, int col)
     return v != NULL && *v != '\0' ? v : NULL;
 }
 
-/* subjectAltNames of a CSV field: separated by spaces */
-static apr_array_header_t *split_sans(apr_pool_t *p, const char *v)
-{
-    apr_array_header_t *a = apr_array_make(p, 4, sizeof(const char *));
-    char *copy = apr_pstrdup(p, v != NULL ? v : ""), *tok, *save = NULL;
-
-    for (tok = apr_strtok(copy, " ", &save); tok != NULL;
-         tok = apr_strtok(NULL, " ", &save))
-        APR_ARRAY_PUSH(a, const char *) = tok;
-    return a;
-}
-
 /* The registrations of a CSV body, all or none: any bad row is a 422 that
  * names it (the first twenty), a senderKid given twice or already
  * registered a 409. The answer lists each with its secret, as JSON or
@@ -381,7 +369,7 @@ static void import(admin_req_t *rq, admin_resp_t *rs)
         memset(in, 0, sizeof(*in));
         in->kid = field(rec, c.kid);
         in->subject = field(rec, c.subject);
-        in->sans_given = split_sans(rq->p, field(rec, c.sans));
+        in->sans_given = cmp_device_sans_split(rq->p, field(rec, c.sans), " ");
         in->expires = field(rec, c.expires);
         in->max_failures = field(rec, c.max_failures);
         if (rec->nelts != APR_ARRAY_IDX(recs, 0, apr_array_header_t *)->nelts)

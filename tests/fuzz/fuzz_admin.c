@@ -145,13 +145,9 @@ static void import_of(apr_pool_t *p, const uint8_t *data, size_t size)
 
         for (j = 0; j < rec->nelts; j++) {
             const char *f = APR_ARRAY_IDX(rec, j, const char *);
-            apr_array_header_t *sans = apr_array_make(p, 4, sizeof(const char *));
-            char *copy = apr_pstrdup(p, f), *tok, *save = NULL;
+            apr_array_header_t *sans = cmp_device_sans_split(p, f, " ");
 
             (void)cmp_device_kid_valid(f);
-            for (tok = apr_strtok(copy, " ", &save); tok != NULL;
-                 tok = apr_strtok(NULL, " ", &save))
-                APR_ARRAY_PUSH(sans, const char *) = tok;
             if (sans->nelts <= CMP_DEVICE_MAX_SANS)
                 (void)cmp_device_sans(p, sans, &why);
         }

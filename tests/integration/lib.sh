@@ -134,6 +134,12 @@ check_openapi_responses() {
   (cd "$ROOT/tests/browser" && bash node.sh openapi-check.mjs "$ROOT/mod_cmp_admin/openapi.json" "$API_LOG")
 }
 
+# readme_block NAME FILE: the shell block of README.md between
+# <!-- NAME:start --> and <!-- NAME:end --> (without its fences) into FILE.
+readme_block() {
+  sed -n "/<!-- $1:start -->/,/<!-- $1:end -->/p" "$ROOT/README.md" | sed '1,2d;$d' | sed '$d' >"$2"
+}
+
 jf() { jq -r "$1" "$T/api.json"; }   # a field of the last API answer
 
 expect_status() {   # expect_status CODE METHOD PATH [JSON]

@@ -314,8 +314,7 @@ run_test "an RA Profile knows whether it has registrations (a MAC request to one
 t_readme_device_session() {
   local D=$T/device-session
   rm -rf "$D"; mkdir -p "$D"
-  sed -n '/<!-- device-session:start -->/,/<!-- device-session:end -->/p' "$ROOT/README.md" \
-      | sed '1,2d;$d' | sed '$d' >"$D/session.sh"
+  readme_block device-session "$D/session.sh"
   [ "$(wc -l <"$D/session.sh")" -gt 10 ] || fail "the README block is missing"
   (cd "$D" && bash -e -o pipefail "$D/session.sh") || fail "the README device session failed"
   [ "$(wc -l <"$D/line1-secrets.csv")" = 4 ] || fail "the line's secrets"

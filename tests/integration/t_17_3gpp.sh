@@ -5,8 +5,7 @@
 t_3gpp_readme_walkthrough() {
   local D=$T/3gpp
   rm -rf "$D"; mkdir -p "$D"
-  sed -n '/<!-- 3gpp-session:start -->/,/<!-- 3gpp-session:end -->/p' "$ROOT/README.md" \
-      | sed '1,2d;$d' | sed '$d' >"$D/session.sh"
+  readme_block 3gpp-session "$D/session.sh"
   [ "$(wc -l <"$D/session.sh")" -gt 20 ] || fail "the README block is missing"
   (cd "$D" && bash -e -o pipefail "$D/session.sh") || fail "the README 3GPP walkthrough failed"
   # caPubs: the operator's root (the demo CA), and only it

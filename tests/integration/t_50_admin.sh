@@ -7,8 +7,7 @@ t_readme_session_from_empty_database() {
   local E=$ROOT/tests/out/var-empty HP=$((HTTP_PORT + 3)) SP=$((HTTPS_PORT + 3)) url signer
   url=$(empty_instance_start "$E" "$HP" "$SP" cmp_empty)
   mkdir -p "$E/session"
-  sed -n '/<!-- admin-session:start -->/,/<!-- admin-session:end -->/p' "$ROOT/README.md" \
-      | sed '1,2d;$d' | sed '$d' >"$E/session.sh"
+  readme_block admin-session "$E/session.sh"
   local rc=0
   (cd "$E/session" && VAR_DIR=$E bash -e -o pipefail "$E/session.sh") || rc=$?
   signer=$(curl -sS --cacert "$ADMIN_CA_FILE" -u "$ADMIN_USER:$(cat "$ADMIN_PASSWORD_FILE")" \

@@ -706,8 +706,8 @@ START_TEST(device_sans_stored_form)
     ck_assert_str_eq(APR_ARRAY_IDX(s, 0, const char *), "DNS:a.example");
     ck_assert_str_eq(APR_ARRAY_IDX(s, 1, const char *), "IP Address:10.0.0.1");
     ck_assert_str_eq(cmp_device_sans_join(upool, s), "DNS:a.example\nIP Address:10.0.0.1");
-    ck_assert_int_eq(cmp_device_sans_split(upool, "DNS:a.example\nIP Address:10.0.0.1")->nelts, 2);
-    ck_assert_int_eq(cmp_device_sans_split(upool, "")->nelts, 0);
+    ck_assert_int_eq(cmp_device_sans_split(upool, "DNS:a.example\nIP Address:10.0.0.1", "\n")->nelts, 2);
+    ck_assert_int_eq(cmp_device_sans_split(upool, "", "\n")->nelts, 0);
     s = cmp_device_sans(upool, strs("email:a@example.com", "URI:urn:example:1", NULL), &why);
     ck_assert_ptr_nonnull(s);
     ck_assert_str_eq(APR_ARRAY_IDX(s, 0, const char *), "email:a@example.com");
