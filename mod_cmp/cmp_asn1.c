@@ -1129,6 +1129,36 @@ int cmp_view_genm_itavs(const cmp_view_t *v, apr_pool_t *p, const char ***oids,
     return n;
 }
 
+int cmp_view_genm_value(const cmp_view_t *v, apr_pool_t *p, const char *oid,
+                        unsigned char **der, int *len)
+{
+    CMPV_GENINFO *sk;
+    int i, found = 0;
+
+    *der = NULL;
+    *len = 0;
+    if (cmp_view_body_type(v) != CMP_BODY_GENM
+            || (sk = (CMPV_GENINFO *)body_as(v->msg->body,
+                                             ASN1_ITEM_rptr(CMPV_GENINFO))) == NULL)
+        return 0;
+    for (i = 0; !found && i < sk_CMPV_ITAV_num(sk); i++) {
+        const CMPV_ITAV *it = sk_CMPV_ITAV_value(sk, i);
+        unsigned char *d = NULL;
+        char name[80];
+
+        if (OBJ_obj2txt(name, sizeof(name), it->type, 1) <= 0
+                || strcmp(name, oid) != 0)
+            continue;
+        found = 1;
+        if (it->value != NULL && (*len = i2d_ASN1_TYPE(it->value, &d)) > 0) {
+            *der = apr_pmemdup(p, d, (apr_size_t)*len);
+            OPENSSL_free(d);
+        }
+    }
+    ASN1_item_free((ASN1_VALUE *)sk, ASN1_ITEM_rptr(CMPV_GENINFO));
+    return found;
+}
+
 /* Whether a CRLSource names the CA: an issuer directoryName equal to its
  * name, or a fullName URI equal to its CRL's URL. */
 static int source_is(const CMPV_CRLSOURCE *src, const X509_NAME *ca_name,

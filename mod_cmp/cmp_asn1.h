@@ -172,6 +172,11 @@ int cmp_view_crl_status_list(const cmp_view_t *v, apr_pool_t *p,
 int cmp_view_genm_itavs(const cmp_view_t *v, apr_pool_t *p, const char ***oids,
                         int **has_value);
 
+/* The value (DER, from p) of the genm's first InfoTypeAndValue of that OID
+ * (dotted); *der NULL when it has none. 0 when the genm has no such one. */
+int cmp_view_genm_value(const cmp_view_t *v, apr_pool_t *p, const char *oid,
+                        unsigned char **der, int *len);
+
 /* The stand-in for a message OpenSSL cannot decode but our view can: its
  * header (pvno 2, no generalInfo) with an empty pkiConf for body, no
  * protection and no extraCerts, for OpenSSL to answer in CMP. From p. */

@@ -13,6 +13,7 @@
 #include "cmp_key.h"
 #include "cmp_log.h"
 #include "cmp_ossl.h"
+#include "cmp_rollover.h"
 #include "cmp_server_int.h"
 
 /* ---- certificate requests ------------------------------------------------ */
@@ -591,8 +592,8 @@ static int add_crls(req_t *rq, genp_t *g)
                                  rq->prof->crl_url, &st);
     for (i = 0; i < n; i++)
         if (st[i].ours) {
-            if (!found && cmp_crl_current(rq->p, rq->conn, rq->prof->auth_name,
-                                          0, &doc, &found) != APR_SUCCESS)
+            if (!found && cmp_crl_current(rq->p, rq->conn, rq->prof->auth_name, 0,
+                                          -1, &doc, &found) != APR_SUCCESS)
                 return 0;
             newer |= found && (st[i].this_update == 0
                                || doc.this_update > st[i].this_update);
@@ -604,6 +605,45 @@ static int add_crls(req_t *rq, genp_t *g)
     return cmp_asn1_wrap(g->p, V_ASN1_SEQUENCE, 0, part, part_len, 1, &seq, &len)
                == APR_SUCCESS
            && add_itav(g, IT(23), seq, len);
+}
+
+/* RFC 9483 4.3.2: the root CA key update for the root the genm names (the
+ * profile's when it names none), as RootCaKeyUpdateContent (RFC 9810
+ * 5.3.19.15, explicit tags); rootCaKeyUpdate without value when there is
+ * none. */
+static int add_root_update(req_t *rq, genp_t *g)
+{
+    unsigned char *old = NULL, *mine = NULL, *seq = NULL;
+    const unsigned char *der[3], *part[3];
+    size_t len[3];
+    int old_len = 0, found = 0, part_len[3], seq_len = 0, i;
+
+    (void)cmp_view_genm_value(rq->view, rq->p, IT(20), &old, &old_len);
+    if (old == NULL) {
+        if ((old_len = i2d_X509(rq->prof->root, &mine)) <= 0)
+            return 0;
+        old = apr_pmemdup(rq->p, mine, (apr_size_t)old_len);
+        OPENSSL_free(mine);
+    }
+    if (cmp_rollover_find(rq->p, rq->conn, old, (size_t)old_len, der, len,
+                          &found) != APR_SUCCESS)
+        return 0;
+    if (!found)
+        return add_itav(g, IT(18), NULL, 0);
+    part[0] = der[0];
+    part_len[0] = (int)len[0];
+    for (i = 1; i < 3; i++) {   /* newWithOld [0], oldWithNew [1] */
+        int one = (int)len[i];
+        unsigned char *tagged = NULL;
+
+        if (cmp_asn1_wrap(rq->p, i - 1, 1, &der[i], &one, 1, &tagged,
+                          &part_len[i]) != APR_SUCCESS)
+            return 0;
+        part[i] = tagged;
+    }
+    return cmp_asn1_wrap(rq->p, V_ASN1_SEQUENCE, 0, part, part_len, 3, &seq,
+                         &seq_len) == APR_SUCCESS
+           && add_itav(g, IT(18), seq, seq_len);
 }
 
 cmp_reason_e cmp_srv_check_genm(const req_t *rq, char *why, size_t n)
@@ -621,6 +661,24 @@ cmp_reason_e cmp_srv_check_genm(const req_t *rq, char *why, size_t n)
             snprintf(why, n, "the crlStatusList of a genm is a SEQUENCE of at "
                      "least one CRLStatus (RFC 9483 4.3.4)");
             return CMP_E_BAD_DATA_FORMAT;
+        }
+        if (strcmp(oids[i], IT(20)) == 0 && has_value[i]) {
+            unsigned char *der = NULL;
+            const unsigned char *q;
+            int len = 0;
+            X509 *x;
+
+            (void)cmp_view_genm_value(rq->view, rq->p, IT(20), &der, &len);
+            q = der;
+            x = der != NULL ? d2i_X509(NULL, &q, len) : NULL;
+            X509_free(x);
+            ERR_clear_error();
+            if (x == NULL || q != der + len) {
+                snprintf(why, n, "the rootCaCert of a genm is the old root CA "
+                         "certificate (RFC 9483 4.3.2), and this one does not "
+                         "decode as one");
+                return CMP_E_BAD_DATA_FORMAT;
+            }
         }
         for (k = 0; k < N_KNOWN_TYPES; k++)
             if (strcmp(known_types[k].oid, oids[i]) == 0)
@@ -665,8 +723,7 @@ static int genm_answer(req_t *rq, genp_t *g, const STACK_OF(OSSL_CMP_ITAV) *in,
             ok = add_ca_certs(g, rq->prof);
             break;
         case IT_ROOT_CA_CERT:
-            /* RFC 9483 4.3.2: no root CA key update is available */
-            ok = add_itav(g, IT(18), NULL, 0);
+            ok = add_root_update(rq, g);
             break;
         case IT_TEMPLATE:
             ok = add_template(g, rq->prof);

@@ -12,29 +12,50 @@
 #include <openssl/x509v3.h>
 
 #include "cmp_crl.h"
+#include "cmp_rollover.h"
 #include "cmp_store.h"
 #include "cmp_log.h"
 
-/* The Authorities whose CRL is due (see cmp_crl_refresh). Disabled ones
- * too: their certificates can still be revoked and relied on. */
+/* The CRLs due (see cmp_crl_refresh): each Authority's current key's
+ * (generation -1 here), and each retired key's, which still answers for
+ * the certificates it issued. Disabled Authorities too: their
+ * certificates can still be revoked and relied on. */
 #define SQL_DUE \
-    "SELECT a.id FROM authority a LEFT JOIN crl c ON c.authority_id = a.id " \
+    "SELECT a.id, -1 FROM authority a LEFT JOIN crl c ON c.authority_id = a.id " \
     "WHERE a.kind = 'local' AND a.ca_key_enc IS NOT NULL AND (c.der IS NULL " \
     "OR c.changes <> c.made_at_changes OR c.next_update - now() < " \
-    "make_interval(secs => a.crl_validity_s / 2.0)) ORDER BY a.id"
+    "make_interval(secs => a.crl_validity_s / 2.0)) UNION ALL " \
+    "SELECT a.id, k.generation FROM authority_key k JOIN authority a ON " \
+    "a.id = k.authority_id WHERE k.state = 'retired' AND (k.crl_der IS NULL " \
+    "OR k.crl_changes <> k.crl_made_at_changes OR k.crl_next_update - now() < " \
+    "make_interval(secs => a.crl_validity_s / 2.0)) ORDER BY 1, 2"
 
 /* One node at a time per Authority: the lock ends with the transaction. */
 #define SQL_LOCK "SELECT pg_try_advisory_xact_lock(" CMP_STR(CMP_CRL_LOCK_CLASS) \
     ", ($1::bigint % 2147483647)::int)"
 
-/* The Authority and its CRL state, read under the lock: still due? */
+/* The key and its CRL state, read under the lock: still due? One series
+ * of CRL numbers runs over all of an Authority's keys (they share its
+ * name). */
+#define STATE_NUMBER \
+    "greatest(coalesce(c.crl_number, 0), (SELECT max(crl_number) FROM " \
+    "authority_key WHERE authority_id = a.id)), "
 #define SQL_STATE \
     "SELECT a.name, a.ca_cert, a.ca_key_enc, a.crl_validity_s, " \
-    "coalesce(c.changes, 0), coalesce(c.crl_number, 0), c.der IS NULL OR " \
+    "coalesce(c.changes, 0), " STATE_NUMBER "c.der IS NULL OR " \
     "c.changes <> c.made_at_changes OR c.next_update - now() < " \
     "make_interval(secs => a.crl_validity_s / 2.0), " \
-    "extract(epoch from date_trunc('second', now()))::bigint " \
+    "extract(epoch from date_trunc('second', now()))::bigint, a.key_generation " \
     "FROM authority a LEFT JOIN crl c ON c.authority_id = a.id WHERE a.id = $1"
+#define SQL_STATE_RETIRED \
+    "SELECT a.name, k.ca_cert, k.ca_key_enc, a.crl_validity_s, " \
+    "k.crl_changes, " STATE_NUMBER "k.crl_der IS NULL OR " \
+    "k.crl_changes <> k.crl_made_at_changes OR k.crl_next_update - now() < " \
+    "make_interval(secs => a.crl_validity_s / 2.0), " \
+    "extract(epoch from date_trunc('second', now()))::bigint, k.generation " \
+    "FROM authority a JOIN authority_key k ON k.authority_id = a.id LEFT JOIN " \
+    "crl c ON c.authority_id = a.id WHERE a.id = $1 AND k.generation = $2 AND " \
+    "k.state = 'retired'"
 
 /* Revoked and rejected certificates (a rejected one was sent to its
  * requester all the same) until one CRL after their expiry (RFC 5280
@@ -46,7 +67,7 @@
     "coalesce(revocation_reason, 0), coalesce(extract(epoch from " \
     "invalidity_date)::bigint, 0) FROM certificate WHERE authority_id = $1 " \
     "AND status IN ('revoked', 'rejected') AND not_after > now() - " \
-    "make_interval(secs => $2)"
+    "make_interval(secs => $2) AND ca_generation = $3"
 
 #define SQL_STORE \
     "INSERT INTO crl (authority_id, changes, made_at_changes, crl_number, " \
@@ -54,12 +75,31 @@
     "to_timestamp($4), to_timestamp($5), $6, $7, $8) ON CONFLICT " \
     "(authority_id) DO UPDATE SET made_at_changes = $2, crl_number = $3, " \
     "this_update = to_timestamp($4), next_update = to_timestamp($5), " \
-    "entries = $6, der = $7, made_ms = $8"
+    "entries = $6, der = $7, made_ms = $8 WHERE (SELECT key_generation FROM " \
+    "authority WHERE id = $1) = $9 RETURNING 1"
+#define SQL_STORE_RETIRED \
+    "UPDATE authority_key SET crl_made_at_changes = $2, crl_number = $3, " \
+    "crl_this_update = to_timestamp($4), crl_next_update = to_timestamp($5), " \
+    "crl_entries = $6, crl_der = $7, crl_made_ms = $8 WHERE authority_id = $1 " \
+    "AND generation = $9 AND state = 'retired' RETURNING 1"
 
-#define SQL_CURRENT \
-    "SELECT c.der, c.crl_number, extract(epoch from c.this_update)::bigint, " \
-    "extract(epoch from c.next_update)::bigint FROM crl c JOIN authority a " \
-    "ON a.id = c.authority_id WHERE c.der IS NOT NULL AND "
+/* The CRL of a key of an Authority ($1: its name, or uuid with
+ * CURRENT_BY_UUID): the current key's when $2 is -1 or its generation,
+ * else the retired key's of generation $2. */
+#define SQL_CURRENT(by) \
+    "SELECT der, n, t, u FROM (SELECT c.der, c.crl_number AS n, extract(epoch " \
+    "from c.this_update)::bigint AS t, extract(epoch from c.next_update)::bigint " \
+    "AS u FROM crl c JOIN authority a ON a.id = c.authority_id WHERE " by \
+    " AND $2::int IN (-1, a.key_generation) UNION ALL SELECT k.crl_der, " \
+    "k.crl_number, extract(epoch from k.crl_this_update)::bigint, extract(epoch " \
+    "from k.crl_next_update)::bigint FROM authority_key k JOIN authority a ON " \
+    "a.id = k.authority_id WHERE " by " AND k.generation = $2 AND k.state = " \
+    "'retired') x WHERE der IS NOT NULL"
+#define SQL_CA_CERT \
+    "SELECT ca_cert FROM authority WHERE name = $1 AND kind = 'local' AND " \
+    "$2::int IN (-1, key_generation) UNION ALL SELECT k.ca_cert FROM " \
+    "authority_key k JOIN authority a ON a.id = k.authority_id WHERE a.name = " \
+    "$1 AND a.kind = 'local' AND k.generation = $2 AND k.state = 'retired'"
 
 #define URL_MAX 400
 
@@ -148,25 +188,29 @@ static int add_access(AUTHORITY_INFO_ACCESS *aia, int nid, const char *url)
 
 STACK_OF(X509_EXTENSION) *cmp_crl_cert_exts(const char *public_url,
                                             const char *ocsp_url,
-                                            const char *authority)
+                                            const char *authority,
+                                            const char *file)
 {
     STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
     AUTHORITY_INFO_ACCESS *aia = sk_ACCESS_DESCRIPTION_new_null();
     size_t n = strlen(public_url != NULL ? public_url : "")
-               + strlen(ocsp_url != NULL ? ocsp_url : "") + strlen(authority) + 6;
+               + strlen(ocsp_url != NULL ? ocsp_url : "") + strlen(authority)
+               + strlen(file != NULL ? file : "") + 6;
     char *url = malloc(n);
     X509_EXTENSION *cdp = NULL, *ai = NULL;
     int ok = exts != NULL && aia != NULL && url != NULL;
 
+    if (file == NULL)
+        file = authority;
     /* RFC 5280 4.2.2.1: OCSP first, then caIssuers */
     if (ok && ocsp_url != NULL)
         ok = snprintf(url, n, "%s/%s", ocsp_url, authority) > 0
              && add_access(aia, NID_ad_OCSP, url);
     if (ok && public_url != NULL)
-        ok = snprintf(url, n, "%s/%s.crl", public_url, authority) > 0
+        ok = snprintf(url, n, "%s/%s.crl", public_url, file) > 0
              && (cdp = cdp_ext(url)) != NULL
              && sk_X509_EXTENSION_push(exts, cdp) && (cdp = NULL, 1)
-             && snprintf(url, n, "%s/%s.crt", public_url, authority) > 0
+             && snprintf(url, n, "%s/%s.crt", public_url, file) > 0
              && add_access(aia, NID_ad_ca_issuers, url);
     if (ok && sk_ACCESS_DESCRIPTION_num(aia) > 0)
         ok = (ai = X509V3_EXT_i2d(NID_info_access, 0, aia)) != NULL
@@ -614,15 +658,16 @@ static const char *num(apr_pool_t *p, long long v)
     return apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)v);
 }
 
-/* Makes and stores the CRL of one Authority, in a transaction of its own
- * on c; *made = 1 when it did (0: another node holds it, or it is no
- * longer due). */
+/* Makes and stores the CRL of one Authority's key (the current one for
+ * generation -1, else that retired one), in a transaction of its own on c;
+ * *made = 1 when it did (0: another node holds it, it is no longer due, or
+ * the key was retired meanwhile). */
 static apr_status_t make_one(apr_pool_t *p, PGconn *c,
                              const cmp_secret_key_t *key, long long id,
-                             int *made, const char **why)
+                             int generation, int *made, const char **why)
 {
-    const char *vals[8];
-    int lens[8] = {0};
+    const char *vals[9];
+    int lens[9] = {0};
     PGresult *r, *e;
     cmp_ca_t ca = {NULL, NULL, NULL};
     cmp_crl_entry_t *entries;
@@ -641,9 +686,12 @@ static apr_status_t make_one(apr_pool_t *p, PGconn *c,
         rv = cmp_db_query(p, c, SQL_LOCK, 1, vals, NULL, &r, NULL);
     if (rv != APR_SUCCESS || !cmp_db_bool(r, 0, 0))
         goto done;
-    rv = cmp_db_query(p, c, SQL_STATE, 1, vals, NULL, &r, NULL);
+    vals[1] = apr_psprintf(p, "%d", generation);
+    rv = cmp_db_query(p, c, generation < 0 ? SQL_STATE : SQL_STATE_RETIRED,
+                      generation < 0 ? 1 : 2, vals, NULL, &r, NULL);
     if (rv != APR_SUCCESS || PQntuples(r) != 1 || !cmp_db_bool(r, 0, 6))
         goto done;
+    vals[8] = apr_pstrdup(p, PQgetvalue(r, 0, 8));    /* the generation */
     validity = cmp_db_ll(r, 0, 3);
     changes = cmp_db_ll(r, 0, 4);
     number = cmp_db_ll(r, 0, 5) + 1;
@@ -660,7 +708,8 @@ static apr_status_t make_one(apr_pool_t *p, PGconn *c,
         goto done;
     }
     vals[1] = num(p, validity);
-    rv = cmp_db_query(p, c, SQL_ENTRIES, 2, vals, NULL, &e, NULL);
+    vals[2] = vals[8];
+    rv = cmp_db_query(p, c, SQL_ENTRIES, 3, vals, NULL, &e, NULL);
     if (rv != APR_SUCCESS)
         goto done;
     rows = PQntuples(e);
@@ -687,13 +736,15 @@ static apr_status_t make_one(apr_pool_t *p, PGconn *c,
     vals[6] = (const char *)der;
     lens[6] = (int)len;
     vals[7] = num(p, (long long)apr_time_as_msec(apr_time_now() - started));
-    rv = cmp_db_query(p, c, SQL_STORE, 8, vals, lens, &r, NULL);
-    if (rv == APR_SUCCESS)
-        rv = cmp_db_commit(p, c);
+    rv = cmp_db_query(p, c, generation < 0 ? SQL_STORE : SQL_STORE_RETIRED,
+                      9, vals, lens, &r, NULL);
+    if (rv != APR_SUCCESS || PQntuples(r) != 1)
+        goto done;                  /* a rollover came first: made again */
+    rv = cmp_db_commit(p, c);
     if (rv == APR_SUCCESS) {
         *made = 1;
-        cmp_log(CMP_LOG_INFO, "CRL %lld of Authority %ld made: %d entries, "
-                "%s ms", number, (long)id, rows, vals[7]);
+        cmp_log(CMP_LOG_INFO, "CRL %lld of Authority %ld (key %s) made: %d "
+                "entries, %s ms", number, (long)id, vals[8], rows, vals[7]);
     }
 done:
     /* a statement refused on a working connection is ours to report; a
@@ -711,9 +762,15 @@ done:
     return rv;
 }
 
+/* Successors whose time has come take over first (cmp_rollover_promote),
+ * so that the new key's CRL is made in the same run. */
 static apr_status_t due_query(apr_pool_t *p, PGconn *c, void *baton)
 {
-    return cmp_db_query(p, c, SQL_DUE, 0, NULL, NULL, (PGresult **)baton, NULL);
+    int n;
+    apr_status_t rv = cmp_rollover_promote(p, c, 0, &n);
+
+    return rv != APR_SUCCESS ? rv : cmp_db_query(p, c, SQL_DUE, 0, NULL, NULL,
+                                                 (PGresult **)baton, NULL);
 }
 
 apr_status_t cmp_crl_refresh(cmp_db_t *db, const cmp_secret_key_t *key,
@@ -735,7 +792,8 @@ apr_status_t cmp_crl_refresh(cmp_db_t *db, const cmp_secret_key_t *key,
         apr_pool_t *sub;
 
         apr_pool_create(&sub, p);
-        rv = make_one(sub, c, key, cmp_db_ll(r, i, 0), &one, &one_why);
+        rv = make_one(sub, c, key, cmp_db_ll(r, i, 0), (int)cmp_db_ll(r, i, 1),
+                      &one, &one_why);
         *made += one;
         if (rv != APR_SUCCESS && one_why != NULL && first == APR_SUCCESS) {
             first = rv;
@@ -749,14 +807,12 @@ apr_status_t cmp_crl_refresh(cmp_db_t *db, const cmp_secret_key_t *key,
 }
 
 apr_status_t cmp_crl_ca_cert(apr_pool_t *p, PGconn *c, const char *authority,
-                             const unsigned char **der, size_t *len,
-                             int *found)
+                             int generation, const unsigned char **der,
+                             size_t *len, int *found)
 {
-    const char *vals[1] = {authority};
+    const char *vals[2] = {authority, apr_psprintf(p, "%d", generation)};
     PGresult *r;
-    apr_status_t rv = cmp_db_query(p, c, "SELECT ca_cert FROM authority WHERE "
-                                   "name = $1 AND kind = 'local'", 1, vals,
-                                   NULL, &r, NULL);
+    apr_status_t rv = cmp_db_query(p, c, SQL_CA_CERT, 2, vals, NULL, &r, NULL);
 
     *found = 0;
     if (rv != APR_SUCCESS || PQntuples(r) != 1)
@@ -767,16 +823,17 @@ apr_status_t cmp_crl_ca_cert(apr_pool_t *p, PGconn *c, const char *authority,
 }
 
 apr_status_t cmp_crl_current(apr_pool_t *p, PGconn *c, const char *authority,
-                             int by_uuid, cmp_crl_doc_t *doc, int *found)
+                             int by_uuid, int generation, cmp_crl_doc_t *doc,
+                             int *found)
 {
-    const char *vals[1] = {authority};
+    const char *vals[2] = {authority, apr_psprintf(p, "%d", generation)};
     PGresult *r;
     apr_status_t rv;
 
     *found = 0;
-    rv = cmp_db_query(p, c, by_uuid ? SQL_CURRENT "a.uuid = $1::uuid"
-                                     : SQL_CURRENT "a.name = $1",
-                      1, vals, NULL, &r, NULL);
+    rv = cmp_db_query(p, c, by_uuid ? SQL_CURRENT("a.uuid = $1::uuid")
+                                    : SQL_CURRENT("a.name = $1"),
+                      2, vals, NULL, &r, NULL);
     if (rv != APR_SUCCESS || PQntuples(r) != 1)
         return rv;
     doc->der = cmp_db_bytea(p, r, 0, 0, &doc->len);

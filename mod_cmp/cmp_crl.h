@@ -39,10 +39,13 @@ const char *cmp_crl_url_problem(apr_pool_t *p, const char *field,
 
 /* The extensions that point relying parties there: crlDistributionPoints
  * and authorityInfoAccess (OCSP, caIssuers), for the URLs given (NULL: not
- * that one). NULL when they cannot be made. */
+ * that one); file names the CRL and certificate of the key that issues
+ * (cmp_rollover_file without extension; NULL: the authority's name). NULL
+ * when they cannot be made. */
 STACK_OF(X509_EXTENSION) *cmp_crl_cert_exts(const char *public_url,
                                             const char *ocsp_url,
-                                            const char *authority);
+                                            const char *authority,
+                                            const char *file);
 
 /* The highest CRLReason (RFC 5280 5.3.1: aACompromise). */
 #define CMP_CRL_REASON_MAX 10
@@ -83,6 +86,8 @@ apr_status_t cmp_crl_encode(const cmp_ca_t *ca, long long number,
  * NULL (the health check says so) and the next run tries again. */
 apr_status_t cmp_crl_refresh(cmp_db_t *db, const cmp_secret_key_t *key,
                              apr_pool_t *p, int *made, const char **why);
+/* The same run first lets the successors whose activeFrom has come take
+ * over (cmp_rollover_promote), and makes the CRLs of retired keys too. */
 
 typedef struct {
     const unsigned char *der;
@@ -91,16 +96,19 @@ typedef struct {
     time_t this_update, next_update;
 } cmp_crl_doc_t;
 
-/* The certificate (DER, from p) of the local Authority with that name;
- * *found = 0 when there is none. */
+/* The certificate (DER, from p) of a key of the local Authority with that
+ * name: its current key for generation -1, else the key of that generation
+ * (cmp_rollover.h); *found = 0 when there is none. */
 apr_status_t cmp_crl_ca_cert(apr_pool_t *p, PGconn *c, const char *authority,
-                             const unsigned char **der, size_t *len,
-                             int *found);
+                             int generation, const unsigned char **der,
+                             size_t *len, int *found);
 
-/* The current CRL of the Authority with that name (by_uuid: that uuid, in
- * the canonical form the caller has checked), from p; *found = 0 when it has none yet (or there is no such
- * Authority). */
+/* The CRL of a key of the Authority with that name (by_uuid: that uuid, in
+ * the canonical form the caller has checked): its current key's for
+ * generation -1, else that generation's, from p; *found = 0 when it has
+ * none yet (or there is no such Authority or key). */
 apr_status_t cmp_crl_current(apr_pool_t *p, PGconn *c, const char *authority,
-                             int by_uuid, cmp_crl_doc_t *doc, int *found);
+                             int by_uuid, int generation, cmp_crl_doc_t *doc,
+                             int *found);
 
 #endif

@@ -293,7 +293,8 @@ static int add_conf_ext(X509 *cert, X509V3_CTX *v3, int nid, const char *value)
  * key itself when issuer is NULL). */
 static X509 *make_cert(const cmp_ca_t *issuer, EVP_PKEY *key,
                        const X509_NAME *subject, int days, const char *bc,
-                       const char *ku, const char *eku, int nocheck)
+                       const char *ku, const char *eku, int nocheck,
+                       const X509 *until)
 {
     X509 *cert = X509_new();
     ASN1_INTEGER *serial = cmp_issue_serial();
@@ -320,6 +321,7 @@ static X509 *make_cert(const cmp_ca_t *issuer, EVP_PKEY *key,
              && add_conf_ext(cert, &v3, NID_subject_key_identifier, "hash")
              && add_conf_ext(cert, &v3, NID_authority_key_identifier, "keyid:always")
              && (icert == NULL || within_issuer(cert, icert))
+             && (until == NULL || within_issuer(cert, until))
              && sign_cert(cert, issuer != NULL ? issuer->key : key);
     }
     ASN1_INTEGER_free(serial);
@@ -334,19 +336,28 @@ static X509 *make_cert(const cmp_ca_t *issuer, EVP_PKEY *key,
 X509 *cmp_issue_root_ca(EVP_PKEY *key, const X509_NAME *subject, int days)
 {
     return make_cert(NULL, key, subject, days, "critical,CA:TRUE",
-                     "critical,keyCertSign,cRLSign", NULL, 0);
+                     "critical,keyCertSign,cRLSign", NULL, 0, NULL);
+}
+
+X509 *cmp_issue_link(const cmp_ca_t *signer, EVP_PKEY *key,
+                     const X509_NAME *subject, const X509 *until)
+{
+    return make_cert(signer, key, subject, 36500, "critical,CA:TRUE",
+                     "critical,keyCertSign,cRLSign", NULL, 0, until);
 }
 
 X509 *cmp_issue_cmp_signer(const cmp_ca_t *ca, EVP_PKEY *key,
                            const X509_NAME *subject, int days)
 {
     return make_cert(ca, key, subject, days, "critical,CA:FALSE",
-                     "critical,digitalSignature", "1.3.6.1.5.5.7.3.28", 0);
+                     "critical,digitalSignature", "1.3.6.1.5.5.7.3.28", 0,
+                     NULL);
 }
 
 X509 *cmp_issue_ocsp_signer(const cmp_ca_t *ca, EVP_PKEY *key,
                             const X509_NAME *subject, int days)
 {
     return make_cert(ca, key, subject, days, "critical,CA:FALSE",
-                     "critical,digitalSignature", "critical,OCSPSigning", 1);
+                     "critical,digitalSignature", "critical,OCSPSigning", 1,
+                     NULL);
 }

@@ -6,6 +6,7 @@
 typedef enum {
     CMP_LOG_ERR = 3,
     CMP_LOG_WARN = 4,
+    CMP_LOG_NOTICE = 5,
     CMP_LOG_INFO = 6,
     CMP_LOG_DEBUG = 7
 } cmp_log_level_e;

@@ -10,6 +10,7 @@
 #include "cmp_crl.h"
 #include "cmp_log.h"
 #include "cmp_profile.h"
+#include "cmp_rollover.h"
 
 #define CACHE_MAX 256
 
@@ -61,6 +62,7 @@ static void profile_free(cmp_profile_t *pr)
     sk_X509_EXTENSION_pop_free(pr->ca.exts, X509_EXTENSION_free);
     free(pr->crl_url);
     sk_X509_pop_free(pr->ca_chain, X509_free);
+    sk_X509_pop_free(pr->retired, X509_free);
     sk_X509_pop_free(pr->extra_out, X509_free);
     sk_X509_pop_free(pr->root_out, X509_free);
     cmp_policy_clear(&pr->policy);
@@ -232,13 +234,65 @@ static apr_status_t load_ra(cmp_profile_t *pr, apr_pool_t *p, PGconn *c,
     return APR_SUCCESS;
 }
 
+/* push x (a new reference) unless the stack holds it already */
+static int push_new(STACK_OF(X509) *sk, X509 *x)
+{
+    int i;
+
+    for (i = 0; i < sk_X509_num(sk); i++)
+        if (X509_cmp(sk_X509_value(sk, i), x) == 0)
+            return 1;
+    return X509_up_ref(x) && (sk_X509_push(sk, x) > 0 || (X509_free(x), 0));
+}
+
+/* After a key rollover: the certificates the retired keys issued still
+ * protect kur, rr and cr; a response signer the previous key certified is
+ * sent with oldWithNew instead of the old root, so that a client that
+ * trusts either key can verify it (RFC 9810 4.4). */
+static apr_status_t load_retired(cmp_profile_t *pr, apr_pool_t *p,
+                                 const PGresult *r, const char **why)
+{
+    size_t n;
+    unsigned char *b = cmp_db_bytea(p, r, 0, 9, &n);
+    X509 *link;
+    int i, ok = (pr->retired = cmp_profile_certs(b, n)) != NULL;
+
+    for (i = 0; ok && i < sk_X509_num(pr->retired); i++)
+        ok = X509_STORE_add_cert(pr->trust, sk_X509_value(pr->retired, i));
+    b = cmp_db_bytea(p, r, 0, 8, &n);
+    link = b != NULL ? one_cert(b, n) : NULL;
+    if (ok && link != NULL && pr->signer != NULL
+            && X509_check_issued(link, pr->signer) == X509_V_OK) {
+        /* the old root goes: a client that trusts it has it, and one that
+         * does not would build its path through it and fail */
+        for (i = sk_X509_num(pr->signer_chain) - 1; i >= 0; i--) {
+            X509 *x = sk_X509_value(pr->signer_chain, i);
+
+            if (X509_check_issued(x, x) == X509_V_OK
+                    && EVP_PKEY_eq(X509_get0_pubkey(x), X509_get0_pubkey(link)) == 1)
+                X509_free(sk_X509_delete(pr->signer_chain, i));
+        }
+        ok = push_new(pr->signer_chain, link);
+    }
+    X509_free(link);
+    ERR_clear_error();
+    if (!ok) {
+        *why = "the certificates of the Authority's retired keys or its "
+               "oldWithNew do not parse";
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
 static apr_status_t load_authority(cmp_profile_t *pr, apr_pool_t *p, PGconn *c,
                                    const cmp_secret_key_t *key,
                                    const char **why)
 {
     PGresult *r;
     unsigned char *b;
+    const char *file;
     size_t n;
+    int i;
     apr_status_t rv = cmp_store_load(p, c, "cmp_load_authority", pr->auth_id,
                                      &r);
 
@@ -265,36 +319,33 @@ static apr_status_t load_authority(cmp_profile_t *pr, apr_pool_t *p, PGconn *c,
         *why = "CA key does not decrypt, parse or match the CA certificate";
         return APR_EINVAL;
     }
+    pr->ca_generation = (int)cmp_db_ll(r, 0, 7);
+    pr->root = pr->ca.cert;
+    for (i = 0; i < sk_X509_num(pr->ca_chain); i++)
+        if (X509_check_issued(sk_X509_value(pr->ca_chain, i),
+                              sk_X509_value(pr->ca_chain, i)) == X509_V_OK)
+            pr->root = sk_X509_value(pr->ca_chain, i);
+    /* the CRL and certificate of this key (cmp_rollover_file) */
+    file = cmp_rollover_file(p, pr->auth_name, pr->ca_generation, "");
     if ((!PQgetisnull(r, 0, 5) || !PQgetisnull(r, 0, 6))
             && (pr->ca.exts = cmp_crl_cert_exts(
                     PQgetisnull(r, 0, 5) ? NULL : PQgetvalue(r, 0, 5),
                     PQgetisnull(r, 0, 6) ? NULL : PQgetvalue(r, 0, 6),
-                    pr->auth_name)) == NULL) {
+                    pr->auth_name, file)) == NULL) {
         *why = "the CRL distribution point and authorityInfoAccess "
                "extensions of the Authority's publicUrl and ocspUrl cannot "
                "be made";
         return APR_EINVAL;
     }
     if (!PQgetisnull(r, 0, 5)) {
-        pr->crl_url = malloc(strlen(PQgetvalue(r, 0, 5)) + strlen(pr->auth_name) + 6);
+        pr->crl_url = malloc(strlen(PQgetvalue(r, 0, 5)) + strlen(file) + 6);
         if (pr->crl_url == NULL)
             return APR_ENOMEM;
-        sprintf(pr->crl_url, "%s/%s.crl", PQgetvalue(r, 0, 5), pr->auth_name);
+        sprintf(pr->crl_url, "%s/%s.crl", PQgetvalue(r, 0, 5), file);
     }
     /* Our own certificates may protect kur, rr and cr. */
     X509_STORE_add_cert(pr->trust, pr->ca.cert);
-    return APR_SUCCESS;
-}
-
-/* push x (a new reference) unless the stack holds it already */
-static int push_new(STACK_OF(X509) *sk, X509 *x)
-{
-    int i;
-
-    for (i = 0; i < sk_X509_num(sk); i++)
-        if (X509_cmp(sk_X509_value(sk, i), x) == 0)
-            return 1;
-    return X509_up_ref(x) && (sk_X509_push(sk, x) > 0 || (X509_free(x), 0));
+    return load_retired(pr, p, r, why);
 }
 
 /* 3GPP TS 33.310 9.5: the base station learns the operator's root from
@@ -303,12 +354,8 @@ static int push_new(STACK_OF(X509) *sk, X509 *x)
 static apr_status_t load_3gpp(cmp_profile_t *pr, const char **why)
 {
     int i, n = sk_X509_num(pr->ca_chain);
-    X509 *root = pr->ca.cert;
+    X509 *root = pr->root;
 
-    for (i = 0; i < n; i++)
-        if (X509_check_issued(sk_X509_value(pr->ca_chain, i),
-                              sk_X509_value(pr->ca_chain, i)) == X509_V_OK)
-            root = sk_X509_value(pr->ca_chain, i);
     pr->extra_out = sk_X509_new_null();
     pr->root_out = sk_X509_new_null();
     if (pr->extra_out == NULL || pr->root_out == NULL || !push_new(pr->root_out, root)) {

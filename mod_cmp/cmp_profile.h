@@ -30,7 +30,11 @@ typedef struct cmp_profile_t {
     STACK_OF(X509) *signer_chain;
     X509_STORE *trust;             /* trust anchors and our CA */
     cmp_ca_t ca;
+    int ca_generation;             /* which of the Authority's keys ca is */
     STACK_OF(X509) *ca_chain;
+    X509 *root;                    /* the top of ca and ca_chain (borrowed) */
+    STACK_OF(X509) *retired;       /* the CA's certificates of its retired
+                                    * keys, whose certificates stay ours */
     char *crl_url;                 /* where its CRL is published, or NULL */
     /* v2_3gpp (TS 33.310 9.5): the extraCerts of every response (the
      * signer's chain, the CA and its chain up to the root) and the caPubs

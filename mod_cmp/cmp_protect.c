@@ -364,12 +364,25 @@ static cmp_reason_e check_mac(req_t *rq, char *why, size_t n)
     return CMP_E_NONE;
 }
 
+/* Whether our CA issued x, with its current key or a retired one. */
+static int issued_by_us(const cmp_profile_t *pr, X509 *x)
+{
+    int i;
+
+    if (X509_check_issued(pr->ca.cert, x) == X509_V_OK)
+        return 1;
+    for (i = 0; i < sk_X509_num(pr->retired); i++)
+        if (X509_check_issued(sk_X509_value(pr->retired, i), x) == X509_V_OK)
+            return 1;
+    return 0;
+}
+
 static cmp_reason_e check_signer_ours(req_t *rq, char *why, size_t n)
 {
     const cmp_profile_t *pr = rq->prof;
     int found = 0;
 
-    if (X509_check_issued(pr->ca.cert, rq->signer) != X509_V_OK)
+    if (!issued_by_us(pr, rq->signer))
         return CMP_E_NONE;
     if (cmp_store_cert_get(rq->p, rq->conn, pr->auth_id,
                            cmp_issue_serial_hex(rq->p, X509_get0_serialNumber(rq->signer)),

@@ -220,6 +220,7 @@ static cmp_reason_e store_issued(req_t *rq, OSSL_CMP_CTX *ctx,
     in.timeout_s = pr->confirm_timeout;
     in.actor = cmp_srv_actor(rq);
     in.device_id = rq->device_id;
+    in.ca_generation = pr->ca_generation;
     st = cmp_store_issue(rq->p, rq->conn, &in, &cert_id, &sqlstate);
     if (st == APR_NOTFOUND) {
         /* the registration was used by another request meanwhile */

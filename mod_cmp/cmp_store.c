@@ -88,14 +88,16 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
      "approval_timeout_s, approval_check_after_s, max_pending_approvals "
      "FROM ra_profile WHERE id = $1"},
     {"cmp_load_authority", "SELECT name, ca_cert, ca_chain, ca_key_enc, kind, "
-     "public_url, ocsp_url "
+     "public_url, ocsp_url, key_generation, old_with_new, (SELECT "
+     "string_agg(k.ca_cert, ''::bytea ORDER BY k.generation) FROM authority_key "
+     "k WHERE k.authority_id = $1 AND k.state = 'retired') "
      "FROM authority WHERE id = $1"},
     {S_ISSUE, "WITH " DEVICE_CLAIM("$25") ", c AS (INSERT INTO certificate ("
      "authority_id, serial, issuer_dn, subject_dn, sans, not_before, not_after, "
      "key_type, key_fingerprint, der, status, ra_profile_id, cmp_profile_id, "
-     "transaction_id, replaces_id, request_hash, device_registration_id) SELECT "
-     "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, nullif($15, "
-     "0), $16, (SELECT id FROM d) " DEVICE_CLAIMED("$25")
+     "transaction_id, replaces_id, request_hash, device_registration_id, "
+     "ca_generation) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, "
+     "$13, $14, nullif($15, 0), $16, (SELECT id FROM d), $27 " DEVICE_CLAIMED("$25")
      " RETURNING " CERT_KEYS "), a AS (" AUDIT_INSERT
      AUDIT_CERTS("$24", "'cmp.' || $17::text", "'issued, awaiting certConf'", c)
      " WHERE $24::text IS NOT NULL)" PENDING_DELIVERED("$26") " INSERT INTO cmp_transaction (transaction_id, "
@@ -108,10 +110,10 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
     {S_ISSUE_DONE, "WITH " DEVICE_CLAIM("$19") ", c AS (INSERT INTO certificate ("
      "authority_id, serial, issuer_dn, subject_dn, sans, not_before, not_after, "
      "key_type, key_fingerprint, der, status, ra_profile_id, cmp_profile_id, "
-     "transaction_id, replaces_id, request_hash, device_registration_id) SELECT "
-     "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, nullif($12::bigint, 0), "
-     "nullif($13::bigint, 0), $14, nullif($15, 0), $16, (SELECT id FROM d) "
-     DEVICE_CLAIMED("$19")
+     "transaction_id, replaces_id, request_hash, device_registration_id, "
+     "ca_generation) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+     "nullif($12::bigint, 0), nullif($13::bigint, 0), $14, nullif($15, 0), $16, "
+     "(SELECT id FROM d), $21 " DEVICE_CLAIMED("$19")
      " RETURNING " CERT_KEYS "), s AS (UPDATE certificate "
      "SET status = 'revoked', revocation_reason = 4, revoked_at = now() WHERE id = "
      "nullif($15::bigint, 0) AND status = 'valid' AND $11 = 'valid' AND "
@@ -360,8 +362,8 @@ apr_status_t cmp_store_issue(apr_pool_t *p, PGconn *c,
                              const cmp_store_issue_t *in, long long *cert_id,
                              const char **sqlstate)
 {
-    const char *vals[26];
-    int lens[26] = {0};
+    const char *vals[27];
+    int lens[27] = {0};
     PGresult *r;
     apr_status_t rv;
 
@@ -392,14 +394,17 @@ apr_status_t cmp_store_issue(apr_pool_t *p, PGconn *c,
     vals[23] = in->actor;
     vals[24] = ll(p, in->device_id);
     vals[25] = in->approved ? "true" : "false";
+    vals[26] = apr_psprintf(p, "%d", in->ca_generation);
 #undef BIN
     if (in->tx_state != NULL && strcmp(in->tx_state, "waiting_conf") == 0) {
-        rv = cmp_db_exec(p, c, S_ISSUE, 26, vals, lens, &r, sqlstate);
+        rv = cmp_db_exec(p, c, S_ISSUE, 27, vals, lens, &r, sqlstate);
     } else {
         vals[17] = in->actor;        /* $18 of S_ISSUE_DONE */
         vals[18] = vals[24];         /* $19 */
         vals[19] = vals[25];         /* $20 */
-        rv = cmp_db_exec(p, c, S_ISSUE_DONE, 20, vals, lens, &r, sqlstate);
+        vals[20] = vals[26];         /* $21 */
+        lens[18] = lens[19] = lens[20] = 0;
+        rv = cmp_db_exec(p, c, S_ISSUE_DONE, 21, vals, lens, &r, sqlstate);
     }
     if (rv != APR_SUCCESS)
         return rv;

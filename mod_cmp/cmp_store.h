@@ -16,7 +16,7 @@
  * also works with the next one: migrations are additive first (new tables,
  * columns with defaults), destructive only one version later, so nodes can
  * be upgraded one by one after the database (README, Upgrading). */
-#define CMP_SCHEMA_VERSION 12
+#define CMP_SCHEMA_VERSION 13
 
 /* A number as the text of SQL (CMP_STR(CMP_SCHEMA_VERSION) -> "11"). */
 #define CMP_STR_(x) #x
@@ -74,6 +74,8 @@ typedef struct {
                                      * the same statement claims; 0: none */
     int approved;                   /* it delivers an approved request
                                      * (pending_request of the transactionID) */
+    int ca_generation;              /* the Authority's key that signed it
+                                     * (cmp_rollover.h) */
 } cmp_store_issue_t;
 
 /* The columns a certificate gives itself (serial, names, SANs, validity,

@@ -5,7 +5,7 @@
 #ifndef CMP_VERSION_H
 #define CMP_VERSION_H
 
-#define CMP_VERSION "0.20.0"
+#define CMP_VERSION "0.21.0"
 
 /* The version the core library was built as. */
 const char *cmp_core_version(void);

@@ -33,6 +33,7 @@
 
 #define CMP_DECLARES_MODULE
 #include "cmp_crl.h"
+#include "cmp_rollover.h"
 #include "cmp_db.h"
 #include "cmp_err.h"
 #include "cmp_ocsp.h"
@@ -846,6 +847,7 @@ static int cmp_handler(request_rec *r)
 
 typedef struct {
     const char *name;
+    int generation;              /* of the Authority's key (cmp_rollover.h) */
     int cert;                    /* the CA certificate, not the CRL */
     cmp_crl_doc_t doc;
     int found;
@@ -856,20 +858,23 @@ static apr_status_t crl_lookup(apr_pool_t *p, PGconn *conn, void *baton)
     crl_lookup_t *l = baton;
 
     if (l->cert)
-        return cmp_crl_ca_cert(p, conn, l->name, &l->doc.der, &l->doc.len,
-                               &l->found);
-    return cmp_crl_current(p, conn, l->name, 0, &l->doc, &l->found);
+        return cmp_crl_ca_cert(p, conn, l->name, l->generation, &l->doc.der,
+                               &l->doc.len, &l->found);
+    return cmp_crl_current(p, conn, l->name, 0, l->generation, &l->doc,
+                           &l->found);
 }
 
 /* GET /<location>/<Authority name>.crl: the Authority's current CRL (DER),
  * cacheable until its nextUpdate, with ETag (the CRL number) and
  * Last-Modified (thisUpdate) for conditional requests. .crt: its
- * certificate (the caIssuers of what it issues, RFC 5280 4.2.2.1). */
+ * certificate (the caIssuers of what it issues, RFC 5280 4.2.2.1). After a
+ * key rollover, <name>(g).crl and .crt are those of its key of generation
+ * g, and <name>.crl those of its first key (cmp_rollover_file). */
 static int crl_handler(request_rec *r)
 {
     cmp_srv_conf_t *sc = srv_conf(ap_server_conf);
     const char *seg = strrchr(r->uri, '/'), *dot;
-    crl_lookup_t l = {NULL, 0, {NULL, 0, 0, 0, 0}, 0};
+    crl_lookup_t l = {NULL, 0, 0, {NULL, 0, 0, 0, 0}, 0};
     PGconn *conn;
     apr_time_t now = apr_time_now();
     long max_age;
@@ -885,9 +890,11 @@ static int crl_handler(request_rec *r)
     l.cert = dot != NULL && strcmp(dot, ".crt") == 0;
     if (dot == NULL || (strcmp(dot, ".crl") != 0 && !l.cert) || dot == seg + 1
             || strspn(seg + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                               "0123456789._~-") != (size_t)(dot - seg) + 3)
+                               "0123456789._~-()") != (size_t)(dot - seg) + 3
+            || !cmp_rollover_parse(r->pool, apr_pstrmemdup(r->pool, seg + 1,
+                                   (apr_size_t)(dot - seg - 1)), &l.name,
+                                   &l.generation))
         return HTTP_NOT_FOUND;
-    l.name = apr_pstrmemdup(r->pool, seg + 1, (apr_size_t)(dot - seg - 1));
     if (sc->server == NULL)
         return HTTP_SERVICE_UNAVAILABLE;
     cmp_bind_log(r);

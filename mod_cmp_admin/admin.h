@@ -121,7 +121,8 @@ int admin_sql_json(admin_req_t *rq, admin_resp_t *rs, const char *sql, int n,
  * the administrator's action ("admin.<what>"); non-zero when it set the
  * response. */
 int admin_store_issued(admin_req_t *rq, admin_resp_t *rs, X509 *cert,
-                       long long authority_id, const char *action);
+                       long long authority_id, int generation,
+                       const char *action);
 
 /* The one object of list (a new reference, taken over) in *out, owned by
  * the request pool; non-zero when there is not exactly one and it set a

@@ -2,14 +2,17 @@
 /* /authorities: local CAs, generated here or imported. Private keys go into
  * the database encrypted and never come out through the API. */
 #include <string.h>
+#include <time.h>
 
 #include <apr_strings.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
 #include "admin.h"
 #include "cmp_crl.h"
 #include "cmp_profile.h"
+#include "cmp_rollover.h"
 #include "admin_pki.h"
 
 #define AUTHORITY_JSON \
@@ -22,19 +25,46 @@
     "c.authority_id = a.id AND c.der IS NOT NULL), 'raProfiles', (SELECT coalesce(json_agg(json_build_object(" \
     "'uuid', r.uuid, 'name', r.name) ORDER BY r.name), '[]') FROM ra_profile r " \
     "WHERE r.authority_id = a.id), 'hasIssuedCertificates', EXISTS (SELECT 1 FROM " \
-    "certificate c WHERE c.authority_id = a.id))::text, a.ca_cert, a.ca_chain"
+    "certificate c WHERE c.authority_id = a.id), 'keyGeneration', " \
+    "a.key_generation, 'successor', (SELECT json_build_object('generation', " \
+    "k.generation, 'activeFrom', k.active_from, 'createdAt', k.created_at, " \
+    "'createdBy', k.created_by) FROM authority_key k WHERE k.authority_id = " \
+    "a.id AND k.state = 'next'), 'retiredKeys', (SELECT coalesce(json_agg(" \
+    "json_build_object('generation', k.generation, 'retiredAt', k.retired_at, " \
+    "'crlNumber', nullif(k.crl_number, 0), 'crlNextUpdate', k.crl_next_update) " \
+    "ORDER BY k.generation), '[]') FROM authority_key k WHERE k.authority_id = " \
+    "a.id AND k.state = 'retired'))::text, a.ca_cert, a.ca_chain, " \
+    "a.new_with_old, a.old_with_new, n.ca_cert, n.new_with_old, " \
+    "n.old_with_new, a.name, a.key_generation"
+#define AUTHORITY_FROM \
+    " FROM authority a LEFT JOIN authority_key n ON n.authority_id = a.id " \
+    "AND n.state = 'next' "
 
-/* Rows of (json text, ca_cert, ca_chain) to JSON objects with the CA's
- * details and its chain (PEM, the certificates above it; "" for a root). */
+/* A certificate column as PEM under name; nothing when it is NULL. */
+static void set_pem(admin_req_t *rq, json_t *o, const char *name,
+                    PGresult *r, int row, int col)
+{
+    size_t n;
+    unsigned char *der = cmp_db_bytea(rq->p, r, row, col, &n);
+
+    if (der != NULL)
+        json_object_set_new(o, name, json_string(admin_pem_of(rq->p, der, n)));
+}
+
+/* Rows of AUTHORITY_JSON to JSON objects with the CA's details, its chain
+ * (PEM, the certificates above it; "" for a root), the file names of its
+ * current key's CRL and certificate under publicUrl, the link
+ * certificates of its last key rollover and its successor's, if any. */
 static json_t *authority_rows(admin_req_t *rq, PGresult *r)
 {
     json_t *list = json_array();
     int i;
 
     for (i = 0; i < PQntuples(r); i++) {
-        json_t *o = json_loads(PQgetvalue(r, i, 0), 0, NULL);
+        json_t *o = json_loads(PQgetvalue(r, i, 0), 0, NULL), *next;
         size_t n;
         unsigned char *der = cmp_db_bytea(rq->p, r, i, 1, &n);
+        int gen = (int)cmp_db_ll(r, i, 9);
 
         if (o == NULL)
             continue;
@@ -42,6 +72,18 @@ static json_t *authority_rows(admin_req_t *rq, PGresult *r)
         der = cmp_db_bytea(rq->p, r, i, 2, &n);
         json_object_set_new(o, "chain", json_string(der != NULL && n > 0
                                                     ? admin_pem_of(rq->p, der, n) : ""));
+        json_object_set_new(o, "crlFile", json_string(cmp_rollover_file(
+                                rq->p, PQgetvalue(r, i, 8), gen, ".crl")));
+        json_object_set_new(o, "certificateFile", json_string(cmp_rollover_file(
+                                rq->p, PQgetvalue(r, i, 8), gen, ".crt")));
+        set_pem(rq, o, "newWithOld", r, i, 3);
+        set_pem(rq, o, "oldWithNew", r, i, 4);
+        if ((next = json_object_get(o, "successor")) != NULL && json_is_object(next)) {
+            der = cmp_db_bytea(rq->p, r, i, 5, &n);
+            admin_cert_fields(rq->p, next, der, n);
+            set_pem(rq, next, "newWithOld", r, i, 6);
+            set_pem(rq, next, "oldWithNew", r, i, 7);
+        }
         json_array_append_new(list, o);
     }
     return list;
@@ -55,7 +97,7 @@ static int load_one(admin_req_t *rq, admin_resp_t *rs, const char *uuid,
     PGresult *r;
 
     *out = NULL;
-    if (admin_sql(rq, rs, "SELECT " AUTHORITY_JSON " FROM authority a "
+    if (admin_sql(rq, rs, "SELECT " AUTHORITY_JSON AUTHORITY_FROM
                   "WHERE a.uuid = $1::uuid", 1, vals, NULL, &r))
         return 1;
     return admin_only(rq, rs, authority_rows(rq, r), "Authority", uuid, out);
@@ -65,7 +107,7 @@ static void list_authorities(admin_req_t *rq, admin_resp_t *rs)
 {
     PGresult *r;
 
-    if (admin_sql(rq, rs, "SELECT " AUTHORITY_JSON " FROM authority a "
+    if (admin_sql(rq, rs, "SELECT " AUTHORITY_JSON AUTHORITY_FROM
                   "ORDER BY a.name", 0, NULL, NULL, &r))
         return;
     admin_json(rq, rs, 200, authority_rows(rq, r));
@@ -402,7 +444,7 @@ static void get_crl(admin_req_t *rq, admin_resp_t *rs)
 
     if (load_one(rq, rs, admin_seg(rq, 1), &o))
         return;
-    if (cmp_crl_current(rq->p, rq->conn, admin_seg(rq, 1), 1, &doc, &found)
+    if (cmp_crl_current(rq->p, rq->conn, admin_seg(rq, 1), 1, -1, &doc, &found)
             != APR_SUCCESS) {
         admin_error(rq, rs, 503, "the database cannot be used");
         return;
@@ -426,6 +468,183 @@ static void get_crl(admin_req_t *rq, admin_resp_t *rs)
                                       "pem", pem));
 }
 
+/* The key type of key, and its group or size, for a successor like it. */
+static void key_like(apr_pool_t *p, const EVP_PKEY *key, const char **type,
+                     const char **param)
+{
+    char group[80];
+
+    *type = EVP_PKEY_get0_type_name(key);
+    *param = NULL;
+    if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group,
+                                       sizeof(group), NULL))
+        *param = apr_pstrdup(p, group);
+    else if (EVP_PKEY_get_bits(key) > 0 && EVP_PKEY_is_a(key, "RSA"))
+        *param = apr_psprintf(p, "%d", EVP_PKEY_get_bits(key));
+    ERR_clear_error();
+}
+
+/* The Authority's current certificate and key, and its version (so that
+ * the successor is stored only if they are still current). */
+static int load_current(admin_req_t *rq, admin_resp_t *rs, cmp_ca_t *ca,
+                        const char **version)
+{
+    const char *uuid = admin_seg(rq, 1);
+    PGresult *r;
+    size_t n, kn;
+    unsigned char *der, *enc;
+    const unsigned char *q;
+
+    if (admin_sql(rq, rs, "SELECT a.version, a.ca_cert, a.ca_key_enc, n.generation, "
+                  "n.active_from FROM authority a LEFT JOIN authority_key n ON "
+                  "n.authority_id = a.id AND n.state = 'next' WHERE a.uuid = "
+                  "$1::uuid AND a.kind = 'local'", 1, &uuid, NULL, &r))
+        return 1;
+    if (PQntuples(r) == 0) {
+        admin_error(rq, rs, 404, "Authority %s not found", uuid);
+        return 1;
+    }
+    if (!PQgetisnull(r, 0, 3)) {
+        admin_error(rq, rs, 409, "Authority %s already has a successor key "
+                    "(generation %s, active from %s): cancel it first (DELETE "
+                    "/authorities/%s/rollover)", uuid, PQgetvalue(r, 0, 3),
+                    PQgetvalue(r, 0, 4), uuid);
+        return 1;
+    }
+    *version = apr_pstrdup(rq->p, PQgetvalue(r, 0, 0));
+    der = cmp_db_bytea(rq->p, r, 0, 1, &n);
+    enc = cmp_db_bytea(rq->p, r, 0, 2, &kn);
+    q = der;
+    ca->cert = d2i_X509(NULL, &q, (long)n);
+    ca->key = cmp_secret_unseal_key(rq->key, CMP_LABEL_CA_KEY, enc, kn);
+    if (ca->cert == NULL || ca->key == NULL) {
+        admin_error(rq, rs, 500, "the Authority's key cannot be read");
+        return 1;
+    }
+    return 0;
+}
+
+/* POST /authorities/{uuid}/rollover: a successor key and its certificates
+ * (RFC 9810 4.4.1: newWithNew, newWithOld, oldWithNew), which takes over
+ * at activeFrom (at once when absent or past; the CRL job promotes it
+ * within CMP_CRL_INTERVAL_S of a later time). */
+static void start_rollover(admin_req_t *rq, admin_resp_t *rs)
+{
+    const char *from = NULL, *type = NULL, *param = NULL, *why = NULL;
+    const char *version = NULL, *vals[10];
+    long long days = 3650;
+    int lens[10] = {0}, len[3], i, n;
+    json_t *errs = cmp_json_own(rq->p, json_array()), *o;
+    cmp_ca_t ca = {NULL, NULL, NULL};
+    cmp_rollover_certs_t certs = {NULL, NULL, NULL};
+    EVP_PKEY *key = NULL;
+    unsigned char *der[3], *enc = NULL;
+    size_t klen = 0;
+    struct tm tm;
+    PGresult *r;
+
+    if (admin_need_object(rq, rs)
+            || admin_type_error(rq, rs, cmp_json_str(rq->body, "activeFrom", &from), "activeFrom", "a string")
+            || admin_type_error(rq, rs, cmp_json_str(rq->body, "keyType", &type), "keyType", "a string")
+            || admin_type_error(rq, rs, cmp_json_str(rq->body, "keyParameter", &param), "keyParameter", "a string")
+            || admin_type_error(rq, rs, cmp_json_int(rq->body, "validityDays", &days), "validityDays", "a number"))
+        return;
+    if (from != NULL && !admin_is_rfc3339_time(from))
+        json_array_append_new(errs, json_string("activeFrom must be an RFC 3339 "
+                                                "date-time with its offset, e.g. "
+                                                "2027-01-31T12:00:00Z"));
+    if (days < 1 || days > 36500)
+        json_array_append_new(errs, json_string("validityDays must be 1..36500"));
+    if (param != NULL && type == NULL)
+        json_array_append_new(errs, json_string("keyParameter needs keyType"));
+    if (json_array_size(errs) > 0) {
+        admin_invalid(rq, rs, json_incref(errs));
+        return;
+    }
+    if (load_current(rq, rs, &ca, &version))
+        goto out;
+    if (type == NULL)
+        key_like(rq->p, X509_get0_pubkey(ca.cert), &type, &param);
+    if ((key = admin_keygen(type, param, &why)) == NULL)
+        json_array_append_new(errs, json_sprintf("keyType %s: %s", type, why));
+    else if (cmp_rollover_make(&ca, key, (int)days, &certs, &why) != APR_SUCCESS)
+        json_array_append_new(errs, json_string(why));
+    if (json_array_size(errs) > 0) {
+        admin_invalid(rq, rs, json_incref(errs));
+        goto out;
+    }
+    der[0] = admin_der(rq->p, certs.new_with_new, &len[0]);
+    der[1] = admin_der(rq->p, certs.new_with_old, &len[1]);
+    der[2] = admin_der(rq->p, certs.old_with_new, &len[2]);
+    if (der[0] == NULL || der[1] == NULL || der[2] == NULL
+            || cmp_secret_seal_key(rq->p, rq->key, CMP_LABEL_CA_KEY, key, &enc,
+                                   &klen) != APR_SUCCESS) {
+        admin_error(rq, rs, 500, "the successor key could not be stored");
+        goto out;
+    }
+    vals[0] = admin_seg(rq, 1);
+    vals[1] = version;
+    for (i = 0; i < 3; i++) {
+        vals[2 + i] = (const char *)der[i];
+        lens[2 + i] = len[i];
+    }
+    vals[5] = (const char *)enc;
+    lens[5] = (int)klen;
+    vals[6] = from;
+    vals[7] = rq->actor;
+    /* the successor's time must come while the old key can still be
+     * trusted through newWithOld */
+    ASN1_TIME_to_tm(X509_get0_notAfter(ca.cert), &tm);
+    vals[8] = apr_psprintf(rq->p, "%" APR_INT64_T_FMT, (apr_int64_t)timegm(&tm));
+    if (admin_sql(rq, rs, "INSERT INTO authority_key (authority_id, generation, "
+                  "state, ca_cert, new_with_old, old_with_new, ca_key_enc, "
+                  "active_from, created_by) SELECT a.id, a.key_generation + 1, "
+                  "'next', $3, $4, $5, $6, greatest(coalesce($7::timestamptz, "
+                  "now()), now()), $8 FROM authority a WHERE a.uuid = $1::uuid "
+                  "AND a.version = $2 AND coalesce($7::timestamptz, now()) < "
+                  "to_timestamp($9) RETURNING authority_id", 9, vals, lens, &r))
+        goto out;
+    if (PQntuples(r) == 0) {
+        admin_invalid(rq, rs, json_pack("[s]", "activeFrom must come before the "
+                                        "Authority's certificate ends (or the "
+                                        "Authority changed meanwhile: try again)"));
+        goto out;
+    }
+    if (cmp_rollover_promote(rq->p, rq->conn, cmp_db_ll(r, 0, 0), &n)
+            != APR_SUCCESS) {
+        admin_error(rq, rs, 503, "the database cannot be used");
+        goto out;
+    }
+    rq->audit_object = apr_pstrcat(rq->p, "authority:", vals[0], NULL);
+    if (load_one(rq, rs, vals[0], &o))
+        goto out;
+    admin_json(rq, rs, 201, json_incref(o));
+out:
+    X509_free(ca.cert);
+    EVP_PKEY_free(ca.key);
+    EVP_PKEY_free(key);
+    cmp_rollover_certs_free(&certs);
+}
+
+/* DELETE /authorities/{uuid}/rollover: the successor that waits goes. */
+static void cancel_rollover(admin_req_t *rq, admin_resp_t *rs)
+{
+    const char *vals[1] = {admin_seg(rq, 1)};
+    PGresult *r;
+
+    if (admin_sql(rq, rs, "DELETE FROM authority_key k USING authority a WHERE "
+                  "a.id = k.authority_id AND a.uuid = $1::uuid AND k.state = "
+                  "'next' RETURNING k.generation", 1, vals, NULL, &r))
+        return;
+    if (PQntuples(r) == 0) {
+        admin_error(rq, rs, 404, "Authority %s has no successor key waiting "
+                    "(unknown, or it took over already)", vals[0]);
+        return;
+    }
+    rq->audit_object = apr_pstrcat(rq->p, "authority:", vals[0], NULL);
+    admin_no_content(rs);
+}
+
 const admin_route_t admin_authority_routes[] = {
     {ADMIN_GET, "/authorities/{uuid}/crl", get_crl, NULL, 0},
     {ADMIN_GET, "/authorities", list_authorities, NULL, 0},
@@ -435,5 +654,7 @@ const admin_route_t admin_authority_routes[] = {
     {ADMIN_DELETE, "/authorities/{uuid}", delete_authority, NULL, 0},
     {ADMIN_PATCH, "/authorities/{uuid}/enable", enable_authority, NULL, 0},
     {ADMIN_PATCH, "/authorities/{uuid}/disable", disable_authority, NULL, 0},
+    {ADMIN_POST, "/authorities/{uuid}/rollover", start_rollover, NULL, 0},
+    {ADMIN_DELETE, "/authorities/{uuid}/rollover", cancel_rollover, NULL, 0},
     {ADMIN_OTHER, NULL, NULL, NULL, 0}
 };

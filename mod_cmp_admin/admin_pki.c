@@ -190,7 +190,8 @@ void admin_cert_fields(apr_pool_t *p, json_t *o, const unsigned char *der,
 }
 
 int admin_store_issued(admin_req_t *rq, admin_resp_t *rs, X509 *cert,
-                       long long authority_id, const char *action)
+                       long long authority_id, int generation,
+                       const char *action)
 {
     cmp_store_issue_t in;
     long long id = 0;
@@ -198,6 +199,7 @@ int admin_store_issued(admin_req_t *rq, admin_resp_t *rs, X509 *cert,
 
     memset(&in, 0, sizeof(in));
     in.authority_id = authority_id;
+    in.ca_generation = generation;
     in.status = "valid";
     /* its history starts with who issued it */
     in.actor = rq->actor;

@@ -44,14 +44,14 @@ static void list_signing(admin_req_t *rq, admin_resp_t *rs)
 
 /* The local CA that issues a signer: its certificate and decrypted key. */
 static int load_ca(admin_req_t *rq, admin_resp_t *rs, const char *uuid,
-                   cmp_ca_t *ca, const char **id)
+                   cmp_ca_t *ca, const char **id, int *generation)
 {
     PGresult *r;
     size_t n, kn;
     unsigned char *der, *enc;
     const unsigned char *q;
 
-    if (admin_sql(rq, rs, "SELECT id, ca_cert, ca_key_enc FROM authority WHERE "
+    if (admin_sql(rq, rs, "SELECT id, ca_cert, ca_key_enc, key_generation FROM authority WHERE "
                   "uuid = $1::uuid AND kind = 'local'", 1, &uuid, NULL, &r))
         return 1;
     if (PQntuples(r) == 0) {
@@ -59,6 +59,7 @@ static int load_ca(admin_req_t *rq, admin_resp_t *rs, const char *uuid,
         return 1;
     }
     *id = apr_pstrdup(rq->p, PQgetvalue(r, 0, 0));
+    *generation = (int)cmp_db_ll(r, 0, 3);
     der = cmp_db_bytea(rq->p, r, 0, 1, &n);
     enc = cmp_db_bytea(rq->p, r, 0, 2, &kn);
     q = der;
@@ -78,7 +79,7 @@ static void create_signing(admin_req_t *rq, admin_resp_t *rs)
     const json_t *issue;
     const char *pem = NULL, *keypem = NULL, *pass = NULL, *why = NULL;
     const char *auth_id = NULL, *vals[4];
-    int lens[4] = {0}, len = 0, clen = 0;
+    int gen = 0, lens[4] = {0}, len = 0, clen = 0;
     size_t klen = 0;
     X509 *cert = NULL;
     EVP_PKEY *key = NULL;
@@ -125,7 +126,7 @@ static void create_signing(admin_req_t *rq, admin_resp_t *rs)
             admin_invalid(rq, rs, json_pack("[s]", why));
             return;
         }
-        if (load_ca(rq, rs, auuid, &ca, &auth_id)) {
+        if (load_ca(rq, rs, auuid, &ca, &auth_id, &gen)) {
             X509_NAME_free(name);
             EVP_PKEY_free(key);
             return;
@@ -175,7 +176,7 @@ static void create_signing(admin_req_t *rq, admin_resp_t *rs)
                   "SELECT s.uuid, s.cert, a.uuid FROM s LEFT JOIN authority a ON "
                   "a.id = s.authority_id", 4, vals, lens, &r))
         goto out;
-    if (auth_id != NULL && admin_store_issued(rq, rs, cert, strtoll(auth_id, NULL, 10),
+    if (auth_id != NULL && admin_store_issued(rq, rs, cert, strtoll(auth_id, NULL, 10), gen,
                                               "admin.issueSigningCertificate"))
         goto out;
     rq->audit_object = apr_pstrcat(rq->p, "signingCertificate:", PQgetvalue(r, 0, 0),
@@ -222,6 +223,7 @@ static void issue_ocsp_signer(admin_req_t *rq, admin_resp_t *rs)
 {
     const char *uuid = admin_seg(rq, 1), *type = "EC", *param = NULL;
     const char *why = NULL, *auth_id = NULL, *vals[3];
+    int gen = 0;
     long long days = OCSP_SIGNER_DAYS;
     cmp_ca_t ca = {NULL, NULL, NULL};
     X509_NAME *name = NULL;
@@ -249,7 +251,7 @@ static void issue_ocsp_signer(admin_req_t *rq, admin_resp_t *rs)
         admin_invalid(rq, rs, json_pack("[s]", why));
         return;
     }
-    if (load_ca(rq, rs, uuid, &ca, &auth_id))
+    if (load_ca(rq, rs, uuid, &ca, &auth_id, &gen))
         goto out;
     name = X509_NAME_dup(X509_get_subject_name(ca.cert));
     if (name == NULL || !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
@@ -275,7 +277,7 @@ static void issue_ocsp_signer(admin_req_t *rq, admin_resp_t *rs)
                   "VALUES ($1::bigint, $2, $3) ON CONFLICT (authority_id) DO UPDATE "
                   "SET cert = $2, key_enc = $3, created_at = clock_timestamp()",
                   3, vals, lens, &r)
-            || admin_store_issued(rq, rs, cert, strtoll(auth_id, NULL, 10),
+            || admin_store_issued(rq, rs, cert, strtoll(auth_id, NULL, 10), gen,
                                   "admin.issueOcspSigner"))
         goto out;
     {

@@ -17,8 +17,12 @@
  * -irout keeps the first request (the ir, cr or kur), -reqout the last.
  *
  * With -cmd genm -infotype OID it sends a general message asking for OID
- * (no value) and prints each InfoTypeAndValue of the genp, one per line:
+ * (no value, or the certificate in -infovalue PEM, as rootCaCert has it)
+ * and prints each InfoTypeAndValue of the genp, one per line:
  * "itav OID absent" or "itav OID value"; -rspout FILE keeps the response.
+ * -rootupdate PREFIX writes the certificates of a rootCaKeyUpdate value
+ * (RFC 9810 5.3.19.15) to PREFIX.newWithNew.pem, PREFIX.newWithOld.pem and
+ * PREFIX.oldWithNew.pem.
  *
  * Exit status 0 when the enrollment (or genm) succeeded as the client sees it. */
 #include <stdio.h>
@@ -152,10 +156,96 @@ static X509 *read_cert(const char *file)
     return x;
 }
 
-static int genm(OSSL_CMP_CTX *ctx, const char *infotype)
+/* An InfoTypeAndValue of type with the certificate in pemfile for value:
+ * OpenSSL 3.0 holds such values as ANY, later versions typed per infoType
+ * (only rootCaCert is asked with a certificate here). */
+static OSSL_CMP_ITAV *itav_with_cert(ASN1_OBJECT *type, const char *pemfile)
+{
+    X509 *x = read_cert(pemfile);
+    OSSL_CMP_ITAV *itav;
+#if OPENSSL_VERSION_NUMBER >= 0x30200000L
+    ASN1_OBJECT_free(type);
+    itav = OSSL_CMP_ITAV_new_rootCaCert(x);
+#else
+    unsigned char *der = NULL;
+    int len = i2d_X509(x, &der);
+    ASN1_TYPE *v = ASN1_TYPE_new();
+    ASN1_STRING *seq = ASN1_STRING_new();
+
+    if (len <= 0 || v == NULL || seq == NULL || !ASN1_STRING_set(seq, der, len))
+        die("cannot encode -infovalue");
+    ASN1_TYPE_set(v, V_ASN1_SEQUENCE, seq);
+    itav = OSSL_CMP_ITAV_create(type, v);
+    OPENSSL_free(der);
+#endif
+    X509_free(x);
+    return itav;
+}
+
+static void write_cert(const X509 *x, const char *prefix, const char *name)
+{
+    char path[1024];
+    FILE *f;
+
+    if (x == NULL)
+        return;
+    snprintf(path, sizeof(path), "%s.%s.pem", prefix, name);
+    if ((f = fopen(path, "w")) == NULL || !PEM_write_X509(f, x))
+        die("cannot write -rootupdate");
+    fclose(f);
+}
+
+/* RootCaKeyUpdateContent ::= SEQUENCE { newWithNew CMPCertificate,
+ * newWithOld [0] CMPCertificate OPTIONAL, oldWithNew [1] CMPCertificate
+ * OPTIONAL } (explicit tags): OpenSSL 3.2 and later decode it, 3.0 hands
+ * over its DER. */
+static void save_root_update(const OSSL_CMP_ITAV *it, const char *prefix)
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30200000L
+    X509 *nwn = NULL, *nwo = NULL, *own = NULL;
+
+    if (!OSSL_CMP_ITAV_get0_rootCaKeyUpdate(it, &nwn, &nwo, &own))
+        die("rootCaKeyUpdate does not decode");
+    write_cert(nwn, prefix, "newWithNew");
+    write_cert(nwo, prefix, "newWithOld");
+    write_cert(own, prefix, "oldWithNew");
+#else
+    const ASN1_TYPE *v = OSSL_CMP_ITAV_get0_value(it);
+    const unsigned char *q, *end;
+    long inner;
+    int tag, cls, first = 1;
+
+    if (v == NULL || v->type != V_ASN1_SEQUENCE)
+        die("rootCaKeyUpdate is no SEQUENCE");
+    q = v->value.sequence->data;
+    if (ASN1_get_object(&q, &inner, &tag, &cls, v->value.sequence->length) & 0x80)
+        die("rootCaKeyUpdate does not decode");
+    end = q + inner;
+    while (q < end) {
+        X509 *x;
+        const char *name = "newWithNew";
+
+        if (!first) {
+            if (ASN1_get_object(&q, &inner, &tag, &cls, end - q) & 0x80)
+                die("rootCaKeyUpdate: a tagged element does not decode");
+            name = tag == 0 ? "newWithOld" : "oldWithNew";
+        }
+        first = 0;
+        if ((x = d2i_X509(NULL, &q, end - q)) == NULL)
+            die("rootCaKeyUpdate: a certificate does not decode");
+        write_cert(x, prefix, name);
+        X509_free(x);
+    }
+#endif
+}
+
+static int genm(OSSL_CMP_CTX *ctx, const char *infotype, const char *infovalue,
+                const char *rootupdate)
 {
     ASN1_OBJECT *type = infotype != NULL ? OBJ_txt2obj(infotype, 1) : NULL;
-    OSSL_CMP_ITAV *itav = type != NULL ? OSSL_CMP_ITAV_create(type, NULL) : NULL;
+    OSSL_CMP_ITAV *itav = type == NULL ? NULL
+                          : infovalue != NULL ? itav_with_cert(type, infovalue)
+                                              : OSSL_CMP_ITAV_create(type, NULL);
     STACK_OF(OSSL_CMP_ITAV) *got;
     int i;
 
@@ -178,6 +268,9 @@ static int genm(OSSL_CMP_CTX *ctx, const char *infotype)
         OBJ_obj2txt(oid, sizeof(oid), OSSL_CMP_ITAV_get0_type(it), 1);
         printf("itav %s %s\n", oid,
                OSSL_CMP_ITAV_get0_value(it) != NULL ? "value" : "absent");
+        if (rootupdate != NULL && strcmp(oid, "1.3.6.1.5.5.7.4.18") == 0
+                && OSSL_CMP_ITAV_get0_value(it) != NULL)
+            save_root_update(it, rootupdate);
     }
     sk_OSSL_CMP_ITAV_pop_free(got, OSSL_CMP_ITAV_free);
     return 0;
@@ -188,6 +281,7 @@ int main(int argc, char **argv)
     const char *secret = NULL, *ref = "test", *certf = NULL, *keyf = NULL;
     const char *trusted = NULL, *newkey = NULL, *subject = NULL;
     const char *cmd = "ir", *certout = NULL, *infotype = NULL;
+    const char *infovalue = NULL, *rootupdate = NULL;
     int implicit = 0, i;
     OSSL_CMP_CTX *ctx;
     X509 *newcert;
@@ -209,6 +303,8 @@ int main(int argc, char **argv)
         else if (strcmp(a, "-mode") == 0) mode = argv[++i];
         else if (strcmp(a, "-certout") == 0) certout = argv[++i];
         else if (strcmp(a, "-infotype") == 0) infotype = argv[++i];
+        else if (strcmp(a, "-infovalue") == 0) infovalue = argv[++i];
+        else if (strcmp(a, "-rootupdate") == 0) rootupdate = argv[++i];
         else if (strcmp(a, "-rspout") == 0) rspout = argv[++i];
         else if (strcmp(a, "-reqout") == 0) reqout = argv[++i];
         else if (strcmp(a, "-irout") == 0) irout = argv[++i];
@@ -253,7 +349,7 @@ int main(int argc, char **argv)
         die("need -secret or -cert and -key");
     }
     if (strcmp(cmd, "genm") == 0)
-        return genm(ctx, infotype);
+        return genm(ctx, infotype, infovalue, rootupdate);
     noconf_certout = certout;
     {
         X509_NAME *n = X509_NAME_new();

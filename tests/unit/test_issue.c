@@ -319,7 +319,7 @@ START_TEST(crl_points)
                      "6960: relying parties fetch revocation information without "
                      "TLS, which would itself need it)");
 
-    exts = cmp_crl_cert_exts("http://h:8080/a,b", "http://o/ocsp", "my-ca");
+    exts = cmp_crl_cert_exts("http://h:8080/a,b", "http://o/ocsp", "my-ca", NULL);
     ck_assert_ptr_nonnull(exts);
     for (i = 0; i < sk_X509_EXTENSION_num(exts); i++)
         ck_assert(X509_add_ext(cert, sk_X509_EXTENSION_value(exts, i), -1));
@@ -344,7 +344,7 @@ START_TEST(crl_points)
     sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
     X509_free(cert);
     /* only an OCSP URL: no distribution point, the AIA with OCSP alone */
-    exts = cmp_crl_cert_exts(NULL, "http://o/ocsp", "my-ca");
+    exts = cmp_crl_cert_exts(NULL, "http://o/ocsp", "my-ca", NULL);
     ck_assert_int_eq(sk_X509_EXTENSION_num(exts), 1);
     ck_assert_int_eq(OBJ_obj2nid(X509_EXTENSION_get_object(sk_X509_EXTENSION_value(exts, 0))),
                      NID_info_access);
