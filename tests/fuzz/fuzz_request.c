@@ -61,6 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *text = NULL;
         cmp_certconf_info_t cc;
         cmp_crl_status_t *crls = NULL;
+        unsigned char *old_root = NULL;
+        int old_root_len = 0;
 
         (void)cmp_srv_check_header(v, body, 600, why, sizeof(why));
         (void)cmp_view_general_info_problem(v, body, &bad);
@@ -69,6 +71,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)cmp_view_pop_encrypted_key(v);
         (void)cmp_view_protection(v);
         (void)cmp_view_crl_status_list(v, p, crl_issuer, "http://pki.example/crl/ca.crl", &crls);
+        if (cmp_view_genm_value(v, p, "1.3.6.1.5.5.7.4.20", &old_root, &old_root_len)
+                && old_root != NULL) {
+            const unsigned char *rq = old_root;      /* as cmp_srv_check_genm reads it */
+
+            X509_free(d2i_X509(NULL, &rq, old_root_len));
+        }
         (void)cmp_asn1_status_of(p, data, (long)size, &b, &status, &fi, &text);
         standin(p, data, size);
     }

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/err.h>
 #include <openssl/x509v3.h>
 
 #include "cmp_crl.h"
 #include "cmp_issue.h"
 #include "cmp_ocsp.h"
+#include "cmp_rollover.h"
 #include "unit.h"
 
 static void issue_with(const char *ca_type, const char *ee_type)
@@ -292,6 +295,119 @@ START_TEST(crl_encoder_matches_openssl)
 }
 END_TEST
 
+/* 1 when leaf verifies against the anchor, through the untrusted link
+ * (NULL: none). */
+static int verifies(X509 *leaf, X509 *anchor, X509 *link)
+{
+    X509_STORE *store = X509_STORE_new();
+    X509_STORE_CTX *vctx = X509_STORE_CTX_new();
+    STACK_OF(X509) *untrusted = sk_X509_new_null();
+    int ok;
+
+    X509_STORE_add_cert(store, anchor);
+    if (link != NULL)
+        sk_X509_push(untrusted, link);
+    X509_STORE_CTX_init(vctx, store, leaf, untrusted);
+    ok = X509_verify_cert(vctx);
+    X509_STORE_CTX_free(vctx);
+    X509_STORE_free(store);
+    sk_X509_free(untrusted);
+    ERR_clear_error();
+    return ok;
+}
+
+/* RFC 9810 4.4.1: newWithNew self-signed with the old subject; newWithOld
+ * lets a holder of the old root trust what the new key issues, oldWithNew
+ * a holder of the new root what the old key issued; the links end with the
+ * old certificate. A subordinate CA is refused. */
+START_TEST(rollover_certificates)
+{
+    cmp_ca_t old = unit_ca("EC"), fresh = {NULL, NULL, NULL}, sub = {NULL, NULL, NULL};
+    cmp_rollover_certs_t c;
+    cmp_policy_t pol;
+    const char *why = NULL;
+    EVP_PKEY *next = unit_key("EC"), *ee = unit_key("EC");
+    X509_PUBKEY *spki = unit_spki(ee);
+    X509_NAME *subj = unit_name("device");
+    X509 *by_old = NULL, *by_new = NULL;
+
+    ck_assert_int_eq(cmp_rollover_make(&old, next, 3650, &c, &why), APR_SUCCESS);
+    ck_assert_int_eq(X509_NAME_cmp(X509_get_subject_name(c.new_with_new),
+                                   X509_get_subject_name(old.cert)), 0);
+    ck_assert_int_eq(X509_check_issued(c.new_with_new, c.new_with_new), X509_V_OK);
+    ck_assert_int_eq(X509_verify(c.new_with_old, old.key), 1);
+    ck_assert_int_eq(EVP_PKEY_eq(X509_get0_pubkey(c.new_with_old), next), 1);
+    ck_assert_int_eq(X509_verify(c.old_with_new, next), 1);
+    ck_assert_int_eq(EVP_PKEY_eq(X509_get0_pubkey(c.old_with_new),
+                                 X509_get0_pubkey(old.cert)), 1);
+    ck_assert_int_eq(ASN1_TIME_compare(X509_get0_notAfter(c.new_with_old),
+                                       X509_get0_notAfter(old.cert)), 0);
+    ck_assert_int_eq(ASN1_TIME_compare(X509_get0_notAfter(c.old_with_new),
+                                       X509_get0_notAfter(old.cert)), 0);
+    ck_assert_int_eq(X509_check_ca(c.new_with_old), 1);
+    /* certificates of either key verify with either root */
+    ck_assert(unit_policy(&pol, 10, "", 0, NULL, 1, "critical,digitalSignature",
+                          "clientAuth", &why));
+    fresh.cert = c.new_with_new;
+    fresh.key = next;
+    ck_assert_int_eq(cmp_issue_build(&old, &pol, subj, spki, NULL, NULL, NULL, &by_old),
+                     APR_SUCCESS);
+    ck_assert_int_eq(cmp_issue_build(&fresh, &pol, subj, spki, NULL, NULL, NULL, &by_new),
+                     APR_SUCCESS);
+    by_old = unit_reparse(by_old);
+    by_new = unit_reparse(by_new);
+    ck_assert_int_eq(verifies(by_old, old.cert, NULL), 1);
+    ck_assert_int_eq(verifies(by_new, c.new_with_new, NULL), 1);
+    ck_assert_int_eq(verifies(by_old, c.new_with_new, NULL), 0);
+    ck_assert_int_eq(verifies(by_old, c.new_with_new, c.old_with_new), 1);
+    ck_assert_int_eq(verifies(by_new, old.cert, NULL), 0);
+    ck_assert_int_eq(verifies(by_new, old.cert, c.new_with_old), 1);
+    cmp_rollover_certs_free(&c);
+    /* a subordinate CA's new key is its issuer's to certify */
+    sub.key = unit_key("EC");
+    sub.cert = cmp_issue_link(&old, sub.key, subj, NULL);
+    ck_assert_ptr_nonnull(sub.cert);
+    ck_assert_int_eq(cmp_rollover_make(&sub, next, 3650, &c, &why), APR_EINVAL);
+    ck_assert_ptr_null(c.new_with_new);
+    ck_assert_ptr_nonnull(strstr(why, "self-signed"));
+    cmp_policy_clear(&pol);
+    X509_free(by_old);
+    X509_free(by_new);
+    X509_free(sub.cert);
+    EVP_PKEY_free(sub.key);
+    X509_NAME_free(subj);
+    X509_PUBKEY_free(spki);
+    EVP_PKEY_free(ee);
+    EVP_PKEY_free(next);
+    unit_ca_free(&old);
+}
+END_TEST
+
+/* The CRL and certificate file names of each key, and back. */
+START_TEST(rollover_files)
+{
+    const char *name = NULL;
+    int g = -1;
+
+    ck_assert_str_eq(cmp_rollover_file(upool, "ca", 0, ".crl"), "ca.crl");
+    ck_assert_str_eq(cmp_rollover_file(upool, "ca", 2, ".crt"), "ca(2).crt");
+    ck_assert_int_eq(cmp_rollover_parse(upool, "ca", &name, &g), 1);
+    ck_assert_str_eq(name, "ca");
+    ck_assert_int_eq(g, 0);
+    ck_assert_int_eq(cmp_rollover_parse(upool, "my.ca(12)", &name, &g), 1);
+    ck_assert_str_eq(name, "my.ca");
+    ck_assert_int_eq(g, 12);
+    ck_assert_int_eq(cmp_rollover_parse(upool, "(1)", &name, &g), 0);
+    ck_assert_int_eq(cmp_rollover_parse(upool, "ca()", &name, &g), 0);
+    ck_assert_int_eq(cmp_rollover_parse(upool, "ca(0)", &name, &g), 0);
+    ck_assert_int_eq(cmp_rollover_parse(upool, "ca(01)", &name, &g), 0);
+    ck_assert_int_eq(cmp_rollover_parse(upool, "ca(1)x", &name, &g), 0);
+    ck_assert_int_eq(cmp_rollover_parse(upool, "ca(1)(2)", &name, &g), 0);
+    ck_assert_int_eq(cmp_rollover_parse(upool, "ca(99999999999)", &name, &g), 0);
+    ck_assert_int_eq(cmp_rollover_parse(upool, "", &name, &g), 0);
+}
+END_TEST
+
 /* publicUrl: the rules, and the extensions that point at it */
 START_TEST(crl_points)
 {
@@ -419,6 +535,8 @@ Suite *suite_issue(void)
     tcase_add_test(tc, crls);
     tcase_add_test(tc, crl_encoder_matches_openssl);
     tcase_add_test(tc, crl_points);
+    tcase_add_test(tc, rollover_certificates);
+    tcase_add_test(tc, rollover_files);
     suite_add_tcase(s, tc);
     return s;
 }
