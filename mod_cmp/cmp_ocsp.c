@@ -17,21 +17,33 @@
 #include "cmp_ocsp.h"
 
 /* the Authority, and its delegated signer when it has one (stamped by its
- * creation, so that a rotation is seen) */
+ * creation, so that a rotation is seen); SQL_RETIRED its retired keys,
+ * which answer for the certificates they issued */
 #define SQL_AUTHORITY \
     "SELECT a.id, a.version, a.ca_cert, a.ca_key_enc, s.cert, s.key_enc, " \
     "coalesce(extract(epoch from s.created_at) * 1000000, 0)::bigint FROM " \
     "authority a LEFT JOIN ocsp_signer s ON s.authority_id = a.id WHERE " \
     "a.id = $1"
+#define SQL_RETIRED \
+    "SELECT generation, ca_cert, ca_key_enc FROM authority_key WHERE " \
+    "authority_id = $1 AND state = 'retired' ORDER BY generation"
 
 /* columns of CMP_OCSP_SQL_LOOKUP */
 enum { L_AUTH_ID, L_AUTH_VERSION, L_SIGNER_STAMP, L_VALIDITY, L_CERT_ID,
        L_SERIAL, L_STATUS, L_REVOKED_AT, L_REASON, L_STATE, L_SIGNER, L_DER,
-       L_REFRESH, L_NEXT, L_CHANGES, L_INVALIDITY };
+       L_REFRESH, L_NEXT, L_CHANGES, L_INVALIDITY, L_GENERATION, L_KEY_GEN };
 
 /* The longest base64 a GET may carry: a request of the most single
  * requests with long serials fits. */
 #define GET_MAX_CHARS (16 * 1024)
+
+/* A retired key of an Authority (cmp_rollover.h), which signs the answers
+ * about the certificates it issued itself. */
+typedef struct {
+    int generation;
+    X509 *cert;
+    EVP_PKEY *key;
+} retired_key_t;
 
 /* An Authority as the responder keeps it. */
 typedef struct ca_entry_t {
@@ -42,6 +54,8 @@ typedef struct ca_entry_t {
     EVP_PKEY *key;
     X509 *signer;                /* the delegated signer, or NULL */
     EVP_PKEY *signer_key;
+    retired_key_t *retired;      /* malloc'd, nretired of them */
+    int nretired;
 } ca_entry_t;
 
 /* What one answer uses of an entry (references the caller frees). */
@@ -50,7 +64,20 @@ typedef struct {
     EVP_PKEY *key;
     X509 *signer;
     EVP_PKEY *signer_key;
+    retired_key_t *retired;
+    int nretired;
 } ca_refs_t;
+
+static void retired_free(retired_key_t *r, int n)
+{
+    int i;
+
+    for (i = 0; r != NULL && i < n; i++) {
+        X509_free(r[i].cert);
+        EVP_PKEY_free(r[i].key);
+    }
+    free(r);
+}
 
 static void refs_free(ca_refs_t *r)
 {
@@ -58,11 +85,16 @@ static void refs_free(ca_refs_t *r)
     EVP_PKEY_free(r->key);
     X509_free(r->signer);
     EVP_PKEY_free(r->signer_key);
+    retired_free(r->retired, r->nretired);
     memset(r, 0, sizeof(*r));
 }
 
+/* (refs is empty; a failure leaves it without the retired keys, which then
+ * answer "unauthorized") */
 static void refs_take(ca_refs_t *r, const ca_entry_t *e)
 {
+    int i;
+
     X509_up_ref(e->cert);
     EVP_PKEY_up_ref(e->key);
     r->cert = e->cert;
@@ -72,6 +104,15 @@ static void refs_take(ca_refs_t *r, const ca_entry_t *e)
         EVP_PKEY_up_ref(e->signer_key);
         r->signer = e->signer;
         r->signer_key = e->signer_key;
+    }
+    if (e->nretired > 0
+            && (r->retired = calloc((size_t)e->nretired, sizeof(*r->retired))) != NULL) {
+        for (i = 0; i < e->nretired; i++) {
+            r->retired[i] = e->retired[i];
+            X509_up_ref(r->retired[i].cert);
+            EVP_PKEY_up_ref(r->retired[i].key);
+        }
+        r->nretired = e->nretired;
     }
 }
 
@@ -103,6 +144,7 @@ struct cmp_ocsp_t {
 
 static void entry_free(ca_entry_t *e)
 {
+    retired_free(e->retired, e->nretired);
     X509_free(e->cert);
     EVP_PKEY_free(e->key);
     X509_free(e->signer);
@@ -150,6 +192,43 @@ apr_status_t cmp_ocsp_create(apr_pool_t *p, cmp_db_t *db,
 static const char *num(apr_pool_t *p, long long v)
 {
     return apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)v);
+}
+
+/* The retired keys of e's Authority (their CRL job checks them too). */
+static apr_status_t load_retired(cmp_ocsp_t *o, apr_pool_t *p, PGconn *c,
+                                 ca_entry_t *e, const char **why)
+{
+    const char *vals[1] = {num(p, e->id)};
+    const unsigned char *b;
+    PGresult *r;
+    size_t n;
+    int i, rows;
+    apr_status_t rv = cmp_db_query(p, c, SQL_RETIRED, 1, vals, NULL, &r, NULL);
+
+    if (rv != APR_SUCCESS) {
+        *why = "the database cannot be used";
+        return rv;
+    }
+    if ((rows = PQntuples(r)) == 0)
+        return APR_SUCCESS;
+    if ((e->retired = calloc((size_t)rows, sizeof(*e->retired))) == NULL) {
+        *why = "out of memory";
+        return APR_ENOMEM;
+    }
+    for (i = 0; i < rows; i++) {
+        retired_key_t *k = &e->retired[e->nretired++];
+
+        k->generation = (int)cmp_db_ll(r, i, 0);
+        b = cmp_db_bytea(p, r, i, 1, &n);
+        k->cert = b != NULL ? d2i_X509(NULL, &b, (long)n) : NULL;
+        b = cmp_db_bytea(p, r, i, 2, &n);
+        k->key = cmp_secret_unseal_key(o->key, CMP_LABEL_CA_KEY, b, n);
+        if (k->cert == NULL || k->key == NULL || !X509_check_private_key(k->cert, k->key)) {
+            *why = "a retired key of the Authority does not decode, decrypt or match";
+            return APR_EINVAL;
+        }
+    }
+    return APR_SUCCESS;
 }
 
 /* The Authority's certificate and key, and its delegated signer's
@@ -214,6 +293,10 @@ static apr_status_t load_ca(cmp_ocsp_t *o, apr_pool_t *p, PGconn *c,
             return APR_EINVAL;
         }
     }
+    if (load_retired(o, p, c, e, why) != APR_SUCCESS) {
+        entry_free(e);
+        return APR_EINVAL;
+    }
     refs_take(refs, e);
     apr_thread_mutex_lock(o->lock);
     /* replaces the entry of an older version */
@@ -264,6 +347,8 @@ typedef struct {
     X509 *signer;               /* what signs: the CA's or the delegated */
     EVP_PKEY *signer_key;
     const char *signer_tag;     /* and its name in ocsp_response.signer */
+    const retired_key_t *key;   /* the retired key asked about, or NULL */
+    int generation;             /* of the key asked about */
 } work_t;
 
 static void work_free(work_t *w)
@@ -274,21 +359,33 @@ static void work_free(work_t *w)
     refs_free(&w->ca);
 }
 
-/* Whether cid names our CA as issuer (its hash algorithm, whatever it is). */
-static int our_issuer(work_t *w, OCSP_CERTID *cid)
+/* Which of our CA's keys cid names as issuer (its hash algorithm, whatever
+ * it is): the current one (NULL in *key), a retired one, or none (0). */
+static int our_issuer(work_t *w, OCSP_CERTID *cid, const retired_key_t **key)
 {
     ASN1_OBJECT *alg = NULL;
     const EVP_MD *md;
+    int i;
 
+    *key = NULL;
     if (!OCSP_id_get0_info(NULL, &alg, NULL, NULL, cid)
             || (md = EVP_get_digestbyobj(alg)) == NULL)
         return 0;
-    OCSP_CERTID_free(w->ours);
-    w->ours = OCSP_cert_to_id(md, NULL, w->ca.cert);
-    return w->ours != NULL && OCSP_id_issuer_cmp(w->ours, cid) == 0;
+    for (i = -1; i < w->ca.nretired; i++) {
+        X509 *cert = i < 0 ? w->ca.cert : w->ca.retired[i].cert;
+
+        OCSP_CERTID_free(w->ours);
+        w->ours = OCSP_cert_to_id(md, NULL, cert);
+        if (w->ours != NULL && OCSP_id_issuer_cmp(w->ours, cid) == 0) {
+            *key = i < 0 ? NULL : &w->ca.retired[i];
+            return 1;
+        }
+    }
+    return 0;
 }
 
-/* The lookup's row of serial, or -1 (unknown to the Authority). */
+/* The lookup's row of serial, or -1 (unknown to the Authority, or issued
+ * by another of its keys than the one asked about). */
 static int row_of(const work_t *w, const char *serial)
 {
     int j;
@@ -296,7 +393,7 @@ static int row_of(const work_t *w, const char *serial)
     for (j = 0; j < PQntuples(w->found); j++)
         if (!PQgetisnull(w->found, j, L_SERIAL)
                 && strcmp(PQgetvalue(w->found, j, L_SERIAL), serial) == 0)
-            return j;
+            return cmp_db_ll(w->found, j, L_GENERATION) == w->generation ? j : -1;
     return -1;
 }
 
@@ -371,7 +468,12 @@ static apr_status_t lookup(apr_pool_t *p, PGconn *c, void *baton)
 static void pick_signer(apr_pool_t *p, work_t *w, long long version,
                         long long stamp)
 {
-    if (w->ca.signer != NULL
+    if (w->key != NULL) {       /* a retired key answers for its own */
+        w->signer = w->key->cert;
+        w->signer_key = w->key->key;
+        w->signer_tag = apr_psprintf(p, "ca:%" APR_INT64_T_FMT ":%d",
+                                     (apr_int64_t)version, w->key->generation);
+    } else if (w->ca.signer != NULL
             && X509_cmp_current_time(X509_get0_notBefore(w->ca.signer)) < 0
             && X509_cmp_current_time(X509_get0_notAfter(w->ca.signer)) > 0) {
         w->signer = w->ca.signer;
@@ -393,7 +495,7 @@ static int sign_response(work_t *w)
     const EVP_MD *md;
     int ok;
 
-    if (w->signer != w->ca.cert) {
+    if (w->signer == w->ca.signer) {   /* delegated: its certificate goes */
         flags = OCSP_RESPID_KEY;
         if ((certs = sk_X509_new_null()) == NULL)
             return 0;
@@ -568,14 +670,28 @@ static apr_status_t from_db(cmp_ocsp_t *o, apr_pool_t *p, const char *authority,
                               : OCSP_RESPONSE_STATUS_TRYLATER,
                               why != NULL ? why : "the database cannot be used",
                               out);
-    for (i = 0; i < n; i++)
-        if (!our_issuer(w, OCSP_onereq_get0_id(OCSP_request_onereq_get0(w->req, i)))) {
+    /* one key answers a request: after a key rollover, the certificates of
+     * each key are asked about in requests of their own */
+    for (i = 0; i < n; i++) {
+        const retired_key_t *key = NULL;
+
+        if (!our_issuer(w, OCSP_onereq_get0_id(OCSP_request_onereq_get0(w->req, i)),
+                        &key)) {
             ERR_clear_error();
             return error_response(p, OCSP_RESPONSE_STATUS_UNAUTHORIZED,
                                   apr_psprintf(p, "a certificate of another "
                                                "issuer than %s asked for",
                                                authority), out);
         }
+        if (i > 0 && key != w->key)
+            return error_response(p, OCSP_RESPONSE_STATUS_UNAUTHORIZED,
+                                  apr_psprintf(p, "certificates of two keys of "
+                                               "%s asked for in one request",
+                                               authority), out);
+        w->key = key;
+    }
+    w->generation = w->key != NULL ? w->key->generation
+                                   : (int)cmp_db_ll(l.r, 0, L_KEY_GEN);
     pick_signer(p, w, f->version, f->stamp);
     /* one certificate of ours without a nonce: the response kept for it
      * while it is current, else one made and kept */

@@ -32,8 +32,10 @@
      "c.status, extract(epoch from c.revoked_at)::bigint, " \
      "coalesce(c.revocation_reason, 0), " CMP_OCSP_STATE("c") ", o.signer, " \
      "o.der, extract(epoch from o.refresh_at)::bigint, extract(epoch from " \
-     "o.next_update)::bigint, coalesce(r.changes, 0), coalesce(extract(epoch " \
-     "from c.invalidity_date)::bigint, 0) FROM authority a " \
+     "o.next_update)::bigint, coalesce(r.changes, 0) + coalesce((SELECT " \
+     "sum(k.crl_changes) FROM authority_key k WHERE k.authority_id = a.id), 0), " \
+     "coalesce(extract(epoch from c.invalidity_date)::bigint, 0), " \
+     "c.ca_generation, a.key_generation FROM authority a " \
      "LEFT JOIN ocsp_signer s ON s.authority_id = a.id " \
      "LEFT JOIN crl r ON r.authority_id = a.id " \
      "LEFT JOIN certificate c ON c.authority_id = a.id AND c.serial = ANY " \

@@ -33,6 +33,7 @@ t_rollover_api_and_genm() {
   local ca ra sig i
   rm -rf "$ROLL"; mkdir -p "$ROLL"
   expect_status 201 POST /authorities "{\"name\": \"roll-ca\", \"publicUrl\": \"$ROLL_CRL\",
+      \"ocspUrl\": \"http://127.0.0.1:$HTTP_PORT/ocsp\",
       \"generate\": {\"subject\": \"CN=Roll Root,O=Test\", \"keyType\": \"EC\"}}"
   ca=$(jf .uuid)
   jf .certificate >"$ROLL/old-root.pem"
@@ -168,6 +169,15 @@ roll_crl() {
   openssl verify -crl_check -CAfile "$1.chk" "$3" >/dev/null || fail "$3 fails the CRL check"
 }
 
+# roll_ocsp ISSUER CERT STATUS: openssl ocsp (with a nonce) at the AIA
+# URL says STATUS, in a response signed by ISSUER's key.
+roll_ocsp() {
+  openssl ocsp -issuer "$1" -cert "$2" -url "http://127.0.0.1:$HTTP_PORT/ocsp/roll-ca" \
+      -CAfile "$1" >"$ROLL/ocsp.out" 2>&1
+  grep -q "Response verify OK" "$ROLL/ocsp.out" && grep -q ": $3\$" "$ROLL/ocsp.out" \
+    || fail "OCSP of $2 by $1: $(cat "$ROLL/ocsp.out")"
+}
+
 t_rollover_crls() {
   local nwn=$ROLL/u.newWithNew.pem old=$ROLL/old-root.pem n0 n1
   [ -s "$ROLL/new2.pem" ] || fail "needs the cut-over"
@@ -186,11 +196,22 @@ t_rollover_crls() {
   n0=$(openssl crl -in "$ROLL/g0.crl.pem" -noout -crlnumber | sed 's/.*=//')
   n1=$(openssl crl -in "$ROLL/g1.crl.pem" -noout -crlnumber | sed 's/.*=//')
   [ "$n0" != "$n1" ] || fail "both CRLs have number $n0"
+  # OCSP at the one URL: each key answers (and signs) for its own
+  # certificates, with a nonce; another key's certificate is unknown to it
+  roll_ocsp "$old" "$ROLL/old2.pem" revoked
+  roll_ocsp "$old" "$ROLL/before.pem" good
+  roll_ocsp "$nwn" "$ROLL/new2.pem" revoked
+  roll_ocsp "$nwn" "$ROLL/new1.pem" good
+  roll_ocsp "$nwn" "$ROLL/before.pem" unknown
+  openssl ocsp -issuer "$old" -cert "$ROLL/before.pem" -issuer "$nwn" -cert "$ROLL/new1.pem" \
+      -url "http://127.0.0.1:$HTTP_PORT/ocsp/roll-ca" -CAfile "$old" >"$ROLL/ocsp.out" 2>&1 \
+    && fail "two keys in one request answered"
+  grep -q "unauthorized" "$ROLL/ocsp.out" || fail "two keys in one request: $(cat "$ROLL/ocsp.out")"
   # the API: the retired key's CRL state
   api GET "/authorities/$(adm_uuid /authorities roll-ca)" >/dev/null
   [ "$(jf '.retiredKeys[0].crlNumber')" != null ] || fail "retiredKeys: $(jq -c .retiredKeys "$T/api.json")"
 }
-run_test "CA key rollover: each key's CRL lists the certificates it issued (roll-ca.crl by the old key, roll-ca(1).crl by the new one), openssl verify -crl_check" \
+run_test "CA key rollover: each key's CRL lists the certificates it issued (roll-ca.crl by the old key, roll-ca(1).crl by the new one), openssl verify -crl_check; OCSP answered by the key that issued" \
     t_rollover_crls
 
 t_rollover_refusals() {
