@@ -863,7 +863,7 @@ function authorityCrlForm(a) {
   const form = h('form', { 'aria-label': 'Revocation settings of ' + a.name }, h('h3', {}, 'Revocation settings of ' + a.name), errors,
     field('au-crlvalidity', 'CRL validity (seconds)', validity, 'from a CRL\'s thisUpdate to its nextUpdate; a new CRL follows every revocation within seconds'),
     field('au-publicurl', 'Public URL', url, 'where relying parties reach the cmp-crl location (http://, no trailing slash); certificates issued from now on name ' +
-      '<public URL>/' + a.name + '.crl and .crt. Empty: none'),
+      '<public URL>/' + a.crlFile + ' and ' + a.certificateFile + '. Empty: none'),
     field('au-ocspurl', 'OCSP URL', ocsp, 'where relying parties reach the cmp-ocsp location (http://); certificates issued from now on name <OCSP URL>/' +
       a.name + '. Empty: none'),
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Save'),
@@ -895,7 +895,7 @@ async function authorities(notice) {
   if (!res.ok) return pageAt(at, 'Authorities', errorBox(res));
   const crl = a => a.crl
     ? h('div', {}, `No. ${a.crl.crlNumber}, ${a.crl.entries} revoked, next update ${String(a.crl.nextUpdate).slice(0, 16).replace('T', ' ')}`,
-      a.publicUrl ? h('div', { class: 'mono' }, a.publicUrl + '/' + a.name + '.crl') : h('div', {}, 'no public URL: certificates name no CRL'),
+      a.publicUrl ? h('div', { class: 'mono' }, a.publicUrl + '/' + a.crlFile) : h('div', {}, 'no public URL: certificates name no CRL'),
       a.ocspUrl ? h('div', { class: 'mono' }, 'OCSP: ' + a.ocspUrl + '/' + a.name) : null,
       h('button', { type: 'button', class: 'secondary', 'aria-label': 'Download CRL of ' + a.name, onclick: () => downloadCrl(a) }, 'Download CRL'))
     : 'not made yet';
@@ -917,8 +917,42 @@ async function authorities(notice) {
     table(['Name', 'Subject', 'Valid until', 'State', 'CA certificate', 'CRL', ''], rows));
 }
 
+/* A CA key rollover (RFC 9810 4.4): a successor key with its certificates,
+ * taking over at a chosen time (empty: at once). */
+function rolloverForm(a) {
+  const from = h('input', { type: 'datetime-local' });
+  const keyType = h('input', { placeholder: a.keyType + ' (as now)' });
+  const keyParam = h('input', { placeholder: 'as now' });
+  const days = h('input', { type: 'number', value: 3650, min: 1, max: 36500 });
+  const errors = h('div');
+  const form = h('form', { 'aria-label': 'Roll over the key of ' + a.name }, h('h3', {}, 'Roll over the key of ' + a.name), errors,
+    h('p', {}, 'A new key and a new self-signed certificate with the same subject, and the link certificates newWithOld and ' +
+      'oldWithNew. Devices learn them by a genm rootCaCert before the new key takes over; the old key keeps answering ' +
+      'for the certificates it issued (its CRL, OCSP).'),
+    field('ro-from', 'Takes over at (your local time)', from, 'empty: at once; it must come before the current CA certificate ends'),
+    field('ro-keytype', 'Key type', keyType, 'empty: the type, curve or size of the current key'),
+    field('ro-keyparam', 'Curve or key size', keyParam),
+    field('ro-days', 'Validity of the new CA certificate (days)', days),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Roll over'),
+      h('button', { type: 'button', class: 'secondary', onclick: () => form.remove() }, 'Cancel')));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = { validityDays: Number(days.value) };
+    if (from.value) body.activeFrom = new Date(from.value).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    if (keyType.value.trim()) body.keyType = keyType.value.trim();
+    if (keyParam.value.trim()) body.keyParameter = keyParam.value.trim();
+    const res = await api('POST', `/authorities/${a.uuid}/rollover`, body);
+    if (!res.ok) { formErrors(errors, res, [[/activeFrom/i, from], [/keyType|key type/i, keyType], [/validityDays/i, days]]); return; }
+    authorityDetail(a.uuid, res.data.successor
+      ? `The new key of ${a.name} takes over at ${res.data.successor.activeFrom}`
+      : `${a.name} issues with its new key (generation ${res.data.keyGeneration}) from now on`);
+  });
+  return form;
+}
+
 /* An Authority's page: its CA certificate and chain, CRL and OCSP, the RA
- * Profiles that use it; edit, enable or disable, delete. */
+ * Profiles that use it, its keys and their rollover; edit, enable or
+ * disable, delete. */
 async function authorityDetail(uuid, notice) {
   const at = location.hash;   // the page this render is for (pageAt)
   const res = await api('GET', '/authorities/' + uuid);
@@ -945,7 +979,14 @@ async function authorityDetail(uuid, notice) {
       dl('Serial number', a.serialNumber), dl('Key type', a.keyType),
       dl('Valid', `${String(a.notBefore).slice(0, 10)} to ${String(a.notAfter).slice(0, 10)}`),
       dl('CRL', a.crl ? `No. ${a.crl.crlNumber}, ${a.crl.entries} revoked, next update ${String(a.crl.nextUpdate).slice(0, 16).replace('T', ' ')}` : 'not made yet'),
-      dl('CRL and CA certificate URLs', a.publicUrl ? `${a.publicUrl}/${a.name}.crl, ${a.publicUrl}/${a.name}.crt` : 'none: certificates name no CRL'),
+      dl('CRL and CA certificate URLs', a.publicUrl ? `${a.publicUrl}/${a.crlFile}, ${a.publicUrl}/${a.certificateFile}` : 'none: certificates name no CRL'),
+      dl('Key', `generation ${a.keyGeneration}` + ((a.retiredKeys || []).length
+        ? `; retired keys (each still signs the CRL of its certificates): ${a.retiredKeys.map(k =>
+          `generation ${k.generation} since ${String(k.retiredAt).slice(0, 16).replace('T', ' ')}`).join(', ')}` : '')),
+      dl('Successor key', a.successor
+        ? `generation ${a.successor.generation}, ${a.successor.keyType}, takes over at ${String(a.successor.activeFrom).slice(0, 19).replace('T', ' ')} UTC` +
+          ` (made by ${a.successor.createdBy}; new certificate valid to ${String(a.successor.notAfter).slice(0, 10)})`
+        : null),
       dl('OCSP URL', a.ocspUrl ? `${a.ocspUrl}/${a.name}` : null),
       dl('RA Profiles using it', (a.raProfiles || []).length
         ? h('span', {}, ...a.raProfiles.flatMap((r, i) => [i ? ', ' : '', h('a', { href: `#/certificates?raProfileUuid=${r.uuid}` }, r.name)]))
@@ -954,10 +995,24 @@ async function authorityDetail(uuid, notice) {
     h('div', { class: 'actions' },
       download(a.name + '.pem', a.certificate || ''),
       download(a.name + '-chain.pem', fullChain),
-      a.crl ? h('button', { type: 'button', class: 'secondary', 'aria-label': 'Download CRL of ' + a.name, onclick: () => downloadCrl(a) }, 'Download CRL') : null),
+      a.crl ? h('button', { type: 'button', class: 'secondary', 'aria-label': 'Download CRL of ' + a.name, onclick: () => downloadCrl(a) }, 'Download CRL') : null,
+      a.newWithOld ? download(a.name + '-newWithOld.pem', a.newWithOld) : null,
+      a.oldWithNew ? download(a.name + '-oldWithNew.pem', a.oldWithNew) : null),
+    a.successor ? h('div', { class: 'actions' },
+      download(a.name + '-next.pem', a.successor.certificate),
+      download(a.name + '-next-newWithOld.pem', a.successor.newWithOld),
+      download(a.name + '-next-oldWithNew.pem', a.successor.oldWithNew),
+      h('button', { type: 'button', class: 'danger', 'aria-label': 'Cancel rollover of ' + a.name, onclick: () => confirmThen(
+        `Cancel the key rollover of ${a.name}? The successor key (generation ${a.successor.generation}) is destroyed; ` +
+        'devices that fetched its certificates keep them but will never see it used.',
+        'Cancel rollover', () => act('DELETE', `/authorities/${a.uuid}/rollover`, undefined,
+          () => authorityDetail(a.uuid, `The key rollover of ${a.name} was cancelled`))) }, 'Cancel rollover')) : null,
     edit,
     h('div', { class: 'actions' },
       h('button', { type: 'button', class: 'secondary', 'aria-label': 'Revocation settings of ' + a.name, onclick: () => openForm(authorityCrlForm(a)) }, 'Revocation settings'),
+      a.issuerDn === a.subjectDn && !a.successor
+        ? h('button', { type: 'button', class: 'secondary', 'aria-label': 'Roll over key of ' + a.name, onclick: () => openForm(rolloverForm(a)) }, 'Roll over key')
+        : null,
       h('button', { type: 'button', class: 'secondary', 'aria-label': (a.enabled ? 'Disable ' : 'Enable ') + a.name, onclick: () =>
         act('PATCH', `/authorities/${a.uuid}/${a.enabled ? 'disable' : 'enable'}`, undefined,
           () => authorityDetail(a.uuid, `Authority ${a.name} ${a.enabled ? 'disabled' : 'enabled'}`)) }, a.enabled ? 'Disable' : 'Enable'),

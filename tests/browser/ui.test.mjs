@@ -674,3 +674,52 @@ test('an Authority has its own page: details, certificate and chain downloads, e
   await page.locator(`main[data-route="#/certificates?authorityUuid=${ca.uuid}"]`).waitFor();
   assert.deepEqual(dialogs, []);
 });
+
+test('an Authority\'s key is rolled over from its page: a successor at a chosen time, cancelled after a confirmation, then one at once', async () => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  const name = 'ui-roll-' + RUN;
+  const ca = api('POST', '/authorities', { name, generate: { subject: 'CN=UI Roll Root,O=Browser Test', keyType: 'EC' } });
+  await go('#/authorities/' + ca.uuid);
+  await page.getByRole('heading', { name: 'Authority ' + name }).waitFor();
+  await page.getByRole('button', { name: 'Roll over key of ' + name }).click();
+  // a key type OpenSSL does not know: the message, at the field
+  await page.locator('#ro-keytype').fill('NOPE');
+  await page.getByRole('button', { name: 'Roll over', exact: true }).click();
+  await page.getByRole('alert').getByText(/keyType NOPE/).waitFor();
+  assert.equal(await page.locator('#ro-keytype').getAttribute('aria-invalid'), 'true');
+  // tomorrow, in the browser's local time
+  const t = new Date(Date.now() + 86400e3);
+  const pad = n => String(n).padStart(2, '0');
+  const local = `${t.getFullYear()}-${pad(t.getMonth() + 1)}-${pad(t.getDate())}T${pad(t.getHours())}:${pad(t.getMinutes())}`;
+  await page.locator('#ro-keytype').fill('');
+  await page.locator('#ro-from').fill(local);
+  await page.getByRole('button', { name: 'Roll over', exact: true }).click();
+  await page.getByText(`The new key of ${name} takes over at`).waitFor();
+  const waiting = api('GET', '/authorities/' + ca.uuid);
+  assert.equal(waiting.successor.generation, 1);
+  assert.equal(waiting.keyGeneration, 0);
+  assert.equal(Math.abs(Date.parse(waiting.successor.activeFrom) - t.getTime()) < 61e3, true, 'the time asked for');
+  await page.getByText(/generation 1, EC, takes over at/).waitFor();
+  const [dl] = await Promise.all([page.waitForEvent('download'),
+    page.getByRole('link', { name: `Download ${name}-next.pem` }).click()]);
+  assert.equal(fs.readFileSync(await dl.path(), 'utf8'), waiting.successor.certificate);
+  assert.equal(await page.getByRole('button', { name: 'Roll over key of ' + name }).count(), 0, 'one successor at a time');
+  // cancelled, after a dialog that says what goes
+  await page.getByRole('button', { name: 'Cancel rollover of ' + name }).click();
+  await page.getByRole('dialog').getByText('The successor key (generation 1) is destroyed').waitFor();
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel rollover' }).click();
+  await page.getByText(`The key rollover of ${name} was cancelled`).waitFor();
+  assert.equal(api('GET', '/authorities/' + ca.uuid).successor, null);
+  // at once: the new key issues, the old one is retired
+  await page.getByRole('button', { name: 'Roll over key of ' + name }).click();
+  await page.getByRole('button', { name: 'Roll over', exact: true }).click();
+  await page.getByText(`${name} issues with its new key (generation 1) from now on`).waitFor();
+  await page.getByText(/generation 1; retired keys \(each still signs the CRL of its certificates\): generation 0 since/).waitFor();
+  await page.getByRole('link', { name: `Download ${name}-oldWithNew.pem` }).waitFor();
+  const now = api('GET', '/authorities/' + ca.uuid);
+  assert.equal(now.keyGeneration, 1);
+  assert.equal(now.retiredKeys.length, 1);
+  assert.notEqual(now.certificate, ca.certificate);
+  await shot('authority-rollover');
+  assert.deepEqual(dialogs, []);
+});

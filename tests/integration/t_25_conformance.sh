@@ -285,8 +285,11 @@ t_conf_general_info_place() {
   # a genm of caCerts with a value (NULL) where none is due
   BASE_MSG=$T/conf-genm.der mutate genm-value -body b510300e300c06082b060105050704110500
   expect_answer genm-value error 2 badRequest "a genm of caCerts carries no infoValue"
+  # rootCaCert whose value is no certificate (an OCTET STRING)
+  BASE_MSG=$T/conf-genm.der mutate genm-root -body b511300f300d06082b060105050704140401ff
+  expect_answer genm-root error 2 badDataFormat "the rootCaCert of a genm is the old root CA certificate"
 }
-run_test "implicitConfirm in a genm, confirmWaitTime in a request, a genm value where none is due -> badRequest" \
+run_test "implicitConfirm in a genm, confirmWaitTime in a request, a genm value where none is due -> badRequest; a rootCaCert that is no certificate -> badDataFormat" \
     t_conf_general_info_place
 
 t_conf_ber() {
