@@ -9,11 +9,13 @@
 #include "cmp_db.h"
 #include "cmp_log.h"
 #include "cmp_rollover.h"
+#include "cmp_store.h"
 
 /* The successors due: each moves into its Authority and the key it
  * replaces becomes a retired row with the CRL state it had (its CRL stays
- * at its own URL); the current key's CRL is made anew at once (the job
- * that promotes runs the CRL job next). A delegated OCSP signer was
+ * at its own URL; made anew at once, so that it lists what was revoked
+ * while the promotion ran); the current key's CRL is made anew at once
+ * (the job that promotes runs the CRL job next); the change is audited. A delegated OCSP signer was
  * certified by the old key, which no longer answers for new certificates:
  * it goes, and the Authority signs its responses itself until an
  * administrator issues another. */
@@ -33,11 +35,18 @@
     "cr AS (UPDATE crl SET der = NULL, changes = 0, made_at_changes = -1, " \
     "entries = NULL WHERE authority_id IN (SELECT authority_id FROM n)), " \
     "os AS (DELETE FROM ocsp_signer WHERE authority_id IN (SELECT " \
-    "authority_id FROM n)) " \
-    "UPDATE authority a SET ca_cert = n.ca_cert, ca_key_enc = n.ca_key_enc, " \
-    "key_generation = n.generation, new_with_old = n.new_with_old, " \
-    "old_with_new = n.old_with_new, updated_at = now() FROM n WHERE " \
-    "a.id = n.authority_id RETURNING a.name, a.key_generation"
+    "authority_id FROM n)), " \
+    "u AS (UPDATE authority a SET ca_cert = n.ca_cert, ca_key_enc = " \
+    "n.ca_key_enc, key_generation = n.generation, new_with_old = " \
+    "n.new_with_old, old_with_new = n.old_with_new, updated_at = now() FROM " \
+    "n WHERE a.id = n.authority_id RETURNING a.uuid, a.name, " \
+    "a.key_generation, n.created_by, n.active_from), " \
+    "au AS (" CMP_STORE_AUDIT_INSERT "SELECT 'mod_cmp: key rollover', " \
+    "'mod_cmp.keyRollover', 'authority:' || u.uuid, u.name, 'key generation " \
+    "' || u.key_generation || ' issues from now on (active from ' || " \
+    "u.active_from || ', scheduled by ' || u.created_by || '); generation ' " \
+    "|| (u.key_generation - 1) || ' retired', NULL FROM u) " \
+    "SELECT name, key_generation FROM u"
 
 /* RFC 9483 4.3.2 for a holder of root certificate $1 */
 #define SQL_FIND \

@@ -41,8 +41,7 @@
 #define AUDIT_CERTS(actor, action, result, x) \
     "SELECT " actor "::text, " action ", 'certificate:' || x.uuid, " \
     CMP_STORE_CERT_NAME("x") ", " result ", x.id FROM " #x " x"
-#define AUDIT_INSERT "INSERT INTO audit_event (actor, action, object, " \
-    "object_name, result, certificate_id) "
+#define AUDIT_INSERT CMP_STORE_AUDIT_INSERT
 #define CERT_KEYS "id, uuid, subject_dn, serial"
 /* A device registration claimed by the certificate that uses it (d), and
  * the condition of that certificate's insert: no registration, or claimed */

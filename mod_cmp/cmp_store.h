@@ -27,6 +27,10 @@
 #define CMP_STORE_CERT_NAME(t) \
     t ".subject_dn || ' (serial ' || " t ".serial || ')'"
 
+/* The head of a statement's audit event: a SELECT of these columns follows. */
+#define CMP_STORE_AUDIT_INSERT "INSERT INTO audit_event (actor, action, " \
+    "object, object_name, result, certificate_id) "
+
 extern const cmp_db_stmt_t cmp_store_stmts[];
 
 typedef struct {

@@ -46,6 +46,7 @@ typedef struct {
     int status;
     json_t *body;                    /* owned by the request pool; NULL = none */
     const char *location;            /* below the API's root: "/cmpProfiles/<uuid>" */
+    const char *allow;               /* a 405's Allow header: the path's methods */
     /* a body that is not JSON (an export), from the request pool */
     const char *content_type;
     const char *raw;

@@ -583,7 +583,7 @@ static void bulk_delete(admin_req_t *rq, admin_resp_t *rs, int force)
     rq->audit_object = apr_psprintf(rq->p, "cmpProfiles:%d", a->nelts);
     for (i = 0; i < a->nelts; i++) {
         const char *uuid = APR_ARRAY_IDX(a, i, const char *), *why;
-        admin_resp_t one = {0, NULL, NULL, NULL, NULL, 0};
+        admin_resp_t one = {0, NULL, NULL, NULL, NULL, NULL, 0};
 
         rq->audit_name = NULL;
         why = delete_uuid(rq, &one, uuid, force);

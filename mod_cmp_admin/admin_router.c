@@ -522,20 +522,24 @@ static int matches(const admin_req_t *rq, const char *pattern)
     return i == rq->seg->nelts;
 }
 
-static const admin_route_t *find_route(const admin_req_t *rq, int *path_known)
+/* The route of the request; NULL with *allow, the methods the path has
+ * ("GET, POST"; NULL: no such path), when it has none for this method. */
+static const admin_route_t *find_route(const admin_req_t *rq, const char **allow)
 {
     int i, j;
 
-    *path_known = 0;
+    *allow = NULL;
     for (i = 0; route_sets[i] != NULL; i++)
         for (j = 0; route_sets[i][j].pattern != NULL; j++) {
             const admin_route_t *rt = &route_sets[i][j];
 
             if (!matches(rq, rt->pattern))
                 continue;
-            *path_known = 1;
             if (rt->method == rq->method)
                 return rt;
+            *allow = *allow == NULL ? method_name(rt->method)
+                                    : apr_pstrcat(rq->p, *allow, ", ",
+                                                  method_name(rt->method), NULL);
         }
     return NULL;
 }
@@ -635,16 +639,19 @@ static int bad_query(admin_req_t *rq, admin_resp_t *rs, const admin_route_t *rt)
 void admin_dispatch(admin_req_t *rq, admin_resp_t *rs)
 {
     const admin_route_t *rt;
-    int known = 0;
+    const char *allow = NULL;
 
     memset(rs, 0, sizeof(*rs));
     rs->status = 500;
-    rt = find_route(rq, &known);
+    rt = find_route(rq, &allow);
     if (rt == NULL) {
-        if (known)
-            admin_error(rq, rs, 405, "method not allowed on %s", rq->path);
-        else
+        if (allow != NULL) {
+            admin_error(rq, rs, 405, "method not allowed on %s (it takes %s)",
+                        rq->path, allow);
+            rs->allow = allow;
+        } else {
             admin_error(rq, rs, 404, "no such resource: %s", rq->path);
+        }
         return;
     }
     if (bad_query(rq, rs, rt))

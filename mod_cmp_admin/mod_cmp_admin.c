@@ -276,6 +276,8 @@ static int admin_handler(request_rec *r)
                       r->method, r->uri, rs.status);
     if (rs.raw != NULL && rs.status < 400)
         return send_raw(r, &rs);
+    if (rs.allow != NULL)           /* RFC 9110 15.5.6 */
+        apr_table_setn(r->headers_out, "Allow", rs.allow);
     return send_json(r, rs.status, rs.body,
                      rs.location != NULL ? apr_pstrcat(r->pool, root, rs.location, NULL)
                                          : NULL);

@@ -45,6 +45,8 @@ t_rollover_api_and_genm() {
   sig=$(jf .uuid)
   fx_cmp_profile "$(fx_demo_secret '{name: "roll", raProfileUuid: $ra, signingCertificateUuid: $sig,
                                      sharedSecretReference: "roll"}' "$ra" "$sig")" enable "$ca/raProfiles/$ra" >/dev/null
+  # a delegated OCSP signer, certified by the key that will be retired
+  expect_status 201 POST "/authorities/$ca/ocspSigner" '{}'
   roll_ir old1 "$ROLL/old-root.pem" || fail "ir before the rollover"
   roll_ir old2 "$ROLL/old-root.pem" || fail "ir before the rollover"
   # nothing to update yet
@@ -107,6 +109,14 @@ t_rollover_api_and_genm() {
   jf .oldWithNew >"$ROLL/api-own.pem"
   [ "$(fpr "$ROLL/api-current.pem")" = "$(fpr "$ROLL/u.newWithNew.pem")" ] || fail "the Authority's certificate"
   [ "$(fpr "$ROLL/api-own.pem")" = "$(fpr "$ROLL/u.oldWithNew.pem")" ] || fail "the links are not kept"
+  # the delegated OCSP signer was the old key's: it is gone
+  expect_status 404 GET "/authorities/$ca/ocspSigner"
+  # the audit log: who scheduled it, and the cut-over
+  expect_status 200 GET "/auditLogs?object=$ca"
+  jq -e '[.auditLogs[] | select(.action == "POST /authorities/{uuid}/rollover" and .actor == "user:'"$ADMIN_USER"'")] | length >= 1' \
+      "$T/api.json" >/dev/null || fail "the rollover is not audited: $(jq -c '[.auditLogs[] | .action]' "$T/api.json")"
+  jq -e '[.auditLogs[] | select(.action == "mod_cmp.keyRollover" and (.result | test("key generation 1 issues from now on")))] | length == 1' \
+      "$T/api.json" >/dev/null || fail "the cut-over is not audited: $(jq -c '[.auditLogs[] | [.action, .result]]' "$T/api.json")"
 }
 run_test "CA key rollover: the API's successor (checks, 409), genm rootCaCert before the cut-over gives newWithNew, newWithOld, oldWithNew that verify; the old key issues until activeFrom" \
     t_rollover_api_and_genm
@@ -215,7 +225,7 @@ run_test "CA key rollover: each key's CRL lists the certificates it issued (roll
     t_rollover_crls
 
 t_rollover_refusals() {
-  local sub now
+  local sub now i
   # at once (no activeFrom): the new key issues from the answer on
   expect_status 201 POST /authorities '{"name": "roll-now", "generate": {"subject": "CN=Roll Now", "keyType": "RSA", "keyParameter": "2048"}}'
   now=$(jf .uuid)
@@ -229,6 +239,21 @@ t_rollover_refusals() {
   expect_status 404 DELETE "/authorities/$now/rollover"
   api GET "/authorities/$now" >/dev/null
   [ "$(jf .successor)|$(jf .keyGeneration)" = "null|1" ] || fail "cancelled"
+  # a second rollover: three keys, three CRLs, one series of numbers
+  expect_status 201 POST "/authorities/$now/rollover" '{}'
+  [ "$(jf .keyGeneration)|$(jf '[.retiredKeys[].generation] | join(",")')|$(jf .crlFile)" = "2|0,1|roll-now(2).crl" ] \
+    || fail "a second rollover: $(jq -c '{keyGeneration, retiredKeys, crlFile}' "$T/api.json")"
+  local g f nums=""
+  for g in "" "(1)" "(2)"; do
+    f="$ROLL/now$g.crl"
+    for i in $(seq 1 50); do
+      [ "$(curl -s -o "$f" -w '%{http_code}' "$ROLL_CRL/roll-now$g.crl")" = 200 ] && break
+      sleep 0.2
+    done
+    nums+="$(openssl crl -inform DER -in "$f" -noout -crlnumber | sed 's/.*=//') "
+  done
+  [ "$(tr ' ' '\n' <<<"$nums" | grep -c .)" = 3 ] && [ "$(tr ' ' '\n' <<<"$nums" | grep . | sort -u | wc -l)" = 3 ] \
+    || fail "the CRLs of the three keys: numbers '$nums'"
   # a subordinate CA's new key is its issuer's to certify
   openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$ROLL/sub.key" \
       -subj "/CN=Roll Sub" -out "$ROLL/sub.csr" 2>/dev/null
@@ -243,5 +268,5 @@ t_rollover_refusals() {
   expect_status 422 POST "/authorities/$sub/rollover" '{}'
   jf '.[0]' | grep -q "self-signed" || fail "$(cat "$T/api.json")"
 }
-run_test "CA key rollover: at once without activeFrom, cancel a waiting successor (204, then 404), a subordinate CA refused (422)" \
+run_test "CA key rollover: at once without activeFrom, cancel a waiting successor (204, then 404), a second rollover (three keys, three CRLs), a subordinate CA refused (422)" \
     t_rollover_refusals

@@ -44,8 +44,12 @@ t_admin_auth_and_media() {
   expect_status 404 GET /nothing-here
   expect_status 405 DELETE /raProfiles
   jf .message >/dev/null || fail "error body is not JSON"
+  # the methods the path has, in Allow (RFC 9110 15.5.6)
+  [ "$(curl -s -o /dev/null -D - --cacert "$ADMIN_CA_FILE" -u "$ADMIN_USER:$(cat "$ADMIN_PASSWORD_FILE")" \
+        -X PATCH "$ADMIN_URL/authorities" | tr -d '\r' | sed -n 's/^Allow: //Ip')" = "GET, POST" ] \
+    || fail "no Allow header naming GET and POST"
 }
-run_test "admin API: 401 without identity, 415, 400, 403 cross-origin, 404, 405 as JSON" \
+run_test "admin API: 401 without identity, 415, 400, 403 cross-origin, 404, 405 as JSON with Allow" \
     t_admin_auth_and_media
 
 t_cmp_profile_lifecycle() {
