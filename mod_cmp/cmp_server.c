@@ -751,8 +751,11 @@ apr_status_t cmp_server_sweep(cmp_server_t *srv, apr_pool_t *p, int *count)
     PGconn *c;
     apr_status_t rv = cmp_db_acquire(srv->db, p, &c);
 
+    long long folded = 0;
+
     *count = 0;
     if (rv != APR_SUCCESS)
         return rv;
-    return cmp_store_expire(p, c, count);
+    rv = cmp_store_expire(p, c, count);
+    return rv == APR_SUCCESS ? cmp_store_compact_counts(p, c, &folded) : rv;
 }

@@ -53,7 +53,8 @@ apr_status_t cmp_server_handle(cmp_server_t *srv, apr_pool_t *p,
                                const unsigned char *der, apr_size_t len,
                                cmp_response_t *resp);
 
-/* Reject certificates whose confirmation did not come in time. */
+/* Reject certificates whose confirmation did not come in time, and fold
+ * the certificate counts' deltas (cmp_store_compact_counts). */
 apr_status_t cmp_server_sweep(cmp_server_t *srv, apr_pool_t *p, int *count);
 
 #endif

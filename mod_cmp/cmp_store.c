@@ -35,6 +35,7 @@
 #define S_PEND_GET "cmp_pend_get"
 #define S_PEND_NONCE "cmp_pend_nonce"
 #define S_PEND_CLOSE "cmp_pend_close"
+#define S_COUNT_COMPACT "cmp_count_compact"
 
 /* An audit event of each certificate in x (a CTE returning id, uuid,
  * subject_dn, serial): the certificate's history. */
@@ -203,6 +204,13 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
      "= NULL, revoked_at = NULL, invalidity_date = NULL WHERE id = $1 AND "
      "status = 'revoked' AND "
      "revocation_reason = 6 RETURNING id"},
+    /* the certificate counts' deltas folded in (sql/013): what another
+     * node folds at the same time is deleted by one of them only */
+    {S_COUNT_COMPACT, "WITH d AS (DELETE FROM certificate_count_delta "
+     "RETURNING kind, day, status, n), f AS (INSERT INTO certificate_count "
+     "(kind, day, status, n) SELECT kind, day, status, sum(n) FROM d GROUP BY "
+     "1, 2, 3 ON CONFLICT (kind, day, status) DO UPDATE SET n = "
+     "certificate_count.n + EXCLUDED.n) SELECT count(*) FROM d"},
     {S_EXPIRE, "WITH t AS (UPDATE cmp_transaction SET state = 'expired', "
      "updated_at = now(), request_der = NULL, response_der = NULL WHERE "
      "state = 'waiting_conf' AND expires_at < now() RETURNING certificate_id), "
@@ -701,6 +709,15 @@ apr_status_t cmp_store_expire(apr_pool_t *p, PGconn *c, int *count)
 
     if (rv == APR_SUCCESS)
         *count = PQntuples(r);
+    return rv;
+}
+
+apr_status_t cmp_store_compact_counts(apr_pool_t *p, PGconn *c, long long *folded)
+{
+    PGresult *r;
+    apr_status_t rv = cmp_db_exec(p, c, S_COUNT_COMPACT, 0, NULL, NULL, &r, NULL);
+
+    *folded = rv == APR_SUCCESS ? cmp_db_ll(r, 0, 0) : 0;
     return rv;
 }
 

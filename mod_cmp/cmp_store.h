@@ -230,6 +230,10 @@ int cmp_store_revocation_reason_code(const char *name);
 /* Unconfirmed certificates whose transaction timed out become rejected. */
 apr_status_t cmp_store_expire(apr_pool_t *p, PGconn *c, int *count);
 
+/* Folds the certificate counts' deltas into their totals (sql/013, the
+ * dashboard's figures); *folded: how many delta rows. */
+apr_status_t cmp_store_compact_counts(apr_pool_t *p, PGconn *c, long long *folded);
+
 /* Add n refusals of the reason to today's count. */
 apr_status_t cmp_store_count_refusals(apr_pool_t *p, PGconn *c,
                                       const char *reason, unsigned n);

@@ -291,6 +291,66 @@ static long long sql_ll(const char *sql)
     return v;
 }
 
+/* How many (kind, day, status) counts the database keeps (sql/013:
+ * certificate_count and its deltas) differ from a count of the
+ * certificates themselves. */
+#define COUNTS_OFF \
+    "WITH live AS (SELECT 'c'::char(1) AS kind, (created_at AT TIME ZONE 'UTC')::date " \
+    "AS day, status, count(*) AS n FROM certificate GROUP BY 2, 3 UNION ALL " \
+    "SELECT 'r', (revoked_at AT TIME ZONE 'UTC')::date, status, count(*) FROM " \
+    "certificate WHERE status = 'revoked' GROUP BY 2, 3), kept AS (SELECT kind, " \
+    "day, status, sum(n) AS n FROM (SELECT kind, day, status, n FROM " \
+    "certificate_count UNION ALL SELECT kind, day, status, n FROM " \
+    "certificate_count_delta) x GROUP BY 1, 2, 3 HAVING sum(n) <> 0) SELECT " \
+    "count(*) FROM live FULL JOIN kept USING (kind, day, status) WHERE " \
+    "live.n IS DISTINCT FROM kept.n"
+
+static void sql_ok(const char *sql)
+{
+    PGresult *r = PQexec(unit_conn, sql);
+
+    ck_assert_msg(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK,
+                  "%s: %s", sql, PQresultErrorMessage(r));
+    PQclear(r);
+}
+
+/* The dashboard's counts follow every way a certificate comes, changes and
+ * goes (one statement or many rows at once), and folding the deltas keeps
+ * them. */
+START_TEST(certificate_counts_kept)
+{
+    long long folded = -1;
+
+    ck_assert_int_eq(sql_ll(COUNTS_OFF), 0);
+    sql_ok("INSERT INTO certificate (authority_id, serial, issuer_dn, subject_dn, "
+           "not_before, not_after, key_type, key_fingerprint, der, status, "
+           "revoked_at, created_at) SELECT a.id, 'c0' || g, 'CN=x', 'CN=count-' || g, "
+           "now(), now() + interval '1 day', 'EC', '\\x00', '\\x00', CASE g % 3 "
+           "WHEN 0 THEN 'pending' WHEN 1 THEN 'valid' ELSE 'revoked' END, CASE "
+           "WHEN g % 3 = 2 THEN now() - interval '2 days' END, now() - g * "
+           "interval '1 day' FROM generate_series(1, 12) g, authority a WHERE "
+           "a.name = 'demo'");
+    ck_assert_int_eq(sql_ll(COUNTS_OFF), 0);
+    /* confirmed, revoked, a hold released, a revocation date moved */
+    sql_ok("UPDATE certificate SET status = 'valid' WHERE serial LIKE 'c0%' AND status = 'pending'");
+    ck_assert_int_eq(sql_ll(COUNTS_OFF), 0);
+    sql_ok("UPDATE certificate SET status = 'revoked', revoked_at = now() WHERE serial IN ('c01', 'c04')");
+    ck_assert_int_eq(sql_ll(COUNTS_OFF), 0);
+    sql_ok("UPDATE certificate SET status = 'valid', revoked_at = NULL WHERE serial = 'c02'");
+    sql_ok("UPDATE certificate SET revoked_at = revoked_at - interval '1 day' WHERE serial = 'c05'");
+    sql_ok("UPDATE certificate SET subject_dn = subject_dn || '!' WHERE serial LIKE 'c0%'");
+    ck_assert_int_eq(sql_ll(COUNTS_OFF), 0);
+    ck_assert_int_eq(cmp_store_compact_counts(upool, unit_conn, &folded), APR_SUCCESS);
+    ck_assert_int_gt(folded, 0);
+    ck_assert_int_eq(sql_ll("SELECT count(*) FROM certificate_count_delta"), 0);
+    ck_assert_int_eq(sql_ll(COUNTS_OFF), 0);
+    sql_ok("DELETE FROM certificate WHERE serial LIKE 'c0%'");
+    ck_assert_int_eq(sql_ll(COUNTS_OFF), 0);
+    ck_assert_int_eq(cmp_store_compact_counts(upool, unit_conn, &folded), APR_SUCCESS);
+    ck_assert_int_eq(sql_ll(COUNTS_OFF), 0);
+}
+END_TEST
+
 /* One run of the CRL job, as the watchdog makes it: its connection goes back
  * to the pool when the run ends (a lease on upool would stay until the
  * test ends, and a test that waits for httpd's job runs it many times). */
@@ -613,6 +673,7 @@ Suite *suite_store(void)
     tcase_add_test(tc, issue_confirm_revoke);
     tcase_add_test(tc, expiry_sweep);
     tcase_add_test(tc, crl_lock_and_changes);
+    tcase_add_test(tc, certificate_counts_kept);
     tcase_add_test(tc, profile_cache_follows_versions);
     tcase_add_test(tc, core_enrolls_across_nodes);
     tcase_add_test(tc, core_refuses_garbage);
