@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/asn1t.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
 #include <openssl/provider.h>
@@ -245,10 +248,86 @@ static int raw_form_ok(const X509_ALGOR *alg, int pklen, int want,
 
     X509_ALGOR_get0(NULL, &ptype, NULL, alg);
     if (ptype != V_ASN1_UNDEF)
-        return refuse(why, whylen, "the %s key has parameters (RFC 8410 3: "
-                      "absent)", name);
+        return refuse(why, whylen, "the %s key has parameters (RFC 8410 3, "
+                      "FIPS 203-205 keys likewise: absent)", name);
     if (pklen != want)
         return refuse(why, whylen, "the %s key has the wrong length", name);
+    return 1;
+}
+
+/* The post-quantum signature and KEM algorithms of FIPS 203, 204 and 205
+ * by their OIDs (NIST CSOR, as RFC 9881 / RFC 9909 and the LAMPS drafts
+ * use them in a SubjectPublicKeyInfo, without parameters), OpenSSL's names
+ * for them, and their public keys' lengths. */
+static const struct {
+    const char *oid, *name;
+    int pklen;
+} pqc[] = {
+    {"2.16.840.1.101.3.4.3.17", "ML-DSA-44", 1312},
+    {"2.16.840.1.101.3.4.3.18", "ML-DSA-65", 1952},
+    {"2.16.840.1.101.3.4.3.19", "ML-DSA-87", 2592},
+    {"2.16.840.1.101.3.4.3.20", "SLH-DSA-SHA2-128s", 32},
+    {"2.16.840.1.101.3.4.3.21", "SLH-DSA-SHA2-128f", 32},
+    {"2.16.840.1.101.3.4.3.22", "SLH-DSA-SHA2-192s", 48},
+    {"2.16.840.1.101.3.4.3.23", "SLH-DSA-SHA2-192f", 48},
+    {"2.16.840.1.101.3.4.3.24", "SLH-DSA-SHA2-256s", 64},
+    {"2.16.840.1.101.3.4.3.25", "SLH-DSA-SHA2-256f", 64},
+    {"2.16.840.1.101.3.4.3.26", "SLH-DSA-SHAKE-128s", 32},
+    {"2.16.840.1.101.3.4.3.27", "SLH-DSA-SHAKE-128f", 32},
+    {"2.16.840.1.101.3.4.3.28", "SLH-DSA-SHAKE-192s", 48},
+    {"2.16.840.1.101.3.4.3.29", "SLH-DSA-SHAKE-192f", 48},
+    {"2.16.840.1.101.3.4.3.30", "SLH-DSA-SHAKE-256s", 64},
+    {"2.16.840.1.101.3.4.3.31", "SLH-DSA-SHAKE-256f", 64},
+    {"2.16.840.1.101.3.4.4.1", "ML-KEM-512", 800},
+    {"2.16.840.1.101.3.4.4.2", "ML-KEM-768", 1184},
+    {"2.16.840.1.101.3.4.4.3", "ML-KEM-1024", 1568},
+};
+#define N_PQC (sizeof(pqc) / sizeof(pqc[0]))
+
+int cmp_key_pqc_available(void)
+{
+    static int known = -1;
+    EVP_KEYMGMT *km;
+
+    if (known < 0) {            /* the same answer for every thread */
+        km = EVP_KEYMGMT_fetch(NULL, "ML-DSA-65", NULL);
+        known = km != NULL;
+        EVP_KEYMGMT_free(km);
+        ERR_clear_error();
+    }
+    return known;
+}
+
+const char *cmp_key_pqc_missing(const char *name, char *buf, size_t len)
+{
+    size_t i;
+
+    for (i = 0; name != NULL && i < N_PQC; i++)
+        if (strcasecmp(pqc[i].name, name) == 0 || strcmp(pqc[i].oid, name) == 0) {
+            if (cmp_key_pqc_available())
+                return NULL;
+            snprintf(buf, len, "%s keys need OpenSSL 3.5 or later; this server "
+                     "runs %s", pqc[i].name, OpenSSL_version(OPENSSL_VERSION));
+            return buf;
+        }
+    return NULL;
+}
+
+/* A post-quantum key: refused where OpenSSL lacks the algorithm, else of
+ * its algorithm's length, without parameters; 1 when oid is none of them. */
+static int pqc_form_ok(const ASN1_OBJECT *oid, const X509_ALGOR *alg,
+                       int pklen, char *why, size_t whylen)
+{
+    char text[80];
+    size_t i;
+
+    if (OBJ_obj2txt(text, sizeof(text), oid, 1) <= 0)
+        return 1;
+    for (i = 0; i < N_PQC; i++)
+        if (strcmp(pqc[i].oid, text) == 0)
+            return cmp_key_pqc_missing(text, why, whylen) != NULL ? 0
+                   : raw_form_ok(alg, pklen, pqc[i].pklen, pqc[i].name, why,
+                                 whylen);
     return 1;
 }
 
@@ -280,7 +359,8 @@ int cmp_key_form_ok(const X509_PUBKEY *spki, const int *curves, int n_curves,
     case NID_X448:
         return raw_form_ok(alg, pklen, 56, "X448", why, whylen);
     default:
-        /* other algorithms: OpenSSL decodes them, the policy judges them */
-        return 1;
+        /* post-quantum keys checked here (a 3.0 OpenSSL cannot decode
+         * them); others: OpenSSL decodes them, the policy judges them */
+        return pqc_form_ok(oid, alg, pklen, why, whylen);
     }
 }

@@ -39,4 +39,12 @@ EVP_PKEY *cmp_key_from_spki(const X509_PUBKEY *spki);
 int cmp_key_form_ok(const X509_PUBKEY *spki, const int *curves, int n_curves,
                     char *why, size_t whylen);
 
+/* Whether this OpenSSL has the post-quantum algorithms (ML-DSA, SLH-DSA,
+ * ML-KEM: 3.5 and later), asked of its default provider once. */
+int cmp_key_pqc_available(void);
+
+/* When name (OpenSSL's name, any case, or the dotted OID) is a post-quantum
+ * algorithm that this OpenSSL lacks: why, in buf; else NULL. */
+const char *cmp_key_pqc_missing(const char *name, char *buf, size_t len);
+
 #endif

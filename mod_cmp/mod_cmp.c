@@ -33,11 +33,12 @@
 
 #define CMP_DECLARES_MODULE
 #include "cmp_crl.h"
-#include "cmp_rollover.h"
 #include "cmp_db.h"
 #include "cmp_err.h"
+#include "cmp_key.h"
 #include "cmp_ocsp.h"
 #include "cmp_profile.h"
+#include "cmp_rollover.h"
 #include "cmp_secret.h"
 #include "cmp_server.h"
 #include "cmp_store.h"
@@ -510,8 +511,11 @@ static int cmp_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return OK;
     }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, CMPLOGNO(10017)
-                 "mod_cmp %s with its core library %s, %s", CMP_MODULE_VERSION,
-                 cmp_core_version(), OpenSSL_version(OPENSSL_VERSION));
+                 "mod_cmp %s with its core library %s, %s; post-quantum keys "
+                 "(ML-DSA, SLH-DSA, ML-KEM): %s", CMP_MODULE_VERSION,
+                 cmp_core_version(), OpenSSL_version(OPENSSL_VERSION),
+                 cmp_key_pqc_available() ? "available"
+                                         : "not available (OpenSSL 3.5 or later needed)");
     if (c->conninfo == NULL) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CMPLOGNO(10006)
                      "CMPDatabase is not set: CMP endpoints answer 503");

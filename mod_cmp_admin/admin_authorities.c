@@ -155,7 +155,7 @@ static void generate(admin_req_t *rq, const json_t *gen, json_t *errs,
     if (subject != NULL && (name = admin_parse_name(subject, &why)) == NULL)
         json_array_append_new(errs, json_sprintf("generate.subject: %s", why));
     if (json_array_size(errs) == 0
-            && (m->key = admin_keygen(type, param, &why)) == NULL)
+            && (m->key = admin_keygen(rq->p, type, param, &why)) == NULL)
         json_array_append_new(errs, json_sprintf("generate.keyType %s: %s", type, why));
     if (json_array_size(errs) == 0
             && (m->cert = cmp_issue_root_ca(m->key, name, (int)days)) == NULL)
@@ -565,7 +565,7 @@ static void start_rollover(admin_req_t *rq, admin_resp_t *rs)
         goto out;
     if (type == NULL)
         key_like(rq->p, X509_get0_pubkey(ca.cert), &type, &param);
-    if ((key = admin_keygen(type, param, &why)) == NULL)
+    if ((key = admin_keygen(rq->p, type, param, &why)) == NULL)
         json_array_append_new(errs, json_sprintf("keyType %s: %s", type, why));
     else if (cmp_rollover_make(&ca, key, (int)days, &certs, &why) != APR_SUCCESS)
         json_array_append_new(errs, json_string(why));

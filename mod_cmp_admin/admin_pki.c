@@ -12,6 +12,7 @@
 
 #include "admin.h"
 #include "admin_pki.h"
+#include "cmp_key.h"
 #include "cmp_store.h"
 
 static int settable(EVP_PKEY_CTX *ctx, const char *name)
@@ -21,15 +22,18 @@ static int settable(EVP_PKEY_CTX *ctx, const char *name)
     return ps != NULL && OSSL_PARAM_locate_const(ps, name) != NULL;
 }
 
-EVP_PKEY *admin_keygen(const char *type, const char *param, const char **why)
+EVP_PKEY *admin_keygen(apr_pool_t *p, const char *type, const char *param,
+                       const char **why)
 {
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
     EVP_PKEY *key = NULL;
     OSSL_PARAM ps[2] = {OSSL_PARAM_END, OSSL_PARAM_END};
+    char missing[200];
     size_t bits;
 
     if (ctx == NULL || EVP_PKEY_keygen_init(ctx) <= 0) {
-        *why = "key type not supported by this OpenSSL";
+        *why = cmp_key_pqc_missing(type, missing, sizeof(missing)) != NULL
+               ? apr_pstrdup(p, missing) : "key type not supported by this OpenSSL";
         goto out;
     }
     /* EC defaults to P-256; Ed25519 and the like have a group too, their

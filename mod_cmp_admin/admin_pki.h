@@ -14,7 +14,8 @@
 
 /* Any key type OpenSSL generates; param is the group (EC and the like) or
  * the bit size (RSA and the like), whichever the type takes. */
-EVP_PKEY *admin_keygen(const char *type, const char *param, const char **why);
+EVP_PKEY *admin_keygen(apr_pool_t *p, const char *type, const char *param,
+                       const char **why);
 
 /* "CN=a,O=b" or "/CN=a/O=b". */
 X509_NAME *admin_parse_name(const char *s, const char **why);

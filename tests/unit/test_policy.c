@@ -11,6 +11,7 @@
 #include "cmp_device.h"
 #include "cmp_err.h"
 #include "cmp_issue.h"
+#include "cmp_key.h"
 #include "cmp_policy.h"
 #include "unit.h"
 
@@ -585,6 +586,59 @@ static EVP_PKEY *rsa_e(unsigned int e)
 
 /* Keys in the one form their algorithm allows (issue 13, point 1): named
  * curves of the RA Profile only, RSA bounds, RFC 8410 forms. */
+/* An ML-DSA-65 SubjectPublicKeyInfo of len key bytes (not a real key: the
+ * form checks never decode it), with NULL parameters when asked. */
+static X509_PUBKEY *mldsa65_spki(int len, int with_null)
+{
+    X509_PUBKEY *pk = X509_PUBKEY_new();
+    unsigned char *bytes = OPENSSL_zalloc((size_t)len);
+
+    ck_assert(pk != NULL && bytes != NULL);
+    ck_assert(X509_PUBKEY_set0_param(pk, OBJ_txt2obj("2.16.840.1.101.3.4.3.18", 1),
+                                     with_null ? V_ASN1_NULL : V_ASN1_UNDEF, NULL,
+                                     bytes, len));
+    return pk;
+}
+
+/* Post-quantum keys (FIPS 203-205): refused with the OpenSSL version they
+ * need where this one lacks them, else checked for their length and absent
+ * parameters; the API's key types named the same way. */
+START_TEST(pqc_key_forms)
+{
+    cmp_policy_spec_t spec = {30, 0, "", NULL, 1, "", "", NULL, 0, 0};
+    cmp_policy_t pol;
+    const char *why = NULL;
+    char buf[200];
+    X509_PUBKEY *pk;
+
+    ck_assert(cmp_policy_init(&pol, &spec, &why));
+    ck_assert_int_eq(cmp_key_pqc_available(), OPENSSL_VERSION_NUMBER >= 0x30500000L);
+    ck_assert_ptr_null(cmp_key_pqc_missing("EC", buf, sizeof(buf)));
+    pk = mldsa65_spki(1952, 0);
+    if (!cmp_key_pqc_available()) {
+        ck_assert_int_eq(cmp_policy_check_key_form(&pol, pk, buf, sizeof(buf)), CMP_E_KEY_FORM);
+        ck_assert_ptr_nonnull(strstr(buf, "ML-DSA-65 keys need OpenSSL 3.5 or later; this server runs OpenSSL 3."));
+        ck_assert_ptr_nonnull(cmp_key_pqc_missing("ml-dsa-65", buf, sizeof(buf)));
+        ck_assert_ptr_nonnull(cmp_key_pqc_missing("2.16.840.1.101.3.4.4.2", buf, sizeof(buf)));
+        ck_assert_ptr_nonnull(strstr(buf, "ML-KEM-768 keys need OpenSSL 3.5"));
+        ck_assert_ptr_nonnull(cmp_key_pqc_missing("SLH-DSA-SHAKE-256f", buf, sizeof(buf)));
+    } else {
+        ck_assert_int_eq(cmp_policy_check_key_form(&pol, pk, buf, sizeof(buf)), CMP_E_NONE);
+        ck_assert_ptr_null(cmp_key_pqc_missing("ML-DSA-65", buf, sizeof(buf)));
+        X509_PUBKEY_free(pk);
+        pk = mldsa65_spki(1951, 0);
+        ck_assert_int_eq(cmp_policy_check_key_form(&pol, pk, buf, sizeof(buf)), CMP_E_KEY_FORM);
+        ck_assert_str_eq(buf, "the ML-DSA-65 key has the wrong length");
+        X509_PUBKEY_free(pk);
+        pk = mldsa65_spki(1952, 1);
+        ck_assert_int_eq(cmp_policy_check_key_form(&pol, pk, buf, sizeof(buf)), CMP_E_KEY_FORM);
+        ck_assert_ptr_nonnull(strstr(buf, "the ML-DSA-65 key has parameters"));
+    }
+    X509_PUBKEY_free(pk);
+    cmp_policy_clear(&pol);
+}
+END_TEST
+
 START_TEST(key_forms)
 {
     cmp_policy_spec_t spec = {30, 0, "", NULL, 1, "", "", NULL, 0, 0}, binary;
@@ -774,6 +828,7 @@ Suite *suite_policy(void)
     tcase_add_test(tc, device_fits_registered_identity);
     tcase_add_test(tc, key_spec_of_the_policy);
     tcase_add_test(tc, key_forms);
+    tcase_add_test(tc, pqc_key_forms);
     suite_add_tcase(s, tc);
     return s;
 }

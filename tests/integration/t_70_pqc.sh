@@ -1,0 +1,111 @@
+# SPDX-License-Identifier: Apache-2.0
+# Post-quantum keys (FIPS 203, 204, 205): on OpenSSL 3.5 and later (the
+# Debian 13 stage) ML-DSA and SLH-DSA Authorities, signers and devices; on
+# OpenSSL 3.0 the same requests refused precisely.
+
+PQ=$T/pq
+# the ir an OpenSSL 3.5 client sent for an ML-DSA-65 key (made once with
+# `openssl cmp -cmd ir -newkey mldsa65.key -reqout`, any secret): MACed
+# again with the demo's secret, it reaches the server's checks
+PQ_IR=$ROOT/tests/integration/data/mldsa65-ir.der
+
+pq_openssl_35() { [ "$(printf '%s\n' 3.5 "$(openssl version | awk '{print $2}')" | sort -V | head -1)" = 3.5 ]; }
+
+t_pq_reported() {
+  if pq_openssl_35; then
+    grep -q "CMP10017: .*post-quantum keys (ML-DSA, SLH-DSA, ML-KEM): available" "$VAR_DIR/httpd/error.log" \
+      || fail "start-up does not say post-quantum keys are available"
+  else
+    grep -q "CMP10017: .*post-quantum keys (ML-DSA, SLH-DSA, ML-KEM): not available (OpenSSL 3.5 or later needed)" \
+        "$VAR_DIR/httpd/error.log" || fail "start-up does not say post-quantum keys need OpenSSL 3.5"
+  fi
+}
+run_test "post-quantum: start-up says whether this OpenSSL has ML-DSA, SLH-DSA and ML-KEM" t_pq_reported
+
+t_pq_refused_before_35() {
+  if pq_openssl_35; then echo "skipped: OpenSSL $(openssl version | awk '{print $2}') has them"; return 0; fi
+  rm -rf "$PQ"; mkdir -p "$PQ"
+  # the API: 422 naming the version needed
+  expect_status 422 POST /authorities '{"name": "pq-root", "generate": {"subject": "CN=PQ Root", "keyType": "ML-DSA-65"}}'
+  jq -r '.[0]' "$T/api.json" | grep -q "ML-DSA-65 keys need OpenSSL 3.5 or later; this server runs OpenSSL 3.0" \
+    || fail "API: $(cat "$T/api.json")"
+  expect_status 422 POST /cmpProfiles/signingCertificates \
+      "{\"issue\": {\"authorityUuid\": \"$(adm_uuid /authorities demo)\", \"subject\": \"CN=PQ signer\", \"keyType\": \"SLH-DSA-SHA2-128f\"}}"
+  grep -q "SLH-DSA-SHA2-128f keys need OpenSSL 3.5" "$T/api.json" || fail "signer: $(cat "$T/api.json")"
+  # CMP: badAlg, nothing stored
+  local n0 s; n0=$(cert_count)
+  "$BUILD/cmpmutate" -in "$PQ_IR" -out "$PQ/ir.der" -secret "$(cat "$CMP_SECRET_FILE")" -kid demo -time +0 \
+      -tid "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
+  [ "$(post "$CMP_URL" "$PQ/ir.der")" = 200 ] || fail "HTTP"
+  s=$("$BUILD/cmpmutate" -show "$T/resp.der")
+  [[ $s == "body=ip status=2 failInfo=badAlg text=public key not in an accepted form: "* ]] || fail "answer: $s"
+  [[ $s == *"ML-DSA-65 keys need OpenSSL 3.5 or later"* ]] || fail "reason: $s"
+  [ "$(cert_count)" = "$n0" ] || fail "stored"
+}
+run_test "post-quantum on OpenSSL 3.0: an ML-DSA-65 ir -> rejection, badAlg, naming OpenSSL 3.5; the API's 422 says the same" \
+    t_pq_refused_before_35
+
+# pq_profile NAME AUTHORITY_UUID SIGNER_KEYTYPE: an RA Profile and a CMP
+# Profile NAME on that Authority, responses signed by a signer it issues
+# with a key of that type
+pq_profile() {
+  local ra sig
+  ra=$(fx_ra_profile "$2" "{\"name\": \"$1\"}" enable)
+  expect_status 201 POST /cmpProfiles/signingCertificates \
+      "{\"issue\": {\"authorityUuid\": \"$2\", \"subject\": \"CN=$1 CMP signer\", \"keyType\": \"$3\"}}"
+  sig=$(jf .uuid)
+  [ "$(jf .keyType)" = "$3" ] || fail "the signer's key: $(jf .keyType)"
+  fx_cmp_profile "$(fx_demo_secret "{name: \"$1\", raProfileUuid: \$ra, signingCertificateUuid: \$sig,
+                                     sharedSecretReference: \"$1\"}" "$ra" "$sig")" enable "$2/raProfiles/$ra" >/dev/null
+}
+
+t_pq_ml_dsa() {
+  if ! pq_openssl_35; then echo "skipped: OpenSSL $(openssl version | awk '{print $2}') has no ML-DSA"; return 0; fi
+  local ca
+  rm -rf "$PQ"; mkdir -p "$PQ"
+  expect_status 201 POST /authorities '{"name": "pq-root", "generate": {"subject": "CN=PQ Root,O=Test", "keyType": "ML-DSA-65"}}'
+  ca=$(jf .uuid)
+  [ "$(jf .keyType)" = ML-DSA-65 ] || fail "the Authority's key: $(jf .keyType)"
+  jf .certificate >"$PQ/root.pem"
+  pq_profile pq "$ca" ML-DSA-65
+  # a device with an ML-DSA-65 key: ir (MAC), the response signed with ML-DSA
+  openssl genpkey -algorithm ML-DSA-65 -out "$PQ/dev.key"
+  cmp -cmd ir -server "$BASE/pq" -ref pq -secret "file:$CMP_SECRET_FILE" -trusted "$PQ/root.pem" \
+      -newkey "$PQ/dev.key" -subject "/CN=pq-device" -certout "$PQ/dev.pem" || fail "ir"
+  openssl verify -CAfile "$PQ/root.pem" "$PQ/dev.pem" >/dev/null || fail "the certificate does not verify"
+  openssl x509 -in "$PQ/dev.pem" -noout -text | grep -q "Public Key Algorithm: ML-DSA-65" || fail "not an ML-DSA key"
+  openssl x509 -in "$PQ/dev.pem" -noout -text | grep -q "Signature Algorithm: ML-DSA-65" || fail "not signed with ML-DSA"
+  # kur signed with it, to a new ML-DSA key; rr signed with the new one
+  openssl genpkey -algorithm ML-DSA-65 -out "$PQ/dev2.key"
+  cmp -cmd kur -server "$BASE/pq" -trusted "$PQ/root.pem" -cert "$PQ/dev.pem" -key "$PQ/dev.key" \
+      -newkey "$PQ/dev2.key" -certout "$PQ/dev2.pem" || fail "kur"
+  openssl verify -CAfile "$PQ/root.pem" "$PQ/dev2.pem" >/dev/null || fail "the renewed certificate"
+  cmp -cmd rr -server "$BASE/pq" -trusted "$PQ/root.pem" -cert "$PQ/dev2.pem" -key "$PQ/dev2.key" \
+      -oldcert "$PQ/dev2.pem" || fail "rr"
+  [ "$(cert_status "$PQ/dev2.pem")" = revoked ] || fail "not revoked"
+  # the ir a 3.5 client made for an ML-DSA-65 key, MACed again: enrolled
+  "$BUILD/cmpmutate" -in "$PQ_IR" -out "$PQ/ir.der" -secret "$(cat "$CMP_SECRET_FILE")" -kid demo -time +0 \
+      -tid "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
+  [ "$(post "$CMP_URL" "$PQ/ir.der")" = 200 ] || fail "HTTP"
+  "$BUILD/cmpmutate" -show "$T/resp.der" | grep -q "^body=ip status=0" || fail "the fixture: $("$BUILD/cmpmutate" -show "$T/resp.der")"
+}
+run_test "post-quantum on OpenSSL 3.5: an ML-DSA-65 Authority and CMP signer; openssl cmp enrolls an ML-DSA-65 key (verifies), kur and rr with it" \
+    t_pq_ml_dsa
+
+t_pq_slh_dsa() {
+  if ! pq_openssl_35; then echo "skipped: OpenSSL $(openssl version | awk '{print $2}') has no SLH-DSA"; return 0; fi
+  local ca
+  mkdir -p "$PQ"
+  expect_status 201 POST /authorities '{"name": "pq-slh", "generate": {"subject": "CN=PQ SLH Root,O=Test", "keyType": "SLH-DSA-SHA2-128f"}}'
+  ca=$(jf .uuid)
+  [ "$(jf .keyType)" = SLH-DSA-SHA2-128f ] || fail "the Authority's key: $(jf .keyType)"
+  jf .certificate >"$PQ/slh-root.pem"
+  pq_profile pq-slh "$ca" ML-DSA-44
+  newkey "$PQ/slh-dev.key" ec
+  cmp -cmd ir -server "$BASE/pq-slh" -ref pq-slh -secret "file:$CMP_SECRET_FILE" -trusted "$PQ/slh-root.pem" \
+      -newkey "$PQ/slh-dev.key" -subject "/CN=slh-device" -certout "$PQ/slh-dev.pem" || fail "ir"
+  openssl verify -CAfile "$PQ/slh-root.pem" "$PQ/slh-dev.pem" >/dev/null || fail "the certificate does not verify"
+  openssl x509 -in "$PQ/slh-dev.pem" -noout -text | grep -q "Signature Algorithm: SLH-DSA-SHA2-128f" \
+    || fail "not signed with SLH-DSA"
+}
+run_test "post-quantum on OpenSSL 3.5: an SLH-DSA-SHA2-128f Authority issues (an EC device, an ML-DSA-44 signer)" t_pq_slh_dsa
