@@ -112,9 +112,11 @@ static void report(report_t *r, const char *fmt, ...)
 
 static int check_key_type(void *baton, const char *item)
 {
-    char *name = key_type_name(item);
+    char *name = key_type_name(item), missing[200];
 
-    if (name == NULL)
+    if (name == NULL && cmp_key_pqc_missing(item, missing, sizeof(missing)) != NULL)
+        report(baton, "allowedKeyTypes: %s", missing);
+    else if (name == NULL)
         report(baton, "allowedKeyTypes: '%s' is not a key type of this OpenSSL",
                item);
     free(name);

@@ -32,6 +32,9 @@ t_pq_refused_before_35() {
   expect_status 422 POST /cmpProfiles/signingCertificates \
       "{\"issue\": {\"authorityUuid\": \"$(adm_uuid /authorities demo)\", \"subject\": \"CN=PQ signer\", \"keyType\": \"SLH-DSA-SHA2-128f\"}}"
   grep -q "SLH-DSA-SHA2-128f keys need OpenSSL 3.5" "$T/api.json" || fail "signer: $(cat "$T/api.json")"
+  expect_status 422 POST "/authorities/$(adm_uuid /authorities demo)/raProfiles" \
+      '{"name": "pq-policy", "allowedKeyTypes": ["EC", "ML-DSA-87"]}'
+  grep -q "allowedKeyTypes: ML-DSA-87 keys need OpenSSL 3.5 or later" "$T/api.json" || fail "policy: $(cat "$T/api.json")"
   # CMP: badAlg, nothing stored
   local n0 s; n0=$(cert_count)
   "$BUILD/cmpmutate" -in "$PQ_IR" -out "$PQ/ir.der" -secret "$(cat "$CMP_SECRET_FILE")" -kid demo -time +0 \
@@ -42,15 +45,15 @@ t_pq_refused_before_35() {
   [[ $s == *"ML-DSA-65 keys need OpenSSL 3.5 or later"* ]] || fail "reason: $s"
   [ "$(cert_count)" = "$n0" ] || fail "stored"
 }
-run_test "post-quantum on OpenSSL 3.0: an ML-DSA-65 ir -> rejection, badAlg, naming OpenSSL 3.5; the API's 422 says the same" \
+run_test "post-quantum on OpenSSL 3.0: an ML-DSA-65 ir -> rejection, badAlg, naming OpenSSL 3.5; the API's 422 (key types, allowedKeyTypes) says the same" \
     t_pq_refused_before_35
 
-# pq_profile NAME AUTHORITY_UUID SIGNER_KEYTYPE: an RA Profile and a CMP
-# Profile NAME on that Authority, responses signed by a signer it issues
-# with a key of that type
+# pq_profile NAME AUTHORITY_UUID SIGNER_KEYTYPE [RA_JSON]: an RA Profile
+# (with those fields) and a CMP Profile NAME on that Authority, responses
+# signed by a signer it issues with a key of that type
 pq_profile() {
-  local ra sig
-  ra=$(fx_ra_profile "$2" "{\"name\": \"$1\"}" enable)
+  local ra sig fields=${4:-'{}'}
+  ra=$(fx_ra_profile "$2" "$(jq -c --arg n "$1" '. + {name: $n}' <<<"$fields")" enable)
   expect_status 201 POST /cmpProfiles/signingCertificates \
       "{\"issue\": {\"authorityUuid\": \"$2\", \"subject\": \"CN=$1 CMP signer\", \"keyType\": \"$3\"}}"
   sig=$(jf .uuid)
@@ -67,7 +70,17 @@ t_pq_ml_dsa() {
   ca=$(jf .uuid)
   [ "$(jf .keyType)" = ML-DSA-65 ] || fail "the Authority's key: $(jf .keyType)"
   jf .certificate >"$PQ/root.pem"
-  pq_profile pq "$ca" ML-DSA-65
+  # the policy: ML-DSA keys of NIST category 3 and up (OpenSSL rates
+  # ML-DSA-65 at 192 security bits)
+  pq_profile pq "$ca" ML-DSA-65 '{"allowedKeyTypes": ["ML-DSA-65", "ML-DSA-87"], "minSecurityBits": 192}'
+  openssl genpkey -algorithm ML-DSA-44 -out "$PQ/weak.key"
+  cmp -cmd ir -server "$BASE/pq" -ref pq -secret "file:$CMP_SECRET_FILE" -trusted "$PQ/root.pem" \
+      -newkey "$PQ/weak.key" -subject "/CN=pq-weak" -certout "$PQ/weak.pem" && fail "ML-DSA-44 enrolled"
+  expect_output "key type ML-DSA-44 is not allowed"
+  newkey "$PQ/ec.key" ec
+  cmp -cmd ir -server "$BASE/pq" -ref pq -secret "file:$CMP_SECRET_FILE" -trusted "$PQ/root.pem" \
+      -newkey "$PQ/ec.key" -subject "/CN=pq-ec" -certout "$PQ/ec.pem" && fail "EC enrolled"
+  expect_output "PKIFailureInfo: badAlg"
   # a device with an ML-DSA-65 key: ir (MAC), the response signed with ML-DSA
   openssl genpkey -algorithm ML-DSA-65 -out "$PQ/dev.key"
   cmp -cmd ir -server "$BASE/pq" -ref pq -secret "file:$CMP_SECRET_FILE" -trusted "$PQ/root.pem" \
@@ -89,7 +102,7 @@ t_pq_ml_dsa() {
   [ "$(post "$CMP_URL" "$PQ/ir.der")" = 200 ] || fail "HTTP"
   "$BUILD/cmpmutate" -show "$T/resp.der" | grep -q "^body=ip status=0" || fail "the fixture: $("$BUILD/cmpmutate" -show "$T/resp.der")"
 }
-run_test "post-quantum on OpenSSL 3.5: an ML-DSA-65 Authority and CMP signer; openssl cmp enrolls an ML-DSA-65 key (verifies), kur and rr with it" \
+run_test "post-quantum on OpenSSL 3.5: an ML-DSA-65 Authority and CMP signer; a policy of ML-DSA keys (ML-DSA-44 and EC refused); openssl cmp enrolls an ML-DSA-65 key (verifies), kur and rr with it" \
     t_pq_ml_dsa
 
 t_pq_slh_dsa() {
