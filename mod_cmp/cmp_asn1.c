@@ -811,6 +811,24 @@ int cmp_view_pop_encrypted_key(const cmp_view_t *v)
     return found;
 }
 
+int cmp_view_pop_priv_key(const cmp_view_t *v)
+{
+    CMPV_CRMBODY *b = (CMPV_CRMBODY *)body_whole_as(v, ASN1_ITEM_rptr(CMPV_CRMBODY));
+    STACK_OF(CMPV_CRM) *crms;
+    int i, found = 0;
+
+    if (b == NULL)
+        return 0;
+    crms = b->value.ir;                 /* the three are one member */
+    for (i = 0; i < sk_CMPV_CRM_num(crms) && !found; i++) {
+        const CMPV_POPO *popo = sk_CMPV_CRM_value(crms, i)->popo;
+
+        found = popo != NULL && (popo->type == 2 || popo->type == 3);
+    }
+    ASN1_item_free((ASN1_VALUE *)b, ASN1_ITEM_rptr(CMPV_CRMBODY));
+    return found;
+}
+
 int cmp_view_rr_reason(const cmp_view_t *v)
 {
     CMPV_RRBODY *rr = (CMPV_RRBODY *)body_whole_as(v, ASN1_ITEM_rptr(CMPV_RRBODY));

@@ -197,6 +197,11 @@ apr_status_t cmp_asn1_certconf_v2(apr_pool_t *p, const unsigned char *der,
  * from our own view, so the same on every OpenSSL. */
 int cmp_view_pop_encrypted_key(const cmp_view_t *v);
 
+/* Whether a CertReqMsg of an ir, cr or kur proves possession by its private
+ * key without a signature (POPOPrivKey, keyEncipherment [2] or keyAgreement
+ * [3], any of its choices: RFC 9810 5.2.8.3). */
+int cmp_view_pop_priv_key(const cmp_view_t *v);
+
 /* CRLReason of the first RevDetails of an rr body; -1 when none is given,
  * CMP_RR_REASON_BAD when there are two or one that does not decode. */
 #define CMP_RR_REASON_BAD (-2)

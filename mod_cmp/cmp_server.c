@@ -339,6 +339,10 @@ static apr_status_t answer_resent(req_t *rq, cmp_response_t *resp,
 #define POP_ENCRYPTED_KEY "the private key sent encrypted (POPOPrivKey " \
     "encryptedKey, an EnvelopedData) is not taken: prove possession with a " \
     "signature"
+#define POP_PRIV_KEY "possession of a key that does not sign (POPOPrivKey " \
+    "of keyEncipherment or keyAgreement, RFC 9810 5.2.8.3: ML-KEM, or RSA " \
+    "and X25519 keys for encryption) is not proven to this server yet: it " \
+    "takes a signature POP (RFC 9483 4.1.1)"
 
 /* RFC 9483 4.4: the 'waiting' answer is stored with the request, what it
  * asks and who sent it, before it leaves; the same request again gets the
@@ -555,6 +559,11 @@ static apr_status_t process(req_t *rq, cmp_response_t *resp)
             && rq->req_key == NULL && rq->key_refused == NULL
             && cmp_view_pop_encrypted_key(rq->view))
         return respond_error(rq, CMP_E_POP_METHOD, POP_ENCRYPTED_KEY, resp);
+    /* a key that proves possession otherwise (a KEM key): said as such */
+    if (is_cert_request(rq->body) && rq->body != CMP_BODY_P10CR
+            && rq->req_key == NULL && rq->key_refused == NULL
+            && cmp_view_pop_priv_key(rq->view))
+        return respond_error(rq, CMP_E_POP_METHOD, POP_PRIV_KEY, resp);
     if ((srv = cmp_srv_new_ctx(rq)) == NULL)
         return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
     if (rq->body == CMP_BODY_CERTCONF

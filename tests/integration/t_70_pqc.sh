@@ -122,3 +122,21 @@ t_pq_slh_dsa() {
     || fail "not signed with SLH-DSA"
 }
 run_test "post-quantum on OpenSSL 3.5: an SLH-DSA-SHA2-128f Authority issues (an EC device, an ML-DSA-44 signer)" t_pq_slh_dsa
+
+# RFC 9810 5.2.8.3: a KEM key cannot sign its request; its POP would be
+# the encrypted certificate (indirect method), which is not built yet: the
+# refusal says so
+t_pq_ml_kem() {
+  if ! pq_openssl_35; then echo "skipped: OpenSSL $(openssl version | awk '{print $2}') has no ML-KEM (refused as t_pq_refused_before_35 shows for ML-DSA)"; return 0; fi
+  local n0; n0=$(cert_count)
+  mkdir -p "$PQ"
+  openssl genpkey -algorithm ML-KEM-768 -out "$PQ/kem.key"
+  # openssl cmp cannot sign with it; -popo 2 sends keyEncipherment
+  cmp -cmd ir -server "$CMP_URL" $(mac_args) -newkey "$PQ/kem.key" -popo 2 -subject "/CN=kem" \
+      -certout "$PQ/kem.pem" && fail "an ML-KEM key enrolled"
+  expect_output "PKIFailureInfo: badPOP"
+  expect_output "proof of possession method not supported: possession of a key that does not sign"
+  [ "$(cert_count)" = "$n0" ] || fail "stored"
+}
+run_test "post-quantum on OpenSSL 3.5: an ML-KEM-768 ir (keyEncipherment POP) -> badPOP saying the KEM POP is not taken yet, nothing stored" \
+    t_pq_ml_kem
