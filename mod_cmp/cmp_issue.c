@@ -289,8 +289,20 @@ static int add_conf_ext(X509 *cert, X509V3_CTX *v3, int nid, const char *value)
     return ok;
 }
 
+/* What the issuer adds to every certificate it issues (its CRL and
+ * certificate URLs, cmp_ca_t.exts). */
+static int issuer_exts(X509 *cert, const cmp_ca_t *issuer)
+{
+    int i;
+
+    for (i = 0; i < sk_X509_EXTENSION_num(issuer->exts); i++)
+        if (!X509_add_ext(cert, sk_X509_EXTENSION_value(issuer->exts, i), -1))
+            return 0;
+    return 1;
+}
+
 /* key's certificate with the given extension values, signed by issuer (by
- * key itself when issuer is NULL). */
+ * key itself when issuer is NULL), with the issuer's exts. */
 static X509 *make_cert(const cmp_ca_t *issuer, EVP_PKEY *key,
                        const X509_NAME *subject, int days, const char *bc,
                        const char *ku, const char *eku, int nocheck,
@@ -320,6 +332,7 @@ static X509 *make_cert(const cmp_ca_t *issuer, EVP_PKEY *key,
                              nocheck ? "yes" : NULL)
              && add_conf_ext(cert, &v3, NID_subject_key_identifier, "hash")
              && add_conf_ext(cert, &v3, NID_authority_key_identifier, "keyid:always")
+             && (issuer == NULL || issuer_exts(cert, issuer))
              && (icert == NULL || within_issuer(cert, icert))
              && (until == NULL || within_issuer(cert, until))
              && sign_cert(cert, issuer != NULL ? issuer->key : key);
@@ -336,6 +349,13 @@ static X509 *make_cert(const cmp_ca_t *issuer, EVP_PKEY *key,
 X509 *cmp_issue_root_ca(EVP_PKEY *key, const X509_NAME *subject, int days)
 {
     return make_cert(NULL, key, subject, days, "critical,CA:TRUE",
+                     "critical,keyCertSign,cRLSign", NULL, 0, NULL);
+}
+
+X509 *cmp_issue_sub_ca(const cmp_ca_t *issuer, EVP_PKEY *key,
+                       const X509_NAME *subject, int days)
+{
+    return make_cert(issuer, key, subject, days, "critical,CA:TRUE",
                      "critical,keyCertSign,cRLSign", NULL, 0, NULL);
 }
 

@@ -36,6 +36,11 @@ apr_status_t cmp_issue_build(const cmp_ca_t *ca, const cmp_policy_t *pol,
  * it cannot be made. */
 X509 *cmp_issue_root_ca(EVP_PKEY *key, const X509_NAME *subject, int days);
 
+/* A subordinate CA's certificate (keyCertSign, cRLSign) for key, issued by
+ * issuer with its exts, never outliving it; NULL when it cannot be made. */
+X509 *cmp_issue_sub_ca(const cmp_ca_t *issuer, EVP_PKEY *key,
+                       const X509_NAME *subject, int days);
+
 /* A link certificate of a CA key rollover (RFC 9810 4.4.1): key's CA
  * certificate (keyCertSign, cRLSign) signed by signer, valid from now until
  * the earlier end of signer's and until's certificates; NULL when it cannot

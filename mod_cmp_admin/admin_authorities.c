@@ -125,6 +125,8 @@ typedef struct {
     X509 *cert;
     EVP_PKEY *key;
     STACK_OF(X509) *chain;      /* certificates above cert */
+    long long issuer_id;        /* a local Authority that issued cert, or 0 */
+    int issuer_generation;      /* with its key of this generation */
 } ca_material_t;
 
 static void material_free(ca_material_t *m)
@@ -134,33 +136,99 @@ static void material_free(ca_material_t *m)
     sk_X509_pop_free(m->chain, X509_free);
 }
 
+/* generate.issuerAuthorityUuid: the local Authority that certifies the new
+ * one (its current key, the URLs it puts into what it issues), and the
+ * chain above the new CA (the issuer and its chain). */
+static int load_issuer(admin_req_t *rq, const char *uuid, json_t *errs,
+                       cmp_ca_t *issuer, ca_material_t *m)
+{
+    PGresult *r;
+    size_t n;
+    unsigned char *b;
+    const unsigned char *q;
+
+    if (!admin_is_uuid(uuid)) {
+        json_array_append_new(errs, json_string("generate.issuerAuthorityUuid must be a UUID"));
+        return 0;
+    }
+    if (cmp_db_query(rq->p, rq->conn, "SELECT id, key_generation, ca_cert, "
+                     "ca_key_enc, ca_chain, public_url, ocsp_url, name FROM "
+                     "authority WHERE uuid = $1::uuid AND kind = 'local' AND "
+                     "enabled", 1, &uuid, NULL, &r, NULL) != APR_SUCCESS
+            || PQntuples(r) != 1) {
+        json_array_append_new(errs, json_sprintf("generate.issuerAuthorityUuid: "
+                              "no enabled local Authority %s", uuid));
+        return 0;
+    }
+    m->issuer_id = cmp_db_ll(r, 0, 0);
+    m->issuer_generation = (int)cmp_db_ll(r, 0, 1);
+    b = cmp_db_bytea(rq->p, r, 0, 2, &n);
+    q = b;
+    issuer->cert = b != NULL ? d2i_X509(NULL, &q, (long)n) : NULL;
+    b = cmp_db_bytea(rq->p, r, 0, 3, &n);
+    issuer->key = cmp_secret_unseal_key(rq->key, CMP_LABEL_CA_KEY, b, n);
+    b = cmp_db_bytea(rq->p, r, 0, 4, &n);
+    m->chain = cmp_profile_certs(b, n);
+    if (issuer->cert == NULL || issuer->key == NULL || m->chain == NULL
+            || !X509_up_ref(issuer->cert)
+            || !sk_X509_unshift(m->chain, issuer->cert)) {
+        json_array_append_new(errs, json_string("the issuing Authority's "
+                              "certificate, key or chain cannot be read"));
+        return 0;
+    }
+    if ((!PQgetisnull(r, 0, 5) || !PQgetisnull(r, 0, 6))
+            && (issuer->exts = cmp_crl_cert_exts(
+                    PQgetisnull(r, 0, 5) ? NULL : PQgetvalue(r, 0, 5),
+                    PQgetisnull(r, 0, 6) ? NULL : PQgetvalue(r, 0, 6),
+                    PQgetvalue(r, 0, 7),
+                    cmp_rollover_file(rq->p, PQgetvalue(r, 0, 7),
+                                      m->issuer_generation, ""))) == NULL) {
+        json_array_append_new(errs, json_string("the issuing Authority's CRL "
+                              "and authorityInfoAccess extensions cannot be made"));
+        return 0;
+    }
+    return 1;
+}
+
 static void generate(admin_req_t *rq, const json_t *gen, json_t *errs,
                      ca_material_t *m)
 {
     const char *subject = NULL, *type = "EC", *param = NULL, *why = NULL;
+    const char *issuer_uuid = NULL;
     long long days = 3650;
     X509_NAME *name = NULL;
+    cmp_ca_t issuer = {NULL, NULL, NULL};
 
     if (cmp_json_str(gen, "subject", &subject) != 1)
         json_array_append_new(errs, json_string("generate.subject is required"));
     if (cmp_json_str(gen, "keyType", &type) < 0
             || cmp_json_str(gen, "keyParameter", &param) < 0
+            || cmp_json_str(gen, "issuerAuthorityUuid", &issuer_uuid) < 0
             || cmp_json_int(gen, "validityDays", &days) < 0) {
-        json_array_append_new(errs, json_string("generate: keyType and "
-                              "keyParameter are strings, validityDays a number"));
+        json_array_append_new(errs, json_string("generate: keyType, keyParameter "
+                              "and issuerAuthorityUuid are strings, validityDays "
+                              "a number"));
         return;
     }
     if (days < 1 || days > 36500)
         json_array_append_new(errs, json_string("generate.validityDays must be 1..36500"));
     if (subject != NULL && (name = admin_parse_name(subject, &why)) == NULL)
         json_array_append_new(errs, json_sprintf("generate.subject: %s", why));
+    if (json_array_size(errs) == 0 && issuer_uuid != NULL)
+        (void)load_issuer(rq, issuer_uuid, errs, &issuer, m);
     if (json_array_size(errs) == 0
             && (m->key = admin_keygen(rq->p, type, param, &why)) == NULL)
         json_array_append_new(errs, json_sprintf("generate.keyType %s: %s", type, why));
+    /* a root, or a subordinate CA that never outlives its issuer */
     if (json_array_size(errs) == 0
-            && (m->cert = cmp_issue_root_ca(m->key, name, (int)days)) == NULL)
+            && (m->cert = issuer_uuid != NULL
+                          ? cmp_issue_sub_ca(&issuer, m->key, name, (int)days)
+                          : cmp_issue_root_ca(m->key, name, (int)days)) == NULL)
         json_array_append_new(errs, json_string("the CA certificate could not be made"));
     X509_NAME_free(name);
+    X509_free(issuer.cert);
+    EVP_PKEY_free(issuer.key);
+    sk_X509_EXTENSION_pop_free(issuer.exts, X509_EXTENSION_free);
 }
 
 static void import(admin_req_t *rq, const json_t *body, json_t *errs,
@@ -255,7 +323,7 @@ static void create_authority(admin_req_t *rq, admin_resp_t *rs)
     const char *validity = NULL, *url = NULL, *ocsp = NULL;
     const json_t *gen;
     json_t *errs = cmp_json_own(rq->p, json_array()), *o;
-    ca_material_t m = {NULL, NULL, NULL};
+    ca_material_t m = {NULL, NULL, NULL, 0, 0};
     int enabled = 1, len = 0, clen = 0, clear = 0;
     size_t klen = 0;
     unsigned char *der, *key, *chain;
@@ -321,6 +389,12 @@ static void create_authority(admin_req_t *rq, admin_resp_t *rs)
                   "uuid", 9, vals, lens, &r))
         goto out;
     rq->audit_object = apr_pstrcat(rq->p, "authority:", PQgetvalue(r, 0, 0), NULL);
+    /* a subordinate CA is a certificate its issuer issued: in its inventory
+     * (revocable, on its CRL), its history begun by the administrator */
+    if (m.issuer_id != 0
+            && admin_store_issued(rq, rs, m.cert, m.issuer_id, m.issuer_generation,
+                                  "admin.issueSubordinateAuthority"))
+        goto out;
     if (load_one(rq, rs, PQgetvalue(r, 0, 0), &o))
         goto out;
     rs->location = apr_pstrcat(rq->p, "/authorities/", PQgetvalue(r, 0, 0), NULL);

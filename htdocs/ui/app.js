@@ -819,7 +819,7 @@ async function approvals(query, notice) {
 
 /* ---- Authorities -------------------------------------------------------------- */
 
-function authorityForm() {
+function authorityForm(existing) {
   const name = h('input', { required: true });
   const desc = h('input');
   const mode = select([['generate', 'Generate a new CA here'], ['import', 'Import a CA certificate and key']], 'generate');
@@ -827,11 +827,14 @@ function authorityForm() {
   const keyType = h('input', { value: 'EC' });
   const keyParam = h('input', { value: 'P-256' });
   const days = h('input', { type: 'number', value: 3650, min: 1 });
+  const issuer = select([['', 'none: a self-signed root'],
+    ...(existing || []).filter(a => a.enabled).map(a => [a.uuid, `${a.name} (${a.subjectDn})`])], '');
   const cert = h('textarea');
   const key = h('textarea');
   const pass = h('input', { type: 'password', autocomplete: 'off' });
   const gen = h('div', {}, field('au-subject', 'Subject', subject), field('au-keytype', 'Key type', keyType),
-    field('au-keyparam', 'Curve or key size', keyParam), field('au-days', 'Validity (days)', days));
+    field('au-keyparam', 'Curve or key size', keyParam), field('au-days', 'Validity (days)', days),
+    field('au-issuer', 'Issued by', issuer, 'an Authority here that certifies the new CA (a subordinate, never outliving it); none: a root'));
   const imp = h('div', {}, field('au-cert', 'CA certificate (PEM)', cert), field('au-key', 'Private key (PEM)', key),
     field('au-pass', 'Key passphrase', pass));
   const errors = h('div');
@@ -844,7 +847,10 @@ function authorityForm() {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const body = { name: name.value, description: desc.value };
-    if (mode.value === 'generate') body.generate = { subject: subject.value, keyType: keyType.value, keyParameter: keyParam.value, validityDays: Number(days.value) };
+    if (mode.value === 'generate') {
+      body.generate = { subject: subject.value, keyType: keyType.value, keyParameter: keyParam.value, validityDays: Number(days.value) };
+      if (issuer.value) body.generate.issuerAuthorityUuid = issuer.value;
+    }
     else Object.assign(body, { certificate: cert.value, privateKey: key.value, passphrase: pass.value });
     const res = await api('POST', '/authorities', body);
     if (!res.ok) { errors.replaceChildren(errorBox(res)); return; }
@@ -913,7 +919,7 @@ async function authorities(notice) {
         ((a.raProfiles || []).length ? ` RA Profiles using it: ${a.raProfiles.map(r => r.name).join(', ')}.` : ''),
         'Delete', () => act('DELETE', '/authorities/' + a.uuid, undefined, () => authorities(`Authority ${a.name} deleted`))) }, 'Delete')))));
   pageAt(at, 'Authorities', notice ? h('p', { class: 'notice', role: 'status' }, notice) : null,
-    h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => openForm(authorityForm()) }, 'New Authority')),
+    h('div', { class: 'actions' }, h('button', { type: 'button', onclick: () => openForm(authorityForm(res.data)) }, 'New Authority')),
     table(['Name', 'Subject', 'Valid until', 'State', 'CA certificate', 'CRL', ''], rows));
 }
 

@@ -723,3 +723,21 @@ test('an Authority\'s key is rolled over from its page: a successor at a chosen 
   await shot('authority-rollover');
   assert.deepEqual(dialogs, []);
 });
+
+test('a subordinate Authority is generated in the console under an existing one', async () => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  const parent = api('GET', '/authorities').find(a => a.name === 'demo');
+  const name = 'ui-sub-' + RUN;
+  await go('#/authorities');
+  await page.getByRole('button', { name: 'New Authority' }).click();
+  await page.locator('#au-name').fill(name);
+  await page.locator('#au-subject').fill('CN=UI Sub,O=Browser Test');
+  await page.locator('#au-issuer').selectOption(parent.uuid);
+  await page.getByRole('button', { name: 'Create', exact: true }).click();
+  await page.getByText(`Authority ${name} created`).waitFor();
+  const sub = api('GET', '/authorities').find(a => a.name === name);
+  assert.equal(sub.issuerDn, parent.subjectDn);
+  assert.equal(sub.chain, parent.certificate, 'its chain is its issuer, a root');
+  assert.equal(Date.parse(sub.notAfter) <= Date.parse(parent.notAfter), true);
+  assert.deepEqual(dialogs, []);
+});

@@ -681,3 +681,45 @@ t_put_keeps_omitted_fields() {
   adm DELETE "/authorities/$ca/raProfiles/$ra" >/dev/null
 }
 run_test "a PUT of each resource keeps what it leaves out (Authority, RA Profile, CMP Profile)" t_put_keeps_omitted_fields
+
+# A subordinate CA generated under a local Authority: certified by the
+# issuer's current key with its CRL and caIssuers URLs, never outliving it,
+# in the issuer's inventory; it issues, and its certificates chain to the
+# issuer's root.
+t_subordinate_authority() {
+  local demo sub ra S=$T/sub
+  rm -rf "$S"; mkdir -p "$S"
+  demo=$(adm_uuid /authorities demo)
+  expect_status 422 POST /authorities '{"name": "sub-x", "generate": {"subject": "CN=X", "issuerAuthorityUuid": "nope"}}'
+  jq -r '.[0]' "$T/api.json" | grep -q "issuerAuthorityUuid must be a UUID" || fail "$(cat "$T/api.json")"
+  expect_status 422 POST /authorities '{"name": "sub-x", "generate": {"subject": "CN=X", "issuerAuthorityUuid": "00000000-0000-4000-8000-000000000000"}}'
+  jq -r '.[0]' "$T/api.json" | grep -q "no enabled local Authority" || fail "$(cat "$T/api.json")"
+  expect_status 201 POST /authorities "{\"name\": \"sub-ec\", \"generate\": {\"subject\": \"CN=Sub EC,O=Test\",
+      \"issuerAuthorityUuid\": \"$demo\", \"validityDays\": 36500}}"
+  sub=$(jf .uuid)
+  jf .certificate >"$S/sub.pem"
+  jf .chain >"$S/chain.pem"
+  [ "$(jf .issuerDn)" = "$(openssl x509 -in "$CA_CERT_FILE" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')" ] \
+    || fail "issuer: $(jf .issuerDn)"
+  [ "$(openssl x509 -in "$S/chain.pem" -noout -fingerprint -sha256)" = "$(openssl x509 -in "$CA_CERT_FILE" -noout -fingerprint -sha256)" ] \
+    || fail "the chain is not the issuer"
+  openssl verify -CAfile "$CA_CERT_FILE" "$S/sub.pem" >/dev/null || fail "the subordinate does not verify"
+  openssl x509 -in "$S/sub.pem" -noout -ext basicConstraints,keyUsage | grep -q "CA:TRUE" || fail "not a CA"
+  [ "$(openssl x509 -in "$S/sub.pem" -noout -enddate)" = "$(openssl x509 -in "$CA_CERT_FILE" -noout -enddate)" ] \
+    || fail "outlives its issuer"
+  # in the issuer's inventory, its history begun by the administrator
+  expect_status 200 GET "/certificates?subject=Sub%20EC"
+  [ "$(jf '.certificates[0].status')" = valid ] || fail "not in the inventory: $(cat "$T/api.json")"
+  expect_status 200 GET "/certificates/$(jf '.certificates[0].uuid')"
+  [ "$(jq -r '.history[0].action' "$T/api.json")" = admin.issueSubordinateAuthority ] || fail "history"
+  # it issues; the device's certificate chains to the demo root
+  ra=$(fx_ra_profile "$sub" '{"name": "sub-ec"}' enable)
+  fx_cmp_profile "$(fx_demo_secret '{name: "sub-ec", raProfileUuid: $ra, responseProtectionMethod: "sharedSecret"}' "$ra")" \
+      enable "$sub/raProfiles/$ra" >/dev/null
+  newkey "$S/dev.key" ec
+  cmp -cmd ir -server "$BASE/sub-ec" -ref sub -secret "file:$CMP_SECRET_FILE" -trusted "$CA_CERT_FILE" \
+      -newkey "$S/dev.key" -subject "/CN=sub-device" -certout "$S/dev.pem" || fail "ir"
+  openssl verify -CAfile "$CA_CERT_FILE" -untrusted "$S/sub.pem" "$S/dev.pem" >/dev/null || fail "the chain"
+}
+run_test "a subordinate Authority generated under a local one (issuerAuthorityUuid): certified, within its issuer, in its inventory; it issues" \
+    t_subordinate_authority

@@ -140,3 +140,19 @@ t_pq_ml_kem() {
 }
 run_test "post-quantum on OpenSSL 3.5: an ML-KEM-768 ir (keyEncipherment POP) -> badPOP saying the KEM POP is not taken yet, nothing stored" \
     t_pq_ml_kem
+
+# The README's post-quantum PKI (ML-DSA-87 root, ML-DSA-65 issuing CA, an
+# ML-DSA-65 device), run as it stands
+t_pq_readme() {
+  if ! pq_openssl_35; then echo "skipped: OpenSSL $(openssl version | awk '{print $2}') has no ML-DSA"; return 0; fi
+  local D=$T/pq-readme
+  rm -rf "$D"; mkdir -p "$D"
+  readme_block pq-session "$D/session.sh"
+  [ "$(wc -l <"$D/session.sh")" -gt 20 ] || fail "the README block is missing"
+  (cd "$D" && bash -e -o pipefail "$D/session.sh") || fail "the README post-quantum session failed"
+  openssl x509 -in "$D/device.pem" -noout -text | grep -q "Public Key Algorithm: ML-DSA-65" || fail "the device key"
+  openssl x509 -in "$D/pq-ca.pem" -noout -text | grep -q "Signature Algorithm: ML-DSA-87" || fail "the CA is not signed by the root"
+  openssl x509 -in "$D/device.pem" -noout -text | grep -q "Signature Algorithm: ML-DSA-65" || fail "the device is not signed by the CA"
+}
+run_test "post-quantum on OpenSSL 3.5: the README session (an ML-DSA-87 root, an ML-DSA-65 issuing CA it certifies, an ML-DSA-65 device)" \
+    t_pq_readme
