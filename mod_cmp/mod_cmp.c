@@ -447,6 +447,10 @@ static apr_status_t crl_cb(int state, void *data, apr_pool_t *pool)
                      CMP_CRL_INTERVAL_S);
         apr_cpystrn(last_why, why, sizeof(last_why));
     }
+    /* The thread's OpenSSL state (error queue, random generators) goes
+     * after each run and is made anew by the next: a sanitizer run once
+     * reported this thread's error queue as leaked when a child ended. */
+    OPENSSL_thread_stop();
     return APR_SUCCESS;
 }
 
