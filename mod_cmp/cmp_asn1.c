@@ -783,7 +783,9 @@ int cmp_view_rr_invalidity(const cmp_view_t *v, long long *when)
     return got;
 }
 
-int cmp_view_pop_encrypted_key(const cmp_view_t *v)
+/* Whether a CertReqMsg of an ir, cr or kur has a POP that is_it says yes
+ * to. */
+static int any_popo(const cmp_view_t *v, int (*is_it)(const CMPV_POPO *))
 {
     CMPV_CRMBODY *b = (CMPV_CRMBODY *)body_whole_as(v, ASN1_ITEM_rptr(CMPV_CRMBODY));
     STACK_OF(CMPV_CRM) *crms;
@@ -794,39 +796,41 @@ int cmp_view_pop_encrypted_key(const cmp_view_t *v)
     crms = b->value.ir;                 /* the three are one member */
     for (i = 0; i < sk_CMPV_CRM_num(crms) && !found; i++) {
         const CMPV_POPO *popo = sk_CMPV_CRM_value(crms, i)->popo;
-        const ASN1_TYPE *pk;
 
-        if (popo == NULL || (popo->type != 2 && popo->type != 3))
-            continue;
-        /* POPOPrivKey, whose encryptedKey [4] is an EnvelopedData: as a
-         * context-specific element the ANY holds its whole encoding */
-        pk = popo->type == 2 ? popo->value.keyEncipherment
-                             : popo->value.keyAgreement;
-        found = pk != NULL && pk->type == V_ASN1_OTHER
-                && pk->value.asn1_string != NULL
-                && pk->value.asn1_string->length > 0
-                && pk->value.asn1_string->data[0] == 0xa4;
+        found = popo != NULL && is_it(popo);
     }
     ASN1_item_free((ASN1_VALUE *)b, ASN1_ITEM_rptr(CMPV_CRMBODY));
     return found;
 }
 
+/* POPOPrivKey of keyEncipherment [2] or keyAgreement [3] */
+static int is_priv_key(const CMPV_POPO *popo)
+{
+    return popo->type == 2 || popo->type == 3;
+}
+
+/* ... whose encryptedKey [4] is an EnvelopedData: as a context-specific
+ * element the ANY holds its whole encoding */
+static int is_encrypted_key(const CMPV_POPO *popo)
+{
+    const ASN1_TYPE *pk;
+
+    if (!is_priv_key(popo))
+        return 0;
+    pk = popo->type == 2 ? popo->value.keyEncipherment : popo->value.keyAgreement;
+    return pk != NULL && pk->type == V_ASN1_OTHER && pk->value.asn1_string != NULL
+           && pk->value.asn1_string->length > 0
+           && pk->value.asn1_string->data[0] == 0xa4;
+}
+
+int cmp_view_pop_encrypted_key(const cmp_view_t *v)
+{
+    return any_popo(v, is_encrypted_key);
+}
+
 int cmp_view_pop_priv_key(const cmp_view_t *v)
 {
-    CMPV_CRMBODY *b = (CMPV_CRMBODY *)body_whole_as(v, ASN1_ITEM_rptr(CMPV_CRMBODY));
-    STACK_OF(CMPV_CRM) *crms;
-    int i, found = 0;
-
-    if (b == NULL)
-        return 0;
-    crms = b->value.ir;                 /* the three are one member */
-    for (i = 0; i < sk_CMPV_CRM_num(crms) && !found; i++) {
-        const CMPV_POPO *popo = sk_CMPV_CRM_value(crms, i)->popo;
-
-        found = popo != NULL && (popo->type == 2 || popo->type == 3);
-    }
-    ASN1_item_free((ASN1_VALUE *)b, ASN1_ITEM_rptr(CMPV_CRMBODY));
-    return found;
+    return any_popo(v, is_priv_key);
 }
 
 int cmp_view_rr_reason(const cmp_view_t *v)

@@ -145,7 +145,6 @@ static int load_issuer(admin_req_t *rq, const char *uuid, json_t *errs,
     PGresult *r;
     size_t n;
     unsigned char *b;
-    const unsigned char *q;
 
     if (!admin_is_uuid(uuid)) {
         json_array_append_new(errs, json_string("generate.issuerAuthorityUuid must be a UUID"));
@@ -162,14 +161,9 @@ static int load_issuer(admin_req_t *rq, const char *uuid, json_t *errs,
     }
     m->issuer_id = cmp_db_ll(r, 0, 0);
     m->issuer_generation = (int)cmp_db_ll(r, 0, 1);
-    b = cmp_db_bytea(rq->p, r, 0, 2, &n);
-    q = b;
-    issuer->cert = b != NULL ? d2i_X509(NULL, &q, (long)n) : NULL;
-    b = cmp_db_bytea(rq->p, r, 0, 3, &n);
-    issuer->key = cmp_secret_unseal_key(rq->key, CMP_LABEL_CA_KEY, b, n);
     b = cmp_db_bytea(rq->p, r, 0, 4, &n);
     m->chain = cmp_profile_certs(b, n);
-    if (issuer->cert == NULL || issuer->key == NULL || m->chain == NULL
+    if (!admin_ca_of_row(rq, r, 2, issuer) || m->chain == NULL
             || !X509_up_ref(issuer->cert)
             || !sk_X509_unshift(m->chain, issuer->cert)) {
         json_array_append_new(errs, json_string("the issuing Authority's "
@@ -565,9 +559,6 @@ static int load_current(admin_req_t *rq, admin_resp_t *rs, cmp_ca_t *ca,
 {
     const char *uuid = admin_seg(rq, 1);
     PGresult *r;
-    size_t n, kn;
-    unsigned char *der, *enc;
-    const unsigned char *q;
 
     if (admin_sql(rq, rs, "SELECT a.version, a.ca_cert, a.ca_key_enc, n.generation, "
                   "n.active_from FROM authority a LEFT JOIN authority_key n ON "
@@ -586,12 +577,7 @@ static int load_current(admin_req_t *rq, admin_resp_t *rs, cmp_ca_t *ca,
         return 1;
     }
     *version = apr_pstrdup(rq->p, PQgetvalue(r, 0, 0));
-    der = cmp_db_bytea(rq->p, r, 0, 1, &n);
-    enc = cmp_db_bytea(rq->p, r, 0, 2, &kn);
-    q = der;
-    ca->cert = d2i_X509(NULL, &q, (long)n);
-    ca->key = cmp_secret_unseal_key(rq->key, CMP_LABEL_CA_KEY, enc, kn);
-    if (ca->cert == NULL || ca->key == NULL) {
+    if (!admin_ca_of_row(rq, r, 1, ca)) {
         admin_error(rq, rs, 500, "the Authority's key cannot be read");
         return 1;
     }

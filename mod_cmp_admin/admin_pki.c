@@ -193,6 +193,24 @@ void admin_cert_fields(apr_pool_t *p, json_t *o, const unsigned char *der,
     X509_free(x);
 }
 
+int admin_ca_of_row(admin_req_t *rq, const PGresult *r, int col, cmp_ca_t *ca)
+{
+    size_t n, kn;
+    const unsigned char *der = cmp_db_bytea(rq->p, r, 0, col, &n);
+    unsigned char *enc = cmp_db_bytea(rq->p, r, 0, col + 1, &kn);
+
+    ca->cert = der != NULL ? d2i_X509(NULL, &der, (long)n) : NULL;
+    ca->key = cmp_secret_unseal_key(rq->key, CMP_LABEL_CA_KEY, enc, kn);
+    ERR_clear_error();
+    if (ca->cert != NULL && ca->key != NULL)
+        return 1;
+    X509_free(ca->cert);
+    EVP_PKEY_free(ca->key);
+    ca->cert = NULL;
+    ca->key = NULL;
+    return 0;
+}
+
 int admin_store_issued(admin_req_t *rq, admin_resp_t *rs, X509 *cert,
                        long long authority_id, int generation,
                        const char *action)

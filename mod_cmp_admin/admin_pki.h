@@ -36,4 +36,9 @@ int admin_signer_usable(const unsigned char *der, size_t n);
 void admin_cert_fields(apr_pool_t *p, json_t *o, const unsigned char *der,
                        size_t len);
 
+/* A local Authority's certificate and decrypted key, in columns col and
+ * col + 1 of r's first row, into ca->cert and ca->key (the caller frees
+ * them); 0, with neither, when they do not decode or decrypt. */
+int admin_ca_of_row(admin_req_t *rq, const PGresult *r, int col, cmp_ca_t *ca);
+
 #endif

@@ -47,9 +47,6 @@ static int load_ca(admin_req_t *rq, admin_resp_t *rs, const char *uuid,
                    cmp_ca_t *ca, const char **id, int *generation)
 {
     PGresult *r;
-    size_t n, kn;
-    unsigned char *der, *enc;
-    const unsigned char *q;
 
     if (admin_sql(rq, rs, "SELECT id, ca_cert, ca_key_enc, key_generation FROM authority WHERE "
                   "uuid = $1::uuid AND kind = 'local'", 1, &uuid, NULL, &r))
@@ -60,14 +57,7 @@ static int load_ca(admin_req_t *rq, admin_resp_t *rs, const char *uuid,
     }
     *id = apr_pstrdup(rq->p, PQgetvalue(r, 0, 0));
     *generation = (int)cmp_db_ll(r, 0, 3);
-    der = cmp_db_bytea(rq->p, r, 0, 1, &n);
-    enc = cmp_db_bytea(rq->p, r, 0, 2, &kn);
-    q = der;
-    ca->cert = d2i_X509(NULL, &q, (long)n);
-    ca->key = cmp_secret_unseal_key(rq->key, CMP_LABEL_CA_KEY, enc, kn);
-    if (ca->cert == NULL || ca->key == NULL) {
-        X509_free(ca->cert);
-        EVP_PKEY_free(ca->key);
+    if (!admin_ca_of_row(rq, r, 1, ca)) {
         admin_error(rq, rs, 500, "the Authority's key cannot be read");
         return 1;
     }
