@@ -229,7 +229,7 @@ ASN1_SEQUENCE(CMPV_ERRV) = {
 typedef struct {
     ASN1_INTEGER *certReqId;
     CMPV_PKISI *status;
-    ASN1_TYPE *certifiedKeyPair;
+    ASN1_STRING *certifiedKeyPair;      /* its whole encoding */
     ASN1_OCTET_STRING *rspInfo;
 } CMPV_CERTRESP;
 DEFINE_STACK_OF(CMPV_CERTRESP)
@@ -239,6 +239,28 @@ ASN1_SEQUENCE(CMPV_CERTRESP) = {
     ASN1_OPT(CMPV_CERTRESP, certifiedKeyPair, ASN1_SEQUENCE),
     ASN1_OPT(CMPV_CERTRESP, rspInfo, ASN1_OCTET_STRING)
 } static_ASN1_SEQUENCE_END(CMPV_CERTRESP)
+
+/* CertifiedKeyPair (RFC 9810 5.3.4, EXPLICIT TAGS): its parts as encoded */
+typedef struct {
+    ASN1_TYPE *certOrEncCert;
+    ASN1_TYPE *privateKey;
+    ASN1_TYPE *publicationInfo;
+} CMPV_CKP;
+ASN1_SEQUENCE(CMPV_CKP) = {
+    ASN1_SIMPLE(CMPV_CKP, certOrEncCert, ASN1_ANY),
+    ASN1_EXP_OPT(CMPV_CKP, privateKey, ASN1_ANY, 0),
+    ASN1_EXP_OPT(CMPV_CKP, publicationInfo, ASN1_ANY, 1)
+} static_ASN1_SEQUENCE_END(CMPV_CKP)
+
+/* ContentInfo (RFC 5652 3): the content as encoded */
+typedef struct {
+    ASN1_OBJECT *contentType;
+    ASN1_TYPE *content;
+} CMPV_CONTENTINFO;
+ASN1_SEQUENCE(CMPV_CONTENTINFO) = {
+    ASN1_SIMPLE(CMPV_CONTENTINFO, contentType, ASN1_OBJECT),
+    ASN1_EXP(CMPV_CONTENTINFO, content, ASN1_ANY, 0)
+} static_ASN1_SEQUENCE_END(CMPV_CONTENTINFO)
 
 typedef struct {
     ASN1_TYPE *caPubs;
@@ -1437,4 +1459,89 @@ apr_status_t cmp_asn1_sender_nonce(apr_pool_t *p, const unsigned char *der,
     }
     ASN1_item_free((ASN1_VALUE *)m, ASN1_ITEM_rptr(CMPV_MSG_LITE));
     return rv;
+}
+
+apr_status_t cmp_asn1_cms_content(apr_pool_t *p, const unsigned char *der,
+                                  long len, unsigned char **out, int *out_len)
+{
+    const unsigned char *q = der;
+    CMPV_CONTENTINFO *ci = (CMPV_CONTENTINFO *)ASN1_item_d2i(NULL, &q, len,
+                                                             ASN1_ITEM_rptr(CMPV_CONTENTINFO));
+    unsigned char *d = NULL;
+    int n = 0;
+
+    if (ci != NULL && q == der + len)
+        n = i2d_ASN1_TYPE(ci->content, &d);
+    ASN1_item_free((ASN1_VALUE *)ci, ASN1_ITEM_rptr(CMPV_CONTENTINFO));
+    if (n <= 0)
+        return APR_EINVAL;
+    *out = apr_pmemdup(p, d, (apr_size_t)n);
+    *out_len = n;
+    OPENSSL_clear_free(d, (size_t)n);       /* it may hold a private key */
+    return APR_SUCCESS;
+}
+
+apr_status_t cmp_asn1_set_private_key(apr_pool_t *p, const unsigned char *der,
+                                      long len, const unsigned char *key_der,
+                                      int key_len, unsigned char **out,
+                                      apr_size_t *out_len)
+{
+    const unsigned char *q = der;
+    CMPV_MSG_LITE *m = (CMPV_MSG_LITE *)ASN1_item_d2i(NULL, &q, len,
+                                                      ASN1_ITEM_rptr(CMPV_MSG_LITE));
+    CMPV_CERTREP *rep = NULL;
+    CMPV_CERTRESP *resp;
+    CMPV_CKP *ckp = NULL;
+    unsigned char *ckp_der = NULL;
+    ASN1_TYPE *nb;
+    apr_status_t rv = APR_EINVAL;
+    int n = 0, tag = -1;
+
+    if (m == NULL || q != der + len)
+        goto done;
+    if (m->body->type == V_ASN1_OTHER && m->body->value.asn1_string->length > 0)
+        tag = m->body->value.asn1_string->data[0] & 0x1f;
+    if ((tag != CMP_BODY_IP && tag != CMP_BODY_CP && tag != CMP_BODY_KUP)
+            || (rep = (CMPV_CERTREP *)body_as(m->body, ASN1_ITEM_rptr(CMPV_CERTREP))) == NULL
+            || sk_CMPV_CERTRESP_num(rep->response) != 1
+            || (resp = sk_CMPV_CERTRESP_value(rep->response, 0))->certifiedKeyPair == NULL)
+        goto done;
+    q = resp->certifiedKeyPair->data;
+    ckp = (CMPV_CKP *)ASN1_item_d2i(NULL, &q, resp->certifiedKeyPair->length,
+                                    ASN1_ITEM_rptr(CMPV_CKP));
+    if (ckp == NULL || ckp->privateKey != NULL)
+        goto done;
+    rv = APR_EGENERAL;
+    q = key_der;
+    if ((ckp->privateKey = d2i_ASN1_TYPE(NULL, &q, key_len)) == NULL
+            || q != key_der + key_len
+            || (n = ASN1_item_i2d((ASN1_VALUE *)ckp, &ckp_der,
+                                  ASN1_ITEM_rptr(CMPV_CKP))) <= 0
+            || !ASN1_STRING_set(resp->certifiedKeyPair, ckp_der, n)
+            || (nb = body_of((ASN1_VALUE *)rep, ASN1_ITEM_rptr(CMPV_CERTREP), tag)) == NULL)
+        goto done;
+    ASN1_TYPE_free(m->body);
+    m->body = nb;
+    rv = item_der(p, (const ASN1_VALUE *)m, ASN1_ITEM_rptr(CMPV_MSG_LITE), out, &n);
+    if (rv == APR_SUCCESS)
+        *out_len = (apr_size_t)n;
+done:
+    OPENSSL_free(ckp_der);
+    ASN1_item_free((ASN1_VALUE *)ckp, ASN1_ITEM_rptr(CMPV_CKP));
+    ASN1_item_free((ASN1_VALUE *)rep, ASN1_ITEM_rptr(CMPV_CERTREP));
+    ASN1_item_free((ASN1_VALUE *)m, ASN1_ITEM_rptr(CMPV_MSG_LITE));
+    return rv;
+}
+
+int cmp_view_no_popo(const cmp_view_t *v)
+{
+    CMPV_CRMBODY *b = (CMPV_CRMBODY *)body_whole_as(v, ASN1_ITEM_rptr(CMPV_CRMBODY));
+    int none;
+
+    if (b == NULL)
+        return 0;
+    none = sk_CMPV_CRM_num(b->value.ir) == 1
+           && sk_CMPV_CRM_value(b->value.ir, 0)->popo == NULL;
+    ASN1_item_free((ASN1_VALUE *)b, ASN1_ITEM_rptr(CMPV_CRMBODY));
+    return none;
 }

@@ -72,6 +72,23 @@ apr_status_t cmp_asn1_set_status(apr_pool_t *p, const unsigned char *der,
                                  long len, const OSSL_CMP_PKISI *si,
                                  unsigned char **out, apr_size_t *out_len);
 
+/* The ip, cp or kup der (one CertResponse with a certificate) with key_der,
+ * an EncryptedKey (RFC 9810 5.2.2), as the privateKey of its
+ * CertifiedKeyPair (RFC 9483 4.1.6); the protection now stale. From p;
+ * APR_EINVAL for another message. */
+apr_status_t cmp_asn1_set_private_key(apr_pool_t *p, const unsigned char *der,
+                                      long len, const unsigned char *key_der,
+                                      int key_len, unsigned char **out,
+                                      apr_size_t *out_len);
+
+/* The content of a CMS ContentInfo der (the encoded SignedData, ...), from
+ * p. */
+apr_status_t cmp_asn1_cms_content(apr_pool_t *p, const unsigned char *der,
+                                  long len, unsigned char **out, int *out_len);
+
+/* Whether an ir, cr or kur has one CertReqMsg, without a POP. */
+int cmp_view_no_popo(const cmp_view_t *v);
+
 /* PKIHeader fields for the generic checks (RFC 9483 3.1, 3.5). */
 /* pvno; -1 when it is no small non-negative integer */
 long cmp_view_pvno(const cmp_view_t *v);

@@ -8,6 +8,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "cmp_central.h"
 #include "cmp_crl.h"
 #include "cmp_issue.h"
 #include "cmp_key.h"
@@ -99,6 +100,114 @@ static STACK_OF(X509) *ca_pubs(const req_t *rq, int body)
     if (rq->prof->root_out != NULL)
         return X509_chain_up_ref(rq->prof->root_out);
     return rq->prot == CMP_PROT_MAC ? ca_chain_out(rq->prof) : NULL;
+}
+
+static apr_status_t pubkey_cleanup(void *data)
+{
+    X509_PUBKEY_free(data);
+    return APR_SUCCESS;
+}
+
+/* The algorithm the template names (an algorithm-only publicKey) is that
+ * of key: the same OID, and the same parameters where it gives them (the
+ * curve of an EC key). */
+static int same_algorithm(const X509_PUBKEY *asked, const X509_PUBKEY *made)
+{
+    X509_ALGOR *a = NULL, *m = NULL;
+    ASN1_OBJECT *ao = NULL, *mo = NULL;
+
+    if (!X509_PUBKEY_get0_param(&ao, NULL, NULL, &a, (X509_PUBKEY *)asked)
+            || !X509_PUBKEY_get0_param(&mo, NULL, NULL, &m, (X509_PUBKEY *)made)
+            || OBJ_cmp(ao, mo) != 0)
+        return 0;
+    return a->parameter == NULL || a->parameter->type == V_ASN1_NULL
+           || (m->parameter != NULL
+               && ASN1_TYPE_cmp(a->parameter, m->parameter) == 0);
+}
+
+/* RFC 9483 4.1.6: the key of a request that asks the server to make it,
+ * of the RA Profile's centralKeyType (the algorithm the template names, if
+ * any, the same). It leaves in the response only, as an EncryptedKey
+ * (rq->central_der): to the requester's certificate for a signed request,
+ * to the secret of a MAC-protected one; nothing keeps it. w then wants the
+ * made key. NULL with the refusal in *si. */
+static EVP_PKEY *central_key(req_t *rq, wanted_t *w, OSSL_CMP_PKISI **si)
+{
+    const cmp_profile_t *pr = rq->prof;
+    const cmp_policy_t *pol = &pr->policy;
+    const char *why = NULL;
+    X509_PUBKEY *spki = NULL;
+    EVP_PKEY *key;
+    unsigned char *der = NULL;
+    int len = 0;
+    apr_status_t rv;
+
+    if (pol->central_type == NULL) {
+        *si = cmp_srv_refuse(rq, CMP_E_CENTRAL_NOT_ALLOWED, apr_psprintf(rq->p,
+                             "RA Profile %s does not generate keys: send the "
+                             "public key of your own key pair, with its POP",
+                             pr->ra_name));
+        return NULL;
+    }
+    if ((rq->prot == CMP_PROT_MAC && rq->mac_secret == NULL)
+            || (rq->prot != CMP_PROT_MAC && rq->signer == NULL)) {
+        *si = cmp_srv_refuse(rq, CMP_E_CENTRAL_UNAVAILABLE, "the request's "
+                             "protection gives no way to return the key "
+                             "encrypted to its sender");
+        return NULL;
+    }
+    if (pr->signer == NULL || !cmp_issue_is_kga(pr->signer)) {
+        *si = cmp_srv_refuse(rq, CMP_E_CENTRAL_UNAVAILABLE, apr_psprintf(rq->p,
+                             "the key the server makes is signed by the CMP "
+                             "signing certificate of CMP Profile %s, which "
+                             "needs extendedKeyUsage id-kp-cmKGA (RFC 9483 "
+                             "4.1.6): %s", pr->cmp_name, pr->signer == NULL
+                             ? "it has none"
+                             : "this one does not name it; issue a new one "
+                               "(mod_cmp 0.21 and later issue them with it)"));
+        return NULL;
+    }
+    if ((key = cmp_key_generate(rq->p, pol->central_type, pol->central_param,
+                                &why)) == NULL) {
+        *si = cmp_srv_refuse(rq, CMP_E_INTERNAL, apr_pstrcat(rq->p, "the key "
+                             "of centralKeyType could not be made: ", why, NULL));
+        return NULL;
+    }
+    cmp_own_pkey(rq->p, key);
+    if (!X509_PUBKEY_set(&spki, key)) {
+        ERR_clear_error();
+        *si = cmp_srv_refuse(rq, CMP_E_INTERNAL, NULL);
+        return NULL;
+    }
+    apr_pool_cleanup_register(rq->p, spki, pubkey_cleanup, apr_pool_cleanup_null);
+    if (w->spki != NULL && !same_algorithm(w->spki, spki)) {
+        ASN1_OBJECT *oid = NULL;
+        char asked[80] = "another";
+
+        if (X509_PUBKEY_get0_param(&oid, NULL, NULL, NULL, (X509_PUBKEY *)w->spki))
+            OBJ_obj2txt(asked, sizeof(asked), oid, 0);
+        *si = cmp_srv_refuse(rq, CMP_E_POLICY_KEY, apr_psprintf(rq->p,
+                             "the template asks for a key of %s; RA Profile "
+                             "%s generates %s%s%s keys", asked, pr->ra_name,
+                             pol->central_type, pol->central_param ? ":" : "",
+                             pol->central_param ? pol->central_param : ""));
+        return NULL;
+    }
+    rv = cmp_central_package(rq->p, key, pr->signer, pr->signer_key,
+                             pr->signer_chain,
+                             rq->prot == CMP_PROT_MAC ? NULL : rq->signer,
+                             rq->mac_secret, rq->mac_secret_len, &der, &len,
+                             &why);
+    if (rv != APR_SUCCESS) {
+        *si = cmp_srv_refuse(rq, rv == APR_EINVAL ? CMP_E_CENTRAL_UNAVAILABLE
+                                                  : CMP_E_INTERNAL, why);
+        return NULL;
+    }
+    rq->central_der = der;
+    rq->central_len = len;
+    w->spki = spki;
+    w->pubkey = key;
+    return key;
 }
 
 /* RFC 9483 4.4: a request the RA Profile's policy admits waits for an
@@ -219,6 +328,10 @@ static OSSL_CMP_PKISI *cert_request_cb(OSSL_CMP_SRV_CTX *srv_ctx,
             w.own_exts = 1;
         }
         rq->replaces_id = rq->signer_row.id;
+    }
+    if (rq->central && central_key(rq, &w, &si) == NULL) {
+        wanted_free(&w);
+        return si;
     }
     r = cmp_policy_check(&pr->policy, w.subject, w.pubkey, w.exts, why,
                          sizeof(why));

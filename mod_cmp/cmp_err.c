@@ -64,6 +64,8 @@ static const reason_t reasons[CMP_E_MAX] = {
     [CMP_E_QUEUE_FULL] = {"too many requests wait for approval", OSSL_CMP_PKIFAILUREINFO_systemUnavail},
     [CMP_E_APPROVAL_REJECTED] = {"request rejected by an administrator", OSSL_CMP_PKIFAILUREINFO_notAuthorized},
     [CMP_E_APPROVAL_EXPIRED] = {"request expired before it was approved", OSSL_CMP_PKIFAILUREINFO_badRequest},
+    [CMP_E_CENTRAL_UNAVAILABLE] = {"central key generation not possible", OSSL_CMP_PKIFAILUREINFO_badAlg},
+    [CMP_E_CENTRAL_NOT_ALLOWED] = {"central key generation not allowed by the RA Profile", OSSL_CMP_PKIFAILUREINFO_badCertTemplate},
 };
 
 static int err_lib;

@@ -60,6 +60,8 @@ typedef enum {
     CMP_E_QUEUE_FULL,              /* too many requests wait for approval */
     CMP_E_APPROVAL_REJECTED,
     CMP_E_APPROVAL_EXPIRED,
+    CMP_E_CENTRAL_UNAVAILABLE,     /* RFC 9483 4.1.6 not possible here */
+    CMP_E_CENTRAL_NOT_ALLOWED,     /* ... not allowed by the RA Profile */
     CMP_E_MAX
 } cmp_reason_e;
 

@@ -366,12 +366,27 @@ X509 *cmp_issue_link(const cmp_ca_t *signer, EVP_PKEY *key,
                      "critical,keyCertSign,cRLSign", NULL, 0, until);
 }
 
+int cmp_issue_is_kga(X509 *cert)
+{
+    EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(cert, NID_ext_key_usage, NULL, NULL);
+    ASN1_OBJECT *kga = OBJ_txt2obj(CMP_OID_KP_CMKGA, 1);
+    int i, found = 0;
+
+    for (i = 0; kga != NULL && i < sk_ASN1_OBJECT_num(eku) && !found; i++)
+        found = OBJ_cmp(sk_ASN1_OBJECT_value(eku, i), kga) == 0;
+    ASN1_OBJECT_free(kga);
+    EXTENDED_KEY_USAGE_free(eku);
+    ERR_clear_error();
+    return found;
+}
+
 X509 *cmp_issue_cmp_signer(const cmp_ca_t *ca, EVP_PKEY *key,
                            const X509_NAME *subject, int days)
 {
+    /* id-kp-cmcRA; id-kp-cmKGA: it signs the keys the server makes
+     * (RFC 9483 4.1.6) */
     return make_cert(ca, key, subject, days, "critical,CA:FALSE",
-                     "critical,digitalSignature", "1.3.6.1.5.5.7.3.28", 0,
-                     NULL);
+                     "critical,digitalSignature", CMP_SIGNER_EKU, 0, NULL);
 }
 
 X509 *cmp_issue_ocsp_signer(const cmp_ca_t *ca, EVP_PKEY *key,

@@ -48,6 +48,13 @@ X509 *cmp_issue_sub_ca(const cmp_ca_t *issuer, EVP_PKEY *key,
 X509 *cmp_issue_link(const cmp_ca_t *signer, EVP_PKEY *key,
                      const X509_NAME *subject, const X509 *until);
 
+/* id-kp-cmKGA (RFC 9483 4.1.6): a key generation authority */
+#define CMP_OID_KP_CMKGA "1.3.6.1.5.5.7.3.32"
+/* the extendedKeyUsage of a CMP signer: id-kp-cmcRA, id-kp-cmKGA */
+#define CMP_SIGNER_EKU "1.3.6.1.5.5.7.3.28," CMP_OID_KP_CMKGA
+/* Whether cert's extendedKeyUsage names id-kp-cmKGA. */
+int cmp_issue_is_kga(X509 *cert);
+
 /* A CMP signer certificate (RFC 9483 3.1: id-kp-cmcRA) for key, issued by
  * ca, never outliving it; NULL when it cannot be made. */
 X509 *cmp_issue_cmp_signer(const cmp_ca_t *ca, EVP_PKEY *key,

@@ -3,6 +3,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include <stdlib.h>
+
+#include <apr_strings.h>
 #include <openssl/asn1t.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -363,4 +366,121 @@ int cmp_key_form_ok(const X509_PUBKEY *spki, const int *curves, int n_curves,
          * them); others: OpenSSL decodes them, the policy judges them */
         return pqc_form_ok(oid, alg, pklen, why, whylen);
     }
+}
+
+/* ---- key generation ------------------------------------------------------ */
+
+const char *cmp_key_central_missing(char *buf, size_t len)
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30500000L
+    (void)buf;
+    (void)len;
+    return NULL;
+#else
+    snprintf(buf, len, "central key generation (RFC 9483 4.1.6) needs "
+             "OpenSSL 3.5 or later; this server runs %s",
+             OpenSSL_version(OPENSSL_VERSION));
+    return buf;
+#endif
+}
+
+static int settable(EVP_PKEY_CTX *ctx, const char *name)
+{
+    const OSSL_PARAM *ps = EVP_PKEY_CTX_settable_params(ctx);
+
+    return ps != NULL && OSSL_PARAM_locate_const(ps, name) != NULL;
+}
+
+/* A context ready to generate a key of type and param, or NULL with *why. */
+static EVP_PKEY_CTX *keygen_ctx(apr_pool_t *p, const char *type,
+                                const char *param, size_t *bits,
+                                const char **why)
+{
+    EVP_PKEY_CTX *ctx = type != NULL && *type
+                        ? EVP_PKEY_CTX_new_from_name(NULL, type, NULL) : NULL;
+    OSSL_PARAM ps[2] = {OSSL_PARAM_END, OSSL_PARAM_END};
+    char missing[200], *end = NULL;
+
+    if (ctx == NULL || EVP_PKEY_keygen_init(ctx) <= 0) {
+        *why = cmp_key_pqc_missing(type, missing, sizeof(missing)) != NULL
+               ? apr_pstrdup(p, missing) : "key type not supported by this OpenSSL";
+        goto fail;
+    }
+    /* EC defaults to P-256; Ed25519 and the like have a group too, their
+     * own, and take no other */
+    if (settable(ctx, OSSL_PKEY_PARAM_GROUP_NAME)
+            && ((param != NULL && *param) || strcasecmp(type, "EC") == 0)) {
+        ps[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+                                                 (char *)(param && *param ? param
+                                                                          : "P-256"), 0);
+    } else if (settable(ctx, OSSL_PKEY_PARAM_BITS)) {
+        *bits = param != NULL && *param ? strtoul(param, &end, 10) : 3072;
+        if ((end != NULL && *end != '\0') || *bits < CMP_KEY_RSA_MIN_BITS
+                || *bits > CMP_KEY_RSA_MAX_BITS) {
+            *why = apr_psprintf(p, "the key size must be a number of bits, %d..%d",
+                                CMP_KEY_RSA_MIN_BITS, CMP_KEY_RSA_MAX_BITS);
+            goto fail;
+        }
+        ps[0] = OSSL_PARAM_construct_size_t(OSSL_PKEY_PARAM_BITS, bits);
+    } else if (param != NULL && *param) {
+        *why = "this key type takes no parameter";
+        goto fail;
+    }
+    if (!EVP_PKEY_CTX_set_params(ctx, ps)) {
+        *why = settable(ctx, OSSL_PKEY_PARAM_GROUP_NAME)
+               ? "unknown curve for this key type"
+               : "unsupported size for this key type";
+        goto fail;
+    }
+    ERR_clear_error();
+    return ctx;
+fail:
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+    return NULL;
+}
+
+EVP_PKEY *cmp_key_generate(apr_pool_t *p, const char *type, const char *param,
+                           const char **why)
+{
+    size_t bits = 0;
+    EVP_PKEY_CTX *ctx = keygen_ctx(p, type, param, &bits, why);
+    EVP_PKEY *key = NULL;
+
+    if (ctx != NULL && EVP_PKEY_generate(ctx, &key) <= 0) {
+        *why = "key generation failed (unknown curve or size?)";
+        key = NULL;
+    }
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+    return key;
+}
+
+int cmp_key_can_generate(apr_pool_t *p, const char *type, const char *param,
+                         const char **why)
+{
+    size_t bits = 0;
+    EVP_PKEY_CTX *ctx = keygen_ctx(p, type, param, &bits, why);
+    EVP_PKEY *key = NULL;
+    int ok = ctx != NULL;
+
+    /* a curve name is only known to be one when a key is made on it; EC
+     * keys are cheap, the expensive ones (RSA) are checked above */
+    if (ok && settable(ctx, OSSL_PKEY_PARAM_GROUP_NAME)
+            && (ok = EVP_PKEY_generate(ctx, &key) > 0) == 0)
+        *why = "unknown curve for this key type";
+    EVP_PKEY_free(key);
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+    return ok;
+}
+
+void cmp_key_spec_split(apr_pool_t *p, const char *spec, const char **type,
+                        const char **param)
+{
+    const char *colon = spec != NULL ? strchr(spec, ':') : NULL;
+
+    *type = colon != NULL ? apr_pstrmemdup(p, spec, (apr_size_t)(colon - spec))
+                          : spec;
+    *param = colon != NULL ? colon + 1 : NULL;
 }

@@ -47,4 +47,26 @@ int cmp_key_pqc_available(void);
  * algorithm that this OpenSSL lacks: why, in buf; else NULL. */
 const char *cmp_key_pqc_missing(const char *name, char *buf, size_t len);
 
+/* Whether this build has central key generation (RFC 9483 4.1.6:
+ * OSSL_CRMF_MSG_centralkeygen_requested and the EnvelopedData of CRMF,
+ * OpenSSL 3.5 and later): NULL when it has; else why not, in buf. */
+const char *cmp_key_central_missing(char *buf, size_t len);
+
+/* A key pair of type (OpenSSL's name: EC, RSA, ML-DSA-65, ...) with param:
+ * the curve of an EC key (default P-256), the bits of an RSA key (default
+ * 3072); none for the others. NULL with *why (static or from p) when this
+ * OpenSSL cannot make it. The caller frees the key. */
+EVP_PKEY *cmp_key_generate(apr_pool_t *p, const char *type, const char *param,
+                           const char **why);
+
+/* Whether cmp_key_generate(type, param) would make a key, found without
+ * making one (1); 0 with *why. */
+int cmp_key_can_generate(apr_pool_t *p, const char *type, const char *param,
+                         const char **why);
+
+/* A key spec "TYPE" or "TYPE:PARAM" (an RA Profile's centralKeyType) split
+ * into its parts, from p; param is NULL when none is given. */
+void cmp_key_spec_split(apr_pool_t *p, const char *spec, const char **type,
+                        const char **param);
+
 #endif

@@ -143,6 +143,32 @@ OSSL_CMP_MSG *cmp_srv_rebody(apr_pool_t *p, OSSL_CMP_CTX *ctx,
     return m;
 }
 
+typedef struct {
+    const unsigned char *der;
+    int len;
+} key_der_t;
+
+static apr_status_t set_private_key(apr_pool_t *p, const unsigned char *der,
+                                    long len, const void *arg,
+                                    unsigned char **out, apr_size_t *out_len)
+{
+    const key_der_t *k = arg;
+
+    return cmp_asn1_set_private_key(p, der, len, k->der, k->len, out, out_len);
+}
+
+OSSL_CMP_MSG *cmp_srv_add_private_key(apr_pool_t *p, OSSL_CMP_CTX *ctx,
+                                      OSSL_CMP_MSG *rsp,
+                                      const unsigned char *der, int len)
+{
+    key_der_t k = {der, len};
+    /* the ip keeps the chain of its certificate */
+    OSSL_CMP_MSG *m = changed(p, ctx, rsp, set_private_key, &k, 1);
+
+    OSSL_CMP_MSG_free(rsp);
+    return m;
+}
+
 static apr_status_t set_pvno(apr_pool_t *p, const unsigned char *der,
                              long len, const void *pvno, unsigned char **out,
                              apr_size_t *out_len)
@@ -366,6 +392,27 @@ static apr_status_t redecode(req_t *rq)
     return APR_SUCCESS;
 }
 
+/* RFC 9483 4.1.6: one CertReqMsg whose template has no public key, or
+ * only its algorithm, and no POP asks the server to make the key. */
+static int central_asked(const req_t *rq, const OSSL_CRMF_MSG *crm,
+                         const X509_PUBKEY *spki)
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30500000L
+    (void)rq;
+    (void)spki;
+    return OSSL_CRMF_MSG_centralkeygen_requested(crm, NULL) == 1;
+#else
+    const unsigned char *pk = NULL;
+    int pklen = 0;
+
+    (void)crm;
+    return (spki == NULL
+            || (X509_PUBKEY_get0_param(NULL, &pk, &pklen, NULL,
+                                       (X509_PUBKEY *)spki) && pklen == 0))
+           && cmp_view_no_popo(rq->view);
+#endif
+}
+
 /* The request was parsed without decoding keys (cmp_key.h). First the
  * key's form is checked on its undecoded parts (cmp_policy_check_key_form):
  * a key in another form is never decoded or used, its POP is not checked
@@ -396,6 +443,12 @@ apr_status_t cmp_srv_own_pop(req_t *rq)
         X509_REQ *csr = cmp_msg_p10cr((OSSL_CMP_MSG *)rq->msg);
 
         have = csr != NULL && (spki = X509_REQ_get_X509_PUBKEY(csr)) != NULL;
+    }
+    if (crm != NULL && n == 1 && have && central_asked(rq, crm, spki)) {
+        /* no key to check: the server makes it (cert_request_cb) */
+        rq->central = 1;
+        ERR_clear_error();
+        return redecode(rq);
     }
     if (have && cmp_policy_check_key_form(&rq->prof->policy, spki, why,
                                           sizeof(why)) != CMP_E_NONE) {

@@ -405,6 +405,42 @@ static const char *pattern_compile(regex_t *re, const char *pattern)
     return NULL;
 }
 
+/* The key type of central key generation: one this build generates (on an
+ * OpenSSL that has central key generation), among allowedKeyTypes when both
+ * are given. */
+static void check_central(report_t *r, const cmp_policy_spec_t *spec)
+{
+    const char *type, *param, *why = NULL;
+    char missing[200], *name;
+    int i, n, in_list = 0;
+
+    if (cmp_key_central_missing(missing, sizeof(missing)) != NULL) {
+        report(r, "centralKeyType: %s", missing);
+        return;
+    }
+    cmp_key_spec_split(r->p, spec->central_key, &type, &param);
+    if (!cmp_key_can_generate(r->p, type, param, &why)) {
+        report(r, "centralKeyType: '%s': %s", spec->central_key, why);
+        return;
+    }
+    if (spec->key_types == NULL || *spec->key_types == '\0')
+        return;
+    name = key_type_name(type);
+    n = (int)strlen(spec->key_types);
+    for (i = 0; name != NULL && i < n; ) {
+        const char *item = spec->key_types + i, *end = strchr(item, ',');
+        size_t len = end != NULL ? (size_t)(end - item) : strlen(item);
+        char *other = key_type_name(apr_pstrmemdup(r->p, item, len));
+
+        in_list = in_list || (other != NULL && strcasecmp(other, name) == 0);
+        free(other);
+        i += (int)len + 1;
+    }
+    if (!in_list)
+        report(r, "centralKeyType: %s is not among allowedKeyTypes", type);
+    free(name);
+}
+
 int cmp_policy_validate(apr_pool_t *p, const cmp_policy_spec_t *spec,
                         apr_array_header_t *msgs)
 {
@@ -435,6 +471,8 @@ int cmp_policy_validate(apr_pool_t *p, const cmp_policy_spec_t *spec,
         else
             regfree(&re);
     }
+    if (spec->central_key != NULL && *spec->central_key != '\0')
+        check_central(&r, spec);
     check_ext(&r, NID_key_usage, "keyUsage", spec->key_usage, check_key_usage);
     check_ext(&r, NID_ext_key_usage, "extendedKeyUsage", spec->ext_key_usage,
               check_eku);
@@ -562,6 +600,19 @@ int cmp_policy_init(cmp_policy_t *pol, const cmp_policy_spec_t *spec,
         *why = "out of memory";
         return 0;
     }
+    if (spec->central_key != NULL && *spec->central_key != '\0') {
+        const char *colon = strchr(spec->central_key, ':');
+
+        pol->central_type = colon != NULL
+                            ? strndup(spec->central_key,
+                                      (size_t)(colon - spec->central_key))
+                            : strdup(spec->central_key);
+        pol->central_param = colon != NULL ? strdup(colon + 1) : NULL;
+        if (pol->central_type == NULL || (colon != NULL && pol->central_param == NULL)) {
+            *why = "out of memory";
+            return 0;
+        }
+    }
     if (spec->subject_pattern != NULL && *spec->subject_pattern != '\0') {
         *why = pattern_compile(&pol->subject_re, spec->subject_pattern);
         if (*why != NULL)
@@ -582,6 +633,8 @@ void cmp_policy_clear(cmp_policy_t *pol)
     free(pol->curve_bits);
     free(pol->key_usage);
     free(pol->ext_key_usage);
+    free(pol->central_type);
+    free(pol->central_param);
     sk_X509_EXTENSION_pop_free(pol->exts, X509_EXTENSION_free);
     if (pol->has_subject_re)
         regfree(&pol->subject_re);

@@ -35,6 +35,9 @@ typedef struct {
     int *curves;             /* the named curves EC keys may be on (NIDs) */
     int *curve_bits;         /* ... and the security bits of each */
     int n_curves;
+    /* central key generation (RFC 9483 4.1.6): the key made for a request
+     * without one; NULL: not made, such a request is refused */
+    char *central_type, *central_param;
 } cmp_policy_t;
 
 /* An RA Profile's policy as the database holds it (ra_profile's columns in
@@ -53,6 +56,8 @@ typedef struct {
     int kur_identity_change;      /* a kur may ask another subject or SANs */
     int ku_from_request;          /* a template's keyUsage is issued, as far
                                    * as key_usage and the key allow it */
+    const char *central_key;      /* "TYPE" or "TYPE:PARAM" generated for a
+                                   * request without a key; "" none */
 } cmp_policy_spec_t;
 
 /* The curves of an RA Profile that names none: the NIST prime curves and

@@ -229,6 +229,7 @@ static apr_status_t load_ra(cmp_profile_t *pr, apr_pool_t *p, PGconn *c,
     pr->approval_timeout = (int)cmp_db_ll(r, 0, 13);
     pr->check_after = (int)cmp_db_ll(r, 0, 14);
     pr->max_pending = cmp_db_ll(r, 0, 15);
+    spec.central_key = PQgetvalue(r, 0, 16);
     if (!cmp_policy_init(&pr->policy, &spec, why))
         return APR_EINVAL;
     return APR_SUCCESS;

@@ -99,6 +99,32 @@ static cmp_reason_e find_signer(const cmp_view_t *v, X509 **signer,
 /* While the secret is being changed (an overlap its administrator set), the
  * secret replaced still verifies until its time; the responses are then
  * MAC-protected with it, so that the device can read them. */
+/* A device's secret, kept for the request (a centrally generated key is
+ * returned encrypted to it): wiped with the request's pool. */
+typedef struct {
+    unsigned char *data;
+    size_t len;
+} kept_secret_t;
+
+static apr_status_t kept_secret_wipe(void *data)
+{
+    kept_secret_t *k = data;
+
+    OPENSSL_cleanse(k->data, k->len);
+    return APR_SUCCESS;
+}
+
+static void keep_secret(req_t *rq, const unsigned char *secret, size_t len)
+{
+    kept_secret_t *k = apr_palloc(rq->p, sizeof(*k));
+
+    k->data = apr_pmemdup(rq->p, secret, len);
+    k->len = len;
+    apr_pool_cleanup_register(rq->p, k, kept_secret_wipe, apr_pool_cleanup_null);
+    rq->mac_secret = k->data;
+    rq->mac_secret_len = len;
+}
+
 static int previous_secret_verifies(req_t *rq, cmp_pbm_t **k)
 {
     const cmp_profile_t *pr = rq->prof;
@@ -112,6 +138,8 @@ static int previous_secret_verifies(req_t *rq, cmp_pbm_t **k)
             || !cmp_pbm_verify(*k, rq->p, rq->view))
         return 0;
     rq->prev_secret = 1;
+    rq->mac_secret = pr->prev_secret;
+    rq->mac_secret_len = pr->prev_secret_len;
     apr_rfc822_date(until, pr->prev_until);
     cmp_log(CMP_LOG_INFO, CMPLOGNO(10403) "a request to CMP Profile %s is "
             "protected with its previous shared secret, accepted until %s",
@@ -230,6 +258,7 @@ static cmp_reason_e check_device(req_t *rq, const char *kid, int *found,
     }
     rv = cmp_pbm_derive(rq->p, cmp_view_protection_alg(rq->view), secret,
                         secret_len, &k, &bad);
+    keep_secret(rq, secret, secret_len);
     cmp_secret_free(secret, secret_len);
     if (rv != APR_SUCCESS) {
         snprintf(why, n, "%s: %s", OBJ_nid2sn(OBJ_obj2nid(
@@ -355,6 +384,8 @@ static cmp_reason_e check_mac(req_t *rq, char *why, size_t n)
         /* parameters we refuse are the sender's fault, a failing digest ours */
         return rv == APR_EINVAL ? CMP_E_BAD_MAC : CMP_E_INTERNAL;
     }
+    rq->mac_secret = pr->secret;
+    rq->mac_secret_len = pr->secret_len;
     if (!cmp_pbm_verify(k, rq->p, rq->view) && !previous_secret_verifies(rq, &k)) {
         snprintf(why, n, "wrong shared secret or corrupted message");
         return CMP_E_BAD_MAC;

@@ -214,8 +214,10 @@ static cmp_reason_e store_issued(req_t *rq, OSSL_CMP_CTX *ctx,
         in.nonce_len = nonce_len;
         in.req_der = rq->pending != NULL ? rq->pending->req_der : rq->der;
         in.req_len = rq->pending != NULL ? (int)rq->pending->req_len : (int)rq->len;
-        in.rsp_der = out->der;
-        in.rsp_len = (int)out->len;
+        /* a response with a centrally generated key is never stored: a
+         * resent request is refused (answer_resent) */
+        in.rsp_der = rq->central_der == NULL ? out->der : NULL;
+        in.rsp_len = rq->central_der == NULL ? (int)out->len : 0;
     }
     in.timeout_s = pr->confirm_timeout;
     in.actor = cmp_srv_actor(rq);
@@ -274,6 +276,21 @@ static int refused(apr_pool_t *p, const OSSL_CMP_MSG *rsp, unsigned long *fi)
                && status == OSSL_CMP_PKISTATUS_rejection);
 }
 
+/* RFC 9483 4.1.6: a centrally generated key goes into the response that
+ * carries its certificate, and nowhere else. rsp itself when there is none;
+ * NULL when it cannot be added. */
+static OSSL_CMP_MSG *with_central_key(req_t *rq, OSSL_CMP_CTX *ctx,
+                                      OSSL_CMP_MSG *rsp)
+{
+    int body = OSSL_CMP_MSG_get_bodytype(rsp);
+
+    if (rq->central_der == NULL || rq->issued == NULL
+            || (body != CMP_BODY_IP && body != CMP_BODY_CP && body != CMP_BODY_KUP))
+        return rsp;
+    return cmp_srv_add_private_key(rq->p, ctx, rsp, rq->central_der,
+                                   rq->central_len);
+}
+
 /* RFC 6712 3.1: a client that lost its answer sends the same request
  * again (same transactionID, senderNonce and bytes). It gets the answer
  * again from what the database holds, and never a second certificate:
@@ -300,6 +317,11 @@ static apr_status_t answer_resent(req_t *rq, cmp_response_t *resp,
             || memcmp(old.req_hash, hash, sizeof(rq->req_hash)) != 0
             || old.cmp_id != rq->prof->cmp_id || old.ra_id != rq->prof->ra_id)
         return respond_error(rq, reason, detail, resp);
+    if (rq->central)
+        return respond_error(rq, reason, "the same request again: its "
+                             "certificate was issued with a key the server "
+                             "made, which is not kept; send a new request",
+                             resp);
     if (old.tx_state != NULL) {
         if (strcmp(old.tx_state, "waiting_conf") != 0 || old.rsp_der == NULL)
             return respond_error(rq, reason, apr_pstrcat(rq->p, "the same "
@@ -490,6 +512,9 @@ static apr_status_t process_poll(req_t *rq, cmp_response_t *resp)
     } else if (OSSL_CMP_MSG_get_bodytype(rsp) == CMP_BODY_ERROR) {
         rsp = cmp_srv_restatus(rq->p, ctx, rsp, rq->reason, rq->detail);
     }
+    if ((rsp = with_central_key(rq, ctx, rsp)) == NULL)
+        return respond_error(rq, CMP_E_INTERNAL, "the centrally generated "
+                             "key could not be added to the response", resp);
     if (response_pvno(rq) != OSSL_CMP_PVNO)
         rsp = cmp_srv_repvno(rq->p, ctx, rsp, response_pvno(rq));
     cmp_own_msg(rq->p, rsp);
@@ -554,6 +579,8 @@ static apr_status_t process(req_t *rq, cmp_response_t *resp)
         return process_poll(rq, resp);
     if (is_cert_request(rq->body) && cmp_srv_own_pop(rq) != APR_SUCCESS)
         return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
+    if (rq->central && cmp_key_central_missing(why, sizeof(why)) != NULL)
+        return respond_error(rq, CMP_E_CENTRAL_UNAVAILABLE, why, resp);
     /* not a signature POP we checked: the same answer as on OpenSSL 3.0 */
     if (is_cert_request(rq->body) && rq->body != CMP_BODY_P10CR
             && rq->req_key == NULL && rq->key_refused == NULL
@@ -599,6 +626,9 @@ static apr_status_t process(req_t *rq, cmp_response_t *resp)
             && (rsp = cmp_srv_rebody(rq->p, OSSL_CMP_SRV_CTX_get0_cmp_ctx(srv),
                                      rsp, rq->genp_body, rq->genp_len)) == NULL)
         return respond_error(rq, CMP_E_INTERNAL, "the genp could not be made", resp);
+    if ((rsp = with_central_key(rq, OSSL_CMP_SRV_CTX_get0_cmp_ctx(srv), rsp)) == NULL)
+        return respond_error(rq, CMP_E_INTERNAL, "the centrally generated "
+                             "key could not be added to the response", resp);
     if (response_pvno(rq) != OSSL_CMP_PVNO)
         rsp = cmp_srv_repvno(rq->p, OSSL_CMP_SRV_CTX_get0_cmp_ctx(srv), rsp,
                              response_pvno(rq));

@@ -45,6 +45,13 @@ typedef struct {
     int pop_failed;                 /* ... and it did not verify */
     const char *key_refused;        /* why the template's key is not in an
                                      * accepted form (no POP was checked) */
+    int central;                    /* the request asks the server to make
+                                     * the key (RFC 9483 4.1.6) */
+    const unsigned char *central_der;   /* ... made: its EncryptedKey, for
+                                         * the response only (never stored) */
+    int central_len;
+    const unsigned char *mac_secret;    /* the secret that verified a MAC */
+    size_t mac_secret_len;
     X509 *issued;                   /* certificate built for ir/cr/p10cr/kur */
     const char *key_type;           /* of its key (static string) */
     long long replaces_id;
@@ -159,6 +166,14 @@ CMP_INTERNAL OSSL_CMP_MSG *cmp_srv_restatus(apr_pool_t *p, OSSL_CMP_CTX *ctx,
                                             OSSL_CMP_MSG *rsp,
                                             cmp_reason_e reason,
                                             const char *detail);
+/* rsp (an ip, cp or kup that carries a certificate) with the EncryptedKey
+ * der as its privateKey (RFC 9483 4.1.6), protected anew by ctx as it was;
+ * NULL when that cannot be done (rsp is then freed). */
+CMP_INTERNAL OSSL_CMP_MSG *cmp_srv_add_private_key(apr_pool_t *p,
+                                                   OSSL_CMP_CTX *ctx,
+                                                   OSSL_CMP_MSG *rsp,
+                                                   const unsigned char *der,
+                                                   int len);
 /* rsp with its PKIBody replaced by body (DER), protected anew by ctx as
  * it was; NULL when that cannot be done (rsp is then freed). */
 CMP_INTERNAL OSSL_CMP_MSG *cmp_srv_rebody(apr_pool_t *p, OSSL_CMP_CTX *ctx,

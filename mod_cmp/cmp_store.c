@@ -85,8 +85,8 @@ const cmp_db_stmt_t cmp_store_stmts[] = {
      "subject_pattern, allow_san, key_usage, extended_key_usage, "
      "array_to_string(allowed_ec_curves, ','), allow_kur_identity_change, "
      "key_usage_from_request, has_device_registrations, require_approval, "
-     "approval_timeout_s, approval_check_after_s, max_pending_approvals "
-     "FROM ra_profile WHERE id = $1"},
+     "approval_timeout_s, approval_check_after_s, max_pending_approvals, "
+     "central_key_type FROM ra_profile WHERE id = $1"},
     {"cmp_load_authority", "SELECT name, ca_cert, ca_chain, ca_key_enc, kind, "
      "public_url, ocsp_url, key_generation, old_with_new, (SELECT "
      "string_agg(k.ca_cert, ''::bytea ORDER BY k.generation) FROM authority_key "

@@ -211,7 +211,7 @@ static void generate(admin_req_t *rq, const json_t *gen, json_t *errs,
     if (json_array_size(errs) == 0 && issuer_uuid != NULL)
         (void)load_issuer(rq, issuer_uuid, errs, &issuer, m);
     if (json_array_size(errs) == 0
-            && (m->key = admin_keygen(rq->p, type, param, &why)) == NULL)
+            && (m->key = cmp_key_generate(rq->p, type, param, &why)) == NULL)
         json_array_append_new(errs, json_sprintf("generate.keyType %s: %s", type, why));
     /* a root, or a subordinate CA that never outlives its issuer */
     if (json_array_size(errs) == 0
@@ -625,7 +625,7 @@ static void start_rollover(admin_req_t *rq, admin_resp_t *rs)
         goto out;
     if (type == NULL)
         key_like(rq->p, X509_get0_pubkey(ca.cert), &type, &param);
-    if ((key = admin_keygen(rq->p, type, param, &why)) == NULL)
+    if ((key = cmp_key_generate(rq->p, type, param, &why)) == NULL)
         json_array_append_new(errs, json_sprintf("keyType %s: %s", type, why));
     else if (cmp_rollover_make(&ca, key, (int)days, &certs, &why) != APR_SUCCESS)
         json_array_append_new(errs, json_string(why));

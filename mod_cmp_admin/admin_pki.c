@@ -15,51 +15,6 @@
 #include "cmp_key.h"
 #include "cmp_store.h"
 
-static int settable(EVP_PKEY_CTX *ctx, const char *name)
-{
-    const OSSL_PARAM *ps = EVP_PKEY_CTX_settable_params(ctx);
-
-    return ps != NULL && OSSL_PARAM_locate_const(ps, name) != NULL;
-}
-
-EVP_PKEY *admin_keygen(apr_pool_t *p, const char *type, const char *param,
-                       const char **why)
-{
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
-    EVP_PKEY *key = NULL;
-    OSSL_PARAM ps[2] = {OSSL_PARAM_END, OSSL_PARAM_END};
-    char missing[200];
-    size_t bits;
-
-    if (ctx == NULL || EVP_PKEY_keygen_init(ctx) <= 0) {
-        *why = cmp_key_pqc_missing(type, missing, sizeof(missing)) != NULL
-               ? apr_pstrdup(p, missing) : "key type not supported by this OpenSSL";
-        goto out;
-    }
-    /* EC defaults to P-256; Ed25519 and the like have a group too, their
-     * own, and take no other */
-    if (settable(ctx, OSSL_PKEY_PARAM_GROUP_NAME)
-            && ((param != NULL && *param) || strcasecmp(type, "EC") == 0)) {
-        ps[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-                                                 (char *)(param && *param ? param
-                                                                          : "P-256"), 0);
-    } else if (settable(ctx, OSSL_PKEY_PARAM_BITS)) {
-        bits = param != NULL && *param ? strtoul(param, NULL, 10) : 3072;
-        ps[0] = OSSL_PARAM_construct_size_t(OSSL_PKEY_PARAM_BITS, &bits);
-    } else if (param != NULL && *param) {
-        *why = "this key type takes no parameter";
-        goto out;
-    }
-    if (!EVP_PKEY_CTX_set_params(ctx, ps) || EVP_PKEY_generate(ctx, &key) <= 0) {
-        *why = "key generation failed (unknown curve or size?)";
-        key = NULL;
-    }
-out:
-    EVP_PKEY_CTX_free(ctx);
-    ERR_clear_error();
-    return key;
-}
-
 /* RFC 4514 strings name the most specific RDN first, the reverse of the
  * encoded order; OpenSSL's "/O=org/CN=name" form is in encoded order. */
 X509_NAME *admin_parse_name(const char *s, const char **why)

@@ -10,12 +10,9 @@
 #include "cmp_issue.h"
 #include <jansson.h>
 
+#include "cmp_key.h"
 #include "cmp_secret.h"
 
-/* Any key type OpenSSL generates; param is the group (EC and the like) or
- * the bit size (RSA and the like), whichever the type takes. */
-EVP_PKEY *admin_keygen(apr_pool_t *p, const char *type, const char *param,
-                       const char **why);
 
 /* "CN=a,O=b" or "/CN=a/O=b". */
 X509_NAME *admin_parse_name(const char *s, const char **why);

@@ -26,7 +26,8 @@
     "'[]'::json ELSE '[\"CMP\"]'::json END, 'cmpProfileUuid', c.uuid, " \
     "'requireApproval', r.require_approval, 'approvalTimeout', " \
     "r.approval_timeout_s, 'approvalCheckAfter', r.approval_check_after_s, " \
-    "'maxPendingApprovals', r.max_pending_approvals, " \
+    "'maxPendingApprovals', r.max_pending_approvals, 'centralKeyType', " \
+    "nullif(r.central_key_type, ''), " \
     "'createdAt', r.created_at)"
 #define RA_FROM \
     " FROM ra_profile r JOIN authority a ON a.id = r.authority_id " \
@@ -101,6 +102,7 @@ typedef struct {
     int clear_pattern;
     /* approval (RFC 9483 4.4): not policy, the RA Profile's own */
     const char *approval, *approval_timeout, *check_after, *max_pending;
+    const char *central;            /* "" clears it */
 } policy_in_t;
 
 static const char *joined(admin_req_t *rq, apr_array_header_t *a,
@@ -198,6 +200,12 @@ static int read_policy(admin_req_t *rq, admin_resp_t *rs, json_t *errs,
         in->pattern = spec.subject_pattern = pattern;
     else if (got == 1 || json_is_null(json_object_get(rq->body, "subjectPattern")))
         in->clear_pattern = 1;
+    if (admin_type_error(rq, rs, got = cmp_json_str(rq->body, "centralKeyType", &in->central), "centralKeyType", "a string"))
+        return 1;
+    if (got == 1)
+        spec.central_key = in->central;
+    else if (json_is_null(json_object_get(rq->body, "centralKeyType")))
+        in->central = "";
     if (read_strs(rq, rs, "allowedKeyTypes", &types) || read_strs(rq, rs, "keyUsage", &ku)
             || read_strs(rq, rs, "extendedKeyUsage", &eku)
             || read_strs(rq, rs, "allowedEcCurves", &curves))
@@ -220,7 +228,7 @@ static int read_policy(admin_req_t *rq, admin_resp_t *rs, json_t *errs,
 static void create(admin_req_t *rq, admin_resp_t *rs)
 {
     json_t *errs = cmp_json_own(rq->p, json_array()), *o;
-    const char *name = NULL, *vals[17];
+    const char *name = NULL, *vals[18];
     policy_in_t in;
     PGresult *r;
 
@@ -254,13 +262,14 @@ static void create(admin_req_t *rq, admin_resp_t *rs)
     vals[14] = in.approval_timeout;
     vals[15] = in.check_after;
     vals[16] = in.max_pending;
+    vals[17] = in.central;
     if (admin_sql(rq, rs, "INSERT INTO ra_profile (authority_id, name, "
                   "description, validity_days, allowed_key_types, "
                   "min_security_bits, subject_pattern, allow_san, key_usage, "
                   "extended_key_usage, allowed_ec_curves, "
                   "allow_kur_identity_change, key_usage_from_request, "
                   "require_approval, approval_timeout_s, approval_check_after_s, "
-                  "max_pending_approvals) "
+                  "max_pending_approvals, central_key_type) "
                   "SELECT a.id, $2, "
                   "coalesce($3, ''), "
                   "coalesce($4::int, 365), coalesce(string_to_array(nullif($5, ''), "
@@ -270,9 +279,9 @@ static void create(admin_req_t *rq, admin_resp_t *rs)
                   "coalesce($11, '" CMP_POLICY_DEFAULT_CURVES "'), ','), "
                   "coalesce($12::boolean, false), coalesce($13::boolean, false), "
                   "coalesce($14::boolean, false), coalesce($15::int, 86400), "
-                  "coalesce($16::int, 30), coalesce($17::int, 1000) "
+                  "coalesce($16::int, 30), coalesce($17::int, 1000), coalesce($18, '') "
                   "FROM authority a WHERE a.uuid = $1::uuid RETURNING uuid",
-                  17, vals, NULL, &r))
+                  18, vals, NULL, &r))
         return;
     rq->audit_object = apr_pstrcat(rq->p, "raProfile:", PQgetvalue(r, 0, 0), NULL);
     vals[1] = PQgetvalue(r, 0, 0);
@@ -287,7 +296,7 @@ static void create(admin_req_t *rq, admin_resp_t *rs)
 static void edit(admin_req_t *rq, admin_resp_t *rs)
 {
     json_t *errs = cmp_json_own(rq->p, json_array()), *o;
-    const char *name = NULL, *vals[17];
+    const char *name = NULL, *vals[18];
     policy_in_t in;
     PGresult *r;
 
@@ -318,6 +327,7 @@ static void edit(admin_req_t *rq, admin_resp_t *rs)
     vals[14] = in.approval_timeout;
     vals[15] = in.check_after;
     vals[16] = in.max_pending;
+    vals[17] = in.central;
     if (admin_sql(rq, rs, "UPDATE ra_profile SET description = coalesce($2, "
                   "description), validity_days = coalesce($3::int, validity_days), "
                   "allowed_key_types = CASE WHEN $4::text IS NULL THEN "
@@ -336,8 +346,9 @@ static void edit(admin_req_t *rq, admin_resp_t *rs)
                   "coalesce($15::int, approval_timeout_s), approval_check_after_s "
                   "= coalesce($16::int, approval_check_after_s), "
                   "max_pending_approvals = coalesce($17::int, "
-                  "max_pending_approvals) WHERE uuid = $1::uuid",
-                  17, vals, NULL, &r))
+                  "max_pending_approvals), central_key_type = coalesce($18, "
+                  "central_key_type) WHERE uuid = $1::uuid",
+                  18, vals, NULL, &r))
         return;
     rq->audit_object = apr_pstrcat(rq->p, "raProfile:", vals[0], NULL);
     if (!load_one(rq, rs, &o))

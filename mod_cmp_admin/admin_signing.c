@@ -111,7 +111,7 @@ static void create_signing(admin_req_t *rq, admin_resp_t *rs)
                                             : "issue.validityDays must be 1..36500"));
             return;
         }
-        if ((key = admin_keygen(rq->p, type, param, &why)) == NULL) {
+        if ((key = cmp_key_generate(rq->p, type, param, &why)) == NULL) {
             X509_NAME_free(name);
             admin_invalid(rq, rs, json_pack("[s]", why));
             return;
@@ -237,7 +237,7 @@ static void issue_ocsp_signer(admin_req_t *rq, admin_resp_t *rs)
         admin_invalid(rq, rs, json_pack("[s]", "validityDays must be 1..3650"));
         return;
     }
-    if ((key = admin_keygen(rq->p, type, param, &why)) == NULL) {
+    if ((key = cmp_key_generate(rq->p, type, param, &why)) == NULL) {
         admin_invalid(rq, rs, json_pack("[s]", why));
         return;
     }

@@ -28,7 +28,7 @@ if [ ! -f "$D/ca.pem" ]; then
       -out "$D/signer.csr" 2>/dev/null
   openssl x509 -req -in "$D/signer.csr" -CA "$D/ca.pem" -CAkey "$D/ca.key" \
       -CAcreateserial -days 1825 -out "$D/signer.pem" \
-      -extfile <(printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=1.3.6.1.5.5.7.3.28\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n') 2>/dev/null
+      -extfile <(printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=1.3.6.1.5.5.7.3.28,1.3.6.1.5.5.7.3.32\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n') 2>/dev/null
   rm -f "$D/signer.csr"
 fi
 

@@ -58,7 +58,7 @@ static const char *joined(apr_pool_t *p, apr_array_header_t *a)
 static void policy_of(apr_pool_t *p, json_t *body)
 {
     cmp_policy_spec_t spec = {CMP_POLICY_UNSET, CMP_POLICY_UNSET, NULL, NULL, 0,
-                              NULL, NULL, NULL, 0, 0};
+                              NULL, NULL, NULL, 0, 0, NULL};
     apr_array_header_t *a = NULL, *msgs = apr_array_make(p, 4, sizeof(const char *));
     long long v = 0;
     int b = 0;
@@ -68,6 +68,7 @@ static void policy_of(apr_pool_t *p, json_t *body)
     if (cmp_json_int(body, "minSecurityBits", &v) == 1)
         spec.min_security_bits = v < -1 ? -1 : v > 100000 ? 100000 : (int)v;
     (void)cmp_json_str(body, "subjectPattern", &spec.subject_pattern);
+    (void)cmp_json_str(body, "centralKeyType", &spec.central_key);
     (void)cmp_json_bool(body, "allowSubjectAltName", &b);
     if (cmp_json_strs(p, body, "allowedKeyTypes", &a) == 1)
         spec.key_types = joined(p, a);

@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (root == NULL) {
         cmp_policy_spec_t spec = {365, 112, "", NULL, 1, "digitalSignature", "",
-                                  NULL, 0, 0};
+                                  NULL, 0, 0, NULL};
         const char *why = NULL;
 
         apr_initialize();

@@ -131,7 +131,7 @@ int unit_policy(cmp_policy_t *pol, int days, const char *key_types, int bits,
                 const char *eku, const char **why)
 {
     cmp_policy_spec_t spec = {days, bits, key_types, pattern, allow_san, ku, eku,
-                             NULL, 0, 0};
+                             NULL, 0, 0, NULL};
 
     return cmp_policy_init(pol, &spec, why);
 }

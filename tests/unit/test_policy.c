@@ -222,11 +222,11 @@ START_TEST(validation_is_the_loaders)
 {
     cmp_policy_spec_t ok = {365, 112, "EC, id-ecPublicKey,RSA", "^CN=", 1,
                             "critical,digitalSignature,keyAgreement",
-                            "serverAuth,1.3.6.1.5.5.7.3.2", NULL, 0, 0};
+                            "serverAuth,1.3.6.1.5.5.7.3.2", NULL, 0, 0, NULL};
     cmp_policy_spec_t none = {CMP_POLICY_UNSET, CMP_POLICY_UNSET, NULL, NULL, 0,
-                              NULL, NULL, NULL, 0, 0};
+                              NULL, NULL, NULL, 0, 0, NULL};
     cmp_policy_spec_t bad = {0, 257, "EC,NOPE", "([", 1, "critical,flying",
-                             "serverAuth,notAnEku", NULL, 0, 0};
+                             "serverAuth,notAnEku", NULL, 0, 0, NULL};
     cmp_policy_spec_t eku = ok;
     apr_array_header_t *m;
     cmp_policy_t pol;
@@ -267,7 +267,7 @@ END_TEST
 static const char *pattern_problem(const char *pattern)
 {
     cmp_policy_spec_t spec = {CMP_POLICY_UNSET, CMP_POLICY_UNSET, NULL,
-                              NULL, 0, NULL, NULL, NULL, 0, 0};
+                              NULL, 0, NULL, NULL, NULL, 0, 0, NULL};
     apr_array_header_t *m;
     cmp_policy_t pol;
     const char *why = NULL, *first;
@@ -448,7 +448,7 @@ START_TEST(grant_key_usage_from_request)
     cmp_policy_t pol;
     cmp_policy_spec_t spec = {30, 0, "", NULL, 1,
                               "critical,digitalSignature,keyEncipherment", "",
-                              NULL, 0, 1};
+                              NULL, 0, 1, NULL};
     const char *why = NULL;
     EVP_PKEY *ec = unit_key("EC"), *ed = unit_key("ED25519"), *rsa = unit_key("RSA");
     STACK_OF(X509_EXTENSION) *x;
@@ -600,12 +600,75 @@ static X509_PUBKEY *mldsa65_spki(int len, int with_null)
     return pk;
 }
 
+/* centralKeyType (RFC 9483 4.1.6): refused with the OpenSSL version it
+ * needs where this one lacks central key generation; else a key this
+ * OpenSSL makes, among allowedKeyTypes when both are given; loaded into the
+ * policy as type and parameter. */
+START_TEST(central_key_type)
+{
+    cmp_policy_spec_t spec = {30, 0, "", NULL, 1, "", "", NULL, 0, 0, "EC:P-384"};
+    cmp_policy_spec_t none = {CMP_POLICY_UNSET, CMP_POLICY_UNSET, NULL, NULL, 0,
+                              NULL, NULL, NULL, 0, 0, NULL};
+    cmp_policy_t pol;
+    const char *why = NULL;
+    char buf[200];
+    apr_array_header_t *m;
+
+    ck_assert(cmp_policy_init(&pol, &spec, &why));
+    ck_assert_str_eq(pol.central_type, "EC");
+    ck_assert_str_eq(pol.central_param, "P-384");
+    cmp_policy_clear(&pol);
+    none.central_key = "EC:P-256";
+    m = problems(&none);
+    if (cmp_key_central_missing(buf, sizeof(buf)) != NULL) {
+        ck_assert_int_eq(OPENSSL_VERSION_NUMBER < 0x30500000L, 1);
+        ck_assert_int_eq(m->nelts, 1);
+        ck_assert_ptr_nonnull(strstr(APR_ARRAY_IDX(m, 0, const char *),
+                                     "centralKeyType: central key generation (RFC "
+                                     "9483 4.1.6) needs OpenSSL 3.5 or later; this "
+                                     "server runs OpenSSL 3."));
+        return;
+    }
+    ck_assert_int_eq(m->nelts, 0);
+    none.central_key = "ML-DSA-65";
+    ck_assert_int_eq(problems(&none)->nelts, 0);
+    none.central_key = "RSA:4096";
+    ck_assert_int_eq(problems(&none)->nelts, 0);
+    none.central_key = "EC:P-999";
+    m = problems(&none);
+    ck_assert_int_eq(m->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(m, 0, const char *),
+                     "centralKeyType: 'EC:P-999': unknown curve for this key type");
+    none.central_key = "RSA:512";
+    m = problems(&none);
+    ck_assert_str_eq(APR_ARRAY_IDX(m, 0, const char *),
+                     "centralKeyType: 'RSA:512': the key size must be a number of "
+                     "bits, 2048..16384");
+    none.central_key = "NOPE";
+    m = problems(&none);
+    ck_assert_str_eq(APR_ARRAY_IDX(m, 0, const char *),
+                     "centralKeyType: 'NOPE': key type not supported by this OpenSSL");
+    none.central_key = "ED25519:x";
+    m = problems(&none);
+    ck_assert_str_eq(APR_ARRAY_IDX(m, 0, const char *),
+                     "centralKeyType: 'ED25519:x': unknown curve for this key type");
+    none.central_key = "EC";
+    none.key_types = "RSA,ML-DSA-65";
+    m = problems(&none);
+    ck_assert_int_eq(m->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(m, 0, const char *),
+                     "centralKeyType: EC is not among allowedKeyTypes");
+    none.key_types = "rsa,id-ecPublicKey";
+    ck_assert_int_eq(problems(&none)->nelts, 0);
+}
+END_TEST
+
 /* Post-quantum keys (FIPS 203-205): refused with the OpenSSL version they
  * need where this one lacks them, else checked for their length and absent
  * parameters; the API's key types named the same way. */
 START_TEST(pqc_key_forms)
 {
-    cmp_policy_spec_t spec = {30, 0, "", NULL, 1, "", "", NULL, 0, 0};
+    cmp_policy_spec_t spec = {30, 0, "", NULL, 1, "", "", NULL, 0, 0, NULL};
     cmp_policy_t pol;
     const char *why = NULL;
     char buf[200];
@@ -641,7 +704,7 @@ END_TEST
 
 START_TEST(key_forms)
 {
-    cmp_policy_spec_t spec = {30, 0, "", NULL, 1, "", "", NULL, 0, 0}, binary;
+    cmp_policy_spec_t spec = {30, 0, "", NULL, 1, "", "", NULL, 0, 0, NULL}, binary;
     cmp_policy_t pol, bin;
     const char *why = NULL;
     char buf[200];
@@ -829,6 +892,7 @@ Suite *suite_policy(void)
     tcase_add_test(tc, key_spec_of_the_policy);
     tcase_add_test(tc, key_forms);
     tcase_add_test(tc, pqc_key_forms);
+    tcase_add_test(tc, central_key_type);
     suite_add_tcase(s, tc);
     return s;
 }

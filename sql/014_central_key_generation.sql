@@ -1,0 +1,12 @@
+-- SPDX-License-Identifier: Apache-2.0
+-- Migration 14: central key generation (RFC 9483 4.1.6).
+--
+-- ra_profile.central_key_type: the key an RA Profile makes for a request
+-- that carries none ('' = it makes none, and refuses such a request), as
+-- "TYPE" or "TYPE:PARAM" (EC:P-256, RSA:3072, ML-DSA-65). The key goes to
+-- the requester inside EnvelopedData and is never stored: not in the
+-- certificate's row, not in the transaction's stored response.
+--
+-- Rolling upgrade: a node of schema 13 does not read the column and refuses
+-- such requests as before.
+ALTER TABLE ra_profile ADD COLUMN central_key_type text NOT NULL DEFAULT '';
