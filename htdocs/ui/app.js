@@ -532,6 +532,7 @@ async function raProfileForm(existing) {
   const ku = h('input', { value: (e.keyUsage || ['digitalSignature']).join(', ') });
   const eku = h('input', { value: (e.extendedKeyUsage || []).join(', '), placeholder: 'clientAuth, serverAuth' });
   const pattern = h('input', { value: e.subjectPattern || '', placeholder: '^CN=.*$' });
+  const central = h('input', { value: e.centralKeyType || '', placeholder: 'EC:P-256, RSA:3072, ML-DSA-65 (empty: none)' });
   const san = h('input', { type: 'checkbox', checked: e.allowSubjectAltName !== false, id: 'ra-san' });
   const kurChange = h('input', { type: 'checkbox', checked: e.allowKurIdentityChange === true, id: 'ra-kur-change' });
   const kuChoose = h('input', { type: 'checkbox', checked: e.keyUsageFromRequest === true, id: 'ra-ku-choose' });
@@ -554,6 +555,8 @@ async function raProfileForm(existing) {
     field('ra-curves', 'Allowed EC curves', curves, 'named curves only; binary curves only when listed'),
     field('ra-ku', 'Key usage', ku, 'comma-separated, e.g. digitalSignature, keyEncipherment'),
     field('ra-eku', 'Extended key usage', eku), field('ra-pattern', 'Subject pattern (POSIX regex)', pattern),
+    field('ra-central', 'Keys made by the server (central key generation)', central,
+      'the key type made for a request without a public key (openssl cmp -centralkeygen); it goes to the device encrypted and is never stored. Needs OpenSSL 3.5 and a CMP signing certificate with id-kp-cmKGA'),
     h('div', { class: 'field' }, h('label', { for: 'ra-san' }, san, ' Allow subjectAltName')),
     h('div', { class: 'field' }, h('label', { for: 'ra-kur-change' }, kurChange,
       ' Allow a key update to change the subject or subjectAltName'),
@@ -575,7 +578,7 @@ async function raProfileForm(existing) {
       keyUsageFromRequest: kuChoose.checked, requireApproval: approval.checked,
       approvalTimeout: Number(apTimeout.value), approvalCheckAfter: Number(apCheck.value),
       maxPendingApprovals: Number(apMax.value),
-      subjectPattern: pattern.value || null };
+      subjectPattern: pattern.value || null, centralKeyType: central.value.trim() || null };
     if (csv(curves.value).length) body.allowedEcCurves = csv(curves.value);
     if (!existing) body.name = name.value;
     const path = `/authorities/${auth.value}/raProfiles` + (existing ? '/' + e.uuid : '');
@@ -584,7 +587,7 @@ async function raProfileForm(existing) {
       formErrors(errors, res, [[/^name\b/i, name], [/validity/i, days], [/allowedKeyTypes|key type/i, types],
         [/allowedEcCurves|curve/i, curves], [/(^|[^d])keyUsage/i, ku], [/extendedKeyUsage/i, eku],
         [/subjectPattern|pattern/i, pattern], [/approvalTimeout/i, apTimeout], [/approvalCheckAfter/i, apCheck],
-        [/maxPendingApprovals/i, apMax]]);
+        [/maxPendingApprovals/i, apMax], [/centralKeyType/i, central]]);
       return;
     }
     raProfiles(`RA Profile ${res.data.name} ` + (existing ? 'saved' : 'created (disabled until you enable it)'));
@@ -606,7 +609,8 @@ async function raProfiles(notice) {
         onclick: async () => openForm(await raProfileForm(r)) }, r.name), h('div', {}, r.description)),
       h('td', {}, r.authorityName),
       h('td', {}, badge(r.enabled)),
-      h('td', {}, `${r.validityDays} days; keys ${r.allowedKeyTypes.length ? r.allowedKeyTypes.join(', ') : 'any'}; ${r.keyUsage.join(', ')}`),
+      h('td', {}, `${r.validityDays} days; keys ${r.allowedKeyTypes.length ? r.allowedKeyTypes.join(', ') : 'any'}; ${r.keyUsage.join(', ')}` +
+        (r.centralKeyType ? `; makes ${r.centralKeyType} keys` : '')),
       h('td', {}, linked ? linked.name : '—', h('div', { class: 'actions' }, pick,
         h('button', { type: 'button', class: 'secondary', 'aria-label': 'Activate CMP for ' + r.name, onclick: () => pick.value &&
           act('PATCH', `${base}/protocols/cmp/activate/${pick.value}`, undefined, () => raProfiles('CMP activated for ' + r.name)) }, 'Activate CMP'),

@@ -741,3 +741,33 @@ test('a subordinate Authority is generated in the console under an existing one'
   assert.equal(Date.parse(sub.notAfter) <= Date.parse(parent.notAfter), true);
   assert.deepEqual(dialogs, []);
 });
+
+test('an RA Profile is told the key type the server makes for devices (central key generation), or why this server cannot', async () => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  const name = 'ui-ckg-' + RUN;
+  const v35 = /^OpenSSL 3\.([5-9]|\d\d)/.test(sh('openssl', ['version']));
+  await go('#/ra-profiles');
+  await page.getByRole('button', { name: 'New RA Profile' }).click();
+  await page.locator('#ra-auth').selectOption({ label: 'demo' });
+  await page.locator('#ra-name').fill(name);
+  await page.locator('#ra-central').fill('EC:P-384');
+  await page.getByRole('button', { name: 'Create' }).click();
+  if (!v35) {
+    const box = page.getByRole('alert');
+    await box.waitFor();
+    assert.match(await box.innerText(), /centralKeyType: central key generation \(RFC 9483 4\.1\.6\) needs OpenSSL 3\.5 or later/);
+    assert.equal(await page.locator('#ra-central').getAttribute('aria-invalid'), 'true');
+    assert.equal(api('GET', '/raProfiles').find(r => r.name === name), undefined);
+    return;
+  }
+  await page.getByText(`RA Profile ${name} created`).waitFor();
+  await page.getByRole('row', { name: new RegExp(name) }).getByText(/makes EC:P-384 keys/).waitFor();
+  assert.equal(api('GET', '/raProfiles').find(r => r.name === name).centralKeyType, 'EC:P-384');
+  // cleared in the edit form
+  await page.getByRole('button', { name: 'Edit ' + name }).click();
+  assert.equal(await page.locator('#ra-central').inputValue(), 'EC:P-384');
+  await page.locator('#ra-central').fill('');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText(`RA Profile ${name} saved`).waitFor();
+  assert.equal(api('GET', '/raProfiles').find(r => r.name === name).centralKeyType, null);
+});

@@ -104,8 +104,9 @@ t_ck_mac() {
     || fail "a response is kept"
   # the same request again: refused, the key is not kept to send again
   [ "$(post "$CMP_URL" "$CK/ir.der")" = 200 ] || fail "HTTP"
-  "$BUILD/cmpmutate" -show "$T/resp.der" | grep -q "which is not kept; send a new request" \
-    || fail "resent: $("$BUILD/cmpmutate" -show "$T/resp.der")"
+  "$BUILD/cmpmutate" -show "$T/resp.der" >"$CK/resent.show"
+  grep -q "^body=error status=2 failInfo=transactionIdInUse text=transactionID already in use: the same request again: its certificate was issued with a key the server made, which is not kept; send a new request" \
+      "$CK/resent.show" || fail "resent: $(cat "$CK/resent.show")"
   [ "$(cert_count)" = $((n0 + 1)) ] || fail "resent: stored"
 }
 run_test "central key generation, MAC: openssl cmp -centralkeygen gets a P-384 key of the RA Profile's centralKeyType and its certificate (the key is the certificate's and signs); the database holds no trace of the key; the same request again is refused" \
@@ -166,3 +167,34 @@ t_ck_ml_dsa() {
 }
 run_test "central key generation, ML-DSA-65: a post-quantum key made by the server; a request signed with a signature-only key is refused (badAlg), as is a template asking for another algorithm" \
     t_ck_ml_dsa
+
+# With approval (RFC 9483 4.4): the key is made when the approved request
+# is answered on a pollReq, and goes out in that answer only
+t_ck_approval() {
+  if ! ck_openssl_35; then echo "skipped: OpenSSL $(openssl version | awk '{print $2}')"; return 0; fi
+  local ra u
+  mkdir -p "$CK"
+  appr_setup
+  ra="$(adm_uuid /authorities demo)/raProfiles/$(adm_uuid /raProfiles approve)"
+  expect_status 200 PUT "/authorities/$ra" '{"centralKeyType": "EC:P-256"}'
+  rm -f "$CK/appr.rc"
+  (set +e; openssl cmp -cmd ir -server "$BASE/approve" $(mac_args) -centralkeygen -newkeyout "$CK/appr.key" \
+       -subject "/CN=ckg-appr" -certout "$CK/appr.pem" >"$CK/appr.out" 2>&1; echo $? >"$CK/appr.rc") &
+  u=$(appr_wait CN=ckg-appr)
+  expect_status 200 GET "/approvals/$u"
+  [ "$(jf .keyType)" = EC ] || fail "the queue entry: $(cat "$T/api.json")"
+  expect_status 200 POST "/approvals/$u/approve" '{"reason": "central key generation"}'
+  for _ in $(seq 1 150); do [ -s "$CK/appr.rc" ] && break; sleep 0.2; done
+  [ "$(cat "$CK/appr.rc" 2>/dev/null)" = 0 ] || fail "the client: $(cat "$CK/appr.out")"
+  grep -q "received POLLREP" "$CK/appr.out" || fail "no polling: $(cat "$CK/appr.out")"
+  verify_cert "$CK/appr.pem" "$CA_CERT_FILE" || fail "the certificate"
+  [ "$(openssl pkey -in "$CK/appr.key" -pubout | openssl pkey -pubin -outform DER | hexof /dev/stdin)" \
+    = "$(openssl x509 -in "$CK/appr.pem" -noout -pubkey | openssl pkey -pubin -outform DER | hexof /dev/stdin)" ] \
+    || fail "the key is not the certificate's"
+  ck_dump "$CK/appr.pem"
+  grep -qi "$(ck_secret_hex "$CK/appr.key")" "$CK/dump.txt" && fail "the database holds the private key"
+  expect_status 200 PUT "/authorities/$ra" '{"centralKeyType": ""}'
+  [ "$(jf .centralKeyType)" = null ] || fail "not cleared"
+}
+run_test "central key generation with approval: openssl cmp -centralkeygen waits, polls, and gets the key made once an administrator approves; the database holds no trace of it" \
+    t_ck_approval
