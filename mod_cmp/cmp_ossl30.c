@@ -413,6 +413,19 @@ static int central_asked(const req_t *rq, const OSSL_CRMF_MSG *crm,
 #endif
 }
 
+int cmp_srv_central_asked(OSSL_CMP_MSG *m)
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30500000L
+    int n = 0;
+    OSSL_CRMF_MSG *crm = cmp_msg_first_crm(m, &n);
+
+    return crm != NULL && n == 1 && OSSL_CRMF_MSG_centralkeygen_requested(crm, NULL) == 1;
+#else
+    (void)m;
+    return 0;
+#endif
+}
+
 /* The request was parsed without decoding keys (cmp_key.h). First the
  * key's form is checked on its undecoded parts (cmp_policy_check_key_form):
  * a key in another form is never decoded or used, its POP is not checked

@@ -472,6 +472,7 @@ static apr_status_t process_poll(req_t *rq, cmp_response_t *resp)
     if ((rq->poll_orig = d2i_OSSL_CMP_MSG(NULL, &q, (long)pd->req_len)) == NULL)
         return respond_error(rq, CMP_E_INTERNAL, NULL, resp);
     cmp_own_msg(rq->p, rq->poll_orig);
+    rq->central = cmp_srv_central_asked(rq->poll_orig);
     rq->pending = pd;
     if ((srv = cmp_srv_new_ctx(rq)) == NULL)
         return respond_error(rq, CMP_E_INTERNAL, NULL, resp);

@@ -194,5 +194,9 @@ CMP_INTERNAL cmp_reason_e cmp_srv_prepare_certconf(req_t *rq,
                                                    OSSL_CMP_SRV_CTX *srv,
                                                    const char **detail);
 CMP_INTERNAL apr_status_t cmp_srv_own_pop(req_t *rq);
+/* Whether the request m (a queued one, run again on its pollReq) asks the
+ * server to make the key (RFC 9483 4.1.6); 0 on an OpenSSL without central
+ * key generation, where such a request is refused before it can wait. */
+CMP_INTERNAL int cmp_srv_central_asked(OSSL_CMP_MSG *m);
 
 #endif

@@ -174,13 +174,23 @@ t_ck_approval() {
   if ! ck_openssl_35; then echo "skipped: OpenSSL $(openssl version | awk '{print $2}')"; return 0; fi
   local ra u
   mkdir -p "$CK"
-  appr_setup
-  ra="$(adm_uuid /authorities demo)/raProfiles/$(adm_uuid /raProfiles approve)"
-  expect_status 200 PUT "/authorities/$ra" '{"centralKeyType": "EC:P-256"}'
+  local ca ra_uuid i
+  ca=$(adm_uuid /authorities demo)
+  # an RA Profile that makes keys and waits for approval, and its CMP Profile
+  ra_uuid=$(fx_ra_profile "$ca" '{"name": "ckg-approve", "requireApproval": true,
+                                  "approvalCheckAfter": 1, "centralKeyType": "EC:P-256"}' enable)
+  ra="$ca/raProfiles/$ra_uuid"
+  fx_cmp_profile "$(fx_demo_secret '{name: "ckg-approve", signingCertificateUuid: $sig, raProfileUuid: $ra}' \
+      "$ra_uuid" "$(cat "$VAR_DIR/demo/signer.uuid")")" enable "$ra" >/dev/null
   rm -f "$CK/appr.rc"
-  (set +e; openssl cmp -cmd ir -server "$BASE/approve" $(mac_args) -centralkeygen -newkeyout "$CK/appr.key" \
+  (set +e; openssl cmp -cmd ir -server "$BASE/ckg-approve" $(mac_args) -centralkeygen -newkeyout "$CK/appr.key" \
        -subject "/CN=ckg-appr" -certout "$CK/appr.pem" >"$CK/appr.out" 2>&1; echo $? >"$CK/appr.rc") &
-  u=$(appr_wait CN=ckg-appr)
+  for i in $(seq 1 100); do
+    u=$(adm GET "/approvals?state=waiting" | jq -r '.approvals[] | select(.subject == "CN=ckg-appr") | .uuid')
+    [ -n "$u" ] && break
+    sleep 0.2
+  done
+  [ -n "$u" ] || fail "no waiting request: $(cat "$CK/appr.out")"
   expect_status 200 GET "/approvals/$u"
   [ "$(jf .keyType)" = EC ] || fail "the queue entry: $(cat "$T/api.json")"
   expect_status 200 POST "/approvals/$u/approve" '{"reason": "central key generation"}'
