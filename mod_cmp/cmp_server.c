@@ -363,8 +363,11 @@ static apr_status_t answer_resent(req_t *rq, cmp_response_t *resp,
     "signature"
 #define POP_PRIV_KEY "possession of a key that does not sign (POPOPrivKey " \
     "of keyEncipherment or keyAgreement, RFC 9810 5.2.8.3: ML-KEM, or RSA " \
-    "and X25519 keys for encryption) is not proven to this server yet: it " \
-    "takes a signature POP (RFC 9483 4.1.1)"
+    "and X25519 keys for encryption) is not proven to this server: the " \
+    "indirect method (the certificate returned encrypted to the key) is not " \
+    "built, and for ML-KEM OpenSSL 3.5's CMS cannot encrypt to the key at " \
+    "all (no KEMRecipientInfo, RFC 9629); it takes a signature POP (RFC " \
+    "9483 4.1.1)"
 
 /* RFC 9483 4.4: the 'waiting' answer is stored with the request, what it
  * asks and who sent it, before it leaves; the same request again gets the

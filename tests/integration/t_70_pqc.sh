@@ -101,6 +101,21 @@ t_pq_ml_dsa() {
       -tid "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
   [ "$(post "$CMP_URL" "$PQ/ir.der")" = 200 ] || fail "HTTP"
   "$BUILD/cmpmutate" -show "$T/resp.der" | grep -q "^body=ip status=0" || fail "the fixture: $("$BUILD/cmpmutate" -show "$T/resp.der")"
+  # its POP signature with one bit changed (the last octet of the body is
+  # the signature's): refused, nothing stored. The key is built from its
+  # parts and the POP checked by mod_cmp (cmp_key_from_spki), as for EC.
+  local off hl l body n0
+  read -r off hl l < <(openssl asn1parse -inform DER -in "$PQ_IR" \
+      | awk '/d=1/ && /cont \[ 0 \]/ { split($1, o, ":"); sub("hl=", "", $2); sub("l=", "", $3); print o[1], $2, $3; exit }')
+  body=$(dd if="$PQ_IR" bs=1 skip="$off" count=$((hl + l)) 2>/dev/null | hexof /dev/stdin)
+  body="${body:0:${#body}-2}$(printf '%02x' $(( 0x${body: -2} ^ 1 )))"
+  n0=$(cert_count)
+  "$BUILD/cmpmutate" -in "$PQ_IR" -out "$PQ/badpop.der" -secret "$(cat "$CMP_SECRET_FILE")" -kid demo -time +0 \
+      -tid "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')" -body "$body"
+  [ "$(post "$CMP_URL" "$PQ/badpop.der")" = 200 ] || fail "HTTP"
+  "$BUILD/cmpmutate" -show "$T/resp.der" | grep -q "^body=ip status=2 failInfo=badPOP text=proof of possession does not verify: the POP signature does not verify" \
+    || fail "a bad ML-DSA POP: $("$BUILD/cmpmutate" -show "$T/resp.der")"
+  [ "$(cert_count)" = "$n0" ] || fail "a bad POP stored"
 }
 run_test "post-quantum on OpenSSL 3.5: an ML-DSA-65 Authority and CMP signer; a policy of ML-DSA keys (ML-DSA-44 and EC refused); openssl cmp enrolls an ML-DSA-65 key (verifies), kur and rr with it" \
     t_pq_ml_dsa
@@ -136,6 +151,7 @@ t_pq_ml_kem() {
       -certout "$PQ/kem.pem" && fail "an ML-KEM key enrolled"
   expect_output "PKIFailureInfo: badPOP"
   expect_output "proof of possession method not supported: possession of a key that does not sign"
+  expect_output "for ML-KEM OpenSSL 3.5's CMS cannot encrypt to the key at all (no KEMRecipientInfo, RFC 9629)"
   [ "$(cert_count)" = "$n0" ] || fail "stored"
 }
 run_test "post-quantum on OpenSSL 3.5: an ML-KEM-768 ir (keyEncipherment POP) -> badPOP saying the KEM POP is not taken yet, nothing stored" \
