@@ -25,24 +25,37 @@ static int first_message(int body)
            || body == CMP_BODY_KUR || body == CMP_BODY_RR || body == CMP_BODY_GENM;
 }
 
-/* pvno 3 (RFC 9810 7): where OpenSSL speaks it, and for a certConf with
- * hashAlg, which we take on any OpenSSL */
-static int pvno_ok(long pvno, int body)
+/* pvno 3 (RFC 9810 7): for a CMP Profile of variant v3 where OpenSSL speaks
+ * it, and for a certConf with hashAlg, which we take on any profile and
+ * any OpenSSL */
+static int pvno_ok(long pvno, int body, int v3)
 {
 #ifdef OSSL_CMP_PVNO_3
-    return pvno == OSSL_CMP_PVNO_2 || pvno == OSSL_CMP_PVNO_3;
+    return pvno == OSSL_CMP_PVNO_2
+           || (pvno == OSSL_CMP_PVNO_3 && (v3 || body == CMP_BODY_CERTCONF));
 #else
+    (void)v3;
     return pvno == OSSL_CMP_PVNO || (pvno == 3 && body == CMP_BODY_CERTCONF);
 #endif
 }
 
-long cmp_srv_response_pvno(long pvno, int body)
+int cmp_srv_speaks_v3(const cmp_profile_t *pr)
 {
-    if (pvno_ok(pvno, body))
+#ifdef OSSL_CMP_PVNO_3
+    return pr != NULL && pr->variant != NULL && strcmp(pr->variant, "v3") == 0;
+#else
+    (void)pr;
+    return 0;
+#endif
+}
+
+long cmp_srv_response_pvno(long pvno, int body, int v3)
+{
+    if (pvno_ok(pvno, body, v3))
         return pvno;
     if (pvno < OSSL_CMP_PVNO)
         return OSSL_CMP_PVNO;
-    return pvno_ok(3, body) ? 3 : OSSL_CMP_PVNO;
+    return pvno_ok(3, body, v3) ? 3 : OSSL_CMP_PVNO;
 }
 
 static cmp_reason_e check_time(const cmp_view_t *v, long tolerance,
@@ -69,7 +82,7 @@ static cmp_reason_e check_time(const cmp_view_t *v, long tolerance,
     return CMP_E_NONE;
 }
 
-cmp_reason_e cmp_srv_check_header(const cmp_view_t *v, int body,
+cmp_reason_e cmp_srv_check_header(const cmp_view_t *v, int body, int v3,
                                   long time_tolerance, char *why, size_t n)
 {
     const ASN1_OCTET_STRING *tid = cmp_view_transaction_id(v);
@@ -78,14 +91,19 @@ cmp_reason_e cmp_srv_check_header(const cmp_view_t *v, int body,
     long pvno = cmp_view_pvno(v);
     int bad_format = 0;
 
-    if (!pvno_ok(pvno, body)) {
-        snprintf(why, n, "pvno %ld; this server speaks %s", pvno,
+    if (!pvno_ok(pvno, body, v3)) {
 #ifdef OSSL_CMP_PVNO_3
-                 "cmp2000 (2) and cmp2021 (3)"
+        if (v3)
+            snprintf(why, n, "pvno %ld; this CMP Profile speaks cmp2000 (2) "
+                     "and cmp2021 (3)", pvno);
+        else
+            snprintf(why, n, "pvno %ld; this CMP Profile speaks cmp2000 (2): "
+                     "cmp2021 (3) is spoken by CMP Profiles of variant v3",
+                     pvno);
 #else
-                 "cmp2000 (2) only: cmp2021 (3) needs a newer OpenSSL"
+        snprintf(why, n, "pvno %ld; this server speaks cmp2000 (2) only: "
+                 "cmp2021 (3) needs OpenSSL 3.2 or later", pvno);
 #endif
-                 );
         return CMP_E_UNSUPPORTED_VERSION;
     }
     if (tid == NULL) {

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <apr_errno.h>
 #include <apr_thread_mutex.h>
+#include <openssl/cmp.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
 
@@ -528,4 +531,17 @@ int cmp_name_valid(const char *s)
     return n > 0 && n <= 255
            && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                         "0123456789-._~") == n;
+}
+
+const char *cmp_profile_v3_missing(char *buf, size_t len)
+{
+#ifdef OSSL_CMP_PVNO_3
+    (void)buf;
+    (void)len;
+    return NULL;
+#else
+    snprintf(buf, len, "variant v3 (CMPv3: cmp2021, RFC 9810) needs OpenSSL "
+             "3.2 or later; this server runs %s", OpenSSL_version(OPENSSL_VERSION));
+    return buf;
+#endif
 }

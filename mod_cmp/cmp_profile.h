@@ -79,6 +79,11 @@ apr_status_t cmp_profile_peek(cmp_profile_cache_t *cache, apr_pool_t *p,
 /* Parse concatenated DER certificates. */
 STACK_OF(X509) *cmp_profile_certs(const unsigned char *der, size_t len);
 
+/* Whether this build speaks cmp2021 (pvno 3, RFC 9810), which a CMP
+ * Profile of variant v3 speaks: NULL when it does (OpenSSL 3.5 and later);
+ * else why not, in buf. */
+const char *cmp_profile_v3_missing(char *buf, size_t len);
+
 /* A name of a CMP Profile, RA Profile or Authority: 1 to 255 of
  * A-Z a-z 0-9 - . _ ~, so that it stands in a URL path as it is. */
 int cmp_name_valid(const char *s);

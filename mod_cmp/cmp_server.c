@@ -118,7 +118,8 @@ static apr_status_t to_der(apr_pool_t *p, const OSSL_CMP_MSG *m,
 static long response_pvno(const req_t *rq)
 {
     return rq->view != NULL
-           ? cmp_srv_response_pvno(cmp_view_pvno(rq->view), rq->body)
+           ? cmp_srv_response_pvno(cmp_view_pvno(rq->view), rq->body,
+                                   cmp_srv_speaks_v3(rq->prof))
            : OSSL_CMP_PVNO;
 }
 
@@ -559,7 +560,8 @@ static apr_status_t process(req_t *rq, cmp_response_t *resp)
     unsigned long fi = 0;
     char why[400] = "";
 
-    if ((r = cmp_srv_check_header(rq->view, rq->body, rq->srv->time_tolerance,
+    if ((r = cmp_srv_check_header(rq->view, rq->body, cmp_srv_speaks_v3(rq->prof),
+                                  rq->srv->time_tolerance,
                                   why, sizeof(why))) != CMP_E_NONE)
         return respond_error(rq, r, why, resp);
     if (rq->body == CMP_BODY_GENM

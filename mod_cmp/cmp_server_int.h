@@ -106,17 +106,23 @@ CMP_INTERNAL OSSL_CMP_PKISI *cmp_srv_refuse(req_t *rq, cmp_reason_e reason,
                                             const char *detail);
 
 /* cmp_header.c: CMP_E_NONE when the header of the request passes the
- * generic checks of RFC 9483 3.5 (messageTime within time_tolerance
+ * generic checks of RFC 9483 3.5 (pvno 2, or 3 where v3 says the profile
+ * speaks cmp2021 or for a certConf; messageTime within time_tolerance
  * seconds, when given and the tolerance is not 0); else the reason, with
  * detail in why. */
 CMP_INTERNAL cmp_reason_e cmp_srv_check_header(const cmp_view_t *v, int body,
-                                               long time_tolerance, char *why,
-                                               size_t n);
+                                               int v3, long time_tolerance,
+                                               char *why, size_t n);
 
 /* cmp_header.c: the pvno of the response to a request of that pvno and
- * body (RFC 9810 7): the request's when the server speaks it; else the
- * lowest version spoken for one below it, the highest for one above. */
-CMP_INTERNAL long cmp_srv_response_pvno(long pvno, int body);
+ * body (RFC 9810 7): the request's when the profile speaks it (v3: it
+ * speaks cmp2021); else the lowest version spoken for one below it, the
+ * highest for one above. */
+CMP_INTERNAL long cmp_srv_response_pvno(long pvno, int body, int v3);
+
+/* cmp_header.c: whether the profile speaks cmp2021 (RFC 9810): variant v3,
+ * on an OpenSSL that speaks it (3.5 and later). */
+CMP_INTERNAL int cmp_srv_speaks_v3(const cmp_profile_t *pr);
 
 /* cmp_header.c: a certConf checked against its transaction (rq->tx): one
  * CertStatus, no failInfo beside accepted, fresh senderNonce, the recipNonce

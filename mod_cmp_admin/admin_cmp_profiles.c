@@ -228,13 +228,16 @@ static size_t utf8_chars(const char *s)
 static void check_rules(admin_req_t *rq, profile_in_t *in, int has_stored_secret,
                         json_t *errs)
 {
+    char missing[200];
+
     in->req_db = protection_db(in->req);
     in->resp_db = protection_db(in->resp);
     if (in->variant == NULL)
         json_array_append_new(errs, json_string("variant is required"));
-    else if (strcmp(in->variant, "v3") == 0)
-        json_array_append_new(errs, json_string("CMPv3 is not supported yet"));
-    else if (strcmp(in->variant, "v2") != 0 && strcmp(in->variant, "v2_3gpp") != 0)
+    else if (strcmp(in->variant, "v3") == 0) {
+        if (cmp_profile_v3_missing(missing, sizeof(missing)) != NULL)
+            json_array_append_new(errs, json_string(missing));
+    } else if (strcmp(in->variant, "v2") != 0 && strcmp(in->variant, "v2_3gpp") != 0)
         json_array_append_new(errs, json_string("variant must be v2, v2_3gpp or v3"));
     if (in->req_db == NULL)
         json_array_append_new(errs, json_string("requestProtectionMethod must be "

@@ -242,8 +242,8 @@ async function cmpProfileForm(existing) {
   const e = existing || {};
   const name = h('input', { value: e.name || '', required: true, disabled: !!existing });
   const desc = h('input', { value: e.description || '' });
-  const variant = select([['v2', 'CMPv2'], ['v2_3gpp', 'CMPv2 3GPP'], ['v3', 'CMPv3 (not supported yet)']], e.variant || 'v2');
-  variant.querySelector('option[value="v3"]').disabled = true;
+  const variant = select([['v2', 'CMPv2'], ['v2_3gpp', 'CMPv2 3GPP'],
+    ['v3', 'CMPv3: cmp2021 too (OpenSSL 3.2 or later)']], e.variant || 'v2');
   const req = select([['sharedSecret', 'Shared secret'], ['signature', 'Signature']], e.requestProtectionMethod || 'sharedSecret');
   const rsp = select([['sharedSecret', 'Shared secret'], ['signature', 'Signature']], e.responseProtectionMethod || 'signature');
   const secret = h('input', { type: 'password', autocomplete: 'new-password',

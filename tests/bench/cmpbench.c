@@ -299,6 +299,8 @@ static EVP_PKEY *make_key(void)
         return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
     if (strcmp(keytype, "ed25519") == 0)
         return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    if (strcmp(keytype, "ml-dsa-65") == 0)     /* OpenSSL 3.5 and later */
+        return EVP_PKEY_Q_keygen(NULL, NULL, "ML-DSA-65");
     return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 }
 
@@ -605,7 +607,7 @@ int main(int argc, char **argv)
                               && (certf == NULL || keyf == NULL))
             || (strcmp(mode, "post") == 0) != (bodies_file != NULL))
         die("usage: -url U [-url U2 ...] -trusted CA (-secret S | -cert C -key K) [-mode full|replay] "
-            "[-clients N] [-seconds S] [-requests N] [-keytype ec|rsa|ed25519] [-explicit] | "
+            "[-clients N] [-seconds S] [-requests N] [-keytype ec|rsa|ed25519|ml-dsa-65] [-explicit] | "
             "-mode post -bodies LIST [-ctype TYPE] -url U -trusted CA");
     for (i = 0; i < ntargets; i++) {
         target_t *t = &targets[i];

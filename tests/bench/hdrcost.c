@@ -117,7 +117,7 @@ int main(int argc, char **argv)
                 int n = i2d_OSSL_CMP_MSG(m, &again);
 
                 if (n != len || memcmp(again, der, (size_t)len) != 0
-                        || cmp_srv_check_header(v, OSSL_CMP_MSG_get_bodytype(m),
+                        || cmp_srv_check_header(v, OSSL_CMP_MSG_get_bodytype(m), 0,
                                                 1000000000L, why, sizeof(why)) != CMP_E_NONE) {
                     fprintf(stderr, "hdrcost: the request does not pass: %s\n", why);
                     return 1;

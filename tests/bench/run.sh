@@ -235,6 +235,61 @@ if [ "${BENCH_ONLY:-}" = dashboard ]; then
   exit 0
 fi
 
+# BENCH_ONLY=pqc: ML-DSA-65 beside EC P-256 in one run (OpenSSL 3.5 and
+# later: the Debian 13 stage), replay mode on one server core: the four
+# pairs of CA key and request key, MAC-protected both ways as the headline
+# (EC/EC first and again last: the spread of the run), and OpenSSL's speed
+# for both algorithms
+if [ "${BENCH_ONLY:-}" = pqc ]; then
+  if ! openssl list -signature-algorithms 2>/dev/null | grep -q ML-DSA-65; then
+    echo "pqc: skipped: $(openssl version | cut -d' ' -f1-2) has no ML-DSA (OpenSSL 3.5 or later: the Debian 13 stage)"
+    exit 0
+  fi
+  if [ -z "$(adm_uuid /authorities benchpq)" ]; then
+    pq_ca=$(adm POST /authorities '{"name": "benchpq", "generate": {"subject": "CN=Bench ML-DSA-65 CA",
+        "keyType": "ML-DSA-65"}}' | jq -r .uuid)
+    pq_ra=$(adm POST "/authorities/$pq_ca/raProfiles" '{"name": "benchpq"}' | jq -r .uuid)
+    adm PATCH "/authorities/$pq_ca/raProfiles/$pq_ra/enable" >/dev/null
+    bench_profile benchpq "$pq_ra"
+  fi
+  adm GET "/authorities/$(adm_uuid /authorities benchpq)" | jq -r .certificate >"$VAR_DIR/benchpq.pem"
+  PQ_URL="http://127.0.0.1:$HTTP_PORT/api/v1/protocols/cmp/benchpq"
+  SPEEDPQ=$( (taskset -c "$SERVER_CPU" openssl speed -seconds 1 ecdsap256 2>/dev/null \
+              | awk '/256 bits ecdsa/ {printf "ECDSA P-256 %d sign/s %d verify/s; ", $(NF-1), $NF}'
+            taskset -c "$SERVER_CPU" openssl speed -seconds 1 ML-DSA-65 2>/dev/null \
+              | awk '$1 == "ML-DSA-65" {printf "ML-DSA-65 %d sign/s %d verify/s", $(NF-1), $NF}') )
+  : >"$OUT/pqc.txt"
+  EC_CA=$CA
+  for run in "replay-ec-ca-ec-keys $URL ec $EC_CA" "replay-ec-ca-mldsa65-keys $URL ml-dsa-65 $EC_CA" \
+             "replay-mldsa65-ca-ec-keys $PQ_URL ec $VAR_DIR/benchpq.pem" \
+             "replay-mldsa65-ca-mldsa65-keys $PQ_URL ml-dsa-65 $VAR_DIR/benchpq.pem" \
+             "replay-ec-ca-ec-keys-again $URL ec $EC_CA"; do
+    read -r name url kt CA <<<"$run"
+    taskset -c "$LOAD_CPU" "$BENCH" -mode full -url "$url" -secret "$SECRET" -trusted "$CA" -clients 4 \
+        -seconds 1 -keytype "$kt" >/dev/null
+    pin_server
+    line=$(run_replay "$name" "$url" "-secret $SECRET -keytype $kt" 4 $(server_pids | sort -u))
+    unpin_server
+    echo "$line" | tee -a "$OUT/pqc.txt" >&2
+  done
+  CA=$EC_CA
+  echo
+  printf '%-36s %12s %10s %10s %10s %12s\n' scenario "enroll/s" "p50 ms" "p99 ms" "errors" "cpu ms/tx"
+  while read -r name rest; do
+    printf '%-36s %12s %10s %10s %10s %12s\n' "$name" "$(field rate "$rest")" "$(field p50_ms "$rest")" \
+        "$(field p99_ms "$rest")" "$(field errors "$rest")" "$(field cpu_ms_per_tx "$rest")"
+  done <"$OUT/pqc.txt"
+  echo "crypto ceiling (one core): $SPEEDPQ"
+  # an enrollment's own crypto: one verify of the request key (its POP),
+  # one sign of the CA key (the certificate)
+  awk -v s="$SPEEDPQ" 'BEGIN {
+    if (match(s, /ECDSA P-256 [0-9]+ sign\/s [0-9]+ verify/)) { split(substr(s, RSTART, RLENGTH), e, " "); es = e[3]; ev = e[5] }
+    if (match(s, /ML-DSA-65 [0-9]+ sign\/s [0-9]+ verify/)) { split(substr(s, RSTART, RLENGTH), m, " "); ms = m[2]; mv = m[4] }
+    if (es && ev && ms && mv) printf "crypto per enrollment (POP verify + certificate sign): EC/EC %.3f ms, EC CA/ML-DSA key %.3f ms, ML-DSA CA/EC key %.3f ms, ML-DSA/ML-DSA %.3f ms\n",
+      1000 / ev + 1000 / es, 1000 / mv + 1000 / es, 1000 / ev + 1000 / ms, 1000 / mv + 1000 / ms }'
+  exit 0
+fi
+
 log "crypto ceiling (openssl speed, one core)"
 # the keys involved: the CA's (EC P-256, RSA-3072), the requests' (EC P-256,
 # RSA-2048, Ed25519), and the PBM key (500 SHA-256 of 32 bytes)

@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         unsigned char *old_root = NULL;
         int old_root_len = 0;
 
-        (void)cmp_srv_check_header(v, body, 600, why, sizeof(why));
+        (void)cmp_srv_check_header(v, body, 1, 600, why, sizeof(why));
         (void)cmp_view_general_info_problem(v, body, &bad);
         (void)cmp_view_certconf(v, &cc);
         (void)cmp_view_rr_reason(v);

@@ -27,7 +27,7 @@ mutate() {
   [ -n "${NOMAC:-}" ] && mac=()
   "$BUILD/cmpmutate" -in "${BASE_MSG:-$T/conf-ir.der}" -out "$T/$name.der" "${mac[@]}" \
       -tid "$(fresh_tid)" "$@"
-  [ "$(post "$CMP_URL" "$T/$name.der")" = 200 ] || fail "$name: HTTP $(cat "$T/resp.der" | head -c 200)"
+  [ "$(post "${MUTATE_URL:-$CMP_URL}" "$T/$name.der")" = 200 ] || fail "$name: HTTP $(cat "$T/resp.der" | head -c 200)"
   "$BUILD/cmpmutate" -show "$T/resp.der" | tee "$T/$name.show"
 }
 
@@ -41,33 +41,53 @@ expect_answer() {
 t_conf_base() { conf_base; [ -s "$T/conf-ir.der" ] || fail "no base request"; }
 run_test "the base request: an ir that openssl cmp sends" t_conf_base
 
-# RFC 9810 7: a version the server speaks is answered in that version; one
-# below them at the lowest (2), one above at the highest (3 where OpenSSL
-# speaks cmp2021: the refusal names the versions)
+# RFC 9810 7: a version the CMP Profile speaks is answered in that version;
+# one below them at the lowest (2), one above at the highest. Variant v2
+# speaks cmp2000 (a certConf with hashAlg at pvno 3 aside, below); variant
+# v3 cmp2021 too, where OpenSSL speaks it (3.5 and later)
 t_conf_pvno() {
-  local n0 v3=2; n0=$(cert_count)
+  local n0 body; n0=$(cert_count)
   mutate pvno1 -pvno 1
   expect_answer pvno1 error 2 unsupportedVersion "protocol version not supported: pvno 1"
   grep -qx "pvno=2" "$T/pvno1.show" || fail "pvno 1 answered at another version than 2"
   mutate pvno5 -pvno 5
   expect_answer pvno5 error 2 unsupportedVersion "pvno 5"
-  grep -q "cmp2000 (2) and cmp2021 (3)" "$T/pvno5.show" && v3=3
-  grep -qx "pvno=$v3" "$T/pvno5.show" || fail "pvno 5 not answered at the highest version spoken, $v3"
+  grep -qx "pvno=2" "$T/pvno5.show" || fail "pvno 5 to a v2 profile not answered at 2"
   "$BUILD/cmpmutate" -verify "$CA_CERT_FILE" "$T/resp.der" | grep -qx "signature ok" \
-    || fail "the pvno $v3 error's signature does not verify"
-  [ "$(cert_count)" = "$n0" ] || fail "stored"
-  # an ir at pvno 3: an ip at pvno 3 where the server speaks cmp2021
+    || fail "the pvno 2 error's signature does not verify"
+  # the demo is a CMP Profile of variant v2: an ir at pvno 3 is refused
   mutate pvno3 -pvno 3
-  if [ "$v3" = 3 ]; then
-    grep -q "^body=ip status=0 " "$T/pvno3.show" || fail "pvno 3 ir: $(cat "$T/pvno3.show")"
-  else
-    expect_answer pvno3 error 2 unsupportedVersion "pvno 3"
+  expect_answer pvno3 error 2 unsupportedVersion "protocol version not supported: pvno 3; this"
+  grep -q "cmp2021 (3) is spoken by CMP Profiles of variant v3\|cmp2021 (3) needs OpenSSL 3.2 or later" \
+    "$T/pvno3.show" || fail "the refusal does not say who speaks cmp2021: $(cat "$T/pvno3.show")"
+  grep -qx "pvno=2" "$T/pvno3.show" || fail "pvno 3 ir answered at $(grep pvno= "$T/pvno3.show")"
+  [ "$(cert_count)" = "$n0" ] || fail "stored"
+  # a CMP Profile of variant v3, for the demo's RA Profile
+  body=$(fx_demo_secret '{name: "conf-v3", variant: "v3", requestProtectionMethod: "sharedSecret",
+                          responseProtectionMethod: "signature", signingCertificateUuid: $sig,
+                          raProfileUuid: $ra}' "$(adm_uuid /raProfiles demo)" "$(cat "$VAR_DIR/demo/signer.uuid")")
+  if ! openssl version | grep -q "^OpenSSL 3\.[2-9]"; then
+    expect_status 422 POST /cmpProfiles "$body"
+    jq -r '.[]' "$T/api.json" | grep -q "^variant v3 (CMPv3: cmp2021, RFC 9810) needs OpenSSL 3.2 or later; this server runs OpenSSL 3.0" \
+      || fail "variant v3 on OpenSSL 3.0: $(cat "$T/api.json")"
+    return 0
   fi
-  grep -qx "pvno=$v3" "$T/pvno3.show" || fail "pvno 3 ir answered at $(grep pvno= "$T/pvno3.show")"
+  expect_status 201 POST /cmpProfiles "$body"
+  [ "$(jf .variant)" = v3 ] || fail "variant: $(jf .variant)"
+  expect_status 204 PATCH "/cmpProfiles/$(jf .uuid)/enable"
+  MUTATE_URL="$BASE/conf-v3" mutate v3pvno3 -pvno 3
+  grep -q "^body=ip status=0 " "$T/v3pvno3.show" || fail "pvno 3 ir to v3: $(cat "$T/v3pvno3.show")"
+  grep -qx "pvno=3" "$T/v3pvno3.show" || fail "pvno 3 ir to v3 answered at $(grep pvno= "$T/v3pvno3.show")"
   "$BUILD/cmpmutate" -verify "$CA_CERT_FILE" "$T/resp.der" | grep -qx "signature ok" \
     || fail "the answer's signature does not verify after its pvno was set"
+  MUTATE_URL="$BASE/conf-v3" mutate v3pvno2
+  grep -q "^body=ip status=0 " "$T/v3pvno2.show" && grep -qx "pvno=2" "$T/v3pvno2.show" \
+    || fail "pvno 2 ir to v3: $(cat "$T/v3pvno2.show")"
+  MUTATE_URL="$BASE/conf-v3" mutate v3pvno5 -pvno 5
+  expect_answer v3pvno5 error 2 unsupportedVersion "pvno 5; this CMP Profile speaks cmp2000 (2) and cmp2021 (3)"
+  grep -qx "pvno=3" "$T/v3pvno5.show" || fail "pvno 5 to v3 not answered at 3"
 }
-run_test "pvno other than 2 -> unsupportedVersion; answers at the version RFC 9810 7 asks" t_conf_pvno
+run_test "pvno: 2 to a v2 CMP Profile (3 refused), 2 and 3 to a v3 one where OpenSSL speaks cmp2021 (on 3.0 the API refuses v3 naming the version); answers at the version RFC 9810 7 asks" t_conf_pvno
 
 t_conf_transaction_id() {
   local n0; n0=$(cert_count)

@@ -525,12 +525,13 @@ static cmp_view_t *view_edited(const unsigned char *der, int len,
 
 /* The header check of der changed as e says. */
 static cmp_reason_e check_edited(const unsigned char *der, int len,
-                                 const cmp_edit_t *e, long tolerance)
+                                 const cmp_edit_t *e, int v3, long tolerance)
 {
     cmp_view_t *v = view_edited(der, len, e);
     char why[300];
 
-    return cmp_srv_check_header(v, cmp_view_body_type(v), tolerance, why, sizeof(why));
+    return cmp_srv_check_header(v, cmp_view_body_type(v), v3, tolerance, why,
+                                sizeof(why));
 }
 
 START_TEST(header_checks)
@@ -542,39 +543,55 @@ START_TEST(header_checks)
 
     memset(&e, 0, sizeof(e));
     e.pvno = -1;
-    ck_assert_int_eq(check_edited(der, len, &e, 600), CMP_E_NONE);
+    ck_assert_int_eq(check_edited(der, len, &e, 0, 600), CMP_E_NONE);
     e.pvno = 1;
-    ck_assert_int_eq(check_edited(der, len, &e, 600), CMP_E_UNSUPPORTED_VERSION);
+    ck_assert_int_eq(check_edited(der, len, &e, 0, 600), CMP_E_UNSUPPORTED_VERSION);
+    /* pvno 3 (cmp2021): only to a CMP Profile of variant v3, where OpenSSL
+     * speaks it; the answers at the version RFC 9810 7 asks */
+    e.pvno = 3;
+    ck_assert_int_eq(check_edited(der, len, &e, 0, 600), CMP_E_UNSUPPORTED_VERSION);
+#ifdef OSSL_CMP_PVNO_3
+    ck_assert_int_eq(check_edited(der, len, &e, 1, 600), CMP_E_NONE);
+    ck_assert_int_eq(cmp_srv_response_pvno(3, CMP_BODY_IR, 1), 3);
+    ck_assert_int_eq(cmp_srv_response_pvno(5, CMP_BODY_IR, 1), 3);
+#else
+    ck_assert_int_eq(check_edited(der, len, &e, 1, 600), CMP_E_UNSUPPORTED_VERSION);
+    ck_assert_int_eq(cmp_srv_response_pvno(5, CMP_BODY_IR, 1), 2);
+#endif
+    ck_assert_int_eq(cmp_srv_response_pvno(3, CMP_BODY_IR, 0), 2);
+    ck_assert_int_eq(cmp_srv_response_pvno(5, CMP_BODY_IR, 0), 2);
+    ck_assert_int_eq(cmp_srv_response_pvno(1, CMP_BODY_IR, 1), 2);
+    ck_assert_int_eq(cmp_srv_response_pvno(3, CMP_BODY_CERTCONF, 0), 3);
     e.pvno = -1;
     e.tid.what = CMP_EDIT_DROP;
-    ck_assert_int_eq(check_edited(der, len, &e, 600), CMP_E_BAD_DATA_FORMAT);
+    ck_assert_int_eq(check_edited(der, len, &e, 0, 600), CMP_E_BAD_DATA_FORMAT);
     e.tid.what = CMP_EDIT_SET;
     e.tid.data = shorty;
     e.tid.len = 4;
-    ck_assert_int_eq(check_edited(der, len, &e, 600), CMP_E_BAD_DATA_FORMAT);
+    ck_assert_int_eq(check_edited(der, len, &e, 0, 600), CMP_E_BAD_DATA_FORMAT);
     e.tid.what = CMP_EDIT_KEEP;
     e.nonce = e.tid;
     e.nonce.what = CMP_EDIT_SET;
-    ck_assert_int_eq(check_edited(der, len, &e, 600), CMP_E_BAD_SENDER_NONCE);
+    ck_assert_int_eq(check_edited(der, len, &e, 0, 600), CMP_E_BAD_SENDER_NONCE);
     e.nonce.what = CMP_EDIT_DROP;
-    ck_assert_int_eq(check_edited(der, len, &e, 600), CMP_E_BAD_SENDER_NONCE);
+    ck_assert_int_eq(check_edited(der, len, &e, 0, 600), CMP_E_BAD_SENDER_NONCE);
     e.nonce.what = CMP_EDIT_KEEP;
     e.recip_nonce.what = CMP_EDIT_SET;
     e.recip_nonce.data = (const unsigned char *)"0123456789abcdef";
     e.recip_nonce.len = 16;
-    ck_assert_int_eq(check_edited(der, len, &e, 600), CMP_E_BAD_RECIP_NONCE);
+    ck_assert_int_eq(check_edited(der, len, &e, 0, 600), CMP_E_BAD_RECIP_NONCE);
     e.recip_nonce.what = CMP_EDIT_KEEP;
     e.time = CMP_EDIT_SET;
     e.time_value = time(NULL) + 3600;
-    ck_assert_int_eq(check_edited(der, len, &e, 600), CMP_E_BAD_TIME);
-    ck_assert_int_eq(check_edited(der, len, &e, 0), CMP_E_NONE);    /* off */
+    ck_assert_int_eq(check_edited(der, len, &e, 0, 600), CMP_E_BAD_TIME);
+    ck_assert_int_eq(check_edited(der, len, &e, 0, 0), CMP_E_NONE);    /* off */
     e.time_value = time(NULL) - 60;
-    ck_assert_int_eq(check_edited(der, len, &e, 600), CMP_E_NONE);
+    ck_assert_int_eq(check_edited(der, len, &e, 0, 600), CMP_E_NONE);
     e.time = CMP_EDIT_DROP;     /* RECOMMENDED, not required */
-    ck_assert_int_eq(check_edited(der, len, &e, 600), CMP_E_NONE);
+    ck_assert_int_eq(check_edited(der, len, &e, 0, 600), CMP_E_NONE);
     e.time = CMP_EDIT_KEEP;
     e.sender_email = "device@example.com";
-    ck_assert_int_eq(check_edited(der, len, &e, 600), CMP_E_BAD_SENDER);
+    ck_assert_int_eq(check_edited(der, len, &e, 0, 600), CMP_E_BAD_SENDER);
     OPENSSL_free(der);
 }
 END_TEST
