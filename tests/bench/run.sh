@@ -71,6 +71,17 @@ cert_count() { psql -X -At "$DATABASE_URL" -c "SELECT count(*) FROM certificate"
 
 field() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
+# table FILE TITLE RATE CPU: the results of FILE (one line each: name, then
+# cmpbench's fields and cpu_ms_per_tx), as a table; rss lines left out
+table() {
+  printf '%-36s %12s %10s %10s %10s %12s\n' "$2" "$3" "p50 ms" "p99 ms" "errors" "$4"
+  while read -r name rest; do
+    case "$name" in rss-*) continue ;; esac
+    printf '%-36s %12s %10s %10s %10s %12s\n' "$name" "$(field rate "$rest")" "$(field p50_ms "$rest")" \
+        "$(field p99_ms "$rest")" "$(field errors "$rest")" "$(field cpu_ms_per_tx "$rest")"
+  done <"$1"
+}
+
 once() {   # once NAME NEW_ROWS OK: the database holds each enrollment once
   [ "$2" = "$3" ] || { log "$1: the database holds $2 new certificates for $3 enrollments"; exit 1; }
 }
@@ -274,11 +285,7 @@ if [ "${BENCH_ONLY:-}" = pqc ]; then
   done
   CA=$EC_CA
   echo
-  printf '%-36s %12s %10s %10s %10s %12s\n' scenario "enroll/s" "p50 ms" "p99 ms" "errors" "cpu ms/tx"
-  while read -r name rest; do
-    printf '%-36s %12s %10s %10s %10s %12s\n' "$name" "$(field rate "$rest")" "$(field p50_ms "$rest")" \
-        "$(field p99_ms "$rest")" "$(field errors "$rest")" "$(field cpu_ms_per_tx "$rest")"
-  done <"$OUT/pqc.txt"
+  table "$OUT/pqc.txt" scenario "enroll/s" "cpu ms/tx"
   echo "crypto ceiling (one core): $SPEEDPQ"
   # an enrollment's own crypto: one verify of the request key (its POP),
   # one sign of the CA key (the certificate)
@@ -548,12 +555,7 @@ p99=$(field p99_ms "$FULL32")
 ratio=$(awk -v a="$rate" -v b="$mrate" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 
 echo
-printf '%-36s %12s %10s %10s %10s %12s\n' scenario "enroll/s" "p50 ms" "p99 ms" "errors" "cpu ms/tx"
-while read -r name rest; do
-  case "$name" in rss-*) continue ;; esac
-  printf '%-36s %12s %10s %10s %10s %12s\n' "$name" "$(field rate "$rest")" "$(field p50_ms "$rest")" \
-      "$(field p99_ms "$rest")" "$(field errors "$rest")" "$(field cpu_ms_per_tx "$rest")"
-done <"$RESULTS"
+table "$RESULTS" scenario "enroll/s" "cpu ms/tx"
 echo "crypto ceiling (one core): $SPEED"
 # what the headline enrollment needs of it: one P-256 verify (the POP), one
 # P-256 sign (the certificate), one PBM key (the request's MAC, reused)
@@ -565,11 +567,7 @@ awk -v s="$SPEED" 'BEGIN {
 [ -f "$OUT/crl.txt" ] && [ -z "$QUICK" ] && cat "$OUT/crl.txt"
 [ -f "$OUT/dashboard.txt" ] && [ -z "$QUICK" ] && cat "$OUT/dashboard.txt"
 echo
-printf '%-36s %12s %10s %10s %10s %12s\n' "OCSP scenario" "answers/s" "p50 ms" "p99 ms" "errors" "cpu ms/answer"
-while read -r name rest; do
-  printf '%-36s %12s %10s %10s %10s %12s\n' "$name" "$(field rate "$rest")" "$(field p50_ms "$rest")" \
-      "$(field p99_ms "$rest")" "$(field errors "$rest")" "$(field cpu_ms_per_tx "$rest")"
-done <"$OCSP_RESULTS"
+table "$OCSP_RESULTS" "OCSP scenario" "answers/s" "cpu ms/answer"
 orate=$(field rate "$OCSP32"); oossl=$(field rate "$OSSL_OCSP")
 echo "ocsp: mod_cmp $orate answers/s at 32 clients (p99 $(field p99_ms "$OCSP32") ms, httpd p99 $(field p99_ms "$OSRV32") ms), openssl ocsp $oossl answers/s, ratio $(awk -v a="$orate" -v b="$oossl" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
 echo "headline: $rate enroll/s, mock $mrate enroll/s, ratio $ratio, p99 $p99 ms, cpu/tx $cpu ms, mock cpu/tx $mcpu ms"

@@ -89,6 +89,17 @@ pbm_params() {
 hexof() { od -An -tx1 -v "$1" | tr -d ' \n'; }
 unhex() { local h; h=$(tr -d ' \n'); printf '%b' "$(sed 's/../\\x&/g' <<<"$h")"; }
 
+# fixture_post FIXTURE OUT: a request an OpenSSL client wrote once (any
+# secret), with a fresh transactionID and messageTime, MACed again with the
+# demo's secret as OUT and posted to the demo profile; prints the answer as
+# cmpmutate -show does (the answer itself in $T/resp.der)
+fixture_post() {
+  "$BUILD/cmpmutate" -in "$1" -out "$2" -secret "$(cat "$CMP_SECRET_FILE")" -kid demo -time +0 \
+      -tid "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')" "${@:3}"
+  [ "$(post "$CMP_URL" "$2")" = 200 ] || fail "HTTP $(head -c 200 "$T/resp.der")"
+  "$BUILD/cmpmutate" -show "$T/resp.der"
+}
+
 resp_text() { openssl asn1parse -inform DER -in "$T/resp.der" 2>/dev/null | grep UTF8STRING; }
 
 as_superuser() {   # SQL (or - for stdin) as the cluster's superuser, over the private socket, in $AS_DB

@@ -37,10 +37,7 @@ t_pq_refused_before_35() {
   grep -q "allowedKeyTypes: ML-DSA-87 keys need OpenSSL 3.5 or later" "$T/api.json" || fail "policy: $(cat "$T/api.json")"
   # CMP: badAlg, nothing stored
   local n0 s; n0=$(cert_count)
-  "$BUILD/cmpmutate" -in "$PQ_IR" -out "$PQ/ir.der" -secret "$(cat "$CMP_SECRET_FILE")" -kid demo -time +0 \
-      -tid "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
-  [ "$(post "$CMP_URL" "$PQ/ir.der")" = 200 ] || fail "HTTP"
-  s=$("$BUILD/cmpmutate" -show "$T/resp.der")
+  s=$(fixture_post "$PQ_IR" "$PQ/ir.der")
   [[ $s == "body=ip status=2 failInfo=badAlg text=public key not in an accepted form: "* ]] || fail "answer: $s"
   [[ $s == *"ML-DSA-65 keys need OpenSSL 3.5 or later"* ]] || fail "reason: $s"
   [ "$(cert_count)" = "$n0" ] || fail "stored"
@@ -97,10 +94,7 @@ t_pq_ml_dsa() {
       -oldcert "$PQ/dev2.pem" || fail "rr"
   [ "$(cert_status "$PQ/dev2.pem")" = revoked ] || fail "not revoked"
   # the ir a 3.5 client made for an ML-DSA-65 key, MACed again: enrolled
-  "$BUILD/cmpmutate" -in "$PQ_IR" -out "$PQ/ir.der" -secret "$(cat "$CMP_SECRET_FILE")" -kid demo -time +0 \
-      -tid "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
-  [ "$(post "$CMP_URL" "$PQ/ir.der")" = 200 ] || fail "HTTP"
-  "$BUILD/cmpmutate" -show "$T/resp.der" | grep -q "^body=ip status=0" || fail "the fixture: $("$BUILD/cmpmutate" -show "$T/resp.der")"
+  fixture_post "$PQ_IR" "$PQ/ir.der" | grep -q "^body=ip status=0" || fail "the fixture: $("$BUILD/cmpmutate" -show "$T/resp.der")"
   # its POP signature with one bit changed (the last octet of the body is
   # the signature's): refused, nothing stored. The key is built from its
   # parts and the POP checked by mod_cmp (cmp_key_from_spki), as for EC.
@@ -110,10 +104,7 @@ t_pq_ml_dsa() {
   body=$(dd if="$PQ_IR" bs=1 skip="$off" count=$((hl + l)) 2>/dev/null | hexof /dev/stdin)
   body="${body:0:${#body}-2}$(printf '%02x' $(( 0x${body: -2} ^ 1 )))"
   n0=$(cert_count)
-  "$BUILD/cmpmutate" -in "$PQ_IR" -out "$PQ/badpop.der" -secret "$(cat "$CMP_SECRET_FILE")" -kid demo -time +0 \
-      -tid "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')" -body "$body"
-  [ "$(post "$CMP_URL" "$PQ/badpop.der")" = 200 ] || fail "HTTP"
-  "$BUILD/cmpmutate" -show "$T/resp.der" | grep -q "^body=ip status=2 failInfo=badPOP text=proof of possession does not verify: the POP signature does not verify" \
+  fixture_post "$PQ_IR" "$PQ/badpop.der" -body "$body" | grep -q "^body=ip status=2 failInfo=badPOP text=proof of possession does not verify: the POP signature does not verify" \
     || fail "a bad ML-DSA POP: $("$BUILD/cmpmutate" -show "$T/resp.der")"
   [ "$(cert_count)" = "$n0" ] || fail "a bad POP stored"
 }

@@ -36,10 +36,7 @@ t_ck_refused_before_35() {
   jq -r '.[0]' "$T/api.json" | grep -q "centralKeyType: central key generation (RFC 9483 4.1.6) needs OpenSSL 3.5 or later; this server runs OpenSSL 3.0" \
     || fail "API: $(cat "$T/api.json")"
   local n0 s; n0=$(cert_count)
-  "$BUILD/cmpmutate" -in "$CK_IR" -out "$CK/ir.der" -secret "$(cat "$CMP_SECRET_FILE")" -kid demo -time +0 \
-      -tid "$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
-  [ "$(post "$CMP_URL" "$CK/ir.der")" = 200 ] || fail "HTTP"
-  s=$("$BUILD/cmpmutate" -show "$T/resp.der")
+  s=$(fixture_post "$CK_IR" "$CK/ir.der")
   [[ $s == "body=error status=2 failInfo=badAlg text=central key generation not possible: "* ]] || fail "answer: $s"
   [[ $s == *"needs OpenSSL 3.5 or later; this server runs OpenSSL 3.0"* ]] || fail "reason: $s"
   [ "$(cert_count)" = "$n0" ] || fail "stored"
