@@ -16,7 +16,7 @@
  * also works with the next one: migrations are additive first (new tables,
  * columns with defaults), destructive only one version later, so nodes can
  * be upgraded one by one after the database (README, Upgrading). */
-#define CMP_SCHEMA_VERSION 14
+#define CMP_SCHEMA_VERSION 13
 
 /* A number as the text of SQL (CMP_STR(CMP_SCHEMA_VERSION) -> "11"). */
 #define CMP_STR_(x) #x

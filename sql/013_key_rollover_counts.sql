@@ -1,5 +1,6 @@
 -- SPDX-License-Identifier: Apache-2.0
--- Migration 13: CA key rollover; the dashboard's certificate counts (below).
+-- Migration 13: CA key rollover; the dashboard's certificate counts; central
+-- key generation (both below).
 --
 -- CA key rollover (RFC 9810 4.4, RFC 9483 4.3.2). An Authority's keys are
 -- numbered: generation 0 is the key it was created with. The authority row
@@ -181,3 +182,12 @@ INSERT INTO certificate_count (kind, day, status, n)
 INSERT INTO certificate_count (kind, day, status, n)
     SELECT 'r', (revoked_at AT TIME ZONE 'UTC')::date, status, count(*)
     FROM certificate WHERE status = 'revoked' GROUP BY 2, 3;
+
+-- Central key generation (RFC 9483 4.1.6). ra_profile.central_key_type: the
+-- key an RA Profile makes for a request that carries none ('' = it makes
+-- none, and refuses such a request), as "TYPE" or "TYPE:PARAM" (EC:P-256,
+-- RSA:3072, ML-DSA-65). The key goes to the requester inside EnvelopedData
+-- and is never stored: not in the certificate's row, not in the
+-- transaction's stored response. A 0.20 node does not read the column and
+-- refuses such requests as before.
+ALTER TABLE ra_profile ADD COLUMN central_key_type text NOT NULL DEFAULT '';

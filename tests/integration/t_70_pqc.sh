@@ -129,6 +129,31 @@ t_pq_slh_dsa() {
 }
 run_test "post-quantum on OpenSSL 3.5: an SLH-DSA-SHA2-128f Authority issues (an EC device, an ML-DSA-44 signer)" t_pq_slh_dsa
 
+# An Authority imported with an ML-DSA-87 key an operator made with openssl:
+# taken, its key sealed at rest, and it issues
+t_pq_import() {
+  if ! pq_openssl_35; then echo "skipped: OpenSSL $(openssl version | awk '{print $2}') has no ML-DSA"; return 0; fi
+  local ca
+  mkdir -p "$PQ"
+  openssl genpkey -algorithm ML-DSA-87 -out "$PQ/imp.key"
+  openssl req -x509 -new -key "$PQ/imp.key" -subj "/CN=PQ Imported Root/O=Test" -days 365 \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+      -out "$PQ/imp.pem" 2>/dev/null
+  expect_status 201 POST /authorities "$(jq -n --rawfile c "$PQ/imp.pem" --rawfile k "$PQ/imp.key" \
+      '{name: "pq-imported", certificate: $c, privateKey: $k}')"
+  ca=$(jf .uuid)
+  [ "$(jf .keyType)" = ML-DSA-87 ] || fail "the Authority's key: $(jf .keyType)"
+  [ "$(sql "SELECT position(decode('$(openssl pkey -in "$PQ/imp.key" -outform DER | hexof /dev/stdin)', 'hex')
+                 in ca_key_enc) FROM authority WHERE uuid = '$ca'")" = 0 ] || fail "the key is stored as it came"
+  pq_profile pq-imp "$ca" ML-DSA-65
+  openssl genpkey -algorithm ML-DSA-65 -out "$PQ/imp-dev.key"
+  cmp -cmd ir -server "$BASE/pq-imp" -ref pq-imp -secret "file:$CMP_SECRET_FILE" -trusted "$PQ/imp.pem" \
+      -newkey "$PQ/imp-dev.key" -subject "/CN=imp-device" -certout "$PQ/imp-dev.pem" || fail "ir"
+  openssl verify -CAfile "$PQ/imp.pem" "$PQ/imp-dev.pem" >/dev/null || fail "the certificate does not verify"
+  openssl x509 -in "$PQ/imp-dev.pem" -noout -text | grep -q "Signature Algorithm: ML-DSA-87" || fail "not signed with ML-DSA-87"
+}
+run_test "post-quantum on OpenSSL 3.5: an Authority imported with an ML-DSA-87 key made by openssl issues (its key sealed at rest)" t_pq_import
+
 # RFC 9810 5.2.8.3: a KEM key cannot sign its request; its POP would be
 # the encrypted certificate (indirect method), which is not built yet: the
 # refusal says so
