@@ -70,6 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)cmp_view_rr_reason(v);
         (void)cmp_view_pop_encrypted_key(v);
         (void)cmp_view_pop_priv_key(v);
+        (void)cmp_view_no_popo(v);
         (void)cmp_view_protection(v);
         (void)cmp_view_crl_status_list(v, p, crl_issuer, "http://pki.example/crl/ca.crl", &crls);
         if (cmp_view_genm_value(v, p, "1.3.6.1.5.5.7.4.20", &old_root, &old_root_len)
