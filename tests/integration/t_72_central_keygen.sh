@@ -205,3 +205,26 @@ t_ck_approval() {
 }
 run_test "central key generation with approval: openssl cmp -centralkeygen waits, polls, and gets the key made once an administrator approves; the database holds no trace of it" \
     t_ck_approval
+
+# The README's session: an RA Profile that makes EC keys, a CMP signer the
+# API issues (with id-kp-cmKGA), a device without a key of its own
+t_ck_readme() {
+  if ! ck_openssl_35; then echo "skipped: OpenSSL $(openssl version | awk '{print $2}')"; return 0; fi
+  local D=$T/ckg-readme
+  rm -rf "$D"; mkdir -p "$D"
+  readme_block ckg-session "$D/session.sh"
+  [ "$(wc -l <"$D/session.sh")" -gt 15 ] || fail "the README block is missing"
+  (cd "$D" && bash -e -o pipefail "$D/session.sh") || fail "the README central key generation session failed"
+  verify_cert "$D/device-2.pem" "$CA_CERT_FILE" || fail "the certificate"
+  openssl x509 -in "$D/device-2.pem" -noout -text | grep -q "NIST CURVE: P-256" || fail "not the profile's key type"
+  # the signer the API issued names id-kp-cmKGA
+  local sig
+  expect_status 200 GET /cmpProfiles
+  sig=$(jq -r '.[] | select(.name == "ckg-lab") | .signingCertificateUuid' "$T/api.json")
+  expect_status 200 GET /cmpProfiles/signingCertificates
+  jq -r --arg u "$sig" '.[] | select(.uuid == $u) | .certificate' "$T/api.json" \
+    | openssl x509 -noout -ext extendedKeyUsage | grep -q "1.3.6.1.5.5.7.3.32\|Key Generation Authority" \
+    || fail "the signer lacks id-kp-cmKGA"
+}
+run_test "central key generation: the README session (an RA Profile making EC keys, a signer issued by the API, a device without a key)" \
+    t_ck_readme
