@@ -36,7 +36,10 @@
 
 /* The key and its CRL state, read under the lock: still due? One series
  * of CRL numbers runs over all of an Authority's keys (they share its
- * name). */
+ * name). The Authority's row is share-locked until the CRL is stored: an
+ * Authority deleted meanwhile goes after it, its CRL with it (a sanitizer
+ * run once logged the CRL's insert refused for an Authority deleted
+ * between the two). */
 #define STATE_NUMBER \
     "greatest(coalesce(c.crl_number, 0), (SELECT max(crl_number) FROM " \
     "authority_key WHERE authority_id = a.id)), "
@@ -46,7 +49,8 @@
     "c.changes <> c.made_at_changes OR c.next_update - now() < " \
     "make_interval(secs => a.crl_validity_s / 2.0), " \
     "extract(epoch from date_trunc('second', now()))::bigint, a.key_generation " \
-    "FROM authority a LEFT JOIN crl c ON c.authority_id = a.id WHERE a.id = $1"
+    "FROM authority a LEFT JOIN crl c ON c.authority_id = a.id WHERE a.id = $1 " \
+    "FOR KEY SHARE OF a"
 #define SQL_STATE_RETIRED \
     "SELECT a.name, k.ca_cert, k.ca_key_enc, a.crl_validity_s, " \
     "k.crl_changes, " STATE_NUMBER "k.crl_der IS NULL OR " \
@@ -55,7 +59,7 @@
     "extract(epoch from date_trunc('second', now()))::bigint, k.generation " \
     "FROM authority a JOIN authority_key k ON k.authority_id = a.id LEFT JOIN " \
     "crl c ON c.authority_id = a.id WHERE a.id = $1 AND k.generation = $2 AND " \
-    "k.state = 'retired'"
+    "k.state = 'retired' FOR KEY SHARE OF a"
 
 /* Revoked and rejected certificates (a rejected one was sent to its
  * requester all the same) until one CRL after their expiry (RFC 5280
