@@ -41,12 +41,7 @@ static int pvno_ok(long pvno, int body, int v3)
 
 int cmp_srv_speaks_v3(const cmp_profile_t *pr)
 {
-#ifdef OSSL_CMP_PVNO_3
-    return pr != NULL && pr->variant != NULL && strcmp(pr->variant, "v3") == 0;
-#else
-    (void)pr;
-    return 0;
-#endif
+    return pr != NULL && pr->speaks_v3;
 }
 
 long cmp_srv_response_pvno(long pvno, int body, int v3)

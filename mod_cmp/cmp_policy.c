@@ -405,6 +405,22 @@ static const char *pattern_compile(regex_t *re, const char *pattern)
     return NULL;
 }
 
+/* One of allowedKeyTypes is the named key type (found = 1). */
+typedef struct {
+    const char *name;           /* OpenSSL's own name of the type */
+    int found;
+} type_in_t;
+
+static int type_is(void *baton, const char *item)
+{
+    type_in_t *t = baton;
+    char *other = key_type_name(item);
+
+    t->found = t->found || (other != NULL && strcasecmp(other, t->name) == 0);
+    free(other);
+    return 1;
+}
+
 /* The key type of central key generation: one this build generates (on an
  * OpenSSL that has central key generation), among allowedKeyTypes when both
  * are given. */
@@ -412,7 +428,7 @@ static void check_central(report_t *r, const cmp_policy_spec_t *spec)
 {
     const char *type, *param, *why = NULL;
     char missing[200], *name;
-    int i, n, in_list = 0;
+    type_in_t in = {NULL, 0};
 
     if (cmp_key_central_missing(missing, sizeof(missing)) != NULL) {
         report(r, "centralKeyType: %s", missing);
@@ -425,18 +441,9 @@ static void check_central(report_t *r, const cmp_policy_spec_t *spec)
     }
     if (spec->key_types == NULL || *spec->key_types == '\0')
         return;
-    name = key_type_name(type);
-    n = (int)strlen(spec->key_types);
-    for (i = 0; name != NULL && i < n; ) {
-        const char *item = spec->key_types + i, *end = strchr(item, ',');
-        size_t len = end != NULL ? (size_t)(end - item) : strlen(item);
-        char *other = key_type_name(apr_pstrmemdup(r->p, item, len));
-
-        in_list = in_list || (other != NULL && strcasecmp(other, name) == 0);
-        free(other);
-        i += (int)len + 1;
-    }
-    if (!in_list)
+    if ((in.name = name = key_type_name(type)) != NULL)
+        each_item(spec->key_types, type_is, &in);
+    if (!in.found)
         report(r, "centralKeyType: %s is not among allowedKeyTypes", type);
     free(name);
 }

@@ -192,6 +192,9 @@ static apr_status_t load_cmp(cmp_profile_t *pr, apr_pool_t *p, PGconn *c,
     pr->implicit_confirm = cmp_db_bool(r, 0, 8);
     pr->confirm_timeout = (int)cmp_db_ll(r, 0, 9);
     pr->variant = col(r, 10);
+#ifdef OSSL_CMP_PVNO_3
+    pr->speaks_v3 = pr->variant != NULL && strcmp(pr->variant, "v3") == 0;
+#endif
     pr->revoke_on_key_update = cmp_db_bool(r, 0, 11);
     pr->mac_revocation = cmp_db_bool(r, 0, 12);
     pr->secret_ref = PQgetisnull(r, 0, 13) ? NULL : col(r, 13);

@@ -18,6 +18,8 @@ typedef struct cmp_profile_t {
     int refs;
     long long cmp_id, cmp_ver, ra_id, ra_ver, auth_id, auth_ver;
     char *cmp_name, *ra_name, *auth_name, *variant;
+    int speaks_v3;                 /* variant v3 where OpenSSL speaks cmp2021
+                                    * (RFC 9810): known at load */
     int mac_requests;              /* ir/cr may be MAC-protected */
     int sig_responses;             /* responses are signed */
     unsigned char *secret;
@@ -80,7 +82,7 @@ apr_status_t cmp_profile_peek(cmp_profile_cache_t *cache, apr_pool_t *p,
 STACK_OF(X509) *cmp_profile_certs(const unsigned char *der, size_t len);
 
 /* Whether this build speaks cmp2021 (pvno 3, RFC 9810), which a CMP
- * Profile of variant v3 speaks: NULL when it does (OpenSSL 3.5 and later);
+ * Profile of variant v3 speaks: NULL when it does (OpenSSL 3.2 and later);
  * else why not, in buf. */
 const char *cmp_profile_v3_missing(char *buf, size_t len);
 
