@@ -754,10 +754,12 @@ static apr_status_t from_db(cmp_ocsp_t *o, apr_pool_t *p, const char *authority,
 /* ---- answers kept in this process's memory --------------------------------
  * Per Authority, what the database said last (its version, signer stamp and
  * count of revocation changes) and when; and the answers to single requests
- * without nonce made under exactly that, keyed by the CertID's DER. While
- * the database was asked less than CMP_OCSP_FRESH_MS ago, such an answer is
- * sent from memory; any revocation of the Authority's certificates, a new
- * key or signer drops all of them. */
+ * without nonce made under exactly that, keyed by the request's own bytes:
+ * the same bytes parse to the same request, so a request seen before is
+ * answered without being parsed again. While the database was asked less
+ * than CMP_OCSP_FRESH_MS ago, such an answer is sent from memory; any
+ * revocation of the Authority's certificates, a new key or signer drops all
+ * of them. */
 
 static cmp_ocsp_view_t *view_of(cmp_ocsp_t *o, const char *name)
 {
@@ -862,14 +864,19 @@ apr_status_t cmp_ocsp_answer(cmp_ocsp_t *o, apr_pool_t *p,
     work_t w;
     facts_t f;
     const unsigned char *q = req;
-    unsigned char *key = NULL;
+    /* the memory's key: the request as it came (kept only for a single
+     * request without nonce, f.keep) */
+    const unsigned char *key = len <= CMP_OCSP_MEMORY_REQUEST_MAX ? req : NULL;
+    int klen = (int)len;
     apr_time_t asked;
     apr_status_t rv;
-    int n, klen = 0;
+    int n;
 
     memset(out, 0, sizeof(*out));
     memset(&w, 0, sizeof(w));
     memset(&f, 0, sizeof(f));
+    if (key != NULL && mem_get(o, p, authority, key, klen, 0, out))
+        return APR_SUCCESS;
     w.req = d2i_OCSP_REQUEST(NULL, &q, (long)len);
     if (w.req == NULL || q != req + len) {
         work_free(&w);
@@ -884,17 +891,6 @@ apr_status_t cmp_ocsp_answer(cmp_ocsp_t *o, apr_pool_t *p,
                               apr_psprintf(p, "%d single requests (1 to %d "
                                            "are answered)", n,
                                            CMP_OCSP_MAX_REQUESTS), out);
-    }
-    if (n == 1 && OCSP_REQUEST_get_ext_by_NID(w.req, NID_id_pkix_OCSP_Nonce, -1) < 0) {
-        klen = i2d_OCSP_CERTID(OCSP_onereq_get0_id(OCSP_request_onereq_get0(w.req, 0)),
-                               &key);
-        if (klen <= 0)
-            key = NULL;
-    }
-    if (key != NULL && mem_get(o, p, authority, key, klen, 0, out)) {
-        OPENSSL_free(key);
-        work_free(&w);
-        return APR_SUCCESS;
     }
     asked = apr_time_now();
     rv = from_db(o, p, authority, &w, n, &f, out);
@@ -911,6 +907,5 @@ apr_status_t cmp_ocsp_answer(cmp_ocsp_t *o, apr_pool_t *p,
         mem_put(o, authority, asked, &f,
                 f.keep && out->status == OCSP_RESPONSE_STATUS_SUCCESSFUL ? key : NULL,
                 klen, out);
-    OPENSSL_free(key);
     return rv;
 }

@@ -55,8 +55,11 @@
  * how late an OCSP answer shows a revocation made on any node. */
 #define CMP_OCSP_FRESH_MS 1000
 
-/* The most answers a process keeps in memory per Authority. */
+/* The most answers a process keeps in memory per Authority, and the
+ * longest request whose answer it keeps (a request about one certificate
+ * is about 100 bytes). */
 #define CMP_OCSP_MEMORY_ANSWERS 10000
+#define CMP_OCSP_MEMORY_REQUEST_MAX 512
 
 /* How an answer was made (cmp_ocsp_answer_t.made; the request note
  * cmp-ocsp). */

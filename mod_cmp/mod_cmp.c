@@ -1012,6 +1012,47 @@ static int cmp_ocsp_handler(request_rec *r)
     return ocsp_handler(r);
 }
 
+/* ---- URLs that are not files ----------------------------------------------
+ * The handlers of this module serve no file, so the URLs SetHandler gives
+ * them are not mapped to the filesystem, as mod_proxy does for its own: no
+ * directory walk (a stat and an .htaccess look-up per directory level, per
+ * request). What applies to them is <Location> and <If>, not <Directory>
+ * or <Files>. */
+
+#define NOT_A_FILE "cmp:"
+
+/* The handler SetHandler names for r, as far as the <Location> sections
+ * walked before translate_name say: core's own expression, evaluated as
+ * core does when it sets r->handler. */
+static int handler_is_ours(request_rec *r)
+{
+    core_dir_config *d = ap_get_core_module_config(r->per_dir_config);
+    const char *h, *err = NULL;
+
+    if (d == NULL || d->expr_handler == NULL)
+        return 0;
+    h = ap_expr_str_exec(r, d->expr_handler, &err);
+    return h != NULL && err == NULL
+           && (strcmp(h, CMP_HANDLER) == 0 || strcmp(h, CRL_HANDLER) == 0
+               || strcmp(h, OCSP_HANDLER) == 0);
+}
+
+static int cmp_translate_name(request_rec *r)
+{
+    if (r->proxyreq != PROXYREQ_NONE || r->uri[0] != '/' || !handler_is_ours(r))
+        return DECLINED;
+    r->filename = apr_pstrcat(r->pool, NOT_A_FILE, r->uri, NULL);
+    return OK;
+}
+
+static int cmp_map_to_storage(request_rec *r)
+{
+    if (r->filename == NULL || strncmp(r->filename, NOT_A_FILE,
+                                       sizeof(NOT_A_FILE) - 1) != 0)
+        return DECLINED;
+    return OK;
+}
+
 static const cmp_shared_t *cmp_shared(void)
 {
     cmp_srv_conf_t *c = srv_conf(ap_server_conf);
@@ -1026,6 +1067,8 @@ static void cmp_register_hooks(apr_pool_t *p)
     APR_REGISTER_OPTIONAL_FN(cmp_bind_log);
     ap_hook_post_config(cmp_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(cmp_child_init, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_translate_name(cmp_translate_name, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_map_to_storage(cmp_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(cmp_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(cmp_crl_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(cmp_ocsp_handler, NULL, NULL, APR_HOOK_MIDDLE);

@@ -230,6 +230,117 @@ dashboard_at() {
   dashboard_once folded
 }
 
+# ---- OCSP: mod_cmp's responder beside openssl ocsp -index -port -----------
+OCSP_PORT=${BENCH_OCSP_PORT:-28095}
+OSECS=${BENCH_OCSP_SECONDS:-10}
+OCSP_RESULTS=$OUT/ocsp.txt
+O=$OUT/ocsp-requests
+OCSP_URL="http://127.0.0.1:$HTTP_PORT/ocsp/demo"
+ACCESS=$VAR_DIR/httpd/access.log
+# run_post NAME URL LIST CLIENTS PIDS...: cmpbench's post mode, and the
+# server CPU per answer
+run_post() {
+  local name=$1 url=$2 list=$3 clients=$4 t0 t1 line cpu; shift 4
+  t0=$(ticks "$@")
+  line=$(taskset -c "$LOAD_CPU" "$BENCH" -mode post -url "$url" -bodies "$list" \
+         -ctype application/ocsp-request -trusted "$CA" -clients "$clients" -seconds "$OSECS")
+  t1=$(ticks "$@")
+  cpu=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v n="$(field ok "$line")" 'BEGIN { printf "%.3f", n ? d * 1000 / hz / n : 0 }')
+  echo "$name $line cpu_ms_per_tx=$cpu"
+}
+# ocsp_bench: 200 certificates of the headline run (every other one
+# revoked), answered by openssl ocsp and by mod_cmp; sets OSSL_OCSP, OCSP32
+# and OSRV32
+ocsp_bench() {
+  : >"$OCSP_RESULTS"
+  rm -rf "$O"
+  mkdir -p "$O"
+  log "OCSP: 200 certificates of the headline run (every other one revoked), one request each"
+  psql -X -q "$DATABASE_URL" -c "UPDATE certificate SET status = 'revoked', revoked_at = now(),
+      revocation_reason = 1 WHERE id IN (SELECT id FROM certificate WHERE status = 'valid'
+      AND serial NOT LIKE 'b%' ORDER BY id LIMIT 100)"
+  # serial, the openssl index line (V|R, expiry, revocation, serial in upper
+  # case of even length, file, subject)
+  psql -X -At -F ' ' "$DATABASE_URL" -c "SELECT serial, CASE WHEN status = 'valid' THEN 'V' ELSE 'R' END,
+      to_char(not_after AT TIME ZONE 'UTC', 'YYMMDDHH24MISS') || 'Z',
+      coalesce(to_char(revoked_at AT TIME ZONE 'UTC', 'YYMMDDHH24MISS') || 'Z,keyCompromise', '-'),
+      upper(CASE WHEN length(serial) % 2 = 1 THEN '0' || serial ELSE serial END)
+      FROM certificate WHERE status IN ('valid', 'revoked') AND serial NOT LIKE 'b%'
+      ORDER BY status, id LIMIT 200" >"$O/certs"
+  [ "$(grep -c ' R ' "$O/certs")" = 100 ] && [ "$(wc -l <"$O/certs")" = 200 ] \
+    || { log "OCSP: expected 100 revoked and 100 valid certificates"; exit 1; }
+  : >"$O/index.txt"; : >"$O/plain.list"; : >"$O/nonce.list"
+  i=0
+  while read -r serial st exp rev upper; do
+    [ "$rev" = - ] && rev=
+    printf '%s\t%s\t%s\t%s\tunknown\t/CN=bench-%s\n' "$st" "$exp" "$rev" "$upper" "$i" >>"$O/index.txt"
+    openssl ocsp -issuer "$CA" -serial "0x$serial" -no_nonce -reqout "$O/plain-$i.der" >/dev/null 2>&1
+    openssl ocsp -issuer "$CA" -serial "0x$serial" -reqout "$O/nonce-$i.der" >/dev/null 2>&1
+    echo "$O/plain-$i.der" >>"$O/plain.list"
+    echo "$O/nonce-$i.der" >>"$O/nonce.list"
+    i=$((i + 1))
+  done <"$O/certs"
+  # nodes agree before anything is timed: a good and a revoked serial as each
+  # responder answers them
+  taskset -c "$SERVER_CPU" openssl ocsp -index "$O/index.txt" -port "$OCSP_PORT" -rsigner "$CA" \
+      -rkey "$VAR_DIR/demo/ca.key" -CA "$CA" -nmin 1440 -ignore_err -timeout 5 >"$OUT/openssl-ocsp.log" 2>&1 &
+  OCSP_PID=$!
+  # (a connection closed without a request makes openssl ocsp spin: asked
+  # with a request until it answers)
+  for _ in $(seq 1 50); do
+    timeout 5 openssl ocsp -url "http://127.0.0.1:$OCSP_PORT/" -reqin "$O/plain-0.der" -noverify \
+        -resp_text >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  for url in "$OCSP_URL" "http://127.0.0.1:$OCSP_PORT/"; do
+    for st in V R; do
+      serial=$(awk -v s="$st" '$2 == s {print $1; exit}' "$O/certs")
+      want=$([ "$st" = V ] && echo good || echo revoked)
+      timeout 10 openssl ocsp -url "$url" -issuer "$CA" -CAfile "$CA" -serial "0x$serial" 2>&1 | grep -q "0x$serial: $want" \
+        || { log "OCSP: $url does not say $want for $serial"; exit 1; }
+    done
+  done
+  log "OCSP: openssl ocsp -index -port (one connection at a time), pinned to CPU $SERVER_CPU, ${OSECS}s"
+  OSSL_OCSP=$(run_post ocsp-openssl "http://127.0.0.1:$OCSP_PORT/" "$O/plain.list" 1 "$OCSP_PID")
+  echo "$OSSL_OCSP" | tee -a "$OCSP_RESULTS" >&2
+  kill "$OCSP_PID" 2>/dev/null || true
+  OCSP_PID=
+  log "OCSP: mod_cmp, server pinned to CPU $SERVER_CPU, ${OSECS}s each"
+  pin_server
+  a0=$(wc -l <"$ACCESS")
+  OCSP32=$(run_post ocsp-mod_cmp-32-clients "$OCSP_URL" "$O/plain.list" 32 $(server_pids | sort -u))
+  echo "$OCSP32" | tee -a "$OCSP_RESULTS" >&2
+  sleep 0.5
+  OSRV32=$(tail -n +"$((a0 + 1))" "$ACCESS" | awk '$7 ~ /\/ocsp\/demo$/ {print $NF}' | sort -n \
+          | awk '{v[NR] = $1} END { if (NR) printf "ok=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f", NR,
+                 v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.99) + 1] / 1000, v[NR] / 1000 }')
+  echo "ocsp-mod_cmp-32-httpd-time $OSRV32" | tee -a "$OCSP_RESULTS" >&2
+  line=$(run_post ocsp-mod_cmp-1-client "$OCSP_URL" "$O/plain.list" 1 $(server_pids | sort -u))
+  echo "$line" | tee -a "$OCSP_RESULTS" >&2
+  line=$(run_post ocsp-mod_cmp-nonce-32-clients "$OCSP_URL" "$O/nonce.list" 32 $(server_pids | sort -u))
+  echo "$line" | tee -a "$OCSP_RESULTS" >&2
+  unpin_server
+}
+
+ocsp_summary() {
+  local orate oossl
+  table "$OCSP_RESULTS" "OCSP scenario" "answers/s" "cpu ms/answer"
+  orate=$(field rate "$OCSP32"); oossl=$(field rate "$OSSL_OCSP")
+  echo "ocsp: mod_cmp $orate answers/s at 32 clients (p99 $(field p99_ms "$OCSP32") ms, httpd p99 $(field p99_ms "$OSRV32") ms), openssl ocsp $oossl answers/s, ratio $(awk -v a="$orate" -v b="$oossl" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
+}
+
+# BENCH_ONLY=ocsp: only the OCSP figures (the certificates they need are
+# enrolled first)
+if [ "${BENCH_ONLY:-}" = ocsp ]; then
+  while [ "$(cert_count)" -lt 300 ]; do
+    taskset -c "$LOAD_CPU" "$BENCH" -mode full -url "$URL" -secret "$SECRET" -trusted "$CA" -clients 4 -seconds 2 >/dev/null
+  done
+  ocsp_bench
+  echo
+  ocsp_summary
+  exit 0
+fi
+
 # BENCH_ONLY=crl: only the CRL generation figures (BENCH_ROWS, default 1 M)
 if [ "${BENCH_ONLY:-}" = crl ]; then
   : >"$OUT/crl.txt"
@@ -332,7 +443,6 @@ kill "$MOCK_PID" 2>/dev/null || true
 MOCK_PID=
 
 log "full mode, 32 clients (OpenSSL's client verifying every response), 10s"
-ACCESS=$VAR_DIR/httpd/access.log
 a0=$(wc -l <"$ACCESS")
 FULL32=$(run_full full32 -url "$URL" -secret "$SECRET" -clients 32 -seconds 10)
 echo "$FULL32" | tee -a "$RESULTS" >&2
@@ -345,91 +455,8 @@ SRV32=$(tail -n +"$((a0 + 1))" "$ACCESS" | awk '$7 ~ /\/cmp\/bench$/ {print $NF}
                v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.99) + 1] / 1000, v[NR] / 1000 }')
 echo "full32-httpd-time $SRV32" | tee -a "$RESULTS" >&2
 
-# ---- OCSP: mod_cmp's responder beside openssl ocsp -index -port -----------
-OCSP_PORT=${BENCH_OCSP_PORT:-28095}
-OSECS=${BENCH_OCSP_SECONDS:-10}
-OCSP_RESULTS=$OUT/ocsp.txt
-: >"$OCSP_RESULTS"
-O=$OUT/ocsp-requests
-rm -rf "$O"
-mkdir -p "$O"
-log "OCSP: 200 certificates of the headline run (every other one revoked), one request each"
-psql -X -q "$DATABASE_URL" -c "UPDATE certificate SET status = 'revoked', revoked_at = now(),
-    revocation_reason = 1 WHERE id IN (SELECT id FROM certificate WHERE status = 'valid'
-    AND serial NOT LIKE 'b%' ORDER BY id LIMIT 100)"
-# serial, the openssl index line (V|R, expiry, revocation, serial in upper
-# case of even length, file, subject)
-psql -X -At -F ' ' "$DATABASE_URL" -c "SELECT serial, CASE WHEN status = 'valid' THEN 'V' ELSE 'R' END,
-    to_char(not_after AT TIME ZONE 'UTC', 'YYMMDDHH24MISS') || 'Z',
-    coalesce(to_char(revoked_at AT TIME ZONE 'UTC', 'YYMMDDHH24MISS') || 'Z,keyCompromise', '-'),
-    upper(CASE WHEN length(serial) % 2 = 1 THEN '0' || serial ELSE serial END)
-    FROM certificate WHERE status IN ('valid', 'revoked') AND serial NOT LIKE 'b%'
-    ORDER BY status, id LIMIT 200" >"$O/certs"
-[ "$(grep -c ' R ' "$O/certs")" = 100 ] && [ "$(wc -l <"$O/certs")" = 200 ] \
-  || { log "OCSP: expected 100 revoked and 100 valid certificates"; exit 1; }
-: >"$O/index.txt"; : >"$O/plain.list"; : >"$O/nonce.list"
-i=0
-while read -r serial st exp rev upper; do
-  [ "$rev" = - ] && rev=
-  printf '%s\t%s\t%s\t%s\tunknown\t/CN=bench-%s\n' "$st" "$exp" "$rev" "$upper" "$i" >>"$O/index.txt"
-  openssl ocsp -issuer "$CA" -serial "0x$serial" -no_nonce -reqout "$O/plain-$i.der" >/dev/null 2>&1
-  openssl ocsp -issuer "$CA" -serial "0x$serial" -reqout "$O/nonce-$i.der" >/dev/null 2>&1
-  echo "$O/plain-$i.der" >>"$O/plain.list"
-  echo "$O/nonce-$i.der" >>"$O/nonce.list"
-  i=$((i + 1))
-done <"$O/certs"
-# nodes agree before anything is timed: a good and a revoked serial as each
-# responder answers them
-OCSP_URL="http://127.0.0.1:$HTTP_PORT/ocsp/demo"
-taskset -c "$SERVER_CPU" openssl ocsp -index "$O/index.txt" -port "$OCSP_PORT" -rsigner "$CA" \
-    -rkey "$VAR_DIR/demo/ca.key" -CA "$CA" -nmin 1440 -ignore_err -timeout 5 >"$OUT/openssl-ocsp.log" 2>&1 &
-OCSP_PID=$!
-# (a connection closed without a request makes openssl ocsp spin: asked
-# with a request until it answers)
-for _ in $(seq 1 50); do
-  timeout 5 openssl ocsp -url "http://127.0.0.1:$OCSP_PORT/" -reqin "$O/plain-0.der" -noverify \
-      -resp_text >/dev/null 2>&1 && break
-  sleep 0.2
-done
-for url in "$OCSP_URL" "http://127.0.0.1:$OCSP_PORT/"; do
-  for st in V R; do
-    serial=$(awk -v s="$st" '$2 == s {print $1; exit}' "$O/certs")
-    want=$([ "$st" = V ] && echo good || echo revoked)
-    timeout 10 openssl ocsp -url "$url" -issuer "$CA" -CAfile "$CA" -serial "0x$serial" 2>&1 | grep -q "0x$serial: $want" \
-      || { log "OCSP: $url does not say $want for $serial"; exit 1; }
-  done
-done
-# run_post NAME URL LIST CLIENTS PIDS...: cmpbench's post mode, and the
-# server CPU per answer
-run_post() {
-  local name=$1 url=$2 list=$3 clients=$4 t0 t1 line cpu; shift 4
-  t0=$(ticks "$@")
-  line=$(taskset -c "$LOAD_CPU" "$BENCH" -mode post -url "$url" -bodies "$list" \
-         -ctype application/ocsp-request -trusted "$CA" -clients "$clients" -seconds "$OSECS")
-  t1=$(ticks "$@")
-  cpu=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v n="$(field ok "$line")" 'BEGIN { printf "%.3f", n ? d * 1000 / hz / n : 0 }')
-  echo "$name $line cpu_ms_per_tx=$cpu"
-}
-log "OCSP: openssl ocsp -index -port (one connection at a time), pinned to CPU $SERVER_CPU, ${OSECS}s"
-OSSL_OCSP=$(run_post ocsp-openssl "http://127.0.0.1:$OCSP_PORT/" "$O/plain.list" 1 "$OCSP_PID")
-echo "$OSSL_OCSP" | tee -a "$OCSP_RESULTS" >&2
-kill "$OCSP_PID" 2>/dev/null || true
-OCSP_PID=
-log "OCSP: mod_cmp, server pinned to CPU $SERVER_CPU, ${OSECS}s each"
-pin_server
-a0=$(wc -l <"$ACCESS")
-OCSP32=$(run_post ocsp-mod_cmp-32-clients "$OCSP_URL" "$O/plain.list" 32 $(server_pids | sort -u))
-echo "$OCSP32" | tee -a "$OCSP_RESULTS" >&2
-sleep 0.5
-OSRV32=$(tail -n +"$((a0 + 1))" "$ACCESS" | awk '$7 ~ /\/ocsp\/demo$/ {print $NF}' | sort -n \
-        | awk '{v[NR] = $1} END { if (NR) printf "ok=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f", NR,
-               v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.99) + 1] / 1000, v[NR] / 1000 }')
-echo "ocsp-mod_cmp-32-httpd-time $OSRV32" | tee -a "$OCSP_RESULTS" >&2
-line=$(run_post ocsp-mod_cmp-1-client "$OCSP_URL" "$O/plain.list" 1 $(server_pids | sort -u))
-echo "$line" | tee -a "$OCSP_RESULTS" >&2
-line=$(run_post ocsp-mod_cmp-nonce-32-clients "$OCSP_URL" "$O/nonce.list" 32 $(server_pids | sort -u))
-echo "$line" | tee -a "$OCSP_RESULTS" >&2
-unpin_server
+
+ocsp_bench
 
 rss_kb() {   # resident memory of the httpd children, summed
   local t=0 p
@@ -567,7 +594,5 @@ awk -v s="$SPEED" 'BEGIN {
 [ -f "$OUT/crl.txt" ] && [ -z "$QUICK" ] && cat "$OUT/crl.txt"
 [ -f "$OUT/dashboard.txt" ] && [ -z "$QUICK" ] && cat "$OUT/dashboard.txt"
 echo
-table "$OCSP_RESULTS" "OCSP scenario" "answers/s" "cpu ms/answer"
-orate=$(field rate "$OCSP32"); oossl=$(field rate "$OSSL_OCSP")
-echo "ocsp: mod_cmp $orate answers/s at 32 clients (p99 $(field p99_ms "$OCSP32") ms, httpd p99 $(field p99_ms "$OSRV32") ms), openssl ocsp $oossl answers/s, ratio $(awk -v a="$orate" -v b="$oossl" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
+ocsp_summary
 echo "headline: $rate enroll/s, mock $mrate enroll/s, ratio $ratio, p99 $p99 ms, cpu/tx $cpu ms, mock cpu/tx $mcpu ms"

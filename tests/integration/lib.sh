@@ -75,6 +75,14 @@ post() {   # post URL FILE [content-type] -> prints HTTP status, body in $T/resp
        --data-binary @"$2" "$1"
 }
 
+# resp_status FILE: the OCSPResponseStatus of a DER response, lower case
+# (openssl prints an error status as "Responder Error: name (n)")
+resp_status() {
+  { openssl ocsp -respin "$1" -resp_text -noverify 2>&1 || true; } \
+    | sed -n -e 's/.*OCSP Response Status: \([a-zA-Z]*\).*/\1/p' -e 's/^Responder Error: \([a-zA-Z]*\).*/\1/p' \
+    | head -1 | tr 'A-Z' 'a-z'
+}
+
 # pbm_params FILE: the PBMParameter (salt, OWF, iterationCount, MAC) of a
 # PKIMessage's protectionAlg, one field per line
 pbm_params() {

@@ -13,14 +13,6 @@ ocsp_ask() {
     || { cat "$T/ocsp.out"; fail "openssl ocsp failed"; }
 }
 
-# resp_status FILE: the OCSPResponseStatus of a DER response, lower case
-# (openssl prints an error status as "Responder Error: name (n)")
-resp_status() {
-  { openssl ocsp -respin "$1" -resp_text -noverify 2>&1 || true; } \
-    | sed -n -e 's/.*OCSP Response Status: \([a-zA-Z]*\).*/\1/p' -e 's/^Responder Error: \([a-zA-Z]*\).*/\1/p' \
-    | head -1 | tr 'A-Z' 'a-z'
-}
-
 t_ocsp_statuses() {
   fx_cert og1
   fx_cert or1

@@ -162,3 +162,50 @@ t_mount_anywhere() {
 }
 run_test "CMP under any Location (CMPProfile pins it), the admin API and console under another prefix, another site's /api/v1 untouched" \
     t_mount_anywhere
+
+# The URLs of mod_cmp's handlers are not files (mod_proxy's way): Apache
+# does not walk the filesystem for them, so <Directory> sections do not
+# reach them and <Location> sections do. Debian's apache2.conf denies
+# <Directory />; a DocumentRoot that does not grant it would otherwise
+# have refused CMP, CRLs and OCSP.
+NF_CONF=$VAR_DIR/httpd/conf.d/not-a-file-test.conf
+nf_checks() {
+  local base=http://127.0.0.1:$HTTP_PORT code
+  # the <Directory /> rule is in force for what is a file ...
+  code=$(curl -s -o /dev/null -w '%{http_code}' "$base/some-static-file.txt")
+  [ "$code" = 403 ] || fail "a static path answered $code under <Directory /> Require all denied" || return 1
+  # ... and not for OCSP, CRLs, CA certificates and CMP
+  [ "$(post "$base/ocsp/demo" "$T/nf-req.der" application/ocsp-request)" = 200 ] \
+    || fail "OCSP refused by a <Directory> rule" || return 1
+  [ "$(resp_status "$T/resp.der")" = successful ] || fail "OCSP answer not successful" || return 1
+  code=$(curl -s -o "$T/nf-ca.der" -w '%{http_code}' "$base/crl/demo.crt")
+  [ "$code" = 200 ] || fail "the CA certificate (cmp-crl) answered $code" || return 1
+  newkey "$T/nf2.key" ec
+  cmp -cmd ir -server "$CMP_URL" $(mac_args) -newkey "$T/nf2.key" -subject /CN=nf2 \
+      -certout "$T/nf2.pem" >/dev/null || fail "CMP refused by a <Directory> rule" || return 1
+  # a <Location> rule reaches them
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/ocsp-request' \
+           --data-binary @"$T/nf-req.der" "$base/ocsp/locked")
+  [ "$code" = 403 ] || fail "<Location /ocsp/locked> Require all denied: answered $code" || return 1
+}
+
+t_urls_not_files() {
+  local rc=0
+  fx_cert nf1
+  openssl ocsp -issuer "$CA_CERT_FILE" -cert "$T/nf1.pem" -no_nonce -reqout "$T/nf-req.der" >/dev/null 2>&1
+  cat >"$NF_CONF" <<CONF
+<Directory />
+    Require all denied
+</Directory>
+<Location /ocsp/locked>
+    Require all denied
+</Location>
+CONF
+  bash "$ROOT/scripts/httpd.sh" graceful && sleep 1.5
+  nf_checks || rc=1
+  rm -f "$NF_CONF"
+  bash "$ROOT/scripts/httpd.sh" graceful && sleep 1.5
+  return $rc
+}
+run_test "CMP, CRL and OCSP URLs are not files: <Directory> rules do not reach them, <Location> rules do" \
+    t_urls_not_files
