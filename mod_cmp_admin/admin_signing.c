@@ -113,7 +113,8 @@ static void create_signing(admin_req_t *rq, admin_resp_t *rs)
         }
         if ((key = cmp_key_generate(rq->p, type, param, &why)) == NULL) {
             X509_NAME_free(name);
-            admin_invalid(rq, rs, json_pack("[s]", why));
+            admin_invalid(rq, rs, json_pack("[s]", apr_psprintf(rq->p, "issue.keyType "
+                                                                "%s: %s", type, why)));
             return;
         }
         if (load_ca(rq, rs, auuid, &ca, &auth_id, &gen)) {
@@ -238,7 +239,8 @@ static void issue_ocsp_signer(admin_req_t *rq, admin_resp_t *rs)
         return;
     }
     if ((key = cmp_key_generate(rq->p, type, param, &why)) == NULL) {
-        admin_invalid(rq, rs, json_pack("[s]", why));
+        admin_invalid(rq, rs, json_pack("[s]", apr_psprintf(rq->p, "keyType %s: %s",
+                                                            type, why)));
         return;
     }
     if (load_ca(rq, rs, uuid, &ca, &auth_id, &gen))

@@ -960,14 +960,46 @@ function rolloverForm(a) {
   return form;
 }
 
-/* An Authority's page: its CA certificate and chain, CRL and OCSP, the RA
- * Profiles that use it, its keys and their rollover; edit, enable or
- * disable, delete. */
+/* Issue or rotate an Authority's delegated OCSP signer (RFC 6960 4.2.2.2):
+ * a key made on the server, a certificate with id-kp-OCSPSigning. */
+function ocspSignerForm(a, signer) {
+  const keyType = h('input', { value: 'EC' });
+  const keyParam = h('input', { placeholder: 'default: P-256, or 3072 bits' });
+  const days = h('input', { type: 'number', value: 30, min: 1, max: 3650 });
+  const errors = h('div');
+  const what = signer ? 'Rotate the OCSP signer of ' + a.name : 'Issue an OCSP signer for ' + a.name;
+  const form = h('form', { 'aria-label': what }, h('h3', {}, what), errors,
+    h('p', {}, 'OCSP answers are signed by this certificate instead of the CA key while it is valid' +
+      (signer ? '; the current signer is replaced at once.' : '.') +
+      ' After it ends, the CA key signs them again: rotate it before then.'),
+    field('os-keytype', 'Key type', keyType, 'EC, RSA, Ed25519, ML-DSA-65 ...'),
+    field('os-keyparam', 'Curve or key size', keyParam),
+    field('os-days', 'Validity (days)', days),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, signer ? 'Rotate' : 'Issue'),
+      h('button', { type: 'button', class: 'secondary', onclick: () => form.remove() }, 'Cancel')));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = { keyType: keyType.value.trim() || 'EC', validityDays: Number(days.value) };
+    if (keyParam.value.trim()) body.keyParameter = keyParam.value.trim();
+    const res = await api('POST', `/authorities/${a.uuid}/ocspSigner`, body);
+    if (!res.ok) { formErrors(errors, res, [[/keyType|key type|curve|size/i, keyType], [/validityDays/i, days]]); return; }
+    authorityDetail(a.uuid, `OCSP answers of ${a.name} are signed by ${res.data.subjectDn} (serial ${res.data.serialNumber}) from now on`);
+  });
+  return form;
+}
+
+/* An Authority's page: its CA certificate and chain, CRL and OCSP (and its
+ * delegated signer), the RA Profiles that use it, its keys and their
+ * rollover; edit, enable or disable, delete. */
 async function authorityDetail(uuid, notice) {
   const at = location.hash;   // the page this render is for (pageAt)
-  const res = await api('GET', '/authorities/' + uuid);
+  const [res, sres] = await Promise.all([api('GET', '/authorities/' + uuid),
+    api('GET', `/authorities/${uuid}/ocspSigner`)]);
   if (!res.ok) return pageAt(at, 'Authority', errorBox(res));
   const a = res.data;
+  // (404: it signs its answers itself)
+  if (!sres.ok && sres.status !== 404) return pageAt(at, 'Authority ' + a.name, errorBox(sres));
+  const signer = sres.ok ? sres.data : null;
   const dl = (k, v) => [h('dt', {}, k), h('dd', {}, v === null || v === undefined || v === '' ? '—' : v)];
   const desc = h('input', { value: a.description || '' });
   const errors = h('div');
@@ -998,6 +1030,11 @@ async function authorityDetail(uuid, notice) {
           ` (made by ${a.successor.createdBy}; new certificate valid to ${String(a.successor.notAfter).slice(0, 10)})`
         : null),
       dl('OCSP URL', a.ocspUrl ? `${a.ocspUrl}/${a.name}` : null),
+      dl('OCSP answers signed by', signer
+        ? `the delegated signer ${signer.subjectDn} (${signer.keyType}, serial ${signer.serialNumber}), valid to ` +
+          `${String(signer.notAfter).slice(0, 16).replace('T', ' ')}` +
+          (Date.parse(signer.notAfter) < Date.now() ? ' — ended: the CA key signs them' : '')
+        : 'the CA key'),
       dl('RA Profiles using it', (a.raProfiles || []).length
         ? h('span', {}, ...a.raProfiles.flatMap((r, i) => [i ? ', ' : '', h('a', { href: `#/certificates?raProfileUuid=${r.uuid}` }, r.name)]))
         : null),
@@ -1007,7 +1044,8 @@ async function authorityDetail(uuid, notice) {
       download(a.name + '-chain.pem', fullChain),
       a.crl ? h('button', { type: 'button', class: 'secondary', 'aria-label': 'Download CRL of ' + a.name, onclick: () => downloadCrl(a) }, 'Download CRL') : null,
       a.newWithOld ? download(a.name + '-newWithOld.pem', a.newWithOld) : null,
-      a.oldWithNew ? download(a.name + '-oldWithNew.pem', a.oldWithNew) : null),
+      a.oldWithNew ? download(a.name + '-oldWithNew.pem', a.oldWithNew) : null,
+      signer ? download(a.name + '-ocsp-signer.pem', signer.certificate) : null),
     a.successor ? h('div', { class: 'actions' },
       download(a.name + '-next.pem', a.successor.certificate),
       download(a.name + '-next-newWithOld.pem', a.successor.newWithOld),
@@ -1020,6 +1058,12 @@ async function authorityDetail(uuid, notice) {
     edit,
     h('div', { class: 'actions' },
       h('button', { type: 'button', class: 'secondary', 'aria-label': 'Revocation settings of ' + a.name, onclick: () => openForm(authorityCrlForm(a)) }, 'Revocation settings'),
+      h('button', { type: 'button', class: 'secondary', 'aria-label': (signer ? 'Rotate OCSP signer of ' : 'Issue OCSP signer for ') + a.name,
+        onclick: () => openForm(ocspSignerForm(a, signer)) }, signer ? 'Rotate OCSP signer' : 'Issue OCSP signer'),
+      signer ? h('button', { type: 'button', class: 'danger', 'aria-label': 'Remove OCSP signer of ' + a.name, onclick: () => confirmThen(
+        `Remove the OCSP signer of ${a.name}? Its key is destroyed and the CA key signs the OCSP answers from now on.`,
+        'Remove OCSP signer', () => act('DELETE', `/authorities/${a.uuid}/ocspSigner`, undefined,
+          () => authorityDetail(a.uuid, `OCSP answers of ${a.name} are signed by the CA key from now on`))) }, 'Remove OCSP signer') : null,
       a.issuerDn === a.subjectDn && !a.successor
         ? h('button', { type: 'button', class: 'secondary', 'aria-label': 'Roll over key of ' + a.name, onclick: () => openForm(rolloverForm(a)) }, 'Roll over key')
         : null,

@@ -774,3 +774,65 @@ test('an RA Profile is told the key type the server makes for devices (central k
   await page.getByText(`RA Profile ${name} saved`).waitFor();
   assert.equal(api('GET', '/raProfiles').find(r => r.name === name).centralKeyType, null);
 });
+
+test('an Authority\'s delegated OCSP signer is issued, rotated and removed from its page; openssl ocsp is answered by each', async () => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  const name = 'ui-ocsp-' + RUN;
+  const ca = api('POST', '/authorities', { name, generate: { subject: 'CN=UI OCSP Root,O=Browser Test', keyType: 'EC' } });
+  const caFile = path.join(WORK, name + '.pem');
+  fs.writeFileSync(caFile, ca.certificate);
+  // openssl ocsp about a serial the Authority never issued: the responder's
+  // answer verified against the CA; its text names who signed it
+  const ask = () => sh('bash', ['-c', `openssl ocsp -issuer ${caFile} -CAfile ${caFile} -serial 0x7e57 ` +
+    `-url ${new URL(env.CMP_URL).origin}/ocsp/${name} -resp_text 2>&1`]);
+  const signerSerial = (text) => (text.match(/Certificate:\s+Data:[\s\S]*?Serial Number:\s*\n?\s*([0-9a-f:]+)/i) || [])[1];
+  await go('#/authorities/' + ca.uuid);
+  await page.getByRole('heading', { name: 'Authority ' + name }).waitFor();
+  await page.getByText('the CA key', { exact: true }).waitFor();
+  let out = ask();
+  assert.match(out, /0x7E57: unknown/i);
+  assert.equal(signerSerial(out), undefined, 'the CA key signs: no signer certificate in the answer');
+  // a key type the server cannot make: the API's message, at the field
+  await page.getByRole('button', { name: 'Issue OCSP signer for ' + name }).click();
+  await page.locator('#os-keytype').fill('NOPE');
+  await page.getByRole('button', { name: 'Issue', exact: true }).click();
+  await page.getByRole('alert').getByText(/NOPE/).waitFor();
+  assert.equal(await page.locator('#os-keytype').getAttribute('aria-invalid'), 'true');
+  await page.locator('#os-keytype').fill('EC');
+  await page.getByRole('button', { name: 'Issue', exact: true }).click();
+  await page.getByText(`OCSP answers of ${name} are signed by`).waitFor();
+  const s1 = api('GET', `/authorities/${ca.uuid}/ocspSigner`);
+  await page.getByText(new RegExp(`the delegated signer .*serial ${s1.serialNumber}`)).waitFor();
+  const [dl] = await Promise.all([page.waitForEvent('download'),
+    page.getByRole('link', { name: `Download ${name}-ocsp-signer.pem` }).click()]);
+  assert.equal(fs.readFileSync(await dl.path(), 'utf8'), s1.certificate);
+  out = ask();
+  assert.match(out, /Response verify OK/);
+  assert.match(out, /0x7E57: unknown/i);
+  assert.match(out, /OCSP Signing/, 'the answer carries the delegated signer');
+  assert.equal(signerSerial(out).replace(/:/g, '').toLowerCase().replace(/^0+/, ''), s1.serialNumber.toLowerCase().replace(/^0+/, ''));
+  // rotated: another certificate, for the days asked, signs from now on
+  await page.getByRole('button', { name: 'Rotate OCSP signer of ' + name }).click();
+  await page.locator('#os-days').fill('10');
+  await page.getByRole('button', { name: 'Rotate', exact: true }).click();
+  await page.getByText(`OCSP answers of ${name} are signed by`).waitFor();
+  const s2 = api('GET', `/authorities/${ca.uuid}/ocspSigner`);
+  assert.notEqual(s2.serialNumber, s1.serialNumber);
+  assert.equal(Math.abs(Date.parse(s2.notAfter) - Date.parse(s2.notBefore) - 10 * 86400e3) < 120e3, true, '10 days');
+  await page.getByText(new RegExp(`the delegated signer .*serial ${s2.serialNumber}`)).waitFor();
+  for (let i = 0; i < 30 && signerSerial(out = ask()).replace(/:/g, '').toLowerCase().replace(/^0+/, '')
+    !== s2.serialNumber.toLowerCase().replace(/^0+/, ''); i++) await page.waitForTimeout(100);
+  assert.equal(signerSerial(out).replace(/:/g, '').toLowerCase().replace(/^0+/, ''), s2.serialNumber.toLowerCase().replace(/^0+/, ''),
+    'the rotated signer answers');
+  // removed, after a dialog that says what goes: the CA key signs again
+  await page.getByRole('button', { name: 'Remove OCSP signer of ' + name }).click();
+  await page.getByRole('dialog').getByText('Its key is destroyed').waitFor();
+  await page.getByRole('dialog').getByRole('button', { name: 'Remove OCSP signer' }).click();
+  await page.getByText(`OCSP answers of ${name} are signed by the CA key from now on`).waitFor();
+  await page.getByText('the CA key', { exact: true }).waitFor();
+  for (let i = 0; i < 30 && signerSerial(out = ask()) !== undefined; i++) await page.waitForTimeout(100);
+  assert.equal(signerSerial(out), undefined, 'the CA key signs again');
+  assert.match(out, /Response verify OK/);
+  await shot('authority-ocsp-signer');
+  assert.deepEqual(dialogs, []);
+});

@@ -87,6 +87,8 @@ t_ocsp_delegated_signer() {
   expect_status 404 GET "/authorities/$ca/ocspSigner"
   expect_status 422 POST "/authorities/$ca/ocspSigner" '{"validityDays": 0}'
   expect_status 400 POST "/authorities/$ca/ocspSigner" '{"keyType": 5}'
+  expect_status 422 POST "/authorities/$ca/ocspSigner" '{"keyType": "NOPE"}'
+  jf '.[0]' | grep -q "^keyType NOPE: " || fail "the 422 does not name the field: $(cat "$T/api.json")"
   expect_status 201 POST "/authorities/$ca/ocspSigner" '{"validityDays": 7}'
   jf .certificate >"$T/osig.pem"
   openssl x509 -in "$T/osig.pem" -noout -ext extendedKeyUsage,noCheck >"$T/osig.ext" 2>&1
