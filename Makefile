@@ -6,7 +6,8 @@
 #                   under $(VAR_DIR) in the foreground, with the demo seeded
 #   make start/stop the same in the background
 #   make test       unit + integration tests (what CI runs)
-#   make bench      benchmarks (not part of make test)
+#   make bench      benchmarks (not part of make test); QUICK=1 the headline
+#                   only, BENCH_ALSO=trixie the same again in a Debian 13 root
 #   make sancheck   the integration suite again, the core and both modules
 #                   under ASan, UBSan and LeakSanitizer (in build/san)
 #   make fuzz       the libFuzzer targets of tests/fuzz, FUZZ_SECONDS each

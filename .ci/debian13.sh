@@ -12,8 +12,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=$(pwd)
 SUITE=${DEBIAN_SUITE:-trixie}
-MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-SECURITY=${DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
 WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/mod_cmp-$SUITE.XXXXXX")
 ROOT="$WORK/root"
 
@@ -30,27 +28,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-command -v mmdebstrap >/dev/null || {
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null
-}
-
-# The host's trusted CA certificates and package-client settings, as build
-# roots get them, so the root reaches the registries as the host does.
-hooks=(--customize-hook='mkdir -p "$1/usr/local/share/ca-certificates" "$1/src"')
-for crt in /usr/local/share/ca-certificates/*.crt; do
-  [ -e "$crt" ] && hooks+=(--customize-hook="copy-in $crt /usr/local/share/ca-certificates/")
-done
-hooks+=(--customize-hook='chroot "$1" update-ca-certificates >/dev/null')
-for rc in /root/.npmrc /etc/npmrc; do
-  [ -f "$rc" ] && hooks+=(--customize-hook="copy-in $rc $(dirname "$rc")/")
-done
-for conf in /etc/apt/apt.conf.d/99artifact-registry; do
-  [ -f "$conf" ] && hooks+=(--customize-hook="copy-in $conf /etc/apt/apt.conf.d/")
-done
-
-say "bootstrapping $SUITE from $MIRROR"
-mmdebstrap --quiet --variant=apt --include=ca-certificates,git,make "${hooks[@]}" "$SUITE" "$ROOT" \
-  "deb $MIRROR $SUITE main" "deb $MIRROR $SUITE-updates main" "deb $SECURITY $SUITE-security main"
+say "bootstrapping $SUITE"
+bash scripts/debian-root.sh bootstrap "$ROOT" "$SUITE"
 
 # A clean clone of this commit, with ../shared beside it as CI has it.
 git clone --quiet "$SRC" "$ROOT/src/main"
@@ -58,16 +37,5 @@ git -C "$ROOT/src/main" checkout --quiet "$(git -C "$SRC" rev-parse HEAD)"
 [ -d "$SRC/../shared" ] && cp -a "$SRC/../shared" "$ROOT/src/shared"
 
 say "running the stage inside the root"
-unshare --mount --pid --fork --kill-child bash -s "$ROOT" <<'NS'
-set -euo pipefail
-ROOT=$1
-mount --make-rprivate /
-mount -t proc proc "$ROOT/proc"
-mount --rbind /sys "$ROOT/sys"
-mount --rbind /dev "$ROOT/dev"
-mount -t tmpfs tmpfs "$ROOT/dev/shm"
-cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
-exec chroot "$ROOT" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  LANG=C.UTF-8 TERM=dumb bash /src/main/.ci/debian13-inside.sh
-NS
+bash scripts/debian-root.sh run "$ROOT" "bash .ci/debian13-inside.sh"
 say "stage passed"

@@ -21,6 +21,36 @@ SERVER_CPU=0
 LOAD_CPU=$(( NCPU > 1 ? 1 : 0 ))
 
 log() { echo "bench: $*" >&2; }
+platform() {
+  echo "$(. /etc/os-release && echo "$PRETTY_NAME"), $(openssl version | cut -d' ' -f1-2), PostgreSQL $(pg_config --version 2>/dev/null | awk '{print $2}' || true)"
+}
+
+# BENCH_ALSO=SUITE (trixie, bookworm): this bench here, then the same, with
+# the same settings, in a Debian root of that suite (scripts/debian-root.sh;
+# kept in BENCH_ROOT, default /var/tmp/mod_cmp-bench-SUITE, made on first
+# use; its packages installed by scripts/deps.sh) on the same cores; then
+# the summary lines of both, each with its platform
+if [ -n "${BENCH_ALSO:-}" ]; then
+  BENCH_ALSO= bash "$0" | tee "$OUT/here.txt"
+  AROOT=${BENCH_ROOT:-/var/tmp/mod_cmp-bench-$BENCH_ALSO}
+  [ -x "$AROOT/usr/bin/apt-get" ] || { log "bootstrapping a $BENCH_ALSO root in $AROOT"
+                                      bash "$ROOT/scripts/debian-root.sh" bootstrap "$AROOT" "$BENCH_ALSO"; }
+  bash "$ROOT/scripts/debian-root.sh" sync "$AROOT"
+  settings=
+  for v in QUICK BENCH_ONLY BENCH_SECONDS BENCH_ROWS BENCH_OCSP_SECONDS BENCH_RSS_REQUESTS; do
+    [ -n "${!v:-}" ] && settings="$settings $v='${!v}'"
+  done
+  log "the same bench in the $BENCH_ALSO root ($AROOT)"
+  bash "$ROOT/scripts/debian-root.sh" run "$AROOT" "bash scripts/deps.sh >/dev/null && env$settings make bench" \
+    | tee "$OUT/also-$BENCH_ALSO.txt"
+  echo
+  for f in "$OUT/here.txt" "$OUT/also-$BENCH_ALSO.txt"; do
+    sed -n 's/^platform: //p' "$f"
+    grep -E '^(headline:|ocsp:|pqc:|crl-[0-9]+ |replay-)' "$f" | sed 's/^/  /'
+  done
+  exit 0
+fi
+echo "platform: $(platform)"
 
 HTTP2_PORT=$((HTTP_PORT + 1)) HTTPS2_PORT=$((HTTPS_PORT + 1))
 # a second node: another httpd on the same database
@@ -619,3 +649,4 @@ awk -v s="$SPEED" 'BEGIN {
 echo
 ocsp_summary
 echo "headline: $rate enroll/s, mock $mrate enroll/s, ratio $ratio, p99 $p99 ms, cpu/tx $cpu ms (core $core), mock cpu/tx $mcpu ms (core $mcore)"
+
