@@ -1067,7 +1067,9 @@ static void cmp_register_hooks(apr_pool_t *p)
     APR_REGISTER_OPTIONAL_FN(cmp_bind_log);
     ap_hook_post_config(cmp_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(cmp_child_init, NULL, NULL, APR_HOOK_FIRST);
-    ap_hook_translate_name(cmp_translate_name, NULL, NULL, APR_HOOK_FIRST);
+    /* after mod_rewrite, mod_alias and their kind (their rules still apply
+     * to these URLs), before core's mapping to the DocumentRoot */
+    ap_hook_translate_name(cmp_translate_name, NULL, NULL, APR_HOOK_LAST);
     ap_hook_map_to_storage(cmp_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(cmp_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(cmp_crl_handler, NULL, NULL, APR_HOOK_MIDDLE);

@@ -187,6 +187,9 @@ nf_checks() {
   code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/ocsp-request' \
            --data-binary @"$T/nf-req.der" "$base/ocsp/locked")
   [ "$code" = 403 ] || fail "<Location /ocsp/locked> Require all denied: answered $code" || return 1
+  # mod_alias (and mod_rewrite) still map these URLs first
+  code=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' "$base/ocsp/moved")
+  [ "$code" = "301 $base/ocsp/demo" ] || fail "a server-level Redirect of /ocsp/moved: $code" || return 1
 }
 
 t_urls_not_files() {
@@ -200,6 +203,7 @@ t_urls_not_files() {
 <Location /ocsp/locked>
     Require all denied
 </Location>
+Redirect permanent /ocsp/moved http://127.0.0.1:$HTTP_PORT/ocsp/demo
 CONF
   bash "$ROOT/scripts/httpd.sh" graceful && sleep 1.5
   nf_checks || rc=1
