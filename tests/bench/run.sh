@@ -279,6 +279,14 @@ OCSP_RESULTS=$OUT/ocsp.txt
 O=$OUT/ocsp-requests
 OCSP_URL="http://127.0.0.1:$HTTP_PORT/ocsp/demo"
 ACCESS=$VAR_DIR/httpd/access.log
+# httpd_times LINE SUFFIX: the requests to paths ending in SUFFIX that the
+# access log has after line LINE, as httpd timed them (%D, the last field)
+httpd_times() {
+  sleep 0.5
+  tail -n +"$(($1 + 1))" "$ACCESS" | awk -v s="$2" 'substr($7, length($7) - length(s) + 1) == s {print $NF}' | sort -n \
+    | awk '{v[NR] = $1} END { if (NR) printf "ok=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f", NR,
+           v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.99) + 1] / 1000, v[NR] / 1000 }'
+}
 # run_post NAME URL LIST CLIENTS PIDS...: cmpbench's post mode, and the
 # server CPU per answer
 run_post() {
@@ -351,10 +359,7 @@ ocsp_bench() {
   a0=$(wc -l <"$ACCESS")
   OCSP32=$(run_post ocsp-mod_cmp-32-clients "$OCSP_URL" "$O/plain.list" 32 $(server_pids | sort -u))
   echo "$OCSP32" | tee -a "$OCSP_RESULTS" >&2
-  sleep 0.5
-  OSRV32=$(tail -n +"$((a0 + 1))" "$ACCESS" | awk '$7 ~ /\/ocsp\/demo$/ {print $NF}' | sort -n \
-          | awk '{v[NR] = $1} END { if (NR) printf "ok=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f", NR,
-                 v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.99) + 1] / 1000, v[NR] / 1000 }')
+  OSRV32=$(httpd_times "$a0" '/ocsp/demo')
   echo "ocsp-mod_cmp-32-httpd-time $OSRV32" | tee -a "$OCSP_RESULTS" >&2
   line=$(run_post ocsp-mod_cmp-1-client "$OCSP_URL" "$O/plain.list" 1 $(server_pids | sort -u))
   echo "$line" | tee -a "$OCSP_RESULTS" >&2
@@ -502,10 +507,7 @@ echo "$FULL32" | tee -a "$RESULTS" >&2
 # the same requests as httpd timed them (%D, request read to response
 # written): what the server adds to the latency; the rest is the clients'
 # own CPU on the same two cores
-sleep 0.5
-SRV32=$(tail -n +"$((a0 + 1))" "$ACCESS" | awk '$7 ~ /\/cmp\/bench$/ {print $NF}' | sort -n \
-        | awk '{v[NR] = $1} END { if (NR) printf "ok=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f", NR,
-               v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.99) + 1] / 1000, v[NR] / 1000 }')
+SRV32=$(httpd_times "$a0" '/cmp/bench')
 echo "full32-httpd-time $SRV32" | tee -a "$RESULTS" >&2
 
 
