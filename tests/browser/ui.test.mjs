@@ -800,6 +800,7 @@ test('an Authority\'s delegated OCSP signer is issued, rotated and removed from 
   assert.equal(await page.locator('#os-keytype').getAttribute('aria-invalid'), 'true');
   await page.locator('#os-keytype').fill('EC');
   await page.getByRole('button', { name: 'Issue', exact: true }).click();
+  await page.getByRole('form', { name: 'Issue an OCSP signer for ' + name }).waitFor({ state: 'detached' });
   await page.getByText(`OCSP answers of ${name} are signed by`).waitFor();
   const s1 = api('GET', `/authorities/${ca.uuid}/ocspSigner`);
   await page.getByText(new RegExp(`the delegated signer .*serial ${s1.serialNumber}`)).waitFor();
@@ -815,6 +816,8 @@ test('an Authority\'s delegated OCSP signer is issued, rotated and removed from 
   await page.getByRole('button', { name: 'Rotate OCSP signer of ' + name }).click();
   await page.locator('#os-days').fill('10');
   await page.getByRole('button', { name: 'Rotate', exact: true }).click();
+  // (the notice of the issue step is still shown: the form's going is the sign)
+  await page.getByRole('form', { name: 'Rotate the OCSP signer of ' + name }).waitFor({ state: 'detached' });
   await page.getByText(`OCSP answers of ${name} are signed by`).waitFor();
   const s2 = api('GET', `/authorities/${ca.uuid}/ocspSigner`);
   assert.notEqual(s2.serialNumber, s1.serialNumber);
