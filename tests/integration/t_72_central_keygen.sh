@@ -190,13 +190,20 @@ t_ck_approval() {
   [ -n "$u" ] || fail "no waiting request: $(cat "$CK/appr.out")"
   expect_status 200 GET "/approvals/$u"
   [ "$(jf .keyType)" = EC ] || fail "the queue entry: $(cat "$T/api.json")"
-  # approved once the client has polled and been told to wait again (else
-  # its first pollReq may already get the certificate)
-  for i in $(seq 1 100); do grep -q "received POLLREP" "$CK/appr.out" && break; sleep 0.1; done
-  grep -q "received POLLREP" "$CK/appr.out" || fail "no polling: $(cat "$CK/appr.out")"
+  # approved once a pollReq of the client was answered with a pollRep
+  # (each moves the nonce the next must echo); else its first pollReq may
+  # already get the certificate
+  local nonce
+  nonce=$(sql "SELECT encode(last_nonce, 'hex') FROM pending_request WHERE uuid = '$u'")
+  for i in $(seq 1 100); do
+    [ "$(sql "SELECT encode(last_nonce, 'hex') FROM pending_request WHERE uuid = '$u'")" != "$nonce" ] && break
+    sleep 0.1
+  done
+  [ "$i" -lt 100 ] || fail "no pollReq answered in 10 s"
   expect_status 200 POST "/approvals/$u/approve" '{"reason": "central key generation"}'
   for _ in $(seq 1 150); do [ -s "$CK/appr.rc" ] && break; sleep 0.2; done
   [ "$(cat "$CK/appr.rc" 2>/dev/null)" = 0 ] || fail "the client: $(cat "$CK/appr.out")"
+  grep -q "received POLLREP" "$CK/appr.out" || fail "no polling: $(cat "$CK/appr.out")"
   verify_cert "$CK/appr.pem" "$CA_CERT_FILE" || fail "the certificate"
   [ "$(openssl pkey -in "$CK/appr.key" -pubout | openssl pkey -pubin -outform DER | hexof /dev/stdin)" \
     = "$(openssl x509 -in "$CK/appr.pem" -noout -pubkey | openssl pkey -pubin -outform DER | hexof /dev/stdin)" ] \
